@@ -1,0 +1,48 @@
+package api
+
+// Member is one server as the cluster sees it.
+type Member struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raftAddr"`
+	HTTPAddr string `json:"httpAddr,omitempty"`
+	// Suffrage is "voter", "nonvoter" or "" when not in the raft
+	// configuration yet.
+	Suffrage string `json:"suffrage,omitempty"`
+	// Gossip is the memberlist state: "alive", "suspect", "dead", "left",
+	// or "unknown" when the member is only in the raft configuration.
+	Gossip string `json:"gossip"`
+	Leader bool   `json:"leader"`
+	// AppliedIndex as the member last gossiped it.
+	AppliedIndex uint64 `json:"appliedIndex"`
+}
+
+// ClusterStatus answers GET /v1/status.
+type ClusterStatus struct {
+	ClusterID    string   `json:"clusterId,omitempty"`
+	NodeID       string   `json:"nodeId"`
+	State        string   `json:"state"` // Leader, Follower, Candidate, Shutdown
+	Leader       string   `json:"leader,omitempty"`
+	LeaderAddr   string   `json:"leaderAddr,omitempty"`
+	Term         uint64   `json:"term"`
+	CommitIndex  uint64   `json:"commitIndex"`
+	AppliedIndex uint64   `json:"appliedIndex"`
+	LastIndex    uint64   `json:"lastIndex"`
+	Members      []Member `json:"members"`
+}
+
+// SnapshotMeta describes a snapshot file; `snapshot inspect` prints it.
+type SnapshotMeta struct {
+	Format    int    `json:"format"`
+	ClusterID string `json:"clusterId"`
+	Index     uint64 `json:"index"`
+	Term      uint64 `json:"term"`
+	Fragments int    `json:"fragments"`
+	Targets   int    `json:"targets"`
+	Sources   int    `json:"sources"`
+	Statuses  int    `json:"statuses"`
+	// StateSize is the size of the state image in bytes.
+	StateSize int64 `json:"stateSize"`
+	// SHA256 is the hex checksum over the metadata and the state image.
+	SHA256    string `json:"sha256,omitempty"`
+	CreatedAt string `json:"createdAt"`
+}

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Error codes carried in ErrorBody. Each maps to one HTTP status.
+const (
+	CodeBadRequest       = "bad_request"        // 400: malformed JSON or a bad field
+	CodeUnauthenticated  = "unauthenticated"    // 401
+	CodeForbidden        = "forbidden"          // 403
+	CodeNotFound         = "not_found"          // 404
+	CodeConflict         = "conflict"           // 409
+	CodeTooLarge         = "too_large"          // 413
+	CodeInvalidSpec      = "invalid_spec"       // 422: the spec breaks its kind's rules
+	CodeNoLeader         = "no_leader"          // 503
+	CodeUnavailable      = "unavailable"        // 503: anything else transient
+	CodeInternal         = "internal"           // 500
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+)
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error is a structured API error. Field names the offending input with a
+// JSON path such as "spec.rules[2].hostname".
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Message, e.Code)
+	}
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+}
+
+// StatusFor returns the HTTP status of a code.
+func StatusFor(code string) int {
+	switch code {
+	case CodeBadRequest:
+		return http.StatusBadRequest
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodeConflict:
+		return http.StatusConflict
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeInvalidSpec:
+		return http.StatusUnprocessableEntity
+	case CodeNoLeader, CodeUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Errorf builds an *Error for code with a formatted message.
+func Errorf(code, field, format string, args ...any) *Error {
+	return &Error{Status: StatusFor(code), Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError reports that one field of a spec breaks a rule. Kinds return
+// it from validation; the API turns it into a 422 naming the field.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }

@@ -1,0 +1,162 @@
+// Package api holds the wire types shared by the admin HTTP API, its Go
+// client, the CLI, the Terraform provider and the producers, and the client
+// itself. It imports only the standard library.
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TargetRef names one downstream object.
+type TargetRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// Key is the canonical storage key of the target: "kind\x1fname".
+func (t TargetRef) Key() string { return t.Kind + keySep + t.Name }
+
+func (t TargetRef) String() string { return t.Kind + " " + t.Name }
+
+// SourceRef names the producer of a fragment.
+type SourceRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// Key is the canonical storage key of the source: "kind\x1fnamespace\x1fname".
+func (s SourceRef) Key() string { return s.Kind + keySep + s.Namespace + keySep + s.Name }
+
+func (s SourceRef) String() string {
+	if s.Namespace == "" {
+		return s.Kind + "/" + s.Name
+	}
+	return s.Kind + "/" + s.Namespace + "/" + s.Name
+}
+
+// keySep separates the parts of a storage key. It is a control character, so
+// it can never appear in a validated name (see ValidateRef).
+const keySep = "\x1f"
+
+// ParseTargetKey reverses TargetRef.Key.
+func ParseTargetKey(key string) (TargetRef, error) {
+	kind, name, ok := strings.Cut(key, keySep)
+	if !ok {
+		return TargetRef{}, fmt.Errorf("malformed target key %q", key)
+	}
+	return TargetRef{Kind: kind, Name: name}, nil
+}
+
+// ParseSourceKey reverses SourceRef.Key.
+func ParseSourceKey(key string) (SourceRef, error) {
+	parts := strings.Split(key, keySep)
+	if len(parts) != 3 {
+		return SourceRef{}, fmt.Errorf("malformed source key %q", key)
+	}
+	return SourceRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+}
+
+// Fragment is one producer's contribution to one target.
+type Fragment struct {
+	Target     TargetRef       `json:"target"`
+	Source     SourceRef       `json:"source"`
+	Generation int64           `json:"generation"`
+	Spec       json.RawMessage `json:"spec"`
+
+	// CreateIndex is the raft index at which this (target, source) pair was
+	// first registered. It survives updates and ReplaceSourceFragments, and
+	// decides conflicts: the lowest CreateIndex wins.
+	CreateIndex uint64 `json:"createIndex,omitempty"`
+	// ModifyIndex is the raft index of the last change to this fragment.
+	ModifyIndex uint64 `json:"modifyIndex,omitempty"`
+}
+
+// SourceFragment is one fragment inside a ReplaceSourceFragments request;
+// the source is given once for the whole set.
+type SourceFragment struct {
+	Target     TargetRef       `json:"target"`
+	Generation int64           `json:"generation"`
+	Spec       json.RawMessage `json:"spec"`
+}
+
+// ReplaceSourceRequest replaces every fragment of Source with Fragments in
+// one atomic step: fragments of the source not listed are deleted.
+type ReplaceSourceRequest struct {
+	Source    SourceRef        `json:"source"`
+	Fragments []SourceFragment `json:"fragments"`
+}
+
+// Conflict reports a piece of a target that two sources both claim.
+type Conflict struct {
+	// Key names the contested piece, e.g. "app.example.com ^/api".
+	Key    string    `json:"key"`
+	Winner SourceRef `json:"winner"`
+	Loser  SourceRef `json:"loser"`
+	Reason string    `json:"reason"`
+}
+
+// SyncStatus is what the leader last did for a target.
+type SyncStatus struct {
+	// Revision is the target revision the attempt flushed.
+	Revision uint64 `json:"revision"`
+	// SyncedHash is the hash of the desired output last written (or found
+	// equal) downstream; empty until a flush succeeds.
+	SyncedHash string `json:"syncedHash,omitempty"`
+	// AttemptedHash is the hash the last attempt tried to write.
+	AttemptedHash string `json:"attemptedHash,omitempty"`
+	// DownstreamIDs are identifiers the downstream API assigned.
+	DownstreamIDs map[string]string `json:"downstreamIds,omitempty"`
+	Error         string            `json:"error,omitempty"`
+	// Attempts counts consecutive failed attempts; zero after a success.
+	Attempts int       `json:"attempts"`
+	Time     time.Time `json:"time"`
+}
+
+// TargetSummary is one row of the target list.
+type TargetSummary struct {
+	Target    TargetRef   `json:"target"`
+	Revision  uint64      `json:"revision"`
+	Fragments int         `json:"fragments"`
+	Hash      string      `json:"hash,omitempty"`
+	Conflicts int         `json:"conflicts"`
+	Status    *SyncStatus `json:"status,omitempty"`
+}
+
+// Target is one target with everything known about it.
+type Target struct {
+	Target   TargetRef `json:"target"`
+	Revision uint64    `json:"revision"`
+	// Desired is the aggregate of the fragments: exactly the body the
+	// downstream API takes. Null when the target has no fragments left.
+	Desired   json.RawMessage `json:"desired"`
+	Hash      string          `json:"hash,omitempty"`
+	Conflicts []Conflict      `json:"conflicts"`
+	Status    *SyncStatus     `json:"status,omitempty"`
+	Fragments []Fragment      `json:"fragments"`
+}
+
+// Source is a registered producer (e.g. a Git repository to poll). Spec is
+// owned by the producer kind that reads it.
+type Source struct {
+	Source      SourceRef       `json:"source"`
+	Spec        json.RawMessage `json:"spec,omitempty"`
+	CreateIndex uint64          `json:"createIndex,omitempty"`
+	ModifyIndex uint64          `json:"modifyIndex,omitempty"`
+}
+
+// WriteResult answers every write.
+type WriteResult struct {
+	// Index is the raft index at which the write was applied.
+	Index uint64 `json:"index"`
+	// Stale is true when a PutFragment was ignored because the stored
+	// fragment has a higher generation.
+	Stale bool `json:"stale,omitempty"`
+	// StoredGeneration is the generation kept when Stale is true.
+	StoredGeneration int64 `json:"storedGeneration,omitempty"`
+	// Changed counts the fragments created, updated or deleted.
+	Changed int `json:"changed"`
+}

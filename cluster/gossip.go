@@ -1,0 +1,319 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Gossip states as reported in api.Member.Gossip.
+const (
+	gossipAlive   = "alive"
+	gossipSuspect = "suspect"
+	gossipDead    = "dead"
+	gossipLeft    = "left"
+	gossipUnknown = "unknown"
+)
+
+const metaVersion = 1
+
+// nodeMeta is what a server gossips about itself (memberlist NodeMeta,
+// at most memberlist.MetaMaxSize = 512 bytes of compact JSON).
+type nodeMeta struct {
+	Version  int    `json:"v"`
+	ID       string `json:"i"`
+	RaftAddr string `json:"r"`
+	HTTPAddr string `json:"h,omitempty"`
+	Expect   int    `json:"e"`
+	// HasState: the server has raft state (it can never bootstrap).
+	HasState bool   `json:"s,omitempty"`
+	Applied  uint64 `json:"a,omitempty"`
+	Term     uint64 `json:"t,omitempty"`
+	// Proposal is the hash of the voter set this server proposes to
+	// bootstrap with; Locked says it is final (see bootstrap.go).
+	Proposal string `json:"p,omitempty"`
+	Locked   bool   `json:"l,omitempty"`
+}
+
+func (m nodeMeta) encode() []byte {
+	b, _ := json.Marshal(m) // plain struct: cannot fail
+	return b
+}
+
+func decodeMeta(b []byte) (nodeMeta, bool) {
+	var m nodeMeta
+	if len(b) == 0 || json.Unmarshal(b, &m) != nil || m.ID == "" {
+		return nodeMeta{}, false
+	}
+	return m, true
+}
+
+// checkMetaSize fails when the metadata could outgrow memberlist's limit.
+func checkMetaSize(m nodeMeta) error {
+	m.HasState, m.Locked = true, true
+	m.Applied, m.Term = math.MaxUint64, math.MaxUint64
+	m.Proposal = strings.Repeat("f", proposalHashLen)
+	if n := len(m.encode()); n > memberlist.MetaMaxSize {
+		return fmt.Errorf("gossip metadata would be %d bytes, over memberlist's %d: shorten NodeID or advertise addresses", n, memberlist.MetaMaxSize)
+	}
+	return nil
+}
+
+// member is this node's record of one gossip member. Memberlist forgets
+// dead members after GossipToTheDeadTime; this registry keeps them, with the
+// time they entered their state, for autopilot and Status.
+type member struct {
+	name   string
+	addr   string // gossip address
+	meta   nodeMeta
+	metaOK bool
+	state  string
+	since  time.Time
+}
+
+// gossipDelegate implements memberlist.Delegate and EventDelegate. Its
+// methods run on memberlist goroutines, some under memberlist locks: they
+// only touch Node state guarded by n.mu and never call into memberlist.
+type gossipDelegate struct{ n *Node }
+
+var (
+	_ memberlist.Delegate      = gossipDelegate{}
+	_ memberlist.EventDelegate = gossipDelegate{}
+)
+
+func (d gossipDelegate) NodeMeta(limit int) []byte {
+	b := d.n.localMeta().encode()
+	if len(b) > limit {
+		// Cannot happen after checkMetaSize; never hand memberlist more
+		// than it allows (it panics).
+		return nil
+	}
+	return b
+}
+
+func (gossipDelegate) NotifyMsg([]byte)                  {}
+func (gossipDelegate) GetBroadcasts(int, int) [][]byte   { return nil }
+func (gossipDelegate) LocalState(bool) []byte            { return nil }
+func (gossipDelegate) MergeRemoteState(_ []byte, _ bool) {}
+
+func (d gossipDelegate) NotifyJoin(node *memberlist.Node)   { d.n.observeMember(node, gossipAlive) }
+func (d gossipDelegate) NotifyUpdate(node *memberlist.Node) { d.n.observeMember(node, gossipAlive) }
+func (d gossipDelegate) NotifyLeave(node *memberlist.Node) {
+	state := gossipDead
+	if node.State == memberlist.StateLeft {
+		state = gossipLeft
+	}
+	d.n.observeMember(node, state)
+}
+
+// observeMember records a gossip event and wakes the bootstrap check.
+func (n *Node) observeMember(node *memberlist.Node, state string) {
+	now := time.Now()
+	n.mu.Lock()
+	m, ok := n.members[node.Name]
+	if !ok {
+		m = &member{name: node.Name}
+		n.members[node.Name] = m
+	}
+	m.addr = node.Address()
+	if meta, ok := decodeMeta(node.Meta); ok {
+		m.meta, m.metaOK = meta, true
+	}
+	if m.state != state {
+		m.state, m.since = state, now
+	}
+	n.mu.Unlock()
+	select {
+	case n.gossipEvent <- struct{}{}:
+	default:
+	}
+}
+
+// gossipMembers returns the registry merged with memberlist's current view
+// (which knows about suspect members). Never call with n.mu held.
+func (n *Node) gossipMembers() map[string]member {
+	suspect := map[string]bool{}
+	if n.ml != nil {
+		for _, m := range n.ml.Members() {
+			if m.State == memberlist.StateSuspect {
+				suspect[m.Name] = true
+			}
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]member, len(n.members))
+	for name, m := range n.members {
+		c := *m
+		if c.state == gossipAlive && suspect[name] {
+			c.state = gossipSuspect
+		}
+		if name == n.cfg.NodeID {
+			c.meta, c.metaOK, c.state = n.meta, true, gossipAlive
+		}
+		out[name] = c
+	}
+	if _, ok := out[n.cfg.NodeID]; !ok {
+		out[n.cfg.NodeID] = member{name: n.cfg.NodeID, meta: n.meta, metaOK: true, state: gossipAlive}
+	}
+	return out
+}
+
+// localMeta returns a copy of this node's current metadata.
+func (n *Node) localMeta() nodeMeta {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.meta
+}
+
+// updateLocalMeta applies f to the local metadata and, when it changed,
+// asks the publisher to gossip it.
+func (n *Node) updateLocalMeta(f func(*nodeMeta)) {
+	n.mu.Lock()
+	before := n.meta
+	f(&n.meta)
+	changed := n.meta != before
+	n.mu.Unlock()
+	if changed {
+		select {
+		case n.publish <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// newMemberlist creates (but does not join) the gossip layer.
+func (n *Node) newMemberlist() (*memberlist.Memberlist, error) {
+	cfg := n.cfg
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.NodeID
+	host, port, err := net.SplitHostPort(cfg.GossipBindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("GossipBindAddr %q: %w", cfg.GossipBindAddr, err)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	mc.BindAddr = host
+	if mc.BindPort, err = strconv.Atoi(port); err != nil {
+		return nil, fmt.Errorf("GossipBindAddr %q: bad port: %w", cfg.GossipBindAddr, err)
+	}
+	mc.AdvertisePort = mc.BindPort
+	if cfg.GossipAdvertise != "" {
+		ah, ap, err := net.SplitHostPort(cfg.GossipAdvertise)
+		if err != nil {
+			return nil, fmt.Errorf("GossipAdvertise %q: %w", cfg.GossipAdvertise, err)
+		}
+		if ips, err := net.LookupIP(ah); err == nil && len(ips) > 0 && net.ParseIP(ah) == nil {
+			ah = ips[0].String()
+		}
+		mc.AdvertiseAddr = ah
+		if mc.AdvertisePort, err = strconv.Atoi(ap); err != nil {
+			return nil, fmt.Errorf("GossipAdvertise %q: bad port: %w", cfg.GossipAdvertise, err)
+		}
+	}
+	t := cfg.Gossip
+	if t.ProbeInterval > 0 {
+		mc.ProbeInterval = t.ProbeInterval
+	}
+	if t.ProbeTimeout > 0 {
+		mc.ProbeTimeout = t.ProbeTimeout
+	}
+	if t.GossipInterval > 0 {
+		mc.GossipInterval = t.GossipInterval
+	}
+	if t.PushPullInterval > 0 {
+		mc.PushPullInterval = t.PushPullInterval
+	}
+	if t.SuspicionMult > 0 {
+		mc.SuspicionMult = t.SuspicionMult
+	}
+	if t.GossipToTheDeadTime > 0 {
+		mc.GossipToTheDeadTime = t.GossipToTheDeadTime
+	}
+	mc.DeadNodeReclaimTime = t.DeadNodeReclaimTime
+	if len(cfg.GossipKey) > 0 {
+		mc.SecretKey = append([]byte(nil), cfg.GossipKey...)
+	}
+	mc.Delegate = gossipDelegate{n}
+	mc.Events = gossipDelegate{n}
+	mc.Logger = newStdLogger(n.log.With("logger", "memberlist"))
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.GossipBindAddr, err)
+	}
+	return ml, nil
+}
+
+// GossipAddr returns the address this node gossips on (useful with port 0).
+func (n *Node) GossipAddr() string {
+	return n.ml.LocalNode().Address()
+}
+
+// publishLoop gossips metadata changes with memberlist.UpdateNode. Changes
+// coalesce: one UpdateNode carries the latest metadata.
+func (n *Node) publishLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.publish:
+		}
+		// UpdateNode waits for the broadcast to go out; bound it so that
+		// shutdown is never held up for long.
+		if err := n.ml.UpdateNode(2 * time.Second); err != nil {
+			n.log.Debug("gossip metadata update not yet broadcast", "err", err)
+		}
+	}
+}
+
+// joinLoop joins cfg.Join until one join succeeded, and again whenever
+// fewer than BootstrapExpect members are visible. memberlist resolves the
+// names on every attempt.
+func (n *Node) joinLoop(ctx context.Context) {
+	self := n.GossipAddr()
+	var addrs []string
+	for _, a := range n.cfg.Join {
+		if a = strings.TrimSpace(a); a != "" && a != self {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return
+	}
+	joined := false
+	failures := 0
+	t := time.NewTicker(n.cfg.Gossip.JoinInterval)
+	defer t.Stop()
+	for {
+		if !joined || n.ml.NumMembers() < n.cfg.BootstrapExpect {
+			count, err := n.ml.Join(addrs)
+			switch {
+			case count > 0:
+				if !joined {
+					n.log.Info("joined gossip", "contacted", count, "members", n.ml.NumMembers())
+				}
+				joined, failures = true, 0
+			case err != nil:
+				failures++
+				// Log the first failures, then every tenth: DNS names of a
+				// StatefulSet appear late and this is expected for a while.
+				if failures <= 3 || failures%10 == 0 {
+					n.log.Warn("gossip join failed; retrying", "addrs", addrs, "attempt", failures, "err", err)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

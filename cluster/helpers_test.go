@@ -1,0 +1,336 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// waitFor polls cond every 10ms until it holds or timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, not a wait for state
+	}
+}
+
+// syncBuffer collects a test's logs; they are printed only if it fails.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var testLoggers sync.Map // testing.TB -> *slog.Logger
+
+// testLogger returns the test's logger. Set CLUSTER_TEST_LOG=debug for
+// debug logs, =stderr to stream them.
+func testLogger(t testing.TB) *slog.Logger {
+	if l, ok := testLoggers.Load(t); ok {
+		return l.(*slog.Logger)
+	}
+	level := slog.LevelInfo
+	if strings.Contains(os.Getenv("CLUSTER_TEST_LOG"), "debug") {
+		level = slog.LevelDebug
+	}
+	buf := &syncBuffer{}
+	var w = interface{ Write([]byte) (int, error) }(buf)
+	if strings.Contains(os.Getenv("CLUSTER_TEST_LOG"), "stderr") {
+		w = os.Stderr
+	}
+	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	testLoggers.Store(t, l)
+	// Registered before any node's cleanup, so it runs after all of them.
+	t.Cleanup(func() {
+		testLoggers.Delete(t)
+		if t.Failed() {
+			s := buf.String()
+			if len(s) > 400_000 {
+				s = "...\n" + s[len(s)-400_000:]
+			}
+			t.Logf("cluster logs:\n%s", s)
+		}
+	})
+	return l
+}
+
+// freePorts returns n ports that are free for TCP and UDP on 127.0.0.1.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			l.Close()
+			continue
+		}
+		closers = append(closers, func() { l.Close(); u.Close() })
+		ports = append(ports, port)
+	}
+	return ports
+}
+
+// testNodeSpec is one node of a test cluster: fixed addresses, its own dir.
+type testNodeSpec struct {
+	id         string
+	dir        string
+	raftAddr   string
+	gossipAddr string
+}
+
+func newSpecs(t testing.TB, prefix string, count int) []testNodeSpec {
+	ports := freePorts(t, 2*count)
+	specs := make([]testNodeSpec, count)
+	for i := range specs {
+		specs[i] = testNodeSpec{
+			id:         fmt.Sprintf("%s%d", prefix, i),
+			dir:        t.TempDir(),
+			raftAddr:   fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
+			gossipAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
+		}
+	}
+	return specs
+}
+
+func gossipAddrs(specs []testNodeSpec) []string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, s.gossipAddr)
+	}
+	return out
+}
+
+// testConfig returns a fast-timing configuration for spec.
+func testConfig(t testing.TB, s testNodeSpec, join []string, expect int) Config {
+	return Config{
+		NodeID:                  s.id,
+		DataDir:                 s.dir,
+		RaftBindAddr:            s.raftAddr,
+		GossipBindAddr:          s.gossipAddr,
+		HTTPAdvertise:           "http://" + s.id + ".test:7780",
+		Join:                    join,
+		BootstrapExpect:         expect,
+		ServerStabilizationTime: 500 * time.Millisecond,
+		AutopilotInterval:       100 * time.Millisecond,
+		ApplyTimeout:            5 * time.Second,
+		FSM:                     newTestFSM(t, s.dir),
+		Raft: RaftTuning{
+			HeartbeatTimeout:   300 * time.Millisecond,
+			ElectionTimeout:    300 * time.Millisecond,
+			LeaderLeaseTimeout: 150 * time.Millisecond,
+			CommitTimeout:      10 * time.Millisecond,
+		},
+		Gossip: GossipTuning{
+			ProbeInterval:       200 * time.Millisecond,
+			ProbeTimeout:        150 * time.Millisecond,
+			GossipInterval:      50 * time.Millisecond,
+			PushPullInterval:    2 * time.Second,
+			SuspicionMult:       2,
+			GossipToTheDeadTime: 2 * time.Second,
+			DeadNodeReclaimTime: time.Second,
+			MetaRefreshInterval: 100 * time.Millisecond,
+			JoinInterval:        200 * time.Millisecond,
+		},
+		Logger:     testLogger(t),
+		Registerer: prometheus.NewRegistry(),
+	}
+}
+
+// startNode starts a node and registers its shutdown.
+func startNode(t testing.TB, cfg Config) *Node {
+	t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New(%s): %v", cfg.NodeID, err)
+	}
+	t.Cleanup(func() { _ = n.Shutdown() })
+	return n
+}
+
+// startTogether starts all configs at the same instant (goroutines released
+// by one channel).
+func startTogether(t testing.TB, cfgs []Config) []*Node {
+	t.Helper()
+	nodes := make([]*Node, len(cfgs))
+	errs := make([]error, len(cfgs))
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-release
+			nodes[i], errs[i] = New(cfgs[i])
+		}()
+	}
+	close(release)
+	wg.Wait()
+	for i, n := range nodes {
+		if n != nil {
+			t.Cleanup(func() { _ = n.Shutdown() })
+		}
+		if errs[i] != nil {
+			t.Fatalf("New(%s): %v", cfgs[i].NodeID, errs[i])
+		}
+	}
+	return nodes
+}
+
+func fsmOf(n *Node) *testFSM { return n.cfg.FSM.(*testFSM) }
+
+// configString renders a node's raft configuration canonically.
+func configString(n *Node) string {
+	cf := n.Raft().GetConfiguration()
+	if cf.Error() != nil {
+		return "error: " + cf.Error().Error()
+	}
+	var parts []string
+	for _, s := range cf.Configuration().Servers {
+		parts = append(parts, fmt.Sprintf("%s@%s/%s", s.ID, s.Address, suffrage(s.Suffrage)))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func voterIDs(n *Node) []string {
+	var ids []string
+	cf := n.Raft().GetConfiguration()
+	if cf.Error() != nil {
+		return nil
+	}
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			ids = append(ids, string(s.ID))
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// agreedLeader returns the single leader of nodes when exactly one node is
+// leader and every node knows it as leader; nil otherwise.
+func agreedLeader(nodes []*Node) *Node {
+	var leader *Node
+	for _, n := range nodes {
+		if n.IsLeader() {
+			if leader != nil {
+				return nil
+			}
+			leader = n
+		}
+	}
+	if leader == nil {
+		return nil
+	}
+	for _, n := range nodes {
+		if _, id := n.Raft().LeaderWithID(); string(id) != leader.ID() {
+			return nil
+		}
+	}
+	return leader
+}
+
+// waitForCluster waits until nodes form one cluster with an agreed leader,
+// identical configurations and exactly the given voters; returns the leader.
+func waitForCluster(t testing.TB, nodes []*Node, voters []string, timeout time.Duration) *Node {
+	t.Helper()
+	slices.Sort(voters)
+	var leader *Node
+	waitFor(t, timeout, fmt.Sprintf("one cluster with voters %v", voters), func() bool {
+		leader = agreedLeader(nodes)
+		if leader == nil {
+			return false
+		}
+		want := configString(leader)
+		if !slices.Equal(voterIDs(leader), voters) {
+			return false
+		}
+		for _, n := range nodes {
+			if configString(n) != want {
+				return false
+			}
+		}
+		return true
+	})
+	return leader
+}
+
+func ids(nodes []*Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.ID())
+	}
+	return out
+}
+
+// apply applies cmd on leader and fails the test on error.
+func apply(t testing.TB, leader *Node, cmd string) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, idx, err := leader.Apply(ctx, []byte(cmd))
+	if err != nil {
+		t.Fatalf("apply %q on %s: %v", cmd, leader.ID(), err)
+	}
+	return idx
+}
+
+// startCluster starts count nodes with expect=count and waits for them.
+func startCluster(t testing.TB, count int, mutate func(*Config)) ([]*Node, []testNodeSpec, *Node) {
+	t.Helper()
+	specs := newSpecs(t, "n", count)
+	cfgs := make([]Config, count)
+	for i, s := range specs {
+		cfgs[i] = testConfig(t, s, gossipAddrs(specs), count)
+		if mutate != nil {
+			mutate(&cfgs[i])
+		}
+	}
+	nodes := startTogether(t, cfgs)
+	leader := waitForCluster(t, nodes, ids(nodes), 30*time.Second)
+	return nodes, specs, leader
+}
+
+func dataDirHasRaft(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "raft", "raft.db"))
+	return err == nil
+}

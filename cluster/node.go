@@ -1,0 +1,741 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+var (
+	// ErrNotLeader is returned by leader-only operations on a follower.
+	ErrNotLeader = errors.New("cluster: this node is not the raft leader")
+	// ErrOutcomeUnknown is wrapped by Apply errors after the command was
+	// handed to raft but its fate is unknown (leadership lost, shutdown,
+	// context ended): it may or may not be committed. Retries must be
+	// idempotent.
+	ErrOutcomeUnknown = errors.New("cluster: outcome unknown, the command may still be committed")
+	// ErrShutdown is returned after Shutdown or Kill.
+	ErrShutdown = errors.New("cluster: node is shut down")
+)
+
+// Node is one server of the cluster: raft, its stores and transport, gossip
+// and the background loops. All goroutines it starts stop in Shutdown/Kill.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	raft     *raft.Raft
+	trans    *raft.NetworkTransport
+	store    *raftboltdb.BoltStore
+	snaps    *raft.FileSnapshotStore
+	ml       *memberlist.Memberlist
+	metrics  *metrics
+	observer *raft.Observer
+	obsCh    chan raft.Observation
+	raftAddr string
+
+	ctx    context.Context // cancelled by Shutdown/Kill
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	hasState atomic.Bool
+	// lock and lastBootstrapBlock belong to the metadata loop goroutine
+	// (and New, before it starts).
+	lock               *bootstrapLock
+	lastBootstrapBlock string
+
+	mu      sync.Mutex // guards the fields below; never held across memberlist or raft calls
+	meta    nodeMeta
+	members map[string]*member
+	failing map[string]bool
+
+	gossipEvent chan struct{}
+	publish     chan struct{}
+
+	leaderTasks leaderTasks
+
+	closeMu  sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// openStores opens DataDir/raft: the bolt log/stable store and the file
+// snapshot store.
+func openStores(cfg Config) (*raftboltdb.BoltStore, *raft.FileSnapshotStore, error) {
+	dir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("cluster: create raft dir: %w", err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(dir, "raft.db"),
+		BoltOptions: &bbolt.Options{
+			Timeout:        5 * time.Second, // another process holds the file
+			NoFreelistSync: true,
+			FreelistType:   bbolt.FreelistMapType,
+		},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster: open raft log store %s: %w", filepath.Join(dir, "raft.db"), err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetain, newHCLogger(cfg.Logger, "raft-snapshots"))
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("cluster: open snapshot store: %w", err)
+	}
+	return store, snaps, nil
+}
+
+// New opens the stores, starts the raft transport, raft and gossip, and the
+// background loops (gossip join, metadata refresh and bootstrap, leadership
+// tasks including autopilot).
+func New(cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:         cfg,
+		log:         cfg.Logger.With("node", cfg.NodeID),
+		members:     map[string]*member{},
+		failing:     map[string]bool{},
+		gossipEvent: make(chan struct{}, 1),
+		publish:     make(chan struct{}, 1),
+	}
+	ok := false
+	var cleanups []func()
+	defer func() {
+		if !ok {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+	}()
+
+	n.store, n.snaps, err = openStores(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { n.store.Close() })
+	hasState, err := raft.HasExistingState(n.store, n.store, n.snaps)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: check raft state: %w", err)
+	}
+	n.hasState.Store(hasState)
+	if hasState {
+		_ = os.Remove(lockPath(cfg.DataDir))
+	} else if n.lock, err = loadBootstrapLock(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	logs, err := raft.NewLogCache(logCacheSize, n.store)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: log cache: %w", err)
+	}
+
+	n.trans, err = newTransport(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	cleanups = append(cleanups, func() { n.trans.Close() })
+	n.raftAddr = string(n.trans.LocalAddr())
+
+	n.meta = nodeMeta{
+		Version: metaVersion, ID: cfg.NodeID, RaftAddr: n.raftAddr, HTTPAddr: cfg.HTTPAdvertise,
+		Expect: cfg.BootstrapExpect, HasState: hasState,
+	}
+	if n.lock != nil {
+		n.meta.Proposal, n.meta.Locked = n.lock.Hash, true
+	}
+	if err := checkMetaSize(n.meta); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+
+	rc := raftConfig(cfg)
+	n.raft, err = raft.NewRaft(rc, cfg.FSM, logs, n.store, n.snaps, n.trans)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: start raft: %w", err)
+	}
+	cleanups = append(cleanups, func() { _ = n.raft.Shutdown().Error() })
+	n.meta.Applied, n.meta.Term = n.raft.AppliedIndex(), n.raft.CurrentTerm()
+
+	n.metrics, err = newMetrics(cfg.Registerer, n.raft)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, n.metrics.unregister)
+	n.metrics.setState(n.raft.State())
+
+	n.obsCh = make(chan raft.Observation, 64)
+	n.observer = raft.NewObserver(n.obsCh, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.LeaderObservation, raft.FailedHeartbeatObservation,
+			raft.ResumedHeartbeatObservation, raft.RaftState:
+			return true
+		}
+		return false
+	})
+	n.raft.RegisterObserver(n.observer)
+	cleanups = append(cleanups, func() { n.raft.DeregisterObserver(n.observer) })
+
+	n.ml, err = n.newMemberlist()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	cleanups = append(cleanups, func() { _ = n.ml.Shutdown() })
+
+	if cfg.BootstrapExpect == 1 && !hasState {
+		n.bootstrap(raftConfiguration([]voter{{ID: cfg.NodeID, Addr: n.raftAddr}}))
+	}
+
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.RegisterLeaderTask("autopilot", n.autopilot)
+	for _, loop := range []func(context.Context){n.observeLoop, n.leaderLoop, n.metaLoop, n.publishLoop, n.joinLoop} {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			loop(n.ctx)
+		}()
+	}
+	ok = true
+	n.log.Info("cluster node started", "raft", n.raftAddr, "gossip", n.GossipAddr(),
+		"bootstrap_expect", cfg.BootstrapExpect, "has_state", hasState, "tls", cfg.RaftTLS != nil)
+	return n, nil
+}
+
+// observeLoop consumes raft observations: leader changes (metric) and
+// heartbeat failures (autopilot health).
+func (n *Node) observeLoop(ctx context.Context) {
+	var lastLeader raft.ServerID
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case o := <-n.obsCh:
+			switch d := o.Data.(type) {
+			case raft.LeaderObservation:
+				if d.LeaderID != "" && d.LeaderID != lastLeader {
+					n.metrics.leaderChanges.Inc()
+					n.log.Info("raft leader changed", "leader", string(d.LeaderID), "addr", string(d.LeaderAddr))
+				}
+				if d.LeaderID != "" {
+					lastLeader = d.LeaderID
+				}
+			case raft.RaftState:
+				n.metrics.setState(d)
+			case raft.FailedHeartbeatObservation:
+				n.mu.Lock()
+				n.failing[string(d.PeerID)] = true
+				n.mu.Unlock()
+			case raft.ResumedHeartbeatObservation:
+				n.mu.Lock()
+				delete(n.failing, string(d.PeerID))
+				n.mu.Unlock()
+			}
+		}
+	}
+}
+
+// metaLoop refreshes the gossiped metadata and the gauges every
+// MetaRefreshInterval and runs the bootstrap check (also on gossip events).
+func (n *Node) metaLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.Gossip.MetaRefreshInterval)
+	defer t.Stop()
+	for {
+		tick := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tick = true
+		case <-n.gossipEvent:
+		}
+		if n.raft.LastIndex() > 0 {
+			n.hasState.Store(true)
+		}
+		hasState := n.hasState.Load()
+		applied, term := n.raft.AppliedIndex(), n.raft.CurrentTerm()
+		n.updateLocalMeta(func(m *nodeMeta) {
+			m.Applied, m.Term, m.HasState = applied, term, hasState
+		})
+		if !hasState {
+			n.checkBootstrap()
+		}
+		if tick {
+			n.updateGauges()
+		}
+	}
+}
+
+func (n *Node) updateGauges() {
+	n.metrics.setState(n.raft.State())
+	voters, nonvoters := 0, 0
+	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			if s.Suffrage == raft.Voter {
+				voters++
+			} else {
+				nonvoters++
+			}
+		}
+	}
+	n.metrics.peers.WithLabelValues("voter").Set(float64(voters))
+	n.metrics.peers.WithLabelValues("nonvoter").Set(float64(nonvoters))
+	counts := map[string]int{gossipAlive: 0, gossipSuspect: 0, gossipDead: 0, gossipLeft: 0}
+	for _, m := range n.gossipMembers() {
+		counts[m.state]++
+	}
+	for state, c := range counts {
+		n.metrics.gossipMembers.WithLabelValues(state).Set(float64(c))
+	}
+}
+
+// Raft returns the underlying raft instance.
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// ID returns the node id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// RaftAddr returns the address other servers dial for raft.
+func (n *Node) RaftAddr() string { return n.raftAddr }
+
+// IsLeader reports whether this node is the raft leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the current leader as this node knows it; HTTPAddr comes
+// from the leader's gossip metadata. false when no leader is known.
+func (n *Node) Leader() (api.Member, bool) {
+	addr, id := n.raft.LeaderWithID()
+	if id == "" {
+		return api.Member{}, false
+	}
+	m := api.Member{ID: string(id), RaftAddr: string(addr), Leader: true, Gossip: gossipUnknown}
+	if string(id) == n.cfg.NodeID {
+		m.HTTPAddr, m.Gossip, m.AppliedIndex = n.cfg.HTTPAdvertise, gossipAlive, n.raft.AppliedIndex()
+		return m, true
+	}
+	n.mu.Lock()
+	if gm, ok := n.members[string(id)]; ok {
+		m.Gossip = gm.state
+		if gm.metaOK {
+			m.HTTPAddr, m.AppliedIndex = gm.meta.HTTPAddr, gm.meta.Applied
+		}
+	}
+	n.mu.Unlock()
+	return m, true
+}
+
+// notLeaderErr wraps ErrNotLeader with the known leader, if any.
+func (n *Node) notLeaderErr(cause error) error {
+	leader := "unknown"
+	if l, ok := n.Leader(); ok {
+		leader = l.ID
+	}
+	if cause != nil {
+		return fmt.Errorf("%w (leader: %s): %w", ErrNotLeader, leader, cause)
+	}
+	return fmt.Errorf("%w (leader: %s)", ErrNotLeader, leader)
+}
+
+// timeout returns the time left before ctx's deadline, or def.
+func timeout(ctx context.Context, def time.Duration) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d := time.Until(dl)
+		if d <= 0 {
+			return 0, context.DeadlineExceeded
+		}
+		return d, nil
+	}
+	return def, nil
+}
+
+// waitFuture waits for f or ctx. When ctx ends first, the raft operation
+// continues; its result is dropped.
+func waitFuture(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }() // ends when raft resolves f (at the latest at raft shutdown)
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Apply proposes cmd to the cluster and waits until it is committed and
+// applied to the local FSM. Leader only: a follower returns ErrNotLeader.
+// The context's deadline (default ApplyTimeout) bounds the wait. resp is the
+// FSM's response; when the FSM returned an error it is also returned as err.
+// Errors wrapping ErrOutcomeUnknown mean the command may still be committed.
+func (n *Node) Apply(ctx context.Context, cmd []byte) (resp any, index uint64, err error) {
+	if n.isClosed() {
+		return nil, 0, ErrShutdown
+	}
+	if !n.IsLeader() {
+		return nil, 0, n.notLeaderErr(nil)
+	}
+	d, err := timeout(ctx, n.cfg.ApplyTimeout)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: apply: %w", err)
+	}
+	start := time.Now()
+	f := n.raft.Apply(cmd, d)
+	if err := waitFuture(ctx, f); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
+			return nil, 0, n.notLeaderErr(err)
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			return nil, 0, fmt.Errorf("cluster: apply: raft did not accept the command in time (not committed): %w", err)
+		case errors.Is(err, raft.ErrLeadershipLost):
+			return nil, 0, fmt.Errorf("cluster: apply: leadership lost while committing: %w: %w", ErrOutcomeUnknown, err)
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return nil, 0, fmt.Errorf("cluster: apply: stopped waiting: %w: %w", ErrOutcomeUnknown, err)
+		default:
+			return nil, 0, fmt.Errorf("cluster: apply: %w: %w", ErrOutcomeUnknown, err)
+		}
+	}
+	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	resp = f.Response()
+	if rerr, ok := resp.(error); ok {
+		return resp, f.Index(), rerr
+	}
+	return resp, f.Index(), nil
+}
+
+// WaitForLeader waits until some leader is known.
+func (n *Node) WaitForLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, id := n.raft.LeaderWithID(); id != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for a leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// VerifyLeader confirms with a quorum that this node is still the leader.
+func (n *Node) VerifyLeader(ctx context.Context) error {
+	if !n.IsLeader() {
+		return n.notLeaderErr(nil)
+	}
+	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return n.notLeaderErr(err)
+		}
+		return fmt.Errorf("cluster: verify leader: %w", err)
+	}
+	return nil
+}
+
+// Barrier waits until every preceding entry is applied to the FSM (leader
+// only).
+func (n *Node) Barrier(ctx context.Context) error {
+	d, err := timeout(ctx, n.cfg.ApplyTimeout)
+	if err != nil {
+		return fmt.Errorf("cluster: barrier: %w", err)
+	}
+	if err := waitFuture(ctx, n.raft.Barrier(d)); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return n.notLeaderErr(err)
+		}
+		return fmt.Errorf("cluster: barrier: %w", err)
+	}
+	return nil
+}
+
+// WaitForApplied waits until the local FSM has applied index.
+func (n *Node) WaitForApplied(ctx context.Context, index uint64) error {
+	if n.raft.AppliedIndex() >= index {
+		return nil
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: waiting for applied index %d (at %d): %w", index, n.raft.AppliedIndex(), ctx.Err())
+		case <-t.C:
+		}
+		if n.raft.AppliedIndex() >= index {
+			return nil
+		}
+		if n.raft.State() == raft.Shutdown {
+			return ErrShutdown
+		}
+	}
+}
+
+func suffrage(s raft.ServerSuffrage) string {
+	switch s {
+	case raft.Voter:
+		return "voter"
+	case raft.Nonvoter:
+		return "nonvoter"
+	default:
+		return "staging"
+	}
+}
+
+// Status reports this node's raft state and the members: the union of the
+// raft configuration and the gossip members.
+func (n *Node) Status() api.ClusterStatus {
+	leaderAddr, leaderID := n.raft.LeaderWithID()
+	st := api.ClusterStatus{
+		NodeID:       n.cfg.NodeID,
+		State:        n.raft.State().String(),
+		Leader:       string(leaderID),
+		LeaderAddr:   string(leaderAddr),
+		Term:         n.raft.CurrentTerm(),
+		CommitIndex:  n.raft.CommitIndex(),
+		AppliedIndex: n.raft.AppliedIndex(),
+		LastIndex:    n.raft.LastIndex(),
+	}
+	byID := map[string]*api.Member{}
+	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			byID[string(s.ID)] = &api.Member{
+				ID: string(s.ID), RaftAddr: string(s.Address), Suffrage: suffrage(s.Suffrage), Gossip: gossipUnknown,
+			}
+		}
+	}
+	for name, gm := range n.gossipMembers() {
+		m, ok := byID[name]
+		if !ok {
+			m = &api.Member{ID: name}
+			byID[name] = m
+		}
+		m.Gossip = gm.state
+		if gm.metaOK {
+			if m.RaftAddr == "" {
+				m.RaftAddr = gm.meta.RaftAddr
+			}
+			m.HTTPAddr, m.AppliedIndex = gm.meta.HTTPAddr, gm.meta.Applied
+		}
+	}
+	if self, ok := byID[n.cfg.NodeID]; ok {
+		self.AppliedIndex, self.HTTPAddr = st.AppliedIndex, n.cfg.HTTPAdvertise
+	}
+	for id, m := range byID {
+		m.Leader = id == st.Leader
+		st.Members = append(st.Members, *m)
+	}
+	sort.Slice(st.Members, func(i, j int) bool { return st.Members[i].ID < st.Members[j].ID })
+	return st
+}
+
+// RemovePeer removes server id from the raft configuration (leader only).
+// It refuses to remove the last voter, or a voter when the voters left alive
+// in gossip would be fewer than a quorum of the new configuration.
+func (n *Node) RemovePeer(ctx context.Context, id string) error {
+	if !n.IsLeader() {
+		return n.notLeaderErr(nil)
+	}
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return fmt.Errorf("cluster: remove peer: %w", err)
+	}
+	servers := cf.Configuration().Servers
+	var target *raft.Server
+	voters := 0
+	for i, s := range servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+		if string(s.ID) == id {
+			target = &servers[i]
+		}
+	}
+	if target == nil {
+		return fmt.Errorf("cluster: remove peer: %q is not in the raft configuration", id)
+	}
+	if target.Suffrage == raft.Voter {
+		if voters <= 1 {
+			return fmt.Errorf("cluster: remove peer: refusing to remove %q, the last voter", id)
+		}
+		in := apInput{self: n.cfg.NodeID, servers: servers, members: n.gossipMembers()}
+		if !quorumAfterRemoval(in, id) {
+			return fmt.Errorf("cluster: remove peer: refusing to remove voter %q: the voters left alive would be fewer than a quorum of the %d remaining voters", id, voters-1)
+		}
+	}
+	d, err := timeout(ctx, n.cfg.ApplyTimeout)
+	if err != nil {
+		return fmt.Errorf("cluster: remove peer: %w", err)
+	}
+	if err := waitFuture(ctx, n.raft.RemoveServer(raft.ServerID(id), 0, d)); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return n.notLeaderErr(err)
+		}
+		return fmt.Errorf("cluster: remove peer %q: %w", id, err)
+	}
+	n.log.Info("removed raft peer", "server", id)
+	return nil
+}
+
+// Restore replaces the cluster's state with a snapshot through raft.Restore
+// (leader only; see raft's warnings: meant for disaster recovery). The
+// context's deadline (default ApplyTimeout) bounds the enqueueing.
+func (n *Node) Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader) error {
+	if !n.IsLeader() {
+		return n.notLeaderErr(nil)
+	}
+	d, err := timeout(ctx, n.cfg.ApplyTimeout)
+	if err != nil {
+		return fmt.Errorf("cluster: restore: %w", err)
+	}
+	if err := n.raft.Restore(meta, r, d); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return n.notLeaderErr(err)
+		}
+		return fmt.Errorf("cluster: restore snapshot: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) isClosed() bool {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	return n.closed
+}
+
+// Shutdown stops the node gracefully: hands leadership to another voter
+// when leader, stops the background loops and leader tasks, leaves gossip,
+// shuts raft down and closes the stores. Idempotent.
+func (n *Node) Shutdown() error { return n.stop(true) }
+
+// Kill stops the node abruptly (for tests): no leadership transfer, no
+// gossip leave. Everything is closed, so a new Node can reopen DataDir in
+// the same process. Idempotent.
+func (n *Node) Kill() error { return n.stop(false) }
+
+func (n *Node) stop(graceful bool) error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	if n.closed {
+		return n.closeErr
+	}
+	n.closed = true
+	var errs []error
+	if graceful && n.IsLeader() && n.otherVoters() {
+		if err := n.raft.LeadershipTransfer().Error(); err != nil {
+			n.log.Warn("leadership transfer before shutdown failed", "err", err)
+		}
+	}
+	n.cancel()
+	n.wg.Wait()
+	if graceful {
+		if err := n.ml.Leave(2 * time.Second); err != nil {
+			n.log.Warn("gossip leave", "err", err)
+		}
+	}
+	if err := n.ml.Shutdown(); err != nil {
+		errs = append(errs, fmt.Errorf("gossip shutdown: %w", err))
+	}
+	n.raft.DeregisterObserver(n.observer)
+	if err := n.raft.Shutdown().Error(); err != nil {
+		errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+	}
+	if err := n.trans.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("raft transport close: %w", err))
+	}
+	if err := n.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("raft store close: %w", err))
+	}
+	n.metrics.unregister()
+	if len(errs) > 0 {
+		n.closeErr = fmt.Errorf("cluster: shutdown: %w", errors.Join(errs...))
+	}
+	n.log.Info("cluster node stopped", "graceful", graceful)
+	return n.closeErr
+}
+
+// otherVoters reports whether the configuration has a voter besides this
+// node.
+func (n *Node) otherVoters() bool {
+	cf := n.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != n.cfg.NodeID {
+			return true
+		}
+	}
+	return false
+}
+
+// HasState reports whether dataDir holds raft state (logs, a current term
+// or snapshots). It must not be called while a Node has dataDir open.
+func HasState(dataDir string) (bool, error) {
+	dir := filepath.Join(dataDir, "raft")
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("cluster: %w", err)
+	}
+	store, snaps, err := openStores(Config{DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return false, err
+	}
+	defer store.Close()
+	ok, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		return false, fmt.Errorf("cluster: check raft state: %w", err)
+	}
+	return ok, nil
+}
+
+// RecoverCluster forces the raft configuration of the node stored in
+// cfg.DataDir to peers, for a cluster that lost quorum (raft.RecoverCluster:
+// it snapshots the FSM with the new configuration and truncates the log,
+// implicitly committing every entry in it). The node must be stopped.
+// cfg.FSM is used for the recovery and must be discarded afterwards; start
+// the node again with New and a fresh FSM. Typically every surviving server
+// is recovered with the same peers, or one server with itself as sole
+// voter, and the others are wiped and join again.
+func RecoverCluster(cfg Config, peers []raft.Server) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if len(peers) == 0 {
+		return errors.New("cluster: recover: no peers given")
+	}
+	store, snaps, err := openStores(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	addr := cfg.RaftAdvertise
+	if addr == "" {
+		addr = cfg.RaftBindAddr
+	}
+	_, trans := raft.NewInmemTransport(raft.ServerAddress(addr))
+	defer trans.Close()
+	if err := raft.RecoverCluster(raftConfig(cfg), cfg.FSM, store, store, snaps, trans,
+		raft.Configuration{Servers: peers}); err != nil {
+		return fmt.Errorf("cluster: recover raft cluster: %w", err)
+	}
+	cfg.Logger.Info("raft cluster configuration recovered", "node", cfg.NodeID, "servers", len(peers))
+	return nil
+}

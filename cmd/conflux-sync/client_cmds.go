@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+func newStatusCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the cluster as the answering node sees it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), st, func(tw *tabwriter.Writer) {
+				fmt.Fprintf(tw, "Cluster:\t%s\nNode:\t%s (%s)\nLeader:\t%s\nTerm:\t%d\nCommit index:\t%d\nApplied index:\t%d\n\n",
+					orDash(st.ClusterID), st.NodeID, st.State, orDash(st.Leader), st.Term, st.CommitIndex, st.AppliedIndex)
+				printMembers(tw, st.Members)
+			})
+		},
+	}
+}
+
+func printMembers(tw *tabwriter.Writer, members []api.Member) {
+	fmt.Fprintln(tw, "ID\tRAFT ADDRESS\tHTTP\tSUFFRAGE\tGOSSIP\tLEADER\tAPPLIED")
+	for _, m := range members {
+		leader := ""
+		if m.Leader {
+			leader = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", m.ID, m.RaftAddr, orDash(m.HTTPAddr), orDash(m.Suffrage), m.Gossip, leader, m.AppliedIndex)
+	}
+}
+
+func newPeersCmd(g *globalOptions) *cobra.Command {
+	peers := &cobra.Command{Use: "peers", Short: "List or remove raft peers"}
+	peers.AddCommand(&cobra.Command{
+		Use:   "ls",
+		Short: "List the members of the cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), st.Members, func(tw *tabwriter.Writer) { printMembers(tw, st.Members) })
+		},
+	}, &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a server from the raft configuration (it must be gone for good)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.RemovePeer(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", args[0])
+			return nil
+		},
+	})
+	return peers
+}
+
+func newFragmentsCmd(g *globalOptions) *cobra.Command {
+	frags := &cobra.Command{Use: "fragments", Aliases: []string{"fragment", "frag"}, Short: "Put, list and remove fragments"}
+
+	var file string
+	put := &cobra.Command{
+		Use:   "put -f FILE|-",
+		Short: "Create or update fragments from a JSON file (one fragment, or an array of them)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usageError{fmt.Errorf("-f FILE is required (use - for standard input)")}
+			}
+			raw, err := readInput(cmd.InOrStdin(), file)
+			if err != nil {
+				return err
+			}
+			docs, err := splitFragments(raw)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var results []api.WriteResult
+			for i, doc := range docs {
+				res, err := c.PutFragmentJSON(cmd.Context(), doc)
+				if err != nil {
+					if len(docs) > 1 {
+						return fmt.Errorf("fragment %d of %d: %w", i+1, len(docs), err)
+					}
+					return err
+				}
+				results = append(results, res)
+			}
+			return g.print(cmd.OutOrStdout(), results, func(tw *tabwriter.Writer) {
+				for _, r := range results {
+					fmt.Fprintf(tw, "applied at index %d (%d changed)\n", r.Index, r.Changed)
+				}
+			})
+		},
+	}
+	put.Flags().StringVarP(&file, "file", "f", "", "fragment JSON file, or - for standard input")
+
+	var target, source string
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List fragments, optionally of one target or source",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := parseTargetFlag(target)
+			if err != nil {
+				return err
+			}
+			s, err := parseSourceFlag(source)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			list, err := c.ListFragments(cmd.Context(), t, s)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(tw *tabwriter.Writer) {
+				fmt.Fprintln(tw, "TARGET KIND\tTARGET\tSOURCE\tGENERATION\tCREATED\tMODIFIED\tSIZE")
+				for _, f := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\n", f.Target.Kind, f.Target.Name, f.Source, f.Generation, f.CreateIndex, f.ModifyIndex, len(f.Spec))
+				}
+			})
+		},
+	}
+	ls.Flags().StringVar(&target, "target", "", "only fragments of this target: KIND or KIND/NAME")
+	ls.Flags().StringVar(&source, "source", "", "only fragments of this source: KIND[/NAMESPACE]/NAME")
+
+	rm := &cobra.Command{
+		Use:   "rm TARGET_KIND TARGET_NAME SOURCE",
+		Short: "Remove one fragment; SOURCE is KIND/NAME or KIND/NAMESPACE/NAME",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := parseSource(args[2])
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.DeleteFragment(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]}, s)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
+				fmt.Fprintf(tw, "removed at index %d\n", res.Index)
+			})
+		},
+	}
+	frags.AddCommand(put, ls, rm)
+	return frags
+}
+
+func readInput(stdin io.Reader, file string) ([]byte, error) {
+	if file == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(file)
+}
+
+// splitFragments accepts one fragment object or an array of them.
+func splitFragments(raw []byte) ([]json.RawMessage, error) {
+	trimmed := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(trimmed, "[") {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("fragment file: %w", err)
+		}
+		return list, nil
+	}
+	return []json.RawMessage{json.RawMessage(raw)}, nil
+}
+
+// parseSource parses KIND/NAME or KIND/NAMESPACE/NAME.
+func parseSource(s string) (api.SourceRef, error) {
+	parts := strings.SplitN(s, "/", 3)
+	switch len(parts) {
+	case 2:
+		return api.SourceRef{Kind: parts[0], Name: parts[1]}, nil
+	case 3:
+		return api.SourceRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+	}
+	return api.SourceRef{}, usageError{fmt.Errorf("source %q: want KIND/NAME or KIND/NAMESPACE/NAME", s)}
+}
+
+func parseSourceFlag(s string) (api.SourceRef, error) {
+	if s == "" {
+		return api.SourceRef{}, nil
+	}
+	return parseSource(s)
+}
+
+// parseTargetFlag parses KIND or KIND/NAME (a name may hold slashes).
+func parseTargetFlag(s string) (api.TargetRef, error) {
+	kind, name, _ := strings.Cut(s, "/")
+	return api.TargetRef{Kind: kind, Name: name}, nil
+}
+
+func newTargetsCmd(g *globalOptions) *cobra.Command {
+	targets := &cobra.Command{Use: "targets", Aliases: []string{"target"}, Short: "Inspect targets and their aggregated desired state"}
+	var kind string
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List targets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			list, err := c.ListTargets(cmd.Context(), kind)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), list, func(tw *tabwriter.Writer) {
+				fmt.Fprintln(tw, "KIND\tNAME\tFRAGMENTS\tREVISION\tHASH\tCONFLICTS\tSYNCED\tERROR")
+				for _, t := range list {
+					synced, errText := "-", ""
+					if t.Status != nil {
+						synced = shortHash(t.Status.SyncedHash)
+						errText = t.Status.Error
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\n", t.Target.Kind, t.Target.Name, t.Fragments, t.Revision, shortHash(t.Hash), t.Conflicts, synced, errText)
+				}
+			})
+		},
+	}
+	ls.Flags().StringVar(&kind, "kind", "", "only targets of this kind")
+
+	get := &cobra.Command{
+		Use:   "get KIND NAME",
+		Short: "Show a target: desired output, hash, conflicts, status and fragments",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			t, err := c.GetTarget(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]})
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), t, func(tw *tabwriter.Writer) { printTarget(tw, t) })
+		},
+	}
+	sync := &cobra.Command{
+		Use:   "sync KIND NAME",
+		Short: "Ask the leader to sync a target now",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := c.SyncTarget(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "sync of %s %s requested\n", args[0], args[1])
+			return nil
+		},
+	}
+	targets.AddCommand(ls, get, sync)
+	return targets
+}
+
+func printTarget(tw *tabwriter.Writer, t api.Target) {
+	fmt.Fprintf(tw, "Target:\t%s %s\nRevision:\t%d\nHash:\t%s\n", t.Target.Kind, t.Target.Name, t.Revision, orDash(t.Hash))
+	if t.Status != nil {
+		fmt.Fprintf(tw, "Synced hash:\t%s\nLast attempt:\t%s (%d failed attempts)\n", orDash(t.Status.SyncedHash), t.Status.Time.Format("2006-01-02 15:04:05Z07:00"), t.Status.Attempts)
+		if t.Status.Error != "" {
+			fmt.Fprintf(tw, "Error:\t%s\n", t.Status.Error)
+		}
+	} else {
+		fmt.Fprintf(tw, "Synced hash:\t- (never synced)\n")
+	}
+	tw.Flush()
+	fmt.Fprintf(tw, "\nFragments:\n")
+	fmt.Fprintln(tw, "  SOURCE\tGENERATION\tCREATED\tMODIFIED")
+	for _, f := range t.Fragments {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\n", f.Source, f.Generation, f.CreateIndex, f.ModifyIndex)
+	}
+	if len(t.Conflicts) > 0 {
+		fmt.Fprintf(tw, "\nConflicts:\n")
+		fmt.Fprintln(tw, "  KEY\tWINNER\tLOSER\tREASON")
+		for _, c := range t.Conflicts {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Key, c.Winner, c.Loser, c.Reason)
+		}
+	}
+	tw.Flush()
+	pretty := []byte("null")
+	var buf bytes.Buffer
+	if len(t.Desired) > 0 && json.Indent(&buf, t.Desired, "  ", "  ") == nil {
+		pretty = buf.Bytes()
+	}
+	fmt.Fprintf(tw, "\nDesired:\n  %s\n", pretty)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/spf13/cobra"
+
+	"github.com/conflux-sync/conflux-sync/cluster"
+	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/server"
+	"github.com/conflux-sync/conflux-sync/store"
+)
+
+func newServerCmd() *cobra.Command {
+	var (
+		cfg      server.Config
+		logLevel string
+		logJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run one node of the cluster",
+		Long: `Run one node. Three nodes with --bootstrap-expect 3 and each other's gossip
+addresses in --join form a cluster on their own; a node with raft state rejoins
+its cluster whatever the flags say.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logLevel, logJSON)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg.Logger = logger
+			if cfg.NodeID == "" {
+				if cfg.NodeID, err = os.Hostname(); err != nil {
+					return fmt.Errorf("--node-id not set and no hostname: %w", err)
+				}
+			}
+			return runServer(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.NodeID, "node-id", "", "stable node id (default: the hostname, e.g. the StatefulSet pod name)")
+	f.StringVar(&cfg.DataDir, "data-dir", "data", "folder for the state and raft files")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", ":7780", "admin API listen address")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", ":7781", "raft listen address")
+	f.StringVar(&cfg.GossipAddr, "gossip-addr", ":7782", "gossip (memberlist) listen address")
+	f.StringVar(&cfg.Advertise, "advertise", "", "host other nodes reach this one at (e.g. the pod's headless-service DNS name)")
+	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
+	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
+	f.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", 30*time.Minute, "remove a raft member that has been dead this long (never below quorum)")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin); re-read on SIGHUP")
+	f.StringVar(&cfg.CertFile, "tls-cert", "", "PEM certificate for the API and raft")
+	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
+	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
+	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
+	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	return cmd
+}
+
+func newLogger(level string, asJSON bool) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+}
+
+// runServer runs one node until ctx ends, reloading tokens on SIGHUP.
+func runServer(ctx context.Context, cfg server.Config) error {
+	node, err := server.Start(cfg)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := node.ReloadTokens(); err != nil {
+				cfg.Logger.Error("token reload failed; keeping the old tokens", "error", err)
+			} else {
+				cfg.Logger.Info("tokens reloaded")
+			}
+		case err := <-node.Err():
+			node.Kill()
+			return fmt.Errorf("serving the API: %w", err)
+		case <-ctx.Done():
+			cfg.Logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			return node.Shutdown(sctx)
+		}
+	}
+}
+
+func newRecoverCmd() *cobra.Command {
+	var dataDir, peers string
+	cmd := &cobra.Command{
+		Use:   "recover --data-dir DIR --peers id=addr[,id=addr...]",
+		Short: "Recover from lost quorum: rewrite this node's raft configuration (node stopped)",
+		Long: `Run on a stopped node after a majority of the cluster is lost for good. It commits
+everything in the node's raft log and writes a new configuration with exactly the
+given peers. Run it with the same --peers on every surviving node, then start them.
+See docs/operations.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			servers, err := parsePeers(peers)
+			if err != nil {
+				return usageError{err}
+			}
+			if dataDir == "" {
+				return usageError{errors.New("--data-dir is required")}
+			}
+			has, err := cluster.HasState(dataDir)
+			if err != nil {
+				return err
+			}
+			if !has {
+				return fmt.Errorf("%s holds no raft state: nothing to recover", dataDir)
+			}
+			st, err := store.Open(filepath.Join(dataDir, "state.db"), store.Options{})
+			if err != nil {
+				return fmt.Errorf("open state (is the node still running?): %w", err)
+			}
+			defer st.Close()
+			machine, err := fsm.New(fsm.Config{Store: st})
+			if err != nil {
+				return err
+			}
+			if err := cluster.RecoverCluster(cluster.Config{DataDir: dataDir, FSM: machine}, servers); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
+	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
+	return cmd
+}
+
+func parsePeers(s string) ([]raft.Server, error) {
+	if s == "" {
+		return nil, errors.New("--peers is required")
+	}
+	var out []raft.Server
+	seen := map[string]bool{}
+	for _, p := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("--peers: %q is not id=addr", p)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("--peers: %s is listed twice", id)
+		}
+		seen[id] = true
+		out = append(out, raft.Server{ID: raft.ServerID(id), Address: raft.ServerAddress(addr), Suffrage: raft.Voter})
+	}
+	return out, nil
+}

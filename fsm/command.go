@@ -1,0 +1,138 @@
+// Package fsm is the raft state machine: it decodes the commands in the
+// log and applies them to the store, one bbolt transaction per batch.
+package fsm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+// Version is the command format written by this release. The first byte of
+// every command is its format version, so a later release can add fields
+// or change the encoding and still read old entries.
+const Version byte = 1
+
+// Type identifies a command.
+type Type byte
+
+// Command types. The numbers are part of the log format: never reuse one.
+const (
+	TypePutFragment            Type = 1
+	TypeDeleteFragment         Type = 2
+	TypeReplaceSourceFragments Type = 3
+	TypeRecordSync             Type = 4
+	TypePutSource              Type = 5
+	TypeDeleteSource           Type = 6
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypePutFragment:
+		return "PutFragment"
+	case TypeDeleteFragment:
+		return "DeleteFragment"
+	case TypeReplaceSourceFragments:
+		return "ReplaceSourceFragments"
+	case TypeRecordSync:
+		return "RecordSync"
+	case TypePutSource:
+		return "PutSource"
+	case TypeDeleteSource:
+		return "DeleteSource"
+	default:
+		return fmt.Sprintf("Type(%d)", byte(t))
+	}
+}
+
+// PutFragment stores one fragment.
+type PutFragment struct {
+	Fragment api.Fragment `json:"fragment"`
+}
+
+// DeleteFragment removes one fragment.
+type DeleteFragment struct {
+	Target api.TargetRef `json:"target"`
+	Source api.SourceRef `json:"source"`
+}
+
+// ReplaceSourceFragments makes Fragments the complete set of one source.
+type ReplaceSourceFragments struct {
+	Source    api.SourceRef        `json:"source"`
+	Fragments []api.SourceFragment `json:"fragments"`
+}
+
+// RecordSync stores the outcome of a sync attempt.
+type RecordSync struct {
+	Target api.TargetRef  `json:"target"`
+	Status api.SyncStatus `json:"status"`
+}
+
+// PutSource registers a source.
+type PutSource struct {
+	Source api.Source `json:"source"`
+}
+
+// DeleteSource removes a source and its fragments.
+type DeleteSource struct {
+	Source api.SourceRef `json:"source"`
+}
+
+// Command is any of the command structs above.
+type Command interface {
+	commandType() Type
+}
+
+func (PutFragment) commandType() Type            { return TypePutFragment }
+func (DeleteFragment) commandType() Type         { return TypeDeleteFragment }
+func (ReplaceSourceFragments) commandType() Type { return TypeReplaceSourceFragments }
+func (RecordSync) commandType() Type             { return TypeRecordSync }
+func (PutSource) commandType() Type              { return TypePutSource }
+func (DeleteSource) commandType() Type           { return TypeDeleteSource }
+
+// Encode serialises a command: version byte, type byte, JSON body.
+func Encode(c Command) ([]byte, error) {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("fsm: encode %s: %w", c.commandType(), err)
+	}
+	out := make([]byte, 0, len(body)+2)
+	out = append(out, Version, byte(c.commandType()))
+	return append(out, body...), nil
+}
+
+// ErrMalformed is returned for bytes that are not a command.
+var ErrMalformed = errors.New("fsm: malformed command")
+
+// Decode parses a command written by Encode (of this or an older version).
+func Decode(b []byte) (Command, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
+	}
+	if b[0] != Version {
+		return nil, fmt.Errorf("%w: format version %d, this release reads %d", ErrMalformed, b[0], Version)
+	}
+	var c Command
+	switch Type(b[1]) {
+	case TypePutFragment:
+		c = &PutFragment{}
+	case TypeDeleteFragment:
+		c = &DeleteFragment{}
+	case TypeReplaceSourceFragments:
+		c = &ReplaceSourceFragments{}
+	case TypeRecordSync:
+		c = &RecordSync{}
+	case TypePutSource:
+		c = &PutSource{}
+	case TypeDeleteSource:
+		c = &DeleteSource{}
+	default:
+		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
+	}
+	if err := json.Unmarshal(b[2:], c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, Type(b[1]), err)
+	}
+	return c, nil
+}

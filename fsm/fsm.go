@@ -1,0 +1,298 @@
+package fsm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/store"
+)
+
+// Response is what Apply returns for each command entry.
+type Response struct {
+	Result api.WriteResult
+	// Err is set for an entry that could not be decoded. It never happens
+	// for entries written by Encode; it is reported, not fatal, so one bad
+	// entry cannot wedge the cluster.
+	Err error
+}
+
+// FSM applies the raft log to a store. It implements raft.BatchingFSM.
+type FSM struct {
+	store  *store.Store
+	logger *slog.Logger
+
+	applied atomic.Uint64
+	// onApply, when set, is called after each batch commits with the last
+	// index and the targets whose revision or status changed.
+	onApply func(index uint64, changed []api.TargetRef)
+
+	mu       sync.Mutex // serialises Restore against ApplyBatch
+	batchDur func(time.Duration, int)
+}
+
+// Config configures an FSM.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// OnApply is called after every committed batch with the last applied
+	// index and the targets that changed (deduplicated, in order). It runs
+	// on raft's FSM goroutine: it must not block.
+	OnApply func(index uint64, changed []api.TargetRef)
+	// ObserveBatch receives the duration and size of every batch.
+	ObserveBatch func(d time.Duration, entries int)
+}
+
+// New builds an FSM over an open store.
+func New(cfg Config) (*FSM, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &FSM{store: cfg.Store, logger: cfg.Logger, onApply: cfg.OnApply, batchDur: cfg.ObserveBatch}
+	err := cfg.Store.View(func(v *store.View) error {
+		idx, _ := v.AppliedIndex()
+		f.applied.Store(idx)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fsm: read applied index: %w", err)
+	}
+	return f, nil
+}
+
+// Store is the store the FSM writes.
+func (f *FSM) Store() *store.Store { return f.store }
+
+// AppliedIndex is the index of the last entry whose effect is on disk.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+// Apply applies one entry; raft calls ApplyBatch instead, this completes
+// the raft.FSM interface.
+func (f *FSM) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies entries in one bbolt transaction, together with the
+// new applied index, so a crash leaves either all of the batch or none.
+// Entries at or below the stored applied index are skipped: with
+// NoSnapshotRestoreOnStart raft re-delivers everything after its last
+// snapshot on restart.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	start := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	resps := make([]any, len(logs))
+	applied := f.applied.Load()
+	var changed []api.TargetRef
+	seen := map[string]bool{}
+	note := func(t api.TargetRef) {
+		if k := t.Key(); !seen[k] {
+			seen[k] = true
+			changed = append(changed, t)
+		}
+	}
+	var last, lastTerm uint64
+	err := f.store.Update(func(tx *store.Tx) error {
+		for i, l := range logs {
+			if l.Index <= applied {
+				resps[i] = Response{Result: api.WriteResult{Index: l.Index}}
+				continue
+			}
+			last, lastTerm = l.Index, l.Term
+			switch l.Type {
+			case raft.LogConfiguration:
+				// The first configuration entry is the bootstrap one,
+				// identical on every node, so it names the cluster.
+				sum := sha256.Sum256(l.Data)
+				if err := tx.SetClusterID(hex.EncodeToString(sum[:8])); err != nil {
+					return err
+				}
+			case raft.LogCommand:
+				r, err := f.applyCommand(tx, l, note)
+				if err != nil {
+					return err
+				}
+				resps[i] = r
+			}
+		}
+		if last == 0 {
+			return nil
+		}
+		return tx.SetApplied(last, lastTerm)
+	})
+	if err != nil {
+		// A store that cannot write would make this node diverge from the
+		// others; stopping is the only safe answer (as Vault does).
+		panic(fmt.Sprintf("fsm: apply batch ending at index %d: %v", logs[len(logs)-1].Index, err))
+	}
+	if last != 0 {
+		f.applied.Store(last)
+		if f.onApply != nil {
+			f.onApply(last, changed)
+		}
+	}
+	if f.batchDur != nil {
+		f.batchDur(time.Since(start), len(logs))
+	}
+	return resps
+}
+
+// applyCommand applies one command. Its error is a store failure; bad
+// input becomes a Response.Err.
+func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) (Response, error) {
+	cmd, err := Decode(l.Data)
+	if err != nil {
+		f.logger.Error("skipping undecodable log entry", "index", l.Index, "error", err)
+		return Response{Err: err, Result: api.WriteResult{Index: l.Index}}, nil
+	}
+	res := api.WriteResult{Index: l.Index}
+	switch c := cmd.(type) {
+	case *PutFragment:
+		r, err := tx.PutFragment(c.Fragment, l.Index)
+		if err != nil {
+			return Response{}, err
+		}
+		res.Stale, res.StoredGeneration = r.Stale, r.StoredGeneration
+		if r.Changed {
+			res.Changed = 1
+			note(c.Fragment.Target)
+		}
+	case *DeleteFragment:
+		ok, err := tx.DeleteFragment(c.Target, c.Source, l.Index)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
+			note(c.Target)
+		}
+	case *ReplaceSourceFragments:
+		frags := make([]api.Fragment, len(c.Fragments))
+		for i, sf := range c.Fragments {
+			frags[i] = api.Fragment{Target: sf.Target, Source: c.Source, Generation: sf.Generation, Spec: sf.Spec}
+		}
+		before, err := tx.SourceFragments(c.Source)
+		if err != nil {
+			return Response{}, err
+		}
+		n, err := tx.ReplaceSourceFragments(c.Source, frags, l.Index)
+		if err != nil {
+			return Response{}, err
+		}
+		res.Changed = n
+		if n > 0 {
+			for _, fr := range before {
+				note(fr.Target)
+			}
+			for _, fr := range frags {
+				note(fr.Target)
+			}
+		}
+	case *RecordSync:
+		ok, err := tx.RecordSync(c.Target, c.Status)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
+			note(c.Target)
+		} else {
+			res.Stale = true
+		}
+	case *PutSource:
+		ok, err := tx.PutSource(c.Source, l.Index)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
+		}
+	case *DeleteSource:
+		before, err := tx.SourceFragments(c.Source)
+		if err != nil {
+			return Response{}, err
+		}
+		n, err := tx.DeleteSource(c.Source, l.Index)
+		if err != nil {
+			return Response{}, err
+		}
+		res.Changed = n
+		for _, fr := range before {
+			note(fr.Target)
+		}
+	}
+	return Response{Result: res}, nil
+}
+
+// Snapshot opens a read transaction — an exact view at the applied index —
+// that Persist streams while writes continue.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	snap, err := f.store.BeginSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{snap: snap}, nil
+}
+
+// Restore replaces the state with a snapshot image written by Persist (or
+// uploaded by an operator through raft.Restore).
+func (f *FSM) Restore(r io.ReadCloser) error {
+	defer r.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keepID string
+	if err := f.store.View(func(v *store.View) error { keepID = v.ClusterID(); return nil }); err != nil {
+		return fmt.Errorf("fsm: restore: %w", err)
+	}
+	if err := f.store.Replace(r); err != nil {
+		return fmt.Errorf("fsm: restore: %w", err)
+	}
+	var idx uint64
+	err := f.store.Update(func(tx *store.Tx) error {
+		// A follower receiving the leader's snapshot already has the same
+		// id; an image from another cluster keeps this cluster's name.
+		if keepID != "" {
+			if err := tx.ForceClusterID(keepID); err != nil {
+				return err
+			}
+		}
+		idx, _ = tx.AppliedIndex()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fsm: restore: %w", err)
+	}
+	// Only after the commit: the applied index and the callback must not
+	// announce state that is not on disk (and OnApply must not run inside
+	// a write transaction).
+	f.applied.Store(idx)
+	if f.onApply != nil {
+		f.onApply(idx, nil)
+	}
+	return nil
+}
+
+type fsmSnapshot struct {
+	snap *store.Snapshot
+}
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.snap.WriteTo(sink); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("fsm: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.snap.Release() }
+
+var _ raft.BatchingFSM = (*FSM)(nil)

@@ -1,0 +1,376 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.Cluster.Status())
+}
+
+func (s *Server) handleKinds(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string][]string{"kinds": s.cfg.Kinds.Names()})
+}
+
+// readBody reads at most limit bytes; a larger body is a 413.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, api.Errorf(api.CodeTooLarge, "", "request body is over the limit of %d bytes", limit)
+	}
+	if err != nil {
+		return nil, api.Errorf(api.CodeBadRequest, "", "reading request body: %v", err)
+	}
+	return body, nil
+}
+
+// validate checks a fragment against its kind.
+func (s *Server) validate(field string, f *api.Fragment) error {
+	k, ok := s.cfg.Kinds.Get(f.Target.Kind)
+	if !ok {
+		return api.Errorf(api.CodeBadRequest, field+"target.kind", "unknown kind %q (known: %v)", f.Target.Kind, s.cfg.Kinds.Names())
+	}
+	if err := k.Validate(f.Target, f.Source, f.Spec); err != nil {
+		var fe *api.FieldError
+		if errors.As(err, &fe) {
+			return api.Errorf(api.CodeInvalidSpec, field+fe.Field, "%s", fe.Reason)
+		}
+		return api.Errorf(api.CodeInvalidSpec, field+"spec", "%v", err)
+	}
+	return nil
+}
+
+func (s *Server) propose(ctx context.Context, cmd fsm.Command) (api.WriteResult, error) {
+	b, err := fsm.Encode(cmd)
+	if err != nil {
+		return api.WriteResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	resp, _, err := s.cfg.Cluster.Apply(ctx, b)
+	if err != nil {
+		return api.WriteResult{}, applyError(err)
+	}
+	r, ok := resp.(fsm.Response)
+	if !ok {
+		return api.WriteResult{}, fmt.Errorf("unexpected apply response %T", resp)
+	}
+	if r.Err != nil {
+		return api.WriteResult{}, r.Err
+	}
+	return r.Result, nil
+}
+
+func staleError(stored, sent int64) error {
+	return api.Errorf(api.CodeConflict, "generation", "stale: the stored fragment has generation %d, newer than %d; the write was ignored", stored, sent)
+}
+
+func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, int64(s.cfg.MaxFragmentSize)+1)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	f, err := api.DecodeFragment(body, s.cfg.MaxFragmentSize)
+	if err == nil {
+		err = s.validate("", &f)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// Refuse a stale generation before proposing; the FSM checks again, as
+	// a newer write may commit between this read and ours.
+	var stored api.Fragment
+	var exists bool
+	if err := s.cfg.Store.View(func(v *store.View) (err error) {
+		stored, exists, err = v.Fragment(f.Target, f.Source)
+		return err
+	}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if exists && f.Generation < stored.Generation {
+		writeError(w, staleError(stored.Generation, f.Generation))
+		return
+	}
+	res, err := s.propose(r.Context(), fsm.PutFragment{Fragment: f})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if res.Stale {
+		writeError(w, staleError(res.StoredGeneration, f.Generation))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func refsFromQuery(r *http.Request) (api.TargetRef, api.SourceRef) {
+	q := r.URL.Query()
+	return api.TargetRef{Kind: q.Get("target.kind"), Name: q.Get("target.name")},
+		api.SourceRef{Kind: q.Get("source.kind"), Namespace: q.Get("source.namespace"), Name: q.Get("source.name")}
+}
+
+func (s *Server) handleDeleteFragment(w http.ResponseWriter, r *http.Request) {
+	t, src := refsFromQuery(r)
+	if fe := t.Validate("target"); fe != nil {
+		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
+		return
+	}
+	if fe := src.Validate("source"); fe != nil {
+		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
+		return
+	}
+	res, err := s.propose(r.Context(), fsm.DeleteFragment{Target: t, Source: src})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if res.Changed == 0 {
+		writeError(w, api.Errorf(api.CodeNotFound, "", "no fragment of %s for %s", src, t))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
+	limit := int64(s.cfg.MaxFragmentSize)*int64(s.cfg.MaxSourceFragments) + 1
+	body, err := readBody(r, limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	req, err := api.DecodeReplaceSource(body, s.cfg.MaxFragmentSize, s.cfg.MaxSourceFragments)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	for i, sf := range req.Fragments {
+		f := api.Fragment{Target: sf.Target, Source: req.Source, Generation: sf.Generation, Spec: sf.Spec}
+		if err := s.validate(fmt.Sprintf("fragments[%d].", i), &f); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	res, err := s.propose(r.Context(), fsm.ReplaceSourceFragments{Source: req.Source, Fragments: req.Fragments})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleListFragments(w http.ResponseWriter, r *http.Request) {
+	t, src := refsFromQuery(r)
+	filter := store.FragmentFilter{
+		TargetKind: t.Kind, TargetName: t.Name,
+		SourceKind: src.Kind, SourceNS: src.Namespace, SourceName: src.Name,
+	}
+	out := []api.Fragment{}
+	err := s.cfg.Store.View(func(v *store.View) error {
+		return v.Fragments(filter, func(f api.Fragment) bool {
+			out = append(out, f)
+			return true
+		})
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// aggregate returns the (cached) aggregate of a target read in view v.
+func (s *Server) aggregate(v *store.View, rec store.TargetRecord) (kind.Result, error) {
+	return s.cfg.Cache.Get(rec.Target, rec.Revision, func() ([]api.Fragment, error) {
+		return v.TargetFragments(rec.Target)
+	})
+}
+
+func (s *Server) handleListTargets(w http.ResponseWriter, r *http.Request) {
+	out := []api.TargetSummary{}
+	err := s.cfg.Store.View(func(v *store.View) error {
+		var ferr error
+		err := v.Targets(r.URL.Query().Get("kind"), func(rec store.TargetRecord) bool {
+			sum := api.TargetSummary{Target: rec.Target, Revision: rec.Revision, Fragments: rec.Fragments}
+			res, err := s.aggregate(v, rec)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			sum.Hash, sum.Conflicts = res.Hash(), len(res.Conflicts)
+			if sum.Status, err = v.Status(rec.Target); err != nil {
+				ferr = err
+				return false
+			}
+			out = append(out, sum)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		return ferr
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleGetTarget(w http.ResponseWriter, r *http.Request) {
+	ref := api.TargetRef{Kind: r.PathValue("kind"), Name: r.PathValue("name")}
+	var out api.Target
+	found := false
+	err := s.cfg.Store.View(func(v *store.View) error {
+		rec, ok, err := v.Target(ref)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		frags, err := v.TargetFragments(ref)
+		if err != nil {
+			return err
+		}
+		res, err := s.cfg.Cache.Get(ref, rec.Revision, func() ([]api.Fragment, error) { return frags, nil })
+		if err != nil {
+			return err
+		}
+		st, err := v.Status(ref)
+		if err != nil {
+			return err
+		}
+		out = api.Target{
+			Target: ref, Revision: rec.Revision, Desired: res.Desired, Hash: res.Hash(),
+			Conflicts: res.Conflicts, Status: st, Fragments: frags,
+		}
+		return nil
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !found {
+		writeError(w, api.Errorf(api.CodeNotFound, "", "no target %s", ref))
+		return
+	}
+	if out.Conflicts == nil {
+		out.Conflicts = []api.Conflict{}
+	}
+	if out.Fragments == nil {
+		out.Fragments = []api.Fragment{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleSyncTarget(w http.ResponseWriter, r *http.Request) {
+	ref := api.TargetRef{Kind: r.PathValue("kind"), Name: r.PathValue("name")}
+	var rec store.TargetRecord
+	var found bool
+	if err := s.cfg.Store.View(func(v *store.View) (err error) {
+		rec, found, err = v.Target(ref)
+		return err
+	}); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if !found {
+		writeError(w, api.Errorf(api.CodeNotFound, "", "no target %s", ref))
+		return
+	}
+	queued := s.cfg.Syncer != nil
+	if queued {
+		s.cfg.Syncer.Enqueue(ref)
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"target": ref, "revision": rec.Revision, "queued": queued})
+}
+
+func (s *Server) handleListSources(w http.ResponseWriter, r *http.Request) {
+	out := []api.Source{}
+	err := s.cfg.Store.View(func(v *store.View) error {
+		return v.Sources(func(src api.Source) bool { out = append(out, src); return true })
+	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, int64(s.cfg.MaxFragmentSize)+1)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var src api.Source
+	if err := api.DecodeStrict(body, &src); err != nil {
+		writeError(w, err)
+		return
+	}
+	if fe := src.Source.Validate("source"); fe != nil {
+		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
+		return
+	}
+	src.CreateIndex, src.ModifyIndex = 0, 0
+	res, err := s.propose(r.Context(), fsm.PutSource{Source: src})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleDeleteSource(w http.ResponseWriter, r *http.Request) {
+	_, src := refsFromQuery(r)
+	if fe := src.Validate("source"); fe != nil {
+		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
+		return
+	}
+	res, err := s.propose(r.Context(), fsm.DeleteSource{Source: src})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.cfg.Cluster.RemovePeer(r.Context(), id); err != nil {
+		writeError(w, api.Errorf(api.CodeConflict, "id", "cannot remove %s: %v", id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.cfg.NodeID})
+}
+
+// fail answers an error from a write: API errors as they are, anything
+// else as a logged internal error.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *api.Error
+	if errors.As(err, &e) {
+		writeError(w, e)
+		return
+	}
+	s.internal(w, r, err)
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "route", r.Pattern, "error", err)
+	writeError(w, api.Errorf(api.CodeInternal, "", "internal error; see the server log"))
+}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/store"
+)
+
+// handleSnapshotSave streams the state as a snapshot file. It reads one
+// bbolt transaction, so the file is an exact state at one applied index,
+// and it streams: memory does not grow with the state.
+func (s *Server) handleSnapshotSave(w http.ResponseWriter, r *http.Request) {
+	snap, err := s.cfg.Store.BeginSnapshot()
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	defer snap.Release()
+	index, _ := snap.AppliedIndex()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="conflux-sync-%d.snap"`, index))
+	w.Header().Set("X-Conflux-Snapshot-Index", strconv.FormatUint(index, 10))
+	meta, err := store.WriteSnapshotFile(w, snap)
+	if err != nil {
+		// The status line is gone; the client sees a truncated file, which
+		// the checksum refuses.
+		s.log.Error("snapshot save failed mid-stream", "error", err)
+		return
+	}
+	s.log.Info("snapshot saved", "index", meta.Index, "bytes", meta.StateSize, "sha256", meta.SHA256)
+}
+
+// handleSnapshotRestore verifies an uploaded snapshot file completely
+// (spooled to a temporary file, never held in memory) before handing the
+// state to raft. A corrupt or truncated file touches nothing.
+func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
+	tmp, err := os.CreateTemp(s.cfg.TempDir, "conflux-restore-*.db")
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxSnapshotSize)
+	meta, err := store.ReadSnapshotFile(body, tmp)
+	if err != nil {
+		writeError(w, api.Errorf(api.CodeBadRequest, "", "%v", err))
+		return
+	}
+	if _, err := tmp.Seek(0, 0); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ApplyTimeout*6)
+	defer cancel()
+	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: meta.StateSize}
+	if err := s.cfg.Cluster.Restore(ctx, rmeta, tmp); err != nil {
+		s.fail(w, r, applyError(err))
+		return
+	}
+	s.cfg.Cache.Purge()
+	s.log.Info("snapshot restored", "index", meta.Index, "clusterId", meta.ClusterID, "fragments", meta.Fragments)
+	writeJSON(w, http.StatusOK, meta)
+}
+
+// handleReady answers 200 once the node knows a leader and has applied
+// everything the leader had committed when this node first saw it, so a
+// restarted node is not sent traffic while it replays.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	st := s.cfg.Cluster.Status()
+	notReady := func(reason string) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": reason, "appliedIndex": st.AppliedIndex})
+	}
+	if st.Leader == "" {
+		notReady("no known leader")
+		return
+	}
+	if !s.ready.Load() {
+		if s.readyIndex.Load() == 0 {
+			idx, err := s.leaderCommitIndex(r.Context())
+			if err != nil {
+				notReady(err.Error())
+				return
+			}
+			s.readyIndex.CompareAndSwap(0, max(idx, 1))
+		}
+		if st.AppliedIndex < s.readyIndex.Load() {
+			notReady(fmt.Sprintf("catching up: applied %d of %d", st.AppliedIndex, s.readyIndex.Load()))
+			return
+		}
+		s.ready.Store(true)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true, "leader": st.Leader, "appliedIndex": st.AppliedIndex})
+}
+
+// leaderCommitIndex asks the leader for its commit index (its own status
+// when this node leads).
+func (s *Server) leaderCommitIndex(ctx context.Context) (uint64, error) {
+	if s.cfg.Cluster.IsLeader() {
+		return s.cfg.Cluster.Status().CommitIndex, nil
+	}
+	leader, ok := s.cfg.Cluster.Leader()
+	if !ok || leader.HTTPAddr == "" {
+		return 0, fmt.Errorf("leader address not known yet")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.LeaderWait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, leader.HTTPAddr+"/readyz/commit-index", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := (&http.Client{Transport: s.cfg.ForwardTransport}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("asking leader %s: %w", leader.ID, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		CommitIndex uint64 `json:"commitIndex"`
+	}
+	if err := decodeResponse(resp, &body); err != nil {
+		return 0, fmt.Errorf("asking leader %s: %w", leader.ID, err)
+	}
+	return body.CommitIndex, nil
+}
+
+func (s *Server) handleCommitIndex(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]uint64{"commitIndex": s.cfg.Cluster.Status().CommitIndex})
+}

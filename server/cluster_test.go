@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+func TestWriteThroughFollowerIsVisibleOnEveryNode(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := context.Background()
+	f := c.follower()
+	res, err := c.client(f, writeToken).PutFragment(ctx, tunnelFragment("web", 1, "app.example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.converge(res.Index)
+	for i := range c.nodes {
+		cl := c.client(i, readToken)
+		cl.Consistency = api.Stale
+		frags, err := cl.ListFragments(ctx, api.TargetRef{}, api.SourceRef{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(frags) != 1 || frags[0].CreateIndex != res.Index {
+			t.Fatalf("node %d: fragments %+v, want one created at %d", i, frags, res.Index)
+		}
+	}
+}
+
+func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := context.Background()
+	leader := c.leader()
+	writer := (leader + 1) % 3
+
+	var (
+		mu    sync.Mutex
+		acked = map[string]uint64{}
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	cl := c.client(writer, writeToken)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := fmt.Sprintf("src-%d", i)
+			res, err := cl.PutFragment(ctx, tunnelFragment(name, 1, fmt.Sprintf("h%d.example.com", i)))
+			if err != nil {
+				continue // unacknowledged: may or may not be applied
+			}
+			mu.Lock()
+			acked[name] = res.Index
+			mu.Unlock()
+		}
+	}()
+	waitFor(t, 10*time.Second, "some writes before the kill", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 20
+	})
+	c.kill(leader)
+	newLeader := c.leader()
+	if newLeader == leader {
+		t.Fatal("killed node is still leader")
+	}
+	before := len(acked)
+	waitFor(t, 20*time.Second, "writes after the failover", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= before+20
+	})
+	close(stop)
+	wg.Wait()
+
+	state := c.converge(c.lastIndex())
+	for name := range acked {
+		if !bytes.Contains([]byte(state), []byte(`"name":"`+name+`"`)) {
+			t.Errorf("acknowledged write %s is missing after failover", name)
+		}
+	}
+
+	// The killed node restarts from its data dir and catches up.
+	c.start(leader)
+	waitFor(t, 20*time.Second, "restarted node is ready", func() bool {
+		return c.client(leader, readToken).Ready(ctx) == nil
+	})
+	if got := c.converge(c.lastIndex()); got != state {
+		t.Fatal("restarted node's state differs from the others")
+	}
+}
+
+func TestFullClusterRestartKeepsIdenticalState(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := context.Background()
+	var last uint64
+	for i := range 30 {
+		res, err := c.client(i%3, writeToken).PutFragment(ctx, tunnelFragment(fmt.Sprintf("s%d", i), 1, fmt.Sprintf("h%d.example.com", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res.Index
+	}
+	before := c.converge(last)
+	c.stopAll()
+	for i := range c.nodes {
+		c.start(i)
+	}
+	c.leader()
+	if after := c.converge(last); after != before {
+		t.Fatalf("state changed across a full restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func TestStaleGenerationIsRefused(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := context.Background()
+	cl := c.client(c.follower(), writeToken)
+	if _, err := cl.PutFragment(ctx, tunnelFragment("web", 5, "a.example.com")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cl.PutFragment(ctx, tunnelFragment("web", 3, "b.example.com"))
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != http.StatusConflict || e.Field != "generation" {
+		t.Fatalf("stale put: got %v, want 409 on field generation", err)
+	}
+	frags, err := cl.ListFragments(ctx, api.TargetRef{}, api.SourceRef{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frags) != 1 || frags[0].Generation != 5 || !bytes.Contains(frags[0].Spec, []byte("a.example.com")) {
+		t.Fatalf("stored fragment changed: %+v", frags)
+	}
+}
+
+func TestNoLeaderAnswers503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the leader wait")
+	}
+	c := newTestCluster(t, 3)
+	l := c.leader()
+	survivor := (l + 1) % 3
+	for i := range c.nodes {
+		if i != survivor {
+			c.kill(i)
+		}
+	}
+	_, err := c.client(survivor, writeToken).PutFragment(context.Background(), tunnelFragment("web", 1, "a.example.com"))
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || e.Code != api.CodeNoLeader {
+		t.Fatalf("got %v, want 503 no_leader", err)
+	}
+}
+
+// Fragments registered in different random orders through different nodes
+// aggregate to byte-identical output.
+func TestAggregationIsIndependentOfArrivalOrder(t *testing.T) {
+	c := newTestCluster(t, 3)
+	ctx := context.Background()
+	const sources, rules = 50, 20
+	build := func(target string) []api.Fragment {
+		var out []api.Fragment
+		for s := range sources {
+			spec := `{"rules":[`
+			for r := range rules {
+				if r > 0 {
+					spec += ","
+				}
+				// Hostnames shared between sources, distinct paths: no
+				// conflicts, maximum interleaving in the sort.
+				spec += fmt.Sprintf(`{"hostname":"h%d.example.com","path":"^/s%d/r%d","service":"http://s%d.default:80"}`, r%7, s, r, s)
+			}
+			spec += `]}`
+			out = append(out, api.Fragment{
+				Target:     api.TargetRef{Kind: "cloudflare.TunnelConfiguration", Name: target},
+				Source:     api.SourceRef{Kind: "Ingress", Namespace: "ns", Name: fmt.Sprintf("src-%02d", s)},
+				Generation: 1,
+				Spec:       []byte(spec),
+			})
+		}
+		return out
+	}
+	var desired [][]byte
+	for run := range 3 {
+		target := fmt.Sprintf("ClusterTunnel/order-%d", run)
+		frags := build(target)
+		rng := rand.New(rand.NewPCG(uint64(run), 42))
+		rng.Shuffle(len(frags), func(i, j int) { frags[i], frags[j] = frags[j], frags[i] })
+		var last uint64
+		for _, f := range frags {
+			res, err := c.client(rng.IntN(3), writeToken).PutFragment(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = res.Index
+		}
+		c.converge(last)
+		for i := range c.nodes {
+			cl := c.client(i, readToken)
+			cl.Consistency = api.Stale
+			tg, err := cl.GetTarget(ctx, api.TargetRef{Kind: "cloudflare.TunnelConfiguration", Name: target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tg.Conflicts) != 0 {
+				t.Fatalf("unexpected conflicts: %+v", tg.Conflicts)
+			}
+			desired = append(desired, tg.Desired)
+		}
+	}
+	for i, d := range desired[1:] {
+		if !bytes.Equal(d, desired[0]) {
+			t.Fatalf("desired output %d differs from the first", i+1)
+		}
+	}
+}

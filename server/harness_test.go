@@ -1,0 +1,266 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/cluster"
+	"github.com/conflux-sync/conflux-sync/httpapi"
+	"github.com/conflux-sync/conflux-sync/server"
+	"github.com/conflux-sync/conflux-sync/store"
+)
+
+const (
+	adminToken = "admin-token-0123456789abcdef"
+	writeToken = "write-token-0123456789abcdef"
+	readToken  = "read-token-0123456789abcdef0"
+)
+
+// testCluster runs n full nodes (store, FSM, raft, gossip, API) in this
+// process over TCP on 127.0.0.1 with real files.
+type testCluster struct {
+	t     *testing.T
+	cfgs  []server.Config
+	nodes []*server.Node
+}
+
+func testTokens() *httpapi.Tokens {
+	return httpapi.NewTokens(map[httpapi.Role][]string{
+		httpapi.RoleAdmin: {adminToken}, httpapi.RoleWrite: {writeToken}, httpapi.RoleRead: {readToken},
+	})
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if u, err := net.ListenPacket("udp", l.Addr().String()); err == nil {
+			u.Close()
+			return port
+		}
+	}
+}
+
+func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// newTestCluster prepares n node configs in dir (a fresh t.TempDir when
+// empty) and starts them all.
+func newTestCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t}
+	c.configure(t.TempDir(), n)
+	for i := range n {
+		c.start(i)
+	}
+	c.leader()
+	return c
+}
+
+func (c *testCluster) configure(dir string, n int) {
+	gossip := make([]int, n)
+	var join []string
+	for i := range n {
+		gossip[i] = freePort(c.t)
+		join = append(join, addr(gossip[i]))
+	}
+	logger := slog.New(slog.NewTextHandler(testWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c.cfgs = make([]server.Config, n)
+	c.nodes = make([]*server.Node, n)
+	tokens := testTokens()
+	for i := range n {
+		id := fmt.Sprintf("node-%d", i)
+		c.cfgs[i] = server.Config{
+			NodeID:          id,
+			DataDir:         filepath.Join(dir, id),
+			HTTPAddr:        addr(freePort(c.t)),
+			RaftAddr:        addr(freePort(c.t)),
+			GossipAddr:      addr(gossip[i]),
+			Join:            join,
+			BootstrapExpect: n,
+			Tokens:          tokens,
+			Logger:          logger.With("node", id),
+			Raft: cluster.RaftTuning{
+				HeartbeatTimeout: 300 * time.Millisecond, ElectionTimeout: 300 * time.Millisecond,
+				LeaderLeaseTimeout: 150 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
+			},
+			Gossip: cluster.GossipTuning{
+				ProbeInterval: 200 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond,
+				GossipInterval: 50 * time.Millisecond, PushPullInterval: time.Second,
+				MetaRefreshInterval: 100 * time.Millisecond, JoinInterval: 200 * time.Millisecond,
+				DeadNodeReclaimTime: time.Second,
+			},
+		}
+	}
+}
+
+// testWriter sends logs to t.Log so they show only for failing tests.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (c *testCluster) start(i int) {
+	c.t.Helper()
+	var node *server.Node
+	var err error
+	// The HTTP port of a node that just died may take a moment to free.
+	waitFor(c.t, 10*time.Second, "node "+c.cfgs[i].NodeID+" starts", func() bool {
+		node, err = server.Start(c.cfgs[i])
+		return err == nil
+	})
+	c.nodes[i] = node
+	c.t.Cleanup(func() { node.Kill() })
+}
+
+// kill stops node i abruptly.
+func (c *testCluster) kill(i int) {
+	c.t.Helper()
+	if err := c.nodes[i].Kill(); err != nil {
+		c.t.Logf("kill %d: %v", i, err)
+	}
+	c.nodes[i] = nil
+}
+
+func (c *testCluster) stopAll() {
+	for i, n := range c.nodes {
+		if n != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			n.Shutdown(ctx)
+			cancel()
+			c.nodes[i] = nil
+		}
+	}
+}
+
+func (c *testCluster) client(i int, token string) *api.Client {
+	c.t.Helper()
+	cl, err := api.NewClient(c.nodes[i].URL(), api.WithToken(token))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl
+}
+
+// leader waits until the live nodes agree on one leader and returns it.
+func (c *testCluster) leader() int {
+	c.t.Helper()
+	idx := -1
+	waitFor(c.t, 30*time.Second, "a leader that all live nodes know", func() bool {
+		idx = -1
+		var id string
+		for i, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			m, ok := n.Cluster().Leader()
+			if !ok || (id != "" && m.ID != id) || m.HTTPAddr == "" {
+				return false
+			}
+			id = m.ID
+			if n.Cluster().IsLeader() {
+				idx = i
+			}
+		}
+		return idx >= 0
+	})
+	return idx
+}
+
+// follower returns a live node that is not the leader.
+func (c *testCluster) follower() int {
+	l := c.leader()
+	for i, n := range c.nodes {
+		if n != nil && i != l {
+			return i
+		}
+	}
+	c.t.Fatal("no live follower")
+	return -1
+}
+
+// converge waits until every live node has applied index and returns their
+// dumps, which must be identical.
+func (c *testCluster) converge(index uint64) string {
+	c.t.Helper()
+	var dumps []string
+	waitFor(c.t, 20*time.Second, fmt.Sprintf("all nodes apply index %d with equal state", index), func() bool {
+		dumps = dumps[:0]
+		for _, n := range c.nodes {
+			if n == nil {
+				continue
+			}
+			if n.Cluster().Status().AppliedIndex < index {
+				return false
+			}
+			dumps = append(dumps, dump(c.t, n.Store()))
+		}
+		for _, d := range dumps[1:] {
+			if d != dumps[0] {
+				return false
+			}
+		}
+		return true
+	})
+	return dumps[0]
+}
+
+func (c *testCluster) lastIndex() uint64 {
+	return c.nodes[c.leader()].Cluster().Status().AppliedIndex
+}
+
+func dump(t *testing.T, st *store.Store) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := st.View(func(v *store.View) error { return v.Dump(&buf) }); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// withoutClusterID drops the first dump line, which names the cluster.
+func withoutClusterID(d string) string {
+	_, rest, _ := strings.Cut(d, "\n")
+	return rest
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tunnelFragment(source string, gen int64, hosts ...string) api.Fragment {
+	var rules []string
+	for _, h := range hosts {
+		rules = append(rules, fmt.Sprintf(`{"hostname":%q,"service":"http://svc.default:80"}`, h))
+	}
+	return api.Fragment{
+		Target:     api.TargetRef{Kind: "cloudflare.TunnelConfiguration", Name: "ClusterTunnel/edge"},
+		Source:     api.SourceRef{Kind: "Ingress", Namespace: "default", Name: source},
+		Generation: gen,
+		Spec:       []byte(`{"rules":[` + strings.Join(rules, ",") + `]}`),
+	}
+}
+

@@ -1,0 +1,402 @@
+// Package server assembles one conflux-sync node — the state store, the
+// raft FSM and cluster membership, the kinds, and the admin HTTP API — and
+// runs it until it is shut down. The `server` and `dev` commands and the
+// integration tests all start nodes through it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/cluster"
+	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/httpapi"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+	"github.com/conflux-sync/conflux-sync/sync/tunnel"
+)
+
+// Config is everything one node needs. Zero values take the defaults noted.
+type Config struct {
+	// NodeID names the node in raft; stable across restarts (a
+	// StatefulSet pod name). Required.
+	NodeID string
+	// DataDir holds state.db (the FSM) and raft/ (log and snapshots).
+	DataDir string
+
+	// HTTPAddr is the admin API listen address; default ":7780".
+	HTTPAddr string
+	// HTTPAdvertise is the API URL other nodes forward to; default derived
+	// from the listener and Advertise.
+	HTTPAdvertise string
+	// RaftAddr is the raft listen address; default ":7781".
+	RaftAddr string
+	// GossipAddr is the memberlist listen address; default ":7782".
+	GossipAddr string
+	// Advertise is the host other nodes reach this one at (a stable DNS
+	// name in a StatefulSet). Default: the listen host, or 127.0.0.1.
+	Advertise string
+
+	Join            []string
+	BootstrapExpect int
+	DeadNodeTimeout time.Duration
+
+	// Tokens authorises API callers. Required unless TokenFile is set.
+	Tokens    *httpapi.Tokens
+	TokenFile string
+
+	// TLS: when CertFile and KeyFile are set, the API serves HTTPS and raft
+	// uses TLS; with CAFile, peers must present a certificate it signed.
+	CertFile, KeyFile, CAFile string
+	// GossipKey is a base64 memberlist key (16, 24 or 32 bytes).
+	GossipKey string
+
+	MaxFragmentSize int
+
+	// Raft and gossip tuning; zero values are the library defaults. Tests
+	// shorten them.
+	Raft   cluster.RaftTuning
+	Gossip cluster.GossipTuning
+
+	Logger *slog.Logger
+}
+
+// Node is one running node.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *store.Store
+	fsm      *fsm.FSM
+	cluster  *cluster.Node
+	api      *httpapi.Server
+	tokens   *httpapi.Tokens
+	http     *http.Server
+	listener net.Listener
+	httpURL  string
+	serveErr chan error
+}
+
+// Start opens the node's files, joins or forms the cluster and serves the
+// API. On error everything already started is stopped again.
+func Start(cfg Config) (n *Node, err error) {
+	if cfg.NodeID == "" {
+		return nil, errors.New("server: node id is required")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: data dir is required")
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":7780"
+	}
+	if cfg.RaftAddr == "" {
+		cfg.RaftAddr = ":7781"
+	}
+	if cfg.GossipAddr == "" {
+		cfg.GossipAddr = ":7782"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("node", cfg.NodeID)
+	n = &Node{cfg: cfg, log: log, serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.close(false)
+		}
+	}()
+
+	if n.tokens, err = loadTokens(cfg); err != nil {
+		return nil, err
+	}
+	serverTLS, clientTLS, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	gossipKey, err := decodeGossipKey(cfg.GossipKey)
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "state.db"), store.Options{}); err != nil {
+		return nil, err
+	}
+	kinds := kind.NewRegistry(tunnel.New())
+	cache := kind.NewCache(kinds, 4096)
+	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "conflux_fsm_apply_batch_seconds",
+		Help:    "Time to apply one batch of raft entries to the store (one bbolt transaction).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	reg.MustRegister(batch)
+	n.fsm, err = fsm.New(fsm.Config{
+		Store:  n.store,
+		Logger: log,
+		OnApply: func(_ uint64, changed []api.TargetRef) {
+			if changed == nil {
+				cache.Purge() // a restore replaced everything
+			}
+		},
+		ObserveBatch: func(d time.Duration, _ int) { batch.Observe(d.Seconds()) },
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("server: listen for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	scheme := "http"
+	if serverTLS != nil {
+		scheme = "https"
+	}
+	n.httpURL = cfg.HTTPAdvertise
+	if n.httpURL == "" {
+		n.httpURL = fmt.Sprintf("%s://%s", scheme, advertiseAddr(cfg.Advertise, n.listener.Addr().String()))
+	}
+
+	n.cluster, err = cluster.New(cluster.Config{
+		NodeID:          cfg.NodeID,
+		DataDir:         cfg.DataDir,
+		RaftBindAddr:    cfg.RaftAddr,
+		RaftAdvertise:   advertiseAddr(cfg.Advertise, cfg.RaftAddr),
+		GossipBindAddr:  cfg.GossipAddr,
+		GossipAdvertise: advertiseAddr(cfg.Advertise, cfg.GossipAddr),
+		HTTPAdvertise:   n.httpURL,
+		Join:            cfg.Join,
+		BootstrapExpect: cfg.BootstrapExpect,
+		DeadNodeTimeout: cfg.DeadNodeTimeout,
+		RaftTLS:         peerTLS(serverTLS, clientTLS),
+		GossipKey:       gossipKey,
+		FSM:             n.fsm,
+		Raft:            cfg.Raft,
+		Gossip:          cfg.Gossip,
+		Logger:          log,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	fwd := http.DefaultTransport.(*http.Transport).Clone()
+	fwd.TLSClientConfig = clientTLS
+	n.api, err = httpapi.New(httpapi.Config{
+		NodeID:           cfg.NodeID,
+		Cluster:          n.cluster,
+		Store:            n.store,
+		Kinds:            kinds,
+		Cache:            cache,
+		Tokens:           n.tokens,
+		MaxFragmentSize:  cfg.MaxFragmentSize,
+		ForwardTransport: fwd,
+		TempDir:          cfg.DataDir,
+		Logger:           log,
+		Registerer:       reg,
+		Gatherer:         reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.http = &http.Server{
+		Handler:           n.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         serverTLS,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		var err error
+		if serverTLS != nil {
+			err = n.http.ServeTLS(n.listener, "", "")
+		} else {
+			err = n.http.Serve(n.listener)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			n.serveErr <- err
+		}
+		close(n.serveErr)
+	}()
+	log.Info("node started", "http", n.httpURL, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr, "data", cfg.DataDir)
+	return n, nil
+}
+
+// URL is the node's admin API address.
+func (n *Node) URL() string { return n.httpURL }
+
+// Cluster is the node's raft membership.
+func (n *Node) Cluster() *cluster.Node { return n.cluster }
+
+// Store is the node's state.
+func (n *Node) Store() *store.Store { return n.store }
+
+// ReloadTokens re-reads the token file (on SIGHUP).
+func (n *Node) ReloadTokens() error {
+	if n.cfg.TokenFile == "" {
+		return nil
+	}
+	return n.tokens.Reload(n.cfg.TokenFile)
+}
+
+// Err reports a fatal serving error.
+func (n *Node) Err() <-chan error { return n.serveErr }
+
+// Shutdown stops the node gracefully: the API stops taking requests, the
+// node leaves the gossip pool and raft, and the files are closed.
+func (n *Node) Shutdown(ctx context.Context) error {
+	if n.http != nil {
+		n.http.Shutdown(ctx)
+	}
+	return n.close(true)
+}
+
+// Kill stops the node abruptly, as a crash would (no leave, no leadership
+// transfer), but releases its files and ports so it can be restarted in
+// the same process. For tests.
+func (n *Node) Kill() error {
+	if n.http != nil {
+		n.http.Close()
+	}
+	return n.close(false)
+}
+
+func (n *Node) close(graceful bool) error {
+	var errs []error
+	if n.cluster != nil {
+		if graceful {
+			errs = append(errs, n.cluster.Shutdown())
+		} else {
+			errs = append(errs, n.cluster.Kill())
+		}
+	}
+	if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func loadTokens(cfg Config) (*httpapi.Tokens, error) {
+	if cfg.Tokens != nil {
+		return cfg.Tokens, nil
+	}
+	if cfg.TokenFile == "" {
+		return nil, errors.New("server: a token file is required (--token-file): the admin API never runs without authentication outside `dev`")
+	}
+	byRole, err := httpapi.LoadTokenFile(cfg.TokenFile)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewTokens(byRole), nil
+}
+
+// loadTLS builds the server and client TLS configs from the node's
+// certificate. The same certificate serves the API and raft.
+func loadTLS(cfg Config) (server, client *tls.Config, err error) {
+	if cfg.CertFile == "" && cfg.KeyFile == "" {
+		if cfg.CAFile != "" {
+			return nil, nil, errors.New("server: --tls-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil, nil
+	}
+	if cfg.CertFile == "" || cfg.KeyFile == "" {
+		return nil, nil, errors.New("server: --tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: load TLS certificate: %w", err)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("server: read CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("server: %s holds no PEM certificate", cfg.CAFile)
+		}
+		client.RootCAs = pool
+		server.ClientCAs = pool
+		// The API accepts clients without a certificate (they use tokens);
+		// raft peers must present one (see peerTLS).
+		server.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return server, client, nil
+}
+
+// peerTLS is the raft transport's TLS: both directions, and with a CA,
+// mutual authentication.
+func peerTLS(server, client *tls.Config) *tls.Config {
+	if server == nil {
+		return nil
+	}
+	c := server.Clone()
+	c.RootCAs = client.RootCAs
+	if c.ClientCAs != nil {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return c
+}
+
+func decodeGossipKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("server: gossip key is not base64: %w", err)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("server: gossip key is %d bytes; it must be 16, 24 or 32", len(key))
+}
+
+// advertiseAddr combines the advertised host with the port of a listen
+// address.
+func advertiseAddr(host, listen string) string {
+	h, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" {
+		host = h
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = firstPrivateIP()
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// firstPrivateIP is the address a node listening on all interfaces
+// advertises when --advertise is not given; loopback when there is none.
+func firstPrivateIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsPrivate() && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,42 @@
+package store
+
+import (
+	"bufio"
+	"io"
+)
+
+// Dump writes the replicated state (everything but the raft bookkeeping,
+// which differs between nodes that have applied the same entries at
+// different times) as canonical text: one line per row, buckets and keys in
+// order. Two nodes with the same state produce the same bytes.
+func (v *View) Dump(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("cluster_id " + v.ClusterID() + "\n")
+	for _, name := range [][]byte{bucketFragments, bucketBySource, bucketTargets, bucketStatus, bucketSources} {
+		c := v.tx.Bucket(name).Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			bw.Write(name)
+			bw.WriteByte(' ')
+			bw.WriteString(quote(k))
+			bw.WriteByte(' ')
+			bw.Write(val)
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
+func quote(k []byte) string {
+	out := make([]byte, 0, len(k))
+	for _, c := range k {
+		switch c {
+		case 0:
+			out = append(out, '|')
+		case 0x1f:
+			out = append(out, '/')
+		default:
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,48 @@
+package tunnel
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+// benchFragments spreads total rules across sources fragments. Every source
+// also repeats a few shared (hostname, path) pairs, so conflicts are
+// resolved too.
+func benchFragments(total, sources int) []api.Fragment {
+	perSource := total / sources
+	frags := make([]api.Fragment, 0, sources+1)
+	frags = append(frags, frag("ClusterTunnel", "edge", 1, `{"settings":{"fallbackTarget":"http_status:503","warpRouting":true}}`))
+	for s := range sources {
+		rules := make([]string, 0, perSource)
+		for r := range perSource {
+			host := fmt.Sprintf("app%d.team%d.example.com", r, s)
+			if r < 3 {
+				host = fmt.Sprintf("shared%d.example.com", r) // contested
+			} else if r%10 == 0 {
+				host = fmt.Sprintf("*.team%d.example.com", s+r)
+			}
+			rules = append(rules, fmt.Sprintf(
+				`{"hostname":%q,"path":"^/api/v%d","service":"http://svc%d.ns%d.svc:8080","originRequest":{"connectTimeout":30,"noTLSVerify":false}}`,
+				host, r%4, r, s))
+		}
+		frags = append(frags, frag("Ingress", fmt.Sprintf("ing%03d", s), uint64(s+2), `{"rules":[`+strings.Join(rules, ",")+`]}`))
+	}
+	return frags
+}
+
+func benchmarkAggregate(b *testing.B, total, sources int) {
+	frags := benchFragments(total, sources)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := (Kind{}).Aggregate(testTarget, frags); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAggregate1k(b *testing.B)  { benchmarkAggregate(b, 1000, 100) }
+func BenchmarkAggregate10k(b *testing.B) { benchmarkAggregate(b, 10000, 100) }
