@@ -249,13 +249,13 @@ func (n *Node) newMemberlist() (*memberlist.Memberlist, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.GossipBindAddr, err)
 	}
+	// Read once, before anything can update the local node concurrently.
+	n.gossipAddr = ml.LocalNode().Address()
 	return ml, nil
 }
 
 // GossipAddr returns the address this node gossips on (useful with port 0).
-func (n *Node) GossipAddr() string {
-	return n.ml.LocalNode().Address()
-}
+func (n *Node) GossipAddr() string { return n.gossipAddr }
 
 // publishLoop gossips metadata changes with memberlist.UpdateNode. Changes
 // coalesce: one UpdateNode carries the latest metadata.

@@ -39,15 +39,16 @@ type Node struct {
 	cfg Config
 	log *slog.Logger
 
-	raft     *raft.Raft
-	trans    *raft.NetworkTransport
-	store    *raftboltdb.BoltStore
-	snaps    *raft.FileSnapshotStore
-	ml       *memberlist.Memberlist
-	metrics  *metrics
-	observer *raft.Observer
-	obsCh    chan raft.Observation
-	raftAddr string
+	raft       *raft.Raft
+	trans      *raft.NetworkTransport
+	store      *raftboltdb.BoltStore
+	snaps      *raft.FileSnapshotStore
+	ml         *memberlist.Memberlist
+	metrics    *metrics
+	observer   *raft.Observer
+	obsCh      chan raft.Observation
+	raftAddr   string
+	gossipAddr string
 
 	ctx    context.Context // cancelled by Shutdown/Kill
 	cancel context.CancelFunc

@@ -263,4 +263,3 @@ func tunnelFragment(source string, gen int64, hosts ...string) api.Fragment {
 		Spec:       []byte(`{"rules":[` + strings.Join(rules, ",") + `]}`),
 	}
 }
-

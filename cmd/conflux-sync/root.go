@@ -12,12 +12,12 @@ import (
 
 // globalOptions are the flags every client command shares.
 type globalOptions struct {
-	addr       string
-	token      string
-	tokenFile  string
-	output     string
-	caFile     string
-	configFile string
+	addr        string
+	token       string
+	tokenFile   string
+	output      string
+	caFile      string
+	configFile  string
 	consistency string
 }
 

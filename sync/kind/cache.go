@@ -30,6 +30,9 @@ type Cache struct {
 	lru      *list.List // of *cacheEntry, most recently used first
 	entries  map[string]*list.Element
 	inflight map[flightKey]*flight
+	// epoch counts Purges; a flight started before one must not store its
+	// result after it.
+	epoch uint64
 }
 
 type cacheEntry struct {
@@ -84,14 +87,17 @@ func (c *Cache) Get(target api.TargetRef, revision uint64, load func() ([]api.Fr
 	}
 	f := &flight{done: make(chan struct{})}
 	c.inflight[key] = f
+	epoch := c.epoch
 	c.mu.Unlock()
 
 	f.result, f.err = compute(k, target, load)
 
 	c.mu.Lock()
-	delete(c.inflight, key)
-	if f.err == nil {
-		c.store(key, f.result)
+	if epoch == c.epoch {
+		delete(c.inflight, key)
+		if f.err == nil {
+			c.store(key, f.result)
+		}
 	}
 	c.mu.Unlock()
 	close(f.done)

@@ -10,4 +10,8 @@ func (c *Cache) Purge() {
 	defer c.mu.Unlock()
 	c.lru = list.New()
 	c.entries = make(map[string]*list.Element)
+	// Flights already running finish for their own waiters, but new
+	// requests start afresh and the old results are not stored.
+	c.inflight = make(map[flightKey]*flight)
+	c.epoch++
 }
