@@ -183,6 +183,7 @@ func (w *levelWriter) Write(p []byte) (int, error) {
 					level = slog.LevelError
 				}
 				msg = strings.TrimSpace(msg[end+1:])
+				msg = strings.TrimPrefix(msg, "memberlist: ")
 			}
 		}
 		if w.log.Enabled(context.Background(), level) {

@@ -14,7 +14,11 @@ import (
 )
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.cfg.Cluster.Status())
+	st := s.cfg.Cluster.Status()
+	if st.ClusterID == "" {
+		s.cfg.Store.View(func(v *store.View) error { st.ClusterID = v.ClusterID(); return nil })
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) handleKinds(w http.ResponseWriter, r *http.Request) {

@@ -44,7 +44,7 @@ generated admin token. Ctrl-C stops everything cleanly.`,
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the nodes' data here (default: a temporary folder removed on exit)")
 	cmd.Flags().IntVar(&httpPort, "http-port", 7780, "first admin API port to try")
-	cmd.Flags().StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	cmd.Flags().StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
 	return cmd
 }
 
