@@ -77,6 +77,16 @@ func TestSingleNodeBootstrap(t *testing.T) {
 		return true
 	})
 
+	// A leader task that keeps writing must not hold up Shutdown.
+	var writes atomic.Int64
+	n.RegisterLeaderTask("writer", func(ctx context.Context) {
+		for ctx.Err() == nil {
+			if _, _, err := n.Apply(ctx, []byte("loop")); err == nil {
+				writes.Add(1)
+			}
+		}
+	})
+	waitFor(t, 5*time.Second, "writer task applies", func() bool { return writes.Load() > 3 })
 	if err := n.Shutdown(); err != nil {
 		t.Fatal(err)
 	}

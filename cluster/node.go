@@ -70,8 +70,8 @@ type Node struct {
 
 	leaderTasks leaderTasks
 
-	closeMu  sync.Mutex
-	closed   bool
+	closeMu  sync.Mutex  // serializes stop
+	closed   atomic.Bool // set when stop begins
 	closeErr error
 }
 
@@ -250,19 +250,22 @@ func (n *Node) observeLoop(ctx context.Context) {
 	}
 }
 
-// metaLoop refreshes the gossiped metadata and the gauges every
-// MetaRefreshInterval and runs the bootstrap check (also on gossip events).
+// metaLoop refreshes the gossiped metadata (applied index, term) and the
+// gauges every MetaRefreshInterval, and runs the bootstrap check on every
+// tick and gossip event while the node has no raft state.
 func (n *Node) metaLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Gossip.MetaRefreshInterval)
 	defer t.Stop()
 	for {
-		tick := false
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			tick = true
 		case <-n.gossipEvent:
+			if !n.hasState.Load() {
+				n.checkBootstrap()
+			}
+			continue
+		case <-t.C:
 		}
 		if n.raft.LastIndex() > 0 {
 			n.hasState.Store(true)
@@ -275,9 +278,7 @@ func (n *Node) metaLoop(ctx context.Context) {
 		if !hasState {
 			n.checkBootstrap()
 		}
-		if tick {
-			n.updateGauges()
-		}
+		n.updateGauges()
 	}
 }
 
@@ -613,11 +614,9 @@ func (n *Node) Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader
 	return nil
 }
 
-func (n *Node) isClosed() bool {
-	n.closeMu.Lock()
-	defer n.closeMu.Unlock()
-	return n.closed
-}
+// isClosed must not take closeMu: leader tasks call Apply while stop
+// waits for them.
+func (n *Node) isClosed() bool { return n.closed.Load() }
 
 // Shutdown stops the node gracefully: hands leadership to another voter
 // when leader, stops the background loops and leader tasks, leaves gossip,
@@ -632,10 +631,10 @@ func (n *Node) Kill() error { return n.stop(false) }
 func (n *Node) stop(graceful bool) error {
 	n.closeMu.Lock()
 	defer n.closeMu.Unlock()
-	if n.closed {
+	if n.closed.Load() {
 		return n.closeErr
 	}
-	n.closed = true
+	n.closed.Store(true)
 	var errs []error
 	if graceful && n.IsLeader() && n.otherVoters() {
 		if err := n.raft.LeadershipTransfer().Error(); err != nil {

@@ -21,8 +21,8 @@ func TestGossipKey(t *testing.T) {
 		cancel()
 	}
 	// A node with another key cannot join.
-	os := newSpecs(t, "other", 1)[0]
-	cfg := testConfig(t, os, nil, 3)
+	spec := newSpecs(t, "other", 1)[0]
+	cfg := testConfig(t, spec, nil, 3)
 	cfg.GossipKey = []byte("fedcba9876543210")
 	other := startNode(t, cfg)
 	if n, err := other.ml.Join([]string{specs[0].gossipAddr}); err == nil || n != 0 {

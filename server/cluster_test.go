@@ -23,9 +23,18 @@ func TestWriteThroughFollowerIsVisibleOnEveryNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.converge(res.Index)
+	var clusterID string
 	for i := range c.nodes {
 		cl := c.client(i, readToken)
 		cl.Consistency = api.Stale
+		st, err := cl.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ClusterID == "" || (clusterID != "" && st.ClusterID != clusterID) {
+			t.Fatalf("node %d: cluster id %q, want one non-empty id on every node (first %q)", i, st.ClusterID, clusterID)
+		}
+		clusterID = st.ClusterID
 		frags, err := cl.ListFragments(ctx, api.TargetRef{}, api.SourceRef{})
 		if err != nil {
 			t.Fatal(err)

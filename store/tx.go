@@ -45,7 +45,6 @@ type PutResult struct {
 // (a stale producer); an identical fragment changes nothing, so a producer
 // re-sending its state does not bump the target revision.
 func (t *Tx) PutFragment(f api.Fragment, index uint64) (PutResult, error) {
-	f.Spec = canonicalSpec(f.Spec)
 	old, exists, err := t.Fragment(f.Target, f.Source)
 	if err != nil {
 		return PutResult{}, err
@@ -54,7 +53,7 @@ func (t *Tx) PutFragment(f api.Fragment, index uint64) (PutResult, error) {
 		if f.Generation < old.Generation {
 			return PutResult{Stale: true, StoredGeneration: old.Generation}, nil
 		}
-		if f.Generation == old.Generation && bytes.Equal(f.Spec, old.Spec) {
+		if f.Generation == old.Generation && sameSpec(f.Spec, old.Spec) {
 			return PutResult{}, nil
 		}
 		f.CreateIndex = old.CreateIndex
@@ -113,13 +112,12 @@ func (t *Tx) ReplaceSourceFragments(s api.SourceRef, frags []api.Fragment, index
 	changed := 0
 	for _, f := range frags {
 		f.Source = s
-		f.Spec = canonicalSpec(f.Spec)
 		keep[f.Target.Key()] = true
 		old, exists, err := t.Fragment(f.Target, s)
 		if err != nil {
 			return 0, err
 		}
-		if exists && old.Generation == f.Generation && bytes.Equal(old.Spec, f.Spec) {
+		if exists && old.Generation == f.Generation && sameSpec(f.Spec, old.Spec) {
 			continue
 		}
 		delta := 1
@@ -181,14 +179,11 @@ func (t *Tx) RecordSync(target api.TargetRef, st api.SyncStatus) (bool, error) {
 
 // PutSource registers or updates a source.
 func (t *Tx) PutSource(src api.Source, index uint64) (bool, error) {
-	if len(src.Spec) > 0 {
-		src.Spec = canonicalSpec(src.Spec)
-	}
 	old, exists, err := t.Source(src.Source)
 	if err != nil {
 		return false, err
 	}
-	if exists && bytes.Equal(old.Spec, src.Spec) {
+	if exists && (bytes.Equal(old.Spec, src.Spec) || len(src.Spec) > 0 && sameSpec(src.Spec, old.Spec)) {
 		return false, nil
 	}
 	src.CreateIndex = index
@@ -226,15 +221,15 @@ func (t *Tx) ForceClusterID(id string) error {
 	return t.tx.Bucket(bucketMeta).Put(keyClusterID, []byte(id))
 }
 
-// canonicalSpec returns spec in the form it is stored in (encoding/json
-// compacts a RawMessage and escapes <, >, &), so that comparing a new spec
-// with the stored one does not depend on the producer's whitespace: an
-// identical spec must not bump the revision. The stored bytes are the same
-// as without it. Invalid JSON is returned as is.
-func canonicalSpec(spec json.RawMessage) json.RawMessage {
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return spec
+// sameSpec reports whether spec, as given, is the stored spec. Stored
+// specs are in encoding/json's form (a RawMessage is compacted and <, >, &
+// escaped when the row is marshalled), so a spec that differs only in
+// whitespace is the same and must not bump the revision. The canonical
+// form is only computed when the bytes differ.
+func sameSpec(spec, stored json.RawMessage) bool {
+	if bytes.Equal(spec, stored) {
+		return true
 	}
-	return b
+	canon, err := json.Marshal(spec)
+	return err == nil && bytes.Equal(canon, stored)
 }

@@ -144,7 +144,9 @@ See docs/operations.md.`,
 			if err != nil {
 				return err
 			}
-			if err := cluster.RecoverCluster(cluster.Config{DataDir: dataDir, FSM: machine}, servers); err != nil {
+			// raft only needs a non-empty local id to validate its config
+			// here; the recovered configuration is exactly --peers.
+			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
