@@ -453,8 +453,9 @@ type cliResult struct {
 }
 
 type cliOptions struct {
-	env   []string // added to a clean environment
-	stdin string
+	env     []string // added to a clean environment
+	stdin   string
+	timeout time.Duration // default 60s
 }
 
 // cli runs the binary with args in an environment without CONFLUX_SYNC_*
@@ -467,9 +468,17 @@ func cli(t *testing.T, args ...string) cliResult {
 func cliWith(t *testing.T, o cliOptions, args ...string) cliResult {
 	t.Helper()
 	needBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
+	// A hung command dumps its goroutines (SIGQUIT) into stderr, which the
+	// failure message shows; it is killed if that does not end it.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(cleanEnv(), o.env...)
 	cmd.Stdin = strings.NewReader(o.stdin)
 	var stdout, stderr bytes.Buffer
@@ -483,6 +492,9 @@ func cliWith(t *testing.T, o cliOptions, args ...string) cliResult {
 		res.code = exitErr.ExitCode()
 	default:
 		t.Fatalf("conflux-sync %s: %v (stderr: %s)", strings.Join(args, " "), err, stderr.String())
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("conflux-sync %s: did not finish within %s; stderr (goroutine dump):\n%s", strings.Join(args, " "), timeout, stderr.String())
 	}
 	return res
 }

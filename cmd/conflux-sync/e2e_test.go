@@ -372,7 +372,7 @@ func TestE2ERecoverLostQuorum(t *testing.T) {
 		t.Errorf("recover with a malformed --peers: exit %d, stderr %q", r.code, r.stderr)
 	}
 
-	r = cli(t, "recover", "--data-dir", c.nodes[0].dataDir, "--peers", "node-0="+c.nodes[0].raftAddr)
+	r = cliWith(t, cliOptions{timeout: 20 * time.Second}, "recover", "--data-dir", c.nodes[0].dataDir, "--peers", "node-0="+c.nodes[0].raftAddr)
 	if r.code != 0 {
 		t.Fatalf("recover: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -30,7 +31,12 @@ func describe(err error) string {
 		if e.Field != "" {
 			msg = e.Field + ": " + msg
 		}
-		return fmt.Sprintf("%s (HTTP %d %s)", msg, e.Status, e.Code)
+		msg = fmt.Sprintf("%s (HTTP %d %s)", msg, e.Status, e.Code)
+		// Keep the context the command wrapped around it ("fragment 2 of 3: ").
+		if prefix, ok := strings.CutSuffix(err.Error(), e.Error()); ok {
+			msg = prefix + msg
+		}
+		return msg
 	}
 	return err.Error()
 }

@@ -146,7 +146,7 @@ See docs/operations.md.`,
 			}
 			// raft only needs a non-empty local id to validate its config
 			// here; the recovered configuration is exactly --peers.
-			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
+			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: releasingFSM{machine}}, servers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
@@ -156,6 +156,27 @@ See docs/operations.md.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
 	return cmd
+}
+
+// releasingFSM releases each FSM snapshot once it is persisted:
+// raft.RecoverCluster never calls FSMSnapshot.Release, and a store snapshot
+// holds a read transaction and the store's lock until released, so closing
+// the store afterwards would wait forever.
+type releasingFSM struct{ *fsm.FSM }
+
+func (f releasingFSM) Snapshot() (raft.FSMSnapshot, error) {
+	s, err := f.FSM.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return releaseAfterPersist{s}, nil
+}
+
+type releaseAfterPersist struct{ raft.FSMSnapshot }
+
+func (s releaseAfterPersist) Persist(sink raft.SnapshotSink) error {
+	defer s.FSMSnapshot.Release()
+	return s.FSMSnapshot.Persist(sink)
 }
 
 func parsePeers(s string) ([]raft.Server, error) {

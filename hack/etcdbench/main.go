@@ -8,7 +8,9 @@
 // connection per endpoint, which measures that connection's flow control and
 // framing as much as etcd. Each client is given the full endpoint list and
 // uses clientv3's default round-robin balancer, so puts reach followers too
-// (they forward to the leader), as they would from real clients.
+// (they forward to the leader, one more hop). With --leader, the endpoints
+// are narrowed to the current leader first, as hack/bench-cluster.sh does for
+// `conflux-sync bench`; hack/etcd/bench-etcd.sh passes --leader.
 //
 // Each worker loops Put(/bench/<target>/<client>-<seq>, <size bytes>) where
 // target = (client+seq) mod targets. Only successful puts count as writes and
@@ -57,6 +59,7 @@ type config struct {
 	duration  time.Duration
 	timeout   time.Duration
 	output    string
+	leader    bool
 }
 
 func main() {
@@ -69,6 +72,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long to write")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-put timeout")
 	flag.StringVar(&cfg.output, "o", "table", "output format: table or json")
+	flag.BoolVar(&cfg.leader, "leader", false, "send all puts to the current leader only")
 	flag.Parse()
 
 	for _, e := range strings.Split(endpoints, ",") {
@@ -79,6 +83,15 @@ func main() {
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "etcdbench:", err)
 		os.Exit(2)
+	}
+	if cfg.leader {
+		ep, err := findLeader(cfg.endpoints)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcdbench:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "etcdbench: leader is", ep)
+		cfg.endpoints = []string{ep}
 	}
 	res, err := run(cfg)
 	if err != nil {
@@ -107,6 +120,31 @@ func (c config) validate() error {
 		return fmt.Errorf("-o must be table or json, not %q", c.output)
 	}
 	return nil
+}
+
+// findLeader returns the endpoint whose member is the raft leader.
+func findLeader(endpoints []string) (string, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	for _, ep := range endpoints {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := cli.Status(ctx, ep)
+		cancel()
+		if err != nil {
+			return "", fmt.Errorf("status of %s: %w", ep, err)
+		}
+		if st.Leader != 0 && st.Header.MemberId == st.Leader {
+			return ep, nil
+		}
+	}
+	return "", errors.New("no endpoint is the leader")
 }
 
 type worker struct {
@@ -262,6 +300,7 @@ func printResult(cfg config, r Result) error {
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "endpoints\t%s\n", strings.Join(cfg.endpoints, ","))
+	fmt.Fprintf(tw, "leader only\t%t\n", cfg.leader)
 	fmt.Fprintf(tw, "clients\t%d\n", cfg.clients)
 	fmt.Fprintf(tw, "value size\t%d B\n", cfg.size)
 	fmt.Fprintf(tw, "targets\t%d\n", cfg.targets)

@@ -6,6 +6,8 @@
 # 127.0.0.1 (fsync on, etcd defaults otherwise) with data under a temp dir,
 # waits until every member reports healthy, runs etcdbench with the arguments
 # given to this script, then stops the cluster and removes the temp dir.
+# etcdbench gets --leader (all puts to the leader), like hack/bench-cluster.sh
+# does for `conflux-sync bench`; pass --leader=false to spread them instead.
 #
 #   hack/etcd/bench-etcd.sh --clients 32 --size 1024 --duration 30s
 #   hack/etcd/bench-etcd.sh --clients 32 --size 1024 --duration 30s -o json
@@ -47,10 +49,15 @@ build etcdbench
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Six consecutive free ports from a random base, so that parallel runs (or an
-# envtest etcd on 2379) do not collide.
+# envtest etcd on 2379) do not collide. The base stays below the kernel's
+# ephemeral range: a member dialing its peers at start-up may otherwise take
+# the very port another member is about to listen on.
+ephemeral=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+span=$((ephemeral - 10 - 20000))
+((span > 100)) || span=100
 ports=()
 for _ in $(seq 50); do
-	base=$((20000 + RANDOM % 20000))
+	base=$((20000 + RANDOM % span))
 	ports=()
 	for i in 0 1 2 3 4 5; do
 		port_free $((base + i)) || break
@@ -150,7 +157,7 @@ log "cluster healthy; running etcdbench $*"
 
 # In the background so that a signal to this script is handled at once
 # (bash runs traps only between foreground commands).
-"$bin/etcdbench" --endpoints "$endpoints" "$@" &
+"$bin/etcdbench" --endpoints "$endpoints" --leader "$@" &
 benchpid=$!
 rc=0
 wait "$benchpid" || rc=$?

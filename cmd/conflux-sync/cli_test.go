@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+// TestE2ECLI runs the client commands as a user would, against a one-node
+// cluster of a real server process.
+func TestE2ECLI(t *testing.T) {
+	c := newProcCluster(t, 1)
+	addr := c.nodes[0].url()
+	dir := t.TempDir()
+	valid := writeJSONFile(t, dir, "valid.json", tunnelFragmentJSON(edgeTunnel, "web", 1, "app.example.com"))
+
+	t.Run("bad token", func(t *testing.T) {
+		r := cli(t, "status", "--addr", addr, "--token", "not-a-valid-token-at-all")
+		if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "token") {
+			t.Errorf("bad token: exit %d, stderr %q; want exit 1 and a message about the token", r.code, r.stderr)
+		}
+		r = cli(t, "status", "--addr", addr)
+		if r.code != 1 || !strings.Contains(strings.ToLower(r.stderr), "token") {
+			t.Errorf("no token: exit %d, stderr %q; want exit 1 and a message about the token", r.code, r.stderr)
+		}
+		// A read token may read but not write.
+		if r := cli(t, "fragments", "ls", "--addr", addr, "--token", e2eReadToken); r.code != 0 {
+			t.Errorf("read token, fragments ls: exit %d: %s", r.code, r.stderr)
+		}
+		r = cli(t, "fragments", "put", "-f", valid, "--addr", addr, "--token", e2eReadToken)
+		if r.code != 1 || r.stderr == "" {
+			t.Errorf("read token, fragments put: exit %d, stderr %q; want exit 1 and a message", r.code, r.stderr)
+		}
+	})
+
+	t.Run("invalid spec names the field", func(t *testing.T) {
+		bad := tunnelFragmentJSON(edgeTunnel, "bad", 1, "bad.example.com")
+		delete(bad["spec"].(map[string]any)["rules"].([]map[string]any)[0], "service")
+		r := c.cli(0, "fragments", "put", "-f", writeJSONFile(t, dir, "bad.json", bad))
+		if r.code != 1 || !strings.Contains(r.stderr, "spec.rules[0].service") {
+			t.Errorf("invalid spec: exit %d, stderr %q; want exit 1 naming spec.rules[0].service", r.code, r.stderr)
+		}
+		// From standard input, the same.
+		raw, _ := json.Marshal(bad)
+		r = cliWith(t, cliOptions{stdin: string(raw)}, "fragments", "put", "-f", "-", "--addr", addr, "--token", e2eAdminToken)
+		if r.code != 1 || !strings.Contains(r.stderr, "spec.rules[0].service") {
+			t.Errorf("invalid spec on stdin: exit %d, stderr %q", r.code, r.stderr)
+		}
+		// In an array, the message says which fragment failed.
+		r = c.cli(0, "fragments", "put", "-f", writeJSONFile(t, dir, "bad-array.json", []any{bad, bad}))
+		if r.code != 1 || !strings.Contains(r.stderr, "fragment 1 of 2") || !strings.Contains(r.stderr, "spec.rules[0].service") {
+			t.Errorf("invalid spec in an array: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if r := c.cli(0, "fragments", "put", "-f", writeJSONFile(t, dir, "garbage.json", "not a fragment")); r.code == 0 {
+			t.Errorf("a JSON string as fragment: exit 0")
+		}
+		// Usage errors exit 2.
+		if r := c.cli(0, "fragments", "put"); r.code != 2 || !strings.Contains(r.stderr, "-f") {
+			t.Errorf("fragments put without -f: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if r := c.cli(0, "status", "-o", "yaml"); r.code != 2 || !strings.Contains(r.stderr, "--output") {
+			t.Errorf("-o yaml: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if got := decodeJSON[[]api.Fragment](t, c.mustCLI(0, "fragments", "ls", "-o", "json").stdout); len(got) != 0 {
+			t.Errorf("refused fragments were stored: %+v", got)
+		}
+	})
+
+	t.Run("env vars instead of flags", func(t *testing.T) {
+		r := cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + addr, "CONFLUX_SYNC_TOKEN=" + e2eAdminToken, "CONFLUX_SYNC_OUTPUT=json"}}, "status")
+		if r.code != 0 {
+			t.Fatalf("status with CONFLUX_SYNC_ADDR/TOKEN: exit %d: %s", r.code, r.stderr)
+		}
+		if st := decodeJSON[api.ClusterStatus](t, r.stdout); st.NodeID != "node-0" {
+			t.Errorf("status via env: %+v", st)
+		}
+		// A flag wins over the environment.
+		r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + addr, "CONFLUX_SYNC_TOKEN=wrong-token-wrong-token"}}, "status", "--token", e2eAdminToken)
+		if r.code != 0 {
+			t.Errorf("--token over a wrong CONFLUX_SYNC_TOKEN: exit %d: %s", r.code, r.stderr)
+		}
+		r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + addr, "CONFLUX_SYNC_TOKEN=wrong-token-wrong-token"}}, "status")
+		if r.code != 1 {
+			t.Errorf("wrong CONFLUX_SYNC_TOKEN: exit %d", r.code)
+		}
+	})
+
+	t.Run("config file", func(t *testing.T) {
+		cfg := filepath.Join(dir, "cli.yaml")
+		yaml := fmt.Sprintf("# client settings\naddr: %s\ntoken: %s\noutput: json\nconsistency: stale\n", addr, e2eAdminToken)
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "status", "--config", cfg)
+		if r.code != 0 {
+			t.Fatalf("status --config: exit %d: %s", r.code, r.stderr)
+		}
+		if st := decodeJSON[api.ClusterStatus](t, r.stdout); st.NodeID != "node-0" || st.State != "Leader" {
+			t.Errorf("status via config file: %+v", st)
+		}
+		// CONFLUX_SYNC_CONFIG names the file too; a flag wins over it.
+		r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_CONFIG=" + cfg}}, "status", "-o", "table")
+		if r.code != 0 || !strings.Contains(r.stdout, "Leader:") {
+			t.Errorf("status with CONFLUX_SYNC_CONFIG and -o table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		// An unknown key is a typo: refused as a usage error.
+		typo := filepath.Join(dir, "typo.yaml")
+		os.WriteFile(typo, []byte("adress: "+addr+"\n"), 0o600)
+		if r := cli(t, "status", "--config", typo); r.code != 2 || !strings.Contains(r.stderr, "adress") {
+			t.Errorf("config file with a typo: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if r := cli(t, "status", "--config", filepath.Join(dir, "missing.yaml")); r.code != 2 {
+			t.Errorf("missing config file: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+
+	t.Run("json and table output", func(t *testing.T) {
+		c.putFragments(0, tunnelFragmentJSON(edgeTunnel, "web", 1, "app.example.com"))
+		js := c.mustCLI(0, "fragments", "ls", "-o", "json")
+		list := decodeJSON[[]api.Fragment](t, js.stdout)
+		if len(list) != 1 || list[0].Source.String() != "Ingress/default/web" {
+			t.Fatalf("fragments ls -o json: %+v", list)
+		}
+		tbl := c.mustCLI(0, "fragments", "ls")
+		if json.Valid([]byte(tbl.stdout)) {
+			t.Errorf("table output is JSON:\n%s", tbl.stdout)
+		}
+		lines := strings.Split(strings.TrimSpace(tbl.stdout), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "TARGET KIND") ||
+			!strings.Contains(lines[1], "Ingress/default/web") || !strings.Contains(lines[1], edgeTunnel) {
+			t.Errorf("fragments ls table:\n%s", tbl.stdout)
+		}
+		tl := c.mustCLI(0, "targets", "ls")
+		if !strings.Contains(tl.stdout, "KIND") || !strings.Contains(tl.stdout, edgeTunnel) {
+			t.Errorf("targets ls table:\n%s", tl.stdout)
+		}
+		tj := decodeJSON[[]api.TargetSummary](t, c.mustCLI(0, "targets", "ls", "-o", "json").stdout)
+		if len(tj) != 1 || tj[0].Fragments != 1 || tj[0].Hash == "" {
+			t.Errorf("targets ls -o json: %+v", tj)
+		}
+		st := c.mustCLI(0, "status")
+		if !strings.Contains(st.stdout, "Node:") || !strings.Contains(st.stdout, "node-0") {
+			t.Errorf("status table:\n%s", st.stdout)
+		}
+		peers := decodeJSON[[]api.Member](t, c.mustCLI(0, "peers", "ls", "-o", "json").stdout)
+		if len(peers) != 1 || peers[0].ID != "node-0" || !peers[0].Leader {
+			t.Errorf("peers ls -o json: %+v", peers)
+		}
+		// rm, then the fragment is gone.
+		c.mustCLI(0, "fragments", "rm", tunnelKind, edgeTunnel, "Ingress/default/web")
+		if got := decodeJSON[[]api.Fragment](t, c.mustCLI(0, "fragments", "ls", "-o", "json").stdout); len(got) != 0 {
+			t.Errorf("fragment still there after rm: %+v", got)
+		}
+	})
+
+	t.Run("bench", func(t *testing.T) {
+		r := c.cli(0, "bench", "--clients", "4", "--duration", "2s", "--targets", "5", "--quiet", "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("bench: exit %d: %s", r.code, r.stderr)
+		}
+		var res benchResult
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+			t.Fatalf("bench -o json: %v\n%s", err, r.stdout)
+		}
+		if res.Writes <= 0 || res.Errors != 0 || res.FirstError != "" || res.DurationSeconds < 1.5 || res.P50Ms <= 0 || res.MaxMs < res.P99Ms {
+			t.Errorf("bench result: %+v", res)
+		}
+		t.Logf("bench: %d writes, %.0f/s, p50 %.2f ms, p99 %.2f ms", res.Writes, res.WritesPerSecond, res.P50Ms, res.P99Ms)
+		if r := c.cli(0, "bench", "--clients", "0"); r.code != 2 {
+			t.Errorf("bench --clients 0: exit %d", r.code)
+		}
+	})
+}
+
+// TestE2EDev runs `conflux-sync dev`, talks to it with the token it prints
+// and stops it with SIGINT.
+func TestE2EDev(t *testing.T) {
+	needBinary(t)
+	port := e2eFreePort(t)
+	var stdout, stderr syncBuffer
+	cmd := exec.Command(binPath, "dev", "--http-port", strconv.Itoa(port))
+	cmd.Env = cleanEnv()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("dev stdout:\n%s\ndev stderr:\n%s", stdout.String(), stderr.String())
+		}
+	})
+
+	eventually(t, 60*time.Second, "dev prints that it is running", func() error {
+		select {
+		case err := <-done:
+			exited = true
+			return stopErr{fmt.Errorf("dev exited early: %v", err)}
+		default:
+		}
+		if !strings.Contains(stdout.String(), "is running") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	out := stdout.String()
+	m := regexp.MustCompile(`Admin API:\s+(http://\S+)`).FindStringSubmatch(out)
+	tok := regexp.MustCompile(`Token:\s+(\S+)`).FindStringSubmatch(out)
+	if m == nil || tok == nil {
+		t.Fatalf("dev output lacks the address or the token:\n%s", out)
+	}
+	devAddr, devToken := m[1], tok[1]
+	var tmpData string
+	if dm := regexp.MustCompile(`cluster in (\S+) \.\.\.`).FindStringSubmatch(out); dm != nil {
+		tmpData = dm[1]
+	} else {
+		t.Errorf("dev output does not name its data folder:\n%s", out)
+	}
+
+	r := cli(t, "status", "-o", "json", "--addr", devAddr, "--token", devToken)
+	if r.code != 0 {
+		t.Fatalf("status against dev: exit %d: %s", r.code, r.stderr)
+	}
+	st := decodeJSON[api.ClusterStatus](t, r.stdout)
+	voters := 0
+	for _, mb := range st.Members {
+		if mb.Suffrage == "voter" {
+			voters++
+		}
+	}
+	if st.Leader == "" || voters != 3 {
+		t.Errorf("dev cluster status: leader %q, %d voters: %+v", st.Leader, voters, st.Members)
+	}
+	// The "Try:" line works as printed (through the environment).
+	r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + devAddr, "CONFLUX_SYNC_TOKEN=" + devToken}},
+		"fragments", "put", "-f", writeJSONFile(t, t.TempDir(), "f.json", tunnelFragmentJSON(edgeTunnel, "demo", 1, "app.example.com")))
+	if r.code != 0 {
+		t.Errorf("fragments put against dev: exit %d: %s", r.code, r.stderr)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		exited = true
+		if err != nil {
+			t.Errorf("dev exited with %v after SIGINT, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dev did not exit within 30s of SIGINT")
+	}
+	if !strings.Contains(stdout.String(), "Stopping") {
+		t.Errorf("dev did not say it is stopping:\n%s", stdout.String())
+	}
+	if tmpData != "" {
+		if _, err := os.Stat(tmpData); !os.IsNotExist(err) {
+			t.Errorf("dev's temporary data folder %s is still there after exit (stat: %v)", tmpData, err)
+			os.RemoveAll(tmpData)
+		}
+	}
+}
