@@ -56,7 +56,11 @@ type Config struct {
 	RaftBindAddr string
 	// RaftAdvertise is the host:port other servers dial for raft. Default:
 	// the bind address; when its host is unspecified (0.0.0.0 / ::), the host
-	// of GossipAdvertise, else the first private IP of this machine.
+	// of GossipAdvertise, else the first private IP of this machine. With
+	// plain TCP a host name is resolved once at startup (raft's TCP
+	// transport advertises an IP; autopilot re-adds a server whose address
+	// changed). With RaftTLS the name is kept verbatim, so peers verify the
+	// certificate against it.
 	RaftAdvertise string
 	// GossipBindAddr is the memberlist listen address (TCP and UDP).
 	// Default ":7782". Port 0 picks a free port.

@@ -165,6 +165,9 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 
+	if err := catchUpFromSnapshot(cfg.FSM, n.snaps, n.log); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
 	rc := raftConfig(cfg)
 	n.raft, err = raft.NewRaft(rc, cfg.FSM, logs, n.store, n.snaps, n.trans)
 	if err != nil {
@@ -737,5 +740,39 @@ func RecoverCluster(cfg Config, peers []raft.Server) error {
 		return fmt.Errorf("cluster: recover raft cluster: %w", err)
 	}
 	cfg.Logger.Info("raft cluster configuration recovered", "node", cfg.NodeID, "servers", len(peers))
+	return nil
+}
+
+// appliedIndexer is implemented by an FSM that persists its applied index.
+type appliedIndexer interface {
+	AppliedIndex() uint64
+}
+
+// catchUpFromSnapshot restores the FSM from the newest raft snapshot when
+// the FSM's state is older than it. With NoSnapshotRestoreOnStart raft
+// replays only the entries after its newest snapshot, trusting the FSM to
+// hold everything before; that breaks if the node crashed after raft
+// installed a snapshot sent by the leader but before the FSM applied it.
+func catchUpFromSnapshot(fsm raft.FSM, snaps raft.SnapshotStore, log *slog.Logger) error {
+	ai, ok := fsm.(appliedIndexer)
+	if !ok {
+		return nil
+	}
+	list, err := snaps.List()
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	newest := list[0]
+	if ai.AppliedIndex() >= newest.Index {
+		return nil
+	}
+	log.Warn("state is older than the newest raft snapshot; restoring it", "applied", ai.AppliedIndex(), "snapshot", newest.Index)
+	_, rc, err := snaps.Open(newest.ID)
+	if err != nil {
+		return fmt.Errorf("open snapshot %s: %w", newest.ID, err)
+	}
+	if err := fsm.Restore(rc); err != nil {
+		return fmt.Errorf("restore snapshot %s: %w", newest.ID, err)
+	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -308,12 +309,14 @@ func walkImage(tx *bolt.Tx) (err error) {
 			err = fmt.Errorf("the image is corrupt: %v", r)
 		}
 	}()
-	return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(name, b) })
+	// sum makes the reads observable so the compiler keeps them.
+	var sum byte
+	err = tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(name, b, &sum) })
+	runtime.KeepAlive(sum)
+	return err
 }
 
-var walkSink byte
-
-func walkBucket(name []byte, b *bolt.Bucket) error {
+func walkBucket(name []byte, b *bolt.Bucket, sum *byte) error {
 	var prev []byte
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -325,12 +328,12 @@ func walkBucket(name []byte, b *bolt.Bucket) error {
 		// and it must fault here, not in a later reader.
 		for _, x := range [][]byte{k, v} {
 			for i := range x {
-				walkSink ^= x[i]
+				*sum ^= x[i]
 			}
 		}
 		if v == nil {
 			if child := b.Bucket(k); child != nil {
-				if err := walkBucket(k, child); err != nil {
+				if err := walkBucket(k, child, sum); err != nil {
 					return err
 				}
 			}

@@ -43,6 +43,61 @@ func TestE2ECLI(t *testing.T) {
 		}
 	})
 
+	t.Run("token file reloaded on SIGHUP", func(t *testing.T) {
+		const newToken = "e2e-rotated-admin-token-0123456789"
+		if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 1 {
+			t.Fatalf("unknown token accepted: exit %d", r.code)
+		}
+		old, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			os.WriteFile(c.tokenFile, old, 0o600)
+			c.nodes[0].cmd.Process.Signal(syscall.SIGHUP)
+			eventually(t, 10*time.Second, "the old token works again", func() error {
+				if r := c.cli(0, "status"); r.code != 0 {
+					return fmt.Errorf("exit %d: %s", r.code, r.stderr)
+				}
+				return nil
+			})
+		}()
+		rotated := fmt.Sprintf("admin:%s\nread:%s\n", newToken, e2eReadToken)
+		if err := os.WriteFile(c.tokenFile, []byte(rotated), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.nodes[0].cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the rotated token works", func() error {
+			if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 0 {
+				return fmt.Errorf("exit %d: %s", r.code, r.stderr)
+			}
+			return nil
+		})
+		if r := c.cli(0, "status"); r.code != 1 {
+			t.Errorf("the removed admin token still works after SIGHUP: exit %d", r.code)
+		}
+		// A broken file keeps the current tokens.
+		if err := os.WriteFile(c.tokenFile, []byte("nonsense\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.nodes[0].cmd.Process.Signal(syscall.SIGHUP)
+		eventually(t, 10*time.Second, "the server logs the failed reload", func() error {
+			raw, _ := os.ReadFile(c.nodes[0].logPath)
+			if !strings.Contains(string(raw), "token reload failed") {
+				return fmt.Errorf("not logged yet")
+			}
+			return nil
+		})
+		if !c.nodes[0].running() {
+			t.Fatal("server exited on a bad token file")
+		}
+		if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 0 {
+			t.Errorf("a bad token file dropped the current tokens: exit %d: %s", r.code, r.stderr)
+		}
+	})
+
 	t.Run("invalid spec names the field", func(t *testing.T) {
 		bad := tunnelFragmentJSON(edgeTunnel, "bad", 1, "bad.example.com")
 		delete(bad["spec"].(map[string]any)["rules"].([]map[string]any)[0], "service")

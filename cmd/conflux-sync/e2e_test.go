@@ -66,6 +66,14 @@ func TestE2EWriteThroughFollowerIsVisibleEverywhere(t *testing.T) {
 		})
 	}
 
+	// A short load through a follower: every write is forwarded and
+	// acknowledged.
+	bench := c.mustCLI(f, "bench", "--clients", "4", "--duration", "1s", "--targets", "3", "--quiet", "-o", "json")
+	if res := decodeJSON[benchResult](t, bench.stdout); res.Writes == 0 || res.Errors != 0 {
+		t.Errorf("bench through follower %s: %+v", c.nodes[f].id, res)
+	}
+	c.converged("", 0, 1, 2)
+
 	// Table output of the same target names the rule's host.
 	r := c.mustCLI(c.leader(), "targets", "get", tunnelKind, edgeTunnel)
 	if !strings.Contains(r.stdout, "app.example.com") || !strings.Contains(r.stdout, "Ingress/default/web") {
@@ -354,11 +362,18 @@ func TestE2ERecoverLostQuorum(t *testing.T) {
 		tunnelFragmentJSON("ClusterTunnel/other", "r3", 1, "r3.example.com"),
 	)
 	before := c.converged("", 0, 1, 2)
+
+	// Not on a running node: its files are locked.
+	r := cliWith(t, cliOptions{timeout: 30 * time.Second}, "recover", "--data-dir", c.nodes[0].dataDir, "--peers", "node-0="+c.nodes[0].raftAddr)
+	if r.code != 1 || !strings.Contains(r.stderr, "still running") {
+		t.Errorf("recover on a running node: exit %d, stderr %q; want exit 1 and a message that it may still run", r.code, r.stderr)
+	}
+	t.Logf("recover on a running node: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
 	c.stop()
 
 	// Empty folder, and missing flags.
 	empty := t.TempDir()
-	r := cli(t, "recover", "--data-dir", empty, "--peers", "node-0="+c.nodes[0].raftAddr)
+	r = cli(t, "recover", "--data-dir", empty, "--peers", "node-0="+c.nodes[0].raftAddr)
 	if r.code != 1 || !strings.Contains(r.stderr, "no raft state") {
 		t.Errorf("recover on an empty folder: exit %d, stderr %q; want exit 1 naming the missing raft state", r.code, r.stderr)
 	}

@@ -130,7 +130,7 @@ See docs/operations.md.`,
 			}
 			has, err := cluster.HasState(dataDir)
 			if err != nil {
-				return err
+				return fmt.Errorf("read raft state (is the node still running?): %w", err)
 			}
 			if !has {
 				return fmt.Errorf("%s holds no raft state: nothing to recover", dataDir)
