@@ -112,10 +112,13 @@ func Start(cfg Config) (n *Node, err error) {
 		cfg.Logger = slog.Default()
 	}
 	log := cfg.Logger.With("node", cfg.NodeID)
-	n = &Node{cfg: cfg, log: log, serveErr: make(chan error, 1)}
+	node := &Node{cfg: cfg, log: log, serveErr: make(chan error, 1)}
+	n = node
+	// `return nil, err` clears n before this runs; close what was started
+	// through node.
 	defer func() {
 		if err != nil {
-			n.close(false)
+			node.close(false)
 		}
 	}()
 
