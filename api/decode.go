@@ -65,6 +65,7 @@ func DecodeFragment(data []byte, maxSize int) (Fragment, error) {
 	}
 	// Indices are assigned by the cluster, never by the caller.
 	f.CreateIndex, f.ModifyIndex = 0, 0
+	f.Spec = compact(f.Spec)
 	return f, nil
 }
 
@@ -115,10 +116,22 @@ func DecodeReplaceSource(data []byte, maxSize, maxFragments int) (ReplaceSourceR
 		if maxSize > 0 && len(sf.Spec) > maxSize {
 			return req, Errorf(CodeTooLarge, field+".spec", "spec is %d bytes, over the limit of %d", len(sf.Spec), maxSize)
 		}
+		req.Fragments[i].Spec = compact(sf.Spec)
 		if j, dup := seen[sf.Target.Key()]; dup {
 			return req, Errorf(CodeBadRequest, field+".target", "target %s is listed twice (also fragments[%d])", sf.Target, j)
 		}
 		seen[sf.Target.Key()] = i
 	}
 	return req, nil
+}
+
+// compact strips insignificant white space so that the log and the store
+// hold one form of each spec, and a re-sent spec compares equal byte for
+// byte. The spec was already checked to be valid JSON.
+func compact(spec json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, spec); err != nil {
+		return spec
+	}
+	return buf.Bytes()
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 	"go.etcd.io/bbolt"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -41,7 +43,7 @@ type Node struct {
 
 	raft       *raft.Raft
 	trans      *raft.NetworkTransport
-	store      *raftboltdb.BoltStore
+	store      logStore
 	snaps      *raft.FileSnapshotStore
 	ml         *memberlist.Memberlist
 	metrics    *metrics
@@ -75,23 +77,78 @@ type Node struct {
 	closeErr error
 }
 
-// openStores opens DataDir/raft: the bolt log/stable store and the file
-// snapshot store.
-func openStores(cfg Config) (*raftboltdb.BoltStore, *raft.FileSnapshotStore, error) {
+// logStore is raft's log and stable store in one.
+type logStore interface {
+	raft.LogStore
+	raft.StableStore
+	Close() error
+}
+
+// Log store backends (Config.LogStore).
+const (
+	LogStoreBoltDB = "boltdb"
+	LogStoreWAL    = "wal"
+)
+
+// detectLogStore returns the backend a data dir already uses, or "".
+func detectLogStore(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, "wal")); err == nil {
+		return LogStoreWAL
+	}
+	if _, err := os.Stat(filepath.Join(dir, "raft.db")); err == nil {
+		return LogStoreBoltDB
+	}
+	return ""
+}
+
+// openStores opens DataDir/raft: the log/stable store (raft-boltdb/v2, or
+// raft-wal) and the file snapshot store. A data dir keeps the backend it
+// was created with: asking for the other one is an error, not a silent
+// new, empty log.
+func openStores(cfg Config) (logStore, *raft.FileSnapshotStore, error) {
 	dir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("cluster: create raft dir: %w", err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(dir, "raft.db"),
-		BoltOptions: &bbolt.Options{
-			Timeout:        5 * time.Second, // another process holds the file
-			NoFreelistSync: true,
-			FreelistType:   bbolt.FreelistMapType,
-		},
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("cluster: open raft log store %s: %w", filepath.Join(dir, "raft.db"), err)
+	kind := cfg.LogStore
+	if existing := detectLogStore(dir); existing != "" {
+		if kind != "" && kind != existing {
+			return nil, nil, fmt.Errorf("cluster: %s holds a %s raft log; it cannot be opened as %s", dir, existing, kind)
+		}
+		kind = existing
+	}
+	var store logStore
+	switch kind {
+	case LogStoreWAL:
+		walDir := filepath.Join(dir, "wal")
+		if err := os.MkdirAll(walDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("cluster: create wal dir: %w", err)
+		}
+		// raft-wal's Close leaves its meta database open (and its file
+		// lock held), so a node restarted in the same process would
+		// block forever: own the meta store and close it ourselves.
+		meta := &metadb.BoltMetaDB{}
+		w, err := wal.Open(walDir, wal.WithMetaStore(meta), wal.WithLogger(newHCLogger(cfg.Logger, "raft-wal")))
+		if err != nil {
+			meta.Close()
+			return nil, nil, fmt.Errorf("cluster: open raft wal %s: %w", walDir, err)
+		}
+		store = walStore{WAL: w, meta: meta}
+	case LogStoreBoltDB, "":
+		b, err := raftboltdb.New(raftboltdb.Options{
+			Path: filepath.Join(dir, "raft.db"),
+			BoltOptions: &bbolt.Options{
+				Timeout:        5 * time.Second, // another process holds the file
+				NoFreelistSync: true,
+				FreelistType:   bbolt.FreelistMapType,
+			},
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster: open raft log store %s: %w", filepath.Join(dir, "raft.db"), err)
+		}
+		store = b
+	default:
+		return nil, nil, fmt.Errorf("cluster: unknown log store %q (want %s or %s)", kind, LogStoreBoltDB, LogStoreWAL)
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetain, newHCLogger(cfg.Logger, "raft-snapshots"))
 	if err != nil {
@@ -735,7 +792,7 @@ func RecoverCluster(cfg Config, peers []raft.Server) error {
 	}
 	_, trans := raft.NewInmemTransport(raft.ServerAddress(addr))
 	defer trans.Close()
-	if err := raft.RecoverCluster(raftConfig(cfg), cfg.FSM, store, store, snaps, trans,
+	if err := raft.RecoverCluster(raftConfig(cfg), releasingFSM{cfg.FSM}, store, store, snaps, trans,
 		raft.Configuration{Servers: peers}); err != nil {
 		return fmt.Errorf("cluster: recover raft cluster: %w", err)
 	}
@@ -775,4 +832,45 @@ func catchUpFromSnapshot(fsm raft.FSM, snaps raft.SnapshotStore, log *slog.Logge
 		return fmt.Errorf("restore snapshot %s: %w", newest.ID, err)
 	}
 	return nil
+}
+
+// Indexes returns the applied and commit index and whether a leader is
+// known, without going through raft's main loop (unlike Status): cheap
+// enough for every request.
+func (n *Node) Indexes() (applied, commit uint64, leaderKnown bool) {
+	addr, _ := n.raft.LeaderWithID()
+	return n.raft.AppliedIndex(), n.raft.CommitIndex(), addr != ""
+}
+
+// releasingFSM releases each snapshot after persisting it:
+// raft.RecoverCluster never calls Release, and an FSM whose snapshot holds
+// a read transaction (ours does) would otherwise keep its store from ever
+// closing.
+type releasingFSM struct{ raft.FSM }
+
+func (f releasingFSM) Snapshot() (raft.FSMSnapshot, error) {
+	s, err := f.FSM.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return releasingSnapshot{s}, nil
+}
+
+type releasingSnapshot struct{ raft.FSMSnapshot }
+
+func (s releasingSnapshot) Persist(sink raft.SnapshotSink) error {
+	defer s.FSMSnapshot.Release()
+	return s.FSMSnapshot.Persist(sink)
+}
+
+func (s releasingSnapshot) Release() {}
+
+// walStore closes the WAL and then its meta database.
+type walStore struct {
+	*wal.WAL
+	meta *metadb.BoltMetaDB
+}
+
+func (w walStore) Close() error {
+	return errors.Join(w.WAL.Close(), w.meta.Close())
 }

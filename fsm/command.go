@@ -92,8 +92,17 @@ func (RecordSync) commandType() Type             { return TypeRecordSync }
 func (PutSource) commandType() Type              { return TypePutSource }
 func (DeleteSource) commandType() Type           { return TypeDeleteSource }
 
-// Encode serialises a command: version byte, type byte, JSON body.
+// Encode serialises a command: version byte, type byte, body. The body of
+// a PutFragment — by far the most frequent command — is the fragment's
+// binary form (api.Fragment.AppendBinary), which every node decodes
+// without scanning the spec; the others are JSON.
 func Encode(c Command) ([]byte, error) {
+	switch pf := c.(type) {
+	case PutFragment:
+		return pf.Fragment.AppendBinary([]byte{Version, byte(TypePutFragment)}), nil
+	case *PutFragment:
+		return pf.Fragment.AppendBinary([]byte{Version, byte(TypePutFragment)}), nil
+	}
 	body, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("fsm: encode %s: %w", c.commandType(), err)
@@ -117,7 +126,11 @@ func Decode(b []byte) (Command, error) {
 	var c Command
 	switch Type(b[1]) {
 	case TypePutFragment:
-		c = &PutFragment{}
+		f, err := api.DecodeBinary(b[2:], true)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, TypePutFragment, err)
+		}
+		return &PutFragment{Fragment: f}, nil
 	case TypeDeleteFragment:
 		c = &DeleteFragment{}
 	case TypeReplaceSourceFragments:

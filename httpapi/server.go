@@ -36,6 +36,7 @@ type Cluster interface {
 	VerifyLeader(ctx context.Context) error
 	WaitForApplied(ctx context.Context, index uint64) error
 	Status() api.ClusterStatus
+	Indexes() (applied, commit uint64, leaderKnown bool)
 	RemovePeer(ctx context.Context, id string) error
 	Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader) error
 }
@@ -225,17 +226,17 @@ func (s *Server) consistentRead(ctx context.Context) error {
 	if err := s.cfg.Cluster.VerifyLeader(ctx); err != nil {
 		return api.Errorf(api.CodeNoLeader, "", "cannot verify leadership: %v", err)
 	}
-	st := s.cfg.Cluster.Status()
-	if err := s.cfg.Cluster.WaitForApplied(ctx, st.CommitIndex); err != nil {
+	_, commit, _ := s.cfg.Cluster.Indexes()
+	if err := s.cfg.Cluster.WaitForApplied(ctx, commit); err != nil {
 		return api.Errorf(api.CodeUnavailable, "", "waiting for the state to catch up: %v", err)
 	}
 	return nil
 }
 
 func (s *Server) setIndexHeaders(w http.ResponseWriter) {
-	st := s.cfg.Cluster.Status()
-	w.Header().Set("X-Conflux-Index", strconv.FormatUint(st.AppliedIndex, 10))
-	w.Header().Set("X-Conflux-Known-Leader", strconv.FormatBool(st.Leader != ""))
+	applied, _, known := s.cfg.Cluster.Indexes()
+	w.Header().Set("X-Conflux-Index", strconv.FormatUint(applied, 10))
+	w.Header().Set("X-Conflux-Known-Leader", strconv.FormatBool(known))
 }
 
 // forward proxies the request to the leader, waiting up to LeaderWait for

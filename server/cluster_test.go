@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/server"
 )
 
 func TestWriteThroughFollowerIsVisibleOnEveryNode(t *testing.T) {
@@ -114,24 +115,42 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 }
 
 func TestFullClusterRestartKeepsIdenticalState(t *testing.T) {
-	c := newTestCluster(t, 3)
-	ctx := context.Background()
-	var last uint64
-	for i := range 30 {
-		res, err := c.client(i%3, writeToken).PutFragment(ctx, tunnelFragment(fmt.Sprintf("s%d", i), 1, fmt.Sprintf("h%d.example.com", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = res.Index
-	}
-	before := c.converge(last)
-	c.stopAll()
-	for i := range c.nodes {
-		c.start(i)
-	}
-	c.leader()
-	if after := c.converge(last); after != before {
-		t.Fatalf("state changed across a full restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	for _, backend := range []string{"boltdb", "wal"} {
+		t.Run(backend, func(t *testing.T) {
+			c := &testCluster{t: t}
+			c.configure(t.TempDir(), 3)
+			for i := range c.cfgs {
+				c.cfgs[i].LogStore = backend
+				c.start(i)
+			}
+			ctx := context.Background()
+			var last uint64
+			for i := range 30 {
+				res, err := c.client(i%3, writeToken).PutFragment(ctx, tunnelFragment(fmt.Sprintf("s%d", i), 1, fmt.Sprintf("h%d.example.com", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = res.Index
+			}
+			before := c.converge(last)
+			c.stopAll()
+
+			// A data dir keeps its backend: the other one is refused.
+			other := c.cfgs[0]
+			other.LogStore = map[string]string{"boltdb": "wal", "wal": "boltdb"}[backend]
+			if n, err := server.Start(other); err == nil {
+				n.Kill()
+				t.Fatal("a data dir opened with the other log backend")
+			}
+
+			for i := range c.nodes {
+				c.start(i)
+			}
+			c.leader()
+			if after := c.converge(last); after != before {
+				t.Fatalf("state changed across a full restart:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
 	}
 }
 

@@ -29,7 +29,7 @@ const (
 // testCluster runs n full nodes (store, FSM, raft, gossip, API) in this
 // process over TCP on 127.0.0.1 with real files.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	cfgs  []server.Config
 	nodes []*server.Node
 }
@@ -40,7 +40,7 @@ func testTokens() *httpapi.Tokens {
 	})
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,7 +60,7 @@ func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p
 
 // newTestCluster prepares n node configs in dir (a fresh t.TempDir when
 // empty) and starts them all.
-func newTestCluster(t *testing.T, n int) *testCluster {
+func newTestCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t}
 	c.configure(t.TempDir(), n)
@@ -109,7 +109,7 @@ func (c *testCluster) configure(dir string, n int) {
 }
 
 // testWriter sends logs to t.Log so they show only for failing tests.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -225,7 +225,7 @@ func (c *testCluster) lastIndex() uint64 {
 	return c.nodes[c.leader()].Cluster().Status().AppliedIndex
 }
 
-func dump(t *testing.T, st *store.Store) string {
+func dump(t testing.TB, st *store.Store) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := st.View(func(v *store.View) error { return v.Dump(&buf) }); err != nil {
@@ -240,7 +240,7 @@ func withoutClusterID(d string) string {
 	return rest
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -48,11 +48,15 @@ type Config struct {
 	// GossipAddr is the memberlist listen address; default ":7782".
 	GossipAddr string
 	// Advertise is the host other nodes reach this one at (a stable DNS
-	// name in a StatefulSet). Default: the listen host, or 127.0.0.1.
+	// name in a StatefulSet). Default: the listen host, or when that is
+	// unspecified the first private IPv4 address, else 127.0.0.1.
 	Advertise string
 
 	Join            []string
 	BootstrapExpect int
+	// LogStore is the raft log backend of a new data dir: "boltdb"
+	// (default) or "wal".
+	LogStore        string
 	DeadNodeTimeout time.Duration
 
 	// Tokens authorises API callers. Required unless TokenFile is set.
@@ -66,6 +70,13 @@ type Config struct {
 	GossipKey string
 
 	MaxFragmentSize int
+
+	// SyncState fsyncs the state file on every raft batch. By default it
+	// is not: the raft log and snapshots are fsync'd and are the durable
+	// record, the state file survives a crash of the process as it is,
+	// and after a crash of the machine it is rebuilt from raft (see
+	// openState). Turning it on halves write throughput.
+	SyncState bool
 
 	// Raft and gossip tuning; zero values are the library defaults. Tests
 	// shorten them.
@@ -137,7 +148,7 @@ func Start(cfg Config) (n *Node, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "state.db"), store.Options{}); err != nil {
+	if n.store, err = openState(cfg, log); err != nil {
 		return nil, err
 	}
 	kinds := kind.NewRegistry(tunnel.New())
@@ -185,6 +196,7 @@ func Start(cfg Config) (n *Node, err error) {
 		Join:            cfg.Join,
 		BootstrapExpect: cfg.BootstrapExpect,
 		DeadNodeTimeout: cfg.DeadNodeTimeout,
+		LogStore:        cfg.LogStore,
 		RaftTLS:         peerTLS(serverTLS, clientTLS),
 		GossipKey:       gossipKey,
 		FSM:             n.fsm,
@@ -402,4 +414,24 @@ func firstPrivateIP() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// openState opens the FSM's state file. Unless SyncState is set it is
+// written without fsync; if the machine went down while it was open, its
+// pages may have reached the disk partly and in any order, so it is thrown
+// away: the cluster layer then restores the newest raft snapshot and raft
+// replays the log after it, both of which are fsync'd.
+func openState(cfg Config, log *slog.Logger) (*store.Store, error) {
+	path := filepath.Join(cfg.DataDir, "state.db")
+	rebuild, err := store.NeedsRebuild(path)
+	if err != nil {
+		return nil, err
+	}
+	if rebuild {
+		log.Warn("the machine went down while the state file was open; rebuilding it from the raft snapshot and log", "path", path)
+		if err := store.Discard(path); err != nil {
+			return nil, err
+		}
+	}
+	return store.Open(path, store.Options{NoSync: !cfg.SyncState})
 }

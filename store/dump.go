@@ -2,7 +2,11 @@ package store
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
+
+	"github.com/conflux-sync/conflux-sync/api"
 )
 
 // Dump writes the replicated state (everything but the raft bookkeeping,
@@ -19,6 +23,16 @@ func (v *View) Dump(w io.Writer) error {
 			bw.WriteByte(' ')
 			bw.WriteString(quote(k))
 			bw.WriteByte(' ')
+			if string(name) == string(bucketFragments) {
+				// Fragment rows are binary; show them as JSON.
+				f, err := api.DecodeBinary(val, false)
+				if err != nil {
+					return fmt.Errorf("store: dump fragment %q: %w", quote(k), err)
+				}
+				if val, err = json.Marshal(f); err != nil {
+					return err
+				}
+			}
 			bw.Write(val)
 			bw.WriteByte('\n')
 		}

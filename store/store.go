@@ -53,8 +53,12 @@ type Options struct {
 	// transaction, including a snapshot being streamed) as the file grows.
 	// Default 1 GiB of address space; it costs no memory until used.
 	InitialMmapSize int
-	// NoSync skips fsync on commit. Only for benchmarks of the FSM alone:
-	// raft's log is the durable record, but a crash would then replay more.
+	// NoSync skips fsync on commit. The file then survives a crash of the
+	// process (the kernel holds every write) but not of the machine, so
+	// Open leaves a marker naming this boot of the machine, Close syncs and
+	// removes it, and NeedsRebuild tells a caller at the next start that
+	// the file cannot be trusted. Only use it where the state can be
+	// rebuilt from elsewhere — the raft log and snapshots, for the FSM.
 	NoSync bool
 }
 
@@ -80,6 +84,12 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := s.openDB(path)
 	if err != nil {
 		return nil, err
+	}
+	if opts.NoSync {
+		if err := writeOpenMarker(path); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	s.db = db
 	return s, nil
@@ -128,9 +138,16 @@ func (s *Store) Close() error {
 	if s.db == nil {
 		return nil
 	}
-	err := s.db.Close()
+	var errs []error
+	if s.opts.NoSync {
+		errs = append(errs, s.db.Sync())
+	}
+	errs = append(errs, s.db.Close())
 	s.db = nil
-	return err
+	if s.opts.NoSync && errors.Join(errs...) == nil {
+		errs = append(errs, removeOpenMarker(s.path))
+	}
+	return errors.Join(errs...)
 }
 
 // ErrClosed is returned by operations on a closed store.

@@ -45,7 +45,7 @@ type PutResult struct {
 // (a stale producer); an identical fragment changes nothing, so a producer
 // re-sending its state does not bump the target revision.
 func (t *Tx) PutFragment(f api.Fragment, index uint64) (PutResult, error) {
-	old, exists, err := t.Fragment(f.Target, f.Source)
+	old, exists, err := t.fragment(f.Target, f.Source, false)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -73,7 +73,7 @@ func (t *Tx) PutFragment(f api.Fragment, index uint64) (PutResult, error) {
 
 func (t *Tx) writeFragment(f api.Fragment) error {
 	tk, sk := f.Target.Key(), f.Source.Key()
-	if err := t.tx.Bucket(bucketFragments).Put(compositeKey(tk, sk), mustJSON(f)); err != nil {
+	if err := t.tx.Bucket(bucketFragments).Put(compositeKey(tk, sk), f.AppendBinary(nil)); err != nil {
 		return fmt.Errorf("store: put fragment: %w", err)
 	}
 	if err := t.tx.Bucket(bucketBySource).Put(compositeKey(sk, tk), nil); err != nil {
@@ -113,7 +113,7 @@ func (t *Tx) ReplaceSourceFragments(s api.SourceRef, frags []api.Fragment, index
 	for _, f := range frags {
 		f.Source = s
 		keep[f.Target.Key()] = true
-		old, exists, err := t.Fragment(f.Target, s)
+		old, exists, err := t.fragment(f.Target, s, false)
 		if err != nil {
 			return 0, err
 		}
@@ -221,15 +221,13 @@ func (t *Tx) ForceClusterID(id string) error {
 	return t.tx.Bucket(bucketMeta).Put(keyClusterID, []byte(id))
 }
 
-// sameSpec reports whether spec, as given, is the stored spec. Stored
-// specs are in encoding/json's form (a RawMessage is compacted and <, >, &
-// escaped when the row is marshalled), so a spec that differs only in
-// whitespace is the same and must not bump the revision. The canonical
-// form is only computed when the bytes differ.
-func sameSpec(spec, stored json.RawMessage) bool {
-	if bytes.Equal(spec, stored) {
+// sameSpec reports whether two specs are the same JSON, so a spec that
+// differs only in whitespace does not bump the revision. The compact forms
+// are only computed when the bytes differ.
+func sameSpec(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
 		return true
 	}
-	canon, err := json.Marshal(spec)
-	return err == nil && bytes.Equal(canon, stored)
+	var ca, cb bytes.Buffer
+	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
 }

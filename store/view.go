@@ -56,12 +56,18 @@ func (v *View) Counts() Counts {
 
 // Fragment returns the fragment of source s for target t.
 func (v *View) Fragment(t api.TargetRef, s api.SourceRef) (api.Fragment, bool, error) {
+	return v.fragment(t, s, true)
+}
+
+// fragment reads one fragment row; with copySpec false the Spec is only
+// valid inside the transaction.
+func (v *View) fragment(t api.TargetRef, s api.SourceRef, copySpec bool) (api.Fragment, bool, error) {
 	raw := v.tx.Bucket(bucketFragments).Get(compositeKey(t.Key(), s.Key()))
 	if raw == nil {
 		return api.Fragment{}, false, nil
 	}
-	var f api.Fragment
-	if err := json.Unmarshal(raw, &f); err != nil {
+	f, err := api.DecodeBinary(raw, copySpec)
+	if err != nil {
 		return api.Fragment{}, false, fmt.Errorf("store: decode fragment %s from %s: %w", t, s, err)
 	}
 	return f, true, nil
@@ -71,8 +77,8 @@ func (v *View) Fragment(t api.TargetRef, s api.SourceRef) (api.Fragment, bool, e
 func (v *View) TargetFragments(t api.TargetRef) ([]api.Fragment, error) {
 	var out []api.Fragment
 	err := v.scanPrefix(bucketFragments, prefixKey(t.Key()), func(_, raw []byte) error {
-		var f api.Fragment
-		if err := json.Unmarshal(raw, &f); err != nil {
+		f, err := api.DecodeBinary(raw, true)
+		if err != nil {
 			return fmt.Errorf("store: decode fragment of %s: %w", t, err)
 		}
 		out = append(out, f)
@@ -141,8 +147,8 @@ func (v *View) Fragments(filter FragmentFilter, fn func(api.Fragment) bool) erro
 }
 
 func (v *View) visit(filter FragmentFilter, raw []byte, fn func(api.Fragment) bool) (bool, error) {
-	var f api.Fragment
-	if err := json.Unmarshal(raw, &f); err != nil {
+	f, err := api.DecodeBinary(raw, true)
+	if err != nil {
 		return false, fmt.Errorf("store: decode fragment: %w", err)
 	}
 	if !filter.match(&f) {

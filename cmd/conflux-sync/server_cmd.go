@@ -54,6 +54,8 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":7780", "admin API listen address")
 	f.StringVar(&cfg.RaftAddr, "raft-addr", ":7781", "raft listen address")
 	f.StringVar(&cfg.GossipAddr, "gossip-addr", ":7782", "gossip (memberlist) listen address")
+	f.StringVar(&cfg.HTTPAdvertise, "http-advertise", "", "admin API URL other nodes forward to (default: http(s)://ADVERTISE:HTTP-PORT)")
+	f.StringVar(&cfg.LogStore, "raft-log-store", "boltdb", "raft log backend for a new data dir: boltdb or wal (an existing data dir keeps its own)")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host other nodes reach this one at (e.g. the pod's headless-service DNS name)")
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
 	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
@@ -64,6 +66,7 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
+	f.BoolVar(&cfg.SyncState, "sync-state", false, "fsync the state file on every raft batch (the raft log is always fsync'd; see docs/operations.md)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	return cmd
@@ -146,7 +149,7 @@ See docs/operations.md.`,
 			}
 			// raft only needs a non-empty local id to validate its config
 			// here; the recovered configuration is exactly --peers.
-			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: releasingFSM{machine}}, servers); err != nil {
+			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
@@ -156,27 +159,6 @@ See docs/operations.md.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
 	return cmd
-}
-
-// releasingFSM releases each FSM snapshot once it is persisted:
-// raft.RecoverCluster never calls FSMSnapshot.Release, and a store snapshot
-// holds a read transaction and the store's lock until released, so closing
-// the store afterwards would wait forever.
-type releasingFSM struct{ *fsm.FSM }
-
-func (f releasingFSM) Snapshot() (raft.FSMSnapshot, error) {
-	s, err := f.FSM.Snapshot()
-	if err != nil {
-		return nil, err
-	}
-	return releaseAfterPersist{s}, nil
-}
-
-type releaseAfterPersist struct{ raft.FSMSnapshot }
-
-func (s releaseAfterPersist) Persist(sink raft.SnapshotSink) error {
-	defer s.FSMSnapshot.Release()
-	return s.FSMSnapshot.Persist(sink)
 }
 
 func parsePeers(s string) ([]raft.Server, error) {
