@@ -208,9 +208,19 @@ func (c *Client) GetTarget(ctx context.Context, t TargetRef) (Target, error) {
 	return out, c.do(ctx, http.MethodGet, "/v1/targets/"+url.PathEscape(t.Kind)+"/"+escapeName(t.Name), nil, nil, &out)
 }
 
+// SyncRequest answers SyncTarget.
+type SyncRequest struct {
+	Target   TargetRef `json:"target"`
+	Revision uint64    `json:"revision"`
+	// Queued is false when the cluster runs no sync engine for the
+	// target's kind yet.
+	Queued bool `json:"queued"`
+}
+
 // SyncTarget asks the leader to sync a target now.
-func (c *Client) SyncTarget(ctx context.Context, t TargetRef) error {
-	return c.do(ctx, http.MethodPost, "/v1/sync/"+url.PathEscape(t.Kind)+"/"+escapeName(t.Name), nil, nil, nil)
+func (c *Client) SyncTarget(ctx context.Context, t TargetRef) (SyncRequest, error) {
+	var out SyncRequest
+	return out, c.do(ctx, http.MethodPost, "/v1/sync/"+url.PathEscape(t.Kind)+"/"+escapeName(t.Name), nil, nil, &out)
 }
 
 // escapeName escapes each segment of a name that may contain slashes.

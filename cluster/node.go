@@ -606,6 +606,10 @@ func (n *Node) Status() api.ClusterStatus {
 	return st
 }
 
+// ErrUnknownPeer is returned by RemovePeer for an id that is not in the
+// raft configuration.
+var ErrUnknownPeer = errors.New("not in the raft configuration")
+
 // RemovePeer removes server id from the raft configuration (leader only).
 // It refuses to remove the last voter, or a voter when the voters left alive
 // in gossip would be fewer than a quorum of the new configuration.
@@ -629,7 +633,7 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 		}
 	}
 	if target == nil {
-		return fmt.Errorf("cluster: remove peer: %q is not in the raft configuration", id)
+		return fmt.Errorf("cluster: remove peer %q: %w", id, ErrUnknownPeer)
 	}
 	if target.Suffrage == raft.Voter {
 		if voters <= 1 {

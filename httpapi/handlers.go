@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
@@ -149,8 +150,7 @@ func (s *Server) handleDeleteFragment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
-	limit := int64(s.cfg.MaxFragmentSize)*int64(s.cfg.MaxSourceFragments) + 1
-	body, err := readBody(r, limit)
+	body, err := readBody(r, s.cfg.MaxSourceBody)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -297,7 +297,7 @@ func (s *Server) handleSyncTarget(w http.ResponseWriter, r *http.Request) {
 	if queued {
 		s.cfg.Syncer.Enqueue(ref)
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"target": ref, "revision": rec.Revision, "queued": queued})
+	writeJSON(w, http.StatusAccepted, api.SyncRequest{Target: ref, Revision: rec.Revision, Queued: queued})
 }
 
 func (s *Server) handleListSources(w http.ResponseWriter, r *http.Request) {
@@ -347,13 +347,24 @@ func (s *Server) handleDeleteSource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if res.Changed == 0 {
+		writeError(w, api.Errorf(api.CodeNotFound, "", "no source %s and no fragments from it", src))
+		return
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if err := s.cfg.Cluster.RemovePeer(r.Context(), id); err != nil {
-		writeError(w, api.Errorf(api.CodeConflict, "id", "cannot remove %s: %v", id, err))
+		switch {
+		case errors.Is(err, cluster.ErrUnknownPeer):
+			writeError(w, api.Errorf(api.CodeNotFound, "id", "%s is not in the raft configuration", id))
+		case errors.Is(err, cluster.ErrNotLeader):
+			writeError(w, applyError(err))
+		default:
+			writeError(w, api.Errorf(api.CodeConflict, "id", "cannot remove %s: %v", id, err))
+		}
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"removed": id})

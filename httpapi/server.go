@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Config struct {
 	MaxFragmentSize int
 	// MaxSourceFragments limits one ReplaceSourceFragments; default 10000.
 	MaxSourceFragments int
+	// MaxSourceBody limits the body of one ReplaceSourceFragments, which
+	// is read whole before it is checked; default 64 MiB.
+	MaxSourceBody int64
 	// MaxSnapshotSize limits an uploaded snapshot; default 64 GiB.
 	MaxSnapshotSize int64
 	// LeaderWait is how long a request waits for a leader before 503;
@@ -108,6 +112,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxSourceFragments == 0 {
 		cfg.MaxSourceFragments = 10000
+	}
+	if cfg.MaxSourceBody == 0 {
+		cfg.MaxSourceBody = 64 << 20
 	}
 	if cfg.MaxSnapshotSize == 0 {
 		cfg.MaxSnapshotSize = 64 << 30
@@ -170,8 +177,26 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := s.allowedMethods(r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, api.Errorf(api.CodeMethodNotAllowed, "", "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+			return
+		}
 		writeError(w, api.Errorf(api.CodeNotFound, "", "no route for %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// allowedMethods lists the methods that have a route for r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -52,8 +53,16 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 	}()
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxSnapshotSize)
 	meta, err := store.ReadSnapshotFile(body, tmp)
-	if err != nil {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, api.Errorf(api.CodeTooLarge, "", "snapshot is over the limit of %d bytes", s.cfg.MaxSnapshotSize))
+		return
+	case errors.Is(err, store.ErrBadSnapshot):
 		writeError(w, api.Errorf(api.CodeBadRequest, "", "%v", err))
+		return
+	case err != nil:
+		s.internal(w, r, fmt.Errorf("spooling the uploaded snapshot: %w", err))
 		return
 	}
 	if _, err := tmp.Seek(0, 0); err != nil {

@@ -87,6 +87,9 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{"unknown target", "GET", "/v1/targets/cloudflare.TunnelConfiguration/ClusterTunnel/none", readToken, "", 404, api.CodeNotFound, ""},
 		{"bad consistency", "GET", "/v1/fragments?consistency=eventual", readToken, "", 400, api.CodeBadRequest, "consistency"},
 		{"unknown route", "GET", "/v1/nope", readToken, "", 404, api.CodeNotFound, ""},
+		{"wrong method", "POST", "/v1/fragments", writeToken, validFragment, 405, api.CodeMethodNotAllowed, ""},
+		{"remove unknown peer", "DELETE", "/v1/peers/node-9", adminToken, "", 404, api.CodeNotFound, "id"},
+		{"delete unknown source", "DELETE", "/v1/sources?source.kind=API&source.name=ghost", writeToken, "", 404, api.CodeNotFound, ""},
 		{"corrupt snapshot", "PUT", "/v1/snapshot", adminToken, "garbage", 400, api.CodeBadRequest, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -288,11 +288,17 @@ func newTargetsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.SyncTarget(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]}); err != nil {
+			res, err := c.SyncTarget(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sync of %s %s requested\n", args[0], args[1])
-			return nil
+			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
+				if res.Queued {
+					fmt.Fprintf(tw, "sync of %s %s at revision %d queued on the leader\n", args[0], args[1], res.Revision)
+				} else {
+					fmt.Fprintf(tw, "%s %s exists at revision %d, but this cluster runs no sync engine for its kind: nothing was queued\n", args[0], args[1], res.Revision)
+				}
+			})
 		},
 	}
 	targets.AddCommand(ls, get, sync)
