@@ -2,6 +2,7 @@
 # Start three `conflux-sync server` processes on 127.0.0.1 and drive them
 # with `conflux-sync bench`. Extra arguments go to bench, e.g.
 #   hack/bench-cluster.sh --clients 32 --size 1024 --duration 30s -o json
+# RAFT_LOG_STORE=wal selects the raft-wal log backend (default boltdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache/bin
@@ -26,6 +27,7 @@ for i in 0 1 2; do
 	"$bin" server --node-id "bench-$i" --data-dir "$work/n$i" \
 		--http-addr "127.0.0.1:$p" --raft-addr "127.0.0.1:$((p + 1))" --gossip-addr "127.0.0.1:$((p + 2))" \
 		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn \
+		--raft-log-store "${RAFT_LOG_STORE:-boltdb}" \
 		2>"$work/n$i.log" &
 	pids+=($!)
 done

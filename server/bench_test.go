@@ -16,7 +16,12 @@ import (
 // leader's HTTP API with 32 concurrent writers of 1 KiB fragments; use it
 // with -cpuprofile to see where a write's CPU goes.
 func BenchmarkClusterWrites(b *testing.B) {
-	c := newTestCluster(b, 3)
+	c := &testCluster{t: b}
+	c.configure(b.TempDir(), 3)
+	for i := range c.cfgs {
+		c.cfgs[i].LogStore = "wal"
+		c.start(i)
+	}
 	leader := c.nodes[c.leader()]
 	cl, err := api.NewClient(leader.URL(), api.WithToken(writeToken))
 	if err != nil {
