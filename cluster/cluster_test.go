@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 func TestSingleNodeBootstrap(t *testing.T) {
@@ -25,7 +27,7 @@ func TestSingleNodeBootstrap(t *testing.T) {
 	if err := n.WaitForLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "leadership", n.IsLeader)
+	testutil.WaitFor(t, 5*time.Second, "leadership", n.IsLeader)
 	resp, idx, err := n.Apply(ctx, []byte("hello"))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func TestSingleNodeBootstrap(t *testing.T) {
 	}
 
 	// Metrics are on the node's own registry.
-	waitFor(t, 5*time.Second, "state gauge", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "state gauge", func() bool {
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +88,7 @@ func TestSingleNodeBootstrap(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, 5*time.Second, "writer task applies", func() bool { return writes.Load() > 3 })
+	testutil.WaitFor(t, 5*time.Second, "writer task applies", func() bool { return writes.Load() > 3 })
 	if err := n.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +182,11 @@ func TestReplicationFollowerAndRemovePeer(t *testing.T) {
 		t.Fatalf("RemovePeer on follower = %v", err)
 	}
 	// Followers learn the leader's HTTP address from gossip.
-	waitFor(t, 5*time.Second, "leader http addr on follower", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "leader http addr on follower", func() bool {
 		l, ok := f.Leader()
 		return ok && l.ID == leader.ID() && l.HTTPAddr == leader.cfg.HTTPAdvertise
 	})
-	waitFor(t, 5*time.Second, "status with gossiped applied indexes", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "status with gossiped applied indexes", func() bool {
 		st := f.Status()
 		if st.State != "Follower" || st.Leader != leader.ID() || len(st.Members) != 3 || st.AppliedIndex < idx {
 			return false
@@ -204,7 +206,7 @@ func TestReplicationFollowerAndRemovePeer(t *testing.T) {
 	if err := dead.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "gossip marks killed node dead", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "gossip marks killed node dead", func() bool {
 		return leader.gossipMembers()[dead.ID()].state == gossipDead
 	})
 	err := leader.RemovePeer(ctx, alive.ID())
@@ -248,7 +250,7 @@ func TestKillLeaderAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var newLeader *Node
-	waitFor(t, 15*time.Second, "new leader among survivors", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "new leader among survivors", func() bool {
 		newLeader = agreedLeader(survivors)
 		return newLeader != nil
 	})
@@ -258,14 +260,14 @@ func TestKillLeaderAndRestart(t *testing.T) {
 		acked = append(acked, cmd)
 	}
 	for _, n := range survivors {
-		waitFor(t, 5*time.Second, "acknowledged writes on "+n.ID(), func() bool { return fsmOf(n).has(acked...) })
+		testutil.WaitFor(t, 5*time.Second, "acknowledged writes on "+n.ID(), func() bool { return fsmOf(n).has(acked...) })
 	}
 
 	// Restart the killed node from its data dir with a new Node.
 	cfg := testConfig(t, killedSpec, killedCfg.Join, 3)
 	restarted := startNode(t, cfg)
 	target := newLeader.Raft().AppliedIndex()
-	waitFor(t, 20*time.Second, "restarted node catches up", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "restarted node catches up", func() bool {
 		return restarted.Raft().AppliedIndex() >= target && fsmOf(restarted).has(acked...)
 	})
 	all := append(slices.Clone(survivors), restarted)
@@ -303,7 +305,7 @@ func TestLeaderTask(t *testing.T) {
 		})
 	}
 	// Registered while leader: starts immediately on the leader only.
-	waitFor(t, 5*time.Second, "task running on leader", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "task running on leader", func() bool {
 		return states[leader.ID()].running.Load() == 1
 	})
 	for _, n := range nodes {
@@ -318,7 +320,7 @@ func TestLeaderTask(t *testing.T) {
 		t.Fatalf("leadership transfer: %v", err)
 	}
 	var second *Node
-	waitFor(t, 10*time.Second, "task moves with leadership", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "task moves with leadership", func() bool {
 		second = agreedLeader(nodes)
 		return second != nil && second != leader &&
 			states[leader.ID()].running.Load() == 0 && states[second.ID()].running.Load() == 1
@@ -339,7 +341,7 @@ func TestLeaderTask(t *testing.T) {
 			survivors = append(survivors, n)
 		}
 	}
-	waitFor(t, 15*time.Second, "task on the next leader", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "task on the next leader", func() bool {
 		third := agreedLeader(survivors)
 		if third == nil || states[third.ID()].running.Load() != 1 {
 			return false
@@ -368,7 +370,7 @@ func TestAutopilot(t *testing.T) {
 	n4 := startNode(t, cfg)
 	all := append(slices.Clone(nodes), n4)
 	var sawNonvoter atomic.Bool
-	waitFor(t, 20*time.Second, "new node promoted to voter", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "new node promoted to voter", func() bool {
 		l := agreedLeader(all)
 		if l == nil {
 			return false

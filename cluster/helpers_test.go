@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,37 +15,9 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
-
-// waitFor polls cond every 10ms until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval, not a wait for state
-	}
-}
-
-// syncBuffer collects a test's logs; they are printed only if it fails.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var testLoggers sync.Map // testing.TB -> *slog.Logger
 
@@ -61,7 +31,7 @@ func testLogger(t testing.TB) *slog.Logger {
 	if strings.Contains(os.Getenv("CLUSTER_TEST_LOG"), "debug") {
 		level = slog.LevelDebug
 	}
-	buf := &syncBuffer{}
+	buf := &testutil.SyncBuffer{}
 	var w = interface{ Write([]byte) (int, error) }(buf)
 	if strings.Contains(os.Getenv("CLUSTER_TEST_LOG"), "stderr") {
 		w = os.Stderr
@@ -82,33 +52,6 @@ func testLogger(t testing.TB) *slog.Logger {
 	return l
 }
 
-// freePorts returns n ports that are free for TCP and UDP on 127.0.0.1.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var closers []func()
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			l.Close()
-			continue
-		}
-		closers = append(closers, func() { l.Close(); u.Close() })
-		ports = append(ports, port)
-	}
-	return ports
-}
-
 // testNodeSpec is one node of a test cluster: fixed addresses, its own dir.
 type testNodeSpec struct {
 	id         string
@@ -118,7 +61,7 @@ type testNodeSpec struct {
 }
 
 func newSpecs(t testing.TB, prefix string, count int) []testNodeSpec {
-	ports := freePorts(t, 2*count)
+	ports := testutil.FreePorts(t, 2*count)
 	specs := make([]testNodeSpec, count)
 	for i := range specs {
 		specs[i] = testNodeSpec{
@@ -275,7 +218,7 @@ func waitForCluster(t testing.TB, nodes []*Node, voters []string, timeout time.D
 	t.Helper()
 	slices.Sort(voters)
 	var leader *Node
-	waitFor(t, timeout, fmt.Sprintf("one cluster with voters %v", voters), func() bool {
+	testutil.WaitFor(t, timeout, fmt.Sprintf("one cluster with voters %v", voters), func() bool {
 		leader = agreedLeader(nodes)
 		if leader == nil {
 			return false

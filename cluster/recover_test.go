@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 func TestGossipKey(t *testing.T) {
@@ -46,13 +48,13 @@ func TestRecoverCluster(t *testing.T) {
 	// Force a snapshot on the chosen node so recovery also covers restoring
 	// from a snapshot plus later log entries.
 	survivor := nodes[0]
-	waitFor(t, 5*time.Second, "survivor applied everything", func() bool { return fsmOf(survivor).has(cmds...) })
+	testutil.WaitFor(t, 5*time.Second, "survivor applied everything", func() bool { return fsmOf(survivor).has(cmds...) })
 	if err := survivor.Raft().Snapshot().Error(); err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
 	apply(t, leader, "after-snapshot")
 	cmds = append(cmds, "after-snapshot")
-	waitFor(t, 5*time.Second, "survivor applied after-snapshot", func() bool { return fsmOf(survivor).has(cmds...) })
+	testutil.WaitFor(t, 5*time.Second, "survivor applied after-snapshot", func() bool { return fsmOf(survivor).has(cmds...) })
 	for _, n := range nodes {
 		if err := n.Kill(); err != nil {
 			t.Fatal(err)
@@ -69,7 +71,7 @@ func TestRecoverCluster(t *testing.T) {
 	// Start with a fresh FSM (the recovery FSM is discarded).
 	cfg = testConfig(t, specs[0], nil, 3)
 	n := startNode(t, cfg)
-	waitFor(t, 15*time.Second, "recovered node leads", n.IsLeader)
+	testutil.WaitFor(t, 15*time.Second, "recovered node leads", n.IsLeader)
 	if got := voterIDs(n); len(got) != 1 || got[0] != specs[0].id {
 		t.Fatalf("voters after recovery: %v", got)
 	}

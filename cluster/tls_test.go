@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 type testCA struct {
@@ -108,7 +110,7 @@ func TestTLSCluster(t *testing.T) {
 	rogue := startNode(t, rcfg)
 
 	// The leader adds it as a non-voter and its heartbeats fail.
-	waitFor(t, 20*time.Second, "leader fails to replicate to the rogue node", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "leader fails to replicate to the rogue node", func() bool {
 		l := agreedLeader(nodes)
 		if l == nil {
 			return false

@@ -249,23 +249,15 @@ func (f *FSM) Restore(r io.ReadCloser) error {
 	defer r.Close()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var keepID string
-	if err := f.store.View(func(v *store.View) error { keepID = v.ClusterID(); return nil }); err != nil {
-		return fmt.Errorf("fsm: restore: %w", err)
-	}
 	if err := f.store.Replace(r); err != nil {
 		return fmt.Errorf("fsm: restore: %w", err)
 	}
 	var idx uint64
-	err := f.store.Update(func(tx *store.Tx) error {
-		// A follower receiving the leader's snapshot already has the same
-		// id; an image from another cluster keeps this cluster's name.
-		if keepID != "" {
-			if err := tx.ForceClusterID(keepID); err != nil {
-				return err
-			}
-		}
-		idx, _ = tx.AppliedIndex()
+	// The image's cluster id comes with it. Keeping the local one instead
+	// would split the cluster's name: a follower that installs a snapshot
+	// before it applied the first configuration entry has no id to keep.
+	err := f.store.View(func(v *store.View) error {
+		idx, _ = v.AppliedIndex()
 		return nil
 	})
 	if err != nil {

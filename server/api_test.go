@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 type rawResponse struct {
@@ -180,7 +181,7 @@ func TestReadyzAndHealthz(t *testing.T) {
 	c := newTestCluster(t, 3)
 	for i := range c.nodes {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			waitFor(t, 10e9, path, func() bool { return rawRequest(t, "GET", c.nodes[i].URL()+path, "", "").status == 200 })
+			testutil.WaitFor(t, 10e9, path, func() bool { return rawRequest(t, "GET", c.nodes[i].URL()+path, "", "").status == 200 })
 		}
 		if r := rawRequest(t, "GET", c.nodes[i].URL()+"/metrics", "", ""); r.status != 200 || !strings.Contains(string(r.body), "conflux_http_request_duration_seconds") {
 			t.Fatalf("metrics: %d", r.status)

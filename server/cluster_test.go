@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 	"github.com/conflux-sync/conflux-sync/server"
 )
 
@@ -78,7 +79,7 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	waitFor(t, 10*time.Second, "some writes before the kill", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "some writes before the kill", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 20
@@ -89,7 +90,7 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Fatal("killed node is still leader")
 	}
 	before := len(acked)
-	waitFor(t, 20*time.Second, "writes after the failover", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "writes after the failover", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= before+20
@@ -106,7 +107,7 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 
 	// The killed node restarts from its data dir and catches up.
 	c.start(leader)
-	waitFor(t, 20*time.Second, "restarted node is ready", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "restarted node is ready", func() bool {
 		return c.client(leader, readToken).Ready(ctx) == nil
 	})
 	if got := c.converge(c.lastIndex()); got != state {

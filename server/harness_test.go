@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/httpapi"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 	"github.com/conflux-sync/conflux-sync/server"
 	"github.com/conflux-sync/conflux-sync/store"
 )
@@ -40,24 +39,6 @@ func testTokens() *httpapi.Tokens {
 	})
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if u, err := net.ListenPacket("udp", l.Addr().String()); err == nil {
-			u.Close()
-			return port
-		}
-	}
-}
-
-func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
-
 // newTestCluster prepares n node configs in dir (a fresh t.TempDir when
 // empty) and starts them all.
 func newTestCluster(t testing.TB, n int) *testCluster {
@@ -75,8 +56,8 @@ func (c *testCluster) configure(dir string, n int) {
 	gossip := make([]int, n)
 	var join []string
 	for i := range n {
-		gossip[i] = freePort(c.t)
-		join = append(join, addr(gossip[i]))
+		gossip[i] = testutil.FreePort(c.t)
+		join = append(join, testutil.Addr(gossip[i]))
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c.cfgs = make([]server.Config, n)
@@ -87,9 +68,9 @@ func (c *testCluster) configure(dir string, n int) {
 		c.cfgs[i] = server.Config{
 			NodeID:          id,
 			DataDir:         filepath.Join(dir, id),
-			HTTPAddr:        addr(freePort(c.t)),
-			RaftAddr:        addr(freePort(c.t)),
-			GossipAddr:      addr(gossip[i]),
+			HTTPAddr:        testutil.Addr(testutil.FreePort(c.t)),
+			RaftAddr:        testutil.Addr(testutil.FreePort(c.t)),
+			GossipAddr:      testutil.Addr(gossip[i]),
 			Join:            join,
 			BootstrapExpect: n,
 			Tokens:          tokens,
@@ -121,7 +102,7 @@ func (c *testCluster) start(i int) {
 	var node *server.Node
 	var err error
 	// The HTTP port of a node that just died may take a moment to free.
-	waitFor(c.t, 10*time.Second, "node "+c.cfgs[i].NodeID+" starts", func() bool {
+	testutil.WaitFor(c.t, 10*time.Second, "node "+c.cfgs[i].NodeID+" starts", func() bool {
 		node, err = server.Start(c.cfgs[i])
 		return err == nil
 	})
@@ -162,7 +143,7 @@ func (c *testCluster) client(i int, token string) *api.Client {
 func (c *testCluster) leader() int {
 	c.t.Helper()
 	idx := -1
-	waitFor(c.t, 30*time.Second, "a leader that all live nodes know", func() bool {
+	testutil.WaitFor(c.t, 30*time.Second, "a leader that all live nodes know", func() bool {
 		idx = -1
 		var id string
 		for i, n := range c.nodes {
@@ -200,25 +181,39 @@ func (c *testCluster) follower() int {
 func (c *testCluster) converge(index uint64) string {
 	c.t.Helper()
 	var dumps []string
-	waitFor(c.t, 20*time.Second, fmt.Sprintf("all nodes apply index %d with equal state", index), func() bool {
-		dumps = dumps[:0]
-		for _, n := range c.nodes {
-			if n == nil {
-				continue
-			}
-			if n.Cluster().Status().AppliedIndex < index {
-				return false
-			}
-			dumps = append(dumps, dump(c.t, n.Store()))
+	var why string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		dumps, why = c.states(index)
+		if why == "" {
+			return dumps[0]
 		}
-		for _, d := range dumps[1:] {
-			if d != dumps[0] {
-				return false
-			}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out after 20s waiting for all nodes to apply index %d with equal state: %s", index, why)
 		}
-		return true
-	})
-	return dumps[0]
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// states returns the dumps of the live nodes, or why they are not yet all
+// at index with equal state.
+func (c *testCluster) states(index uint64) ([]string, string) {
+	var dumps []string
+	for i, n := range c.nodes {
+		if n == nil {
+			continue
+		}
+		if applied := n.Cluster().Status().AppliedIndex; applied < index {
+			return nil, fmt.Sprintf("node %d has applied %d", i, applied)
+		}
+		dumps = append(dumps, dump(c.t, n.Store()))
+	}
+	for i, d := range dumps[1:] {
+		if d != dumps[0] {
+			return nil, fmt.Sprintf("live node #%d differs from the first: %s", i+1, firstDifference(dumps[0], d))
+		}
+	}
+	return dumps, ""
 }
 
 func (c *testCluster) lastIndex() uint64 {
@@ -234,23 +229,6 @@ func dump(t testing.TB, st *store.Store) string {
 	return buf.String()
 }
 
-// withoutClusterID drops the first dump line, which names the cluster.
-func withoutClusterID(d string) string {
-	_, rest, _ := strings.Cut(d, "\n")
-	return rest
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func tunnelFragment(source string, gen int64, hosts ...string) api.Fragment {
 	var rules []string
 	for _, h := range hosts {
@@ -262,4 +240,22 @@ func tunnelFragment(source string, gen int64, hosts ...string) api.Fragment {
 		Generation: gen,
 		Spec:       []byte(`{"rules":[` + strings.Join(rules, ",") + `]}`),
 	}
+}
+
+// firstDifference names the first line where two dumps differ.
+func firstDifference(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  first: %s\n  other: %s", i+1, x, y)
+		}
+	}
+	return "no difference"
 }

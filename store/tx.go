@@ -216,11 +216,6 @@ func (t *Tx) DeleteSource(s api.SourceRef, index uint64) (int, error) {
 	return n, nil
 }
 
-// ForceClusterID overwrites the cluster id (after a restore).
-func (t *Tx) ForceClusterID(id string) error {
-	return t.tx.Bucket(bucketMeta).Put(keyClusterID, []byte(id))
-}
-
 // sameSpec reports whether two specs are the same JSON, so a spec that
 // differs only in whitespace does not bump the revision. The compact forms
 // are only computed when the bytes differ.

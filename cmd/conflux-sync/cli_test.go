@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 // TestE2ECLI runs the client commands as a user would, against a one-node
@@ -242,8 +243,8 @@ func TestE2ECLI(t *testing.T) {
 // and stops it with SIGINT.
 func TestE2EDev(t *testing.T) {
 	needBinary(t)
-	port := e2eFreePort(t)
-	var stdout, stderr syncBuffer
+	port := testutil.FreePort(t)
+	var stdout, stderr testutil.SyncBuffer
 	cmd := exec.Command(binPath, "dev", "--http-port", strconv.Itoa(port))
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -348,7 +349,7 @@ func TestE2EServerStartupErrors(t *testing.T) {
 	}
 	base := func(extra ...string) []string {
 		args := []string{"server", "--node-id", "solo", "--data-dir", t.TempDir(),
-			"--raft-addr", hostPort(e2eFreePort(t)), "--gossip-addr", hostPort(e2eFreePort(t)),
+			"--raft-addr", testutil.Addr(testutil.FreePort(t)), "--gossip-addr", testutil.Addr(testutil.FreePort(t)),
 			"--bootstrap-expect", "1", "--log-level", "warn"}
 		return append(args, extra...)
 	}
@@ -358,10 +359,10 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no token file", base("--http-addr", hostPort(e2eFreePort(t))), 1, "token file is required"},
-		{"missing token file", base("--http-addr", hostPort(e2eFreePort(t)), "--token-file", tokens+".missing"), 1, "token file"},
+		{"no token file", base("--http-addr", testutil.Addr(testutil.FreePort(t))), 1, "token file is required"},
+		{"missing token file", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens+".missing"), 1, "token file"},
 		{"busy HTTP port", base("--http-addr", busy.Addr().String(), "--token-file", tokens), 1, "address already in use"},
-		{"bad log level", base("--http-addr", hostPort(e2eFreePort(t)), "--token-file", tokens, "--log-level", "loud"), 2, "--log-level"},
+		{"bad log level", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--log-level", "loud"), 2, "--log-level"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,12 +18,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 const (
@@ -68,28 +67,6 @@ func needBinary(t *testing.T) {
 }
 
 // ---- ports ----------------------------------------------------------------
-
-// e2eFreePort returns a port of 127.0.0.1 free for TCP and UDP (gossip uses
-// both).
-func e2eFreePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if u, err := net.ListenPacket("udp", l.Addr().String()); err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no free TCP+UDP port")
-	return 0
-}
-
-func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // ---- processes ------------------------------------------------------------
 
@@ -159,9 +136,9 @@ func configureProcCluster(t *testing.T, n int) *procCluster {
 			id:         id,
 			dataDir:    filepath.Join(root, id),
 			logPath:    filepath.Join(root, id+".log"),
-			httpAddr:   hostPort(e2eFreePort(t)),
-			raftAddr:   hostPort(e2eFreePort(t)),
-			gossipAddr: hostPort(e2eFreePort(t)),
+			httpAddr:   testutil.Addr(testutil.FreePort(t)),
+			raftAddr:   testutil.Addr(testutil.FreePort(t)),
+			gossipAddr: testutil.Addr(testutil.FreePort(t)),
 		}
 		c.nodes = append(c.nodes, p)
 		c.join = append(c.join, p.gossipAddr)
@@ -598,22 +575,4 @@ func fragmentKeys(t *testing.T, list string) map[string]bool {
 		out[f.Target.Name+"|"+f.Source.String()] = true
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

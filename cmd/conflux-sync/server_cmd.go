@@ -55,7 +55,7 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.RaftAddr, "raft-addr", ":7781", "raft listen address")
 	f.StringVar(&cfg.GossipAddr, "gossip-addr", ":7782", "gossip (memberlist) listen address")
 	f.StringVar(&cfg.HTTPAdvertise, "http-advertise", "", "admin API URL other nodes forward to (default: http(s)://ADVERTISE:HTTP-PORT)")
-	f.StringVar(&cfg.LogStore, "raft-log-store", "boltdb", "raft log backend for a new data dir: boltdb or wal (an existing data dir keeps its own)")
+	f.StringVar(&cfg.LogStore, "raft-log-store", "", "raft log backend for a new data dir: boltdb (when empty) or wal; an existing data dir keeps its own, and naming the other one is an error")
 	f.StringVar(&cfg.Advertise, "advertise", "", "host other nodes reach this one at (e.g. the pod's headless-service DNS name)")
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
 	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
@@ -138,7 +138,17 @@ See docs/operations.md.`,
 			if !has {
 				return fmt.Errorf("%s holds no raft state: nothing to recover", dataDir)
 			}
-			st, err := store.Open(filepath.Join(dataDir, "state.db"), store.Options{})
+			statePath := filepath.Join(dataDir, "state.db")
+			// A state file torn by a machine crash is not recovered from:
+			// raft rebuilds it from its snapshot and log, as a start would.
+			if rebuild, err := store.NeedsRebuild(statePath); err != nil {
+				return err
+			} else if rebuild {
+				if err := store.Discard(statePath); err != nil {
+					return err
+				}
+			}
+			st, err := store.Open(statePath, store.Options{})
 			if err != nil {
 				return fmt.Errorf("open state (is the node still running?): %w", err)
 			}
