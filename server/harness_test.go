@@ -8,6 +8,7 @@ import (
 
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func (c *testCluster) configure(dir string, n int) {
 		gossip[i] = testutil.FreePort(c.t)
 		join = append(join, testutil.Addr(gossip[i]))
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(newTestWriter(c.t), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c.cfgs = make([]server.Config, n)
 	c.nodes = make([]*server.Node, n)
 	tokens := testTokens()
@@ -90,10 +91,31 @@ func (c *testCluster) configure(dir string, n int) {
 }
 
 // testWriter sends logs to t.Log so they show only for failing tests.
-type testWriter struct{ t testing.TB }
+// memberlist's goroutines may still log for a moment after a node is
+// stopped; once the test is cleaning up, such lines are dropped (t.Log
+// after a test ends panics).
+type testWriter struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func newTestWriter(t testing.TB) *testWriter {
+	w := &testWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
