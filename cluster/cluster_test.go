@@ -140,13 +140,7 @@ func TestBootstrapFourNodesExpectThree(t *testing.T) {
 	nodes := startTogether(t, cfgs)
 	leader := waitForCluster(t, nodes, ids(nodes), 30*time.Second)
 	idx := apply(t, leader, "four")
-	for _, n := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := n.WaitForApplied(ctx, idx); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-	}
+	waitAllApplied(t, nodes, idx)
 }
 
 func TestReplicationFollowerAndRemovePeer(t *testing.T) {

@@ -277,3 +277,16 @@ func dataDirHasRaft(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "raft", "raft.db"))
 	return err == nil
 }
+
+// waitAllApplied waits until every node has applied index idx.
+func waitAllApplied(t testing.TB, nodes []*Node, idx uint64) {
+	t.Helper()
+	for _, n := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := n.WaitForApplied(ctx, idx)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: waiting to apply index %d: %v", n.ID(), idx, err)
+		}
+	}
+}

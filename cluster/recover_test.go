@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -15,13 +14,7 @@ func TestGossipKey(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	nodes, specs, leader := startCluster(t, 3, func(c *Config) { c.GossipKey = key })
 	idx := apply(t, leader, "secret")
-	for _, n := range nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := n.WaitForApplied(ctx, idx); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-	}
+	waitAllApplied(t, nodes, idx)
 	// A node with another key cannot join.
 	spec := newSpecs(t, "other", 1)[0]
 	cfg := testConfig(t, spec, nil, 3)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,50 +52,21 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 	leader := c.leader()
 	writer := (leader + 1) % 3
 
-	var (
-		mu    sync.Mutex
-		acked = map[string]uint64{}
-		stop  = make(chan struct{})
-		wg    sync.WaitGroup
-	)
 	cl := c.client(writer, writeToken)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			name := fmt.Sprintf("src-%d", i)
-			res, err := cl.PutFragment(ctx, tunnelFragment(name, 1, fmt.Sprintf("h%d.example.com", i)))
-			if err != nil {
-				continue // unacknowledged: may or may not be applied
-			}
-			mu.Lock()
-			acked[name] = res.Index
-			mu.Unlock()
-		}
-	}()
-	testutil.WaitFor(t, 10*time.Second, "some writes before the kill", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= 20
+	w := testutil.StartWriter(func(i int) (string, error) {
+		name := fmt.Sprintf("src-%d", i)
+		_, err := cl.PutFragment(ctx, tunnelFragment(name, 1, fmt.Sprintf("h%d.example.com", i)))
+		return name, err
 	})
+	testutil.WaitFor(t, 10*time.Second, "some writes before the kill", func() bool { return w.Count() >= 20 })
 	c.kill(leader)
 	newLeader := c.leader()
 	if newLeader == leader {
 		t.Fatal("killed node is still leader")
 	}
-	before := len(acked)
-	testutil.WaitFor(t, 20*time.Second, "writes after the failover", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acked) >= before+20
-	})
-	close(stop)
-	wg.Wait()
+	before := w.Count()
+	testutil.WaitFor(t, 20*time.Second, "writes after the failover", func() bool { return w.Count() >= before+20 })
+	acked := w.Stop()
 
 	state := c.converge(c.lastIndex())
 	for name := range acked {

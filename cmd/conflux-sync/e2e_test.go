@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 const (
@@ -124,44 +124,22 @@ func TestE2EKilledLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 
 	// A writer keeps putting fragments through a survivor across the kill;
 	// only acknowledged writes must survive.
-	var (
-		mu    sync.Mutex
-		acked = map[string]bool{}
-		stop  = make(chan struct{})
-		wg    sync.WaitGroup
-	)
 	cl := c.client(writer)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			name := fmt.Sprintf("during-%d", i)
-			frag := api.Fragment{
-				Target:     api.TargetRef{Kind: tunnelKind, Name: edgeTunnel},
-				Source:     api.SourceRef{Kind: "Ingress", Namespace: "default", Name: name},
-				Generation: 1,
-				Spec:       json.RawMessage(fmt.Sprintf(`{"rules":[{"hostname":"d%d.example.com","service":"http://x.default.svc:80"}]}`, i)),
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := cl.PutFragment(ctx, frag)
-			cancel()
-			if err != nil {
-				time.Sleep(20 * time.Millisecond) // not acknowledged: may or may not be applied
-				continue
-			}
-			mu.Lock()
-			acked[edgeTunnel+"|Ingress/default/"+name] = true
-			mu.Unlock()
+	w := testutil.StartWriter(func(i int) (string, error) {
+		name := fmt.Sprintf("during-%d", i)
+		frag := api.Fragment{
+			Target:     api.TargetRef{Kind: tunnelKind, Name: edgeTunnel},
+			Source:     api.SourceRef{Kind: "Ingress", Namespace: "default", Name: name},
+			Generation: 1,
+			Spec:       json.RawMessage(fmt.Sprintf(`{"rules":[{"hostname":"d%d.example.com","service":"http://x.default.svc:80"}]}`, i)),
 		}
-	}()
-	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := cl.PutFragment(ctx, frag)
+		return edgeTunnel + "|Ingress/default/" + name, err
+	})
 	eventually(t, 20*time.Second, "some writes before the kill", func() error {
-		if n := ackedCount(); n < 10 {
+		if n := w.Count(); n < 10 {
 			return fmt.Errorf("%d acknowledged", n)
 		}
 		return nil
@@ -172,15 +150,14 @@ func TestE2EKilledLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 	if c.nodes[newLeader].id == oldLeaderID {
 		t.Fatalf("the killed node %s is still the leader", oldLeaderID)
 	}
-	atKill := ackedCount()
+	atKill := w.Count()
 	eventually(t, 30*time.Second, "writes acknowledged by the new leader", func() error {
-		if n := ackedCount(); n < atKill+10 {
+		if n := w.Count(); n < atKill+10 {
 			return fmt.Errorf("%d acknowledged since the kill", n-atKill)
 		}
 		return nil
 	})
-	close(stop)
-	wg.Wait()
+	acked := w.Stop()
 
 	// Acknowledged through the CLI after the failover, via the other survivor.
 	other := 3 - leader - writer
