@@ -2,7 +2,8 @@
 # Start three `conflux-sync server` processes on 127.0.0.1 and drive them
 # with `conflux-sync bench`. Extra arguments go to bench, e.g.
 #   hack/bench-cluster.sh --clients 32 --size 1024 --duration 30s -o json
-# RAFT_LOG_STORE=wal selects the raft-wal log backend (default boltdb).
+# RAFT_LOG_STORE=wal selects the raft-wal log backend (default boltdb);
+# GC_PERCENT sets the servers' --gc-percent (default: the server's own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache/bin
@@ -12,7 +13,12 @@ bin=.cache/bin/conflux-sync
 work=$(mktemp -d)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		# Peak resident memory of each server, for docs/benchmarks.md.
+		hwm=$(sed -n 's/^VmHWM: *//p' "/proc/$p/status" 2>/dev/null || true)
+		[ -n "$hwm" ] && echo "server pid $p peak RSS $hwm" >&2
+		kill "$p" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
 	rm -rf "$work"
 }
@@ -27,7 +33,7 @@ for i in 0 1 2; do
 	"$bin" server --node-id "bench-$i" --data-dir "$work/n$i" \
 		--http-addr "127.0.0.1:$p" --raft-addr "127.0.0.1:$((p + 1))" --gossip-addr "127.0.0.1:$((p + 2))" \
 		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn \
-		--raft-log-store "${RAFT_LOG_STORE:-boltdb}" \
+		--raft-log-store "${RAFT_LOG_STORE:-boltdb}" ${GC_PERCENT:+--gc-percent "$GC_PERCENT"} \
 		2>"$work/n$i.log" &
 	pids+=($!)
 done

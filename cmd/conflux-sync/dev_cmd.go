@@ -39,6 +39,7 @@ generated admin token. Ctrl-C stops everything cleanly.`,
 			if err != nil {
 				return usageError{err}
 			}
+			setGCPercent(defaultGCPercent)
 			return runDev(cmd.Context(), cmd.OutOrStdout(), logger, dataDir, httpPort)
 		},
 	}
