@@ -14,8 +14,8 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## dev: a three-node cluster in one process on 127.0.0.1 (Ctrl-C stops it)
-dev:
-	$(GO) run ./cmd/conflux-sync dev
+dev: build
+	$(BIN) dev
 
 ## test: formatting, vet, and every test with the race detector
 test: fmt-check vet

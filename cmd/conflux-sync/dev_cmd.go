@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,20 +120,21 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir str
 		return err
 	}
 	addr := nodes[0].URL()
+	exe := selfCommand()
 	fmt.Fprintf(out, `
 conflux-sync dev is running.
 
-  Admin API:  %s  (also %s, %s)
-  Token:      %s
+  Admin API:  %[1]s  (also %[2]s, %[3]s)
+  Token:      %[4]s
 
 Try:
-  export CONFLUX_SYNC_ADDR=%s CONFLUX_SYNC_TOKEN=%s
-  conflux-sync status
-  echo '{"target":{"kind":"cloudflare.TunnelConfiguration","name":"ClusterTunnel/edge"},"source":{"kind":"API","name":"demo"},"generation":1,"spec":{"rules":[{"hostname":"app.example.com","service":"http://web.default.svc:80"}]}}' | conflux-sync fragments put -f -
-  conflux-sync targets get cloudflare.TunnelConfiguration ClusterTunnel/edge
+  export CONFLUX_SYNC_ADDR=%[1]s CONFLUX_SYNC_TOKEN=%[4]s
+  %[5]s status
+  echo '{"target":{"kind":"cloudflare.TunnelConfiguration","name":"ClusterTunnel/edge"},"source":{"kind":"API","name":"demo"},"generation":1,"spec":{"rules":[{"hostname":"app.example.com","service":"http://web.default.svc:80"}]}}' | %[5]s fragments put -f -
+  %[5]s targets get cloudflare.TunnelConfiguration ClusterTunnel/edge
 
 Press Ctrl-C to stop.
-`, addr, nodes[1].URL(), nodes[2].URL(), token, addr, token)
+`, addr, nodes[1].URL(), nodes[2].URL(), token, exe)
 
 	errs := make(chan error, n)
 	for _, node := range nodes {
@@ -213,4 +216,32 @@ func udpFree(port int) bool {
 	}
 	c.Close()
 	return true
+}
+
+// selfCommand is how to run this binary from the user's shell: its plain
+// name when that is on PATH, else the path it was started by.
+func selfCommand() string {
+	if p, err := exec.LookPath("conflux-sync"); err == nil {
+		if self, err := os.Executable(); err == nil && sameFile(p, self) {
+			return "conflux-sync"
+		}
+	}
+	if self, err := os.Executable(); err == nil {
+		if rel, err := filepath.Rel(mustGetwd(), self); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+		return self
+	}
+	return "conflux-sync"
+}
+
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+func mustGetwd() string {
+	wd, _ := os.Getwd()
+	return wd
 }
