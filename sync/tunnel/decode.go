@@ -26,6 +26,14 @@ const maxItems = 1000
 // naming the offending field, e.g. "spec.rules[2].originRequest.foo".
 // It checks the shape only; Validate also checks the values.
 func DecodeSpec(raw []byte) (Spec, error) {
+	if s, ok := decodeFast(raw); ok {
+		return s, nil
+	}
+	return decodeWalked(raw)
+}
+
+// decodeWalked checks the shape token by token, then decodes.
+func decodeWalked(raw []byte) (Spec, error) {
 	var s Spec
 	if fe := checkShape(raw, reflect.TypeFor[Spec](), "spec"); fe != nil {
 		return Spec{}, fe
