@@ -23,6 +23,20 @@ func (v *View) Dump(w io.Writer) error {
 			bw.WriteByte(' ')
 			bw.WriteString(quote(k))
 			bw.WriteByte(' ')
+			if string(name) == string(bucketTargets) {
+				// Target rows are binary too.
+				t, err := api.ParseTargetKey(string(k))
+				if err != nil {
+					return fmt.Errorf("store: dump target %q: %w", quote(k), err)
+				}
+				r, err := decodeTargetRecord(t, val)
+				if err != nil {
+					return fmt.Errorf("store: dump target %q: %w", quote(k), err)
+				}
+				if val, err = json.Marshal(r); err != nil {
+					return err
+				}
+			}
 			if string(name) == string(bucketFragments) {
 				// Fragment rows are binary; show them as JSON.
 				f, err := api.DecodeBinary(val, false)

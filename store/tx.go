@@ -160,7 +160,7 @@ func (t *Tx) touchTarget(target api.TargetRef, index uint64, delta int) error {
 	if rec.Fragments < 0 {
 		return fmt.Errorf("store: fragment count of %s would go negative", target)
 	}
-	return t.tx.Bucket(bucketTargets).Put([]byte(target.Key()), mustJSON(rec))
+	return t.tx.Bucket(bucketTargets).Put([]byte(target.Key()), encodeTargetRecord(rec))
 }
 
 // RecordSync stores the outcome of a sync attempt. An outcome for an older

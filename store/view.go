@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -163,11 +165,30 @@ func (v *View) Target(t api.TargetRef) (TargetRecord, bool, error) {
 	if raw == nil {
 		return TargetRecord{}, false, nil
 	}
-	var r TargetRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
+	r, err := decodeTargetRecord(t, raw)
+	if err != nil {
 		return TargetRecord{}, false, fmt.Errorf("store: decode target %s: %w", t, err)
 	}
 	return r, true, nil
+}
+
+// Target rows are two uvarints, revision then fragment count; the target
+// itself is the row's key. They are rewritten on every fragment change.
+func encodeTargetRecord(r TargetRecord) []byte {
+	b := binary.AppendUvarint(make([]byte, 0, 12), r.Revision)
+	return binary.AppendUvarint(b, uint64(r.Fragments))
+}
+
+func decodeTargetRecord(t api.TargetRef, raw []byte) (TargetRecord, error) {
+	rev, n := binary.Uvarint(raw)
+	if n <= 0 {
+		return TargetRecord{}, errors.New("malformed revision")
+	}
+	count, m := binary.Uvarint(raw[n:])
+	if m <= 0 || n+m != len(raw) {
+		return TargetRecord{}, errors.New("malformed fragment count")
+	}
+	return TargetRecord{Target: t, Revision: rev, Fragments: int(count)}, nil
 }
 
 // Targets calls fn for every target, ordered by key, optionally of one kind.
@@ -178,9 +199,13 @@ func (v *View) Targets(kind string, fn func(TargetRecord) bool) error {
 		prefix = []byte(kind + "\x1f")
 	}
 	for k, raw := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, raw = c.Next() {
-		var r TargetRecord
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("store: decode target: %w", err)
+		t, err := api.ParseTargetKey(string(k))
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		r, err := decodeTargetRecord(t, raw)
+		if err != nil {
+			return fmt.Errorf("store: decode target %s: %w", t, err)
 		}
 		if !fn(r) {
 			return nil
