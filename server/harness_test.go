@@ -54,10 +54,11 @@ func newTestCluster(t testing.TB, n int) *testCluster {
 }
 
 func (c *testCluster) configure(dir string, n int) {
-	gossip := make([]int, n)
+	// One call, so no port is handed out twice: gossip, HTTP, raft.
+	ports := testutil.FreePorts(c.t, 3*n)
+	gossip, httpPorts, raftPorts := ports[:n], ports[n:2*n], ports[2*n:]
 	var join []string
 	for i := range n {
-		gossip[i] = testutil.FreePort(c.t)
 		join = append(join, testutil.Addr(gossip[i]))
 	}
 	logger := slog.New(slog.NewTextHandler(newTestWriter(c.t), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -69,8 +70,8 @@ func (c *testCluster) configure(dir string, n int) {
 		c.cfgs[i] = server.Config{
 			NodeID:          id,
 			DataDir:         filepath.Join(dir, id),
-			HTTPAddr:        testutil.Addr(testutil.FreePort(c.t)),
-			RaftAddr:        testutil.Addr(testutil.FreePort(c.t)),
+			HTTPAddr:        testutil.Addr(httpPorts[i]),
+			RaftAddr:        testutil.Addr(raftPorts[i]),
 			GossipAddr:      testutil.Addr(gossip[i]),
 			Join:            join,
 			BootstrapExpect: n,
@@ -123,11 +124,14 @@ func (c *testCluster) start(i int) {
 	c.t.Helper()
 	var node *server.Node
 	var err error
-	// The HTTP port of a node that just died may take a moment to free.
-	testutil.WaitFor(c.t, 10*time.Second, "node "+c.cfgs[i].NodeID+" starts", func() bool {
-		node, err = server.Start(c.cfgs[i])
-		return err == nil
-	})
+	// The ports of a node that just died may take a moment to free.
+	deadline := time.Now().Add(10 * time.Second)
+	for node, err = server.Start(c.cfgs[i]); err != nil; node, err = server.Start(c.cfgs[i]) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("node %s did not start in 10s: %v", c.cfgs[i].NodeID, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	c.nodes[i] = node
 	c.t.Cleanup(func() { node.Kill() })
 }

@@ -347,9 +347,10 @@ func TestE2EServerStartupErrors(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("admin:"+e2eAdminToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	ports := testutil.FreePorts(t, 2)
 	base := func(extra ...string) []string {
 		args := []string{"server", "--node-id", "solo", "--data-dir", t.TempDir(),
-			"--raft-addr", testutil.Addr(testutil.FreePort(t)), "--gossip-addr", testutil.Addr(testutil.FreePort(t)),
+			"--raft-addr", testutil.Addr(ports[0]), "--gossip-addr", testutil.Addr(ports[1]),
 			"--bootstrap-expect", "1", "--log-level", "warn"}
 		return append(args, extra...)
 	}

@@ -130,15 +130,16 @@ func configureProcCluster(t *testing.T, n int) *procCluster {
 	if err := os.WriteFile(c.tokenFile, []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	ports := testutil.FreePorts(t, 3*n) // one call: no port handed out twice
 	for i := range n {
 		id := fmt.Sprintf("node-%d", i)
 		p := &proc{
 			id:         id,
 			dataDir:    filepath.Join(root, id),
 			logPath:    filepath.Join(root, id+".log"),
-			httpAddr:   testutil.Addr(testutil.FreePort(t)),
-			raftAddr:   testutil.Addr(testutil.FreePort(t)),
-			gossipAddr: testutil.Addr(testutil.FreePort(t)),
+			httpAddr:   testutil.Addr(ports[3*i]),
+			raftAddr:   testutil.Addr(ports[3*i+1]),
+			gossipAddr: testutil.Addr(ports[3*i+2]),
 		}
 		c.nodes = append(c.nodes, p)
 		c.join = append(c.join, p.gossipAddr)
