@@ -101,7 +101,7 @@ type Config struct {
 	RaftTLS *tls.Config
 	// LogStore is the raft log backend of a new data dir: "boltdb"
 	// (raft-boltdb/v2, the default) or "wal" (hashicorp/raft-wal: one fsync
-	// per batch instead of bbolt's two, about 15-25% more writes/s here).
+	// per batch instead of bbolt's two: 15-50% more writes/s in docs/benchmarks.md).
 	// An existing data dir keeps the backend it was created with.
 	LogStore string
 	// GossipKey optionally encrypts gossip (16, 24 or 32 bytes, AES).
