@@ -57,6 +57,7 @@ wins over the environment, which wins over the file.`,
 	root.AddCommand(
 		newServerCmd(),
 		newDevCmd(),
+		newEmulatorCmd(),
 		newStatusCmd(g),
 		newFragmentsCmd(g),
 		newTargetsCmd(g),

@@ -1,0 +1,262 @@
+package cloudflare
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+const apiPrefix = "/client/v4"
+
+// Config configures a Server. The zero value is usable but, having no
+// tokens, rejects every API call with 401.
+type Config struct {
+	// Tokens maps bearer tokens to what they may touch. More can be added
+	// later with AddToken.
+	Tokens map[string]TokenScope
+	// RateLimit is the per-token budget. nil means the published default of
+	// 1200 requests per 5 minutes; Requests==0 disables limiting.
+	RateLimit *RateLimit
+	// Clock returns the current time; nil means time.Now. Used for
+	// timestamps and rate-limit windows. It is called with the server's
+	// lock held, so it must not call back into the Server.
+	Clock func() time.Time
+	// Logger receives one debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is the emulator. It implements http.Handler and is safe for
+// concurrent use; it starts no goroutines.
+type Server struct {
+	mux    *http.ServeMux
+	clock  func() time.Time
+	log    *slog.Logger
+	rate   RateLimit
+	faults *faultSet
+
+	mu       sync.Mutex
+	tokens   map[string]TokenScope
+	windows  map[string]*rateWindow
+	requests map[string]int
+	accounts map[string]*account
+	zones    map[string]*zone // by id
+}
+
+// account holds account-level resources.
+type account struct {
+	id      string
+	tunnels []*tunnel    // creation order
+	apps    []*accessApp // creation order
+	routes  []*tunnelRoute
+	vnet    string // default virtual network id, assigned lazily
+}
+
+// New builds a Server from cfg, applying the documented defaults.
+func New(cfg Config) *Server {
+	s := &Server{
+		mux:      http.NewServeMux(),
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		faults:   &faultSet{},
+		tokens:   map[string]TokenScope{},
+		windows:  map[string]*rateWindow{},
+		requests: map[string]int{},
+		accounts: map[string]*account{},
+		zones:    map[string]*zone{},
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.RateLimit == nil {
+		s.rate = RateLimit{Requests: 1200, Window: 5 * time.Minute}
+	} else {
+		s.rate = *cfg.RateLimit
+		if s.rate.Window <= 0 {
+			s.rate.Window = 5 * time.Minute
+		}
+	}
+	for k, v := range cfg.Tokens {
+		s.tokens[k] = v
+	}
+	s.routes()
+	return s
+}
+
+// AddToken registers (or replaces) a bearer token.
+func (s *Server) AddToken(token string, scope TokenScope) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = scope
+}
+
+// AddZone seeds an active zone (creating the account if needed) and returns
+// its generated 32-hex id. Zone names are stored lower-case without a
+// trailing dot.
+func (s *Server) AddZone(accountID, zoneName string) (zoneID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountLocked(accountID)
+	now := s.now()
+	z := &zone{id: newHexID(), name: normalizeName(zoneName), account: accountID, created: now}
+	s.zones[z.id] = z
+	return z.id
+}
+
+// AddAccount seeds an empty account so tunnel calls against it succeed.
+func (s *Server) AddAccount(accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountLocked(accountID)
+}
+
+func (s *Server) accountLocked(id string) *account {
+	a := s.accounts[id]
+	if a == nil {
+		a = &account{id: id}
+		s.accounts[id] = a
+	}
+	return a
+}
+
+// now returns the clock in UTC; JSON encoding of time.Time is RFC3339.
+func (s *Server) now() time.Time { return s.clock().UTC() }
+
+// route registers an authenticated API handler. pattern is "METHOD /path"
+// relative to /client/v4; it doubles as the request-count key.
+func (s *Server) route(pattern string, h func(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(method+" "+apiPrefix+path, func(w http.ResponseWriter, r *http.Request) {
+		tok, scope, aerr := s.authenticate(r)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+		if secs, ok := s.allowRate(tok); !ok {
+			writeRateLimited(w, secs)
+			return
+		}
+		if aerr := h(w, r, scope); aerr != nil {
+			writeError(w, aerr)
+		}
+	})
+}
+
+func (s *Server) routes() {
+	s.route("GET /zones", s.listZones)
+	s.route("GET /zones/{zone}", s.getZone)
+
+	s.route("GET /zones/{zone}/dns_records", s.listDNS)
+	s.route("POST /zones/{zone}/dns_records", s.createDNS)
+	s.route("POST /zones/{zone}/dns_records/batch", s.batchDNS)
+	s.route("GET /zones/{zone}/dns_records/{id}", s.getDNS)
+	s.route("PATCH /zones/{zone}/dns_records/{id}", s.patchDNS)
+	s.route("PUT /zones/{zone}/dns_records/{id}", s.putDNS)
+	s.route("DELETE /zones/{zone}/dns_records/{id}", s.deleteDNS)
+
+	s.route("GET /accounts/{account}/cfd_tunnel", s.listTunnels)
+	s.route("POST /accounts/{account}/cfd_tunnel", s.createTunnel)
+	s.route("GET /accounts/{account}/cfd_tunnel/{id}", s.getTunnel)
+	s.route("DELETE /accounts/{account}/cfd_tunnel/{id}", s.deleteTunnel)
+	s.route("GET /accounts/{account}/cfd_tunnel/{id}/token", s.tunnelToken)
+	s.route("GET /accounts/{account}/cfd_tunnel/{id}/configurations", s.getTunnelConfig)
+	s.route("PUT /accounts/{account}/cfd_tunnel/{id}/configurations", s.putTunnelConfig)
+
+	// CIDR routes arrive as .../network/10.0.0.0%2F8; ServeMux matches on
+	// the escaped path, so {cidr} is one segment decoded to "10.0.0.0/8".
+	s.route("GET /accounts/{account}/teamnet/routes", s.listRoutes)
+	s.route("POST /accounts/{account}/teamnet/routes", s.createRoute)
+	s.route("GET /accounts/{account}/teamnet/routes/{route}", s.getRoute)
+	s.route("PATCH /accounts/{account}/teamnet/routes/{route}", s.updateRoute)
+	s.route("DELETE /accounts/{account}/teamnet/routes/{route}", s.deleteRoute)
+	s.route("POST /accounts/{account}/teamnet/routes/network/{cidr}", s.createRoute)
+	s.route("PATCH /accounts/{account}/teamnet/routes/network/{cidr}", s.updateRoute)
+	s.route("DELETE /accounts/{account}/teamnet/routes/network/{cidr}", s.deleteRoute)
+	s.route("GET /accounts/{account}/teamnet/routes/ip/{ip}", s.routeForIP)
+
+	s.route("GET /accounts/{account}/access/apps", s.listAccessApps)
+	s.route("POST /accounts/{account}/access/apps", s.createAccessApp)
+	s.route("GET /accounts/{account}/access/apps/{id}", s.getAccessApp)
+	s.route("PUT /accounts/{account}/access/apps/{id}", s.updateAccessApp)
+	s.route("DELETE /accounts/{account}/access/apps/{id}", s.deleteAccessApp)
+}
+
+// ServeHTTP dispatches test-control endpoints (no token), then counts the
+// request, applies injected faults and routes it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/__emulator/") {
+		s.serveControl(w, r)
+		return
+	}
+	// Handler only looks the pattern up (for counting); it does not set
+	// PathValue, so the request is served through mux.ServeHTTP below.
+	_, pattern := s.mux.Handler(r)
+	key := r.Method + " <unmatched>"
+	if pattern != "" {
+		_, p, _ := strings.Cut(pattern, " ")
+		key = r.Method + " " + strings.TrimPrefix(p, apiPrefix)
+	}
+	s.mu.Lock()
+	s.requests[key]++
+	s.mu.Unlock()
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", key)
+
+	if s.applyFault(w, r) {
+		return
+	}
+	if pattern == "" {
+		// The real API answers unknown routes and malformed identifiers with
+		// both 7003 and 7000; 405 method mismatches are reported the same way
+		// so every status carries a JSON envelope.
+		writeError(w, &apiError{Status: http.StatusNotFound, Errors: []apiMessage{
+			{Code: 7003, Message: "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"},
+			{Code: 7000, Message: "No route for that URI"},
+		}})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Requests returns a copy of the per-route request counts, keyed
+// "METHOD /route/{pattern}" relative to /client/v4.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.requests))
+	for k, v := range s.requests {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset clears injected faults, request counts and rate-limit windows. Seeded
+// zones, tunnels and records are kept.
+func (s *Server) Reset() {
+	s.faults.clear()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = map[string]int{}
+	s.windows = map[string]*rateWindow{}
+}
+
+func newHexID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
