@@ -244,39 +244,9 @@ func TestE2ECLI(t *testing.T) {
 func TestE2EDev(t *testing.T) {
 	needBinary(t)
 	port := testutil.FreePort(t)
-	var stdout, stderr testutil.SyncBuffer
-	cmd := exec.Command(binPath, "dev", "--http-port", strconv.Itoa(port))
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	exited := false
-	t.Cleanup(func() {
-		if !exited {
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("dev stdout:\n%s\ndev stderr:\n%s", stdout.String(), stderr.String())
-		}
-	})
-
-	eventually(t, 60*time.Second, "dev prints that it is running", func() error {
-		select {
-		case err := <-done:
-			exited = true
-			return stopErr{fmt.Errorf("dev exited early: %v", err)}
-		default:
-		}
-		if !strings.Contains(stdout.String(), "is running") {
-			return fmt.Errorf("not yet")
-		}
-		return nil
-	})
-	out := stdout.String()
+	dev := startBackground(t, "dev", "--http-port", strconv.Itoa(port))
+	dev.waitOutput(t, 60*time.Second, "is running")
+	out := dev.stdout.String()
 	m := regexp.MustCompile(`Admin API:\s+(http://\S+)`).FindStringSubmatch(out)
 	tok := regexp.MustCompile(`Token:\s+(\S+)`).FindStringSubmatch(out)
 	if m == nil || tok == nil {
@@ -311,20 +281,9 @@ func TestE2EDev(t *testing.T) {
 		t.Errorf("fragments put against dev: exit %d: %s", r.code, r.stderr)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		exited = true
-		if err != nil {
-			t.Errorf("dev exited with %v after SIGINT, want status 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("dev did not exit within 30s of SIGINT")
-	}
-	if !strings.Contains(stdout.String(), "Stopping") {
-		t.Errorf("dev did not say it is stopping:\n%s", stdout.String())
+	dev.interrupt(t, 30*time.Second)
+	if !strings.Contains(dev.stdout.String(), "Stopping") {
+		t.Errorf("dev did not say it is stopping:\n%s", dev.stdout.String())
 	}
 	if tmpData != "" {
 		if _, err := os.Stat(tmpData); !os.IsNotExist(err) {
@@ -378,5 +337,69 @@ func TestE2EServerStartupErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and a message containing %q", r.code, r.stderr, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// background is the binary running as a long-lived process (dev, an
+// emulator); t.Cleanup kills it and shows its output if the test failed.
+type background struct {
+	cmd            *exec.Cmd
+	stdout, stderr testutil.SyncBuffer
+	done           chan error
+	exited         bool
+}
+
+func startBackground(t *testing.T, args ...string) *background {
+	t.Helper()
+	b := &background{cmd: exec.Command(binPath, args...), done: make(chan error, 1)}
+	b.cmd.Env = cleanEnv()
+	b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.done <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !b.exited {
+			b.cmd.Process.Kill()
+			<-b.done
+		}
+		if t.Failed() {
+			t.Logf("%v stdout:\n%s\nstderr:\n%s", args, b.stdout.String(), b.stderr.String())
+		}
+	})
+	return b
+}
+
+// waitOutput waits until stdout contains want; an early exit fails fast.
+func (b *background) waitOutput(t *testing.T, timeout time.Duration, want string) {
+	t.Helper()
+	eventually(t, timeout, fmt.Sprintf("output %q", want), func() error {
+		select {
+		case err := <-b.done:
+			b.exited = true
+			return stopErr{fmt.Errorf("exited early: %v", err)}
+		default:
+		}
+		if !strings.Contains(b.stdout.String(), want) {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+}
+
+// interrupt sends SIGINT and requires a clean exit within timeout.
+func (b *background) interrupt(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	if err := b.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-b.done:
+		b.exited = true
+		if err != nil {
+			t.Errorf("exited with %v after SIGINT, want status 0", err)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("did not exit within %s of SIGINT", timeout)
 	}
 }

@@ -171,7 +171,7 @@ func (z *zone) applyInput(rec *dnsRecord, in dnsInput, patch bool) {
 func patchInput(raw json.RawMessage) (dnsInput, *apiError) {
 	var in dnsInput
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return in, newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+		return in, badBody(err)
 	}
 	var keys map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &keys)
@@ -185,7 +185,7 @@ func patchInput(raw json.RawMessage) (dnsInput, *apiError) {
 func readRaw(r *http.Request) (json.RawMessage, *apiError) {
 	var raw json.RawMessage
 	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-		return nil, newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+		return nil, badBody(err)
 	}
 	return raw, nil
 }
@@ -319,12 +319,8 @@ func (s *Server) getDNS(w http.ResponseWriter, r *http.Request, scope TokenScope
 
 func (s *Server) createDNS(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var in dnsInput
-	raw, aerr := readRaw(r)
-	if aerr != nil {
+	if aerr := decodeBody(r, &in); aerr != nil {
 		return aerr
-	}
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -376,12 +372,8 @@ func (s *Server) patchDNS(w http.ResponseWriter, r *http.Request, scope TokenSco
 // (cloudflare-go v0 never sends it, but newer clients do).
 func (s *Server) putDNS(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var in dnsInput
-	raw, aerr := readRaw(r)
-	if aerr != nil {
+	if aerr := decodeBody(r, &in); aerr != nil {
 		return aerr
-	}
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -481,7 +473,7 @@ func (s *Server) batchDNS(w http.ResponseWriter, r *http.Request, scope TokenSco
 	for _, p := range body.Puts {
 		var in dnsInput
 		if err := json.Unmarshal(p, &in); err != nil {
-			return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+			return badBody(err)
 		}
 		i := findRecord(work, in.ID)
 		if i < 0 {
@@ -497,7 +489,7 @@ func (s *Server) batchDNS(w http.ResponseWriter, r *http.Request, scope TokenSco
 	for _, p := range body.Posts {
 		var in dnsInput
 		if err := json.Unmarshal(p, &in); err != nil {
-			return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+			return badBody(err)
 		}
 		rec := z.newRecord(in, newHexID(), now, now)
 		if aerr := validateRecord(rec, work); aerr != nil {

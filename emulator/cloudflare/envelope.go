@@ -111,12 +111,17 @@ func pageWindow(r *http.Request, total, defPer, maxPer int) (start, end int, inf
 	return start, end, &resultInfo{Page: page, PerPage: per, Count: end - start, TotalCount: total, TotalPages: pages}
 }
 
+// badBody is the 400 for a request body that is not the JSON expected.
+func badBody(err error) *apiError {
+	return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+}
+
 // decodeBody decodes a JSON request body, mapping failures to a 400.
 func decodeBody(r *http.Request, v any) *apiError {
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+		return badBody(err)
 	}
 	return nil
 }

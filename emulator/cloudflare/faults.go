@@ -124,7 +124,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/__emulator/faults" && r.Method == http.MethodPost:
 		var fj faultJSON
 		if err := json.NewDecoder(r.Body).Decode(&fj); err != nil {
-			writeError(w, newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error()))
+			writeError(w, badBody(err))
 			return
 		}
 		if fj.Delay != "" {

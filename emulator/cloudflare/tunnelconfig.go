@@ -71,7 +71,7 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 	dec.UseNumber()
 	var cfg tunnelConfigBody
 	if err := dec.Decode(&cfg); err != nil {
-		return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+		return badBody(err)
 	}
 	if aerr := checkDurations(cfg.OriginRequest, "originRequest"); aerr != nil {
 		return aerr
@@ -87,7 +87,7 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 	// Re-encode compactly; json.Number keeps integers as written.
 	var stored bytes.Buffer
 	if err := json.Compact(&stored, body.Config); err != nil {
-		return newAPIError(http.StatusBadRequest, 1001, "Invalid request body: "+err.Error())
+		return badBody(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
