@@ -1,0 +1,485 @@
+// Package engine is the leader-only sync engine: it watches targets change,
+// debounces and coalesces the changes per target, computes each target's
+// aggregate, hands it to the kind's Flusher under a shared rate limit, and
+// records every attempt's outcome through the raft log (fsm.RecordSync).
+// Failures are retried with exponential backoff and full jitter; a periodic
+// drift pass makes every flusher re-read its downstream object.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+// Flusher writes one kind's desired state downstream. It is declared here
+// and implemented by the kind packages.
+type Flusher interface {
+	Kind() string
+	// Flush makes the downstream object match res (res.Desired nil = the
+	// target has no fragments left: remove what we own). prev is the last
+	// recorded status (nil if never synced). It returns what to record.
+	Flush(ctx context.Context, target api.TargetRef, res kind.Result, prev *api.SyncStatus) (Outcome, error)
+}
+
+// Outcome is what a successful flush records.
+type Outcome struct {
+	// SyncedHash is the hash now downstream; empty means res.Hash().
+	SyncedHash    string
+	DownstreamIDs map[string]string
+}
+
+// Cluster is the part of the raft node the engine needs.
+type Cluster interface {
+	Apply(ctx context.Context, cmd []byte) (any, uint64, error)
+	VerifyLeader(ctx context.Context) error
+}
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as one retrying cannot fix (e.g. a 4xx other than
+// 429): the target is not retried until its revision changes.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked by Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// retryAfter is implemented by errors that know when to try again (an HTTP
+// Retry-After header).
+type retryAfter interface{ RetryAfter() time.Duration }
+
+// Config configures an Engine. Zero values take the defaults noted.
+type Config struct {
+	Store    *store.Store
+	Cache    *kind.Cache
+	Cluster  Cluster
+	Flushers []Flusher
+
+	// Debounce is the window in which changes of one target cost one
+	// flush; default 500ms.
+	Debounce time.Duration
+	// RateLimit and Burst size the one token bucket all flushers share
+	// (one downstream account); default 1200 per 5 minutes (4/s), burst 10.
+	RateLimit rate.Limit
+	Burst     int
+	// BackoffBase and BackoffMax bound the exponential backoff with full
+	// jitter between failed attempts; defaults 1s and 5m.
+	BackoffBase, BackoffMax time.Duration
+	// DriftInterval is the period of the drift pass, which re-flushes every
+	// target so flushers re-read downstream; default 10m.
+	DriftInterval time.Duration
+	// Workers is the number of concurrent flushes; default 4.
+	Workers int
+
+	Logger *slog.Logger
+	// Registerer receives the metrics; default a private registry.
+	Registerer prometheus.Registerer
+}
+
+// Engine is the sync engine. Run it as a leader task; Notify and Enqueue
+// are safe to call at any time from any goroutine.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	flushers map[string]Flusher
+	limiter  *rate.Limiter
+
+	flushes  *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	depth    prometheus.GaugeFunc
+	mu       sync.Mutex
+	q        *queue            // non-nil while Run runs
+	scanAll  chan struct{}     // non-nil while Run runs; buffered 1
+	permFail map[string]uint64 // target key → revision that failed permanently
+}
+
+// Flush results (label values of conflux_sync_flushes_total).
+const (
+	resultSuccess   = "success"
+	resultError     = "error"
+	resultPermanent = "permanent"
+)
+
+// New builds an engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Cache == nil || cfg.Cluster == nil {
+		return nil, errors.New("engine: Store, Cache and Cluster are required")
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = 500 * time.Millisecond
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = rate.Limit(1200.0 / 300.0)
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 10
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Minute
+	}
+	if cfg.BackoffMax < cfg.BackoffBase {
+		cfg.BackoffMax = cfg.BackoffBase
+	}
+	if cfg.DriftInterval <= 0 {
+		cfg.DriftInterval = 10 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	e := &Engine{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		flushers: make(map[string]Flusher, len(cfg.Flushers)),
+		limiter:  rate.NewLimiter(cfg.RateLimit, cfg.Burst),
+		permFail: make(map[string]uint64),
+	}
+	for _, f := range cfg.Flushers {
+		if _, dup := e.flushers[f.Kind()]; dup {
+			return nil, fmt.Errorf("engine: two flushers for kind %q", f.Kind())
+		}
+		e.flushers[f.Kind()] = f
+	}
+	e.flushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "conflux_sync_flushes_total",
+		Help: "Flush attempts by target kind and result (success, error, permanent).",
+	}, []string{"kind", "result"})
+	e.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "conflux_sync_flush_duration_seconds",
+		Help:    "Duration of one downstream flush by target kind.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+	}, []string{"kind"})
+	e.depth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "conflux_sync_queue_depth",
+		Help: "Targets waiting in the sync queue (ready or scheduled).",
+	}, e.queueDepth)
+	for _, c := range []prometheus.Collector{e.flushes, e.latency, e.depth} {
+		if err := cfg.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("engine: register metrics: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func (e *Engine) queueDepth() float64 {
+	e.mu.Lock()
+	q := e.q
+	e.mu.Unlock()
+	if q == nil {
+		return 0
+	}
+	return float64(q.depth())
+}
+
+// Run is the leader task body. It checks every target on start, then
+// flushes changes until ctx ends (leadership lost), and returns only after
+// every goroutine it started has stopped.
+func (e *Engine) Run(ctx context.Context) {
+	q := newQueue()
+	scanAll := make(chan struct{}, 1)
+	e.mu.Lock()
+	if e.q != nil {
+		e.mu.Unlock()
+		e.log.Error("sync engine: Run called while already running")
+		return
+	}
+	e.q, e.scanAll = q, scanAll
+	e.mu.Unlock()
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() { q.runTimers(stop) })
+	for range e.cfg.Workers {
+		wg.Go(func() { e.work(ctx, q) })
+	}
+
+	e.log.Info("sync engine started", "workers", e.cfg.Workers)
+	e.enqueueAll(q, reasonCheck)
+	drift := time.NewTicker(e.cfg.DriftInterval)
+	defer drift.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-scanAll:
+			e.enqueueAll(q, reasonChange)
+		case <-drift.C:
+			e.enqueueAll(q, reasonDrift)
+		}
+	}
+
+	e.mu.Lock()
+	e.q, e.scanAll = nil, nil
+	e.mu.Unlock()
+	close(stop)
+	q.close()
+	wg.Wait()
+	e.log.Info("sync engine stopped")
+}
+
+// enqueueAll queues every target that has a flusher. Change scans are
+// debounced like any change; the others are ready now.
+func (e *Engine) enqueueAll(q *queue, why reason) {
+	var targets []api.TargetRef
+	err := e.cfg.Store.View(func(v *store.View) error {
+		return v.Targets("", func(r store.TargetRecord) bool {
+			if _, ok := e.flushers[r.Target.Kind]; ok {
+				targets = append(targets, r.Target)
+			}
+			return true
+		})
+	})
+	if err != nil {
+		e.log.Error("sync engine: list targets", "err", err)
+		return
+	}
+	for _, t := range targets {
+		if why == reasonChange {
+			q.addAfter(t, why, e.cfg.Debounce)
+		} else {
+			q.add(t, why)
+		}
+	}
+}
+
+// Notify tells the engine that targets changed (nil: anything may have
+// changed). It is called from the FSM's OnApply on every node, never
+// blocks, and does nothing while the engine is not running.
+func (e *Engine) Notify(changed []api.TargetRef) {
+	e.mu.Lock()
+	q, scanAll := e.q, e.scanAll
+	e.mu.Unlock()
+	if q == nil {
+		return
+	}
+	if changed == nil {
+		select {
+		case scanAll <- struct{}{}:
+		default:
+		}
+		return
+	}
+	for _, t := range changed {
+		if _, ok := e.flushers[t.Kind]; ok {
+			q.addAfter(t, reasonChange, e.cfg.Debounce)
+		}
+	}
+}
+
+// Enqueue syncs t now, skipping the debounce: the flusher is called even
+// when the recorded hash matches or the last attempt failed permanently.
+// It implements httpapi.Syncer; it does nothing while not running.
+func (e *Engine) Enqueue(t api.TargetRef) {
+	e.mu.Lock()
+	q := e.q
+	e.mu.Unlock()
+	if q == nil {
+		return
+	}
+	if _, ok := e.flushers[t.Kind]; ok {
+		q.add(t, reasonForce)
+	}
+}
+
+func (e *Engine) work(ctx context.Context, q *queue) {
+	for {
+		t, why, ok := q.get()
+		if !ok {
+			return
+		}
+		if retry, delay := e.attempt(ctx, t, why); retry && ctx.Err() == nil {
+			q.addAfter(t, reasonCheck, delay)
+		}
+		q.done(t)
+	}
+}
+
+// attempt runs one sync pass for t and reports whether (and after how long)
+// to try again.
+func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retry bool, delay time.Duration) {
+	log := e.log.With("target", t.String())
+	flusher := e.flushers[t.Kind]
+	var (
+		rec  store.TargetRecord
+		prev *api.SyncStatus
+		res  kind.Result
+	)
+	exists := false
+	err := e.cfg.Store.View(func(v *store.View) error {
+		var err error
+		if rec, exists, err = v.Target(t); err != nil || !exists {
+			return err
+		}
+		if prev, err = v.Status(t); err != nil {
+			return err
+		}
+		res, err = e.cfg.Cache.Get(t, rec.Revision, func() ([]api.Fragment, error) { return v.TargetFragments(t) })
+		return err
+	})
+	if err != nil {
+		// Aggregation is deterministic and the store local: retrying the
+		// same revision cannot help; the next change re-enqueues.
+		log.Error("sync engine: read target", "err", err)
+		return false, 0
+	}
+	if !exists {
+		return false, 0 // never had a fragment: nothing to do
+	}
+	hash := res.Hash()
+	upToDate := prev != nil && prev.Error == "" && prev.SyncedHash == hash
+	failedHere := prev != nil && prev.Error != "" && prev.Revision == rec.Revision
+	e.mu.Lock()
+	permRev, perm := e.permFail[t.Key()]
+	e.mu.Unlock()
+	perm = perm && permRev == rec.Revision
+	switch {
+	case why&reasonForce != 0:
+	case why&reasonDrift != 0 && !failedHere:
+	case why&reasonCheck != 0 && !upToDate && !perm:
+	case why&reasonChange != 0 && !upToDate && !failedHere:
+	default:
+		return false, 0
+	}
+
+	if err := e.limiter.Wait(ctx); err != nil {
+		return false, 0 // ctx ended
+	}
+	if err := e.cfg.Cluster.VerifyLeader(ctx); err != nil {
+		if ctx.Err() != nil {
+			return false, 0
+		}
+		log.Warn("sync engine: not flushing, leadership not verified", "err", err)
+		return true, e.backoff(prevAttempts(prev) + 1)
+	}
+
+	start := time.Now()
+	out, ferr := flusher.Flush(ctx, t, res, prev)
+	e.latency.WithLabelValues(t.Kind).Observe(time.Since(start).Seconds())
+	if ferr != nil && ctx.Err() != nil {
+		return false, 0 // cancelled mid-flush; the next leader resyncs
+	}
+
+	st := api.SyncStatus{Revision: rec.Revision, AttemptedHash: hash, Time: time.Now().UTC()}
+	result := resultSuccess
+	if ferr == nil {
+		st.SyncedHash = out.SyncedHash
+		if st.SyncedHash == "" {
+			st.SyncedHash = hash
+		}
+		st.DownstreamIDs = out.DownstreamIDs
+		e.mu.Lock()
+		delete(e.permFail, t.Key())
+		e.mu.Unlock()
+	} else {
+		result = resultError
+		if IsPermanent(ferr) {
+			result = resultPermanent
+			e.mu.Lock()
+			e.permFail[t.Key()] = rec.Revision
+			e.mu.Unlock()
+		}
+		st.Error = ferr.Error()
+		st.Attempts = prevAttempts(prev) + 1
+		if prev != nil {
+			st.SyncedHash = prev.SyncedHash
+			st.DownstreamIDs = prev.DownstreamIDs
+		}
+	}
+	e.flushes.WithLabelValues(t.Kind, result).Inc()
+
+	recorded := e.record(ctx, t, st)
+	switch {
+	case ctx.Err() != nil:
+		return false, 0
+	case ferr == nil && recorded:
+		log.Debug("sync engine: flushed", "revision", rec.Revision, "hash", st.SyncedHash)
+		return false, 0
+	case ferr == nil:
+		// Downstream is right but the outcome is not recorded: try again
+		// (flushes are idempotent).
+		return true, e.backoff(prevAttempts(prev) + 1)
+	case result == resultPermanent:
+		log.Warn("sync engine: flush failed permanently; waiting for a new revision", "revision", rec.Revision, "err", ferr)
+		return false, 0
+	default:
+		delay := e.backoff(st.Attempts)
+		var ra retryAfter
+		if errors.As(ferr, &ra) {
+			delay = max(delay, ra.RetryAfter())
+		}
+		log.Warn("sync engine: flush failed; retrying", "revision", rec.Revision, "attempts", st.Attempts, "in", delay, "err", ferr)
+		return true, delay
+	}
+}
+
+func prevAttempts(prev *api.SyncStatus) int {
+	if prev == nil {
+		return 0
+	}
+	return prev.Attempts
+}
+
+// record proposes the outcome through the log.
+func (e *Engine) record(ctx context.Context, t api.TargetRef, st api.SyncStatus) bool {
+	cmd, err := fsm.Encode(fsm.RecordSync{Target: t, Status: st})
+	if err != nil {
+		e.log.Error("sync engine: encode RecordSync", "target", t.String(), "err", err)
+		return false
+	}
+	resp, _, err := e.cfg.Cluster.Apply(ctx, cmd)
+	if err == nil {
+		if r, ok := resp.(fsm.Response); ok && r.Err != nil {
+			err = r.Err
+		}
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("sync engine: record sync outcome", "target", t.String(), "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// backoff returns the delay before attempt n+1 after n consecutive
+// failures: full jitter over min(max, base·2^(n-1)).
+func (e *Engine) backoff(n int) time.Duration {
+	d := e.cfg.BackoffBase
+	for i := 1; i < n && d < e.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, e.cfg.BackoffMax)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
