@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 )
 
@@ -124,4 +125,18 @@ func decodeBody(r *http.Request, v any) *apiError {
 		return badBody(err)
 	}
 	return nil
+}
+
+// isDeletedFilter reads is_deleted; omitted means false (active objects
+// only), the API's behaviour for tunnels and routes since 2025-12-01.
+func isDeletedFilter(q url.Values) (bool, *apiError) {
+	v := q.Get("is_deleted")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, newAPIError(http.StatusBadRequest, 1001, "is_deleted must be a boolean")
+	}
+	return b, nil
 }

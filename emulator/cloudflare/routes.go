@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -248,13 +247,9 @@ func (s *Server) routeForIP(w http.ResponseWriter, r *http.Request, scope TokenS
 // (since 2025-12-01). cloudflare-go reads only the first page.
 func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	q := r.URL.Query()
-	deleted := false
-	if v := q.Get("is_deleted"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return newAPIError(http.StatusBadRequest, 1001, "is_deleted must be a boolean")
-		}
-		deleted = b
+	deleted, aerr := isDeletedFilter(q)
+	if aerr != nil {
+		return aerr
 	}
 	var subset, superset *netip.Prefix
 	for key, dst := range map[string]**netip.Prefix{"network_subset": &subset, "network_superset": &superset} {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -178,13 +177,9 @@ func (s *Server) tunnelToken(w http.ResponseWriter, r *http.Request, scope Token
 // exclude_prefix and existed_at, in creation order.
 func (s *Server) listTunnels(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	q := r.URL.Query()
-	deleted := false
-	if v := q.Get("is_deleted"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return newAPIError(http.StatusBadRequest, 1001, "is_deleted must be a boolean")
-		}
-		deleted = b
+	deleted, aerr := isDeletedFilter(q)
+	if aerr != nil {
+		return aerr
 	}
 	var existedAt *time.Time
 	if v := q.Get("existed_at"); v != "" {
