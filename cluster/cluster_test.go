@@ -224,12 +224,7 @@ func TestReplicationFollowerAndRemovePeer(t *testing.T) {
 // up.
 func TestKillLeaderAndRestart(t *testing.T) {
 	nodes, specs, leader := startCluster(t, 3, nil)
-	var acked []string
-	for i := range 20 {
-		cmd := fmt.Sprintf("before-%d", i)
-		apply(t, leader, cmd)
-		acked = append(acked, cmd)
-	}
+	acked := applyN(t, leader, "before", 20)
 	var killedSpec testNodeSpec
 	var survivors []*Node
 	for i, n := range nodes {
@@ -248,11 +243,7 @@ func TestKillLeaderAndRestart(t *testing.T) {
 		newLeader = agreedLeader(survivors)
 		return newLeader != nil
 	})
-	for i := range 10 {
-		cmd := fmt.Sprintf("after-%d", i)
-		apply(t, newLeader, cmd)
-		acked = append(acked, cmd)
-	}
+	acked = append(acked, applyN(t, newLeader, "after", 10)...)
 	for _, n := range survivors {
 		testutil.WaitFor(t, 5*time.Second, "acknowledged writes on "+n.ID(), func() bool { return fsmOf(n).has(acked...) })
 	}

@@ -290,3 +290,15 @@ func waitAllApplied(t testing.TB, nodes []*Node, idx uint64) {
 		}
 	}
 }
+
+// applyN applies n commands "prefix-0".."prefix-(n-1)" through leader and
+// returns them in order.
+func applyN(t testing.TB, leader *Node, prefix string, n int) []string {
+	t.Helper()
+	cmds := make([]string, n)
+	for i := range n {
+		cmds[i] = fmt.Sprintf("%s-%d", prefix, i)
+		apply(t, leader, cmds[i])
+	}
+	return cmds
+}

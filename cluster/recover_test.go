@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -32,12 +31,7 @@ func TestGossipKey(t *testing.T) {
 // configuration: it starts, becomes leader and keeps its data.
 func TestRecoverCluster(t *testing.T) {
 	nodes, specs, leader := startCluster(t, 3, nil)
-	var cmds []string
-	for i := range 10 {
-		cmd := fmt.Sprintf("keep-%d", i)
-		apply(t, leader, cmd)
-		cmds = append(cmds, cmd)
-	}
+	cmds := applyN(t, leader, "keep", 10)
 	// Force a snapshot on the chosen node so recovery also covers restoring
 	// from a snapshot plus later log entries.
 	survivor := nodes[0]

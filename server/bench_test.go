@@ -10,18 +10,14 @@ import (
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/server"
 )
 
 // BenchmarkClusterWrites drives a three-node in-process cluster through the
 // leader's HTTP API with 32 concurrent writers of 1 KiB fragments; use it
 // with -cpuprofile to see where a write's CPU goes.
 func BenchmarkClusterWrites(b *testing.B) {
-	c := &testCluster{t: b}
-	c.configure(b.TempDir(), 3)
-	for i := range c.cfgs {
-		c.cfgs[i].LogStore = "wal"
-		c.start(i)
-	}
+	c := newTestClusterWith(b, 3, func(cfg *server.Config) { cfg.LogStore = "wal" })
 	leader := c.nodes[c.leader()]
 	cl, err := api.NewClient(leader.URL(), api.WithToken(writeToken))
 	if err != nil {

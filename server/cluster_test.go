@@ -88,12 +88,7 @@ func TestKillingTheLeaderLosesNoAcknowledgedWrite(t *testing.T) {
 func TestFullClusterRestartKeepsIdenticalState(t *testing.T) {
 	for _, backend := range []string{"boltdb", "wal"} {
 		t.Run(backend, func(t *testing.T) {
-			c := &testCluster{t: t}
-			c.configure(t.TempDir(), 3)
-			for i := range c.cfgs {
-				c.cfgs[i].LogStore = backend
-				c.start(i)
-			}
+			c := newTestClusterWith(t, 3, func(cfg *server.Config) { cfg.LogStore = backend })
 			ctx := context.Background()
 			var last uint64
 			for i := range 30 {

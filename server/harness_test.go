@@ -40,13 +40,22 @@ func testTokens() *httpapi.Tokens {
 	})
 }
 
-// newTestCluster prepares n node configs in dir (a fresh t.TempDir when
-// empty) and starts them all.
+// newTestCluster starts n nodes with the default test configuration and
+// waits for a leader.
 func newTestCluster(t testing.TB, n int) *testCluster {
+	return newTestClusterWith(t, n, nil)
+}
+
+// newTestClusterWith is newTestCluster with each node's config passed
+// through mutate (when not nil) before it starts.
+func newTestClusterWith(t testing.TB, n int, mutate func(*server.Config)) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t}
 	c.configure(t.TempDir(), n)
 	for i := range n {
+		if mutate != nil {
+			mutate(&c.cfgs[i])
+		}
 		c.start(i)
 	}
 	c.leader()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/conflux-sync/conflux-sync/server"
 )
 
 // A machine crash may leave the unsynced state file with pages missing in
@@ -13,16 +15,11 @@ import (
 // state as the others. Here the log before the snapshot is compacted away,
 // so only a correct snapshot-plus-log rebuild can succeed.
 func TestStateIsRebuiltFromRaftAfterAMachineCrash(t *testing.T) {
-	c := &testCluster{t: t}
-	c.configure(t.TempDir(), 3)
-	for i := range c.cfgs {
-		c.cfgs[i].Raft.SnapshotThreshold = 8
-		c.cfgs[i].Raft.SnapshotInterval = 50 * time.Millisecond
-		c.cfgs[i].Raft.TrailingLogs = 4
-	}
-	for i := range c.cfgs {
-		c.start(i)
-	}
+	c := newTestClusterWith(t, 3, func(cfg *server.Config) {
+		cfg.Raft.SnapshotThreshold = 8
+		cfg.Raft.SnapshotInterval = 50 * time.Millisecond
+		cfg.Raft.TrailingLogs = 4
+	})
 	want := c.converge(writeFragments(t, c, "pre", 40))
 
 	victim := c.follower()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
+	"github.com/conflux-sync/conflux-sync/server"
 )
 
 // With certificates the API serves HTTPS, followers forward to the leader
@@ -20,14 +21,10 @@ func TestTLSAndGossipEncryption(t *testing.T) {
 	ca := testutil.NewCA(t, "conflux test CA")
 	key := make([]byte, 32)
 	rand.Read(key)
-	c := &testCluster{t: t}
-	c.configure(t.TempDir(), 3)
-	for i := range c.cfgs {
-		dir := t.TempDir()
-		c.cfgs[i].CAFile, c.cfgs[i].CertFile, c.cfgs[i].KeyFile = ca.WriteFiles(t, dir, c.cfgs[i].NodeID)
-		c.cfgs[i].GossipKey = base64.StdEncoding.EncodeToString(key)
-		c.start(i)
-	}
+	c := newTestClusterWith(t, 3, func(cfg *server.Config) {
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = ca.WriteFiles(t, t.TempDir(), cfg.NodeID)
+		cfg.GossipKey = base64.StdEncoding.EncodeToString(key)
+	})
 	leader := c.leader()
 	f := (leader + 1) % 3
 	if url := c.nodes[f].URL(); !strings.HasPrefix(url, "https://") {

@@ -194,6 +194,20 @@ func recordNotFound() *apiError {
 	return newAPIError(http.StatusNotFound, 81044, "Record does not exist.")
 }
 
+// recordLocked finds the zone and the index of the record named by the
+// request's path. Caller holds s.mu.
+func (s *Server) recordLocked(r *http.Request, scope TokenScope) (*zone, int, *apiError) {
+	z, aerr := s.zoneLocked(r, scope)
+	if aerr != nil {
+		return nil, 0, aerr
+	}
+	i := findRecord(z.records, r.PathValue("id"))
+	if i < 0 {
+		return nil, 0, recordNotFound()
+	}
+	return z, i, nil
+}
+
 func findRecord(records []*dnsRecord, id string) int {
 	return slices.IndexFunc(records, func(r *dnsRecord) bool { return r.ID == id })
 }
@@ -305,13 +319,9 @@ func sortRecords(recs []*dnsRecord, order string, desc bool) {
 func (s *Server) getDNS(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, aerr := s.zoneLocked(r, scope)
+	z, i, aerr := s.recordLocked(r, scope)
 	if aerr != nil {
 		return aerr
-	}
-	i := findRecord(z.records, r.PathValue("id"))
-	if i < 0 {
-		return recordNotFound()
 	}
 	writeResult(w, http.StatusOK, z.recordJSON(z.records[i]), nil)
 	return nil
@@ -349,13 +359,9 @@ func (s *Server) patchDNS(w http.ResponseWriter, r *http.Request, scope TokenSco
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, aerr := s.zoneLocked(r, scope)
+	z, i, aerr := s.recordLocked(r, scope)
 	if aerr != nil {
 		return aerr
-	}
-	i := findRecord(z.records, r.PathValue("id"))
-	if i < 0 {
-		return recordNotFound()
 	}
 	updated := *z.records[i]
 	z.applyInput(&updated, in, true)
@@ -377,13 +383,9 @@ func (s *Server) putDNS(w http.ResponseWriter, r *http.Request, scope TokenScope
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	z, aerr := s.zoneLocked(r, scope)
+	z, i, aerr := s.recordLocked(r, scope)
 	if aerr != nil {
 		return aerr
-	}
-	i := findRecord(z.records, r.PathValue("id"))
-	if i < 0 {
-		return recordNotFound()
 	}
 	rec := z.newRecord(in, z.records[i].ID, z.records[i].Created, s.now())
 	if aerr := validateRecord(rec, z.records); aerr != nil {
