@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test vet fmt-check fuzz bench bench-cluster bench-etcd clean
+.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd clean
 
 all: build
 
@@ -48,3 +48,7 @@ bench-etcd:
 
 clean:
 	rm -rf bin .cache
+
+## bench-sync: the Cloudflare sink end to end (convergence, calls per 1,000 changes, failover)
+bench-sync:
+	$(GO) test -run='^$$' -bench='Cloudflare' -benchtime=20x ./server

@@ -60,6 +60,13 @@ func (f *testFSM) persistLocked() {
 	}
 }
 
+// AppliedIndex lets the node wait for this FSM, not for raft's dispatch.
+func (f *testFSM) AppliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied
+}
+
 func (f *testFSM) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 
 func (f *testFSM) ApplyBatch(logs []*raft.Log) []any {

@@ -528,7 +528,7 @@ func (n *Node) Barrier(ctx context.Context) error {
 
 // WaitForApplied waits until the local FSM has applied index.
 func (n *Node) WaitForApplied(ctx context.Context, index uint64) error {
-	if n.raft.AppliedIndex() >= index {
+	if n.appliedThrough(index) {
 		return nil
 	}
 	t := time.NewTicker(5 * time.Millisecond)
@@ -539,7 +539,7 @@ func (n *Node) WaitForApplied(ctx context.Context, index uint64) error {
 			return fmt.Errorf("cluster: waiting for applied index %d (at %d): %w", index, n.raft.AppliedIndex(), ctx.Err())
 		case <-t.C:
 		}
-		if n.raft.AppliedIndex() >= index {
+		if n.appliedThrough(index) {
 			return nil
 		}
 		if n.raft.State() == raft.Shutdown {
@@ -807,6 +807,34 @@ func RecoverCluster(cfg Config, peers []raft.Server) error {
 // appliedIndexer is implemented by an FSM that persists its applied index.
 type appliedIndexer interface {
 	AppliedIndex() uint64
+}
+
+// appliedThrough reports whether the FSM has applied every entry up to
+// index. raft's AppliedIndex moves when raft hands a batch to the FSM
+// goroutine, before the FSM has applied it, so a read that waited on it
+// alone could miss the batch. The FSM's own index moves only after its
+// transaction commits, but no-op and barrier entries never reach the FSM,
+// so it can stay below raft's for good: the entries between the two must
+// then all be of those kinds.
+func (n *Node) appliedThrough(index uint64) bool {
+	if n.raft.AppliedIndex() < index {
+		return false
+	}
+	ai, ok := n.cfg.FSM.(appliedIndexer)
+	if !ok {
+		return true
+	}
+	for i := index; i > ai.AppliedIndex(); i-- {
+		var l raft.Log
+		if err := n.store.GetLog(i, &l); err != nil {
+			// Compacted into a snapshot, which the FSM holds.
+			continue
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return false
+		}
+	}
+	return true
 }
 
 // catchUpFromSnapshot restores the FSM from the newest raft snapshot when

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +27,9 @@ import (
 	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
-	"github.com/conflux-sync/conflux-sync/sync/tunnel"
 )
 
 // Config is everything one node needs. Zero values take the defaults noted.
@@ -78,12 +80,34 @@ type Config struct {
 	// openState). Turning it on halves write throughput.
 	SyncState bool
 
+	// Cloudflare configures the Cloudflare sink (Registerer is set by the
+	// node). Without credentials, Cloudflare targets are stored and
+	// aggregated but nothing is written to Cloudflare.
+	Cloudflare cfapi.Config
+	// Sync tunes the leader's sync engine.
+	Sync SyncTuning
+
 	// Raft and gossip tuning; zero values are the library defaults. Tests
 	// shorten them.
 	Raft   cluster.RaftTuning
 	Gossip cluster.GossipTuning
 
 	Logger *slog.Logger
+}
+
+// SyncTuning tunes the sync engine; zero values take the engine's
+// defaults (see engine.Config).
+type SyncTuning struct {
+	// Debounce is the window in which changes of one target cost one
+	// flush; default 500ms.
+	Debounce time.Duration
+	// DriftInterval is how often every target is read back from
+	// downstream; default 10m.
+	DriftInterval time.Duration
+	// BackoffBase and BackoffMax bound retries; defaults 1s and 5m.
+	BackoffBase, BackoffMax time.Duration
+	// Workers is the number of concurrent flushes; default 4.
+	Workers int
 }
 
 // Node is one running node.
@@ -151,8 +175,11 @@ func Start(cfg Config) (n *Node, err error) {
 	if n.store, err = openState(cfg, log); err != nil {
 		return nil, err
 	}
-	kinds := kind.NewRegistry(tunnel.New())
+	kinds := kind.NewRegistry(sinkKinds()...)
 	cache := kind.NewCache(kinds, 4096)
+	// The engine needs the cluster, which needs the FSM, which notifies
+	// the engine: the pointer closes the loop.
+	var syncEngine atomic.Pointer[engine.Engine]
 	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "conflux_fsm_apply_batch_seconds",
 		Help:    "Time to apply one batch of raft entries to the store (one bbolt transaction).",
@@ -165,6 +192,9 @@ func Start(cfg Config) (n *Node, err error) {
 		OnApply: func(_ uint64, changed []api.TargetRef) {
 			if changed == nil {
 				cache.Purge() // a restore replaced everything
+			}
+			if e := syncEngine.Load(); e != nil {
+				e.Notify(changed)
 			}
 		},
 		ObserveBatch: func(d time.Duration, _ int) { batch.Observe(d.Seconds()) },
@@ -209,6 +239,12 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 
+	eng, err := n.startSync(cfg, cache, reg)
+	if err != nil {
+		return nil, err
+	}
+	syncEngine.Store(eng)
+
 	fwd := http.DefaultTransport.(*http.Transport).Clone()
 	fwd.TLSClientConfig = clientTLS
 	n.api, err = httpapi.New(httpapi.Config{
@@ -218,6 +254,7 @@ func Start(cfg Config) (n *Node, err error) {
 		Kinds:            kinds,
 		Cache:            cache,
 		Tokens:           n.tokens,
+		Syncer:           eng,
 		MaxFragmentSize:  cfg.MaxFragmentSize,
 		ForwardTransport: fwd,
 		TempDir:          cfg.DataDir,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,7 +245,7 @@ func TestE2ECLI(t *testing.T) {
 func TestE2EDev(t *testing.T) {
 	needBinary(t)
 	port := testutil.FreePort(t)
-	dev := startBackground(t, "dev", "--http-port", strconv.Itoa(port))
+	dev := startBackground(t, "dev", "--http-port", strconv.Itoa(port), "--emulator-port", strconv.Itoa(testutil.FreePort(t)))
 	dev.waitOutput(t, 60*time.Second, "is running")
 	out := dev.stdout.String()
 	m := regexp.MustCompile(`Admin API:\s+(http://\S+)`).FindStringSubmatch(out)
@@ -274,6 +275,13 @@ func TestE2EDev(t *testing.T) {
 	if st.Leader == "" || voters != 3 {
 		t.Errorf("dev cluster status: leader %q, %d voters: %+v", st.Leader, voters, st.Members)
 	}
+	// The demo's aggregate reaches the emulated Cloudflare account.
+	cf := regexp.MustCompile(`Cloudflare: (http://\S+/client/v4)\s+\(emulator; token (\S+), account (\S+)\)`).FindStringSubmatch(out)
+	if cf == nil {
+		t.Fatalf("dev output lacks the Cloudflare emulator line:\n%s", out)
+	}
+	checkDemoReachedCloudflare(t, cf[1], cf[2], cf[3])
+
 	// The "Try:" line works as printed (through the environment).
 	r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + devAddr, "CONFLUX_SYNC_TOKEN=" + devToken}},
 		"fragments", "put", "-f", writeJSONFile(t, t.TempDir(), "f.json", tunnelFragmentJSON(edgeTunnel, "demo", 1, "app.example.com")))
@@ -402,4 +410,40 @@ func (b *background) interrupt(t *testing.T, timeout time.Duration) {
 	case <-time.After(timeout):
 		t.Fatalf("did not exit within %s of SIGINT", timeout)
 	}
+}
+
+// checkDemoReachedCloudflare polls the emulator until the demo tunnel
+// exists and its configuration holds the rules of every demo source.
+func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
+	t.Helper()
+	get := func(path string, out any) bool {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var env struct {
+			Result json.RawMessage `json:"result"`
+		}
+		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&env) == nil && json.Unmarshal(env.Result, out) == nil
+	}
+	var config string
+	testutil.WaitFor(t, 30*time.Second, "the demo tunnel's configuration in the emulator", func() bool {
+		var tunnels []struct {
+			ID string `json:"id"`
+		}
+		if !get("/accounts/"+account+"/cfd_tunnel?name=demo&is_deleted=false", &tunnels) || len(tunnels) != 1 {
+			return false
+		}
+		var cfg struct {
+			Config json.RawMessage `json:"config"`
+		}
+		if !get("/accounts/"+account+"/cfd_tunnel/"+tunnels[0].ID+"/configurations", &cfg) {
+			return false
+		}
+		config = string(cfg.Config)
+		return strings.Contains(config, "app.example.com") && strings.Contains(config, "api.example.com") && strings.Contains(config, "^/static")
+	})
 }

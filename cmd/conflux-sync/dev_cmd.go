@@ -21,20 +21,31 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/server"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
+
+// devOptions are the dev command's flags.
+type devOptions struct {
+	dataDir      string
+	httpPort     int
+	emulatorPort int
+	demo         bool
+}
 
 func newDevCmd() *cobra.Command {
 	var (
-		dataDir  string
-		httpPort int
+		opts     devOptions
 		logLevel string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run a three-node cluster in this process on loopback, for trying things out",
+		Short: "Run a three-node cluster and a Cloudflare API emulator in this process, for trying things out",
 		Long: `Start three nodes on 127.0.0.1 (admin API on 7780-7782, or the next free ports),
-with their data in a temporary folder unless --data-dir is given, and a freshly
-generated admin token. Ctrl-C stops everything cleanly.`,
+with their data in a temporary folder unless --data-dir is given, a freshly
+generated admin token, and a Cloudflare API emulator (7790 or the next free port)
+that the nodes sync to. Unless --demo=false, a demo registers a tunnel and rules
+from three sources, so the aggregate can be seen flowing to "Cloudflare".
+Ctrl-C stops everything cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logLevel, false)
@@ -42,32 +53,48 @@ generated admin token. Ctrl-C stops everything cleanly.`,
 				return usageError{err}
 			}
 			setGCPercent(defaultGCPercent)
-			return runDev(cmd.Context(), cmd.OutOrStdout(), logger, dataDir, httpPort)
+			return runDev(cmd.Context(), cmd.OutOrStdout(), logger, opts)
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the nodes' data here (default: a temporary folder removed on exit)")
-	cmd.Flags().IntVar(&httpPort, "http-port", 7780, "first admin API port to try")
-	cmd.Flags().StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
+	f := cmd.Flags()
+	f.StringVar(&opts.dataDir, "data-dir", "", "keep the nodes' data here (default: a temporary folder removed on exit)")
+	f.IntVar(&opts.httpPort, "http-port", 7780, "first admin API port to try")
+	f.IntVar(&opts.emulatorPort, "emulator-port", 7790, "first Cloudflare emulator port to try")
+	f.BoolVar(&opts.demo, "demo", true, "register demo sources once the cluster is ready")
+	f.StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
 	return cmd
 }
 
-func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir string, httpPort int) error {
-	if dataDir == "" {
+// devAccount is the emulated Cloudflare account of `dev`.
+const devAccount = "0123456789abcdef0123456789abcdef"
+
+func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOptions) error {
+	if opts.dataDir == "" {
 		tmp, err := os.MkdirTemp("", "conflux-sync-dev-*")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		dataDir = tmp
+		opts.dataDir = tmp
 	}
 	token, err := newToken()
 	if err != nil {
 		return err
 	}
+	cfToken, err := newToken()
+	if err != nil {
+		return err
+	}
 	tokens := httpapi.NewTokens(map[httpapi.Role][]string{httpapi.RoleAdmin: {token}})
 
+	cf, err := startDevEmulator(opts.emulatorPort, cfToken)
+	if err != nil {
+		return err
+	}
+	defer cf.Close()
+
 	const n = 3
-	httpPorts, err := freePorts(httpPort, n)
+	httpPorts, err := freePorts(opts.httpPort, n)
 	if err != nil {
 		return err
 	}
@@ -96,14 +123,18 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir str
 		id := fmt.Sprintf("dev-%d", i)
 		node, err := server.Start(server.Config{
 			NodeID:          id,
-			DataDir:         filepath.Join(dataDir, id),
+			DataDir:         filepath.Join(opts.dataDir, id),
 			HTTPAddr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPorts[i])),
 			RaftAddr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(raftPorts[i])),
 			GossipAddr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(gossipPorts[i])),
 			Join:            join,
 			BootstrapExpect: n,
 			Tokens:          tokens,
-			Logger:          logger,
+			Cloudflare: cfapi.Config{
+				Credentials: cfapi.Credentials{devAccount: cfToken},
+				BaseURL:     cf.URL + "/client/v4",
+			},
+			Logger: logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", id, err)
@@ -111,7 +142,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir str
 		nodes = append(nodes, node)
 	}
 
-	fmt.Fprintf(out, "Starting a three-node cluster in %s ...\n", dataDir)
+	fmt.Fprintf(out, "Starting a three-node cluster in %s ...\n", opts.dataDir)
 	client, err := api.NewClient(nodes[0].URL(), api.WithToken(token))
 	if err != nil {
 		return err
@@ -119,24 +150,17 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir str
 	if err := waitReady(ctx, client, 60*time.Second); err != nil {
 		return err
 	}
-	addr := nodes[0].URL()
-	exe := selfCommand()
-	fmt.Fprintf(out, `
-conflux-sync dev is running.
+	if opts.demo {
+		if err := registerDemo(ctx, client); err != nil {
+			return fmt.Errorf("register the demo sources: %w", err)
+		}
+	}
+	printDevHelp(out, devHelp{
+		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
+		token: token, exe: selfCommand(), emulator: cf.URL, cfToken: cfToken, demo: opts.demo,
+	})
 
-  Admin API:  %[1]s  (also %[2]s, %[3]s)
-  Token:      %[4]s
-
-Try:
-  export CONFLUX_SYNC_ADDR=%[1]s CONFLUX_SYNC_TOKEN=%[4]s
-  %[5]s status
-  echo '{"target":{"kind":"cloudflare.TunnelConfiguration","name":"ClusterTunnel/edge"},"source":{"kind":"API","name":"demo"},"generation":1,"spec":{"rules":[{"hostname":"app.example.com","service":"http://web.default.svc:80"}]}}' | %[5]s fragments put -f -
-  %[5]s targets get cloudflare.TunnelConfiguration ClusterTunnel/edge
-
-Press Ctrl-C to stop.
-`, addr, nodes[1].URL(), nodes[2].URL(), token, exe)
-
-	errs := make(chan error, n)
+	errs := make(chan error, n+1)
 	for _, node := range nodes {
 		go func() {
 			if err, ok := <-node.Err(); ok && err != nil {

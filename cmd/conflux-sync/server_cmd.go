@@ -28,6 +28,7 @@ func newServerCmd() *cobra.Command {
 		logLevel  string
 		logJSON   bool
 		gcPercent int
+		cf        cloudflareFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -43,6 +44,9 @@ its cluster whatever the flags say.`,
 			}
 			cfg.Logger = logger
 			setGCPercent(gcPercent)
+			if cfg.Cloudflare, err = cf.config(os.Getenv); err != nil {
+				return usageError{err}
+			}
 			if cfg.NodeID == "" {
 				if cfg.NodeID, err = os.Hostname(); err != nil {
 					return fmt.Errorf("--node-id not set and no hostname: %w", err)
@@ -70,6 +74,10 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
 	f.BoolVar(&cfg.SyncState, "sync-state", false, "fsync the state file on every raft batch (the raft log is always fsync'd; see docs/operations.md)")
+	f.DurationVar(&cfg.Sync.Debounce, "sync-debounce", 500*time.Millisecond, "changes to one target inside this window cost one downstream write")
+	f.DurationVar(&cfg.Sync.DriftInterval, "sync-drift-interval", 10*time.Minute, "how often every target is read back from downstream and repaired")
+	f.IntVar(&cfg.Sync.Workers, "sync-workers", 4, "targets flushed concurrently")
+	cf.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	f.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go GC target (GOGC) unless the GOGC environment variable is set; see docs/operations.md")

@@ -9,19 +9,20 @@ import (
 	"time"
 )
 
-// dnsRecord is a stored record. Names are FQDN, lower-case.
+// dnsRecord is a stored record. Names are FQDN, lower-case. The tags name
+// its fields in the state file.
 type dnsRecord struct {
-	ID       string
-	Type     string
-	Name     string
-	Content  string
-	TTL      int
-	Proxied  bool
-	Priority *int
-	Comment  string
-	Tags     []string
-	Created  time.Time
-	Modified time.Time
+	ID       string    `json:"id"`
+	Type     string    `json:"type"`
+	Name     string    `json:"name"`
+	Content  string    `json:"content"`
+	TTL      int       `json:"ttl"`
+	Proxied  bool      `json:"proxied"`
+	Priority *int      `json:"priority,omitempty"`
+	Comment  string    `json:"comment,omitempty"`
+	Tags     []string  `json:"tags,omitempty"`
+	Created  time.Time `json:"created_on"`
+	Modified time.Time `json:"modified_on"`
 }
 
 // dnsInput is a create/put/patch body. Pointers distinguish absent fields;

@@ -1,7 +1,8 @@
 // Package cloudflare is an in-memory HTTP double of the Cloudflare v4 API,
 // faithful enough for the unmodified cloudflare-go v0.119.0 client pointed at
 // it with cloudflare.BaseURL(srvURL + "/client/v4"). It imports only the
-// standard library and keeps all state in memory.
+// standard library. New keeps all state in memory; Open with
+// Config.StateFile also loads it from and saves it to a JSON file.
 //
 // Covered endpoints (relative to /client/v4):
 //
@@ -16,9 +17,29 @@
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go.
 //
+// Persistence (Open): the file holds accounts, zones, DNS records, tunnels
+// (secrets and deleted ones included), tunnel configurations and versions,
+// Access apps, routes and default virtual network ids, as
+// {"version":1,...}. Tokens, faults, rate-limit windows and request counts
+// are not saved. Every successful non-GET API call, seeding helper
+// (AddZone, AddAccount), SetTunnelConfig and Reset rewrites the file
+// atomically (temporary file, fsync, rename) under the server lock, before
+// the response is sent; if that write fails the call answers 500/10002 and
+// the change stays in memory only. A corrupt file or unknown version makes
+// Open fail; a missing one starts empty and is created on the first write.
+// Save writes it on demand, for callers that must see the seeding helpers'
+// write errors (those are only logged).
+//
+// Inspection and out-of-band edits from Go, bypassing tokens, faults and
+// counts: Zones, DNSRecords, Tunnels (deleted included), TunnelConfig,
+// AccessApps and Routes (deleted included) return copies;
+// SetTunnelConfig replaces a configuration as a dashboard edit would,
+// bumping its version, so drift can be simulated.
+//
 // Error codes whose real value is not documented and were chosen here:
 // tunnel duplicate name 409/1013 (taken from third-party fakes), unknown
 // tunnel or route 404/1003, bad request bodies and secrets 400/1001,
 // duplicate route 409/1014, oversize DNS batch 400/1004, non-integer tunnel
-// durations 400/1001, injected faults code 10001 (971 for 429).
+// durations 400/1001, injected faults code 10001 (971 for 429), state file
+// write failures 500/10002.
 package cloudflare

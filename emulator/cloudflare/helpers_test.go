@@ -33,8 +33,15 @@ func newEnv(t *testing.T, cfg emu.Config) *env {
 	if cfg.Tokens == nil {
 		cfg.Tokens = map[string]emu.TokenScope{testToken: {Accounts: []string{acct}}}
 	}
-	e := &env{emu: emu.New(cfg)}
+	e := serve(t, emu.New(cfg))
 	e.zone = e.emu.AddZone(acct, "example.com")
+	return e
+}
+
+// serve starts s over HTTP with a client for testToken; s must accept it.
+func serve(t *testing.T, s *emu.Server) *env {
+	t.Helper()
+	e := &env{emu: s}
 	e.srv = httptest.NewServer(e.emu)
 	t.Cleanup(e.srv.Close)
 	e.api = e.client(t, testToken)

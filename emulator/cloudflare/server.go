@@ -28,6 +28,10 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+	// StateFile, honoured only by Open (New ignores it), is a JSON file the
+	// emulated accounts, zones and their resources are loaded from and
+	// saved to after every change, so state survives restarts.
+	StateFile string
 }
 
 // Server is the emulator. It implements http.Handler and is safe for
@@ -38,6 +42,8 @@ type Server struct {
 	log    *slog.Logger
 	rate   RateLimit
 	faults *faultSet
+	// stateFile is set once by Open before serving; "" means memory only.
+	stateFile string
 
 	mu       sync.Mutex
 	tokens   map[string]TokenScope
@@ -56,7 +62,8 @@ type account struct {
 	vnet    string // default virtual network id, assigned lazily
 }
 
-// New builds a Server from cfg, applying the documented defaults.
+// New builds an in-memory Server from cfg, applying the documented
+// defaults. It ignores cfg.StateFile; use Open for persistence.
 func New(cfg Config) *Server {
 	s := &Server{
 		mux:      http.NewServeMux(),
@@ -107,6 +114,7 @@ func (s *Server) AddZone(accountID, zoneName string) (zoneID string) {
 	now := s.now()
 	z := &zone{id: newHexID(), name: normalizeName(zoneName), account: accountID, created: now}
 	s.zones[z.id] = z
+	s.persistLocked()
 	return z.id
 }
 
@@ -115,6 +123,7 @@ func (s *Server) AddAccount(accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accountLocked(accountID)
+	s.persistLocked()
 }
 
 func (s *Server) accountLocked(id string) *account {
@@ -129,10 +138,16 @@ func (s *Server) accountLocked(id string) *account {
 // now returns the clock in UTC; JSON encoding of time.Time is RFC3339.
 func (s *Server) now() time.Time { return s.clock().UTC() }
 
+// handler serves one API route; a non-nil error is written as the response
+// and means nothing was changed.
+type handler func(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError
+
 // route registers an authenticated API handler. pattern is "METHOD /path"
-// relative to /client/v4; it doubles as the request-count key.
-func (s *Server) route(pattern string, h func(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError) {
+// relative to /client/v4; it doubles as the request-count key. Every
+// non-GET route changes state when it succeeds, so those are persisted.
+func (s *Server) route(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
+	mutates := method != http.MethodGet
 	s.mux.HandleFunc(method+" "+apiPrefix+path, func(w http.ResponseWriter, r *http.Request) {
 		tok, scope, aerr := s.authenticate(r)
 		if aerr != nil {
@@ -141,6 +156,10 @@ func (s *Server) route(pattern string, h func(w http.ResponseWriter, r *http.Req
 		}
 		if secs, ok := s.allowRate(tok); !ok {
 			writeRateLimited(w, secs)
+			return
+		}
+		if mutates && s.stateFile != "" {
+			s.servePersisted(w, r, scope, h)
 			return
 		}
 		if aerr := h(w, r, scope); aerr != nil {
@@ -237,13 +256,14 @@ func (s *Server) Requests() map[string]int {
 }
 
 // Reset clears injected faults, request counts and rate-limit windows. Seeded
-// zones, tunnels and records are kept.
+// zones, tunnels and records are kept (and the state file rewritten).
 func (s *Server) Reset() {
 	s.faults.clear()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = map[string]int{}
 	s.windows = map[string]*rateWindow{}
+	s.persistLocked()
 }
 
 func newHexID() string {

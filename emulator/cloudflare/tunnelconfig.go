@@ -64,30 +64,9 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 	if aerr := decodeBody(r, &body); aerr != nil {
 		return aerr
 	}
-	if len(body.Config) == 0 || string(body.Config) == "null" {
-		return badConfig("The config file doesn't contain any ingress rules")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body.Config))
-	dec.UseNumber()
-	var cfg tunnelConfigBody
-	if err := dec.Decode(&cfg); err != nil {
-		return badBody(err)
-	}
-	if aerr := checkDurations(cfg.OriginRequest, "originRequest"); aerr != nil {
+	stored, aerr := checkTunnelConfig(body.Config)
+	if aerr != nil {
 		return aerr
-	}
-	for i, rule := range cfg.Ingress {
-		if aerr := checkDurations(rule.OriginRequest, fmt.Sprintf("ingress[%d].originRequest", i)); aerr != nil {
-			return aerr
-		}
-	}
-	if msg := validateIngress(cfg.Ingress); msg != "" {
-		return badConfig(msg)
-	}
-	// Re-encode compactly; json.Number keeps integers as written.
-	var stored bytes.Buffer
-	if err := json.Compact(&stored, body.Config); err != nil {
-		return badBody(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,10 +74,47 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 	if aerr != nil {
 		return aerr
 	}
-	t.configVersion++
-	t.config = stored.Bytes()
+	t.setConfig(stored)
 	writeResult(w, http.StatusOK, configResult(t), nil)
 	return nil
+}
+
+// setConfig replaces the configuration; every write bumps the version,
+// identical or not.
+func (t *tunnel) setConfig(stored json.RawMessage) {
+	t.configVersion++
+	t.config = stored
+}
+
+// checkTunnelConfig validates a configuration object as the API does and
+// returns it compacted for storage.
+func checkTunnelConfig(raw json.RawMessage) (json.RawMessage, *apiError) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, badConfig("The config file doesn't contain any ingress rules")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var cfg tunnelConfigBody
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, badBody(err)
+	}
+	if aerr := checkDurations(cfg.OriginRequest, "originRequest"); aerr != nil {
+		return nil, aerr
+	}
+	for i, rule := range cfg.Ingress {
+		if aerr := checkDurations(rule.OriginRequest, fmt.Sprintf("ingress[%d].originRequest", i)); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if msg := validateIngress(cfg.Ingress); msg != "" {
+		return nil, badConfig(msg)
+	}
+	// Re-encode compactly; json.Number keeps integers as written.
+	var stored bytes.Buffer
+	if err := json.Compact(&stored, raw); err != nil {
+		return nil, badBody(err)
+	}
+	return stored.Bytes(), nil
 }
 
 // checkDurations rejects non-integer duration values: the client cannot

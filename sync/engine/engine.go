@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -28,17 +29,46 @@ import (
 // and implemented by the kind packages.
 type Flusher interface {
 	Kind() string
-	// Flush makes the downstream object match res (res.Desired nil = the
-	// target has no fragments left: remove what we own). prev is the last
-	// recorded status (nil if never synced). It returns what to record.
-	Flush(ctx context.Context, target api.TargetRef, res kind.Result, prev *api.SyncStatus) (Outcome, error)
+	// Flush makes the downstream object match req.Result (Desired nil = the
+	// target has no fragments left: remove what we own) and returns what to
+	// record. It must be safe to repeat: a crash or a failover can run it
+	// again for the same revision.
+	Flush(ctx context.Context, req Request) (Outcome, error)
+}
+
+// Request is one flush.
+type Request struct {
+	Target api.TargetRef
+	// Revision is the target revision Result was computed at.
+	Revision uint64
+	Result   kind.Result
+	// Prev is the last recorded status; nil if the target never synced.
+	Prev *api.SyncStatus
+	// ClusterID names the cluster; kinds build their ownership marker
+	// from it.
+	ClusterID string
+	// Drift is set on the periodic pass (and on forced syncs): the
+	// flusher must read the downstream object back even when Prev says
+	// it is in sync.
+	Drift bool
+	// Checkpoint records downstream ids through the raft log before the
+	// flush ends, merged into Prev's. A flusher calls it right after it
+	// creates an object it cannot otherwise recognise as its own (a tunnel,
+	// an Access application), so that a crash before the outcome is
+	// recorded does not leave the object orphaned.
+	Checkpoint func(ctx context.Context, ids map[string]string) error
 }
 
 // Outcome is what a successful flush records.
 type Outcome struct {
-	// SyncedHash is the hash now downstream; empty means res.Hash().
+	// SyncedHash is the hash now downstream; empty means Result.Hash().
 	SyncedHash    string
 	DownstreamIDs map[string]string
+	// Recheck names kinds whose targets may have been waiting for this
+	// one (e.g. a new tunnel id that configurations and DNS records point
+	// at): every target of those kinds is flushed again, reading back
+	// downstream.
+	Recheck []string
 }
 
 // Cluster is the part of the raft node the engine needs.
@@ -81,8 +111,10 @@ type Config struct {
 	// Debounce is the window in which changes of one target cost one
 	// flush; default 500ms.
 	Debounce time.Duration
-	// RateLimit and Burst size the one token bucket all flushers share
-	// (one downstream account); default 1200 per 5 minutes (4/s), burst 10.
+	// RateLimit and Burst size a token bucket every flush waits on;
+	// default unlimited. Downstream limits are per account and per
+	// request, so the Cloudflare clients (sync/cfapi) carry those buckets;
+	// this one only caps flushes as a whole.
 	RateLimit rate.Limit
 	Burst     int
 	// BackoffBase and BackoffMax bound the exponential backoff with full
@@ -132,7 +164,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Debounce = 500 * time.Millisecond
 	}
 	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = rate.Limit(1200.0 / 300.0)
+		cfg.RateLimit = rate.Inf
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = 10
@@ -337,8 +369,10 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		res  kind.Result
 	)
 	exists := false
+	clusterID := ""
 	err := e.cfg.Store.View(func(v *store.View) error {
 		var err error
+		clusterID = v.ClusterID()
 		if rec, exists, err = v.Target(t); err != nil || !exists {
 			return err
 		}
@@ -384,8 +418,17 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		return true, e.backoff(prevAttempts(prev) + 1)
 	}
 
+	req := Request{
+		Target:     t,
+		Revision:   rec.Revision,
+		Result:     res,
+		Prev:       prev,
+		ClusterID:  clusterID,
+		Drift:      why&(reasonDrift|reasonForce) != 0,
+		Checkpoint: e.checkpoint(t, rec.Revision, hash, prev),
+	}
 	start := time.Now()
-	out, ferr := flusher.Flush(ctx, t, res, prev)
+	out, ferr := flusher.Flush(withWriteGate(ctx, e.cfg.Cluster.VerifyLeader), req)
 	e.latency.WithLabelValues(t.Kind).Observe(time.Since(start).Seconds())
 	if ferr != nil && ctx.Err() != nil {
 		return false, 0 // cancelled mid-flush; the next leader resyncs
@@ -425,6 +468,9 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		return false, 0
 	case ferr == nil && recorded:
 		log.Debug("sync engine: flushed", "revision", rec.Revision, "hash", st.SyncedHash)
+		if len(out.Recheck) > 0 {
+			e.recheck(out.Recheck)
+		}
 		return false, 0
 	case ferr == nil:
 		// Downstream is right but the outcome is not recorded: try again
@@ -441,6 +487,54 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		}
 		log.Warn("sync engine: flush failed; retrying", "revision", rec.Revision, "attempts", st.Attempts, "in", delay, "err", ferr)
 		return true, delay
+	}
+}
+
+// checkpoint returns the Request.Checkpoint of one attempt: it records the
+// ids merged into the previous status, leaving the synced hash and error
+// as they were, so only the ids are news.
+func (e *Engine) checkpoint(t api.TargetRef, rev uint64, hash string, prev *api.SyncStatus) func(context.Context, map[string]string) error {
+	var mu sync.Mutex
+	var st api.SyncStatus
+	if prev != nil {
+		st = *prev
+		st.DownstreamIDs = maps.Clone(prev.DownstreamIDs)
+	}
+	return func(ctx context.Context, ids map[string]string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if st.DownstreamIDs == nil {
+			st.DownstreamIDs = make(map[string]string, len(ids))
+		}
+		maps.Copy(st.DownstreamIDs, ids)
+		st.Revision, st.AttemptedHash, st.Time = rev, hash, time.Now().UTC()
+		if !e.record(ctx, t, st) {
+			return fmt.Errorf("checkpoint %s: the outcome could not be recorded through the log", t)
+		}
+		return nil
+	}
+}
+
+// recheck queues every target of the kinds for a read-back flush.
+func (e *Engine) recheck(kinds []string) {
+	e.mu.Lock()
+	q := e.q
+	e.mu.Unlock()
+	if q == nil {
+		return
+	}
+	for _, k := range kinds {
+		err := e.cfg.Store.View(func(v *store.View) error {
+			return v.Targets(k, func(r store.TargetRecord) bool {
+				if _, ok := e.flushers[r.Target.Kind]; ok {
+					q.add(r.Target, reasonForce)
+				}
+				return true
+			})
+		})
+		if err != nil {
+			e.log.Error("sync engine: list targets to recheck", "kind", k, "err", err)
+		}
 	}
 }
 

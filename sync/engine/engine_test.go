@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -291,5 +292,31 @@ func TestBackoffBounds(t *testing.T) {
 				t.Fatalf("backoff(%d) = %s, want in (0, %s]", tc.attempts, d, tc.max)
 			}
 		}
+	}
+}
+
+func TestFlushesWriteBehindTheLeadershipGate(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, Config{Debounce: time.Millisecond})
+	v.run()
+	tg := target("gated")
+	v.put(tg, "a", 1)
+	v.waitSynced(tg)
+	for _, c := range v.flusher.callsFor(tg) {
+		if !c.gated || c.gate != nil {
+			t.Fatalf("flush ran without a working write gate: gated=%v, gate=%v", c.gated, c.gate)
+		}
+	}
+}
+
+func TestVerifyWrite(t *testing.T) {
+	ctx := context.Background()
+	if err := VerifyWrite(ctx); err != nil {
+		t.Fatalf("outside a flush writes are allowed: %v", err)
+	}
+	lost := errors.New("node is not the leader")
+	err := VerifyWrite(withWriteGate(ctx, func(context.Context) error { return lost }))
+	if !errors.Is(err, lost) || !strings.Contains(err.Error(), "not writing downstream") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -232,6 +232,10 @@ type flushCall struct {
 	hash   string
 	prev   *api.SyncStatus
 	at     time.Time
+	// gate is what VerifyWrite said inside the flush.
+	gate error
+	// gated is whether the flush's context carried the write gate.
+	gated bool
 }
 
 // retryAfterErr is a transient error with a server-given delay.
@@ -255,9 +259,11 @@ func newFakeFlusher() *fakeFlusher { return &fakeFlusher{} }
 
 func (f *fakeFlusher) Kind() string { return testKind }
 
-func (f *fakeFlusher) Flush(ctx context.Context, tg api.TargetRef, res kind.Result, prev *api.SyncStatus) (Outcome, error) {
+func (f *fakeFlusher) Flush(ctx context.Context, req Request) (Outcome, error) {
+	tg, res, prev := req.Target, req.Result, req.Prev
 	f.mu.Lock()
-	f.calls = append(f.calls, flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now()})
+	_, gated := ctx.Value(writeGateKey{}).(func(context.Context) error)
+	f.calls = append(f.calls, flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now(), gate: VerifyWrite(ctx), gated: gated})
 	var err error
 	if len(f.errs) > 0 {
 		err, f.errs = f.errs[0], f.errs[1:]

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
+
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+)
+
+// cloudflareFlags are the server's Cloudflare sink settings.
+type cloudflareFlags struct {
+	credentialsFile string
+	apiURL          string
+	perFiveMinutes  int
+}
+
+func (c *cloudflareFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&c.credentialsFile, "cloudflare-credentials", "", "file of ACCOUNT_ID:TOKEN lines, one Cloudflare API token per account (CLOUDFLARE_API_TOKEN with CLOUDFLARE_ACCOUNT_ID adds one more)")
+	f.StringVar(&c.apiURL, "cloudflare-api-url", cfapi.DefaultBaseURL, "Cloudflare API root (the emulator's /client/v4 in development)")
+	f.IntVar(&c.perFiveMinutes, "cloudflare-rate-limit", 1000, "requests per 5 minutes per account (Cloudflare blocks a token for 5 minutes above 1200)")
+}
+
+// config loads the credentials; tokens go only into the clients.
+func (c *cloudflareFlags) config(getenv func(string) string) (cfapi.Config, error) {
+	creds := cfapi.Credentials{}
+	if c.credentialsFile != "" {
+		fromFile, err := cfapi.LoadCredentials(c.credentialsFile)
+		if err != nil {
+			return cfapi.Config{}, fmt.Errorf("--cloudflare-credentials: %w", err)
+		}
+		maps.Copy(creds, fromFile)
+	}
+	fromEnv, err := cfapi.CredentialsFromEnv(getenv)
+	if err != nil {
+		return cfapi.Config{}, err
+	}
+	for account, token := range fromEnv {
+		if _, dup := creds[account]; dup {
+			return cfapi.Config{}, fmt.Errorf("account %s has a token both in --cloudflare-credentials and in %s", account, cfapi.EnvAPIToken)
+		}
+		creds[account] = token
+	}
+	if c.perFiveMinutes < 1 {
+		return cfapi.Config{}, fmt.Errorf("--cloudflare-rate-limit must be at least 1, not %d", c.perFiveMinutes)
+	}
+	return cfapi.Config{
+		Credentials: creds,
+		BaseURL:     c.apiURL,
+		RateLimit:   rate.Limit(float64(c.perFiveMinutes) / (5 * time.Minute).Seconds()),
+	}, nil
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	cfemu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+)
+
+// devEmulator is the Cloudflare emulator `dev` runs.
+type devEmulator struct {
+	URL string
+	srv *http.Server
+}
+
+func (d *devEmulator) Close() error { return d.srv.Close() }
+
+// startDevEmulator serves the emulator on the first free port from first,
+// with one account and the zone example.com.
+func startDevEmulator(first int, token string) (*devEmulator, error) {
+	ports, err := freePorts(first, 1)
+	if err != nil {
+		return nil, err
+	}
+	emu := cfemu.New(cfemu.Config{Tokens: map[string]cfemu.TokenScope{token: {Accounts: []string{devAccount}}}})
+	seedEmulator(emu, devAccount, []string{"example.com"})
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])))
+	if err != nil {
+		return nil, fmt.Errorf("listen for the Cloudflare emulator: %w", err)
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	return &devEmulator{URL: "http://" + l.Addr().String(), srv: srv}, nil
+}
+
+// demoTunnel is the tunnel target the demo registers.
+var demoTunnel = api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/demo"}
+
+// demoFragments are what a Tunnel, an Ingress and an HTTPRoute would
+// contribute to one tunnel.
+func demoFragments() []api.Fragment {
+	config := api.TargetRef{Kind: cfapi.KindTunnelConfiguration, Name: demoTunnel.Name}
+	tunnelSource := api.SourceRef{Kind: "ClusterTunnel", Name: "demo"}
+	return []api.Fragment{
+		{Target: demoTunnel, Source: tunnelSource, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"demo"}`, devAccount))},
+		{Target: config, Source: tunnelSource, Generation: 1,
+			Spec: json.RawMessage(`{"settings":{"fallbackTarget":"http_status:404","warpRouting":false}}`)},
+		{Target: config, Source: api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "web"}, Generation: 1,
+			Spec: json.RawMessage(`{"rules":[{"hostname":"app.example.com","service":"http://web.default.svc:80"},{"hostname":"app.example.com","path":"^/static","service":"http://static.default.svc:80"}]}`)},
+		{Target: config, Source: api.SourceRef{Kind: "HTTPRoute", Namespace: "api", Name: "v1"}, Generation: 1,
+			Spec: json.RawMessage(`{"rules":[{"hostname":"api.example.com","path":"^/v1","service":"http://api-v1.api.svc:8080","originRequest":{"connectTimeout":10}}]}`)},
+	}
+}
+
+func registerDemo(ctx context.Context, c *api.Client) error {
+	for _, f := range demoFragments() {
+		if _, err := c.PutFragment(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type devHelp struct {
+	addrs             []string
+	token, exe        string
+	emulator, cfToken string
+	demo              bool
+}
+
+func printDevHelp(out io.Writer, h devHelp) {
+	fmt.Fprintf(out, `
+conflux-sync dev is running.
+
+  Admin API:  %[1]s  (also %[2]s, %[3]s)
+  Token:      %[4]s
+  Cloudflare: %[6]s/client/v4  (emulator; token %[7]s, account %[8]s)
+
+Try:
+  export CONFLUX_SYNC_ADDR=%[1]s CONFLUX_SYNC_TOKEN=%[4]s
+  %[5]s status
+  %[5]s targets ls
+`, h.addrs[0], h.addrs[1], h.addrs[2], h.token, h.exe, h.emulator, h.cfToken, devAccount)
+	if h.demo {
+		fmt.Fprintf(out, `
+The demo registered a tunnel and rules from a ClusterTunnel, an Ingress and an
+HTTPRoute. See their aggregate, and what the leader wrote to Cloudflare:
+  %[1]s targets get cloudflare.TunnelConfiguration ClusterTunnel/demo
+  %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
+  curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
+`, h.exe, h.emulator, h.cfToken, devAccount)
+	}
+	fmt.Fprintf(out, `
+Add a rule from another source and watch it reach the tunnel's configuration:
+  echo '{"target":{"kind":"cloudflare.TunnelConfiguration","name":"ClusterTunnel/demo"},"source":{"kind":"API","name":"me"},"generation":1,"spec":{"rules":[{"hostname":"me.example.com","service":"http://me.default.svc:80"}]}}' | %[1]s fragments put -f -
+  %[1]s targets get cloudflare.TunnelConfiguration ClusterTunnel/demo
+
+Downstream calls so far (coalesced: many changes, few calls):
+  curl -s %[2]s/__emulator/requests
+
+Press Ctrl-C to stop.
+`, h.exe, h.emulator)
+}

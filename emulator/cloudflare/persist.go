@@ -1,0 +1,327 @@
+package cloudflare
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// stateVersion is the only file format Open understands.
+const stateVersion = 1
+
+// stateFile is the on-disk form of everything a client can observe through
+// the API. Tokens, faults, rate windows and request counts are deliberately
+// absent: they describe a test run, not the emulated account.
+type stateFile struct {
+	Version  int            `json:"version"`
+	Accounts []accountState `json:"accounts"`
+	Zones    []zoneState    `json:"zones"`
+}
+
+type accountState struct {
+	ID string `json:"id"`
+	// DefaultVnet is kept so routes created after a restart land in the same
+	// virtual network as those created before it.
+	DefaultVnet string           `json:"default_virtual_network_id,omitempty"`
+	Tunnels     []tunnelState    `json:"tunnels"`
+	AccessApps  []accessAppState `json:"access_apps"`
+	Routes      []routeState     `json:"routes"`
+}
+
+type tunnelState struct {
+	ID            string          `json:"id"`
+	Name          string          `json:"name"`
+	Secret        string          `json:"secret"`
+	ConfigSrc     string          `json:"config_src"`
+	Created       time.Time       `json:"created_at"`
+	Deleted       *time.Time      `json:"deleted_at,omitempty"`
+	ConfigVersion int             `json:"config_version"`
+	Config        json.RawMessage `json:"config,omitempty"`
+}
+
+type accessAppState struct {
+	ID       string         `json:"id"`
+	AUD      string         `json:"aud"`
+	Fields   map[string]any `json:"fields"`
+	Policies []string       `json:"policies,omitempty"`
+	Created  time.Time      `json:"created_at"`
+	Updated  time.Time      `json:"updated_at"`
+}
+
+type routeState struct {
+	ID       string       `json:"id"`
+	Network  netip.Prefix `json:"network"`
+	TunnelID string       `json:"tunnel_id"`
+	Comment  string       `json:"comment,omitempty"`
+	Vnet     string       `json:"virtual_network_id"`
+	Created  time.Time    `json:"created_at"`
+	Deleted  *time.Time   `json:"deleted_at,omitempty"`
+}
+
+type zoneState struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Account string       `json:"account"`
+	Created time.Time    `json:"created_at"`
+	Records []*dnsRecord `json:"dns_records"`
+}
+
+// Open is New plus persistence: when cfg.StateFile is set it loads the state
+// saved there (a missing file means an empty emulator) and from then on
+// rewrites the file after every successful change. A file that cannot be read
+// or parsed, or has an unknown version, is an error.
+func Open(cfg Config) (*Server, error) {
+	s := New(cfg)
+	if cfg.StateFile == "" {
+		return s, nil
+	}
+	st, err := readState(cfg.StateFile)
+	if err != nil {
+		return nil, err
+	}
+	s.stateFile = cfg.StateFile
+	if st != nil {
+		s.restore(st)
+	}
+	return s, nil
+}
+
+// Save writes the state file now. It is a no-op without a state file; the
+// seeding helpers, which cannot return errors, only log failed writes, so
+// callers that need to know call Save afterwards.
+func (s *Server) Save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveLocked()
+}
+
+// readState returns nil, nil for a missing file.
+func readState(path string) (*stateFile, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read emulator state: %w", err)
+	}
+	var hdr struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &hdr); err != nil {
+		return nil, fmt.Errorf("emulator state %s is corrupt: %w", path, err)
+	}
+	if hdr.Version != stateVersion {
+		return nil, fmt.Errorf("emulator state %s has unsupported version %d (want %d)", path, hdr.Version, stateVersion)
+	}
+	// UseNumber keeps Access app numbers exactly as clients sent them.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var st stateFile
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("emulator state %s is corrupt: %w", path, err)
+	}
+	if err := st.compactConfigs(); err != nil {
+		return nil, fmt.Errorf("emulator state %s is corrupt: %w", path, err)
+	}
+	return &st, nil
+}
+
+// compactConfigs undoes the file's indentation inside tunnel configurations
+// so they are served byte-for-byte as before the restart.
+func (st *stateFile) compactConfigs() error {
+	for _, a := range st.Accounts {
+		for i, t := range a.Tunnels {
+			if t.Config == nil {
+				continue
+			}
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, t.Config); err != nil {
+				return fmt.Errorf("tunnel %s config: %w", t.ID, err)
+			}
+			a.Tunnels[i].Config = buf.Bytes()
+		}
+	}
+	return nil
+}
+
+// restore replaces the in-memory state with st; called before serving.
+func (s *Server) restore(st *stateFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, as := range st.Accounts {
+		a := s.accountLocked(as.ID)
+		a.vnet = as.DefaultVnet
+		for _, ts := range as.Tunnels {
+			a.tunnels = append(a.tunnels, &tunnel{id: ts.ID, account: as.ID, name: ts.Name, secret: ts.Secret,
+				configSrc: ts.ConfigSrc, created: ts.Created, deletedAt: ts.Deleted,
+				configVersion: ts.ConfigVersion, config: ts.Config})
+		}
+		for _, ap := range as.AccessApps {
+			if ap.Fields == nil {
+				ap.Fields = map[string]any{}
+			}
+			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
+				policies: ap.Policies, created: ap.Created, updated: ap.Updated})
+		}
+		for _, rs := range as.Routes {
+			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
+				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
+		}
+	}
+	for _, zs := range st.Zones {
+		s.accountLocked(zs.Account)
+		s.zones[zs.ID] = &zone{id: zs.ID, name: zs.Name, account: zs.Account, created: zs.Created, records: zs.Records}
+	}
+}
+
+// snapshotLocked converts the state to its file form, sorted so that equal
+// states produce equal files. Caller holds s.mu.
+func (s *Server) snapshotLocked() *stateFile {
+	st := &stateFile{Version: stateVersion, Accounts: []accountState{}, Zones: []zoneState{}}
+	for _, a := range s.accounts {
+		st.Accounts = append(st.Accounts, a.state())
+	}
+	sort.Slice(st.Accounts, func(i, j int) bool { return st.Accounts[i].ID < st.Accounts[j].ID })
+	for _, z := range s.zones {
+		st.Zones = append(st.Zones, zoneState{ID: z.id, Name: z.name, Account: z.account, Created: z.created, Records: z.records})
+	}
+	sort.Slice(st.Zones, func(i, j int) bool { return st.Zones[i].ID < st.Zones[j].ID })
+	return st
+}
+
+func (a *account) state() accountState {
+	as := accountState{ID: a.id, DefaultVnet: a.vnet,
+		Tunnels: []tunnelState{}, AccessApps: []accessAppState{}, Routes: []routeState{}}
+	for _, t := range a.tunnels {
+		as.Tunnels = append(as.Tunnels, tunnelState{ID: t.id, Name: t.name, Secret: t.secret, ConfigSrc: t.configSrc,
+			Created: t.created, Deleted: t.deletedAt, ConfigVersion: t.configVersion, Config: t.config})
+	}
+	for _, ap := range a.apps {
+		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
+			Policies: ap.policies, Created: ap.created, Updated: ap.updated})
+	}
+	for _, rt := range a.routes {
+		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,
+			Comment: rt.comment, Vnet: rt.vnet, Created: rt.created, Deleted: rt.deletedAt})
+	}
+	return as
+}
+
+// saveLocked writes the state file atomically: a crash leaves either the old
+// or the new file, never a torn one. Holding s.mu serialises writers and
+// keeps the snapshot consistent. Caller holds s.mu.
+func (s *Server) saveLocked() error {
+	if s.stateFile == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Without this, "<" and "&" in tunnel configurations would be rewritten
+	// as \u003c and \u0026 and no longer match what clients stored.
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s.snapshotLocked()); err != nil {
+		return fmt.Errorf("encode emulator state: %w", err)
+	}
+	return writeFileAtomic(s.stateFile, buf.Bytes())
+}
+
+// writeFileAtomic replaces path via a synced temporary file in the same
+// directory (rename is only atomic within a file system). The file is
+// created 0600 because it holds tunnel secrets.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save emulator state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save emulator state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save emulator state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save emulator state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save emulator state: %w", err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the rename itself durable; best effort, as some platforms
+// cannot fsync a directory.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// persistLocked is saveLocked for the seeding helpers, whose signatures have
+// no error to return. Caller holds s.mu.
+func (s *Server) persistLocked() {
+	if err := s.saveLocked(); err != nil {
+		s.log.Error("emulator state not saved", "file", s.stateFile, "err", err)
+	}
+}
+
+// servePersisted runs a mutating handler against a buffered response and
+// saves the state before anything reaches the client, so every change a
+// client saw acknowledged is on disk. Failed calls changed nothing and are
+// not saved.
+func (s *Server) servePersisted(w http.ResponseWriter, r *http.Request, scope TokenScope, h handler) {
+	buf := &bufferedResponse{header: http.Header{}}
+	if aerr := h(buf, r, scope); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	if err := s.Save(); err != nil {
+		s.log.Error("emulator state not saved", "file", s.stateFile, "err", err)
+		writeError(w, newAPIError(http.StatusInternalServerError, 10002, "Emulator state not saved: "+err.Error()))
+		return
+	}
+	buf.flushTo(w)
+}
+
+// bufferedResponse holds a handler's response until the state is saved.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	b.WriteHeader(http.StatusOK)
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}

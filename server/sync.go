@@ -1,0 +1,67 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/conflux-sync/conflux-sync/sync/access"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/dns"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+	"github.com/conflux-sync/conflux-sync/sync/route"
+	"github.com/conflux-sync/conflux-sync/sync/tunnel"
+)
+
+// sinkKinds are the target kinds every node validates and aggregates,
+// whether or not it can write them downstream.
+func sinkKinds() []kind.Kind {
+	return []kind.Kind{
+		tunnel.NewTunnel(),
+		tunnel.New(),
+		dns.New(),
+		access.New(),
+		route.New(),
+	}
+}
+
+// startSync builds the sync engine with a flusher for every downstream it
+// has credentials for, and registers it to run while this node leads.
+func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registerer) (*engine.Engine, error) {
+	var flushers []engine.Flusher
+	if len(cfg.Cloudflare.Credentials) > 0 {
+		cf := cfg.Cloudflare
+		cf.Registerer = reg
+		clients, err := cfapi.New(cf)
+		if err != nil {
+			return nil, err
+		}
+		flushers = append(flushers,
+			tunnel.NewTunnelFlusher(clients, n.log),
+			tunnel.NewConfigFlusher(clients, n.store, n.log),
+			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
+			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
+			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
+		)
+		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts())
+	} else {
+		n.log.Warn("no Cloudflare credentials: Cloudflare targets are stored and aggregated but not synced")
+	}
+	eng, err := engine.New(engine.Config{
+		Store:         n.store,
+		Cache:         cache,
+		Cluster:       n.cluster,
+		Flushers:      flushers,
+		Debounce:      cfg.Sync.Debounce,
+		DriftInterval: cfg.Sync.DriftInterval,
+		BackoffBase:   cfg.Sync.BackoffBase,
+		BackoffMax:    cfg.Sync.BackoffMax,
+		Workers:       cfg.Sync.Workers,
+		Logger:        n.log,
+		Registerer:    reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.cluster.RegisterLeaderTask("sync", eng.Run)
+	return eng, nil
+}

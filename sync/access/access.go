@@ -1,0 +1,288 @@
+package access
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+// Name is the target kind this package implements.
+const Name = cfapi.KindAccessApplication
+
+// Application types the kind accepts.
+const (
+	TypeSelfHosted = "self_hosted"
+	TypeSSH        = "ssh"
+	TypeVNC        = "vnc"
+)
+
+// Defaults filled into the canonical spec.
+const (
+	DefaultType            = TypeSelfHosted
+	DefaultSessionDuration = "24h"
+)
+
+// Limits checked by Validate.
+const (
+	maxNameLen   = 350 // Cloudflare's dashboard limit for app names
+	maxDomainLen = 253 + 1024
+	maxList      = 100
+)
+
+// Spec is one fragment's spec (and, canonicalised, the target's desired
+// state). See the package doc for the JSON shape.
+type Spec struct {
+	AccountID              string   `json:"accountId,omitempty"`
+	Name                   string   `json:"name"`
+	Domain                 string   `json:"domain"`
+	Type                   string   `json:"type,omitempty"`
+	SessionDuration        string   `json:"sessionDuration,omitempty"`
+	Policies               []string `json:"policies,omitempty"`
+	AllowedIdps            []string `json:"allowedIdps,omitempty"`
+	AutoRedirectToIdentity bool     `json:"autoRedirectToIdentity,omitempty"`
+	// AppLauncherVisible is a pointer so that "absent" can default to true.
+	AppLauncherVisible *bool    `json:"appLauncherVisible,omitempty"`
+	Tags               []string `json:"tags,omitempty"`
+	Adopt              bool     `json:"adopt,omitempty"`
+	ID                 string   `json:"id,omitempty"`
+}
+
+// Kind implements kind.Kind for Access applications. It has no state.
+type Kind struct{}
+
+var _ kind.Kind = Kind{}
+
+// New returns the Access application kind.
+func New() kind.Kind { return Kind{} }
+
+// Name returns "cloudflare.AccessApplication".
+func (Kind) Name() string { return Name }
+
+// Validate checks one fragment spec.
+func (Kind) Validate(target api.TargetRef, _ api.SourceRef, spec json.RawMessage) error {
+	if target.Kind != Name {
+		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, Name)}
+	}
+	var s Spec
+	if err := kind.DecodeStrict(spec, &s); err != nil {
+		return err
+	}
+	if fe := validate(&s); fe != nil {
+		return fe
+	}
+	return nil
+}
+
+// Aggregate returns the owning fragment's canonical spec; other fragments
+// are Conflicts keyed "application".
+func (Kind) Aggregate(_ api.TargetRef, fragments []api.Fragment) (kind.Result, error) {
+	winner, conflicts := kind.OneOwner(fragments, "application")
+	if winner == nil {
+		return kind.Result{}, nil
+	}
+	var s Spec
+	if err := kind.DecodeStrict(winner.Spec, &s); err != nil {
+		return kind.Result{}, fmt.Errorf("fragment from %s: %w", winner.Source, err)
+	}
+	desired, err := json.Marshal(Canonical(s))
+	if err != nil {
+		return kind.Result{}, err
+	}
+	return kind.Result{Desired: desired, Conflicts: conflicts}, nil
+}
+
+// Canonical fills in defaults and normalises s so equal meanings marshal
+// to equal bytes. It does not validate.
+func Canonical(s Spec) Spec {
+	if s.Type == "" {
+		s.Type = DefaultType
+	}
+	if s.SessionDuration == "" {
+		s.SessionDuration = DefaultSessionDuration
+	}
+	if s.AppLauncherVisible == nil {
+		t := true
+		s.AppLauncherVisible = &t
+	} else {
+		v := *s.AppLauncherVisible
+		s.AppLauncherVisible = &v
+	}
+	s.Domain = canonicalDomain(s.Domain)
+	s.ID = strings.ToLower(s.ID)
+	s.Policies = nilIfEmpty(slices.Clone(s.Policies))
+	s.AllowedIdps = sortedSet(s.AllowedIdps)
+	s.Tags = sortedSet(s.Tags)
+	return s
+}
+
+// canonicalDomain lower-cases the host; the path is case-sensitive.
+func canonicalDomain(d string) string {
+	host, path, _ := strings.Cut(d, "/")
+	if path == "" && !strings.Contains(d, "/") {
+		return strings.ToLower(host)
+	}
+	return strings.ToLower(host) + "/" + path
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func sortedSet(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return nilIfEmpty(slices.Compact(out))
+}
+
+func validate(s *Spec) *api.FieldError {
+	if fe := checkAccountID("spec.accountId", s.AccountID); fe != nil {
+		return fe
+	}
+	switch {
+	case strings.TrimSpace(s.Name) == "":
+		return &api.FieldError{Field: "spec.name", Reason: "is required"}
+	case utf8.RuneCountInString(s.Name) > maxNameLen:
+		return &api.FieldError{Field: "spec.name", Reason: fmt.Sprintf("is longer than %d characters", maxNameLen)}
+	case strings.IndexFunc(s.Name, unicode.IsControl) >= 0:
+		return &api.FieldError{Field: "spec.name", Reason: "must not contain control characters"}
+	}
+	if reason := checkDomain(s.Domain); reason != "" {
+		return &api.FieldError{Field: "spec.domain", Reason: reason}
+	}
+	switch s.Type {
+	case "", TypeSelfHosted, TypeSSH, TypeVNC:
+	default:
+		return &api.FieldError{Field: "spec.type", Reason: fmt.Sprintf("is %q; must be %q, %q or %q", s.Type, TypeSelfHosted, TypeSSH, TypeVNC)}
+	}
+	if s.SessionDuration != "" {
+		d, err := time.ParseDuration(s.SessionDuration)
+		switch {
+		case err != nil:
+			return &api.FieldError{Field: "spec.sessionDuration", Reason: fmt.Sprintf("%q is not a duration such as \"24h\" or \"30m\"", s.SessionDuration)}
+		case d <= 0:
+			return &api.FieldError{Field: "spec.sessionDuration", Reason: "must be positive"}
+		}
+	}
+	for _, l := range []struct {
+		field string
+		ids   []string
+	}{{"spec.policies", s.Policies}, {"spec.allowedIdps", s.AllowedIdps}, {"spec.tags", s.Tags}} {
+		if fe := checkList(l.field, l.ids); fe != nil {
+			return fe
+		}
+	}
+	if s.ID != "" {
+		if reason := checkID(s.ID); reason != "" {
+			return &api.FieldError{Field: "spec.id", Reason: reason}
+		}
+	}
+	return nil
+}
+
+func checkAccountID(field, id string) *api.FieldError {
+	if id != "" && (len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return !isIDRune(r) })) {
+		return &api.FieldError{Field: field, Reason: "must be a Cloudflare account id (letters and digits)"}
+	}
+	return nil
+}
+
+func isIDRune(r rune) bool {
+	return r < utf8.RuneSelf && (r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+func checkID(id string) string {
+	if len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return !isIDRune(r) }) {
+		return "must be an Access application id (a UUID)"
+	}
+	return ""
+}
+
+func checkList(field string, ids []string) *api.FieldError {
+	if len(ids) > maxList {
+		return &api.FieldError{Field: field, Reason: fmt.Sprintf("has %d entries; at most %d", len(ids), maxList)}
+	}
+	seen := make(map[string]int, len(ids))
+	for i, id := range ids {
+		f := field + "[" + strconv.Itoa(i) + "]"
+		switch {
+		case strings.TrimSpace(id) == "":
+			return &api.FieldError{Field: f, Reason: "must not be empty"}
+		case len(id) > 255 || strings.IndexFunc(id, unicode.IsControl) >= 0 || strings.ContainsAny(id, " \t"):
+			return &api.FieldError{Field: f, Reason: "must be an id without spaces or control characters (at most 255 bytes)"}
+		}
+		if j, dup := seen[id]; dup {
+			return &api.FieldError{Field: f, Reason: fmt.Sprintf("duplicates %s[%d]", field, j)}
+		}
+		seen[id] = i
+	}
+	return nil
+}
+
+// checkDomain accepts "host" or "host/path": a DNS hostname (the first
+// label may be "*"), no scheme, no port, no query.
+func checkDomain(d string) string {
+	if d == "" {
+		return "is required"
+	}
+	if len(d) > maxDomainLen {
+		return "is too long"
+	}
+	if i := strings.Index(d, "://"); i >= 0 {
+		return fmt.Sprintf("must not include a scheme (%q): give the hostname, e.g. \"app.example.com\"", d[:i+3])
+	}
+	host, path, hasPath := strings.Cut(d, "/")
+	if strings.Contains(host, ":") {
+		return "must not include a port"
+	}
+	if reason := checkHostname(host); reason != "" {
+		return reason
+	}
+	if hasPath {
+		if strings.ContainsAny(path, "?# \t") || strings.IndexFunc(path, unicode.IsControl) >= 0 {
+			return "path must not contain spaces, control characters, '?' or '#'"
+		}
+	}
+	return ""
+}
+
+func checkHostname(h string) string {
+	if h == "" {
+		return "must start with a hostname"
+	}
+	if len(h) > 253 {
+		return "hostname is longer than 253 characters"
+	}
+	labels := strings.Split(h, ".")
+	if len(labels) < 2 {
+		return fmt.Sprintf("hostname %q must be a fully qualified name such as app.example.com", h)
+	}
+	for i, l := range labels {
+		if l == "*" && i == 0 {
+			continue
+		}
+		if l == "" || len(l) > 63 {
+			return fmt.Sprintf("hostname %q has an empty or over-long (>63) label", h)
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Sprintf("hostname %q has a label that starts or ends with '-'", h)
+		}
+		for _, r := range l {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return fmt.Sprintf("hostname %q may only contain letters, digits, '-' and a leading \"*.\" (use punycode for IDNs)", h)
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,40 @@
+// Package access is the cloudflare.AccessApplication kind: one Cloudflare
+// Access application per target, owned by one fragment.
+//
+// Spec (the JSON a producer sends; see Spec):
+//
+//	{"accountId": "",                       // "" = the only configured account
+//	 "name": "app",                         // required
+//	 "domain": "app.example.com/admin",     // required: hostname, optional path, no scheme or port
+//	 "type": "self_hosted",                 // default; also "ssh", "vnc"
+//	 "sessionDuration": "24h",              // default; a Go duration
+//	 "policies": ["<policy id>", ...],      // reusable policy ids, in precedence order
+//	 "allowedIdps": ["<idp id>", ...],
+//	 "autoRedirectToIdentity": false,
+//	 "appLauncherVisible": true,            // default true
+//	 "tags": ["team-a"],
+//	 "adopt": false,                        // take over an existing app with this domain
+//	 "id": ""}                              // adopt exactly this existing app
+//
+// Aggregation: kind.OneOwner — the fragment registered first owns the
+// target; every other fragment is a Conflict keyed "application". Desired
+// is the owner's spec in canonical form: defaults filled in, domain host
+// lower-cased, allowedIdps and tags sorted, re-marshalled from Spec so the
+// key order is fixed.
+//
+// Ownership: an Access application has no comment field to carry the
+// ownership marker, so ownership lives in the target's recorded status.
+// Downstream ids recorded:
+//
+//	accountId  the account the application is in
+//	appId      the application id
+//	aud        its audience tag (for producers validating Access JWTs)
+//	created    "true" when conflux-sync created it (then it may delete it);
+//	           "false" when it was adopted (then it is only released)
+//
+// Right after creating an application the flusher checkpoints appId and
+// created=true through the log, so a crash before the outcome is recorded
+// cannot orphan it. An existing application with the same domain that is
+// not recorded as ours is a permanent clash unless the spec sets adopt (or
+// names its id).
+package access

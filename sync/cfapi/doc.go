@@ -1,0 +1,29 @@
+// Package cfapi is what the Cloudflare kinds share: one cloudflare-go client
+// per account with the client's own retries and rate limiting switched off
+// (the sync engine owns both), the per-account token bucket every request
+// waits on, the classification of downstream errors into retryable (with
+// Retry-After) and permanent ones, API tokens loaded from a file or the
+// environment, the ownership marker, and the lookup of a tunnel's id
+// through the recorded status of its cloudflare.Tunnel target.
+package cfapi
+
+// Target kinds of the Cloudflare sink. They live here because kinds refer
+// to each other: a tunnel configuration, a DNS CNAME and a network route all
+// name a cloudflare.Tunnel target.
+const (
+	KindTunnel              = "cloudflare.Tunnel"
+	KindTunnelConfiguration = "cloudflare.TunnelConfiguration"
+	KindDNSRecord           = "cloudflare.DNSRecord"
+	KindAccessApplication   = "cloudflare.AccessApplication"
+	KindNetworkRoute        = "cloudflare.NetworkRoute"
+)
+
+// Keys of the downstream ids recorded in a cloudflare.Tunnel target's
+// status.
+const (
+	IDAccount = "accountId"
+	IDTunnel  = "tunnelId"
+	// IDCreated is "true" when conflux-sync created the tunnel (and so may
+	// delete it); adopted tunnels are never deleted.
+	IDCreated = "created"
+)

@@ -1,0 +1,88 @@
+package cfapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+type noteKey struct{}
+
+// note is what the transport saw of the last response of one Call.
+type note struct {
+	mu         sync.Mutex
+	status     int
+	retryAfter time.Duration
+}
+
+func (n *note) set(status int, retryAfter time.Duration) {
+	n.mu.Lock()
+	n.status, n.retryAfter = status, retryAfter
+	n.mu.Unlock()
+}
+
+// Error is a failed Cloudflare call. It wraps the client's error, so
+// errors.As still finds *cloudflare.Error and its codes.
+type Error struct {
+	// What names the call, e.g. "update tunnel configuration".
+	What string
+	// Status is the HTTP status; 0 when no response came.
+	Status int
+	// Wait is the Retry-After the API sent, if any.
+	Wait time.Duration
+	Err  error
+}
+
+func (e *Error) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// RetryAfter tells the engine how long the API asked to wait.
+func (e *Error) RetryAfter() time.Duration { return e.Wait }
+
+// Call runs one API call and classifies its error: a 4xx other than 429 is
+// engine.Permanent, anything else (429, 5xx, no response) is retryable,
+// with the Retry-After the API sent. The result is always an *Error
+// (possibly inside Permanent) or a context error.
+func Call(ctx context.Context, what string, fn func(context.Context) error) error {
+	n := &note{}
+	err := fn(context.WithValue(ctx, noteKey{}, n))
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", what, ctx.Err())
+	}
+	n.mu.Lock()
+	e := &Error{What: what, Status: n.status, Wait: n.retryAfter, Err: err}
+	n.mu.Unlock()
+	var cfErr *cloudflare.Error
+	if e.Status == 0 && errors.As(err, &cfErr) {
+		e.Status = cfErr.StatusCode
+	}
+	if e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests {
+		return engine.Permanent(e)
+	}
+	return e
+}
+
+// StatusOf returns the HTTP status of a Call error; 0 if none.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// HasCode reports whether the API answered with the error code.
+func HasCode(err error, code int) bool {
+	var cfErr *cloudflare.Error
+	return errors.As(err, &cfErr) && cfErr.InternalErrorCodeIs(code)
+}

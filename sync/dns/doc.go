@@ -1,0 +1,60 @@
+// Package dns is the cloudflare.DNSRecord kind: DNS records in one
+// Cloudflare zone, contributed by many producers and written in batches.
+//
+// # Target
+//
+// A target is one zone: its name is the zone name, lower-case without a
+// trailing dot, e.g. "example.com". One target per zone lets every change of
+// a zone go out through POST /zones/{zone}/dns_records/batch, at most
+// MaxBatch operations a call.
+//
+// # Spec
+//
+// A fragment spec (Spec) lists records of that zone:
+//
+//	{"accountId": "",  // optional; empty = the only configured account
+//	 "records": [
+//	   {"name": "app.example.com", "type": "CNAME", "tunnel": "ClusterTunnel/edge", "proxied": true},
+//	   {"name": "api.example.com", "type": "A", "content": "203.0.113.7", "ttl": 300,
+//	    "comment": "team api", "tags": ["team:api"]},
+//	   {"name": "mail.example.com", "type": "MX", "content": "mx1.example.net", "priority": 10},
+//	   {"name": "legacy.example.com", "type": "CNAME", "content": "old.example.net", "adopt": true}
+//	 ]}
+//
+// name is a fully qualified name inside the zone ("@" and relative names
+// are refused); type is A, AAAA, CNAME, TXT or MX (MX needs priority).
+// Exactly one of content and tunnel is given; tunnel (CNAME only) names a
+// cloudflare.Tunnel target and becomes "<tunnel id>.cfargotunnel.com" at
+// flush time. ttl is 1 (automatic, the default) or 60..86400; proxied
+// records always get ttl 1, as the API does. adopt takes over an existing
+// record that conflux-sync did not create.
+//
+// # Aggregation
+//
+// Records are keyed by (name, type). One fragment owns a key: the one
+// registered first (lowest CreateIndex, then source key); the records of
+// every other fragment on that key are dropped and reported as a Conflict
+// keyed "name TYPE". A CNAME must be alone on its name, so a CNAME key also
+// clashes with any other type on that name across fragments, the older
+// fragment winning. All fragments must name the same account (or none): the
+// records of a fragment naming a different account are a Conflict keyed
+// "accountId". Desired is the canonical JSON of Desired: records sorted by
+// (name, type, content, tunnel) with defaults filled in, so equal intents
+// hash equally.
+//
+// # Ownership
+//
+// Every record conflux-sync writes carries the cluster's marker
+// (cfapi.Marker) at the front of its comment. A record is ours when its
+// comment has the marker or its id is recorded in the target's status.
+// Records that are not ours are never changed or deleted: a desired record
+// that would collide with one is reported (the flush fails permanently,
+// after writing everything else) unless the record sets adopt, which patches
+// the existing record and stamps the marker on it. Ours that no fragment
+// wants any more are deleted.
+//
+// # Downstream ids
+//
+// Outcome.DownstreamIDs holds "accountId", "zoneId", and for every record we
+// own after the flush "<name> <type> <content>" → record id.
+package dns

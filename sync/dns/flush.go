@@ -1,0 +1,239 @@
+package dns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+// Keys of Outcome.DownstreamIDs besides the per-record "<name> <type>
+// <content>" entries (which always hold spaces, so they cannot collide).
+const (
+	IDAccount = "accountId"
+	IDZone    = "zoneId"
+)
+
+// FlusherConfig configures a Flusher.
+type FlusherConfig struct {
+	Clients *cfapi.Clients
+	// Store is read for the tunnels that tunnel CNAMEs point at.
+	Store  *store.Store
+	Logger *slog.Logger
+	// BatchSize caps the operations of one batch call; default (and
+	// maximum) MaxBatch.
+	BatchSize int
+}
+
+// Flusher writes a zone's desired records. It implements engine.Flusher.
+type Flusher struct {
+	cfg FlusherConfig
+	log *slog.Logger
+}
+
+var _ engine.Flusher = (*Flusher)(nil)
+
+// NewFlusher builds a Flusher.
+func NewFlusher(cfg FlusherConfig) *Flusher {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatch {
+		cfg.BatchSize = MaxBatch
+	}
+	return &Flusher{cfg: cfg, log: cfg.Logger}
+}
+
+// Kind returns cfapi.KindDNSRecord.
+func (f *Flusher) Kind() string { return cfapi.KindDNSRecord }
+
+// Flush lists the zone's records once, works out the changes (see diff) and
+// writes them through the batch endpoint, deletes first. Records that clash
+// with ones we do not own are left alone; after everything else is written
+// they make the flush fail permanently, naming each.
+func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
+	if req.ClusterID == "" {
+		return engine.Outcome{}, errors.New("the cluster id is not known yet, so the ownership marker cannot be built")
+	}
+	marker := cfapi.Marker(req.ClusterID)
+	zone := req.Target.Name
+	if fe := ValidateZoneName(zone); fe != nil {
+		return engine.Outcome{}, engine.Permanent(fmt.Errorf("zone %q: %w", zone, fe))
+	}
+	var desired Desired
+	accountID := ""
+	if req.Result.Desired != nil {
+		if err := json.Unmarshal(req.Result.Desired, &desired); err != nil {
+			return engine.Outcome{}, engine.Permanent(fmt.Errorf("zone %s: decode desired records: %w", zone, err))
+		}
+		accountID = desired.AccountID
+	} else if req.Prev != nil {
+		// Nothing desired: clean up in the account we last wrote to.
+		accountID = req.Prev.DownstreamIDs[IDAccount]
+	}
+
+	a, err := f.cfg.Clients.Account(accountID)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	zoneID, err := f.cfg.Clients.ZoneID(ctx, a, zone)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	// Tunnels are resolved before anything is written: a CNAME whose tunnel
+	// does not exist yet would otherwise be half a change.
+	wants, err := f.wants(desired.Records, marker)
+	if err != nil {
+		return engine.Outcome{}, fmt.Errorf("zone %s: %w", zone, err)
+	}
+
+	var listed []cloudflare.DNSRecord
+	err = cfapi.Call(ctx, "list DNS records of zone "+zone, func(ctx context.Context) error {
+		var err error
+		listed, _, err = a.API.ListDNSRecords(ctx, cloudflare.ZoneIdentifier(zoneID), cloudflare.ListDNSRecordsParams{})
+		return err
+	})
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	ownedIDs := prevRecordIDs(req.Prev)
+	remotes := make([]remote, len(listed))
+	for i, r := range listed {
+		remotes[i] = fromAPI(r, marker, ownedIDs)
+	}
+
+	p := diff(wants, remotes)
+	if err := f.apply(ctx, a, zone, zoneID, &p); err != nil {
+		return engine.Outcome{}, err
+	}
+	if len(p.clashes) > 0 {
+		return engine.Outcome{}, engine.Permanent(fmt.Errorf("zone %s: %d desired record(s) not written: %s",
+			zone, len(p.clashes), strings.Join(p.clashes, "; ")))
+	}
+	if req.Result.Desired == nil {
+		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+	}
+	ids := p.ids
+	ids[IDAccount], ids[IDZone] = a.ID, zoneID
+	return engine.Outcome{DownstreamIDs: ids}, nil
+}
+
+// wants resolves tunnel references and builds the stored comments.
+func (f *Flusher) wants(recs []Record, marker string) ([]want, error) {
+	out := make([]want, len(recs))
+	needStore := false
+	for i, r := range recs {
+		out[i] = want{Record: r, comment: cfapi.Comment(marker, r.Comment)}
+		needStore = needStore || r.Tunnel != ""
+	}
+	if !needStore {
+		return out, nil
+	}
+	if f.cfg.Store == nil {
+		return nil, engine.Permanent(errors.New("tunnel CNAMEs need the store, which this flusher was not given"))
+	}
+	return out, f.cfg.Store.View(func(v *store.View) error {
+		for i := range out {
+			w := &out[i]
+			if w.Tunnel == "" {
+				continue
+			}
+			t, err := cfapi.ResolveTunnel(v, w.Tunnel)
+			if err != nil {
+				// Not ready (or a store read error) is retryable: the
+				// tunnel's own flush rechecks this kind.
+				return fmt.Errorf("record %s CNAME: %w", w.Name, err)
+			}
+			w.Content = t.CNAME()
+		}
+		return nil
+	})
+}
+
+// prevRecordIDs is the set of record ids the last outcome recorded as ours:
+// a record whose comment lost the marker out of band is still ours.
+func prevRecordIDs(prev *api.SyncStatus) map[string]bool {
+	ids := map[string]bool{}
+	if prev == nil {
+		return ids
+	}
+	for k, id := range prev.DownstreamIDs {
+		if strings.Contains(k, " ") && id != "" {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+type batchRequest struct {
+	Deletes []batchID    `json:"deletes,omitempty"`
+	Patches []recordBody `json:"patches,omitempty"`
+	Posts   []recordBody `json:"posts,omitempty"`
+}
+
+type batchID struct {
+	ID string `json:"id"`
+}
+
+type batchResult struct {
+	Posts []cloudflare.DNSRecord `json:"posts"`
+}
+
+// apply sends the plan in calls of at most BatchSize operations: all
+// deletes first (so a record changing type or a freed name never collides),
+// then patches, then posts. Each call is all-or-nothing; a failure midway
+// leaves a state the next flush reads back and finishes.
+func (f *Flusher) apply(ctx context.Context, a *cfapi.Account, zone, zoneID string, p *plan) error {
+	total := len(p.deletes) + len(p.patches) + len(p.posts)
+	if total == 0 {
+		return nil
+	}
+	deletes, patches, posts := p.deletes, p.patches, p.posts
+	for calls := 1; len(deletes)+len(patches)+len(posts) > 0; calls++ {
+		var body batchRequest
+		room := f.cfg.BatchSize
+		n := min(room, len(deletes))
+		for _, id := range deletes[:n] {
+			body.Deletes = append(body.Deletes, batchID{id})
+		}
+		deletes, room = deletes[n:], room-n
+		n = min(room, len(patches))
+		body.Patches, patches, room = patches[:n], patches[n:], room-n
+		n = min(room, len(posts))
+		body.Posts, posts = posts[:n], posts[n:]
+
+		var raw cloudflare.RawResponse
+		err := cfapi.Call(ctx, fmt.Sprintf("write DNS records of zone %s (batch %d)", zone, calls), func(ctx context.Context) error {
+			var err error
+			raw, err = a.API.Raw(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records/batch", body, nil)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var res batchResult
+		if err := json.Unmarshal(raw.Result, &res); err != nil {
+			return fmt.Errorf("zone %s: read batch result: %w", zone, err)
+		}
+		for i, r := range res.Posts {
+			content := r.Content
+			if i < len(body.Posts) && strings.EqualFold(body.Posts[i].Name, r.Name) && body.Posts[i].Type == r.Type {
+				content = body.Posts[i].Content
+			}
+			p.ids[idKey(strings.ToLower(r.Name), r.Type, content)] = r.ID
+		}
+		f.log.Info("dns: batch written", "zone", zone, "deletes", len(body.Deletes),
+			"patches", len(body.Patches), "posts", len(body.Posts))
+	}
+	return nil
+}

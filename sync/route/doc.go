@@ -1,0 +1,36 @@
+// Package route is the cloudflare.NetworkRoute kind: one private-network
+// route (Cloudflare "teamnet" route) to a tunnel per target, owned by one
+// fragment.
+//
+// Spec (the JSON a producer sends; see Spec):
+//
+//	{"accountId": "",                   // "" = the tunnel's account, else the only configured one
+//	 "network": "10.0.0.0/8",           // required, canonical CIDR (no host bits set)
+//	 "tunnel": "ClusterTunnel/edge",    // a cloudflare.Tunnel target name ...
+//	 "tunnelId": "<uuid>",              // ... or a tunnel id: exactly one of the two
+//	 "virtualNetworkId": "",            // "" = the account's default virtual network
+//	 "comment": "office LAN",
+//	 "adopt": false}                    // take over an existing route for this network
+//
+// Aggregation: kind.OneOwner — the fragment registered first owns the
+// target; every other fragment is a Conflict keyed "route". Desired is the
+// owner's spec in canonical form (network and ids normalised), re-marshalled
+// from Spec so the key order is fixed.
+//
+// Routes are written through the route-id endpoints
+// (/accounts/{a}/teamnet/routes[/{id}]), not the retired CIDR-path ones.
+//
+// Ownership: the route's comment carries the marker
+// (cfapi.Comment(marker, spec.comment)). An existing route for the same
+// network that is not ours is a permanent clash unless the spec sets adopt;
+// adopting stamps the marker. Downstream ids recorded:
+//
+//	accountId         the account
+//	routeId           the route id
+//	tunnelId          the tunnel it points at
+//	network           the route's network
+//	virtualNetworkId  the virtual network the spec asked for ("" = default)
+//	created           "true" when conflux-sync created it (it is deleted
+//	                  when the target loses its last fragment); "false" when
+//	                  adopted (it is then released, left in place)
+package route

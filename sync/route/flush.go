@@ -1,0 +1,366 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+// Keys of the downstream ids this kind records.
+const (
+	IDAccount = cfapi.IDAccount
+	IDRoute   = "routeId"
+	IDTunnel  = cfapi.IDTunnel
+	IDNetwork = "network"
+	IDVnet    = "virtualNetworkId"
+	IDCreated = cfapi.IDCreated
+)
+
+// FlusherConfig configures a Flusher.
+type FlusherConfig struct {
+	Clients *cfapi.Clients
+	// Store resolves spec.tunnel through the cloudflare.Tunnel target's
+	// recorded status.
+	Store  *store.Store
+	Logger *slog.Logger
+}
+
+// Flusher writes cloudflare.NetworkRoute targets.
+type Flusher struct {
+	clients *cfapi.Clients
+	store   *store.Store
+	log     *slog.Logger
+}
+
+var _ engine.Flusher = (*Flusher)(nil)
+
+// NewFlusher returns the network route flusher.
+func NewFlusher(cfg FlusherConfig) *Flusher {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Flusher{clients: cfg.Clients, store: cfg.Store, log: log}
+}
+
+// Kind returns "cloudflare.NetworkRoute".
+func (*Flusher) Kind() string { return Name }
+
+// remoteRoute is a route as the API returns it (cloudflare-go's
+// TunnelRoute lacks the id).
+type remoteRoute struct {
+	ID               string `json:"id"`
+	Network          string `json:"network"`
+	TunnelID         string `json:"tunnel_id"`
+	Comment          string `json:"comment"`
+	VirtualNetworkID string `json:"virtual_network_id"`
+}
+
+// Flush makes the route match req.Result.Desired.
+func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
+	if req.ClusterID == "" {
+		return engine.Outcome{}, errors.New("cluster id not known yet: cannot build the ownership marker")
+	}
+	marker := cfapi.Marker(req.ClusterID)
+	var prev map[string]string
+	if req.Prev != nil {
+		prev = req.Prev.DownstreamIDs
+	}
+	log := f.log.With("target", req.Target.String())
+	if req.Result.Desired == nil {
+		if err := f.remove(ctx, log, marker, prev); err != nil {
+			return engine.Outcome{}, err
+		}
+		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+	}
+	var spec Spec
+	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
+		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
+	}
+	spec = Canonical(spec)
+	tunnelID, account, err := f.tunnel(spec)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	a, err := f.clients.Account(account)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	if prev[IDRoute] != "" && prev[IDAccount] != "" && prev[IDAccount] != a.ID {
+		if err := f.remove(ctx, log, marker, prev); err != nil {
+			return engine.Outcome{}, err
+		}
+		prev = nil
+	}
+	want := cfapi.Comment(marker, spec.Comment)
+
+	rt, created, err := f.find(ctx, log, a, spec, marker, prev)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	switch {
+	case rt == nil:
+		if rt, err = f.create(ctx, a, spec, tunnelID, want); err != nil {
+			return engine.Outcome{}, err
+		}
+		created = true
+		log.Info("created network route", "routeId", rt.ID, "network", spec.Network)
+	case rt.TunnelID != tunnelID || rt.Comment != want:
+		if !created && !cfapi.Owned(rt.Comment, marker) && req.Checkpoint != nil {
+			// Adopting stamps our marker: record first that we did not
+			// make the route, so a crash now cannot later get it deleted.
+			if err := req.Checkpoint(ctx, map[string]string{IDAccount: a.ID, IDRoute: rt.ID,
+				IDNetwork: spec.Network, IDVnet: spec.VirtualNetworkID, IDCreated: "false"}); err != nil {
+				return engine.Outcome{}, err
+			}
+		}
+		if rt, err = f.patch(ctx, a, rt.ID, tunnelID, want); err != nil {
+			return engine.Outcome{}, err
+		}
+		log.Info("updated network route", "routeId", rt.ID, "network", spec.Network)
+	}
+	return engine.Outcome{DownstreamIDs: map[string]string{
+		IDAccount: a.ID, IDRoute: rt.ID, IDTunnel: tunnelID, IDNetwork: spec.Network,
+		IDVnet: spec.VirtualNetworkID, IDCreated: strconv.FormatBool(created),
+	}}, nil
+}
+
+// tunnel returns the tunnel id and the account to write to.
+func (f *Flusher) tunnel(spec Spec) (id, account string, err error) {
+	if spec.Tunnel == "" {
+		return spec.TunnelID, spec.AccountID, nil
+	}
+	if f.store == nil {
+		return "", "", engine.Permanent(errors.New("route flusher has no store to resolve spec.tunnel"))
+	}
+	var t cfapi.Tunnel
+	if err := f.store.View(func(v *store.View) error {
+		var err error
+		t, err = cfapi.ResolveTunnel(v, spec.Tunnel)
+		return err
+	}); err != nil {
+		return "", "", err // ErrTunnelNotReady is retryable: the tunnel's flush rechecks us
+	}
+	account = spec.AccountID
+	switch {
+	case account == "":
+		account = t.AccountID
+	case t.AccountID != "" && t.AccountID != account:
+		return "", "", engine.Permanent(fmt.Errorf("tunnel %s is in account %s, not spec.accountId %s", spec.Tunnel, t.AccountID, account))
+	}
+	return t.ID, account, nil
+}
+
+// find returns the route to manage and whether we created it; nil when
+// one must be created.
+func (f *Flusher) find(ctx context.Context, log *slog.Logger, a *cfapi.Account, spec Spec, marker string, prev map[string]string) (*remoteRoute, bool, error) {
+	if id := prev[IDRoute]; id != "" {
+		rt, err := f.get(ctx, a, id)
+		if err != nil {
+			return nil, false, err
+		}
+		created := prev[IDCreated] != "false"
+		switch {
+		case rt == nil:
+			// Deleted out of band: look again as if new.
+		case rt.Network == spec.Network && prev[IDVnet] == spec.VirtualNetworkID &&
+			(spec.VirtualNetworkID == "" || rt.VirtualNetworkID == spec.VirtualNetworkID):
+			return rt, created, nil
+		default:
+			// The network or virtual network changed: a route cannot move,
+			// so the old one goes (or is released, if adopted).
+			if created {
+				if err := f.delete(ctx, a, rt.ID); err != nil {
+					return nil, false, err
+				}
+				log.Info("deleted network route for a moved network", "routeId", rt.ID, "network", rt.Network)
+			}
+		}
+	}
+	routes, err := f.list(ctx, a, spec)
+	if err != nil {
+		return nil, false, err
+	}
+	var unowned []remoteRoute
+	for _, rt := range routes {
+		if cfapi.Owned(rt.Comment, marker) {
+			return &rt, true, nil
+		}
+		unowned = append(unowned, rt)
+	}
+	switch {
+	case len(unowned) == 0:
+		return nil, false, nil
+	case !spec.Adopt && spec.VirtualNetworkID == "":
+		// Routes in other virtual networks also match; only the create
+		// can tell whether the default one is taken.
+		return nil, false, nil
+	case !spec.Adopt:
+		return nil, false, clash(spec, nil)
+	case len(unowned) > 1:
+		return nil, false, engine.Permanent(fmt.Errorf("%d routes for %s exist in different virtual networks: set virtualNetworkId to say which to adopt", len(unowned), spec.Network))
+	}
+	return &unowned[0], false, nil
+}
+
+func clash(spec Spec, err error) error {
+	msg := fmt.Sprintf("a network route for %s exists and is not managed by conflux-sync; set adopt", spec.Network)
+	if spec.VirtualNetworkID != "" {
+		msg = fmt.Sprintf("a network route for %s in virtual network %s exists and is not managed by conflux-sync; set adopt", spec.Network, spec.VirtualNetworkID)
+	}
+	if err != nil {
+		return engine.Permanent(fmt.Errorf("%s: %w", msg, err))
+	}
+	return engine.Permanent(errors.New(msg))
+}
+
+func routesPath(account string) string {
+	return "/accounts/" + url.PathEscape(account) + "/teamnet/routes"
+}
+
+// get reads one live route; nil, nil when it does not exist.
+func (f *Flusher) get(ctx context.Context, a *cfapi.Account, id string) (*remoteRoute, error) {
+	var rt remoteRoute
+	err := f.raw(ctx, a, "get network route "+id, http.MethodGet, routesPath(a.ID)+"/"+url.PathEscape(id), nil, &rt)
+	if cfapi.StatusOf(err) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &rt, nil
+}
+
+// list returns the live routes for exactly spec's network (and virtual
+// network, when given), every page.
+func (f *Flusher) list(ctx context.Context, a *cfapi.Account, spec Spec) ([]remoteRoute, error) {
+	q := url.Values{}
+	q.Set("is_deleted", "false")
+	q.Set("network_subset", spec.Network)
+	q.Set("network_superset", spec.Network)
+	if spec.VirtualNetworkID != "" {
+		q.Set("virtual_network_id", spec.VirtualNetworkID)
+	}
+	q.Set("per_page", "1000")
+	var out []remoteRoute
+	for page := 1; ; page++ {
+		q.Set("page", strconv.Itoa(page))
+		var routes []remoteRoute
+		var pages int
+		err := cfapi.Call(ctx, "list network routes for "+spec.Network, func(ctx context.Context) error {
+			resp, err := a.API.Raw(ctx, http.MethodGet, routesPath(a.ID)+"?"+q.Encode(), nil, nil)
+			if err != nil {
+				return err
+			}
+			if resp.ResultInfo != nil {
+				pages = resp.ResultInfo.TotalPages
+			}
+			return json.Unmarshal(resp.Result, &routes)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, rt := range routes {
+			// The filters are the API's; check the exact match here too.
+			if rt.Network == spec.Network {
+				out = append(out, rt)
+			}
+		}
+		if page >= pages || len(routes) == 0 {
+			return out, nil
+		}
+	}
+}
+
+type createBody struct {
+	Network          string `json:"network"`
+	TunnelID         string `json:"tunnel_id"`
+	Comment          string `json:"comment"`
+	VirtualNetworkID string `json:"virtual_network_id,omitempty"`
+}
+
+func (f *Flusher) create(ctx context.Context, a *cfapi.Account, spec Spec, tunnelID, comment string) (*remoteRoute, error) {
+	body := createBody{Network: spec.Network, TunnelID: tunnelID, Comment: comment, VirtualNetworkID: spec.VirtualNetworkID}
+	var rt remoteRoute
+	err := f.raw(ctx, a, "create network route "+spec.Network, http.MethodPost, routesPath(a.ID), body, &rt)
+	if cfapi.StatusOf(err) == http.StatusConflict {
+		return nil, clash(spec, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &rt, nil
+}
+
+type patchBody struct {
+	TunnelID string `json:"tunnel_id"`
+	Comment  string `json:"comment"`
+}
+
+func (f *Flusher) patch(ctx context.Context, a *cfapi.Account, id, tunnelID, comment string) (*remoteRoute, error) {
+	var rt remoteRoute
+	err := f.raw(ctx, a, "update network route "+id, http.MethodPatch, routesPath(a.ID)+"/"+url.PathEscape(id),
+		patchBody{TunnelID: tunnelID, Comment: comment}, &rt)
+	if err != nil {
+		return nil, err
+	}
+	return &rt, nil
+}
+
+func (f *Flusher) delete(ctx context.Context, a *cfapi.Account, id string) error {
+	err := f.raw(ctx, a, "delete network route "+id, http.MethodDelete, routesPath(a.ID)+"/"+url.PathEscape(id), nil, nil)
+	if cfapi.StatusOf(err) == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// raw sends one request through cfapi.Call and decodes the result into out
+// (when non-nil).
+func (f *Flusher) raw(ctx context.Context, a *cfapi.Account, what, method, path string, body, out any) error {
+	return cfapi.Call(ctx, what, func(ctx context.Context) error {
+		resp, err := a.API.Raw(ctx, method, path, body, nil)
+		if err != nil || out == nil {
+			return err
+		}
+		return json.Unmarshal(resp.Result, out)
+	})
+}
+
+// remove deletes the recorded route when it is ours; adopted routes are
+// released, left in place.
+func (f *Flusher) remove(ctx context.Context, log *slog.Logger, marker string, prev map[string]string) error {
+	id := prev[IDRoute]
+	if id == "" {
+		return nil
+	}
+	if prev[IDCreated] == "false" {
+		log.Info("released adopted network route", "routeId", id)
+		return nil
+	}
+	a, err := f.clients.Account(prev[IDAccount])
+	if err != nil {
+		return err
+	}
+	rt, err := f.get(ctx, a, id)
+	if err != nil || rt == nil {
+		return err
+	}
+	if prev[IDCreated] != "true" && !cfapi.Owned(rt.Comment, marker) {
+		return nil
+	}
+	if err := f.delete(ctx, a, id); err != nil {
+		return err
+	}
+	log.Info("deleted network route", "routeId", id, "network", rt.Network)
+	return nil
+}

@@ -1,0 +1,147 @@
+package route
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+// Name is the target kind this package implements.
+const Name = cfapi.KindNetworkRoute
+
+// maxComment leaves room for the marker inside cfapi.MaxCommentLen.
+const maxComment = cfapi.MaxCommentLen
+
+// Spec is one fragment's spec (and, canonicalised, the target's desired
+// state). See the package doc for the JSON shape.
+type Spec struct {
+	AccountID        string `json:"accountId,omitempty"`
+	Network          string `json:"network"`
+	Tunnel           string `json:"tunnel,omitempty"`
+	TunnelID         string `json:"tunnelId,omitempty"`
+	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
+	Comment          string `json:"comment,omitempty"`
+	Adopt            bool   `json:"adopt,omitempty"`
+}
+
+// Kind implements kind.Kind for network routes. It has no state.
+type Kind struct{}
+
+var _ kind.Kind = Kind{}
+
+// New returns the network route kind.
+func New() kind.Kind { return Kind{} }
+
+// Name returns "cloudflare.NetworkRoute".
+func (Kind) Name() string { return Name }
+
+// Validate checks one fragment spec.
+func (Kind) Validate(target api.TargetRef, _ api.SourceRef, spec json.RawMessage) error {
+	if target.Kind != Name {
+		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, Name)}
+	}
+	var s Spec
+	if err := kind.DecodeStrict(spec, &s); err != nil {
+		return err
+	}
+	if fe := validate(&s); fe != nil {
+		return fe
+	}
+	return nil
+}
+
+// Aggregate returns the owning fragment's canonical spec; other fragments
+// are Conflicts keyed "route".
+func (Kind) Aggregate(_ api.TargetRef, fragments []api.Fragment) (kind.Result, error) {
+	winner, conflicts := kind.OneOwner(fragments, "route")
+	if winner == nil {
+		return kind.Result{}, nil
+	}
+	var s Spec
+	if err := kind.DecodeStrict(winner.Spec, &s); err != nil {
+		return kind.Result{}, fmt.Errorf("fragment from %s: %w", winner.Source, err)
+	}
+	desired, err := json.Marshal(Canonical(s))
+	if err != nil {
+		return kind.Result{}, err
+	}
+	return kind.Result{Desired: desired, Conflicts: conflicts}, nil
+}
+
+// Canonical normalises s so equal meanings marshal to equal bytes. It
+// does not validate.
+func Canonical(s Spec) Spec {
+	if p, err := netip.ParsePrefix(s.Network); err == nil {
+		s.Network = p.String()
+	}
+	s.TunnelID = strings.ToLower(s.TunnelID)
+	s.VirtualNetworkID = strings.ToLower(s.VirtualNetworkID)
+	return s
+}
+
+func validate(s *Spec) *api.FieldError {
+	if s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, notIDRune)) {
+		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
+	}
+	if s.Network == "" {
+		return &api.FieldError{Field: "spec.network", Reason: "is required (a CIDR such as 10.0.0.0/8)"}
+	}
+	p, err := netip.ParsePrefix(s.Network)
+	if err != nil {
+		return &api.FieldError{Field: "spec.network", Reason: fmt.Sprintf("%q is not a CIDR such as 10.0.0.0/8", s.Network)}
+	}
+	if p.Addr().Is4In6() {
+		return &api.FieldError{Field: "spec.network", Reason: "must be an IPv4 or IPv6 CIDR, not an IPv4-mapped IPv6 one"}
+	}
+	if m := p.Masked(); m != p {
+		return &api.FieldError{Field: "spec.network", Reason: fmt.Sprintf("%s has host bits set; the network is %s", s.Network, m)}
+	}
+	switch {
+	case s.Tunnel == "" && s.TunnelID == "":
+		return &api.FieldError{Field: "spec.tunnel", Reason: "one of tunnel (a cloudflare.Tunnel target name) or tunnelId is required"}
+	case s.Tunnel != "" && s.TunnelID != "":
+		return &api.FieldError{Field: "spec.tunnelId", Reason: "give either tunnel or tunnelId, not both"}
+	case s.Tunnel != "" && (len(s.Tunnel) > 253 || strings.IndexFunc(s.Tunnel, unicode.IsControl) >= 0 || strings.TrimSpace(s.Tunnel) != s.Tunnel):
+		return &api.FieldError{Field: "spec.tunnel", Reason: "must be a cloudflare.Tunnel target name such as ClusterTunnel/edge"}
+	case s.TunnelID != "" && !isUUID(s.TunnelID):
+		return &api.FieldError{Field: "spec.tunnelId", Reason: fmt.Sprintf("%q is not a tunnel id (a UUID)", s.TunnelID)}
+	case s.VirtualNetworkID != "" && !isUUID(s.VirtualNetworkID):
+		return &api.FieldError{Field: "spec.virtualNetworkId", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.VirtualNetworkID)}
+	case utf8.RuneCountInString(s.Comment) > maxComment:
+		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", maxComment)}
+	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
+		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
+	}
+	return nil
+}
+
+func notIDRune(r rune) bool {
+	return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+}
+
+// isUUID accepts the 8-4-4-4-12 hex form, any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,197 @@
+package tunnel
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+// idPendingName is checkpointed before a tunnel is created: a flush that
+// finds a tunnel of that name after a crash knows it made it.
+const idPendingName = "pendingName"
+
+// TunnelFlusher ensures cloudflare.Tunnel targets exist downstream. The
+// ids it records (cfapi.IDAccount, cfapi.IDTunnel, cfapi.IDCreated) are
+// what the other kinds resolve a tunnel target to.
+type TunnelFlusher struct {
+	clients *cfapi.Clients
+	log     *slog.Logger
+}
+
+// NewTunnelFlusher returns the flusher of cloudflare.Tunnel targets.
+func NewTunnelFlusher(clients *cfapi.Clients, log *slog.Logger) *TunnelFlusher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &TunnelFlusher{clients: clients, log: log}
+}
+
+// Kind returns "cloudflare.Tunnel".
+func (*TunnelFlusher) Kind() string { return cfapi.KindTunnel }
+
+// dependents wait for a tunnel's id.
+var dependents = []string{cfapi.KindTunnelConfiguration, cfapi.KindDNSRecord, cfapi.KindNetworkRoute}
+
+// Flush creates, adopts or (when the last fragment is gone and we created
+// it) deletes the tunnel.
+func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
+	var prev map[string]string
+	if req.Prev != nil {
+		prev = req.Prev.DownstreamIDs
+	}
+	if req.Result.Desired == nil {
+		return engine.Outcome{Recheck: dependents}, f.release(ctx, prev)
+	}
+	var spec TunnelSpec
+	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
+		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired tunnel: %w", err))
+	}
+	acct, err := f.clients.Account(spec.AccountID)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	t, created, err := f.ensure(ctx, acct, spec, prev, req.Checkpoint)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	ids := map[string]string{cfapi.IDAccount: acct.ID, cfapi.IDTunnel: t.ID, cfapi.IDCreated: fmt.Sprint(created)}
+	out := engine.Outcome{DownstreamIDs: ids}
+	if prev[cfapi.IDTunnel] != t.ID || prev[cfapi.IDAccount] != acct.ID {
+		out.Recheck = dependents
+	}
+	// A renamed or re-pointed target leaves the tunnel it had; delete it
+	// if it was ours.
+	if old := prev[cfapi.IDTunnel]; old != "" && old != t.ID {
+		if err := f.release(ctx, prev); err != nil {
+			return engine.Outcome{}, err
+		}
+	}
+	return out, nil
+}
+
+// ensure finds the tunnel the spec asks for, creating it when needed.
+func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec TunnelSpec, prev map[string]string, checkpoint func(context.Context, map[string]string) error) (cloudflare.Tunnel, bool, error) {
+	rc := cloudflare.AccountIdentifier(acct.ID)
+	if spec.ID != "" {
+		t, err := f.get(ctx, acct, spec.ID)
+		if err == nil && t == nil {
+			err = engine.Permanent(fmt.Errorf("tunnel %s does not exist in account %s", spec.ID, acct.ID))
+		}
+		if err != nil {
+			return cloudflare.Tunnel{}, false, err
+		}
+		return *t, prev[cfapi.IDTunnel] == spec.ID && prev[cfapi.IDCreated] == "true", nil
+	}
+	// The tunnel we recorded, if it still exists under the wanted name.
+	if id := prev[cfapi.IDTunnel]; id != "" && prev[cfapi.IDAccount] == acct.ID {
+		t, err := f.get(ctx, acct, id)
+		if err != nil {
+			return cloudflare.Tunnel{}, false, err
+		}
+		if t != nil && t.Name == spec.Name {
+			return *t, prev[cfapi.IDCreated] == "true", nil
+		}
+	}
+	var found []cloudflare.Tunnel
+	err := cfapi.Call(ctx, "list tunnels named "+spec.Name, func(ctx context.Context) error {
+		var err error
+		found, _, err = acct.API.ListTunnels(ctx, rc, cloudflare.TunnelListParams{Name: spec.Name, IsDeleted: cloudflare.BoolPtr(false)})
+		return err
+	})
+	if err != nil {
+		return cloudflare.Tunnel{}, false, err
+	}
+	if len(found) > 0 {
+		t := found[0]
+		switch {
+		case prev[idPendingName] == spec.Name:
+			// Created by an earlier attempt that crashed before recording.
+			return t, true, nil
+		case prev[cfapi.IDTunnel] == t.ID:
+			return t, prev[cfapi.IDCreated] == "true", nil
+		case spec.Adopt:
+			f.log.Info("adopting existing tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
+			return t, false, nil
+		}
+		return cloudflare.Tunnel{}, false, engine.Permanent(fmt.Errorf("a tunnel named %s already exists in account %s (id %s) and was not created by conflux-sync: set adopt to take it over", spec.Name, acct.ID, t.ID))
+	}
+	if err := checkpoint(ctx, map[string]string{idPendingName: spec.Name}); err != nil {
+		return cloudflare.Tunnel{}, false, err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	var t cloudflare.Tunnel
+	err = cfapi.Call(ctx, "create tunnel "+spec.Name, func(ctx context.Context) error {
+		var err error
+		t, err = acct.API.CreateTunnel(ctx, rc, cloudflare.TunnelCreateParams{
+			Name:      spec.Name,
+			Secret:    base64.StdEncoding.EncodeToString(secret),
+			ConfigSrc: "cloudflare",
+		})
+		return err
+	})
+	if err != nil {
+		return cloudflare.Tunnel{}, false, err
+	}
+	f.log.Info("created tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
+	return t, true, nil
+}
+
+// get returns the tunnel, or nil when it does not exist or was deleted.
+func (f *TunnelFlusher) get(ctx context.Context, acct *cfapi.Account, id string) (*cloudflare.Tunnel, error) {
+	var t cloudflare.Tunnel
+	err := cfapi.Call(ctx, "get tunnel "+id, func(ctx context.Context) error {
+		var err error
+		t, err = acct.API.GetTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
+		return err
+	})
+	if cfapi.StatusOf(err) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.DeletedAt != nil {
+		return nil, nil
+	}
+	return &t, nil
+}
+
+// release deletes the recorded tunnel if conflux-sync created it; an
+// adopted tunnel is left alone.
+func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string) error {
+	id := prev[cfapi.IDTunnel]
+	if id == "" || prev[cfapi.IDCreated] != "true" {
+		return nil
+	}
+	acct, err := f.clients.Account(prev[cfapi.IDAccount])
+	if err != nil {
+		return err
+	}
+	err = cfapi.Call(ctx, "delete tunnel "+id, func(ctx context.Context) error {
+		return acct.API.DeleteTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
+	})
+	switch {
+	case err == nil, cfapi.StatusOf(err) == http.StatusNotFound:
+		f.log.Info("deleted tunnel", "account", acct.ID, "tunnel", id)
+		return nil
+	case cfapi.HasCode(err, 1022):
+		// Connectors are still running; they go away when their
+		// Deployment does, so this is worth retrying.
+		var cfErr *cfapi.Error
+		if errors.As(err, &cfErr) {
+			return cfErr
+		}
+	}
+	return err
+}
