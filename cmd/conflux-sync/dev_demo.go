@@ -58,6 +58,8 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(`{"rules":[{"hostname":"app.example.com","service":"http://web.default.svc:80"},{"hostname":"app.example.com","path":"^/static","service":"http://static.default.svc:80"}]}`)},
 		{Target: config, Source: api.SourceRef{Kind: "HTTPRoute", Namespace: "api", Name: "v1"}, Generation: 1,
 			Spec: json.RawMessage(`{"rules":[{"hostname":"api.example.com","path":"^/v1","service":"http://api-v1.api.svc:8080","originRequest":{"connectTimeout":10}}]}`)},
+		{Target: api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}, Source: api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "web"}, Generation: 1,
+			Spec: json.RawMessage(`{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/demo","proxied":true}]}`)},
 	}
 }
 
@@ -92,11 +94,14 @@ Try:
 `, h.addrs[0], h.addrs[1], h.addrs[2], h.token, h.exe, h.emulator, h.cfToken, devAccount)
 	if h.demo {
 		fmt.Fprintf(out, `
-The demo registered a tunnel and rules from a ClusterTunnel, an Ingress and an
-HTTPRoute. See their aggregate, and what the leader wrote to Cloudflare:
+The demo registered a tunnel, rules from a ClusterTunnel, an Ingress and an
+HTTPRoute, and a CNAME to the tunnel. See their aggregate, and what the leader
+wrote to Cloudflare:
   %[1]s targets get cloudflare.TunnelConfiguration ClusterTunnel/demo
   %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
+  %[1]s targets get cloudflare.DNSRecord example.com
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
+  curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
 `, h.exe, h.emulator, h.cfToken, devAccount)
 	}
 	fmt.Fprintf(out, `

@@ -479,7 +479,9 @@ func cliWith(t *testing.T, o cliOptions, args ...string) cliResult {
 
 // cleanEnv is the test's environment without CONFLUX_SYNC_* settings.
 func cleanEnv() []string {
-	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "CONFLUX_SYNC_") })
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "CONFLUX_SYNC_") || strings.HasPrefix(kv, "CLOUDFLARE_")
+	})
 }
 
 // ---- waiting --------------------------------------------------------------

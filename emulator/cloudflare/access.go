@@ -153,8 +153,11 @@ func (s *Server) getAccessApp(w http.ResponseWriter, r *http.Request, scope Toke
 	return nil
 }
 
-// updateAccessApp is a PUT, but cloudflare-go omits zero-valued fields, so
-// present fields replace stored ones and absent fields are kept.
+// updateAccessApp is a PUT and, like the real API, replaces the app: the
+// body's fields become the app's fields and anything absent returns to its
+// default (session_duration "24h", type self_hosted, no allowed_idps, ...).
+// Only policies are kept when absent: cloudflare-go documents a nil
+// Policies as "existing policies will not be modified".
 func (s *Server) updateAccessApp(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	fields, pols, aerr := decodeAccessBody(r)
 	if aerr != nil {
@@ -167,14 +170,8 @@ func (s *Server) updateAccessApp(w http.ResponseWriter, r *http.Request, scope T
 		return aerr
 	}
 	cur := a.apps[i]
-	next := &accessApp{id: cur.id, aud: cur.aud, fields: map[string]any{}, policies: cur.policies,
+	next := &accessApp{id: cur.id, aud: cur.aud, fields: fields, policies: cur.policies,
 		created: cur.created, updated: s.now()}
-	for k, v := range cur.fields {
-		next.fields[k] = v
-	}
-	for k, v := range fields {
-		next.fields[k] = v
-	}
 	if pols != nil {
 		next.policies = *pols
 	}

@@ -35,7 +35,7 @@ func TestAccessApplications(t *testing.T) {
 	if up.Name != "renamed" || len(up.Policies) != 2 {
 		t.Fatalf("update should rename and keep policies (nil): %+v", up)
 	}
-	up, err = e.api.UpdateAccessApplication(c, rc, cf.UpdateAccessApplicationParams{ID: app.ID, Domain: "app.example.com", Policies: &[]string{}})
+	up, err = e.api.UpdateAccessApplication(c, rc, cf.UpdateAccessApplicationParams{ID: app.ID, Name: "renamed", Domain: "app.example.com", Policies: &[]string{}})
 	if err != nil || len(up.Policies) != 0 {
 		t.Fatalf("empty policy list should clear: %v %+v", err, up.Policies)
 	}

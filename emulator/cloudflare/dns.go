@@ -3,6 +3,7 @@ package cloudflare
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -43,6 +44,41 @@ type dnsInput struct {
 
 func proxiable(t string) bool { return t == "A" || t == "AAAA" || t == "CNAME" }
 
+// nonProxiablePrefixes are public ranges Cloudflare refuses to proxy to, on
+// top of the private, loopback, link-local, multicast and unspecified ones
+// netip classifies: shared (CGNAT) space and Cloudflare's own resolvers.
+var nonProxiablePrefixes = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("1.1.1.1/32"),
+	netip.MustParsePrefix("1.0.0.1/32"),
+	netip.MustParsePrefix("2606:4700:4700::1111/128"),
+	netip.MustParsePrefix("2606:4700:4700::1001/128"),
+}
+
+// proxiableTarget reports whether an A/AAAA content may be proxied. Content
+// that is not an IP is left to other checks.
+func proxiableTarget(content string) bool {
+	ip, err := netip.ParseAddr(content)
+	if err != nil {
+		return true
+	}
+	ip = ip.Unmap()
+	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
+		return false
+	}
+	return !slices.ContainsFunc(nonProxiablePrefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
+}
+
+// recordProxiable is the "proxiable" field: the type must allow proxying
+// and an A/AAAA target must be a proxiable address.
+func recordProxiable(rec *dnsRecord) bool {
+	if !proxiable(rec.Type) {
+		return false
+	}
+	return rec.Type == "CNAME" || proxiableTarget(rec.Content)
+}
+
 func (z *zone) recordJSON(rec *dnsRecord) map[string]any {
 	tags := rec.Tags
 	if tags == nil {
@@ -50,7 +86,7 @@ func (z *zone) recordJSON(rec *dnsRecord) map[string]any {
 	}
 	m := map[string]any{
 		"id": rec.ID, "zone_id": z.id, "zone_name": z.name, "name": rec.Name, "type": rec.Type,
-		"content": rec.Content, "proxiable": proxiable(rec.Type), "proxied": rec.Proxied, "ttl": rec.TTL,
+		"content": rec.Content, "proxiable": recordProxiable(rec), "proxied": rec.Proxied, "ttl": rec.TTL,
 		"settings": map[string]any{}, "meta": map[string]any{}, "tags": tags,
 		"created_on": rec.Created, "modified_on": rec.Modified,
 		"comment_modified_on": rec.Modified, "tags_modified_on": rec.Modified,
@@ -102,6 +138,9 @@ func validateRecord(rec *dnsRecord, records []*dnsRecord) *apiError {
 	if rec.Proxied && !proxiable(rec.Type) {
 		return dnsValidation(9004, "This record type cannot be proxied.")
 	}
+	if rec.Proxied && rec.Type != "CNAME" && !proxiableTarget(rec.Content) {
+		return dnsValidation(9003, "Target "+rec.Content+" is not allowed for a proxied record.")
+	}
 	if strings.ContainsAny(rec.Comment, "\r\n") {
 		return dnsValidation(9100, "Comment must not contain line breaks.")
 	}
@@ -109,6 +148,9 @@ func validateRecord(rec *dnsRecord, records []*dnsRecord) *apiError {
 	for _, o := range records {
 		if o.ID == rec.ID || o.Name != rec.Name {
 			continue
+		}
+		if proxiable(rec.Type) && o.Type == "NS" {
+			return newAPIError(http.StatusBadRequest, 81056, "NS records with that host already exist.")
 		}
 		if o.Type == rec.Type && strings.EqualFold(o.Content, rec.Content) {
 			return newAPIError(http.StatusBadRequest, 81058, "An identical record already exists.")

@@ -10,8 +10,21 @@
 //	GET    /zones/{zone}/dns_records[/{id}], POST, PATCH, PUT, DELETE, POST .../batch
 //	GET    /accounts/{a}/cfd_tunnel[/{id}], POST, DELETE, GET .../{id}/token
 //	GET    /accounts/{a}/cfd_tunnel/{id}/configurations, PUT
-//	GET    /accounts/{a}/access/apps[/{id}], POST, PUT, DELETE
+//	GET    /accounts/{a}/access/apps[/{id}], POST, PUT (full replace), DELETE
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
+//	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
+//
+// Every account has one default virtual network ("default"), created on
+// first use and saved at once; routes that name no virtual network use it.
+// Virtual networks, like tunnels and routes, are soft-deleted and listings
+// default to active ones (is_deleted omitted = false). PATCHes of routes and
+// virtual networks keep absent fields and apply present ones, so
+// "comment":"" clears a comment. An Access app PUT replaces the app: absent
+// fields return to their defaults, except an absent policies list, which
+// keeps the current policies as cloudflare-go documents. DNS records get the real same-name
+// rules (81053/81054/81056/81058) and proxied A/AAAA records to private,
+// loopback, link-local, CGNAT or 1.1.1.1-style targets are refused with
+// 1004/9003 (and report "proxiable":false), in the batch endpoint too.
 //
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
@@ -19,10 +32,13 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps, routes and default virtual network ids, as
-// {"version":1,...}. Tokens, faults, rate-limit windows and request counts
-// are not saved. Every successful non-GET API call, seeding helper
-// (AddZone, AddAccount), SetTunnelConfig and Reset rewrites the file
+// Access apps, routes and virtual networks (deleted ones included), as
+// {"version":1,...}. Files written before virtual networks were saved load
+// fine: their default_virtual_network_id becomes the default network and
+// other vnet ids named by routes become networks "vnet-<id prefix>".
+// Tokens, faults, rate-limit windows and request counts are not saved.
+// Every successful non-GET API call, seeding helper (AddZone, AddAccount,
+// AddVirtualNetwork), SetTunnelConfig and Reset rewrites the file
 // atomically (temporary file, fsync, rename) under the server lock, before
 // the response is sent; if that write fails the call answers 500/10002 and
 // the change stays in memory only. A corrupt file or unknown version makes
@@ -32,7 +48,7 @@
 //
 // Inspection and out-of-band edits from Go, bypassing tokens, faults and
 // counts: Zones, DNSRecords, Tunnels (deleted included), TunnelConfig,
-// AccessApps and Routes (deleted included) return copies;
+// AccessApps, Routes and VirtualNetworks (deleted included) return copies;
 // SetTunnelConfig replaces a configuration as a dashboard edit would,
 // bumping its version, so drift can be simulated.
 //
@@ -40,6 +56,10 @@
 // tunnel duplicate name 409/1013 (taken from third-party fakes), unknown
 // tunnel or route 404/1003, bad request bodies and secrets 400/1001,
 // duplicate route 409/1014, oversize DNS batch 400/1004, non-integer tunnel
-// durations 400/1001, injected faults code 10001 (971 for 429), state file
+// durations 400/1001, route naming an unknown (or deleted) virtual network
+// 400/1001 (like an unknown tunnel), unknown virtual network in the path
+// 404/1003, duplicate virtual network name 409/1014, deleting the default
+// virtual network or one that still has routes 400/1001, un-defaulting the
+// default network 400/1001, injected faults code 10001 (971 for 429), state file
 // write failures 500/10002.
 package cloudflare

@@ -178,3 +178,29 @@ func (s *Server) Routes(accountID string) []RouteInfo {
 	}
 	return out
 }
+
+// VirtualNetworkInfo describes a teamnet virtual network.
+type VirtualNetworkInfo struct {
+	ID        string
+	Name      string
+	Comment   string
+	IsDefault bool
+	Deleted   bool
+}
+
+// VirtualNetworks returns the account's virtual networks, deleted ones
+// included, in creation order. It does not create the default network.
+func (s *Server) VirtualNetworks(accountID string) []VirtualNetworkInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[accountID]
+	if a == nil {
+		return nil
+	}
+	out := make([]VirtualNetworkInfo, 0, len(a.vnets))
+	for _, v := range a.vnets {
+		out = append(out, VirtualNetworkInfo{ID: v.id, Name: v.name, Comment: v.comment,
+			IsDefault: v.isDefault, Deleted: v.deletedAt != nil})
+	}
+	return out
+}

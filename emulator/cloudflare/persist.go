@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 )
@@ -29,11 +30,23 @@ type stateFile struct {
 type accountState struct {
 	ID string `json:"id"`
 	// DefaultVnet is kept so routes created after a restart land in the same
-	// virtual network as those created before it.
+	// virtual network as those created before it. Files written before
+	// virtual networks were emulated have only this (and the routes' vnet
+	// ids); restore rebuilds the networks from them.
 	DefaultVnet string           `json:"default_virtual_network_id,omitempty"`
 	Tunnels     []tunnelState    `json:"tunnels"`
 	AccessApps  []accessAppState `json:"access_apps"`
 	Routes      []routeState     `json:"routes"`
+	Vnets       []vnetState      `json:"virtual_networks,omitempty"`
+}
+
+type vnetState struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Comment   string     `json:"comment,omitempty"`
+	IsDefault bool       `json:"is_default_network"`
+	Created   time.Time  `json:"created_at"`
+	Deleted   *time.Time `json:"deleted_at,omitempty"`
 }
 
 type tunnelState struct {
@@ -158,7 +171,10 @@ func (s *Server) restore(st *stateFile) {
 	defer s.mu.Unlock()
 	for _, as := range st.Accounts {
 		a := s.accountLocked(as.ID)
-		a.vnet = as.DefaultVnet
+		for _, vs := range as.Vnets {
+			a.vnets = append(a.vnets, &virtualNetwork{id: vs.ID, name: vs.Name, comment: vs.Comment,
+				isDefault: vs.IsDefault, created: vs.Created, deletedAt: vs.Deleted})
+		}
 		for _, ts := range as.Tunnels {
 			a.tunnels = append(a.tunnels, &tunnel{id: ts.ID, account: as.ID, name: ts.Name, secret: ts.Secret,
 				configSrc: ts.ConfigSrc, created: ts.Created, deletedAt: ts.Deleted,
@@ -175,10 +191,48 @@ func (s *Server) restore(st *stateFile) {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
 				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
 		}
+		s.restoreLegacyVnets(a, as.DefaultVnet)
 	}
 	for _, zs := range st.Zones {
 		s.accountLocked(zs.Account)
 		s.zones[zs.ID] = &zone{id: zs.ID, name: zs.Name, account: zs.Account, created: zs.Created, records: zs.Records}
+	}
+}
+
+// restoreLegacyVnets rebuilds the virtual networks a file written before
+// they were emulated implies: the recorded default id becomes the default
+// network "default", and every other vnet id a route names becomes a
+// network "vnet-<id prefix>", created with its first route. Files that list
+// their networks are left alone. Caller holds s.mu.
+func (s *Server) restoreLegacyVnets(a *account, defaultID string) {
+	if len(a.vnets) > 0 {
+		return
+	}
+	add := func(id string, created time.Time) {
+		if id == "" {
+			return
+		}
+		if i := slices.IndexFunc(a.vnets, func(v *virtualNetwork) bool { return v.id == id }); i >= 0 {
+			if created.Before(a.vnets[i].created) {
+				a.vnets[i].created = created
+			}
+			return
+		}
+		name := "vnet-" + id[:min(8, len(id))]
+		if id == defaultID {
+			name = defaultVnetName
+		}
+		a.vnets = append(a.vnets, &virtualNetwork{id: id, name: name, isDefault: id == defaultID, created: created})
+	}
+	first := s.now()
+	for _, rt := range a.routes {
+		if rt.created.Before(first) {
+			first = rt.created
+		}
+	}
+	add(defaultID, first)
+	for _, rt := range a.routes {
+		add(rt.vnet, rt.created)
 	}
 }
 
@@ -198,8 +252,15 @@ func (s *Server) snapshotLocked() *stateFile {
 }
 
 func (a *account) state() accountState {
-	as := accountState{ID: a.id, DefaultVnet: a.vnet,
+	as := accountState{ID: a.id,
 		Tunnels: []tunnelState{}, AccessApps: []accessAppState{}, Routes: []routeState{}}
+	for _, v := range a.vnets {
+		if v.isDefault && v.deletedAt == nil {
+			as.DefaultVnet = v.id
+		}
+		as.Vnets = append(as.Vnets, vnetState{ID: v.id, Name: v.name, Comment: v.comment, IsDefault: v.isDefault,
+			Created: v.created, Deleted: v.deletedAt})
+	}
 	for _, t := range a.tunnels {
 		as.Tunnels = append(as.Tunnels, tunnelState{ID: t.id, Name: t.name, Secret: t.secret, ConfigSrc: t.configSrc,
 			Created: t.created, Deleted: t.deletedAt, ConfigVersion: t.configVersion, Config: t.config})

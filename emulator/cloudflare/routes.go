@@ -1,6 +1,7 @@
 package cloudflare
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -22,11 +23,33 @@ type tunnelRoute struct {
 // maxRoutesPerAccount is the published per-account limit.
 const maxRoutesPerAccount = 1000
 
+// routeBody is a create or PATCH body. Comment is a pointer so PATCH can
+// tell an absent comment (keep) from a present one ("" or null clear).
 type routeBody struct {
-	Network          string `json:"network"`
-	TunnelID         string `json:"tunnel_id"`
-	Comment          string `json:"comment"`
-	VirtualNetworkID string `json:"virtual_network_id"`
+	Network          string  `json:"network"`
+	TunnelID         string  `json:"tunnel_id"`
+	Comment          *string `json:"comment"`
+	VirtualNetworkID string  `json:"virtual_network_id"`
+}
+
+// decodeRouteBody decodes body, mapping "comment":null to an empty comment.
+func decodeRouteBody(r *http.Request) (routeBody, *apiError) {
+	var raw json.RawMessage
+	var body routeBody
+	if aerr := decodeBody(r, &raw); aerr != nil {
+		return body, aerr
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return body, badBody(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return body, badBody(err)
+	}
+	if _, ok := keys["comment"]; ok && body.Comment == nil {
+		body.Comment = new(string)
+	}
+	return body, nil
 }
 
 func (a *account) routeJSON(rt *tunnelRoute) map[string]any {
@@ -34,20 +57,17 @@ func (a *account) routeJSON(rt *tunnelRoute) map[string]any {
 	if t := a.findTunnel(rt.tunnelID); t != nil {
 		name = t.name
 	}
+	vnetName := ""
+	for _, v := range a.vnets {
+		if v.id == rt.vnet {
+			vnetName = v.name
+		}
+	}
 	return map[string]any{
 		"id": rt.id, "network": rt.network.String(), "tunnel_id": rt.tunnelID, "tunnel_name": name,
 		"comment": rt.comment, "created_at": rt.created, "deleted_at": rt.deletedAt,
-		"virtual_network_id": rt.vnet, "virtual_network_name": "default", "tun_type": "cfd_tunnel",
+		"virtual_network_id": rt.vnet, "virtual_network_name": vnetName, "tun_type": "cfd_tunnel",
 	}
-}
-
-// defaultVnet is a stable per-account id used when a request names none,
-// mirroring the account's default virtual network.
-func (a *account) defaultVnet() string {
-	if a.vnet == "" {
-		a.vnet = newUUID()
-	}
-	return a.vnet
 }
 
 func parseNetwork(s string) (netip.Prefix, *apiError) {
@@ -77,6 +97,9 @@ func (a *account) checkRoute(rt *tunnelRoute) *apiError {
 	if t := a.findTunnel(rt.tunnelID); t == nil || t.deletedAt != nil {
 		return newAPIError(http.StatusBadRequest, 1001, "Tunnel "+rt.tunnelID+" does not exist")
 	}
+	if a.findVnet(rt.vnet) == nil {
+		return newAPIError(http.StatusBadRequest, 1001, "Virtual network "+rt.vnet+" does not exist")
+	}
 	if o := a.activeRoute(rt.network, rt.vnet); o != nil && o.id != rt.id {
 		return newAPIError(http.StatusConflict, 1014, "A route for "+rt.network.String()+" already exists in this virtual network")
 	}
@@ -84,8 +107,8 @@ func (a *account) checkRoute(rt *tunnelRoute) *apiError {
 }
 
 func (s *Server) createRoute(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	var body routeBody
-	if aerr := decodeBody(r, &body); aerr != nil {
+	body, aerr := decodeRouteBody(r)
+	if aerr != nil {
 		return aerr
 	}
 	if cidr := r.PathValue("cidr"); cidr != "" {
@@ -110,10 +133,13 @@ func (s *Server) createRoute(w http.ResponseWriter, r *http.Request, scope Token
 	if live >= maxRoutesPerAccount {
 		return newAPIError(http.StatusBadRequest, 1001, "Route limit of 1000 reached for this account")
 	}
-	rt := &tunnelRoute{id: newUUID(), network: network, tunnelID: body.TunnelID, comment: body.Comment,
+	rt := &tunnelRoute{id: newUUID(), network: network, tunnelID: body.TunnelID,
 		vnet: body.VirtualNetworkID, created: s.now()}
+	if body.Comment != nil {
+		rt.comment = *body.Comment
+	}
 	if rt.vnet == "" {
-		rt.vnet = a.defaultVnet()
+		rt.vnet = s.defaultVnet(a)
 	}
 	if aerr := a.checkRoute(rt); aerr != nil {
 		return aerr
@@ -143,7 +169,7 @@ func (s *Server) routeFor(r *http.Request, scope TokenScope) (*account, *tunnelR
 	}
 	vnet := r.URL.Query().Get("virtual_network_id")
 	if vnet == "" {
-		vnet = a.defaultVnet()
+		vnet = s.defaultVnet(a)
 	}
 	rt := a.activeRoute(network, vnet)
 	if rt == nil {
@@ -179,8 +205,8 @@ func (s *Server) deleteRoute(w http.ResponseWriter, r *http.Request, scope Token
 // updateRoute applies a PATCH; for the CIDR endpoint the body's network
 // (always sent by cloudflare-go) may move the route.
 func (s *Server) updateRoute(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	var body routeBody
-	if aerr := decodeBody(r, &body); aerr != nil {
+	body, aerr := decodeRouteBody(r)
+	if aerr != nil {
 		return aerr
 	}
 	s.mu.Lock()
@@ -200,8 +226,8 @@ func (s *Server) updateRoute(w http.ResponseWriter, r *http.Request, scope Token
 	if body.TunnelID != "" {
 		next.tunnelID = body.TunnelID
 	}
-	if body.Comment != "" {
-		next.comment = body.Comment
+	if body.Comment != nil {
+		next.comment = *body.Comment
 	}
 	if body.VirtualNetworkID != "" {
 		next.vnet = body.VirtualNetworkID
@@ -228,7 +254,7 @@ func (s *Server) routeForIP(w http.ResponseWriter, r *http.Request, scope TokenS
 	}
 	vnet := r.URL.Query().Get("virtual_network_id")
 	if vnet == "" {
-		vnet = a.defaultVnet()
+		vnet = s.defaultVnet(a)
 	}
 	var best *tunnelRoute
 	for _, rt := range a.routes {

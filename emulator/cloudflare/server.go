@@ -59,7 +59,7 @@ type account struct {
 	tunnels []*tunnel    // creation order
 	apps    []*accessApp // creation order
 	routes  []*tunnelRoute
-	vnet    string // default virtual network id, assigned lazily
+	vnets   []*virtualNetwork // creation order; the default is made lazily
 }
 
 // New builds an in-memory Server from cfg, applying the documented
@@ -199,6 +199,11 @@ func (s *Server) routes() {
 	s.route("PATCH /accounts/{account}/teamnet/routes/network/{cidr}", s.updateRoute)
 	s.route("DELETE /accounts/{account}/teamnet/routes/network/{cidr}", s.deleteRoute)
 	s.route("GET /accounts/{account}/teamnet/routes/ip/{ip}", s.routeForIP)
+
+	s.route("GET /accounts/{account}/teamnet/virtual_networks", s.listVnets)
+	s.route("POST /accounts/{account}/teamnet/virtual_networks", s.createVnet)
+	s.route("PATCH /accounts/{account}/teamnet/virtual_networks/{id}", s.updateVnet)
+	s.route("DELETE /accounts/{account}/teamnet/virtual_networks/{id}", s.deleteVnet)
 
 	s.route("GET /accounts/{account}/access/apps", s.listAccessApps)
 	s.route("POST /accounts/{account}/access/apps", s.createAccessApp)

@@ -1,7 +1,6 @@
 package access
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -56,48 +55,10 @@ type Spec struct {
 	ID                 string   `json:"id,omitempty"`
 }
 
-// Kind implements kind.Kind for Access applications. It has no state.
-type Kind struct{}
-
-var _ kind.Kind = Kind{}
-
-// New returns the Access application kind.
-func New() kind.Kind { return Kind{} }
-
-// Name returns "cloudflare.AccessApplication".
-func (Kind) Name() string { return Name }
-
-// Validate checks one fragment spec.
-func (Kind) Validate(target api.TargetRef, _ api.SourceRef, spec json.RawMessage) error {
-	if target.Kind != Name {
-		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, Name)}
-	}
-	var s Spec
-	if err := kind.DecodeStrict(spec, &s); err != nil {
-		return err
-	}
-	if fe := validate(&s); fe != nil {
-		return fe
-	}
-	return nil
-}
-
-// Aggregate returns the owning fragment's canonical spec; other fragments
-// are Conflicts keyed "application".
-func (Kind) Aggregate(_ api.TargetRef, fragments []api.Fragment) (kind.Result, error) {
-	winner, conflicts := kind.OneOwner(fragments, "application")
-	if winner == nil {
-		return kind.Result{}, nil
-	}
-	var s Spec
-	if err := kind.DecodeStrict(winner.Spec, &s); err != nil {
-		return kind.Result{}, fmt.Errorf("fragment from %s: %w", winner.Source, err)
-	}
-	desired, err := json.Marshal(Canonical(s))
-	if err != nil {
-		return kind.Result{}, err
-	}
-	return kind.Result{Desired: desired, Conflicts: conflicts}, nil
+// New returns the Access application kind: one owner per target, Conflicts
+// keyed "application".
+func New() kind.Kind {
+	return kind.OneOwnerKind[Spec]{KindName: Name, ConflictKey: "application", Check: validate, Canonical: Canonical}
 }
 
 // Canonical fills in defaults and normalises s so equal meanings marshal

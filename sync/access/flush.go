@@ -153,19 +153,9 @@ func (f *Flusher) find(ctx context.Context, a *cfapi.Account, spec Spec, prev ma
 
 // get reads one application; nil, nil when it does not exist.
 func (f *Flusher) get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.AccessApplication, error) {
-	var app cloudflare.AccessApplication
-	err := cfapi.Call(ctx, "get Access application "+id, func(ctx context.Context) error {
-		var err error
-		app, err = a.API.GetAccessApplication(ctx, cloudflare.AccountIdentifier(a.ID), id)
-		return err
+	return cfapi.Get(ctx, "get Access application "+id, func(ctx context.Context) (cloudflare.AccessApplication, error) {
+		return a.API.GetAccessApplication(ctx, cloudflare.AccountIdentifier(a.ID), id)
 	})
-	if cfapi.StatusOf(err) == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &app, nil
 }
 
 func clash(domain string, err error) error {
@@ -287,13 +277,9 @@ func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]
 }
 
 func (f *Flusher) delete(ctx context.Context, a *cfapi.Account, id string) error {
-	err := cfapi.Call(ctx, "delete Access application "+id, func(ctx context.Context) error {
+	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access application "+id, func(ctx context.Context) error {
 		return a.API.DeleteAccessApplication(ctx, cloudflare.AccountIdentifier(a.ID), id)
-	})
-	if cfapi.StatusOf(err) == http.StatusNotFound {
-		return nil
-	}
-	return err
+	}))
 }
 
 // matches compares the fields this kind manages, with the API's defaults

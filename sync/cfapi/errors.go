@@ -86,3 +86,29 @@ func HasCode(err error, code int) bool {
 	var cfErr *cloudflare.Error
 	return errors.As(err, &cfErr) && cfErr.InternalErrorCodeIs(code)
 }
+
+// Get runs one read through Call that may find nothing: a 404 gives
+// (nil, nil).
+func Get[T any](ctx context.Context, what string, read func(context.Context) (T, error)) (*T, error) {
+	var v T
+	err := Call(ctx, what, func(ctx context.Context) error {
+		var err error
+		v, err = read(ctx)
+		return err
+	})
+	if StatusOf(err) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// IgnoreNotFound drops a 404: deleting what is already gone succeeded.
+func IgnoreNotFound(err error) error {
+	if StatusOf(err) == http.StatusNotFound {
+		return nil
+	}
+	return err
+}

@@ -11,10 +11,11 @@ import (
 
 	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
-var marker = cfapi.Marker(clusterID)
+var marker = cfapi.Marker(cfapitest.ClusterID)
 
 const threeRecords = `{"records":[
 	{"name":"api.example.com","type":"A","content":"203.0.113.7","ttl":300,"comment":"team api","tags":["team:api"]},
@@ -23,7 +24,7 @@ const threeRecords = `{"records":[
 
 func TestFlushCreateRepeatUpdate(t *testing.T) {
 	e := newEnv(t)
-	out, batches := e.mustFlush(threeRecords)
+	out, batches := e.mustFlush(t, threeRecords)
 	if batches != 1 {
 		t.Fatalf("create: %d batch calls, want 1", batches)
 	}
@@ -36,28 +37,28 @@ func TestFlushCreateRepeatUpdate(t *testing.T) {
 		t.Fatalf("www: %+v", www)
 	}
 	ids := out.DownstreamIDs
-	if ids[IDZone] != e.zoneID || ids[IDAccount] != acct || ids["api.example.com A 203.0.113.7"] != api.ID || len(ids) != 5 {
+	if ids[IDZone] != e.zoneID || ids[IDAccount] != cfapitest.Account || ids["api.example.com A 203.0.113.7"] != api.ID || len(ids) != 5 {
 		t.Fatalf("downstream ids %v", ids)
 	}
-	tags, err := e.human.GetDNSRecord(e.ctx(), cloudflare.ZoneIdentifier(e.zoneID), api.ID)
+	tags, err := e.Human.GetDNSRecord(cfapitest.Context(t), cloudflare.ZoneIdentifier(e.zoneID), api.ID)
 	if err != nil || len(tags.Tags) != 1 || tags.Tags[0] != "team:api" {
 		t.Fatalf("tags %v %v", tags.Tags, err)
 	}
 
-	writes := e.writes()
-	if _, batches := e.mustFlush(threeRecords); batches != 0 || e.writes() != writes {
-		t.Fatalf("repeat flush wrote: %d batch calls, %d writes", batches, e.writes()-writes)
+	writes := e.Writes()
+	if _, batches := e.mustFlush(t, threeRecords); batches != 0 || e.Writes() != writes {
+		t.Fatalf("repeat flush wrote: %d batch calls, %d writes", batches, e.Writes()-writes)
 	}
 
 	changed := strings.Replace(threeRecords, `"ttl":300`, `"ttl":600`, 1)
-	if _, batches := e.mustFlush(changed); batches != 1 {
+	if _, batches := e.mustFlush(t, changed); batches != 1 {
 		t.Fatalf("update: %d batch calls", batches)
 	}
 	if got := e.records()["api.example.com A 203.0.113.7"]; got.ID != api.ID || got.TTL != 600 {
 		t.Fatalf("after update %+v (was %s)", got, api.ID)
 	}
-	if e.checks != 0 {
-		t.Fatalf("records carry the marker: no checkpoint expected, got %d", e.checks)
+	if n := len(e.Checkpoints()); n != 0 {
+		t.Fatalf("records carry the marker: no checkpoint expected, got %d", n)
 	}
 }
 
@@ -68,61 +69,61 @@ func TestFlushManyRecordsBatchesAndPages(t *testing.T) {
 		recs = append(recs, fmt.Sprintf(`{"name":"h%d.example.com","type":"A","content":"198.51.100.%d"}`, i, i%250+1))
 	}
 	spec := `{"records":[` + strings.Join(recs, ",") + `]}`
-	if _, batches := e.mustFlush(spec); batches != 3 {
+	if _, batches := e.mustFlush(t, spec); batches != 3 {
 		t.Fatalf("450 records: %d batch calls, want 3", batches)
 	}
-	if n := len(e.emu.DNSRecords(e.zoneID)); n != 450 {
+	if n := len(e.Emu.DNSRecords(e.zoneID)); n != 450 {
 		t.Fatalf("%d records", n)
 	}
-	lists := e.emu.Requests()[listKey]
-	out, batches := e.mustFlush(spec)
+	lists := e.Emu.Requests()[listKey]
+	out, batches := e.mustFlush(t, spec)
 	if batches != 0 {
 		t.Fatalf("repeat: %d batch calls", batches)
 	}
-	if pages := e.emu.Requests()[listKey] - lists; pages != 5 {
+	if pages := e.Emu.Requests()[listKey] - lists; pages != 5 {
 		t.Fatalf("listing 450 records took %d pages, want 5", pages)
 	}
 	if len(out.DownstreamIDs) != 452 {
 		t.Fatalf("%d downstream ids", len(out.DownstreamIDs))
 	}
 	// Removing everything: 450 deletes, again in calls of at most 200.
-	if _, batches := e.mustFlush(`{"records":[]}`); batches != 3 {
+	if _, batches := e.mustFlush(t, `{"records":[]}`); batches != 3 {
 		t.Fatalf("delete 450: %d batch calls", batches)
 	}
-	if n := len(e.emu.DNSRecords(e.zoneID)); n != 0 {
+	if n := len(e.Emu.DNSRecords(e.zoneID)); n != 0 {
 		t.Fatalf("%d records left", n)
 	}
 }
 
 func TestFlushDeleteOnEmptyKeepsOthers(t *testing.T) {
 	e := newEnv(t)
-	other := e.handMade("A", "other.example.com", "192.0.2.50", "by hand")
-	e.mustFlush(threeRecords)
-	out, batches := e.mustFlush() // no fragments left
+	other := e.handMade(t, "A", "other.example.com", "192.0.2.50", "by hand")
+	e.mustFlush(t, threeRecords)
+	out, batches := e.mustFlush(t) // no fragments left
 	if batches != 1 || len(out.DownstreamIDs) != 0 {
 		t.Fatalf("delete: %d batch calls, ids %v", batches, out.DownstreamIDs)
 	}
-	recs := e.emu.DNSRecords(e.zoneID)
+	recs := e.Emu.DNSRecords(e.zoneID)
 	if len(recs) != 1 || recs[0].ID != other.ID || recs[0].Comment != "by hand" {
 		t.Fatalf("left %+v", recs)
 	}
 	// Nothing of ours left: nothing to do.
-	if _, batches := e.mustFlush(); batches != 0 {
+	if _, batches := e.mustFlush(t); batches != 0 {
 		t.Fatalf("second delete: %d batch calls", batches)
 	}
 }
 
 func TestFlushUnownedClashIsPermanent(t *testing.T) {
 	e := newEnv(t)
-	app := e.handMade("CNAME", "app.example.com", "elsewhere.example.net", "")
-	web := e.handMade("A", "web.example.com", "192.0.2.9", "manual")
-	other := e.handMade("TXT", "other.example.com", "keep me", "")
+	app := e.handMade(t, "CNAME", "app.example.com", "elsewhere.example.net", "")
+	web := e.handMade(t, "A", "web.example.com", "192.0.2.9", "manual")
+	other := e.handMade(t, "TXT", "other.example.com", "keep me", "")
 	spec := `{"records":[
 		{"name":"app.example.com","type":"CNAME","content":"mine.example.net"},
 		{"name":"web.example.com","type":"CNAME","content":"mine.example.net"},
 		{"name":"ok.example.com","type":"A","content":"192.0.2.1"}]}`
-	before := e.emu.Requests()[batchKey]
-	_, err := e.flush(spec)
+	before := e.Emu.Requests()[batchKey]
+	_, err := e.Flush(t, spec)
 	if !engine.IsPermanent(err) {
 		t.Fatalf("want a permanent error, got %v", err)
 	}
@@ -134,7 +135,7 @@ func TestFlushUnownedClashIsPermanent(t *testing.T) {
 			t.Errorf("error %q\nlacks %q", err, want)
 		}
 	}
-	if e.emu.Requests()[batchKey]-before != 1 {
+	if e.Emu.Requests()[batchKey]-before != 1 {
 		t.Fatalf("the writable record must still be written")
 	}
 	recs := e.records()
@@ -148,23 +149,23 @@ func TestFlushUnownedClashIsPermanent(t *testing.T) {
 		}
 	}
 	// Retrying finds the written record by its marker and writes nothing.
-	before = e.emu.Requests()[batchKey]
-	if _, err := e.flush(spec); !engine.IsPermanent(err) || e.emu.Requests()[batchKey] != before {
-		t.Fatalf("retry: %v, %d batch calls", err, e.emu.Requests()[batchKey]-before)
+	before = e.Emu.Requests()[batchKey]
+	if _, err := e.Flush(t, spec); !engine.IsPermanent(err) || e.Emu.Requests()[batchKey] != before {
+		t.Fatalf("retry: %v, %d batch calls", err, e.Emu.Requests()[batchKey]-before)
 	}
 	// Deleting everything leaves the hand-made records alone.
-	e.prev = nil
-	if _, batches := e.mustFlush(); batches != 1 || len(e.emu.DNSRecords(e.zoneID)) != 3 {
+	e.Prev = nil
+	if _, batches := e.mustFlush(t); batches != 1 || len(e.Emu.DNSRecords(e.zoneID)) != 3 {
 		t.Fatalf("delete: %d batch calls, left %v", batches, e.records())
 	}
 }
 
 func TestFlushAdopt(t *testing.T) {
 	e := newEnv(t)
-	legacy := e.handMade("CNAME", "legacy.example.com", "old.example.net", "from the dashboard")
-	other := e.handMade("A", "other.example.com", "192.0.2.50", "")
+	legacy := e.handMade(t, "CNAME", "legacy.example.com", "old.example.net", "from the dashboard")
+	other := e.handMade(t, "A", "other.example.com", "192.0.2.50", "")
 	spec := `{"records":[{"name":"legacy.example.com","type":"CNAME","content":"new.example.net","adopt":true,"comment":"adopted"}]}`
-	out, batches := e.mustFlush(spec)
+	out, batches := e.mustFlush(t, spec)
 	if batches != 1 {
 		t.Fatalf("%d batch calls", batches)
 	}
@@ -175,13 +176,13 @@ func TestFlushAdopt(t *testing.T) {
 	if out.DownstreamIDs["legacy.example.com CNAME new.example.net"] != legacy.ID {
 		t.Fatalf("ids %v", out.DownstreamIDs)
 	}
-	if _, batches := e.mustFlush(spec); batches != 0 {
+	if _, batches := e.mustFlush(t, spec); batches != 0 {
 		t.Fatalf("repeat: %d batch calls", batches)
 	}
 	// An adopted record is ours: dropping it deletes it. The other
 	// hand-made record stays.
-	e.mustFlush(`{"records":[]}`)
-	recs := e.emu.DNSRecords(e.zoneID)
+	e.mustFlush(t, `{"records":[]}`)
+	recs := e.Emu.DNSRecords(e.zoneID)
 	if len(recs) != 1 || recs[0].ID != other.ID {
 		t.Fatalf("left %+v", recs)
 	}
@@ -189,9 +190,9 @@ func TestFlushAdopt(t *testing.T) {
 
 func TestFlushAdoptSameValue(t *testing.T) {
 	e := newEnv(t)
-	same := e.handMade("A", "a.example.com", "192.0.2.1", "")
+	same := e.handMade(t, "A", "a.example.com", "192.0.2.1", "")
 	spec := `{"records":[{"name":"a.example.com","type":"A","content":"192.0.2.1","adopt":true}]}`
-	if _, batches := e.mustFlush(spec); batches != 1 {
+	if _, batches := e.mustFlush(t, spec); batches != 1 {
 		t.Fatalf("%d batch calls", batches)
 	}
 	if got := e.records()["a.example.com A 192.0.2.1"]; got.ID != same.ID || got.Comment != marker {
@@ -201,48 +202,48 @@ func TestFlushAdoptSameValue(t *testing.T) {
 
 func TestFlushDriftRepaired(t *testing.T) {
 	e := newEnv(t)
-	out, _ := e.mustFlush(threeRecords)
+	out, _ := e.mustFlush(t, threeRecords)
 	id := out.DownstreamIDs["api.example.com A 203.0.113.7"]
 	zone := cloudflare.ZoneIdentifier(e.zoneID)
 	empty := ""
 	// Someone edits our record: new content, comment (and marker) removed.
-	_, err := e.human.UpdateDNSRecord(e.ctx(), zone, cloudflare.UpdateDNSRecordParams{
+	_, err := e.Human.UpdateDNSRecord(cfapitest.Context(t), zone, cloudflare.UpdateDNSRecordParams{
 		ID: id, Type: "A", Name: "api.example.com", Content: "192.0.2.66", TTL: 60, Comment: &empty})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, batches := e.mustFlush(threeRecords); batches != 1 {
+	if _, batches := e.mustFlush(t, threeRecords); batches != 1 {
 		t.Fatalf("repair: %d batch calls", batches)
 	}
 	got := e.records()["api.example.com A 203.0.113.7"]
 	if got.ID != id || got.TTL != 300 || got.Comment != marker+" team api" {
 		t.Fatalf("repaired %+v", got)
 	}
-	if _, batches := e.mustFlush(threeRecords); batches != 0 {
+	if _, batches := e.mustFlush(t, threeRecords); batches != 0 {
 		t.Fatalf("after repair: %d batch calls", batches)
 	}
 	// Someone deletes one of ours: it is created again.
-	if err := e.human.DeleteDNSRecord(e.ctx(), zone, id); err != nil {
+	if err := e.Human.DeleteDNSRecord(cfapitest.Context(t), zone, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, batches := e.mustFlush(threeRecords); batches != 1 || len(e.records()) != 3 {
+	if _, batches := e.mustFlush(t, threeRecords); batches != 1 || len(e.records()) != 3 {
 		t.Fatalf("recreate: %d batch calls, %v", batches, e.records())
 	}
 }
 
 func TestFlushMultiValueAndTypeChange(t *testing.T) {
 	e := newEnv(t)
-	out, _ := e.mustFlush(`{"records":[
+	out, _ := e.mustFlush(t, `{"records":[
 		{"name":"m.example.com","type":"A","content":"192.0.2.1"},
 		{"name":"m.example.com","type":"A","content":"192.0.2.2"},
 		{"name":"t.example.com","type":"CNAME","content":"x.example.net"}]}`)
 	keep := out.DownstreamIDs["m.example.com A 192.0.2.2"]
-	before := e.emu.Requests()[batchKey]
-	out, _ = e.mustFlush(`{"records":[
+	before := e.Emu.Requests()[batchKey]
+	out, _ = e.mustFlush(t, `{"records":[
 		{"name":"m.example.com","type":"A","content":"192.0.2.2"},
 		{"name":"m.example.com","type":"A","content":"192.0.2.3"},
 		{"name":"t.example.com","type":"A","content":"192.0.2.4"}]}`)
-	if e.emu.Requests()[batchKey]-before != 1 {
+	if e.Emu.Requests()[batchKey]-before != 1 {
 		t.Fatal("want one batch call")
 	}
 	if out.DownstreamIDs["m.example.com A 192.0.2.2"] != keep {
@@ -264,16 +265,16 @@ func TestFlushTunnelCNAME(t *testing.T) {
 	spec := `{"records":[
 		{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true},
 		{"name":"b.example.com","type":"A","content":"192.0.2.1"}]}`
-	_, err := e.flush(spec)
+	_, err := e.Flush(t, spec)
 	if err == nil || engine.IsPermanent(err) || !errors.Is(err, cfapi.ErrTunnelNotReady) || !strings.Contains(err.Error(), "ClusterTunnel/edge") {
 		t.Fatalf("want a retryable not-ready error naming the tunnel, got %v", err)
 	}
-	if e.writes() != 0 || len(e.emu.DNSRecords(e.zoneID)) != 0 {
+	if e.Writes() != 0 || len(e.Emu.DNSRecords(e.zoneID)) != 0 {
 		t.Fatal("nothing may be written while a tunnel is missing")
 	}
 	const tid = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
-	e.seedTunnel("ClusterTunnel/edge", tid)
-	out, batches := e.mustFlush(spec)
+	e.SeedTunnel(t, "ClusterTunnel/edge", tid)
+	out, batches := e.mustFlush(t, spec)
 	if batches != 1 {
 		t.Fatalf("%d batch calls", batches)
 	}
@@ -281,36 +282,36 @@ func TestFlushTunnelCNAME(t *testing.T) {
 	if !ok || !got.Proxied || out.DownstreamIDs["app.example.com CNAME "+tid+".cfargotunnel.com"] != got.ID {
 		t.Fatalf("records %v ids %v", e.records(), out.DownstreamIDs)
 	}
-	if _, batches := e.mustFlush(spec); batches != 0 {
+	if _, batches := e.mustFlush(t, spec); batches != 0 {
 		t.Fatalf("repeat: %d batch calls", batches)
 	}
 }
 
 func TestFlushFaultsAreRetryable(t *testing.T) {
 	e := newEnv(t)
-	e.mustFlush(threeRecords) // zone id cached; the faults hit the batch call
+	e.mustFlush(t, threeRecords) // zone id cached; the faults hit the batch call
 	changed := strings.Replace(threeRecords, "203.0.113.7", "203.0.113.8", 1)
 	path := "/zones/" + e.zoneID + "/dns_records/batch"
 
-	e.emu.AddFault(emu.Fault{Method: "POST", PathPrefix: path, Status: 500, Count: 1})
-	_, err := e.flush(changed)
+	e.Emu.AddFault(emu.Fault{Method: "POST", PathPrefix: path, Status: 500, Count: 1})
+	_, err := e.Flush(t, changed)
 	if err == nil || engine.IsPermanent(err) || cfapi.StatusOf(err) != 500 {
 		t.Fatalf("500: want retryable, got %v", err)
 	}
 
-	e.emu.AddFault(emu.Fault{Method: "POST", PathPrefix: path, Status: 429, Count: 1, RetryAfter: 7})
-	_, err = e.flush(changed)
+	e.Emu.AddFault(emu.Fault{Method: "POST", PathPrefix: path, Status: 429, Count: 1, RetryAfter: 7})
+	_, err = e.Flush(t, changed)
 	var ra interface{ RetryAfter() time.Duration }
 	if err == nil || engine.IsPermanent(err) || !errors.As(err, &ra) || ra.RetryAfter() != 7*time.Second {
 		t.Fatalf("429: want retryable with Retry-After, got %v", err)
 	}
 
-	e.emu.AddFault(emu.Fault{Method: "GET", PathPrefix: "/zones/" + e.zoneID + "/dns_records", Status: 503, Count: 1})
-	if _, err = e.flush(changed); err == nil || engine.IsPermanent(err) {
+	e.Emu.AddFault(emu.Fault{Method: "GET", PathPrefix: "/zones/" + e.zoneID + "/dns_records", Status: 503, Count: 1})
+	if _, err = e.Flush(t, changed); err == nil || engine.IsPermanent(err) {
 		t.Fatalf("503 on list: want retryable, got %v", err)
 	}
 
-	if _, batches := e.mustFlush(changed); batches != 1 {
+	if _, batches := e.mustFlush(t, changed); batches != 1 {
 		t.Fatalf("after the faults: %d batch calls", batches)
 	}
 	if _, ok := e.records()["api.example.com A 203.0.113.8"]; !ok {
@@ -321,7 +322,7 @@ func TestFlushFaultsAreRetryable(t *testing.T) {
 func TestFlushNeedsClusterID(t *testing.T) {
 	e := newEnv(t)
 	res, _ := New().Aggregate(zoneRef, nil)
-	_, err := e.f.Flush(e.ctx(), engine.Request{Target: zoneRef, Result: res})
+	_, err := e.f.Flush(cfapitest.Context(t), engine.Request{Target: zoneRef, Result: res})
 	if err == nil || engine.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}
@@ -335,7 +336,7 @@ func TestFlushUnknownZoneIsPermanent(t *testing.T) {
 	}
 	ref := zoneRef
 	ref.Name = "missing.example"
-	_, err = e.f.Flush(e.ctx(), engine.Request{Target: ref, Result: res, ClusterID: clusterID})
+	_, err = e.f.Flush(cfapitest.Context(t), engine.Request{Target: ref, Result: res, ClusterID: cfapitest.ClusterID})
 	if !engine.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}

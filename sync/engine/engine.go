@@ -247,6 +247,9 @@ func (e *Engine) Run(ctx context.Context) {
 		return
 	}
 	e.q, e.scanAll = q, scanAll
+	// Each term retries permanent failures once: the new leader may
+	// have what the old one lacked (a token, a permission).
+	e.permFail = make(map[string]uint64)
 	e.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -418,6 +421,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		return true, e.backoff(prevAttempts(prev) + 1)
 	}
 
+	cp := e.newCheckpointer(t, rec.Revision, hash, prev)
 	req := Request{
 		Target:     t,
 		Revision:   rec.Revision,
@@ -425,7 +429,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		Prev:       prev,
 		ClusterID:  clusterID,
 		Drift:      why&(reasonDrift|reasonForce) != 0,
-		Checkpoint: e.checkpoint(t, rec.Revision, hash, prev),
+		Checkpoint: cp.record,
 	}
 	start := time.Now()
 	out, ferr := flusher.Flush(withWriteGate(ctx, e.cfg.Cluster.VerifyLeader), req)
@@ -457,8 +461,10 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		st.Attempts = prevAttempts(prev) + 1
 		if prev != nil {
 			st.SyncedHash = prev.SyncedHash
-			st.DownstreamIDs = prev.DownstreamIDs
 		}
+		// Keep what the flush checkpointed before failing (e.g. that it
+		// is creating a tunnel), or the next attempt would not know.
+		st.DownstreamIDs = cp.ids()
 	}
 	e.flushes.WithLabelValues(t.Kind, result).Inc()
 
@@ -490,29 +496,47 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	}
 }
 
-// checkpoint returns the Request.Checkpoint of one attempt: it records the
-// ids merged into the previous status, leaving the synced hash and error
-// as they were, so only the ids are news.
-func (e *Engine) checkpoint(t api.TargetRef, rev uint64, hash string, prev *api.SyncStatus) func(context.Context, map[string]string) error {
-	var mu sync.Mutex
-	var st api.SyncStatus
+// checkpointer implements Request.Checkpoint for one attempt: it records
+// the ids merged into the previous status, leaving the synced hash and
+// error as they were, so only the ids are news.
+type checkpointer struct {
+	e        *Engine
+	target   api.TargetRef
+	revision uint64
+	hash     string
+
+	mu sync.Mutex
+	st api.SyncStatus
+}
+
+func (e *Engine) newCheckpointer(t api.TargetRef, rev uint64, hash string, prev *api.SyncStatus) *checkpointer {
+	cp := &checkpointer{e: e, target: t, revision: rev, hash: hash}
 	if prev != nil {
-		st = *prev
-		st.DownstreamIDs = maps.Clone(prev.DownstreamIDs)
+		cp.st = *prev
+		cp.st.DownstreamIDs = maps.Clone(prev.DownstreamIDs)
 	}
-	return func(ctx context.Context, ids map[string]string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if st.DownstreamIDs == nil {
-			st.DownstreamIDs = make(map[string]string, len(ids))
-		}
-		maps.Copy(st.DownstreamIDs, ids)
-		st.Revision, st.AttemptedHash, st.Time = rev, hash, time.Now().UTC()
-		if !e.record(ctx, t, st) {
-			return fmt.Errorf("checkpoint %s: the outcome could not be recorded through the log", t)
-		}
-		return nil
+	return cp
+}
+
+func (cp *checkpointer) record(ctx context.Context, ids map[string]string) error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.st.DownstreamIDs == nil {
+		cp.st.DownstreamIDs = make(map[string]string, len(ids))
 	}
+	maps.Copy(cp.st.DownstreamIDs, ids)
+	cp.st.Revision, cp.st.AttemptedHash, cp.st.Time = cp.revision, cp.hash, time.Now().UTC()
+	if !cp.e.record(ctx, cp.target, cp.st) {
+		return fmt.Errorf("checkpoint %s: the ids could not be recorded through the log", cp.target)
+	}
+	return nil
+}
+
+// ids returns the previous ids with every checkpoint merged in.
+func (cp *checkpointer) ids() map[string]string {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return maps.Clone(cp.st.DownstreamIDs)
 }
 
 // recheck queues every target of the kinds for a read-back flush.

@@ -171,6 +171,28 @@ func TestPermanentWaitsForNewRevision(t *testing.T) {
 	}
 }
 
+// A failed attempt keeps what it checkpointed: the next attempt must know
+// that it (say) started creating a tunnel.
+func TestFailureKeepsCheckpointedIDs(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, Config{Debounce: time.Millisecond, Workers: 1})
+	v.flusher.mu.Lock()
+	v.flusher.checkpoint = map[string]string{"pendingName": "edge"}
+	v.flusher.mu.Unlock()
+	v.flusher.failWith(Permanent(errors.New("409 conflict")))
+	v.run()
+	p := target("cp")
+	v.put(p, "x", 1)
+	testutil.WaitFor(t, 10*time.Second, "failure with the checkpointed id", func() bool {
+		_, _, st := v.state(p)
+		return st != nil && st.Error == "409 conflict" && st.DownstreamIDs["pendingName"] == "edge"
+	})
+	calls := v.flusher.callsFor(p)
+	if len(calls) != 1 || calls[0].prev != nil {
+		t.Fatalf("calls %+v", calls)
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	const n, perSec = 6, 20

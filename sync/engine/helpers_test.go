@@ -253,6 +253,9 @@ type fakeFlusher struct {
 	calls []flushCall
 	errs  []error
 	block bool
+	// checkpoint, when set, is recorded through req.Checkpoint at the
+	// start of every flush.
+	checkpoint map[string]string
 }
 
 func newFakeFlusher() *fakeFlusher { return &fakeFlusher{} }
@@ -268,8 +271,13 @@ func (f *fakeFlusher) Flush(ctx context.Context, req Request) (Outcome, error) {
 	if len(f.errs) > 0 {
 		err, f.errs = f.errs[0], f.errs[1:]
 	}
-	block := f.block
+	block, checkpoint := f.block, f.checkpoint
 	f.mu.Unlock()
+	if checkpoint != nil {
+		if err := req.Checkpoint(ctx, checkpoint); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if block {
 		<-ctx.Done()
 		return Outcome{}, ctx.Err()

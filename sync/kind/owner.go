@@ -74,3 +74,53 @@ func specError(err error) *api.FieldError {
 	}
 	return &api.FieldError{Field: "spec", Reason: strings.TrimPrefix(msg, "json: ")}
 }
+
+// OneOwnerKind is a Kind whose target has one owner (a tunnel, an Access
+// application, a route): Validate decodes the spec strictly and runs Check;
+// Aggregate returns the canonical spec of the fragment OneOwner picks, the
+// others being Conflicts keyed ConflictKey.
+type OneOwnerKind[S any] struct {
+	KindName    string
+	ConflictKey string
+	// Check validates a decoded spec; nil means valid.
+	Check func(*S) *api.FieldError
+	// Canonical fills in defaults and normalises, so that equal intents
+	// give equal bytes.
+	Canonical func(S) S
+}
+
+// Name returns KindName.
+func (k OneOwnerKind[S]) Name() string { return k.KindName }
+
+// Validate decodes spec strictly and checks it.
+func (k OneOwnerKind[S]) Validate(target api.TargetRef, _ api.SourceRef, spec json.RawMessage) error {
+	if target.Kind != k.KindName {
+		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, k.KindName)}
+	}
+	var s S
+	if err := DecodeStrict(spec, &s); err != nil {
+		return err
+	}
+	// A literal nil, not a nil *api.FieldError in an error interface.
+	if fe := k.Check(&s); fe != nil {
+		return fe
+	}
+	return nil
+}
+
+// Aggregate returns the owner's canonical spec.
+func (k OneOwnerKind[S]) Aggregate(_ api.TargetRef, fragments []api.Fragment) (Result, error) {
+	owner, conflicts := OneOwner(fragments, k.ConflictKey)
+	if owner == nil {
+		return Result{}, nil
+	}
+	var s S
+	if err := DecodeStrict(owner.Spec, &s); err != nil {
+		return Result{}, fmt.Errorf("fragment from %s: %w", owner.Source, err)
+	}
+	desired, err := json.Marshal(k.Canonical(s))
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Desired: desired, Conflicts: conflicts}, nil
+}

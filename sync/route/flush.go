@@ -317,11 +317,7 @@ func (f *Flusher) patch(ctx context.Context, a *cfapi.Account, id, tunnelID, com
 }
 
 func (f *Flusher) delete(ctx context.Context, a *cfapi.Account, id string) error {
-	err := f.raw(ctx, a, "delete network route "+id, http.MethodDelete, routesPath(a.ID)+"/"+url.PathEscape(id), nil, nil)
-	if cfapi.StatusOf(err) == http.StatusNotFound {
-		return nil
-	}
-	return err
+	return cfapi.IgnoreNotFound(f.raw(ctx, a, "delete network route "+id, http.MethodDelete, routesPath(a.ID)+"/"+url.PathEscape(id), nil, nil))
 }
 
 // raw sends one request through cfapi.Call and decodes the result into out

@@ -2,30 +2,17 @@ package tunnel
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/cloudflare/cloudflare-go"
-
 	"github.com/conflux-sync/conflux-sync/api"
 	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
-	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
-	"github.com/conflux-sync/conflux-sync/sync/kind"
-)
-
-const (
-	flushAccount = "acc1"
-	flushToken   = "tok-flush-tests"
-	clusterID    = "0123456789abcdef"
 )
 
 var (
@@ -33,66 +20,10 @@ var (
 	configTarget = api.TargetRef{Kind: cfapi.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}
 )
 
-type flushEnv struct {
-	emu     *emu.Server
-	clients *cfapi.Clients
-	store   *store.Store
-	// checkpoints records every Checkpoint call of every flush.
-	checkpoints []map[string]string
-}
-
-func newFlushEnv(t *testing.T) *flushEnv {
-	t.Helper()
-	e := emu.New(emu.Config{Tokens: map[string]emu.TokenScope{flushToken: {Accounts: []string{flushAccount}}}})
-	e.AddAccount(flushAccount)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	clients, err := cfapi.New(cfapi.Config{Credentials: cfapi.Credentials{flushAccount: flushToken}, BaseURL: srv.URL + "/client/v4", RateLimit: 1000, Burst: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &flushEnv{emu: e, clients: clients, store: st}
-}
-
-// request builds a flush request for the desired spec (nil: no
-// fragments) on top of prev.
-func (e *flushEnv) request(t *testing.T, target api.TargetRef, desired any, prev *api.SyncStatus) engine.Request {
-	t.Helper()
-	var res kind.Result
-	if desired != nil {
-		b, err := json.Marshal(desired)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Desired = b
-	}
-	return engine.Request{
-		Target: target, Result: res, Prev: prev, ClusterID: clusterID,
-		Checkpoint: func(_ context.Context, ids map[string]string) error {
-			e.checkpoints = append(e.checkpoints, ids)
-			return nil
-		},
-	}
-}
-
-// record stores a status as the engine would after a flush.
-func (e *flushEnv) record(t *testing.T, target api.TargetRef, ids map[string]string) *api.SyncStatus {
-	t.Helper()
-	st := api.SyncStatus{DownstreamIDs: ids}
-	if err := e.store.Update(func(tx *store.Tx) error { _, err := tx.RecordSync(target, st); return err }); err != nil {
-		t.Fatal(err)
-	}
-	return &st
-}
-
-func (e *flushEnv) liveTunnels(name string) []emu.TunnelInfo {
+// liveTunnels returns the tunnels named name that are not deleted.
+func liveTunnels(e *cfapitest.Env, name string) []emu.TunnelInfo {
 	var out []emu.TunnelInfo
-	for _, tn := range e.emu.Tunnels(flushAccount) {
+	for _, tn := range e.Emu.Tunnels(cfapitest.Account) {
 		if tn.Name == name && !tn.Deleted {
 			out = append(out, tn)
 		}
@@ -100,57 +31,43 @@ func (e *flushEnv) liveTunnels(name string) []emu.TunnelInfo {
 	return out
 }
 
-// handMadeTunnel creates a tunnel with the real client, as a person would.
-func (e *flushEnv) handMadeTunnel(t *testing.T, name string) string {
-	t.Helper()
-	a, _ := e.clients.Account(flushAccount)
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	tn, err := a.API.CreateTunnel(context.Background(), cloudflare.AccountIdentifier(flushAccount),
-		cloudflare.TunnelCreateParams{Name: name, Secret: base64.StdEncoding.EncodeToString(secret), ConfigSrc: "cloudflare"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn.ID
-}
-
 func TestTunnelFlusherCreatesOnceAndDeletesOnlyWhatItCreated(t *testing.T) {
-	e := newFlushEnv(t)
-	f := NewTunnelFlusher(e.clients, nil)
+	e := cfapitest.New(t)
+	f := NewTunnelFlusher(e.Clients, nil)
 	ctx := context.Background()
-	spec := TunnelSpec{AccountID: flushAccount, Name: "edge"}
+	spec := TunnelSpec{AccountID: cfapitest.Account, Name: "edge"}
 
-	out, err := f.Flush(ctx, e.request(t, tunnelTarget, spec, nil))
+	out, err := f.Flush(ctx, e.Request(t, tunnelTarget, spec, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := out.DownstreamIDs
-	if live := e.liveTunnels("edge"); len(live) != 1 || ids[cfapi.IDTunnel] != live[0].ID || ids[cfapi.IDCreated] != "true" || ids[cfapi.IDAccount] != flushAccount {
+	if live := liveTunnels(e, "edge"); len(live) != 1 || ids[cfapi.IDTunnel] != live[0].ID || ids[cfapi.IDCreated] != "true" || ids[cfapi.IDAccount] != cfapitest.Account {
 		t.Fatalf("ids %v, tunnels %+v", ids, live)
 	}
-	if len(e.checkpoints) != 1 || e.checkpoints[0][idPendingName] != "edge" {
-		t.Fatalf("the intent to create was not checkpointed first: %v", e.checkpoints)
+	if cps := e.Checkpoints(); len(cps) != 1 || cps[0][idPendingName] != "edge" {
+		t.Fatalf("the intent to create was not checkpointed first: %v", cps)
 	}
 	if len(out.Recheck) == 0 {
 		t.Fatal("a new tunnel id must recheck the kinds that wait for it")
 	}
 
 	// Repeating costs no write.
-	prev := e.record(t, tunnelTarget, ids)
-	creates := e.emu.Requests()["POST /accounts/{account}/cfd_tunnel"]
-	again, err := f.Flush(ctx, e.request(t, tunnelTarget, spec, prev))
+	prev := e.RecordStatus(t, tunnelTarget, ids)
+	creates := e.Emu.Requests()["POST /accounts/{account}/cfd_tunnel"]
+	again, err := f.Flush(ctx, e.Request(t, tunnelTarget, spec, prev))
 	if err != nil || again.DownstreamIDs[cfapi.IDTunnel] != ids[cfapi.IDTunnel] || len(again.Recheck) != 0 {
 		t.Fatalf("repeat: %+v %v", again, err)
 	}
-	if n := e.emu.Requests()["POST /accounts/{account}/cfd_tunnel"]; n != creates {
+	if n := e.Emu.Requests()["POST /accounts/{account}/cfd_tunnel"]; n != creates {
 		t.Fatalf("a repeated flush created %d tunnels", n-creates)
 	}
 
 	// The last fragment gone: the tunnel we created is deleted.
-	if _, err := f.Flush(ctx, e.request(t, tunnelTarget, nil, prev)); err != nil {
+	if _, err := f.Flush(ctx, e.Request(t, tunnelTarget, nil, prev)); err != nil {
 		t.Fatal(err)
 	}
-	if live := e.liveTunnels("edge"); len(live) != 0 {
+	if live := liveTunnels(e, "edge"); len(live) != 0 {
 		t.Fatalf("tunnel not deleted: %+v", live)
 	}
 }
@@ -166,38 +83,38 @@ func TestTunnelFlusherOwnership(t *testing.T) {
 	}{
 		{
 			name:    "an unowned tunnel of the same name is a clash",
-			spec:    func(string) TunnelSpec { return TunnelSpec{AccountID: flushAccount, Name: "edge"} },
+			spec:    func(string) TunnelSpec { return TunnelSpec{AccountID: cfapitest.Account, Name: "edge"} },
 			wantErr: "was not created by conflux-sync: set adopt",
 		},
 		{
 			name:        "adopt by name",
-			spec:        func(string) TunnelSpec { return TunnelSpec{AccountID: flushAccount, Name: "edge", Adopt: true} },
+			spec:        func(string) TunnelSpec { return TunnelSpec{AccountID: cfapitest.Account, Name: "edge", Adopt: true} },
 			wantCreated: "false",
 		},
 		{
 			name: "adopt by id",
 			spec: func(id string) TunnelSpec {
-				return TunnelSpec{AccountID: flushAccount, Name: "edge", ID: id, Adopt: true}
+				return TunnelSpec{AccountID: cfapitest.Account, Name: "edge", ID: id, Adopt: true}
 			},
 			wantCreated: "false",
 		},
 		{
 			name:        "created by an attempt that crashed before recording",
-			spec:        func(string) TunnelSpec { return TunnelSpec{AccountID: flushAccount, Name: "edge"} },
+			spec:        func(string) TunnelSpec { return TunnelSpec{AccountID: cfapitest.Account, Name: "edge"} },
 			prev:        func(string) map[string]string { return map[string]string{idPendingName: "edge"} },
 			wantCreated: "true",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newFlushEnv(t)
-			f := NewTunnelFlusher(e.clients, nil)
-			id := e.handMadeTunnel(t, "edge")
+			e := cfapitest.New(t)
+			f := NewTunnelFlusher(e.Clients, nil)
+			id := e.HandMadeTunnel(t, "edge")
 			var prev *api.SyncStatus
 			if tt.prev != nil {
 				prev = &api.SyncStatus{DownstreamIDs: tt.prev(id)}
 			}
-			out, err := f.Flush(context.Background(), e.request(t, tunnelTarget, tt.spec(id), prev))
+			out, err := f.Flush(context.Background(), e.Request(t, tunnelTarget, tt.spec(id), prev))
 			if tt.wantErr != "" {
 				if err == nil || !engine.IsPermanent(err) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("got %v, want a permanent error containing %q", err, tt.wantErr)
@@ -210,14 +127,14 @@ func TestTunnelFlusherOwnership(t *testing.T) {
 			if out.DownstreamIDs[cfapi.IDTunnel] != id || out.DownstreamIDs[cfapi.IDCreated] != tt.wantCreated {
 				t.Fatalf("ids %v; hand-made tunnel %s", out.DownstreamIDs, id)
 			}
-			if live := e.liveTunnels("edge"); len(live) != 1 {
+			if live := liveTunnels(e, "edge"); len(live) != 1 {
 				t.Fatalf("%d tunnels named edge", len(live))
 			}
 			// Releasing an adopted tunnel leaves it alone.
-			if _, err := f.Flush(context.Background(), e.request(t, tunnelTarget, nil, &api.SyncStatus{DownstreamIDs: out.DownstreamIDs})); err != nil {
+			if _, err := f.Flush(context.Background(), e.Request(t, tunnelTarget, nil, &api.SyncStatus{DownstreamIDs: out.DownstreamIDs})); err != nil {
 				t.Fatal(err)
 			}
-			if live := len(e.liveTunnels("edge")); (tt.wantCreated == "false") != (live == 1) {
+			if live := len(liveTunnels(e, "edge")); (tt.wantCreated == "false") != (live == 1) {
 				t.Fatalf("after release: %d live tunnels (created=%s)", live, tt.wantCreated)
 			}
 		})
@@ -225,82 +142,82 @@ func TestTunnelFlusherOwnership(t *testing.T) {
 }
 
 func TestConfigFlusherWritesOnlyDifferences(t *testing.T) {
-	e := newFlushEnv(t)
+	e := cfapitest.New(t)
 	ctx := context.Background()
-	f := NewConfigFlusher(e.clients, e.store, nil)
+	f := NewConfigFlusher(e.Clients, e.Store, nil)
 	desired := Config{
 		Ingress: []Rule{{Hostname: "app.example.com", Service: "http://web:80", OriginRequest: &OriginRequest{HTTPHostHeader: ptr("app")}}, {Service: "http_status:404"}},
 	}
 
 	// The tunnel is not created yet: retry later, not a permanent error.
-	_, err := f.Flush(ctx, e.request(t, configTarget, desired, nil))
+	_, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil))
 	if !errors.Is(err, cfapi.ErrTunnelNotReady) || engine.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}
 
-	id := e.handMadeTunnel(t, "edge")
-	e.record(t, tunnelTarget, map[string]string{cfapi.IDAccount: flushAccount, cfapi.IDTunnel: id})
-	puts := func() int { return e.emu.Requests()["PUT /accounts/{account}/cfd_tunnel/{id}/configurations"] }
+	id := e.HandMadeTunnel(t, "edge")
+	e.SeedTunnel(t, tunnelTarget.Name, id)
+	puts := func() int { return e.Emu.Requests()["PUT /accounts/{account}/cfd_tunnel/{id}/configurations"] }
 
-	out, err := f.Flush(ctx, e.request(t, configTarget, desired, nil))
+	out, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil))
 	if err != nil || puts() != 1 || out.DownstreamIDs[cfapi.IDTunnel] != id {
 		t.Fatalf("first flush: %+v %v, %d PUTs", out, err, puts())
 	}
 	checkRemote(t, e, id, desired)
 
 	// In sync: a GET and no PUT.
-	if _, err := f.Flush(ctx, e.request(t, configTarget, desired, nil)); err != nil || puts() != 1 {
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil)); err != nil || puts() != 1 {
 		t.Fatalf("repeat: %v, %d PUTs", err, puts())
 	}
 
 	// A change after a successful flush is written without a read.
-	gets := func() int { return e.emu.Requests()["GET /accounts/{account}/cfd_tunnel/{id}/configurations"] }
+	gets := func() int { return e.Emu.Requests()["GET /accounts/{account}/cfd_tunnel/{id}/configurations"] }
 	synced := &api.SyncStatus{SyncedHash: "h", DownstreamIDs: map[string]string{cfapi.IDTunnel: id}}
 	changed := Config{Ingress: []Rule{{Hostname: "new.example.com", Service: "http://new:80"}, {Service: "http_status:404"}}}
 	g := gets()
-	if _, err := f.Flush(ctx, e.request(t, configTarget, changed, synced)); err != nil || puts() != 2 || gets() != g {
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, changed, synced)); err != nil || puts() != 2 || gets() != g {
 		t.Fatalf("change: %v, %d PUTs, %d GETs", err, puts(), gets()-g)
 	}
 	checkRemote(t, e, id, changed)
 	// ... but a drift pass always reads.
-	drift := e.request(t, configTarget, changed, synced)
+	drift := e.Request(t, configTarget, changed, synced)
 	drift.Drift = true
 	if _, err := f.Flush(ctx, drift); err != nil || puts() != 2 || gets() != g+1 {
 		t.Fatalf("drift pass: %v, %d PUTs, %d GETs", err, puts(), gets()-g)
 	}
 
 	// Edited out of band: repaired.
-	if err := e.emu.SetTunnelConfig(flushAccount, id, json.RawMessage(`{"ingress":[{"service":"http_status:503"}]}`)); err != nil {
+	if err := e.Emu.SetTunnelConfig(cfapitest.Account, id, json.RawMessage(`{"ingress":[{"service":"http_status:503"}]}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Flush(ctx, e.request(t, configTarget, desired, nil)); err != nil || puts() != 3 {
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil)); err != nil || puts() != 3 {
 		t.Fatalf("drift: %v, %d PUTs", err, puts())
 	}
 	checkRemote(t, e, id, desired)
 
 	// No fragments left: every request gets a 404.
-	if _, err := f.Flush(ctx, e.request(t, configTarget, nil, nil)); err != nil || puts() != 4 {
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, nil, nil)); err != nil || puts() != 4 {
 		t.Fatalf("empty: %v, %d PUTs", err, puts())
 	}
-	_, remote, _ := e.emu.TunnelConfig(flushAccount, id)
+	_, remote, _ := e.Emu.TunnelConfig(cfapitest.Account, id)
 	if got, _ := Canonical(remote); string(got) != `{"ingress":[{"service":"http_status:404"}],"originRequest":{}}` {
 		t.Fatalf("empty configuration: %s", got)
 	}
 
 	// A 5xx is retried; a 400 (rejected configuration) is not.
-	e.emu.AddFault(emu.Fault{Method: "GET", PathPrefix: "/accounts/" + flushAccount + "/cfd_tunnel", Status: 503, Count: 1})
-	if _, err := f.Flush(ctx, e.request(t, configTarget, desired, nil)); err == nil || engine.IsPermanent(err) {
+	e.Emu.AddFault(emu.Fault{Method: "GET", PathPrefix: "/accounts/" + cfapitest.Account + "/cfd_tunnel", Status: 503, Count: 1})
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil)); err == nil || engine.IsPermanent(err) {
 		t.Fatalf("503: %v", err)
 	}
 	bad := Config{Ingress: []Rule{{Hostname: "a.example.com", Service: "http://x:80"}}} // no catch-all
-	if _, err := f.Flush(ctx, e.request(t, configTarget, bad, nil)); !engine.IsPermanent(err) || !cfapi.HasCode(err, 1056) {
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, bad, nil)); !engine.IsPermanent(err) || !cfapi.HasCode(err, 1056) {
 		t.Fatalf("rejected configuration: %v", err)
 	}
 }
 
-func checkRemote(t *testing.T, e *flushEnv, id string, want Config) {
+func checkRemote(t *testing.T, e *cfapitest.Env, id string, want Config) {
 	t.Helper()
-	_, remote, ok := e.emu.TunnelConfig(flushAccount, id)
+	_, remote, ok := e.Emu.TunnelConfig(cfapitest.Account, id)
 	if !ok {
 		t.Fatal("no remote configuration")
 	}

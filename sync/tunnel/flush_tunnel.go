@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/cloudflare/cloudflare-go"
 
@@ -149,22 +148,13 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 
 // get returns the tunnel, or nil when it does not exist or was deleted.
 func (f *TunnelFlusher) get(ctx context.Context, acct *cfapi.Account, id string) (*cloudflare.Tunnel, error) {
-	var t cloudflare.Tunnel
-	err := cfapi.Call(ctx, "get tunnel "+id, func(ctx context.Context) error {
-		var err error
-		t, err = acct.API.GetTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
-		return err
+	t, err := cfapi.Get(ctx, "get tunnel "+id, func(ctx context.Context) (cloudflare.Tunnel, error) {
+		return acct.API.GetTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
 	})
-	if cfapi.StatusOf(err) == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
+	if err != nil || t == nil || t.DeletedAt != nil {
 		return nil, err
 	}
-	if t.DeletedAt != nil {
-		return nil, nil
-	}
-	return &t, nil
+	return t, nil
 }
 
 // release deletes the recorded tunnel if conflux-sync created it; an
@@ -178,11 +168,11 @@ func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string) err
 	if err != nil {
 		return err
 	}
-	err = cfapi.Call(ctx, "delete tunnel "+id, func(ctx context.Context) error {
+	err = cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete tunnel "+id, func(ctx context.Context) error {
 		return acct.API.DeleteTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
-	})
+	}))
 	switch {
-	case err == nil, cfapi.StatusOf(err) == http.StatusNotFound:
+	case err == nil:
 		f.log.Info("deleted tunnel", "account", acct.ID, "tunnel", id)
 		return nil
 	case cfapi.HasCode(err, 1022):

@@ -1,8 +1,6 @@
 package tunnel
 
 import (
-	"encoding/json"
-	"fmt"
 	"regexp"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -30,16 +28,11 @@ type TunnelSpec struct {
 	ID string `json:"id,omitempty"`
 }
 
-// TunnelKind implements kind.Kind for cloudflare.Tunnel: one owner.
-type TunnelKind struct{}
-
-var _ kind.Kind = TunnelKind{}
-
-// NewTunnel returns the cloudflare.Tunnel kind.
-func NewTunnel() kind.Kind { return TunnelKind{} }
-
-// Name returns "cloudflare.Tunnel".
-func (TunnelKind) Name() string { return cfapi.KindTunnel }
+// NewTunnel returns the cloudflare.Tunnel kind: one owner per target,
+// Conflicts keyed "tunnel".
+func NewTunnel() kind.Kind {
+	return kind.OneOwnerKind[TunnelSpec]{KindName: cfapi.KindTunnel, ConflictKey: "tunnel", Check: checkTunnel, Canonical: canonicalTunnel}
+}
 
 var (
 	tunnelNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -47,15 +40,7 @@ var (
 	accountRE    = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 )
 
-// Validate checks a TunnelSpec.
-func (TunnelKind) Validate(target api.TargetRef, _ api.SourceRef, raw json.RawMessage) error {
-	if target.Kind != cfapi.KindTunnel {
-		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, cfapi.KindTunnel)}
-	}
-	var s TunnelSpec
-	if err := kind.DecodeStrict(raw, &s); err != nil {
-		return err
-	}
+func checkTunnel(s *TunnelSpec) *api.FieldError {
 	switch {
 	case s.AccountID != "" && !accountRE.MatchString(s.AccountID):
 		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters, digits, - and _)"}
@@ -69,23 +54,10 @@ func (TunnelKind) Validate(target api.TargetRef, _ api.SourceRef, raw json.RawMe
 	return nil
 }
 
-// Aggregate picks the owner: the fragment registered first. Desired is its
-// spec re-encoded (field order fixed), so equal intents hash equally.
-func (TunnelKind) Aggregate(_ api.TargetRef, fragments []api.Fragment) (kind.Result, error) {
-	owner, conflicts := kind.OneOwner(fragments, "tunnel")
-	if owner == nil {
-		return kind.Result{}, nil
-	}
-	var s TunnelSpec
-	if err := json.Unmarshal(owner.Spec, &s); err != nil {
-		return kind.Result{}, fmt.Errorf("fragment of %s: %w", owner.Source, err)
-	}
+// canonicalTunnel: an id implies adopt.
+func canonicalTunnel(s TunnelSpec) TunnelSpec {
 	if s.ID != "" {
 		s.Adopt = true
 	}
-	desired, err := json.Marshal(s)
-	if err != nil {
-		return kind.Result{}, err
-	}
-	return kind.Result{Desired: desired, Conflicts: conflicts}, nil
+	return s
 }

@@ -1,0 +1,251 @@
+// Package cfapitest is the test environment the Cloudflare kinds' flusher
+// tests share: the Cloudflare emulator behind an httptest server, cfapi
+// clients talking to it, a temporary store, a plain cloudflare-go client
+// acting as a person editing by hand, and engine requests whose Checkpoint
+// calls are recorded.
+//
+// It is a normal package so that the tests of several packages can import
+// it, but only tests may import it. Package cfapi's own tests cannot: they
+// are internal to cfapi, which this package imports.
+package cfapitest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go"
+	"golang.org/x/time/rate"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+const (
+	// Account is the one emulated account.
+	Account = "acc1"
+	// Token is the API token scoped to Account.
+	Token = "tok-acc1"
+	// ClusterID is the cluster id every request carries.
+	ClusterID = "0123456789abcdef"
+)
+
+// Option configures New.
+type Option func(*Env)
+
+// Zone adds the zone name to Account; Env.Zones maps it to its id.
+func Zone(name string) Option {
+	return func(e *Env) { e.Zones[name] = e.Emu.AddZone(Account, name) }
+}
+
+// Env is an emulator with Account (and any zones asked for), reachable at
+// URL with Token.
+type Env struct {
+	Emu *emu.Server
+	// URL is the API base URL, ending in /client/v4.
+	URL string
+	// Zones maps the zone names given to New to their ids.
+	Zones map[string]string
+	// Clients are the flushers' clients, with no rate limit of their own.
+	Clients *cfapi.Clients
+	// Store is a temporary store, opened with NoSync.
+	Store *store.Store
+	// Human is a plain client acting as a person editing by hand: no
+	// retries, a high rate limit.
+	Human *cloudflare.API
+
+	mu          sync.Mutex
+	checkpoints []map[string]string
+}
+
+// New starts an emulator without a rate limit and everything around it;
+// all of it is closed when the test ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	e := &Env{
+		Emu: emu.New(emu.Config{
+			Tokens:    map[string]emu.TokenScope{Token: {Accounts: []string{Account}}},
+			RateLimit: &emu.RateLimit{Requests: 0},
+		}),
+		Zones: map[string]string{},
+	}
+	e.Emu.AddAccount(Account)
+	for _, o := range opts {
+		o(e)
+	}
+	srv := httptest.NewServer(e.Emu)
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL + "/client/v4"
+	var err error
+	e.Clients, err = cfapi.New(cfapi.Config{Credentials: cfapi.Credentials{Account: Token}, BaseURL: e.URL, RateLimit: rate.Inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Store, err = store.Open(filepath.Join(t.TempDir(), "state.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Store.Close() })
+	e.Human, err = cloudflare.NewWithAPIToken(Token, cloudflare.BaseURL(e.URL),
+		cloudflare.UsingRateLimit(1000), cloudflare.UsingRetryPolicy(0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Context is a context for one call to the emulator, cancelled when the
+// test ends and after 30 seconds at the latest.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Request builds a flush request for the desired spec (nil: no fragments)
+// on top of prev, with ClusterID and a Checkpoint that records into
+// Checkpoints.
+func (e *Env) Request(t testing.TB, target api.TargetRef, desired any, prev *api.SyncStatus) engine.Request {
+	t.Helper()
+	var res kind.Result
+	if desired != nil {
+		b, err := json.Marshal(desired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Desired = b
+	}
+	return e.request(target, res, prev)
+}
+
+func (e *Env) request(target api.TargetRef, res kind.Result, prev *api.SyncStatus) engine.Request {
+	return engine.Request{
+		Target: target, Result: res, Prev: prev, ClusterID: ClusterID,
+		Checkpoint: func(_ context.Context, ids map[string]string) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.checkpoints = append(e.checkpoints, maps.Clone(ids))
+			return nil
+		},
+	}
+}
+
+// Checkpoints returns the ids of every Checkpoint call so far, oldest first.
+func (e *Env) Checkpoints() []map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]map[string]string(nil), e.checkpoints...)
+}
+
+// RecordStatus stores a status with ids for target, as the engine would
+// after a flush, and returns it.
+func (e *Env) RecordStatus(t testing.TB, target api.TargetRef, ids map[string]string) *api.SyncStatus {
+	t.Helper()
+	st := api.SyncStatus{DownstreamIDs: ids}
+	if err := e.Store.Update(func(tx *store.Tx) error { _, err := tx.RecordSync(target, st); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
+// SeedTunnel records tunnelID in Account as the status of the
+// cloudflare.Tunnel target named targetName, which is where the other kinds
+// look a tunnel's id up.
+func (e *Env) SeedTunnel(t testing.TB, targetName, tunnelID string) {
+	t.Helper()
+	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: targetName},
+		map[string]string{cfapi.IDAccount: Account, cfapi.IDTunnel: tunnelID})
+}
+
+// HandMadeTunnel creates a remotely managed tunnel with Human, as a person
+// would, and returns its id.
+func (e *Env) HandMadeTunnel(t testing.TB, name string) string {
+	t.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	tn, err := e.Human.CreateTunnel(Context(t), cloudflare.AccountIdentifier(Account),
+		cloudflare.TunnelCreateParams{Name: name, Secret: base64.StdEncoding.EncodeToString(secret), ConfigSrc: "cloudflare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn.ID
+}
+
+// Writes counts the requests other than GETs the emulator has served.
+func (e *Env) Writes() int {
+	n := 0
+	for k, v := range e.Emu.Requests() {
+		if !strings.HasPrefix(k, "GET ") {
+			n += v
+		}
+	}
+	return n
+}
+
+// Flusher is what a Flow needs of a kind's flusher.
+type Flusher interface {
+	Flush(ctx context.Context, req engine.Request) (engine.Outcome, error)
+}
+
+// Flow flushes one target again and again the way the engine does: every
+// flush validates and aggregates its specs with the kind, and a successful
+// one leaves its status in Prev for the next.
+type Flow struct {
+	*Env
+	Kind    kind.Kind
+	Flusher Flusher
+	Target  api.TargetRef
+	// Prev is the status the next flush starts from; nil for none.
+	Prev *api.SyncStatus
+}
+
+// Flow starts a Flow of target through k and f.
+func (e *Env) Flow(k kind.Kind, f Flusher, target api.TargetRef) *Flow {
+	return &Flow{Env: e, Kind: k, Flusher: f, Target: target}
+}
+
+// Flush flushes one fragment per spec (none: no fragments), from sources
+// "sa", "sb", ... created in that order.
+func (fl *Flow) Flush(t testing.TB, specs ...string) (engine.Outcome, error) {
+	t.Helper()
+	var frags []api.Fragment
+	for i, s := range specs {
+		f := api.Fragment{Target: fl.Target, Source: api.SourceRef{Kind: "API", Name: "s" + string(rune('a'+i))},
+			Spec: json.RawMessage(s), CreateIndex: uint64(i + 1)}
+		if err := fl.Kind.Validate(f.Target, f.Source, f.Spec); err != nil {
+			t.Fatalf("spec does not validate: %v", err)
+		}
+		frags = append(frags, f)
+	}
+	res, err := fl.Kind.Aggregate(fl.Target, frags)
+	if err != nil {
+		t.Fatalf("Aggregate: %v", err)
+	}
+	out, err := fl.Flusher.Flush(Context(t), fl.request(fl.Target, res, fl.Prev))
+	if err == nil {
+		fl.Prev = &api.SyncStatus{SyncedHash: res.Hash(), DownstreamIDs: maps.Clone(out.DownstreamIDs)}
+	}
+	return out, err
+}
+
+// MustFlush is Flush failing the test on an error.
+func (fl *Flow) MustFlush(t testing.TB, specs ...string) engine.Outcome {
+	t.Helper()
+	out, err := fl.Flush(t, specs...)
+	if err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	return out
+}
