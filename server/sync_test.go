@@ -585,3 +585,33 @@ func zoneRC(id string) *cfgo.ResourceContainer { return cfgo.ZoneIdentifier(id) 
 func cfCreate(name, ip string) cfgo.CreateDNSRecordParams {
 	return cfgo.CreateDNSRecordParams{Type: "A", Name: name, Content: ip, TTL: 1, Comment: "made by hand"}
 }
+
+// TestCloudflareForcedSyncRepairsNow: `targets sync` (through a follower,
+// forwarded to the leader) reads back and repairs at once, without waiting
+// for the drift pass.
+func TestCloudflareForcedSyncRepairsNow(t *testing.T) {
+	cf := newCloudflare(t, nil)
+	c := newTestClusterWith(t, 3, withCloudflare(cf, nil)) // drift pass: the 10 min default
+	cl := c.client(c.follower(), writeToken)
+	putTunnel(t, cl)
+	if _, err := cl.PutFragment(context.Background(), tunnelFragment("web", 1, "app.example.com")); err != nil {
+		t.Fatal(err)
+	}
+	want := waitConverged(t, cf, cl, 20*time.Second)
+	var id string
+	for _, tn := range cf.emu.Tunnels(cfAccount) {
+		if tn.Name == "edge" && !tn.Deleted {
+			id = tn.ID
+		}
+	}
+	if err := cf.emu.SetTunnelConfig(cfAccount, id, json.RawMessage(`{"ingress":[{"service":"http_status:418"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	req, err := cl.SyncTarget(context.Background(), edgeConfigTarget())
+	if err != nil || !req.Queued {
+		t.Fatalf("sync: %+v %v", req, err)
+	}
+	if got := waitConverged(t, cf, cl, 10*time.Second); !bytes.Equal(got, want) {
+		t.Fatalf("repaired to %s, want %s", got, want)
+	}
+}
