@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -613,5 +614,41 @@ func TestCloudflareForcedSyncRepairsNow(t *testing.T) {
 	}
 	if got := waitConverged(t, cf, cl, 10*time.Second); !bytes.Equal(got, want) {
 		t.Fatalf("repaired to %s, want %s", got, want)
+	}
+}
+
+// TestCloudflareKindsRejectBadFragments: each kind refuses a bad spec
+// with a 422 naming the field, and nothing is stored.
+func TestCloudflareKindsRejectBadFragments(t *testing.T) {
+	c := newTestCluster(t, 3)
+	cl := c.client(c.follower(), writeToken)
+	src := api.SourceRef{Kind: "API", Name: "bad"}
+	tests := []struct {
+		kind, name, spec, field string
+	}{
+		{cfapi.KindTunnel, "ClusterTunnel/x", `{"name":"no spaces allowed"}`, "spec.name"},
+		{cfapi.KindTunnel, "ClusterTunnel/x", `{"name":"x","secret":"s3cr3t"}`, "spec.secret"},
+		{cfapi.KindDNSRecord, "example.com", `{"records":[{"name":"bad_host!.example.com","type":"A","content":"203.0.113.1"}]}`, "spec.records[0].name"},
+		{cfapi.KindDNSRecord, "example.com", `{"records":[{"name":"a.example.com","type":"A","content":"not-an-ip"}]}`, "spec.records[0].content"},
+		{cfapi.KindDNSRecord, "example.com", `{"records":[{"name":"a.example.com","type":"TXT","content":"x","proxied":true}]}`, "spec.records[0].proxied"},
+		{cfapi.KindAccessApplication, "default/app", `{"name":"app","domain":"https://app.example.com"}`, "spec.domain"},
+		{cfapi.KindAccessApplication, "default/app", `{"name":"app","domain":"app.example.com","sessionDuration":"forever"}`, "spec.sessionDuration"},
+		{cfapi.KindNetworkRoute, "office", `{"network":"10.1.2.3/8","tunnel":"ClusterTunnel/x"}`, "spec.network"},
+		{cfapi.KindNetworkRoute, "office", `{"network":"10.0.0.0/8"}`, "spec.tunnel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind+" "+tt.field, func(t *testing.T) {
+			_, err := cl.PutFragment(context.Background(), api.Fragment{
+				Target: api.TargetRef{Kind: tt.kind, Name: tt.name}, Source: src, Generation: 1, Spec: json.RawMessage(tt.spec),
+			})
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Code != api.CodeInvalidSpec || ae.Field != tt.field {
+				t.Fatalf("got %v, want a 422 on %s", err, tt.field)
+			}
+		})
+	}
+	frags, err := cl.ListFragments(context.Background(), api.TargetRef{}, src)
+	if err != nil || len(frags) != 0 {
+		t.Fatalf("rejected fragments were stored: %+v %v", frags, err)
 	}
 }
