@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd clean
+.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest clean
 
 all: build
 
@@ -45,6 +45,10 @@ bench-cluster: build
 ## bench-etcd: the same load against a three-member etcd on loopback
 bench-etcd:
 	hack/bench-etcd.sh --clients 32 --size 1024 --duration 30s
+
+## envtest: build a real etcd and kube-apiserver for envtest into .cache/envtest/bin (first time several minutes)
+envtest:
+	hack/envtest.sh
 
 clean:
 	rm -rf bin .cache
