@@ -5,7 +5,13 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest clean
+.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
+
+# controller-gen writes the CRDs' deepcopy code and YAML (make generate); it is
+# installed from the Go module proxy into .cache/bin on first use.
+CONTROLLER_GEN_VERSION ?= v0.23.0
+CONTROLLER_GEN := $(CURDIR)/.cache/bin/controller-gen-$(CONTROLLER_GEN_VERSION)
+CRD_APIS  := ./ingest/kube/apis/...
 
 all: build
 
@@ -17,9 +23,10 @@ build:
 dev: build
 	$(BIN) dev
 
-## test: formatting, vet, and every test with the race detector
-test: fmt-check vet
-	$(GO) test $(TEST_FLAGS) $(PKGS)
+## test: formatting, vet, and every test with the race detector; the CRD tests
+## run against a real kube-apiserver (built by `make envtest`) and never skip here
+test: fmt-check vet envtest
+	CONFLUX_REQUIRE_ENVTEST=1 $(GO) test $(TEST_FLAGS) $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
@@ -49,6 +56,24 @@ bench-etcd:
 ## envtest: build a real etcd and kube-apiserver for envtest into .cache/envtest/bin (first time several minutes)
 envtest:
 	hack/envtest.sh
+
+## generate: deepcopy code and the CRD manifests (deploy/crds) from ingest/kube/apis
+generate: $(CONTROLLER_GEN)
+	$(CONTROLLER_GEN) object paths=$(CRD_APIS)
+	rm -f deploy/crds/*.yaml
+	$(CONTROLLER_GEN) crd paths=$(CRD_APIS) output:crd:artifacts:config=deploy/crds
+	gofmt -w ingest/kube/apis
+
+## generate-check: fail when the checked-in generated files are not what `make generate` writes
+generate-check: generate
+	@git diff --exit-code -- ingest/kube/apis deploy/crds || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- ingest/kube/apis deploy/crds)" || { echo "generated files are not checked in: run make generate and commit"; exit 1; }
+
+$(CONTROLLER_GEN):
+	mkdir -p $(dir $@)
+	GOBIN=$(CURDIR)/.cache/bin/tmp-controller-gen GOFLAGS=-buildvcs=false $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(CURDIR)/.cache/bin/tmp-controller-gen/controller-gen $@
+	rmdir $(CURDIR)/.cache/bin/tmp-controller-gen
 
 clean:
 	rm -rf bin .cache
