@@ -109,15 +109,24 @@ func (c *cloudflare) configPuts() []json.RawMessage {
 	return append([]json.RawMessage(nil), c.puts...)
 }
 
-// tunnelConfig returns the configuration of the live tunnel named name.
-func (c *cloudflare) tunnelConfig(name string) (json.RawMessage, bool) {
+// tunnelID returns the id of the live tunnel named name; "" if none.
+func (c *cloudflare) tunnelID(name string) string {
 	for _, tn := range c.emu.Tunnels(cfAccount) {
 		if tn.Name == name && !tn.Deleted {
-			_, cfg, ok := c.emu.TunnelConfig(cfAccount, tn.ID)
-			return cfg, ok && len(cfg) > 0 && string(cfg) != "null"
+			return tn.ID
 		}
 	}
-	return nil, false
+	return ""
+}
+
+// tunnelConfig returns the configuration of the live tunnel named name.
+func (c *cloudflare) tunnelConfig(name string) (json.RawMessage, bool) {
+	id := c.tunnelID(name)
+	if id == "" {
+		return nil, false
+	}
+	_, cfg, ok := c.emu.TunnelConfig(cfAccount, id)
+	return cfg, ok && len(cfg) > 0 && string(cfg) != "null"
 }
 
 // withCloudflare points every node at the emulator, with test timings.
@@ -453,12 +462,7 @@ func TestCloudflareDriftIsRepaired(t *testing.T) {
 	want := waitConverged(t, cf, cl, 20*time.Second)
 
 	// Someone edits the configuration in the dashboard.
-	var id string
-	for _, tn := range cf.emu.Tunnels(cfAccount) {
-		if tn.Name == "edge" {
-			id = tn.ID
-		}
-	}
+	id := cf.tunnelID("edge")
 	edited := json.RawMessage(`{"ingress":[{"hostname":"evil.example.com","service":"http://evil:80"},{"service":"http_status:404"}]}`)
 	if err := cf.emu.SetTunnelConfig(cfAccount, id, edited); err != nil {
 		t.Fatal(err)
@@ -507,11 +511,7 @@ func TestCloudflareAllKinds(t *testing.T) {
 
 	var tunnelID string
 	ok := waitUntil(30*time.Second, func() bool {
-		for _, tn := range cf.emu.Tunnels(cfAccount) {
-			if tn.Name == "edge" && !tn.Deleted {
-				tunnelID = tn.ID
-			}
-		}
+		tunnelID = cf.tunnelID("edge")
 		var cname, apps, routes bool
 		for _, r := range cf.emu.DNSRecords(zoneID) {
 			cname = cname || (r.Name == "app.example.com" && r.Content == tunnelID+".cfargotunnel.com" && r.Proxied)
@@ -599,12 +599,7 @@ func TestCloudflareForcedSyncRepairsNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := waitConverged(t, cf, cl, 20*time.Second)
-	var id string
-	for _, tn := range cf.emu.Tunnels(cfAccount) {
-		if tn.Name == "edge" && !tn.Deleted {
-			id = tn.ID
-		}
-	}
+	id := cf.tunnelID("edge")
 	if err := cf.emu.SetTunnelConfig(cfAccount, id, json.RawMessage(`{"ingress":[{"service":"http_status:418"}]}`)); err != nil {
 		t.Fatal(err)
 	}
