@@ -1,8 +1,9 @@
 package kind
 
 import (
+	"github.com/conflux-sync/conflux-sync/sync/kind/kindtest"
+
 	"encoding/json"
-	"errors"
 	"testing"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -38,14 +39,9 @@ func TestDecodeStrict(t *testing.T) {
 		{`[1]`, "spec"},
 	}
 	for _, tt := range tests {
-		var s spec
-		err := DecodeStrict(json.RawMessage(tt.in), &s)
-		var fe *api.FieldError
-		switch {
-		case tt.field == "" && err != nil:
-			t.Errorf("%s: %v", tt.in, err)
-		case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
-			t.Errorf("%s: got %v, want a field error on %s", tt.in, err, tt.field)
-		}
+		t.Run(tt.in, func(t *testing.T) {
+			var s spec
+			kindtest.CheckValidation(t, DecodeStrict(json.RawMessage(tt.in), &s), tt.field, "")
+		})
 	}
 }

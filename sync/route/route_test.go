@@ -3,11 +3,11 @@ package route
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/kind/kindtest"
 )
 
 var testTarget = api.TargetRef{Kind: Name, Name: "office"}
@@ -39,19 +39,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := New().Validate(testTarget, src, json.RawMessage(tt.spec))
-			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("want valid, got %v", err)
-				}
-				return
-			}
-			var fe *api.FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("want *api.FieldError, got %T %v", err, err)
-			}
-			if fe.Field != tt.field || !strings.Contains(fe.Reason, tt.reason) {
-				t.Fatalf("got %s: %s; want %s: ...%s...", fe.Field, fe.Reason, tt.field, tt.reason)
-			}
+			kindtest.CheckValidation(t, err, tt.field, tt.reason)
 		})
 	}
 }

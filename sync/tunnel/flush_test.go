@@ -13,6 +13,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/kind/kindtest"
 )
 
 var (
@@ -245,14 +246,10 @@ func TestTunnelKindValidateAndAggregate(t *testing.T) {
 		{`{"accountId":"a/b","name":"edge"}`, "spec.accountId"},
 	}
 	for _, tt := range tests {
-		err := k.Validate(tunnelTarget, api.SourceRef{Kind: "API", Name: "x"}, json.RawMessage(tt.spec))
-		var fe *api.FieldError
-		switch {
-		case tt.field == "" && err != nil:
-			t.Errorf("%s: %v", tt.spec, err)
-		case tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field):
-			t.Errorf("%s: got %v, want an error on %s", tt.spec, err, tt.field)
-		}
+		t.Run(tt.spec, func(t *testing.T) {
+			err := k.Validate(tunnelTarget, api.SourceRef{Kind: "API", Name: "x"}, json.RawMessage(tt.spec))
+			kindtest.CheckValidation(t, err, tt.field, "")
+		})
 	}
 	frag := func(src string, idx uint64, spec string) api.Fragment {
 		return api.Fragment{Target: tunnelTarget, Source: api.SourceRef{Kind: "ClusterTunnel", Name: src}, CreateIndex: idx, Spec: json.RawMessage(spec)}
