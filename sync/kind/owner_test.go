@@ -1,12 +1,11 @@
 package kind
 
 import (
-	"github.com/conflux-sync/conflux-sync/sync/kind/kindtest"
-
 	"encoding/json"
 	"testing"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/kind/kindtest"
 )
 
 func TestOneOwnerPicksFirstRegisteredInAnyOrder(t *testing.T) {
