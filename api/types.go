@@ -111,6 +111,10 @@ type SyncStatus struct {
 	// DownstreamIDs are identifiers the downstream API assigned.
 	DownstreamIDs map[string]string `json:"downstreamIds,omitempty"`
 	Error         string            `json:"error,omitempty"`
+	// Permanent is true when Error is one retrying cannot fix (a 4xx other
+	// than 429): the leader waits for the target to change before trying
+	// again.
+	Permanent bool `json:"permanent,omitempty"`
 	// Attempts counts consecutive failed attempts; zero after a success.
 	Attempts int       `json:"attempts"`
 	Time     time.Time `json:"time"`
@@ -159,4 +163,24 @@ type WriteResult struct {
 	StoredGeneration int64 `json:"storedGeneration,omitempty"`
 	// Changed counts the fragments created, updated or deleted.
 	Changed int `json:"changed"`
+}
+
+// SecretRef points at one key of a Kubernetes Secret. Fragments carry
+// SecretRefs, never secret values: the leader resolves them when it flushes.
+type SecretRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+}
+
+func (r SecretRef) String() string { return "Secret " + r.Namespace + "/" + r.Name + " key " + r.Key }
+
+// Validate checks the reference; field prefixes the reported field.
+func (r SecretRef) Validate(field string) *FieldError {
+	for _, p := range []struct{ name, v string }{{".namespace", r.Namespace}, {".name", r.Name}, {".key", r.Key}} {
+		if err := checkName(field+p.name, p.v, true, 253); err != nil {
+			return err
+		}
+	}
+	return nil
 }

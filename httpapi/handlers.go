@@ -160,14 +160,7 @@ func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	for i, sf := range req.Fragments {
-		f := api.Fragment{Target: sf.Target, Source: req.Source, Generation: sf.Generation, Spec: sf.Spec}
-		if err := s.validate(fmt.Sprintf("fragments[%d].", i), &f); err != nil {
-			writeError(w, err)
-			return
-		}
-	}
-	res, err := s.propose(r.Context(), fsm.ReplaceSourceFragments{Source: req.Source, Fragments: req.Fragments})
+	res, err := s.ReplaceSourceFragments(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -235,32 +228,7 @@ func (s *Server) handleListTargets(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGetTarget(w http.ResponseWriter, r *http.Request) {
 	ref := api.TargetRef{Kind: r.PathValue("kind"), Name: r.PathValue("name")}
-	var out api.Target
-	found := false
-	err := s.cfg.Store.View(func(v *store.View) error {
-		rec, ok, err := v.Target(ref)
-		if err != nil || !ok {
-			return err
-		}
-		found = true
-		frags, err := v.TargetFragments(ref)
-		if err != nil {
-			return err
-		}
-		res, err := s.cfg.Cache.Get(ref, rec.Revision, func() ([]api.Fragment, error) { return frags, nil })
-		if err != nil {
-			return err
-		}
-		st, err := v.Status(ref)
-		if err != nil {
-			return err
-		}
-		out = api.Target{
-			Target: ref, Revision: rec.Revision, Desired: res.Desired, Hash: res.Hash(),
-			Conflicts: res.Conflicts, Status: st, Fragments: frags,
-		}
-		return nil
-	})
+	out, found, err := s.Target(r.Context(), ref)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -268,12 +236,6 @@ func (s *Server) handleGetTarget(w http.ResponseWriter, r *http.Request) {
 	if !found {
 		writeError(w, api.Errorf(api.CodeNotFound, "", "no target %s", ref))
 		return
-	}
-	if out.Conflicts == nil {
-		out.Conflicts = []api.Conflict{}
-	}
-	if out.Fragments == nil {
-		out.Fragments = []api.Fragment{}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

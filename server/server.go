@@ -26,6 +26,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/httpapi"
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -86,6 +87,9 @@ type Config struct {
 	Cloudflare cfapi.Config
 	// Sync tunes the leader's sync engine.
 	Sync SyncTuning
+	// Kube enables the Kubernetes ingest (and Cloudflare tokens from the
+	// Secrets its objects name).
+	Kube KubeConfig
 
 	// Raft and gossip tuning; zero values are the library defaults. Tests
 	// shorten them.
@@ -180,6 +184,7 @@ func Start(cfg Config) (n *Node, err error) {
 	// The engine needs the cluster, which needs the FSM, which notifies
 	// the engine: the pointer closes the loop.
 	var syncEngine atomic.Pointer[engine.Engine]
+	var kubeIngest atomic.Pointer[kube.Controller]
 	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "conflux_fsm_apply_batch_seconds",
 		Help:    "Time to apply one batch of raft entries to the store (one bbolt transaction).",
@@ -195,6 +200,9 @@ func Start(cfg Config) (n *Node, err error) {
 			}
 			if e := syncEngine.Load(); e != nil {
 				e.Notify(changed)
+			}
+			if k := kubeIngest.Load(); k != nil {
+				k.Notify(changed)
 			}
 		},
 		ObserveBatch: func(d time.Duration, _ int) { batch.Observe(d.Seconds()) },
@@ -239,6 +247,13 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 
+	if cfg.Kube.REST != nil && cfg.Cloudflare.Secrets == nil {
+		// Tokens named by the objects' Secret references are read when a
+		// flush needs them.
+		if cfg.Cloudflare.Secrets, err = kube.NewSecrets(cfg.Kube.REST); err != nil {
+			return nil, err
+		}
+	}
 	eng, err := n.startSync(cfg, cache, reg)
 	if err != nil {
 		return nil, err
@@ -264,6 +279,13 @@ func Start(cfg Config) (n *Node, err error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Kube.REST != nil {
+		ctrl, err := n.startKube(cfg.Kube, reg)
+		if err != nil {
+			return nil, err
+		}
+		kubeIngest.Store(ctrl)
 	}
 	n.http = &http.Server{
 		Handler:           n.api,

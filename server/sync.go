@@ -25,10 +25,12 @@ func sinkKinds() []kind.Kind {
 }
 
 // startSync builds the sync engine with a flusher for every downstream it
-// has credentials for, and registers it to run while this node leads.
+// has credentials for (for Cloudflare: static tokens, or a reader of the
+// Kubernetes Secrets fragments name), and registers it to run while this
+// node leads.
 func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registerer) (*engine.Engine, error) {
 	var flushers []engine.Flusher
-	if len(cfg.Cloudflare.Credentials) > 0 {
+	if len(cfg.Cloudflare.Credentials) > 0 || cfg.Cloudflare.Secrets != nil {
 		cf := cfg.Cloudflare
 		cf.Registerer = reg
 		clients, err := cfapi.New(cf)
@@ -42,9 +44,9 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registere
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 		)
-		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts())
+		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {
-		n.log.Warn("no Cloudflare credentials: Cloudflare targets are stored and aggregated but not synced")
+		n.log.Warn("no Cloudflare credentials and no Kubernetes Secrets to read them from: Cloudflare targets are stored and aggregated but not synced")
 	}
 	eng, err := engine.New(engine.Config{
 		Store:         n.store,

@@ -29,6 +29,7 @@ func newServerCmd() *cobra.Command {
 		logJSON   bool
 		gcPercent int
 		cf        cloudflareFlags
+		kf        kubeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -45,6 +46,9 @@ its cluster whatever the flags say.`,
 			cfg.Logger = logger
 			setGCPercent(gcPercent)
 			if cfg.Cloudflare, err = cf.config(os.Getenv); err != nil {
+				return usageError{err}
+			}
+			if cfg.Kube, err = kf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
 			if cfg.NodeID == "" {
@@ -78,6 +82,7 @@ its cluster whatever the flags say.`,
 	f.DurationVar(&cfg.Sync.DriftInterval, "sync-drift-interval", 10*time.Minute, "how often every target is read back from downstream and repaired")
 	f.IntVar(&cfg.Sync.Workers, "sync-workers", 4, "targets flushed concurrently")
 	cf.register(f)
+	kf.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	f.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go GC target (GOGC) unless the GOGC environment variable is set; see docs/operations.md")

@@ -53,6 +53,10 @@ type Spec struct {
 	Tags               []string `json:"tags,omitempty"`
 	Adopt              bool     `json:"adopt,omitempty"`
 	ID                 string   `json:"id,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *api.SecretRef `json:"credentials,omitempty"`
 }
 
 // New returns the Access application kind: one owner per target, Conflicts
@@ -82,6 +86,10 @@ func Canonical(s Spec) Spec {
 	s.Policies = nilIfEmpty(slices.Clone(s.Policies))
 	s.AllowedIdps = sortedSet(s.AllowedIdps)
 	s.Tags = sortedSet(s.Tags)
+	if s.Credentials != nil {
+		c := *s.Credentials
+		s.Credentials = &c
+	}
 	return s
 }
 
@@ -149,7 +157,10 @@ func validate(s *Spec) *api.FieldError {
 			return &api.FieldError{Field: "spec.id", Reason: reason}
 		}
 	}
-	return nil
+	if s.Credentials != nil && s.AccountID == "" {
+		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials"}
+	}
+	return cfapi.ValidateCredentials(s.Credentials)
 }
 
 func checkAccountID(field, id string) *api.FieldError {

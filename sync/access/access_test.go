@@ -39,6 +39,10 @@ func TestValidate(t *testing.T) {
 		{"tag with space", `{"name":"app","domain":"a.example.com","tags":["a b"]}`, "spec.tags[0]", "spaces"},
 		{"bad id", `{"name":"app","domain":"a.example.com","id":"x/y"}`, "spec.id", "application id"},
 		{"bad account", `{"accountId":"a b","name":"app","domain":"a.example.com"}`, "spec.accountId", "account id"},
+		{"credentials", `{"accountId":"acc1","name":"app","domain":"a.example.com","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "", ""},
+		{"credentials without account", `{"name":"app","domain":"a.example.com","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "spec.accountId", "required with spec.credentials"},
+		{"credentials without namespace", `{"accountId":"acc1","name":"app","domain":"a.example.com","credentials":{"name":"n","key":"k"}}`, "spec.credentials.namespace", "required"},
+		{"credentials with space", `{"accountId":"acc1","name":"app","domain":"a.example.com","credentials":{"namespace":"n","name":"n","key":"a b"}}`, "spec.credentials.key", "spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,10 @@
 //	 "appLauncherVisible": true,            // default true
 //	 "tags": ["team-a"],
 //	 "adopt": false,                        // take over an existing app with this domain
-//	 "id": ""}                              // adopt exactly this existing app
+//	 "id": "",                              // adopt exactly this existing app
+//	 "credentials": {"namespace": "infra",  // optional: API token from this Secret key
+//	                 "name": "cloudflare",  // instead of the static credentials;
+//	                 "key": "token"}}       // accountId is then required
 //
 // Aggregation: kind.OneOwner — the fragment registered first owns the
 // target; every other fragment is a Conflict keyed "application". Desired
@@ -31,6 +34,8 @@
 //	aud        its audience tag (for producers validating Access JWTs)
 //	created    "true" when conflux-sync created it (then it may delete it);
 //	           "false" when it was adopted (then it is only released)
+//	credentials  "namespace/name/key" of the Secret used, when one was
+//	           (cfapi.IDCredentials); the deletion uses it too
 //
 // Right after creating an application the flusher checkpoints appId and
 // created=true through the log, so a crash before the outcome is recorded

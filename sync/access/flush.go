@@ -77,7 +77,7 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
 	}
 	spec = Canonical(spec)
-	a, err := f.clients.Account(spec.AccountID)
+	a, err := f.clients.For(ctx, spec.AccountID, spec.Credentials)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
@@ -105,9 +105,9 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		}
 		log.Info("updated Access application", "appId", app.ID, "domain", spec.Domain)
 	}
-	return engine.Outcome{DownstreamIDs: map[string]string{
+	return engine.Outcome{DownstreamIDs: cfapi.SetCredentials(map[string]string{
 		IDAccount: a.ID, IDApp: app.ID, IDAUD: app.AUD, IDCreated: fmt.Sprint(created),
-	}}, nil
+	}, spec.Credentials)}, nil
 }
 
 // find returns the application to manage and whether we created it; nil
@@ -196,7 +196,7 @@ func (f *Flusher) create(ctx context.Context, log *slog.Logger, a *cfapi.Account
 	// Nothing downstream marks the app as ours: record it before anything
 	// else can fail.
 	if req.Checkpoint != nil {
-		ids := map[string]string{IDAccount: a.ID, IDApp: app.ID, IDCreated: "true"}
+		ids := cfapi.SetCredentials(map[string]string{IDAccount: a.ID, IDApp: app.ID, IDCreated: "true"}, spec.Credentials)
 		if cerr := req.Checkpoint(ctx, ids); cerr != nil {
 			// Unrecorded, the app would look hand-made next time and clash
 			// forever: undo the create while we still know it is ours.
@@ -254,8 +254,8 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// remove deletes the recorded app if we created it; adopted apps are
-// released untouched.
+// remove deletes the recorded app if we created it, with the credentials
+// it was recorded with; adopted apps are released untouched.
 func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]string) error {
 	id := prev[IDApp]
 	if id == "" {
@@ -265,7 +265,11 @@ func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]
 		log.Info("released adopted Access application", "appId", id)
 		return nil
 	}
-	a, err := f.clients.Account(prev[IDAccount])
+	creds, err := cfapi.CredentialsOf(prev)
+	if err != nil {
+		return err
+	}
+	a, err := f.clients.For(ctx, prev[IDAccount], creds)
 	if err != nil {
 		return err
 	}

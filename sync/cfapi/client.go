@@ -2,10 +2,13 @@ package cfapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
@@ -40,25 +44,56 @@ type Config struct {
 	Transport http.RoundTripper
 	// Registerer receives the request counter; default a private registry.
 	Registerer prometheus.Registerer
+	// Secrets reads API tokens from the Kubernetes Secrets that fragments
+	// name in spec.credentials. Nil: such fragments cannot be flushed (a
+	// permanent error naming the Secret).
+	Secrets SecretReader
 }
 
-// Clients holds one configured cloudflare-go client per account.
+// Clients holds one configured cloudflare-go client per account with
+// static credentials, and builds clients for tokens read from Kubernetes
+// Secrets on demand (see For).
 type Clients struct {
-	accounts map[string]*Account
+	cfg      Config // with the defaults filled in
+	requests *prometheus.CounterVec
+	accounts map[string]*Account // static credentials
 
-	mu    sync.Mutex
-	zones map[zoneKey]string // zone ids found by name; ids never change
+	mu sync.Mutex
+	// limiters holds one token bucket per account id, shared by every
+	// client of that account, static or from a Secret: Cloudflare limits
+	// requests per account/user, not per token.
+	limiters map[string]*rate.Limiter
+	// secretClients are the clients of tokens read from Secrets, keyed by
+	// account, Secret and the sha256 of the token (never the token).
+	secretClients map[secretKey]*Account
+	// lastTokens holds the last token read successfully from each Secret,
+	// in memory only, for the life of this Clients (the leader's process).
+	// When the Secret can no longer be read (e.g. its namespace is being
+	// torn down together with the fragments that named it), the remembered
+	// token still lets the leader flush the deletion of what it created.
+	lastTokens map[api.SecretRef]string
+	zones      map[zoneKey]string // zone ids found by name; ids never change
 }
 
 type zoneKey struct{ account, name string }
+
+type secretKey struct {
+	account string
+	ref     api.SecretRef
+	sum     [sha256.Size]byte
+}
 
 // Account is the client of one account.
 type Account struct {
 	ID  string
 	API *cloudflare.API
+	// Credentials is the Secret the client's token came from; nil for the
+	// static credentials.
+	Credentials *api.SecretRef
 }
 
-// New builds a client per account in cfg.Credentials.
+// New builds a client per account in cfg.Credentials. With cfg.Secrets set,
+// cfg.Credentials may be empty: every target then names its Secret.
 func New(cfg Config) (*Clients, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
@@ -85,33 +120,67 @@ func New(cfg Config) (*Clients, error) {
 	if err := cfg.Registerer.Register(requests); err != nil {
 		return nil, fmt.Errorf("cfapi: register metrics: %w", err)
 	}
-	c := &Clients{accounts: make(map[string]*Account, len(cfg.Credentials)), zones: map[zoneKey]string{}}
+	c := &Clients{
+		cfg:           cfg,
+		requests:      requests,
+		accounts:      make(map[string]*Account, len(cfg.Credentials)),
+		limiters:      map[string]*rate.Limiter{},
+		secretClients: map[secretKey]*Account{},
+		lastTokens:    map[api.SecretRef]string{},
+		zones:         map[zoneKey]string{},
+	}
 	for id, token := range cfg.Credentials {
-		httpClient := &http.Client{
-			Timeout: cfg.Timeout,
-			Transport: &transport{
-				next:     cfg.Transport,
-				limiter:  rate.NewLimiter(cfg.RateLimit, cfg.Burst),
-				requests: requests,
-			},
-		}
-		api, err := cloudflare.NewWithAPIToken(token,
-			cloudflare.BaseURL(cfg.BaseURL),
-			cloudflare.HTTPClient(httpClient),
-			// The engine retries with backoff and Retry-After and the
-			// transport limits the rate: the client does neither.
-			cloudflare.UsingRetryPolicy(0, 0, 0),
-			cloudflare.UsingRateLimit(math.Inf(1)),
-			cloudflare.UserAgent("conflux-sync"),
-		)
+		a, err := c.newAccount(id, token, nil)
 		if err != nil {
-			// The client's error can only be about an empty token; say so
-			// without echoing anything.
-			return nil, fmt.Errorf("cfapi: account %s: the API token is empty", id)
+			return nil, err
 		}
-		c.accounts[id] = &Account{ID: id, API: api}
+		c.accounts[id] = a
 	}
 	return c, nil
+}
+
+// limiter returns the token bucket of account id.
+func (c *Clients) limiter(id string) *rate.Limiter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.limiters[id]
+	if !ok {
+		l = rate.NewLimiter(c.cfg.RateLimit, c.cfg.Burst)
+		c.limiters[id] = l
+	}
+	return l
+}
+
+// newAccount builds the client of one token for account id; credentials
+// is the Secret the token came from (nil: static).
+func (c *Clients) newAccount(id, token string, credentials *api.SecretRef) (*Account, error) {
+	httpClient := &http.Client{
+		Timeout: c.cfg.Timeout,
+		Transport: &transport{
+			next:        c.cfg.Transport,
+			limiter:     c.limiter(id),
+			requests:    c.requests,
+			credentials: credentials,
+		},
+	}
+	cf, err := cloudflare.NewWithAPIToken(token,
+		cloudflare.BaseURL(c.cfg.BaseURL),
+		cloudflare.HTTPClient(httpClient),
+		// The engine retries with backoff and Retry-After and the
+		// transport limits the rate: the client does neither.
+		cloudflare.UsingRetryPolicy(0, 0, 0),
+		cloudflare.UsingRateLimit(math.Inf(1)),
+		cloudflare.UserAgent("conflux-sync"),
+	)
+	if err != nil {
+		// The client's error can only be about an empty token; say so
+		// without echoing anything.
+		if credentials != nil {
+			return nil, fmt.Errorf("cfapi: account %s: the API token in %s is empty", id, credentials)
+		}
+		return nil, fmt.Errorf("cfapi: account %s: the API token is empty", id)
+	}
+	return &Account{ID: id, API: cf, Credentials: credentials}, nil
 }
 
 // Account returns the client of account id; "" means the only account
@@ -127,9 +196,90 @@ func (c *Clients) Account(id string) (*Account, error) {
 	}
 	a, ok := c.accounts[id]
 	if !ok {
+		if c.cfg.Secrets != nil {
+			return nil, engine.Permanent(fmt.Errorf("no Cloudflare API token is configured for account %s and the spec names no Secret in credentials", id))
+		}
 		return nil, engine.Permanent(fmt.Errorf("no Cloudflare API token is configured for account %s", id))
 	}
 	return a, nil
+}
+
+// For returns the client to write to account accountID with. A nil ref
+// means the static credentials (see Account). With a ref, the token is
+// read from that Secret through Config.Secrets on every call (so a rotated
+// token takes effect at the next flush) and the client built for it is
+// cached. Errors name the Secret, never the token:
+//
+//   - no accountId, or no SecretReader configured: permanent;
+//   - the Secret or key cannot be read (missing, empty): retryable, the
+//     Secret may appear. If a token was read from the same Secret earlier
+//     in this process, that token is used instead, so the deletion of what
+//     it created can still be flushed after the Secret is gone.
+func (c *Clients) For(ctx context.Context, accountID string, ref *api.SecretRef) (*Account, error) {
+	if ref == nil {
+		return c.Account(accountID)
+	}
+	if accountID == "" {
+		return nil, engine.Permanent(fmt.Errorf("accountId is required with credentials from a Secret (%s)", ref))
+	}
+	if c.cfg.Secrets == nil {
+		return nil, engine.Permanent(fmt.Errorf("the API token for account %s is to come from %s, but this server cannot read Kubernetes Secrets", accountID, ref))
+	}
+	token, err := c.readToken(ctx, *ref)
+	if err != nil {
+		return nil, err
+	}
+	key := secretKey{account: accountID, ref: *ref, sum: sha256.Sum256([]byte(token))}
+	c.mu.Lock()
+	a, ok := c.secretClients[key]
+	c.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	a, err = c.newAccount(accountID, token, ref)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.secretClients[key]; ok {
+		return old, nil // built concurrently
+	}
+	// A rotated token replaces the client of the old one.
+	for k := range c.secretClients {
+		if k.account == key.account && k.ref == key.ref {
+			delete(c.secretClients, k)
+		}
+	}
+	c.secretClients[key] = a
+	return a, nil
+}
+
+// readToken reads the token of ref, falling back to the last token read
+// from it when the read fails.
+func (c *Clients) readToken(ctx context.Context, ref api.SecretRef) (string, error) {
+	v, err := c.cfg.Secrets.SecretValue(ctx, ref)
+	// Tokens hold no white space; a trailing newline from a file is not
+	// part of one.
+	v = strings.TrimSpace(v)
+	if err == nil && v == "" {
+		err = errors.New("the value is empty")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		if last, ok := c.lastTokens[ref]; ok {
+			return last, nil
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("read the Cloudflare API token from %s: %w", ref, ctx.Err())
+		}
+		// %v, not %w: the reader's error is text only, and the engine
+		// must not take it for permanent.
+		return "", fmt.Errorf("read the Cloudflare API token from %s: %v", ref, err)
+	}
+	c.lastTokens[ref] = v
+	return v, nil
 }
 
 // ZoneID finds the id of the zone named name in the account.
@@ -170,6 +320,9 @@ type transport struct {
 	next     http.RoundTripper
 	limiter  *rate.Limiter
 	requests *prometheus.CounterVec
+	// credentials is the Secret the client's token came from; nil when
+	// static. Call names it when Cloudflare rejects the token.
+	credentials *api.SecretRef
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -188,7 +341,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.requests.WithLabelValues(req.Method, strconv.Itoa(code)).Inc()
 	if n, ok := req.Context().Value(noteKey{}).(*note); ok && err == nil {
-		n.set(resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		n.set(resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), t.credentials)
 	}
 	return resp, err
 }

@@ -3,7 +3,8 @@
 // (the sync engine owns both), the per-account token bucket every request
 // waits on, the classification of downstream errors into retryable (with
 // Retry-After) and permanent ones, API tokens loaded from a file or the
-// environment, the ownership marker, and the lookup of a tunnel's id
+// environment or (per target) from Kubernetes Secrets the fragments name,
+// the ownership marker, and the lookup of a tunnel's id
 // through the recorded status of its cloudflare.Tunnel target.
 package cfapi
 
@@ -19,7 +20,7 @@ const (
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's
-// status.
+// status (see also IDCredentials).
 const (
 	IDAccount = "accountId"
 	IDTunnel  = "tunnelId"

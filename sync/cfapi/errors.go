@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
@@ -20,11 +21,14 @@ type note struct {
 	mu         sync.Mutex
 	status     int
 	retryAfter time.Duration
+	// credentials is the Secret the client's token came from; nil for
+	// static credentials.
+	credentials *api.SecretRef
 }
 
-func (n *note) set(status int, retryAfter time.Duration) {
+func (n *note) set(status int, retryAfter time.Duration, credentials *api.SecretRef) {
 	n.mu.Lock()
-	n.status, n.retryAfter = status, retryAfter
+	n.status, n.retryAfter, n.credentials = status, retryAfter, credentials
 	n.mu.Unlock()
 }
 
@@ -49,7 +53,9 @@ func (e *Error) RetryAfter() time.Duration { return e.Wait }
 // Call runs one API call and classifies its error: a 4xx other than 429 is
 // engine.Permanent, anything else (429, 5xx, no response) is retryable,
 // with the Retry-After the API sent. The result is always an *Error
-// (possibly inside Permanent) or a context error.
+// (possibly inside Permanent) or a context error. A 401 or 403 to a client
+// whose token came from a Secret is additionally wrapped, without changing
+// its classification, so that the message names the Secret.
 func Call(ctx context.Context, what string, fn func(context.Context) error) error {
 	n := &note{}
 	err := fn(context.WithValue(ctx, noteKey{}, n))
@@ -61,13 +67,14 @@ func Call(ctx context.Context, what string, fn func(context.Context) error) erro
 	}
 	n.mu.Lock()
 	e := &Error{What: what, Status: n.status, Wait: n.retryAfter, Err: err}
+	credentials := n.credentials
 	n.mu.Unlock()
 	var cfErr *cloudflare.Error
 	if e.Status == 0 && errors.As(err, &cfErr) {
 		e.Status = cfErr.StatusCode
 	}
 	if e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests {
-		return engine.Permanent(e)
+		return explainRejectedToken(engine.Permanent(e), credentials, e.Status)
 	}
 	return e
 }

@@ -17,6 +17,10 @@ var ErrTunnelNotReady = errors.New("tunnel not created yet")
 type Tunnel struct {
 	AccountID string
 	ID        string
+	// Credentials is the Secret the tunnel was written with (its
+	// IDCredentials); nil for the static credentials. Kinds that write for
+	// the tunnel and name no Secret of their own use it.
+	Credentials *api.SecretRef
 }
 
 // CNAME is the name a DNS record points at to route to the tunnel.
@@ -32,5 +36,9 @@ func ResolveTunnel(v *store.View, name string) (Tunnel, error) {
 	if st == nil || st.DownstreamIDs[IDTunnel] == "" {
 		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, ErrTunnelNotReady)
 	}
-	return Tunnel{AccountID: st.DownstreamIDs[IDAccount], ID: st.DownstreamIDs[IDTunnel]}, nil
+	creds, err := CredentialsOf(st.DownstreamIDs)
+	if err != nil {
+		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, err)
+	}
+	return Tunnel{AccountID: st.DownstreamIDs[IDAccount], ID: st.DownstreamIDs[IDTunnel], Credentials: creds}, nil
 }

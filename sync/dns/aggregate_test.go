@@ -218,3 +218,47 @@ func TestAggregateInvalidFragment(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A zone is written with one token: the oldest fragment naming a Secret
+// decides, whatever the arrival order, and other Secrets are no conflict.
+func TestAggregateCredentialsFirstWins(t *testing.T) {
+	const (
+		refA = `"credentials":{"namespace":"team-a","name":"cf","key":"token"}`
+		refB = `"credentials":{"namespace":"team-b","name":"cf","key":"token"}`
+	)
+	none := frag("none", 1, `{"records":[{"name":"n.example.com","type":"A","content":"192.0.2.1"}]}`)
+	a := frag("a", 3, `{"accountId":"acc1",`+refA+`,"records":[{"name":"a.example.com","type":"A","content":"192.0.2.1"}]}`)
+	b := frag("b", 2, `{`+refB+`,"records":[{"name":"b.example.com","type":"A","content":"192.0.2.1"}]}`)
+	other := frag("other", 1, `{"accountId":"acc2",`+refA+`,"records":[]}`)
+	for _, tc := range []struct {
+		name  string
+		frags [][]api.Fragment // every order must give want
+		want  string           // the credentials part of Desired; "" for none
+	}{
+		{name: "none", frags: [][]api.Fragment{{none}}, want: ""},
+		{name: "lowest create index wins", frags: [][]api.Fragment{{none, a, b}, {b, a, none}, {a, none, b}}, want: `,"credentials":{"namespace":"team-b","name":"cf","key":"token"}`},
+		{name: "only one names a Secret", frags: [][]api.Fragment{{none, a}, {a, none}}, want: `,"credentials":{"namespace":"team-a","name":"cf","key":"token"}`},
+		{name: "a fragment of another account does not count", frags: [][]api.Fragment{{a, frag("other", 4, `{"accountId":"acc2",`+refB+`,"records":[]}`)}}, want: `,"credentials":{"namespace":"team-a","name":"cf","key":"token"}`},
+		{name: "the oldest fragment sets account and Secret", frags: [][]api.Fragment{{other, b}}, want: `,"credentials":{"namespace":"team-a","name":"cf","key":"token"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var first string
+			for i, frags := range tc.frags {
+				got, conflicts := aggregate(t, frags...)
+				if i == 0 {
+					first = got
+				} else if got != first {
+					t.Fatalf("order changed the result:\n%s\n%s", first, got)
+				}
+				for _, c := range conflicts {
+					if c.Key == "credentials" {
+						t.Fatalf("credentials must not be a conflict: %+v", c)
+					}
+				}
+				if !strings.HasSuffix(got, "]"+tc.want+"}") {
+					t.Fatalf("got %s, want credentials %s", got, tc.want)
+				}
+			}
+		})
+	}
+}

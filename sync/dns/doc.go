@@ -29,6 +29,11 @@
 // records always get ttl 1, as the API does. adopt takes over an existing
 // record that conflux-sync did not create.
 //
+// credentials (optional, {"namespace", "name", "key"}) names a Kubernetes
+// Secret key holding the API token for the zone, instead of the server's
+// static credentials; the account must then be named (by a fragment's
+// accountId, or by the tunnel of a tunnel CNAME).
+//
 // # Aggregation
 //
 // Records are keyed by (name, type). One fragment owns a key: the one
@@ -38,7 +43,13 @@
 // clashes with any other type on that name across fragments, the older
 // fragment winning. All fragments must name the same account (or none): the
 // records of a fragment naming a different account are a Conflict keyed
-// "accountId". Desired is the canonical JSON of Desired: records sorted by
+// "accountId". A zone is written with one token: Desired carries the
+// credentials of the first fragment (lowest CreateIndex, then source key)
+// that names a Secret; fragments naming other Secrets are not a conflict,
+// their Secrets are just not used. Without any, a zone with tunnel CNAMEs
+// uses the credentials recorded for the first such record's tunnel (in
+// Desired order) that has some, provided it is in the zone's account.
+// Desired is the canonical JSON of Desired: records sorted by
 // (name, type, content, tunnel) with defaults filled in, so equal intents
 // hash equally.
 //
@@ -55,6 +66,9 @@
 //
 // # Downstream ids
 //
-// Outcome.DownstreamIDs holds "accountId", "zoneId", and for every record we
-// own after the flush "<name> <type> <content>" → record id.
+// Outcome.DownstreamIDs holds "accountId", "zoneId", "credentials" (the
+// Secret used, see cfapi.IDCredentials, when one was), and for every record
+// we own after the flush "<name> <type> <content>" → record id. Removing
+// the zone's last fragment deletes our records with the recorded account
+// and credentials.
 package dns

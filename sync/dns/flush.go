@@ -72,29 +72,45 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	var desired Desired
 	accountID := ""
+	var creds *api.SecretRef
 	if req.Result.Desired != nil {
 		if err := json.Unmarshal(req.Result.Desired, &desired); err != nil {
 			return engine.Outcome{}, engine.Permanent(fmt.Errorf("zone %s: decode desired records: %w", zone, err))
 		}
-		accountID = desired.AccountID
+		accountID, creds = desired.AccountID, desired.Credentials
 	} else if req.Prev != nil {
-		// Nothing desired: clean up in the account we last wrote to.
+		// Nothing desired: clean up in the account we last wrote to, with
+		// the credentials we wrote with.
 		accountID = req.Prev.DownstreamIDs[IDAccount]
+		var err error
+		if creds, err = cfapi.CredentialsOf(req.Prev.DownstreamIDs); err != nil {
+			return engine.Outcome{}, fmt.Errorf("zone %s: %w", zone, err)
+		}
 	}
 
-	a, err := f.cfg.Clients.Account(accountID)
+	// Tunnels are resolved before anything is written: a CNAME whose tunnel
+	// does not exist yet would otherwise be half a change.
+	wants, tunnels, err := f.wants(desired.Records, marker)
+	if err != nil {
+		return engine.Outcome{}, fmt.Errorf("zone %s: %w", zone, err)
+	}
+	if creds == nil {
+		// No Secret named for the zone: use that of a tunnel the zone
+		// points at, in the zone's account.
+		for _, t := range tunnels {
+			if t.Credentials != nil && (accountID == "" || accountID == t.AccountID) {
+				accountID, creds = t.AccountID, t.Credentials
+				break
+			}
+		}
+	}
+	a, err := f.cfg.Clients.For(ctx, accountID, creds)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
 	zoneID, err := f.cfg.Clients.ZoneID(ctx, a, zone)
 	if err != nil {
 		return engine.Outcome{}, err
-	}
-	// Tunnels are resolved before anything is written: a CNAME whose tunnel
-	// does not exist yet would otherwise be half a change.
-	wants, err := f.wants(desired.Records, marker)
-	if err != nil {
-		return engine.Outcome{}, fmt.Errorf("zone %s: %w", zone, err)
 	}
 
 	var listed []cloudflare.DNSRecord
@@ -123,13 +139,14 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	if req.Result.Desired == nil {
 		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
 	}
-	ids := p.ids
+	ids := cfapi.SetCredentials(p.ids, creds)
 	ids[IDAccount], ids[IDZone] = a.ID, zoneID
 	return engine.Outcome{DownstreamIDs: ids}, nil
 }
 
-// wants resolves tunnel references and builds the stored comments.
-func (f *Flusher) wants(recs []Record, marker string) ([]want, error) {
+// wants resolves tunnel references and builds the stored comments. It also
+// returns the tunnels resolved, in record order.
+func (f *Flusher) wants(recs []Record, marker string) ([]want, []cfapi.Tunnel, error) {
 	out := make([]want, len(recs))
 	needStore := false
 	for i, r := range recs {
@@ -137,12 +154,13 @@ func (f *Flusher) wants(recs []Record, marker string) ([]want, error) {
 		needStore = needStore || r.Tunnel != ""
 	}
 	if !needStore {
-		return out, nil
+		return out, nil, nil
 	}
 	if f.cfg.Store == nil {
-		return nil, engine.Permanent(errors.New("tunnel CNAMEs need the store, which this flusher was not given"))
+		return nil, nil, engine.Permanent(errors.New("tunnel CNAMEs need the store, which this flusher was not given"))
 	}
-	return out, f.cfg.Store.View(func(v *store.View) error {
+	var tunnels []cfapi.Tunnel
+	err := f.cfg.Store.View(func(v *store.View) error {
 		for i := range out {
 			w := &out[i]
 			if w.Tunnel == "" {
@@ -155,9 +173,14 @@ func (f *Flusher) wants(recs []Record, marker string) ([]want, error) {
 				return fmt.Errorf("record %s CNAME: %w", w.Name, err)
 			}
 			w.Content = t.CNAME()
+			tunnels = append(tunnels, t)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, tunnels, nil
 }
 
 // prevRecordIDs is the set of record ids the last outcome recorded as ours:

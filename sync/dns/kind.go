@@ -111,6 +111,12 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 				continue
 			}
 		}
+		// The zone is written with one token: the strongest fragment's
+		// Secret wins, without a conflict for the others.
+		if out.Credentials == nil && f.spec.Credentials != nil {
+			c := *f.spec.Credentials
+			out.Credentials = &c
+		}
 		byKey, keys := groupByKey(f.spec.Records)
 		for _, k := range keys {
 			if w := clashOwner(owners, names, k, f); w != nil {

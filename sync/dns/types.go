@@ -3,6 +3,7 @@ package dns
 import (
 	"strings"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
 
@@ -34,6 +35,12 @@ type Spec struct {
 	// configured account.
 	AccountID string   `json:"accountId,omitempty"`
 	Records   []Record `json:"records"`
+	// Credentials names the Kubernetes Secret key holding the API token
+	// for the zone instead of the server's static credentials. The zone is
+	// written with one token: that of the first fragment (lowest
+	// CreateIndex) that names one; other fragments may name other Secrets,
+	// which are then not used.
+	Credentials *api.SecretRef `json:"credentials,omitempty"`
 }
 
 // Record is one DNS record, in a spec and in Desired alike. In Desired every
@@ -64,6 +71,9 @@ type Record struct {
 type Desired struct {
 	AccountID string   `json:"accountId"`
 	Records   []Record `json:"records"`
+	// Credentials is the Secret of the first fragment that names one; nil:
+	// the static credentials, or those of a tunnel a record points at.
+	Credentials *api.SecretRef `json:"credentials,omitempty"`
 }
 
 // key identifies the records one fragment owns together.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
 
 // ValidateZoneName checks a target name: a zone name, lower-case, without a
@@ -37,6 +38,9 @@ func ValidateZoneName(zone string) *api.FieldError {
 func normalize(s *Spec, zone string) *api.FieldError {
 	if s.AccountID != "" && !isAccountID(s.AccountID) {
 		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters, digits, '-' and '_', at most 64)"}
+	}
+	if fe := cfapi.ValidateCredentials(s.Credentials); fe != nil {
+		return fe
 	}
 	if len(s.Records) > MaxRecords {
 		return &api.FieldError{Field: "spec.records", Reason: fmt.Sprintf("has %d records; at most %d are allowed in one fragment", len(s.Records), MaxRecords)}

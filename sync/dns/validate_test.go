@@ -29,6 +29,8 @@ func TestValidateAccepts(t *testing.T) {
 		"empty records":           `{"records":[]}`,
 		"ttl 1 and 86400":         `{"records":[{"name":"a.example.com","type":"A","content":"192.0.2.1","ttl":1},{"name":"b.example.com","type":"A","content":"192.0.2.1","ttl":86400}]}`,
 		"proxied with ttl forced": `{"records":[{"name":"a.example.com","type":"A","content":"192.0.2.1","ttl":300,"proxied":true}]}`,
+		"credentials":             `{"accountId":"acc1","credentials":{"namespace":"infra","name":"cloudflare","key":"token"},"records":[]}`,
+		"credentials, no account": `{"credentials":{"namespace":"infra","name":"cloudflare","key":"token"},"records":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := New().Validate(zoneRef, srcA, json.RawMessage(spec)); err != nil {
@@ -48,6 +50,8 @@ func TestValidateRejects(t *testing.T) {
 		{"zone single label", "com", `{"records":[]}`, "target.name", "not a zone name"},
 		{"unknown field", "", `{"records":[],"zone":"x"}`, "spec.zone", "not a known field"},
 		{"bad account", "", `{"accountId":"a b","records":[]}`, "spec.accountId", "account id"},
+		{"credentials without name", "", `{"credentials":{"namespace":"infra","key":"token"},"records":[]}`, "spec.credentials.name", "required"},
+		{"credentials with slash", "", `{"credentials":{"namespace":"infra","name":"n","key":"a/b"},"records":[]}`, "spec.credentials.key", "'/'"},
 		{"apex as @", "", `{"records":[{"name":"@","type":"A","content":"192.0.2.1"}]}`, "spec.records[0].name", `"@"`},
 		{"relative name", "", `{"records":[{"name":"www","type":"A","content":"192.0.2.1"}]}`, "spec.records[0].name", "relative"},
 		{"outside zone", "", `{"records":[{"name":"www.example.net","type":"A","content":"192.0.2.1"}]}`, "spec.records[0].name", "not inside"},

@@ -453,6 +453,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		result = resultError
 		if IsPermanent(ferr) {
 			result = resultPermanent
+			st.Permanent = true
 			e.mu.Lock()
 			e.permFail[t.Key()] = rec.Revision
 			e.mu.Unlock()

@@ -10,7 +10,10 @@
 //	 "tunnelId": "<uuid>",              // ... or a tunnel id: exactly one of the two
 //	 "virtualNetworkId": "",            // "" = the account's default virtual network
 //	 "comment": "office LAN",
-//	 "adopt": false}                    // take over an existing route for this network
+//	 "adopt": false,                    // take over an existing route for this network
+//	 "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
+//	                                    // optional: API token from this Secret key; default
+//	                                    // the tunnel target's credentials, else the static ones
 //
 // Aggregation: kind.OneOwner — the fragment registered first owns the
 // target; every other fragment is a Conflict keyed "route". Desired is the
@@ -33,4 +36,6 @@
 //	created           "true" when conflux-sync created it (it is deleted
 //	                  when the target loses its last fragment); "false" when
 //	                  adopted (it is then released, left in place)
+//	credentials       "namespace/name/key" of the Secret used, when one was
+//	                  (cfapi.IDCredentials); the deletion uses it too
 package route

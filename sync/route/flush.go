@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -87,11 +88,11 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
 	}
 	spec = Canonical(spec)
-	tunnelID, account, err := f.tunnel(spec)
+	tunnelID, account, creds, err := f.tunnel(spec)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	a, err := f.clients.Account(account)
+	a, err := f.clients.For(ctx, account, creds)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
@@ -118,8 +119,8 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		if !created && !cfapi.Owned(rt.Comment, marker) && req.Checkpoint != nil {
 			// Adopting stamps our marker: record first that we did not
 			// make the route, so a crash now cannot later get it deleted.
-			if err := req.Checkpoint(ctx, map[string]string{IDAccount: a.ID, IDRoute: rt.ID,
-				IDNetwork: spec.Network, IDVnet: spec.VirtualNetworkID, IDCreated: "false"}); err != nil {
+			if err := req.Checkpoint(ctx, cfapi.SetCredentials(map[string]string{IDAccount: a.ID, IDRoute: rt.ID,
+				IDNetwork: spec.Network, IDVnet: spec.VirtualNetworkID, IDCreated: "false"}, creds)); err != nil {
 				return engine.Outcome{}, err
 			}
 		}
@@ -128,19 +129,21 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		}
 		log.Info("updated network route", "routeId", rt.ID, "network", spec.Network)
 	}
-	return engine.Outcome{DownstreamIDs: map[string]string{
+	return engine.Outcome{DownstreamIDs: cfapi.SetCredentials(map[string]string{
 		IDAccount: a.ID, IDRoute: rt.ID, IDTunnel: tunnelID, IDNetwork: spec.Network,
 		IDVnet: spec.VirtualNetworkID, IDCreated: strconv.FormatBool(created),
-	}}, nil
+	}, creds)}, nil
 }
 
-// tunnel returns the tunnel id and the account to write to.
-func (f *Flusher) tunnel(spec Spec) (id, account string, err error) {
+// tunnel returns the tunnel id, the account to write to and the
+// credentials to write with: spec.credentials, else those of the tunnel
+// target spec.tunnel names.
+func (f *Flusher) tunnel(spec Spec) (id, account string, creds *api.SecretRef, err error) {
 	if spec.Tunnel == "" {
-		return spec.TunnelID, spec.AccountID, nil
+		return spec.TunnelID, spec.AccountID, spec.Credentials, nil
 	}
 	if f.store == nil {
-		return "", "", engine.Permanent(errors.New("route flusher has no store to resolve spec.tunnel"))
+		return "", "", nil, engine.Permanent(errors.New("route flusher has no store to resolve spec.tunnel"))
 	}
 	var t cfapi.Tunnel
 	if err := f.store.View(func(v *store.View) error {
@@ -148,16 +151,20 @@ func (f *Flusher) tunnel(spec Spec) (id, account string, err error) {
 		t, err = cfapi.ResolveTunnel(v, spec.Tunnel)
 		return err
 	}); err != nil {
-		return "", "", err // ErrTunnelNotReady is retryable: the tunnel's flush rechecks us
+		return "", "", nil, err // ErrTunnelNotReady is retryable: the tunnel's flush rechecks us
 	}
 	account = spec.AccountID
 	switch {
 	case account == "":
 		account = t.AccountID
 	case t.AccountID != "" && t.AccountID != account:
-		return "", "", engine.Permanent(fmt.Errorf("tunnel %s is in account %s, not spec.accountId %s", spec.Tunnel, t.AccountID, account))
+		return "", "", nil, engine.Permanent(fmt.Errorf("tunnel %s is in account %s, not spec.accountId %s", spec.Tunnel, t.AccountID, account))
 	}
-	return t.ID, account, nil
+	creds = spec.Credentials
+	if creds == nil {
+		creds = t.Credentials
+	}
+	return t.ID, account, creds, nil
 }
 
 // find returns the route to manage and whether we created it; nil when
@@ -332,8 +339,8 @@ func (f *Flusher) raw(ctx context.Context, a *cfapi.Account, what, method, path 
 	})
 }
 
-// remove deletes the recorded route when it is ours; adopted routes are
-// released, left in place.
+// remove deletes the recorded route when it is ours, with the credentials
+// it was recorded with; adopted routes are released, left in place.
 func (f *Flusher) remove(ctx context.Context, log *slog.Logger, marker string, prev map[string]string) error {
 	id := prev[IDRoute]
 	if id == "" {
@@ -343,7 +350,11 @@ func (f *Flusher) remove(ctx context.Context, log *slog.Logger, marker string, p
 		log.Info("released adopted network route", "routeId", id)
 		return nil
 	}
-	a, err := f.clients.Account(prev[IDAccount])
+	creds, err := cfapi.CredentialsOf(prev)
+	if err != nil {
+		return err
+	}
+	a, err := f.clients.For(ctx, prev[IDAccount], creds)
 	if err != nil {
 		return err
 	}

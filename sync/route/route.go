@@ -28,6 +28,11 @@ type Spec struct {
 	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
 	Comment          string `json:"comment,omitempty"`
 	Adopt            bool   `json:"adopt,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials. Without it, a route
+	// naming a tunnel target uses that tunnel's credentials. The account
+	// must be known: AccountID, or the tunnel's.
+	Credentials *api.SecretRef `json:"credentials,omitempty"`
 }
 
 // New returns the network route kind: one owner per target, Conflicts keyed
@@ -44,6 +49,10 @@ func Canonical(s Spec) Spec {
 	}
 	s.TunnelID = strings.ToLower(s.TunnelID)
 	s.VirtualNetworkID = strings.ToLower(s.VirtualNetworkID)
+	if s.Credentials != nil {
+		c := *s.Credentials
+		s.Credentials = &c
+	}
 	return s
 }
 
@@ -79,8 +88,10 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", maxComment)}
 	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
 		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
+	case s.Credentials != nil && s.AccountID == "" && s.Tunnel == "":
+		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials and spec.tunnelId"}
 	}
-	return nil
+	return cfapi.ValidateCredentials(s.Credentials)
 }
 
 func notIDRune(r rune) bool {

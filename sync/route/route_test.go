@@ -35,6 +35,11 @@ func TestValidate(t *testing.T) {
 		{"long comment", `{"network":"10.0.0.0/8","tunnel":"edge","comment":"` + strings.Repeat("x", 101) + `"}`, "spec.comment", "longer"},
 		{"newline comment", `{"network":"10.0.0.0/8","tunnel":"edge","comment":"a\nb"}`, "spec.comment", "newlines"},
 		{"bad account", `{"network":"10.0.0.0/8","tunnel":"edge","accountId":"a/b"}`, "spec.accountId", "account id"},
+		{"credentials, account from the tunnel", `{"network":"10.0.0.0/8","tunnel":"edge","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "", ""},
+		{"credentials with tunnelId", `{"network":"10.0.0.0/8","tunnelId":"` + uuid1 + `","accountId":"acc1","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "", ""},
+		{"credentials, tunnelId, no account", `{"network":"10.0.0.0/8","tunnelId":"` + uuid1 + `","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "spec.accountId", "required with spec.credentials"},
+		{"credentials without key", `{"network":"10.0.0.0/8","tunnel":"edge","credentials":{"namespace":"infra","name":"cloudflare"}}`, "spec.credentials.key", "required"},
+		{"credentials with slash", `{"network":"10.0.0.0/8","tunnel":"edge","credentials":{"namespace":"infra","name":"a/b","key":"token"}}`, "spec.credentials.name", "'/'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,8 +20,9 @@ import (
 var emptyConfig = json.RawMessage(`{"ingress":[{"service":"http_status:404"}],"originRequest":{}}`)
 
 // ConfigFlusher writes cloudflare.TunnelConfiguration targets. A target is
-// named like the cloudflare.Tunnel target of its tunnel; the tunnel's id
-// and account come from that target's recorded status.
+// named like the cloudflare.Tunnel target of its tunnel; the tunnel's id,
+// account and credentials (static, or the Secret the tunnel names) come
+// from that target's recorded status.
 type ConfigFlusher struct {
 	clients *cfapi.Clients
 	store   *store.Store
@@ -60,13 +61,14 @@ func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	acct, err := f.clients.Account(t.AccountID)
+	// The configuration is written with the credentials of its tunnel.
+	acct, err := f.clients.For(ctx, t.AccountID, t.Credentials)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
 	path := fmt.Sprintf("/accounts/%s/cfd_tunnel/%s/configurations", acct.ID, t.ID)
 	var remote remoteConfig
-	ids := map[string]string{cfapi.IDTunnel: t.ID}
+	ids := cfapi.SetCredentials(map[string]string{cfapi.IDTunnel: t.ID}, t.Credentials)
 	// A change flush of a tunnel whose last flush succeeded writes
 	// without reading first: the remote holds what we last wrote, or an
 	// edit the drift pass would overwrite anyway, and skipping the GET

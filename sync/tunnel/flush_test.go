@@ -244,6 +244,11 @@ func TestTunnelKindValidateAndAggregate(t *testing.T) {
 		{`{"name":"edge","id":"not-a-uuid"}`, "spec.id"},
 		{`{"name":"edge","colour":"red"}`, "spec.colour"},
 		{`{"accountId":"a/b","name":"edge"}`, "spec.accountId"},
+		{`{"accountId":"acc1","name":"edge","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, ""},
+		{`{"name":"edge","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`, "spec.accountId"},
+		{`{"accountId":"acc1","name":"edge","credentials":{"namespace":"infra","key":"token"}}`, "spec.credentials.name"},
+		{`{"accountId":"acc1","name":"edge","credentials":{"namespace":"a/b","name":"n","key":"token"}}`, "spec.credentials.namespace"},
+		{`{"accountId":"acc1","name":"edge","credentials":"infra/cloudflare/token"}`, "spec.credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {

@@ -55,7 +55,7 @@ func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
 		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired tunnel: %w", err))
 	}
-	acct, err := f.clients.Account(spec.AccountID)
+	acct, err := f.clients.For(ctx, spec.AccountID, spec.Credentials)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
@@ -63,9 +63,10 @@ func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	ids := map[string]string{cfapi.IDAccount: acct.ID, cfapi.IDTunnel: t.ID, cfapi.IDCreated: fmt.Sprint(created)}
+	ids := cfapi.SetCredentials(map[string]string{cfapi.IDAccount: acct.ID, cfapi.IDTunnel: t.ID, cfapi.IDCreated: fmt.Sprint(created)}, spec.Credentials)
 	out := engine.Outcome{DownstreamIDs: ids}
-	if prev[cfapi.IDTunnel] != t.ID || prev[cfapi.IDAccount] != acct.ID {
+	// Dependents write with the tunnel's id, account and credentials.
+	if prev[cfapi.IDTunnel] != t.ID || prev[cfapi.IDAccount] != acct.ID || prev[cfapi.IDCredentials] != ids[cfapi.IDCredentials] {
 		out.Recheck = dependents
 	}
 	// A renamed or re-pointed target leaves the tunnel it had; delete it
@@ -158,13 +159,18 @@ func (f *TunnelFlusher) get(ctx context.Context, acct *cfapi.Account, id string)
 }
 
 // release deletes the recorded tunnel if conflux-sync created it; an
-// adopted tunnel is left alone.
+// adopted tunnel is left alone. It uses the credentials the tunnel was
+// recorded with.
 func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string) error {
 	id := prev[cfapi.IDTunnel]
 	if id == "" || prev[cfapi.IDCreated] != "true" {
 		return nil
 	}
-	acct, err := f.clients.Account(prev[cfapi.IDAccount])
+	creds, err := cfapi.CredentialsOf(prev)
+	if err != nil {
+		return err
+	}
+	acct, err := f.clients.For(ctx, prev[cfapi.IDAccount], creds)
 	if err != nil {
 		return err
 	}

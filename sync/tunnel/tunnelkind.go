@@ -16,6 +16,7 @@ import (
 //	{"accountId": "0123...", "name": "edge"}
 //	{"accountId": "0123...", "name": "edge", "adopt": true}
 //	{"accountId": "0123...", "name": "edge", "id": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}
+//	{"accountId": "0123...", "name": "edge", "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
 type TunnelSpec struct {
 	// AccountID is the Cloudflare account; empty means the only account
 	// conflux-sync has credentials for.
@@ -26,6 +27,11 @@ type TunnelSpec struct {
 	Adopt bool `json:"adopt,omitempty"`
 	// ID adopts the existing tunnel with this id (Adopt is implied).
 	ID string `json:"id,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required. The tunnel's configuration, and the DNS records and routes
+	// pointing at it that name no Secret of their own, use it too.
+	Credentials *api.SecretRef `json:"credentials,omitempty"`
 }
 
 // NewTunnel returns the cloudflare.Tunnel kind: one owner per target,
@@ -50,8 +56,10 @@ func checkTunnel(s *TunnelSpec) *api.FieldError {
 		return &api.FieldError{Field: "spec.name", Reason: "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit"}
 	case s.ID != "" && !uuidRE.MatchString(s.ID):
 		return &api.FieldError{Field: "spec.id", Reason: "must be a tunnel id (a lower-case UUID)"}
+	case s.Credentials != nil && s.AccountID == "":
+		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials"}
 	}
-	return nil
+	return cfapi.ValidateCredentials(s.Credentials)
 }
 
 // canonicalTunnel: an id implies adopt.

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http/httptest"
 	"path/filepath"
@@ -50,6 +51,59 @@ func Zone(name string) Option {
 	return func(e *Env) { e.Zones[name] = e.Emu.AddZone(Account, name) }
 }
 
+// SecretsOnly builds Env.Clients without static credentials: every target
+// must name a Secret in Env.Secrets.
+func SecretsOnly() Option {
+	return func(e *Env) { e.secretsOnly = true }
+}
+
+// SecretRef is the Secret key tests put Token in (see Env.Secrets).
+var SecretRef = api.SecretRef{Namespace: "infra", Name: "cloudflare", Key: "token"}
+
+// Secrets is an in-memory cfapi.SecretReader: what the Kubernetes side
+// would read from Secrets.
+type Secrets struct {
+	mu     sync.Mutex
+	values map[api.SecretRef]string
+	reads  int
+}
+
+// NewSecrets returns an empty Secrets.
+func NewSecrets() *Secrets { return &Secrets{values: map[api.SecretRef]string{}} }
+
+// Set stores value under ref.
+func (s *Secrets) Set(ref api.SecretRef, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values[ref] = value
+}
+
+// Delete removes ref.
+func (s *Secrets) Delete(ref api.SecretRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.values, ref)
+}
+
+// Reads counts the SecretValue calls so far.
+func (s *Secrets) Reads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// SecretValue implements cfapi.SecretReader.
+func (s *Secrets) SecretValue(_ context.Context, ref api.SecretRef) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	v, ok := s.values[ref]
+	if !ok {
+		return "", fmt.Errorf("%s: %w", ref, cfapi.ErrSecretNotFound)
+	}
+	return v, nil
+}
+
 // Env is an emulator with Account (and any zones asked for), reachable at
 // URL with Token.
 type Env struct {
@@ -65,7 +119,11 @@ type Env struct {
 	// Human is a plain client acting as a person editing by hand: no
 	// retries, a high rate limit.
 	Human *cloudflare.API
+	// Secrets is the Secret source of Clients; empty at first. Put Token
+	// under SecretRef for targets naming it.
+	Secrets *Secrets
 
+	secretsOnly bool
 	mu          sync.Mutex
 	checkpoints []map[string]string
 }
@@ -79,7 +137,8 @@ func New(t testing.TB, opts ...Option) *Env {
 			Tokens:    map[string]emu.TokenScope{Token: {Accounts: []string{Account}}},
 			RateLimit: &emu.RateLimit{Requests: 0},
 		}),
-		Zones: map[string]string{},
+		Zones:   map[string]string{},
+		Secrets: NewSecrets(),
 	}
 	e.Emu.AddAccount(Account)
 	for _, o := range opts {
@@ -89,7 +148,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL + "/client/v4"
 	var err error
-	e.Clients, err = cfapi.New(cfapi.Config{Credentials: cfapi.Credentials{Account: Token}, BaseURL: e.URL, RateLimit: rate.Inf})
+	creds := cfapi.Credentials{Account: Token}
+	if e.secretsOnly {
+		creds = nil
+	}
+	e.Clients, err = cfapi.New(cfapi.Config{Credentials: creds, Secrets: e.Secrets, BaseURL: e.URL, RateLimit: rate.Inf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +230,14 @@ func (e *Env) SeedTunnel(t testing.TB, targetName, tunnelID string) {
 	t.Helper()
 	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: targetName},
 		map[string]string{cfapi.IDAccount: Account, cfapi.IDTunnel: tunnelID})
+}
+
+// SeedTunnelWithCredentials is SeedTunnel for a tunnel written with the
+// token of the Secret ref, as the cloudflare.Tunnel flusher records it.
+func (e *Env) SeedTunnelWithCredentials(t testing.TB, targetName, tunnelID string, ref *api.SecretRef) {
+	t.Helper()
+	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: targetName}, cfapi.SetCredentials(
+		map[string]string{cfapi.IDAccount: Account, cfapi.IDTunnel: tunnelID}, ref))
 }
 
 // HandMadeTunnel creates a remotely managed tunnel with Human, as a person

@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+	"github.com/conflux-sync/conflux-sync/internal/kubetest"
 )
 
 // The envtest API server (etcd + kube-apiserver built by `make envtest`),
@@ -35,35 +32,13 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	logf.SetLogger(logr.Discard())
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	repoRoot = root
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, ".cache", "envtest", "bin")
-	}
-	if !haveBinaries(assets) {
-		msg := fmt.Sprintf("no etcd and kube-apiserver in %s: run make envtest", assets)
-		if os.Getenv("CONFLUX_REQUIRE_ENVTEST") == "1" {
-			fmt.Fprintln(os.Stderr, "FAIL: "+msg+" (CONFLUX_REQUIRE_ENVTEST=1)")
-			return 1
-		}
-		skipReason = msg
+	env, err := kubetest.Start()
+	if errors.Is(err, kubetest.ErrSkip) {
+		skipReason = err.Error()
 		return m.Run()
 	}
-
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "deploy", "crds")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := env.Start()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: start envtest: %v\n", err)
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
 	defer func() {
@@ -71,6 +46,7 @@ func runMain(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "stop envtest: %v\n", err)
 		}
 	}()
+	repoRoot = env.Root
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1alpha2.AddToScheme} {
 		if err := add(scheme); err != nil {
@@ -78,7 +54,7 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: client: %v\n", err)
 		return 1
@@ -94,32 +70,4 @@ func needEnv(t *testing.T) context.Context {
 		t.Skip(skipReason)
 	}
 	return t.Context()
-}
-
-func haveBinaries(dir string) bool {
-	for _, name := range []string{"etcd", "kube-apiserver"} {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// moduleRoot walks up from the working directory to the folder holding go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test's folder")
-		}
-		dir = parent
-	}
 }

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/store"
+)
+
+// The methods in this file are the admin API's operations without HTTP,
+// for producers running inside the node (the Kubernetes ingest): the same
+// validation and the same proposals as the handlers, no forwarding — the
+// caller runs on the leader.
+
+// ReplaceSourceFragments validates every fragment of req against its kind
+// and replaces the source's fragment set in one raft entry. Validation
+// errors are *api.Error naming the field.
+func (s *Server) ReplaceSourceFragments(ctx context.Context, req api.ReplaceSourceRequest) (api.WriteResult, error) {
+	if fe := req.Source.Validate("source"); fe != nil {
+		return api.WriteResult{}, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
+	}
+	for i, sf := range req.Fragments {
+		if fe := sf.Target.Validate(fmt.Sprintf("fragments[%d].target", i)); fe != nil {
+			return api.WriteResult{}, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
+		}
+		f := api.Fragment{Target: sf.Target, Source: req.Source, Generation: sf.Generation, Spec: sf.Spec}
+		if err := s.validate(fmt.Sprintf("fragments[%d].", i), &f); err != nil {
+			return api.WriteResult{}, err
+		}
+	}
+	return s.propose(ctx, fsm.ReplaceSourceFragments{Source: req.Source, Fragments: req.Fragments})
+}
+
+// SourceFragments returns every stored fragment whose source is of kind
+// sourceKind, read from this node's store.
+func (s *Server) SourceFragments(_ context.Context, sourceKind string) ([]api.Fragment, error) {
+	var out []api.Fragment
+	err := s.cfg.Store.View(func(v *store.View) error {
+		return v.Fragments(store.FragmentFilter{SourceKind: sourceKind}, func(f api.Fragment) bool {
+			out = append(out, f)
+			return true
+		})
+	})
+	return out, err
+}
+
+// Target returns everything known about a target, read from this node's
+// store; false when there is no such target.
+func (s *Server) Target(_ context.Context, ref api.TargetRef) (api.Target, bool, error) {
+	var out api.Target
+	found := false
+	err := s.cfg.Store.View(func(v *store.View) error {
+		rec, ok, err := v.Target(ref)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		frags, err := v.TargetFragments(ref)
+		if err != nil {
+			return err
+		}
+		res, err := s.cfg.Cache.Get(ref, rec.Revision, func() ([]api.Fragment, error) { return frags, nil })
+		if err != nil {
+			return err
+		}
+		st, err := v.Status(ref)
+		if err != nil {
+			return err
+		}
+		out = api.Target{
+			Target: ref, Revision: rec.Revision, Desired: res.Desired, Hash: res.Hash(),
+			Conflicts: res.Conflicts, Status: st, Fragments: frags,
+		}
+		return nil
+	})
+	if out.Conflicts == nil {
+		out.Conflicts = []api.Conflict{}
+	}
+	if out.Fragments == nil {
+		out.Fragments = []api.Fragment{}
+	}
+	return out, found, err
+}

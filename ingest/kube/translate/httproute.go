@@ -1,0 +1,261 @@
+package translate
+
+import (
+	"fmt"
+
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+)
+
+// GatewayGroup is the Gateway API group.
+const GatewayGroup = "gateway.networking.k8s.io"
+
+// HTTPRoute translates an HTTPRoute with at least one parent Gateway of a
+// GatewayClass whose controllerName is GatewayController; others are not
+// managed.
+func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
+	var ps problems
+	var (
+		t         *tunnelInfo
+		tField    string
+		managed   bool
+		listeners []string
+	)
+	for i, pr := range r.Spec.ParentRefs {
+		if pr.Group != nil && string(*pr.Group) != GatewayGroup {
+			continue
+		}
+		if pr.Kind != nil && string(*pr.Kind) != "Gateway" {
+			continue
+		}
+		ns := r.Namespace
+		if pr.Namespace != nil && *pr.Namespace != "" {
+			ns = string(*pr.Namespace)
+		}
+		gw, ok := l.Gateway(ns, string(pr.Name))
+		if !ok || gw == nil {
+			continue
+		}
+		gc, ok := l.GatewayClass(string(gw.Spec.GatewayClassName))
+		if !ok || gc == nil || string(gc.Spec.ControllerName) != GatewayController {
+			continue
+		}
+		managed = true
+		field := fmt.Sprintf("spec.parentRefs[%d]", i)
+		pt := gatewayClassTunnel(gc, l, o, field, &ps)
+		if pt == nil {
+			continue
+		}
+		switch {
+		case t == nil:
+			t, tField = pt, field
+		case t.target != pt.target:
+			ps.add(field, "selects %s but %s selects %s: one HTTPRoute is served through one tunnel", pt, tField, t)
+			continue
+		}
+		for _, li := range gw.Spec.Listeners {
+			if pr.SectionName != nil && li.Name != *pr.SectionName {
+				continue
+			}
+			if li.Hostname != nil && *li.Hostname != "" {
+				listeners = append(listeners, normHost(string(*li.Hostname)))
+			}
+		}
+	}
+	if !managed {
+		return Result{}
+	}
+	b := &builder{gen: generation(&r.ObjectMeta)}
+	ann := parseAnnotations(r.Annotations, &ps)
+	if t == nil {
+		return b.result(ps)
+	}
+	rs := newRuleSet(t, !ann.disableDNS)
+
+	// Hostnames and where they come from.
+	type host struct{ name, field string }
+	var hosts []host
+	for i, h := range r.Spec.Hostnames {
+		f := fmt.Sprintf("spec.hostnames[%d]", i)
+		n := normHost(string(h))
+		if n == "" {
+			ps.add(f, "must not be empty")
+			continue
+		}
+		hosts = append(hosts, host{n, f})
+	}
+	if len(r.Spec.Hostnames) == 0 {
+		for _, n := range sortedUnique(listeners) {
+			hosts = append(hosts, host{n, "spec.hostnames"})
+		}
+		if len(hosts) == 0 {
+			ps.add("spec.hostnames", "is required: cloudflared routes by hostname, and the parent Gateways' listeners name none")
+		}
+	}
+	var okHosts []string
+	seenHost := map[string]bool{}
+	for _, h := range hosts {
+		if seenHost[h.name] {
+			continue
+		}
+		seenHost[h.name] = true
+		if rs.checkHost(h.name, h.field, &ps) {
+			okHosts = append(okHosts, h.name)
+		}
+	}
+
+	for i, rr := range r.Spec.Rules {
+		rf := fmt.Sprintf("spec.rules[%d]", i)
+		svc := routeBackend(rr, r.Namespace, ann.protocol, rf, l, &ps)
+		paths := routePaths(rr, rf, &ps)
+		if len(rr.Filters) > 0 {
+			ps.add(rf+".filters", "are not supported: cloudflared matches host and path only and cannot modify requests")
+		}
+		if rr.Timeouts != nil {
+			ps.add(rf+".timeouts", "are not supported by cloudflared; use the cloudflare.com/connect-timeout annotations")
+		}
+		if rr.Retry != nil {
+			ps.add(rf+".retry", "is not supported by cloudflared")
+		}
+		if rr.SessionPersistence != nil {
+			ps.add(rf+".sessionPersistence", "is not supported by cloudflared")
+		}
+		if svc == "" {
+			continue
+		}
+		for _, p := range paths {
+			for _, h := range okHosts {
+				rs.add(rule{Hostname: h, Path: p.path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, p.field, &ps)
+			}
+		}
+	}
+	names := rs.emit(b)
+	res := b.result(ps)
+	res.Tunnel = t.target
+	if len(res.Problems) == 0 {
+		res.Hostnames = names
+	}
+	return res
+}
+
+type routePath struct{ path, field string }
+
+// routePaths converts a rule's matches to path regexes.
+func routePaths(rr gatewayv1.HTTPRouteRule, rf string, ps *problems) []routePath {
+	if len(rr.Matches) == 0 {
+		return []routePath{{"", rf}}
+	}
+	var out []routePath
+	for j, m := range rr.Matches {
+		mf := fmt.Sprintf("%s.matches[%d]", rf, j)
+		bad := false
+		if len(m.Headers) > 0 {
+			ps.add(mf+".headers", "header matches are not supported: cloudflared matches host and path only")
+			bad = true
+		}
+		if len(m.QueryParams) > 0 {
+			ps.add(mf+".queryParams", "query parameter matches are not supported: cloudflared matches host and path only")
+			bad = true
+		}
+		if m.Method != nil {
+			ps.add(mf+".method", "method matches are not supported: cloudflared matches host and path only")
+			bad = true
+		}
+		typ, value := gatewayv1.PathMatchPathPrefix, "/"
+		if m.Path != nil {
+			if m.Path.Type != nil {
+				typ = *m.Path.Type
+			}
+			if m.Path.Value != nil {
+				value = *m.Path.Value
+			}
+		}
+		var p string
+		switch typ {
+		case gatewayv1.PathMatchPathPrefix:
+			p = prefixPath(value)
+		case gatewayv1.PathMatchExact:
+			p = exactPath(value)
+		case gatewayv1.PathMatchRegularExpression:
+			if reason := checkRegex(value); reason != "" {
+				ps.add(mf+".path.value", "%s", reason)
+				bad = true
+			}
+			p = value
+		default:
+			ps.add(mf+".path.type", "must be PathPrefix, Exact or RegularExpression, not %q", typ)
+			bad = true
+		}
+		if !bad {
+			out = append(out, routePath{p, mf})
+		}
+	}
+	return out
+}
+
+// routeBackend resolves a rule's single Service backendRef ("" on a problem).
+func routeBackend(rr gatewayv1.HTTPRouteRule, ns, scheme, rf string, l Lookup, ps *problems) string {
+	switch len(rr.BackendRefs) {
+	case 0:
+		ps.add(rf+".backendRefs", "is required: one Service backend")
+		return ""
+	case 1:
+	default:
+		ps.add(rf+".backendRefs", "has %d backends: cloudflared sends each rule to one origin and has no weights; use one backendRef (a Service can spread load over its endpoints)", len(rr.BackendRefs))
+		return ""
+	}
+	br := rr.BackendRefs[0]
+	bf := rf + ".backendRefs[0]"
+	if len(br.Filters) > 0 {
+		ps.add(bf+".filters", "are not supported: cloudflared cannot modify requests")
+		return ""
+	}
+	if (br.Group != nil && *br.Group != "") || (br.Kind != nil && *br.Kind != "Service") {
+		ps.add(bf+".kind", "only Service backends are supported")
+		return ""
+	}
+	if br.Namespace != nil && string(*br.Namespace) != ns {
+		ps.add(bf+".namespace", "cross-namespace backends are not supported (conflux-sync does not read ReferenceGrants)")
+		return ""
+	}
+	if br.Port == nil || *br.Port == 0 {
+		ps.add(bf+".port", "is required")
+		return ""
+	}
+	return resolveService(l, ns, string(br.Name), *br.Port, "", scheme, bf+".name", bf+".port", ps)
+}
+
+// gatewayClassTunnel resolves the tunnel a GatewayClass's parametersRef names.
+func gatewayClassTunnel(gc *gatewayv1.GatewayClass, l Lookup, o Options, field string, ps *problems) *tunnelInfo {
+	p := gc.Spec.ParametersRef
+	want := fmt.Sprintf("GatewayClass %s needs spec.parametersRef {group: %s, kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}", gc.Name, Group)
+	switch {
+	case p == nil:
+		ps.add(field, "%s", want)
+		return nil
+	case string(p.Group) != Group:
+		ps.add(field, "%s; its group is %q", want, p.Group)
+		return nil
+	case p.Kind != v1alpha2.KindTunnel && p.Kind != v1alpha2.KindClusterTunnel:
+		ps.add(field, "%s; its kind is %q", want, p.Kind)
+		return nil
+	case p.Name == "":
+		ps.add(field, "%s; its name is empty", want)
+		return nil
+	}
+	ns := ""
+	if p.Kind == v1alpha2.KindTunnel {
+		if p.Namespace == nil || *p.Namespace == "" {
+			ps.add(field, "GatewayClass %s names a Tunnel: its parametersRef needs the Tunnel's namespace", gc.Name)
+			return nil
+		}
+		ns = string(*p.Namespace)
+	}
+	var tps problems
+	t := resolveTunnel(l, o, string(p.Kind), ns, p.Name, field, &tps)
+	for _, tp := range tps {
+		ps.add(tp.Field, "GatewayClass %s: %s", gc.Name, tp.Reason)
+	}
+	return t
+}

@@ -1,0 +1,178 @@
+package translate
+
+import (
+	"fmt"
+	"slices"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+)
+
+// Annotations of Ingresses and IngressClasses read here.
+const (
+	LegacyIngressClassAnnotation  = "kubernetes.io/ingress.class"
+	DefaultIngressClassAnnotation = "ingressclass.kubernetes.io/is-default-class"
+)
+
+// IngressClassFor returns the IngressClass an Ingress belongs to: the one
+// named by spec.ingressClassName, else by the legacy annotation, else the
+// default class (the newest, then first by name, if several). nil if none.
+func IngressClassFor(ing *networkingv1.Ingress, l Lookup) *networkingv1.IngressClass {
+	name := ""
+	if ing.Spec.IngressClassName != nil {
+		name = *ing.Spec.IngressClassName
+	} else if v, ok := ing.Annotations[LegacyIngressClassAnnotation]; ok {
+		name = v
+	}
+	if name != "" {
+		if c, ok := l.IngressClass(name); ok {
+			return c
+		}
+		return nil
+	}
+	var def *networkingv1.IngressClass
+	for _, c := range l.IngressClasses() {
+		if c == nil || c.Annotations[DefaultIngressClassAnnotation] != "true" {
+			continue
+		}
+		if def == nil || c.CreationTimestamp.After(def.CreationTimestamp.Time) ||
+			(c.CreationTimestamp.Equal(&def.CreationTimestamp) && c.Name < def.Name) {
+			def = c
+		}
+	}
+	return def
+}
+
+// Ingress translates an Ingress of an IngressClass whose controller is
+// IngressController; others are not managed.
+func Ingress(ing *networkingv1.Ingress, l Lookup, o Options) Result {
+	class := IngressClassFor(ing, l)
+	if class == nil || class.Spec.Controller != IngressController {
+		return Result{}
+	}
+	var ps problems
+	b := &builder{gen: generation(&ing.ObjectMeta)}
+	ann := parseAnnotations(ing.Annotations, &ps)
+
+	t := ingressClassTunnel(class, l, o, &ps)
+	if ing.Spec.DefaultBackend != nil {
+		ps.add("spec.defaultBackend", "is not supported: requests no rule matches go to the tunnel's catch-all, its spec.fallbackTarget")
+	}
+	if t == nil {
+		return b.result(ps)
+	}
+	rs := newRuleSet(t, !ann.disableDNS)
+	for i, ir := range ing.Spec.Rules {
+		rf := fmt.Sprintf("spec.rules[%d]", i)
+		host := normHost(ir.Host)
+		if host == "" {
+			ps.add(rf+".host", "is required: cloudflared routes by hostname (the tunnel's catch-all is its spec.fallbackTarget)")
+			continue
+		}
+		if !rs.checkHost(host, rf+".host", &ps) {
+			continue
+		}
+		if ir.HTTP == nil || len(ir.HTTP.Paths) == 0 {
+			ps.add(rf+".http.paths", "is required: at least one path with a backend")
+			continue
+		}
+		for j, p := range ir.HTTP.Paths {
+			pf := fmt.Sprintf("%s.http.paths[%d]", rf, j)
+			path, ok := ingressPath(p, pf, &ps)
+			svc := ingressBackend(p.Backend, ing.Namespace, ann.protocol, pf+".backend", l, &ps)
+			if !ok || svc == "" {
+				continue
+			}
+			rs.add(rule{Hostname: host, Path: path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, pf, &ps)
+		}
+	}
+	hosts := rs.emit(b)
+	r := b.result(ps)
+	r.Tunnel = t.target
+	if len(r.Problems) == 0 {
+		r.Hostnames = hosts
+	}
+	return r
+}
+
+// ingressClassTunnel resolves the tunnel named by an IngressClass's parameters.
+func ingressClassTunnel(c *networkingv1.IngressClass, l Lookup, o Options, ps *problems) *tunnelInfo {
+	const field = "spec.ingressClassName"
+	p := c.Spec.Parameters
+	want := fmt.Sprintf("IngressClass %s needs spec.parameters {apiGroup: %s, kind: Tunnel or ClusterTunnel, name}", c.Name, Group)
+	switch {
+	case p == nil:
+		ps.add(field, "%s", want)
+		return nil
+	case p.APIGroup == nil || *p.APIGroup != Group:
+		ps.add(field, "%s; its apiGroup is not %s", want, Group)
+		return nil
+	case p.Kind != v1alpha2.KindTunnel && p.Kind != v1alpha2.KindClusterTunnel:
+		ps.add(field, "%s; its kind is %q", want, p.Kind)
+		return nil
+	case p.Name == "":
+		ps.add(field, "%s; its name is empty", want)
+		return nil
+	}
+	ns := ""
+	if p.Kind == v1alpha2.KindTunnel {
+		if p.Scope == nil || *p.Scope != networkingv1.IngressClassParametersReferenceScopeNamespace || p.Namespace == nil || *p.Namespace == "" {
+			ps.add(field, "IngressClass %s names a Tunnel: its spec.parameters need scope: Namespace and the Tunnel's namespace", c.Name)
+			return nil
+		}
+		ns = *p.Namespace
+	} else if p.Scope != nil && *p.Scope != networkingv1.IngressClassParametersReferenceScopeCluster {
+		ps.add(field, "IngressClass %s names a ClusterTunnel: its spec.parameters scope must be Cluster", c.Name)
+		return nil
+	}
+	var tps problems
+	t := resolveTunnel(l, o, p.Kind, ns, p.Name, field, &tps)
+	for _, tp := range tps {
+		ps.add(tp.Field, "IngressClass %s: %s", c.Name, tp.Reason)
+	}
+	return t
+}
+
+// ingressPath converts an Ingress path to cloudflared's path regex.
+func ingressPath(p networkingv1.HTTPIngressPath, field string, ps *problems) (string, bool) {
+	pt := networkingv1.PathTypeImplementationSpecific
+	if p.PathType != nil {
+		pt = *p.PathType
+	}
+	switch pt {
+	case networkingv1.PathTypeExact:
+		return exactPath(p.Path), true
+	case networkingv1.PathTypePrefix:
+		return prefixPath(p.Path), true
+	case networkingv1.PathTypeImplementationSpecific:
+		if reason := checkRegex(p.Path); reason != "" {
+			ps.add(field+".path", "%s (pathType ImplementationSpecific is cloudflared's regular expression)", reason)
+			return "", false
+		}
+		return p.Path, true
+	default:
+		ps.add(field+".pathType", "must be Exact, Prefix or ImplementationSpecific, not %q", pt)
+		return "", false
+	}
+}
+
+// ingressBackend resolves an Ingress backend to an origin URL ("" on a problem).
+func ingressBackend(be networkingv1.IngressBackend, ns, scheme, field string, l Lookup, ps *problems) string {
+	if be.Resource != nil {
+		ps.add(field+".resource", "is not supported: cloudflared proxies to Services")
+		return ""
+	}
+	if be.Service == nil || be.Service.Name == "" {
+		ps.add(field+".service", "is required")
+		return ""
+	}
+	s := be.Service
+	return resolveService(l, ns, s.Name, s.Port.Number, s.Port.Name, scheme, field+".service.name", field+".service.port", ps)
+}
+
+// sortedUnique sorts and deduplicates in place.
+func sortedUnique(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}

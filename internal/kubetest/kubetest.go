@@ -1,0 +1,126 @@
+// Package kubetest starts the real Kubernetes API server (etcd and
+// kube-apiserver built by `make envtest`) that the Kubernetes tests of
+// several packages run against, with conflux-sync's CRDs and the Gateway API
+// CRDs installed. It is for tests only.
+package kubetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// RequireEnv names the environment variable that turns missing binaries
+// from a skip into a failure (`make test` and CI set it).
+const RequireEnv = "CONFLUX_REQUIRE_ENVTEST"
+
+// gatewayAPIModule is the module whose config/crd/standard holds the
+// Gateway API CRDs; its version is the one go.mod requires.
+const gatewayAPIModule = "sigs.k8s.io/gateway-api"
+
+// Env is a running API server.
+type Env struct {
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+	// Root is the module's root folder.
+	Root string
+	env  *envtest.Environment
+}
+
+// ErrSkip wraps the reason there is no API server when the binaries are
+// missing and RequireEnv is not 1.
+var ErrSkip = errors.New("no envtest binaries")
+
+// Start starts etcd and kube-apiserver and installs the CRDs. Without the
+// binaries it returns an error wrapping ErrSkip, unless RequireEnv is 1.
+func Start() (*Env, error) {
+	logf.SetLogger(logr.Discard())
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(root, ".cache", "envtest", "bin")
+	}
+	if !haveBinaries(assets) {
+		msg := fmt.Sprintf("no etcd and kube-apiserver in %s: run make envtest", assets)
+		if os.Getenv(RequireEnv) == "1" {
+			return nil, fmt.Errorf("%s (%s=1)", msg, RequireEnv)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrSkip, msg)
+	}
+	gateway, err := gatewayCRDs(root)
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(root, "deploy", "crds")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	for _, name := range []string{"gatewayclasses", "gateways", "httproutes"} {
+		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(gateway, "gateway.networking.k8s.io_"+name+".yaml"))
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start envtest: %w", err)
+	}
+	return &Env{Config: cfg, Root: root, env: env}, nil
+}
+
+// Stop stops the API server and etcd.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// gatewayCRDs finds the Gateway API module go.mod requires, downloading it
+// into the module cache if needed (the Go module proxy is reachable
+// wherever the tests build).
+func gatewayCRDs(root string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", gatewayAPIModule)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("locate %s: %w", gatewayAPIModule, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return "", fmt.Errorf("locate %s: no Dir in go mod download output", gatewayAPIModule)
+	}
+	return filepath.Join(mod.Dir, "config", "crd", "standard"), nil
+}
+
+func haveBinaries(dir string) bool {
+	for _, name := range []string{"etcd", "kube-apiserver"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ModuleRoot walks up from the working directory to the folder holding go.mod.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the test's folder")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,42 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
+)
+
+// KubeConfig enables the Kubernetes ingest.
+type KubeConfig struct {
+	// REST reaches the API server; nil disables the ingest.
+	REST *rest.Config
+	// Namespace is conflux-sync's own namespace (the Secrets of
+	// ClusterTunnels live there); default "default".
+	Namespace string
+	// StatusInterval is how often every object's status is recomputed
+	// without a change; default 1m.
+	StatusInterval time.Duration
+}
+
+// startKube registers the Kubernetes ingest as a leader task; it proposes
+// and reads through the node's admin API in-process.
+func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Controller, error) {
+	ctrl, err := kube.New(kube.Config{
+		REST:           cfg.REST,
+		Namespace:      cfg.Namespace,
+		Proposer:       n.api,
+		Reader:         n.api,
+		StatusInterval: cfg.StatusInterval,
+		Logger:         n.log,
+		Registerer:     reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.cluster.RegisterLeaderTask("kube", ctrl.Run)
+	n.log.Info("Kubernetes ingest enabled", "namespace", cfg.Namespace, "api", cfg.REST.Host)
+	return ctrl, nil
+}
