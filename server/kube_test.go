@@ -19,6 +19,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,7 +79,18 @@ type kubeFixture struct {
 
 func newKubeFixture(t testing.TB) *kubeFixture {
 	t.Helper()
+	return newKubeFixtureAs(t, nil)
+}
+
+// newKubeFixtureAs is newKubeFixture with the nodes reaching the API server
+// through ingest (nil: as administrator); the test's own client is always
+// administrator.
+func newKubeFixtureAs(t testing.TB, ingest *rest.Config) *kubeFixture {
+	t.Helper()
 	env := kubeEnv(t)
+	if ingest == nil {
+		ingest = env.Config
+	}
 	scheme, err := kube.Scheme()
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +109,7 @@ func newKubeFixture(t testing.TB) *kubeFixture {
 	f.c = newTestClusterWith(t, 3, withCloudflare(f.cf, func(cfg *server.Config) {
 		cfg.Cloudflare.Credentials = nil
 		cfg.Sync.Debounce = 50 * time.Millisecond
-		cfg.Kube = server.KubeConfig{REST: env.Config, Namespace: f.ns, StatusInterval: 2 * time.Second}
+		cfg.Kube = server.KubeConfig{REST: ingest, Namespace: f.ns, StatusInterval: 2 * time.Second}
 	}))
 	f.create(&corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "cloudflare", Namespace: f.ns},

@@ -30,6 +30,7 @@ type devOptions struct {
 	httpPort     int
 	emulatorPort int
 	demo         bool
+	kube         kubeFlags
 }
 
 func newDevCmd() *cobra.Command {
@@ -53,6 +54,9 @@ Ctrl-C stops everything cleanly.`,
 				return usageError{err}
 			}
 			setGCPercent(defaultGCPercent)
+			if opts.kube.inCluster {
+				return usageError{errors.New("dev watches a cluster through --kubeconfig only")}
+			}
 			return runDev(cmd.Context(), cmd.OutOrStdout(), logger, opts)
 		},
 	}
@@ -62,6 +66,8 @@ Ctrl-C stops everything cleanly.`,
 	f.IntVar(&opts.emulatorPort, "emulator-port", 7790, "first Cloudflare emulator port to try")
 	f.BoolVar(&opts.demo, "demo", true, "register demo sources once the cluster is ready")
 	f.StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
+	f.StringVar(&opts.kube.kubeconfig, "kubeconfig", "", "also watch the Kubernetes cluster of this kubeconfig (Ingress, HTTPRoute, cloudflare-operator CRDs)")
+	f.StringVar(&opts.kube.namespace, "kube-namespace", "default", "namespace of the Secrets of ClusterTunnels when watching Kubernetes")
 	return cmd
 }
 
@@ -119,6 +125,10 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 			node.Shutdown(sctx)
 		}
 	}()
+	kubeCfg, err := opts.kube.config(os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 	for i := range n {
 		id := fmt.Sprintf("dev-%d", i)
 		node, err := server.Start(server.Config{
@@ -134,6 +144,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 				Credentials: cfapi.Credentials{devAccount: cfToken},
 				BaseURL:     cf.URL + "/client/v4",
 			},
+			Kube:   kubeCfg,
 			Logger: logger,
 		})
 		if err != nil {
@@ -157,7 +168,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	}
 	printDevHelp(out, devHelp{
 		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
-		token: token, exe: selfCommand(), emulator: cf.URL, cfToken: cfToken, demo: opts.demo,
+		token: token, exe: selfCommand(), emulator: cf.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
 	})
 
 	errs := make(chan error, n+1)

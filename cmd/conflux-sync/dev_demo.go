@@ -77,6 +77,7 @@ type devHelp struct {
 	token, exe        string
 	emulator, cfToken string
 	demo              bool
+	kube              bool
 }
 
 func printDevHelp(out io.Writer, h devHelp) {
@@ -103,6 +104,14 @@ wrote to Cloudflare:
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
 `, h.exe, h.emulator, h.cfToken, devAccount)
+	}
+	if h.kube {
+		fmt.Fprintf(out, `
+Watching Kubernetes. Objects there name a Secret holding the emulator's token,
+with their cloudflare.accountId %[2]s and cloudflare.domain example.com:
+  kubectl create secret generic cloudflare --from-literal=CLOUDFLARE_API_TOKEN=%[1]s
+  kubectl apply -f deploy/crds/ -f deploy/examples/   # see docs/kubernetes.md
+`, h.cfToken, devAccount)
 	}
 	fmt.Fprintf(out, `
 Add a rule from another source and watch it reach the tunnel's configuration:

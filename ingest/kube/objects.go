@@ -14,7 +14,6 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
-const kindTunnelTarget = "cloudflare.Tunnel"
 
 // newObject returns an empty object of a source kind.
 func newObject(kind string) client.Object {
@@ -99,7 +98,7 @@ func tunnelSpec(obj client.Object) (*v1alpha2.TunnelSpec, bool) {
 // tunnelObject maps a cloudflare.Tunnel target back to the Tunnel or
 // ClusterTunnel it was made from.
 func tunnelObject(ref api.TargetRef) (objKey, bool) {
-	if ref.Kind != kindTunnelTarget {
+	if ref.Kind != translate.KindTunnel {
 		return objKey{}, false
 	}
 	parts := strings.Split(ref.Name, "/")

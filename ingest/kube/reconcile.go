@@ -193,7 +193,7 @@ func (t *term) finalize(ctx context.Context, key objKey, obj client.Object, res 
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
-	ref := api.TargetRef{Kind: kindTunnelTarget, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
+	ref := api.TargetRef{Kind: translate.KindTunnel, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
 	tg, found, err := t.c.cfg.Reader.Target(ctx, ref)
 	if err != nil {
 		return err

@@ -1,0 +1,218 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+	"github.com/conflux-sync/conflux-sync/internal/kubetest"
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
+)
+
+// TestKubeIngestLeastPrivilege runs the ingest as a user bound to nothing but
+// the shipped ClusterRole (deploy/rbac/clusterrole.yaml): every read and
+// write of the flow below fails without its rule, so the flow converging
+// proves the role is enough.
+func TestKubeIngestLeastPrivilege(t *testing.T) {
+	env := kubeEnv(t)
+	ingest := shippedRoleUser(t, env)
+	f := newKubeFixtureAs(t, ingest)
+
+	// The user is not an administrator in disguise: what the role does not
+	// grant is refused.
+	restricted, err := client.New(ingest, client.Options{Scheme: f.k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = restricted.Create(f.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "nope", Namespace: f.ns}})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("the restricted user created a ConfigMap: err %v, want Forbidden", err)
+	}
+
+	f.tunnel()
+	f.create(f.ingress("web", "app.example.com", "/", "http"))
+	f.create(&v1alpha2.TunnelBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "bind", Namespace: f.ns},
+		Subjects:   []v1alpha2.TunnelBindingSubject{{Kind: "Service", Name: "web", Spec: v1alpha2.TunnelBindingSubjectSpec{Fqdn: "bind.example.com"}}},
+		TunnelRef:  v1alpha2.TunnelBindingRef{Kind: v1alpha2.KindTunnel, Name: "edge"},
+	})
+	if err := restricted.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "edge"}, &v1alpha2.Tunnel{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the restricted user read a Tunnel directly: err %v, want Forbidden (the ingest reads through its cache)", err)
+	}
+
+	// Informers (list, watch) and the token read (Secret get) bring the
+	// configuration to Cloudflare.
+	svc := "web." + f.ns + ".svc"
+	want := map[string]string{
+		"app.example.com":  "http://" + svc + ":80",
+		"bind.example.com": "http://" + svc + ":80",
+		"":                 "http_status:404",
+	}
+	testutil.WaitFor(t, 60*time.Second, "the tunnel configuration in Cloudflare", func() bool {
+		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
+	})
+	id := f.cf.tunnelID(f.tunnelName())
+
+	// Status patches, the finalizer patch, the Ingress annotations and
+	// address.
+	var tn v1alpha2.Tunnel
+	f.waitReady(&tn, "edge", func() []metav1.Condition { return tn.Status.Conditions })
+	if tn.Status.TunnelID != id {
+		t.Errorf("Tunnel status: tunnelId %q, want %q", tn.Status.TunnelID, id)
+	}
+	if !slicesContain(tn.Finalizers, kube.Finalizer) {
+		t.Errorf("a created Tunnel carries finalizer %s; has %v", kube.Finalizer, tn.Finalizers)
+	}
+	var tb v1alpha2.TunnelBinding
+	f.waitReady(&tb, "bind", func() []metav1.Condition { return tb.Status.Conditions })
+	f.waitIngressReady("web")
+	testutil.WaitFor(t, 30*time.Second, "Ingress web's address", func() bool {
+		var ing networkingv1.Ingress
+		f.get(&ing, "web")
+		lb := ing.Status.LoadBalancer.Ingress
+		return len(lb) == 1 && lb[0].Hostname == id+".cfargotunnel.com"
+	})
+
+	// Events.
+	testutil.WaitFor(t, 30*time.Second, "a Synced event for Tunnel edge", func() bool {
+		for _, e := range f.events("Tunnel", "edge") {
+			if strings.HasPrefix(e, "Normal Synced") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The finalizer is released once the tunnel is gone from Cloudflare.
+	if err := f.k8s.Delete(f.ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 60*time.Second, "the Tunnel object gone after its tunnel", func() bool {
+		return !f.get(&v1alpha2.Tunnel{}, "edge")
+	})
+	if got := f.cf.tunnelID(f.tunnelName()); got != "" {
+		t.Errorf("the object went before its tunnel: tunnel %s still live", got)
+	}
+}
+
+// shippedRoleUser applies deploy/rbac/clusterrole.yaml to the API server,
+// binds it to a new user and returns that user's configuration, once the
+// binding is in force.
+func shippedRoleUser(t *testing.T, env *kubetest.Env) *rest.Config {
+	t.Helper()
+	ctx := context.Background()
+	scheme := runtime.NewScheme()
+	if err := rbacv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := corev1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		role    rbacv1.ClusterRole
+		binding rbacv1.ClusterRoleBinding
+		account corev1.ServiceAccount
+	)
+	dir := filepath.Join(env.Root, "deploy", "rbac")
+	decodeManifest(t, scheme, filepath.Join(dir, "clusterrole.yaml"), &role)
+	decodeManifest(t, scheme, filepath.Join(dir, "clusterrolebinding.yaml"), &binding)
+	decodeManifest(t, scheme, filepath.Join(dir, "serviceaccount.yaml"), &account)
+	// The shipped binding grants the shipped role to the shipped account.
+	if binding.RoleRef.Kind != "ClusterRole" || binding.RoleRef.Name != role.Name ||
+		len(binding.Subjects) != 1 || binding.Subjects[0].Kind != rbacv1.ServiceAccountKind ||
+		binding.Subjects[0].Name != account.Name || binding.Subjects[0].Namespace != account.Namespace {
+		t.Fatalf("clusterrolebinding.yaml does not bind ClusterRole %s to ServiceAccount %s/%s: roleRef %+v, subjects %+v",
+			role.Name, account.Namespace, account.Name, binding.RoleRef, binding.Subjects)
+	}
+	for _, r := range role.Rules {
+		for _, s := range append(append(append([]string{}, r.Verbs...), r.Resources...), r.APIGroups...) {
+			if strings.Contains(s, "*") {
+				t.Errorf("clusterrole.yaml grants a wildcard: %+v", r)
+			}
+		}
+	}
+
+	admin, err := client.New(env.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The role is cluster-scoped and the API server shared: replace it
+	// whole if an earlier run left it.
+	if err := admin.Create(ctx, role.DeepCopy()); apierrors.IsAlreadyExists(err) {
+		var cur rbacv1.ClusterRole
+		if err := admin.Get(ctx, client.ObjectKey{Name: role.Name}, &cur); err != nil {
+			t.Fatal(err)
+		}
+		cur.Rules, cur.AggregationRule = role.Rules, role.AggregationRule
+		err = admin.Update(ctx, &cur)
+		if err != nil {
+			t.Fatalf("update ClusterRole %s: %v", role.Name, err)
+		}
+	} else if err != nil {
+		t.Fatalf("create ClusterRole %s: %v", role.Name, err)
+	}
+	t.Cleanup(func() { admin.Delete(context.Background(), &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: role.Name}}) })
+
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	user := "conflux-sync-test-" + hex.EncodeToString(suffix)
+	cfg, err := env.UserConfig(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+	}
+	if err := admin.Create(ctx, crb); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Delete(context.Background(), crb) })
+
+	// RBAC takes the binding into account a moment later.
+	probe, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the ClusterRoleBinding in force", func() bool {
+		return probe.List(ctx, &corev1.ServiceList{}, client.Limit(1)) == nil
+	})
+	return cfg
+}
+
+// decodeManifest reads a one-object YAML manifest into obj, refusing unknown
+// or duplicate fields and a kind other than obj's.
+func decodeManifest(t *testing.T, scheme *runtime.Scheme, path string, obj runtime.Object) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoder := serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+	got, gvk, err := decoder.Decode(data, nil, obj)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if got != obj {
+		t.Fatalf("%s holds a %s, want a %T", path, gvk.Kind, obj)
+	}
+}
