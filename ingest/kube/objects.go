@@ -14,7 +14,6 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
-
 // newObject returns an empty object of a source kind.
 func newObject(kind string) client.Object {
 	switch kind {
