@@ -41,9 +41,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeCommand -fuzztime=$(FUZZTIME) ./fsm
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./sync/tunnel
 
-## bench: Go benchmarks (FSM apply, aggregation)
+## bench: Go benchmarks (FSM apply, aggregation, Kubernetes translation)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./fsm ./sync/tunnel
+	$(GO) test -run='^$$' -bench=. -benchmem ./fsm ./sync/tunnel ./ingest/kube/translate
 
 ## bench-cluster: `conflux-sync bench` against three server processes on loopback
 bench-cluster: build

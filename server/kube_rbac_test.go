@@ -169,7 +169,9 @@ func shippedRoleUser(t *testing.T, env *kubetest.Env) *rest.Config {
 	} else if err != nil {
 		t.Fatalf("create ClusterRole %s: %v", role.Name, err)
 	}
-	t.Cleanup(func() { admin.Delete(context.Background(), &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: role.Name}}) })
+	t.Cleanup(func() {
+		admin.Delete(context.Background(), &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: role.Name}})
+	})
 
 	suffix := make([]byte, 4)
 	rand.Read(suffix)

@@ -618,9 +618,12 @@ func TestKubeIngestFailoverDuringBurst(t *testing.T) {
 	for i := range n {
 		want[fmt.Sprintf("b%03d.example.com^/v2(/|$)", i)] = "http://web." + f.ns + ".svc:80"
 	}
+	lastChange := time.Now()
 	testutil.WaitFor(t, 120*time.Second, "all 200 changes in Cloudflare", func() bool {
 		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
 	})
+	t.Logf("Cloudflare converged %v after the last of 200 changes (leader killed after %d creates); %d configuration PUTs in all",
+		time.Since(lastChange).Round(time.Millisecond), n/3, len(f.cf.configPuts()))
 	testutil.WaitFor(t, 60*time.Second, "every Ingress ready", func() bool {
 		for i := range n {
 			if ready, _, _ := f.ingressVerdict(ings[i].Name); ready != "True" {
