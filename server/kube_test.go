@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,12 +20,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
@@ -651,5 +655,90 @@ func TestKubeIngestTunnelDeletionReachesCloudflare(t *testing.T) {
 	})
 	if got := f.cf.tunnelID(f.tunnelName()); got != "" {
 		t.Errorf("the object went before its tunnel: tunnel %s still live", got)
+	}
+}
+
+// TestKubeIngestExamples applies the cloudflare-operator manifest set of
+// deploy/examples (the Secret's token swapped for the emulator's) and waits
+// for every object to be Ready against the emulator.
+func TestKubeIngestExamples(t *testing.T) {
+	f := newKubeFixture(t)
+	// The examples' Tunnel adopts a tunnel that already exists.
+	req, err := http.NewRequest(http.MethodPost, f.cf.srv.URL+"/client/v4/accounts/"+cfAccount+"/cfd_tunnel",
+		strings.NewReader(`{"name":"team-tunnel","tunnel_secret":"AQIDBAUGBwgBAgMEBQYHCAECAwQFBgcIAQIDBAUGBwg="}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+cfToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("create the existing tunnel: HTTP %d", resp.StatusCode)
+	}
+	f.create(&corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: f.ns},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}},
+	})
+
+	files, err := filepath.Glob(filepath.Join(kubeEnv(t).Root, "deploy", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(raw), "\n---\n") {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			if u.GetKind() == "Secret" {
+				unstructured.SetNestedField(u.Object, cfToken, "stringData", "CLOUDFLARE_API_TOKEN")
+			}
+			if u.GetKind() != v1alpha2.KindClusterTunnel {
+				u.SetNamespace(f.ns)
+			}
+			objs = append(objs, u)
+		}
+	}
+	for _, u := range objs {
+		if u.GetKind() == "Secret" && u.GetName() == "cloudflare" {
+			continue
+		}
+		f.create(u)
+	}
+
+	for _, u := range objs {
+		if u.GetAPIVersion() != v1alpha2.GroupVersion.String() {
+			continue
+		}
+		what := u.GetKind() + " " + u.GetName()
+		testutil.WaitFor(t, 90*time.Second, what+" Ready", func() bool {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(u.GroupVersionKind())
+			if err := f.k8s.Get(f.ctx, client.ObjectKeyFromObject(u), live); err != nil {
+				return false
+			}
+			conds, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
+			for _, c := range conds {
+				m := c.(map[string]any)
+				if m["type"] == v1alpha2.ConditionReady {
+					if m["status"] == "True" {
+						return true
+					}
+					t.Logf("%s: %v: %v", what, m["reason"], m["message"])
+				}
+			}
+			return false
+		})
 	}
 }
