@@ -413,6 +413,20 @@ func TestKubeIngestConverges(t *testing.T) {
 			t.Errorf("record %s has no ownership marker: %q", rec.Name, rec.Comment)
 		}
 	}
+
+	// An Ingress handed to another controller leaves the tunnel, and what
+	// conflux-sync wrote on it goes.
+	var web networkingv1.Ingress
+	f.update(&web, "web", func() { web.Spec.IngressClassName = ptr.To("nginx") })
+	delete(want, "app.example.com")
+	testutil.WaitFor(t, 60*time.Second, "the handed-over Ingress's rule gone", func() bool {
+		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
+	})
+	testutil.WaitFor(t, 30*time.Second, "conflux-sync's marks on the handed-over Ingress gone", func() bool {
+		f.get(&web, "web")
+		_, marked := web.Annotations[kube.AnnotationReady]
+		return !marked && len(web.Status.LoadBalancer.Ingress) == 0
+	})
 }
 
 func slicesContain(s []string, v string) bool {

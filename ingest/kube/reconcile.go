@@ -83,9 +83,11 @@ func (t *term) reconcile(ctx context.Context, key objKey) error {
 	res := translateObject(obj, lookup{ctx: ctx, t: t}, translate.Options{Namespace: t.c.cfg.Namespace})
 	if !res.Managed {
 		// Another controller's object (or one that stopped being ours):
-		// whatever it contributed goes, and its status is not ours to write.
-		_, err := t.propose(ctx, key, nil)
-		return err
+		// whatever it contributed goes, and so does what we wrote on it.
+		if _, err := t.propose(ctx, key, nil); err != nil {
+			return err
+		}
+		return t.forget(ctx, obj)
 	}
 	if obj.GetDeletionTimestamp() != nil {
 		return t.finalize(ctx, key, obj, res)

@@ -417,6 +417,35 @@ func (t *term) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress
 	return err == nil || changed, client.IgnoreNotFound(err)
 }
 
+// forget removes what conflux-sync wrote on an object that is no longer
+// its own: an Ingress's verdict annotations (applying none of them drops
+// the ones our field manager owns), an HTTPRoute's status.parents entries.
+func (t *term) forget(ctx context.Context, obj client.Object) error {
+	switch o := obj.(type) {
+	case *networkingv1.Ingress:
+		if _, ok := o.Annotations[AnnotationReady]; !ok {
+			return nil
+		}
+		body, err := json.Marshal(map[string]any{
+			"apiVersion": "networking.k8s.io/v1",
+			"kind":       "Ingress",
+			"metadata":   map[string]any{"name": o.Name, "namespace": o.Namespace},
+		})
+		if err != nil {
+			return err
+		}
+		patch := client.RawPatch(types.ApplyPatchType, body)
+		if err := t.c.client.Status().Patch(ctx, o, patch, client.FieldOwner(FieldManager), client.ForceOwnership); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		return client.IgnoreNotFound(t.c.client.Patch(ctx, o, patch, client.FieldOwner(FieldManager), client.ForceOwnership))
+	case *gatewayv1.HTTPRoute:
+		_, err := t.writeRouteStatus(ctx, o, verdict{}, nil)
+		return err
+	}
+	return nil
+}
+
 // writeRouteStatus sets conflux-sync's entries of status.parents (one per
 // parentRef that names one of our Gateways) and leaves other controllers'
 // entries alone. The list is atomic for server-side apply, so this is a

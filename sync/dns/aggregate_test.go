@@ -98,6 +98,16 @@ func TestAggregateConflicts(t *testing.T) {
 			conflicts: []string{"a.example.com CNAME cname", "c.example.com A a"},
 		},
 		{
+			name: "the same records asked twice agree",
+			frags: []api.Fragment{
+				frag("web", 1, `{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true}]}`),
+				frag("api", 2, `{"records":[{"name":"APP.example.com","type":"cname","tunnel":"ClusterTunnel/edge","proxied":true}]}`),
+				frag("other", 3, `{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/other","proxied":true}]}`),
+			},
+			wantNames: []string{"app.example.com CNAME "},
+			conflicts: []string{"app.example.com CNAME other"},
+		},
+		{
 			name: "different types share a name",
 			frags: []api.Fragment{
 				frag("a", 1, `{"records":[{"name":"a.example.com","type":"A","content":"192.0.2.1"}]}`),

@@ -39,7 +39,8 @@
 // Records are keyed by (name, type). One fragment owns a key: the one
 // registered first (lowest CreateIndex, then source key); the records of
 // every other fragment on that key are dropped and reported as a Conflict
-// keyed "name TYPE". A CNAME must be alone on its name, so a CNAME key also
+// keyed "name TYPE", unless they are exactly the records already held
+// (agreement, as when several Ingresses route paths of one host). A CNAME must be alone on its name, so a CNAME key also
 // clashes with any other type on that name across fragments, the older
 // fragment winning. All fragments must name the same account (or none): the
 // records of a fragment naming a different account are a Conflict keyed

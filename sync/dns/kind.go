@@ -96,6 +96,7 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 		account   string
 		accountBy *ranked
 		owners    = map[key]*ranked{}
+		held      = map[key][]Record{}              // the records owners[k] put under k
 		names     = map[string]map[string]*ranked{} // name → type → owner
 		out       = Desired{Records: []Record{}}
 	)
@@ -120,10 +121,16 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 		byKey, keys := groupByKey(f.spec.Records)
 		for _, k := range keys {
 			if w := clashOwner(owners, names, k, f); w != nil {
-				conflict(k.String(), w, f, clashReason(k, w, names))
+				// Asking for exactly the records already held is agreement
+				// (several Ingresses with paths on one host all want its
+				// CNAME), not a conflict.
+				if owners[k] != w || !sameRecords(held[k], byKey[k]) {
+					conflict(k.String(), w, f, clashReason(k, w, names))
+				}
 				continue
 			}
 			owners[k] = f
+			held[k] = byKey[k]
 			if names[k.name] == nil {
 				names[k.name] = map[string]*ranked{}
 			}
@@ -157,6 +164,24 @@ func groupByKey(recs []Record) (map[key][]Record, []key) {
 	}
 	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.typ, b.typ)) })
 	return byKey, keys
+}
+
+// sameRecords reports whether two sources ask for the same records under
+// one key, in any order.
+func sameRecords(a, b []Record) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	enc := func(rs []Record) []string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			b, _ := json.Marshal(r)
+			out[i] = string(b)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(enc(a), enc(b))
 }
 
 // clashOwner returns the stronger fragment that already holds k, or a
