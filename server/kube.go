@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,23 @@ type KubeConfig struct {
 	StatusInterval time.Duration
 }
 
+// tunnelTokens reads connector tokens through the Cloudflare sink's
+// clients; nil when the sink is off.
+func (n *Node) tunnelTokens() kube.TunnelTokens {
+	if n.cloudflare == nil {
+		return nil
+	}
+	return tunnelTokenFunc(func(ctx context.Context, target string) (string, string, error) {
+		return n.cloudflare.TunnelToken(ctx, n.store, target)
+	})
+}
+
+type tunnelTokenFunc func(ctx context.Context, target string) (tunnelID, token string, err error)
+
+func (f tunnelTokenFunc) TunnelToken(ctx context.Context, target string) (string, string, error) {
+	return f(ctx, target)
+}
+
 // startKube registers the Kubernetes ingest as a leader task; it proposes
 // and reads through the node's admin API in-process.
 func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Controller, error) {
@@ -30,6 +48,7 @@ func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Contr
 		Proposer:       n.api,
 		Reader:         n.api,
 		StatusInterval: cfg.StatusInterval,
+		TunnelTokens:   n.tunnelTokens(),
 		Logger:         n.log,
 		Registerer:     reg,
 	})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -358,6 +359,19 @@ func TestKubeIngestConverges(t *testing.T) {
 	if !slicesContain(tn.Finalizers, kube.Finalizer) {
 		t.Errorf("a created Tunnel carries finalizer %s; has %v", kube.Finalizer, tn.Finalizers)
 	}
+	var tokenSecret corev1.Secret
+	testutil.WaitFor(t, 30*time.Second, "the connector token Secret", func() bool {
+		return f.get(&tokenSecret, "edge"+kube.TokenSecretSuffix)
+	})
+	var token struct{ A, T, S string }
+	raw, err := base64.StdEncoding.DecodeString(string(tokenSecret.Data[kube.TokenSecretKey]))
+	if err != nil || json.Unmarshal(raw, &token) != nil || token.T != id || token.A != cfAccount || token.S == "" {
+		t.Errorf("connector token Secret: %q is not the token of tunnel %s (err %v)", tokenSecret.Data[kube.TokenSecretKey], id, err)
+	}
+	if own := tokenSecret.OwnerReferences; len(own) != 1 || own[0].Kind != v1alpha2.KindTunnel || own[0].UID != tn.UID {
+		t.Errorf("connector token Secret owners %+v, want the Tunnel", own)
+	}
+
 	var tb v1alpha2.TunnelBinding
 	f.waitReady(&tb, "bind", func() []metav1.Condition { return tb.Status.Conditions })
 	if tb.Status.TunnelID != id || tb.Status.Hostnames != "bind.example.com" {

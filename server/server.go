@@ -116,17 +116,19 @@ type SyncTuning struct {
 
 // Node is one running node.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *store.Store
-	fsm      *fsm.FSM
-	cluster  *cluster.Node
-	api      *httpapi.Server
-	tokens   *httpapi.Tokens
-	http     *http.Server
-	listener net.Listener
-	httpURL  string
-	serveErr chan error
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	fsm     *fsm.FSM
+	cluster *cluster.Node
+	api     *httpapi.Server
+	tokens  *httpapi.Tokens
+	// cloudflare is the sink's clients; nil without credentials.
+	cloudflare *cfapi.Clients
+	http       *http.Server
+	listener   net.Listener
+	httpURL    string
+	serveErr   chan error
 }
 
 // Start opens the node's files, joins or forms the cluster and serves the

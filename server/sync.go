@@ -37,6 +37,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registere
 		if err != nil {
 			return nil, err
 		}
+		n.cloudflare = clients
 		flushers = append(flushers,
 			tunnel.NewTunnelFlusher(clients, n.log),
 			tunnel.NewConfigFlusher(clients, n.store, n.log),

@@ -43,6 +43,14 @@ type Reader interface {
 	Target(ctx context.Context, ref api.TargetRef) (api.Target, bool, error)
 }
 
+// TunnelTokens reads a tunnel's connector token from Cloudflare (the
+// server implements it with the Cloudflare sink's clients).
+type TunnelTokens interface {
+	// TunnelToken returns the id and connector token of the tunnel the
+	// cloudflare.Tunnel target named target last synced.
+	TunnelToken(ctx context.Context, target string) (tunnelID, token string, err error)
+}
+
 // FieldManager is the field manager of every write conflux-sync makes to
 // Kubernetes objects, and the Events' reporting component.
 const FieldManager = "conflux-sync"
@@ -61,6 +69,9 @@ type Config struct {
 	// Proposer and Reader are the node's replicated state. Required.
 	Proposer Proposer
 	Reader   Reader
+	// TunnelTokens, when set, has every ready Tunnel and ClusterTunnel get
+	// a Secret with its connector token (see tokensecret.go).
+	TunnelTokens TunnelTokens
 	// Workers reconcile objects in parallel; default 4.
 	Workers int
 	// StatusInterval is how often every object's status is recomputed even

@@ -107,7 +107,14 @@ func (t *term) reconcile(ctx context.Context, key objKey) error {
 			problems = append(problems, *p)
 		}
 	}
-	return t.writeStatus(ctx, key, obj, res, problems)
+	v, err := t.writeStatus(ctx, key, obj, res, problems)
+	if err != nil {
+		return err
+	}
+	if _, isTunnel := tunnelSpec(obj); isTunnel {
+		return t.ensureTokenSecret(ctx, key, obj, v)
+	}
+	return nil
 }
 
 // propose replaces the source's fragment set unless it is what the store
@@ -205,7 +212,8 @@ func (t *term) finalize(ctx context.Context, key objKey, obj client.Object, res 
 	released := !found || (len(tg.Fragments) == 0 && tg.Status != nil && tg.Status.Error == "" && tg.Status.DownstreamIDs["tunnelId"] == "")
 	if !released {
 		// The target's status change (Notify) queues the object again.
-		return t.writeStatus(ctx, key, obj, res, nil)
+		_, err := t.writeStatus(ctx, key, obj, res, nil)
+		return err
 	}
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(obj, Finalizer)

@@ -197,10 +197,10 @@ func (v verdict) event() (eventType, reason string, ok bool) {
 
 // writeStatus records the verdict in the object's status (when it changed)
 // and emits an Event when the Ready condition changed.
-func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, res translate.Result, problems []translate.Problem) error {
+func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, res translate.Result, problems []translate.Problem) (verdict, error) {
 	v, err := t.judge(ctx, key, obj, res, problems)
 	if err != nil {
-		return err
+		return v, err
 	}
 	var changed bool
 	switch o := obj.(type) {
@@ -212,7 +212,7 @@ func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, r
 		changed, err = t.applyCRDStatus(ctx, key, obj, res, v)
 	}
 	if err != nil {
-		return fmt.Errorf("write the status of %s: %w", key, err)
+		return v, fmt.Errorf("write the status of %s: %w", key, err)
 	}
 	if changed {
 		t.c.metrics.statusWrites.WithLabelValues(key.Kind).Inc()
@@ -221,7 +221,7 @@ func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, r
 	if typ, reason, ok := v.event(); ok && changed && t.lastEvent(key, reason+"\x00"+v.message) {
 		t.recorder.Event(obj, typ, reason, v.message)
 	}
-	return nil
+	return v, nil
 }
 
 // lastEvent remembers the last event per object in this term and reports

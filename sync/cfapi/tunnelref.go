@@ -1,8 +1,11 @@
 package cfapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/cloudflare/cloudflare-go"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -41,4 +44,27 @@ func ResolveTunnel(v *store.View, name string) (Tunnel, error) {
 		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, err)
 	}
 	return Tunnel{AccountID: st.DownstreamIDs[IDAccount], ID: st.DownstreamIDs[IDTunnel], Credentials: creds}, nil
+}
+
+// TunnelToken returns the connector token of the tunnel the
+// cloudflare.Tunnel target named name last synced (what `cloudflared tunnel
+// run --token` takes), read with the credentials that target recorded. The
+// token is a secret: callers must not log it or put it in the log.
+func (c *Clients) TunnelToken(ctx context.Context, st *store.Store, name string) (tunnelID, token string, err error) {
+	var t Tunnel
+	if err := st.View(func(v *store.View) (err error) {
+		t, err = ResolveTunnel(v, name)
+		return err
+	}); err != nil {
+		return "", "", err
+	}
+	acct, err := c.For(ctx, t.AccountID, t.Credentials)
+	if err != nil {
+		return "", "", err
+	}
+	err = Call(ctx, "read the connector token of tunnel "+t.ID, func(ctx context.Context) error {
+		token, err = acct.API.GetTunnelToken(ctx, cloudflare.AccountIdentifier(acct.ID), t.ID)
+		return err
+	})
+	return t.ID, token, err
 }
