@@ -37,27 +37,8 @@ const (
 	maxList      = 100
 )
 
-// Spec is one fragment's spec (and, canonicalised, the target's desired
-// state). See the package doc for the JSON shape.
-type Spec struct {
-	AccountID              string   `json:"accountId,omitempty"`
-	Name                   string   `json:"name"`
-	Domain                 string   `json:"domain"`
-	Type                   string   `json:"type,omitempty"`
-	SessionDuration        string   `json:"sessionDuration,omitempty"`
-	Policies               []string `json:"policies,omitempty"`
-	AllowedIdps            []string `json:"allowedIdps,omitempty"`
-	AutoRedirectToIdentity bool     `json:"autoRedirectToIdentity,omitempty"`
-	// AppLauncherVisible is a pointer so that "absent" can default to true.
-	AppLauncherVisible *bool    `json:"appLauncherVisible,omitempty"`
-	Tags               []string `json:"tags,omitempty"`
-	Adopt              bool     `json:"adopt,omitempty"`
-	ID                 string   `json:"id,omitempty"`
-	// Credentials names the Kubernetes Secret key holding the API token to
-	// use instead of the server's static credentials; AccountID is then
-	// required.
-	Credentials *api.SecretRef `json:"credentials,omitempty"`
-}
+// Spec is a cloudflare.AccessApplication fragment (see api.AccessApplicationSpec).
+type Spec = api.AccessApplicationSpec
 
 // New returns the Access application kind: one owner per target, Conflicts
 // keyed "application".

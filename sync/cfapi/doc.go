@@ -8,15 +8,17 @@
 // through the recorded status of its cloudflare.Tunnel target.
 package cfapi
 
-// Target kinds of the Cloudflare sink. They live here because kinds refer
-// to each other: a tunnel configuration, a DNS CNAME and a network route all
-// name a cloudflare.Tunnel target.
+import "github.com/conflux-sync/conflux-sync/api"
+
+// Target kinds of the Cloudflare sink (named in package api, with their
+// specs). Kinds refer to each other: a tunnel configuration, a DNS CNAME
+// and a network route all name a cloudflare.Tunnel target.
 const (
-	KindTunnel              = "cloudflare.Tunnel"
-	KindTunnelConfiguration = "cloudflare.TunnelConfiguration"
-	KindDNSRecord           = "cloudflare.DNSRecord"
-	KindAccessApplication   = "cloudflare.AccessApplication"
-	KindNetworkRoute        = "cloudflare.NetworkRoute"
+	KindTunnel              = api.KindTunnel
+	KindTunnelConfiguration = api.KindTunnelConfiguration
+	KindDNSRecord           = api.KindDNSRecord
+	KindAccessApplication   = api.KindAccessApplication
+	KindNetworkRoute        = api.KindNetworkRoute
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's

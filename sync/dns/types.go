@@ -29,43 +29,11 @@ const clusterIDLen = 16
 // cfapi.Comment(marker, comment), which must fit cfapi.MaxCommentLen.
 var MaxCommentLen = cfapi.MaxCommentLen - len(cfapi.Marker(strings.Repeat("0", clusterIDLen))) - 1
 
-// Spec is one fragment's records in one zone.
-type Spec struct {
-	// AccountID is the Cloudflare account of the zone; empty means the only
-	// configured account.
-	AccountID string   `json:"accountId,omitempty"`
-	Records   []Record `json:"records"`
-	// Credentials names the Kubernetes Secret key holding the API token
-	// for the zone instead of the server's static credentials. The zone is
-	// written with one token: that of the first fragment (lowest
-	// CreateIndex) that names one; other fragments may name other Secrets,
-	// which are then not used.
-	Credentials *api.SecretRef `json:"credentials,omitempty"`
-}
-
-// Record is one DNS record, in a spec and in Desired alike. In Desired every
-// default is filled in (TTL 1, proxied false), names are lower-case, types
-// upper-case, tags sorted, so equal intents give equal bytes.
-type Record struct {
-	// Name is the FQDN, inside the target zone.
-	Name string `json:"name"`
-	// Type is A, AAAA, CNAME, TXT or MX.
-	Type string `json:"type"`
-	// Content is the record value. Exactly one of Content and Tunnel.
-	Content string `json:"content,omitempty"`
-	// Tunnel names a cloudflare.Tunnel target (CNAME only): the content
-	// becomes "<tunnel id>.cfargotunnel.com" when flushed.
-	Tunnel string `json:"tunnel,omitempty"`
-	// TTL is 1 (automatic) or 60..86400; 0 means 1.
-	TTL     int  `json:"ttl,omitempty"`
-	Proxied bool `json:"proxied"`
-	// Priority is required for MX and refused otherwise.
-	Priority *int     `json:"priority,omitempty"`
-	Comment  string   `json:"comment,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
-	// Adopt takes over an existing record conflux-sync did not create.
-	Adopt bool `json:"adopt,omitempty"`
-}
+// Spec and Record are the fragment's types (see api.DNSSpec).
+type (
+	Spec   = api.DNSSpec
+	Record = api.DNSRecord
+)
 
 // Desired is a target's aggregate.
 type Desired struct {
@@ -83,9 +51,9 @@ func (k key) String() string { return k.name + " " + k.typ }
 
 func keyOf(r *Record) key { return key{r.Name, r.Type} }
 
-// value is what tells two records of one key apart in a spec: the content
-// or the tunnel reference.
-func (r *Record) value() string {
+// recordValue is what tells two records of one key apart in a spec: the
+// content or the tunnel reference.
+func recordValue(r *Record) string {
 	if r.Tunnel != "" {
 		return "tunnel:" + r.Tunnel
 	}

@@ -61,7 +61,7 @@ func checkFragmentRecords(recs []Record) *api.FieldError {
 	for i := range recs {
 		r := &recs[i]
 		path := "spec.records[" + strconv.Itoa(i) + "]"
-		id := keyOf(r).String() + " " + r.value()
+		id := keyOf(r).String() + " " + recordValue(r)
 		if j, dup := seen[id]; dup {
 			return &api.FieldError{Field: path, Reason: fmt.Sprintf("repeats spec.records[%d] (%s %s)", j, r.Name, r.Type)}
 		}

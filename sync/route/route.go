@@ -18,22 +18,8 @@ const Name = cfapi.KindNetworkRoute
 // maxComment leaves room for the marker inside cfapi.MaxCommentLen.
 const maxComment = cfapi.MaxCommentLen
 
-// Spec is one fragment's spec (and, canonicalised, the target's desired
-// state). See the package doc for the JSON shape.
-type Spec struct {
-	AccountID        string `json:"accountId,omitempty"`
-	Network          string `json:"network"`
-	Tunnel           string `json:"tunnel,omitempty"`
-	TunnelID         string `json:"tunnelId,omitempty"`
-	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
-	Comment          string `json:"comment,omitempty"`
-	Adopt            bool   `json:"adopt,omitempty"`
-	// Credentials names the Kubernetes Secret key holding the API token to
-	// use instead of the server's static credentials. Without it, a route
-	// naming a tunnel target uses that tunnel's credentials. The account
-	// must be known: AccountID, or the tunnel's.
-	Credentials *api.SecretRef `json:"credentials,omitempty"`
-}
+// Spec is a cloudflare.NetworkRoute fragment (see api.NetworkRouteSpec).
+type Spec = api.NetworkRouteSpec
 
 // New returns the network route kind: one owner per target, Conflicts keyed
 // "route".

@@ -8,31 +8,8 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 )
 
-// TunnelSpec is a fragment of a cloudflare.Tunnel target: the tunnel to
-// ensure exists. The target's name is how configurations, DNS records and
-// routes refer to the tunnel (e.g. "ClusterTunnel/edge"); Name is the
-// tunnel's name in Cloudflare.
-//
-//	{"accountId": "0123...", "name": "edge"}
-//	{"accountId": "0123...", "name": "edge", "adopt": true}
-//	{"accountId": "0123...", "name": "edge", "id": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}
-//	{"accountId": "0123...", "name": "edge", "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
-type TunnelSpec struct {
-	// AccountID is the Cloudflare account; empty means the only account
-	// conflux-sync has credentials for.
-	AccountID string `json:"accountId,omitempty"`
-	Name      string `json:"name"`
-	// Adopt takes over an existing tunnel of this name that conflux-sync
-	// did not create. Adopted tunnels are never deleted.
-	Adopt bool `json:"adopt,omitempty"`
-	// ID adopts the existing tunnel with this id (Adopt is implied).
-	ID string `json:"id,omitempty"`
-	// Credentials names the Kubernetes Secret key holding the API token to
-	// use instead of the server's static credentials; AccountID is then
-	// required. The tunnel's configuration, and the DNS records and routes
-	// pointing at it that name no Secret of their own, use it too.
-	Credentials *api.SecretRef `json:"credentials,omitempty"`
-}
+// TunnelSpec is a cloudflare.Tunnel fragment (see api.TunnelSpec).
+type TunnelSpec = api.TunnelSpec
 
 // NewTunnel returns the cloudflare.Tunnel kind: one owner per target,
 // Conflicts keyed "tunnel".

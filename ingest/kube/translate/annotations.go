@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/conflux-sync/conflux-sync/api"
 )
 
 // AnnotationPrefix starts every annotation this package reads on Ingresses
@@ -35,7 +37,7 @@ var annotationProtocols = []string{"http", "https", "tcp", "ssh", "rdp", "smb"}
 // annotations are the parsed cloudflare.com/ annotations of an object.
 type annotations struct {
 	protocol   string
-	origin     *originRequest
+	origin     *api.OriginRequest
 	disableDNS bool
 }
 
@@ -45,7 +47,7 @@ func annotationField(key string) string { return `metadata.annotations["` + key 
 // bad values are problems. Keys are visited in sorted order.
 func parseAnnotations(m map[string]string, ps *problems) annotations {
 	var a annotations
-	o := &originRequest{}
+	o := &api.OriginRequest{}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		if strings.HasPrefix(k, AnnotationPrefix) {
@@ -135,7 +137,7 @@ func parseAnnotations(m map[string]string, ps *problems) annotations {
 			ps.add(field, "is not an annotation conflux-sync knows (a typo?); known: %s", knownAnnotations())
 		}
 	}
-	a.origin = o.orNil()
+	a.origin = orNil(o)
 	return a
 }
 
@@ -149,7 +151,7 @@ func knownAnnotations() string {
 }
 
 // cloneOrigin copies o so rules do not share one pointer.
-func cloneOrigin(o *originRequest) *originRequest {
+func cloneOrigin(o *api.OriginRequest) *api.OriginRequest {
 	if o == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
@@ -47,7 +48,7 @@ func TunnelBinding(tb *v1alpha2.TunnelBinding, l Lookup, o Options) Result {
 				okPath = false
 			}
 		}
-		or := &originRequest{}
+		or := &api.OriginRequest{}
 		if sp.NoTLSVerify {
 			or.NoTLSVerify = ptr(true)
 		}
@@ -69,7 +70,7 @@ func TunnelBinding(tb *v1alpha2.TunnelBinding, l Lookup, o Options) Result {
 		if !okHost || !okPath || svc == "" {
 			continue
 		}
-		rs.add(rule{Hostname: host, Path: path, Service: svc, OriginRequest: or.orNil()}, sf, &ps)
+		rs.add(api.TunnelRule{Hostname: host, Path: path, Service: svc, OriginRequest: orNil(or)}, sf, &ps)
 	}
 	hosts := rs.emit(b)
 	r := b.result(ps)

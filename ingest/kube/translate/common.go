@@ -242,11 +242,11 @@ func seconds(s string) (int64, string) {
 func ptr[T any](v T) *T { return &v }
 
 // convertOriginRequest converts a CRD originRequest; problems go on field.
-func convertOriginRequest(in *v1alpha2.OriginRequest, field string, ps *problems) *originRequest {
+func convertOriginRequest(in *v1alpha2.OriginRequest, field string, ps *problems) *api.OriginRequest {
 	if in == nil {
 		return nil
 	}
-	out := &originRequest{}
+	out := &api.OriginRequest{}
 	for _, d := range []struct {
 		name, v string
 		dst     **int64
@@ -303,7 +303,7 @@ func convertOriginRequest(in *v1alpha2.OriginRequest, field string, ps *problems
 	out.OriginServerName = nonEmpty(in.OriginServerName)
 	out.HTTPHostHeader = nonEmpty(in.HTTPHostHeader)
 	out.ProxyAddress = nonEmpty(in.ProxyAddress)
-	return out.orNil()
+	return orNil(out)
 }
 
 func cloneBool(b *bool) *bool {
@@ -408,7 +408,7 @@ func checkRegex(p string) string {
 type ruleSet struct {
 	tunnel *tunnelInfo
 	dns    bool
-	rules  []rule
+	rules  []api.TunnelRule
 	// seen maps hostname+path to the field of its first rule.
 	seen map[[2]string]string
 	// hosts are the distinct hostnames.
@@ -438,7 +438,7 @@ func (rs *ruleSet) checkHost(host, field string, ps *problems) bool {
 
 // add adds a rule (hostname lower-cased by the caller); ruleField names the
 // rule for duplicate reports.
-func (rs *ruleSet) add(r rule, ruleField string, ps *problems) {
+func (rs *ruleSet) add(r api.TunnelRule, ruleField string, ps *problems) {
 	k := [2]string{r.Hostname, r.Path}
 	if first, dup := rs.seen[k]; dup {
 		ps.add(ruleField, "same hostname %s and path %q as %s (cloudflared would only ever use the first)", r.Hostname, r.Path, first)
@@ -460,19 +460,19 @@ func (rs *ruleSet) emit(b *builder) []string {
 		return hosts
 	}
 	rules := slices.Clone(rs.rules)
-	slices.SortFunc(rules, func(x, y rule) int {
+	slices.SortFunc(rules, func(x, y api.TunnelRule) int {
 		if c := strings.Compare(x.Hostname, y.Hostname); c != 0 {
 			return c
 		}
 		return strings.Compare(x.Path, y.Path)
 	})
-	b.add(KindTunnelConfiguration, rs.tunnel.target, configSpec{Rules: rules})
+	b.add(KindTunnelConfiguration, rs.tunnel.target, api.TunnelConfigSpec{Rules: rules})
 	if rs.dns {
-		recs := make([]dnsRecord, len(hosts))
+		recs := make([]api.DNSRecord, len(hosts))
 		for i, h := range hosts {
-			recs[i] = dnsRecord{Name: h, Type: "CNAME", Tunnel: rs.tunnel.target, Proxied: true}
+			recs[i] = api.DNSRecord{Name: h, Type: "CNAME", Tunnel: rs.tunnel.target, Proxied: true}
 		}
-		b.add(KindDNSRecord, rs.tunnel.zone, dnsSpec{AccountID: rs.tunnel.accountID, Records: recs, Credentials: rs.tunnel.creds})
+		b.add(KindDNSRecord, rs.tunnel.zone, api.DNSSpec{AccountID: rs.tunnel.accountID, Records: recs, Credentials: rs.tunnel.creds})
 	}
 	return hosts
 }

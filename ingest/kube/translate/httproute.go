@@ -5,6 +5,7 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
@@ -126,7 +127,7 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 		}
 		for _, p := range paths {
 			for _, h := range okHosts {
-				rs.add(rule{Hostname: h, Path: p.path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, p.field, &ps)
+				rs.add(api.TunnelRule{Hostname: h, Path: p.path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, p.field, &ps)
 			}
 		}
 	}

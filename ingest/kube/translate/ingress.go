@@ -6,6 +6,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
@@ -84,7 +85,7 @@ func Ingress(ing *networkingv1.Ingress, l Lookup, o Options) Result {
 			if !ok || svc == "" {
 				continue
 			}
-			rs.add(rule{Hostname: host, Path: path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, pf, &ps)
+			rs.add(api.TunnelRule{Hostname: host, Path: path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, pf, &ps)
 		}
 	}
 	hosts := rs.emit(b)

@@ -62,7 +62,7 @@ func DNSRecord(r *v1alpha2.DNSRecord, l Lookup, o Options) Result {
 		return b.result(ps)
 	}
 
-	rec := dnsRecord{Type: strings.ToUpper(s.Type), TTL: int(s.TTL), Comment: s.Comment, Adopt: s.Adopt}
+	rec := api.DNSRecord{Type: strings.ToUpper(s.Type), TTL: int(s.TTL), Comment: s.Comment, Adopt: s.Adopt}
 	name := normHost(s.Name)
 	switch {
 	case name == "" || name == "@":
@@ -111,7 +111,7 @@ func DNSRecord(r *v1alpha2.DNSRecord, l Lookup, o Options) Result {
 	if rec.TTL != 0 && rec.TTL != 1 && (rec.TTL < 60 || rec.TTL > 86400) {
 		ps.add("spec.ttl", "must be 1 (automatic) or between 60 and 86400 seconds")
 	}
-	b.add(KindDNSRecord, zone, dnsSpec{AccountID: account, Records: []dnsRecord{rec}, Credentials: creds})
+	b.add(KindDNSRecord, zone, api.DNSSpec{AccountID: account, Records: []api.DNSRecord{rec}, Credentials: creds})
 	res := b.result(ps)
 	if t != nil {
 		res.Tunnel = t.target
@@ -128,7 +128,7 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, _ Options) Resul
 	var ps problems
 	b := &builder{gen: generation(&a.ObjectMeta)}
 	s := &a.Spec
-	spec := accessSpec{
+	spec := api.AccessApplicationSpec{
 		AccountID:              s.Cloudflare.AccountID,
 		Name:                   s.Name,
 		Domain:                 s.Domain,
@@ -172,7 +172,7 @@ func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
 	var ps problems
 	b := &builder{gen: generation(&r.ObjectMeta)}
 	s := &r.Spec
-	spec := routeSpec{
+	spec := api.NetworkRouteSpec{
 		Network:          s.Network,
 		VirtualNetworkID: strings.ToLower(s.VirtualNetworkID),
 		Comment:          s.Comment,

@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
@@ -36,7 +37,7 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	}
 	target := TunnelTarget(kind, ns, meta.Name)
 
-	ts := tunnelSpec{AccountID: spec.Cloudflare.AccountID}
+	ts := api.TunnelSpec{AccountID: spec.Cloudflare.AccountID}
 	if ts.AccountID != "" && !accountRE.MatchString(ts.AccountID) {
 		ps.add("spec.cloudflare.accountId", "must be a Cloudflare account id (letters, digits, - and _)")
 	}
@@ -79,7 +80,7 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 		ps.add("spec.cloudflare.domain", "%q is not a zone name (want e.g. example.com)", d)
 	}
 
-	st := &settings{FallbackTarget: spec.FallbackTarget, WarpRouting: ptr(spec.EnableWarpRouting)}
+	st := &api.TunnelSettings{FallbackTarget: spec.FallbackTarget, WarpRouting: ptr(spec.EnableWarpRouting)}
 	if st.FallbackTarget != "" {
 		if reason := checkFallback(st.FallbackTarget); reason != "" {
 			ps.add("spec.fallbackTarget", "%s", reason)
@@ -87,7 +88,7 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	}
 	or := convertOriginRequest(spec.OriginRequest, "spec.originRequest", &ps)
 	if or == nil {
-		or = &originRequest{}
+		or = &api.OriginRequest{}
 	}
 	if spec.NoTLSVerify {
 		// The operator's shorthand; originRequest.noTlsVerify: false loses.
@@ -104,10 +105,10 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 			or.CAPool = &p
 		}
 	}
-	st.OriginRequest = or.orNil()
+	st.OriginRequest = orNil(or)
 
 	b.add(KindTunnel, target, ts)
-	b.add(KindTunnelConfiguration, target, configSpec{Settings: st})
+	b.add(KindTunnelConfiguration, target, api.TunnelConfigSpec{Settings: st})
 	r := b.result(ps)
 	r.Tunnel = target
 	return r

@@ -1,0 +1,215 @@
+package api
+
+// The fragment specs of the Cloudflare target kinds: what producers send
+// (the admin API, the Kubernetes ingest, Terraform) and what the kinds in
+// sync/tunnel, sync/dns, sync/access and sync/route validate, aggregate and
+// flush. They live here, with the other wire types, so every producer
+// writes the one shape the kinds read.
+
+// The Cloudflare target kinds.
+const (
+	KindTunnel              = "cloudflare.Tunnel"
+	KindTunnelConfiguration = "cloudflare.TunnelConfiguration"
+	KindDNSRecord           = "cloudflare.DNSRecord"
+	KindAccessApplication   = "cloudflare.AccessApplication"
+	KindNetworkRoute        = "cloudflare.NetworkRoute"
+)
+
+// The tunnel configuration types are both the fragment spec (what producers send)
+// and the rendered output (the body of PUT .../cfd_tunnel/{id}/configurations).
+// Optional scalars are pointers so that false, 0 and "" are values a
+// producer can set, distinct from "not given"; omitempty keeps "not given"
+// out of the output. Field order is the canonical output order: change it
+// and every target's hash changes (one spurious PUT per tunnel).
+
+// TunnelConfigSpec is one fragment's contribution to a tunnel configuration.
+type TunnelConfigSpec struct {
+	// Rules are ingress rules. Their order inside the fragment does not
+	// matter: the aggregate imposes its own total order.
+	Rules []TunnelRule `json:"rules,omitempty"`
+	// Settings are tunnel-wide; only a Tunnel or ClusterTunnel source may
+	// set them.
+	Settings *TunnelSettings `json:"settings,omitempty"`
+}
+
+// TunnelSettings are the tunnel-wide parts of a configuration.
+type TunnelSettings struct {
+	// FallbackTarget is the service of the generated catch-all rule; empty
+	// means "http_status:404".
+	FallbackTarget string `json:"fallbackTarget,omitempty"`
+	// WarpRouting, when given, is rendered as "warp-routing":{"enabled":…};
+	// false is rendered too, so warp routing can be turned off.
+	WarpRouting *bool `json:"warpRouting,omitempty"`
+	// OriginRequest is the top-level originRequest: defaults for every rule.
+	OriginRequest *OriginRequest `json:"originRequest,omitempty"`
+}
+
+// TunnelRule is one ingress rule, in the spec and in the output alike.
+type TunnelRule struct {
+	// Hostname is an exact name or "*.suffix"; empty matches every host.
+	Hostname string `json:"hostname,omitempty"`
+	// Path is a Go RE2 regular expression matched against the request path;
+	// empty matches every path.
+	Path    string `json:"path,omitempty"`
+	Service string `json:"service"`
+	// OriginRequest overrides the top-level defaults for this rule.
+	OriginRequest *OriginRequest `json:"originRequest,omitempty"`
+}
+
+// OriginRequest carries every originRequest field the Cloudflare API
+// accepts. Durations are whole seconds: cloudflare-go parses them with
+// strconv.ParseInt, so 1.5 or "30s" would break reading the config back.
+type OriginRequest struct {
+	ConnectTimeout         *int64         `json:"connectTimeout,omitempty"`
+	TLSTimeout             *int64         `json:"tlsTimeout,omitempty"`
+	TCPKeepAlive           *int64         `json:"tcpKeepAlive,omitempty"`
+	NoHappyEyeballs        *bool          `json:"noHappyEyeballs,omitempty"`
+	KeepAliveConnections   *int64         `json:"keepAliveConnections,omitempty"`
+	KeepAliveTimeout       *int64         `json:"keepAliveTimeout,omitempty"`
+	HTTPHostHeader         *string        `json:"httpHostHeader,omitempty"`
+	OriginServerName       *string        `json:"originServerName,omitempty"`
+	MatchSNIToHost         *bool          `json:"matchSNItoHost,omitempty"`
+	CAPool                 *string        `json:"caPool,omitempty"`
+	NoTLSVerify            *bool          `json:"noTLSVerify,omitempty"`
+	DisableChunkedEncoding *bool          `json:"disableChunkedEncoding,omitempty"`
+	BastionMode            *bool          `json:"bastionMode,omitempty"`
+	ProxyAddress           *string        `json:"proxyAddress,omitempty"`
+	ProxyPort              *int64         `json:"proxyPort,omitempty"`
+	ProxyType              *string        `json:"proxyType,omitempty"`
+	IPRules                []OriginIPRule `json:"ipRules,omitempty"`
+	HTTP2Origin            *bool          `json:"http2Origin,omitempty"`
+	Access                 *OriginAccess  `json:"access,omitempty"`
+}
+
+// IsZero reports whether no field is set. An empty per-rule originRequest
+// means the same as none, so the output drops it.
+func (o *OriginRequest) IsZero() bool {
+	if o == nil {
+		return true
+	}
+	return o.ConnectTimeout == nil && o.TLSTimeout == nil && o.TCPKeepAlive == nil &&
+		o.NoHappyEyeballs == nil && o.KeepAliveConnections == nil && o.KeepAliveTimeout == nil &&
+		o.HTTPHostHeader == nil && o.OriginServerName == nil && o.MatchSNIToHost == nil &&
+		o.CAPool == nil && o.NoTLSVerify == nil && o.DisableChunkedEncoding == nil &&
+		o.BastionMode == nil && o.ProxyAddress == nil && o.ProxyPort == nil &&
+		o.ProxyType == nil && len(o.IPRules) == 0 && o.HTTP2Origin == nil && o.Access == nil
+}
+
+// OriginIPRule allows or denies a prefix (and optionally ports) for bastion and
+// SOCKS proxy services.
+type OriginIPRule struct {
+	Prefix *string `json:"prefix,omitempty"`
+	Ports  []int64 `json:"ports,omitempty"`
+	Allow  *bool   `json:"allow,omitempty"`
+}
+
+// OriginAccess makes cloudflared verify a Cloudflare Access JWT.
+type OriginAccess struct {
+	Required *bool    `json:"required,omitempty"`
+	TeamName *string  `json:"teamName,omitempty"`
+	AudTag   []string `json:"audTag,omitempty"`
+}
+
+// TunnelSpec is a fragment of a cloudflare.Tunnel target: the tunnel to
+// ensure exists. The target's name is how configurations, DNS records and
+// routes refer to the tunnel (e.g. "ClusterTunnel/edge"); Name is the
+// tunnel's name in Cloudflare.
+//
+//	{"accountId": "0123...", "name": "edge"}
+//	{"accountId": "0123...", "name": "edge", "adopt": true}
+//	{"accountId": "0123...", "name": "edge", "id": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}
+//	{"accountId": "0123...", "name": "edge", "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
+type TunnelSpec struct {
+	// AccountID is the Cloudflare account; empty means the only account
+	// conflux-sync has credentials for.
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Adopt takes over an existing tunnel of this name that conflux-sync
+	// did not create. Adopted tunnels are never deleted.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts the existing tunnel with this id (Adopt is implied).
+	ID string `json:"id,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required. The tunnel's configuration, and the DNS records and routes
+	// pointing at it that name no Secret of their own, use it too.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// DNSSpec is a cloudflare.DNSRecord fragment: its records in one zone (the
+// target's name).
+type DNSSpec struct {
+	// AccountID is the Cloudflare account of the zone; empty means the only
+	// configured account.
+	AccountID string      `json:"accountId,omitempty"`
+	Records   []DNSRecord `json:"records"`
+	// Credentials names the Kubernetes Secret key holding the API token
+	// for the zone instead of the server's static credentials. The zone is
+	// written with one token: that of the first fragment (lowest
+	// CreateIndex) that names one; other fragments may name other Secrets,
+	// which are then not used.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// DNSRecord is one DNS record, in a spec and in the target's desired state alike. In Desired every
+// default is filled in (TTL 1, proxied false), names are lower-case, types
+// upper-case, tags sorted, so equal intents give equal bytes.
+type DNSRecord struct {
+	// Name is the FQDN, inside the target zone.
+	Name string `json:"name"`
+	// Type is A, AAAA, CNAME, TXT or MX.
+	Type string `json:"type"`
+	// Content is the record value. Exactly one of Content and Tunnel.
+	Content string `json:"content,omitempty"`
+	// Tunnel names a cloudflare.Tunnel target (CNAME only): the content
+	// becomes "<tunnel id>.cfargotunnel.com" when flushed.
+	Tunnel string `json:"tunnel,omitempty"`
+	// TTL is 1 (automatic) or 60..86400; 0 means 1.
+	TTL     int  `json:"ttl,omitempty"`
+	Proxied bool `json:"proxied"`
+	// Priority is required for MX and refused otherwise.
+	Priority *int     `json:"priority,omitempty"`
+	Comment  string   `json:"comment,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	// Adopt takes over an existing record conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+}
+
+// AccessApplicationSpec is a cloudflare.AccessApplication fragment (and,
+// canonicalised, the target's desired state); see docs/api.md.
+type AccessApplicationSpec struct {
+	AccountID              string   `json:"accountId,omitempty"`
+	Name                   string   `json:"name"`
+	Domain                 string   `json:"domain"`
+	Type                   string   `json:"type,omitempty"`
+	SessionDuration        string   `json:"sessionDuration,omitempty"`
+	Policies               []string `json:"policies,omitempty"`
+	AllowedIdps            []string `json:"allowedIdps,omitempty"`
+	AutoRedirectToIdentity bool     `json:"autoRedirectToIdentity,omitempty"`
+	// AppLauncherVisible is a pointer so that "absent" can default to true.
+	AppLauncherVisible *bool    `json:"appLauncherVisible,omitempty"`
+	Tags               []string `json:"tags,omitempty"`
+	Adopt              bool     `json:"adopt,omitempty"`
+	ID                 string   `json:"id,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// NetworkRouteSpec is a cloudflare.NetworkRoute fragment (and,
+// canonicalised, the target's desired state); see docs/api.md.
+type NetworkRouteSpec struct {
+	AccountID        string `json:"accountId,omitempty"`
+	Network          string `json:"network"`
+	Tunnel           string `json:"tunnel,omitempty"`
+	TunnelID         string `json:"tunnelId,omitempty"`
+	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
+	Comment          string `json:"comment,omitempty"`
+	Adopt            bool   `json:"adopt,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials. Without it, a route
+	// naming a tunnel target uses that tunnel's credentials. The account
+	// must be known: AccountID, or the tunnel's.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
