@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/internal/kubetest"
@@ -130,6 +133,13 @@ func TestKubeIngestLeastPrivilege(t *testing.T) {
 // binding is in force.
 func shippedRoleUser(t *testing.T, env *kubetest.Env) *rest.Config {
 	t.Helper()
+	return roleUser(t, env, nil)
+}
+
+// roleUser is shippedRoleUser with the role passed through mutate (when not
+// nil) before it is applied, under another name.
+func roleUser(t *testing.T, env *kubetest.Env, mutate func(*rbacv1.ClusterRole)) *rest.Config {
+	t.Helper()
 	ctx := context.Background()
 	scheme := runtime.NewScheme()
 	if err := rbacv1.AddToScheme(scheme); err != nil {
@@ -185,6 +195,10 @@ func shippedRoleUser(t *testing.T, env *kubetest.Env) *rest.Config {
 		}
 	}
 
+	if mutate != nil {
+		mutate(&role)
+		role.Name += "-altered"
+	}
 	admin, err := client.New(env.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
@@ -257,4 +271,57 @@ func decodeManifest(t *testing.T, scheme *runtime.Scheme, path string, obj runti
 	if got != obj {
 		t.Fatalf("%s holds a %s, want a %T", path, gvk.Kind, obj)
 	}
+}
+
+// TestKubeIngestNamesMissingPermission runs the ingest as a user whose role
+// lacks list and watch on DNSRecords: the leadership term fails with an
+// error naming the kind and the RBAC manifest, is retried, and the
+// controller still stops at once when its context ends.
+func TestKubeIngestNamesMissingPermission(t *testing.T) {
+	env := kubeEnv(t)
+	cfg := roleUser(t, env, func(r *rbacv1.ClusterRole) {
+		for i := range r.Rules {
+			r.Rules[i].Resources = slices.DeleteFunc(r.Rules[i].Resources, func(res string) bool { return res == "dnsrecords" })
+		}
+	})
+	var logs testutil.SyncBuffer
+	ctrl, err := kube.New(kube.Config{
+		REST: cfg, Proposer: idleState{}, Reader: idleState{},
+		CacheSyncTimeout: 2 * time.Second,
+		Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctrl.Run(ctx)
+	}()
+	testutil.WaitFor(t, 60*time.Second, "an error naming DNSRecord", func() bool {
+		return strings.Contains(logs.String(), "the informers of DNSRecord did not list in 2s") &&
+			strings.Contains(logs.String(), "deploy/rbac")
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the controller did not stop within 15s of its context ending")
+	}
+}
+
+// idleState is an empty replicated state for a controller that never gets
+// to propose.
+type idleState struct{}
+
+func (idleState) ReplaceSourceFragments(context.Context, api.ReplaceSourceRequest) (api.WriteResult, error) {
+	return api.WriteResult{}, nil
+}
+
+func (idleState) SourceFragments(context.Context, string) ([]api.Fragment, error) { return nil, nil }
+
+func (idleState) Target(context.Context, api.TargetRef) (api.Target, bool, error) {
+	return api.Target{}, false, nil
 }

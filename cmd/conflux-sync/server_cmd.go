@@ -13,8 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
@@ -110,10 +113,17 @@ func newLogger(level string, asJSON bool) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
 	if asJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	logger := slog.New(h)
+	// client-go (klog) and controller-runtime log through process-wide
+	// loggers; send them to ours, so a forbidden watch or a failing list
+	// shows up in conflux-sync's log.
+	klog.SetSlogLogger(logger.With("logger", "client-go"))
+	ctrllog.SetLogger(logr.FromSlogHandler(logger.With("logger", "controller-runtime").Handler()))
+	return logger, nil
 }
 
 // runServer runs one node until ctx ends, reloading tokens on SIGHUP.

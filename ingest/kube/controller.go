@@ -74,6 +74,10 @@ type Config struct {
 	TunnelTokens TunnelTokens
 	// Workers reconcile objects in parallel; default 4.
 	Workers int
+	// CacheSyncTimeout bounds the informers' first list at the start of a
+	// leadership term; the term fails (and is retried) naming the kinds
+	// that did not list, e.g. for want of RBAC. Default 2m.
+	CacheSyncTimeout time.Duration
 	// StatusInterval is how often every object's status is recomputed even
 	// without a change (a safety net for missed notifications); default 1m.
 	StatusInterval time.Duration
@@ -128,6 +132,9 @@ func New(cfg Config) (*Controller, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
+	}
+	if cfg.CacheSyncTimeout <= 0 {
+		cfg.CacheSyncTimeout = 2 * time.Minute
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = time.Minute

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,8 +36,12 @@ type term struct {
 	recorder record.EventRecorder
 	pending  *pendingTargets
 	// watched are the kinds whose API exists in this cluster (Gateway API
-	// CRDs may not be installed).
-	watched map[string]bool
+	// CRDs may not be installed), with their informers.
+	watched   map[string]bool
+	informers map[string]cache.Informer
+	// ctx is the term's; synced is set once every informer listed.
+	ctx    context.Context
+	synced atomic.Bool
 
 	mu sync.Mutex
 	// proposed is the hash of the fragment set last proposed (or found in
@@ -74,13 +81,15 @@ func (c *Controller) runTerm(ctx context.Context) error {
 	defer broadcaster.Shutdown()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.events.CoreV1().Events("")})
 	t := &term{
-		c:        c,
-		cache:    informers,
-		queue:    newQueue(),
-		recorder: broadcaster.NewRecorder(c.scheme, corev1.EventSource{Component: FieldManager}),
-		pending:  newPendingTargets(),
-		watched:  map[string]bool{},
-		proposed: map[objKey]string{},
+		c:         c,
+		cache:     informers,
+		queue:     newQueue(),
+		recorder:  broadcaster.NewRecorder(c.scheme, corev1.EventSource{Component: FieldManager}),
+		pending:   newPendingTargets(),
+		watched:   map[string]bool{},
+		informers: map[string]cache.Informer{},
+		ctx:       ctx,
+		proposed:  map[objKey]string{},
 	}
 	defer t.queue.ShutDown()
 
@@ -95,9 +104,10 @@ func (c *Controller) runTerm(ctx context.Context) error {
 			c.log.Error("informers stopped", "error", err)
 		}
 	})
-	if !informers.WaitForCacheSync(ctx) {
-		return fmt.Errorf("informer caches did not sync: %w", context.Cause(ctx))
+	if err := t.waitForSync(ctx); err != nil {
+		return err
 	}
+	t.synced.Store(true)
 	if err := t.resync(ctx); err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
@@ -115,6 +125,26 @@ func (c *Controller) runTerm(ctx context.Context) error {
 	<-ctx.Done()
 	t.queue.ShutDown()
 	return nil
+}
+
+// waitForSync waits for every informer's first list, at most
+// CacheSyncTimeout; a kind that does not sync in time is named, which is
+// what a missing list or watch permission looks like.
+func (t *term) waitForSync(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, t.c.cfg.CacheSyncTimeout)
+	defer cancel()
+	if t.cache.WaitForCacheSync(ctx) {
+		return nil
+	}
+	var missing []string
+	for kind, inf := range t.informers {
+		if !inf.HasSynced() {
+			missing = append(missing, kind)
+		}
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("the informers of %s did not list in %v: does conflux-sync's service account have list and watch on them (deploy/rbac)? %w",
+		strings.Join(missing, ", "), t.c.cfg.CacheSyncTimeout, context.Cause(ctx))
 }
 
 // watchedKind says how to watch one object kind and what its events
@@ -165,6 +195,7 @@ func (t *term) watch(ctx context.Context) error {
 			return fmt.Errorf("informer for %s: %w", w.kind, err)
 		}
 		t.watched[w.kind] = true
+		t.informers[w.kind] = inf
 		if _, err := inf.AddEventHandler(t.handler(w)); err != nil {
 			return fmt.Errorf("event handler for %s: %w", w.kind, err)
 		}
@@ -186,7 +217,10 @@ func (t *term) handler(w watchedKind) toolscache.ResourceEventHandler {
 		if w.primary {
 			t.queue.Add(objKey{Kind: w.kind, Namespace: o.GetNamespace(), Name: o.GetName()})
 		}
-		if len(w.dependents) > 0 {
+		// Before the caches synced, the resync that follows queues
+		// everything anyway; listing now would wait on the other informers
+		// from inside this one's event delivery.
+		if len(w.dependents) > 0 && t.synced.Load() {
 			ns := ""
 			if w.sameNamespace {
 				ns = o.GetNamespace()
@@ -215,7 +249,7 @@ func (t *term) enqueueAll(ns string, kinds ...string) {
 		if !t.watched[k] {
 			continue
 		}
-		keys, err := t.list(context.Background(), k, ns)
+		keys, err := t.list(t.ctx, k, ns)
 		if err != nil {
 			t.c.log.Error("list cached objects", "kind", k, "error", err)
 			continue
