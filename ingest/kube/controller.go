@@ -102,6 +102,7 @@ type Controller struct {
 }
 
 type metrics struct {
+	running      prometheus.Gauge
 	proposals    *prometheus.CounterVec
 	statusWrites *prometheus.CounterVec
 	errors       *prometheus.CounterVec
@@ -157,6 +158,10 @@ func New(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("kube: clientset: %w", err)
 	}
 	c.metrics = metrics{
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "conflux_kube_ingest_running",
+			Help: "1 while this node leads and its Kubernetes ingest watches (caches synced, resync done).",
+		}),
 		proposals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conflux_kube_proposals_total",
 			Help: "Fragment sets proposed for Kubernetes objects, by object kind.",
@@ -170,7 +175,7 @@ func New(cfg Config) (*Controller, error) {
 			Help: "Failed reconciles of Kubernetes objects (retried with backoff), by object kind.",
 		}, []string{"kind"}),
 	}
-	for _, col := range []prometheus.Collector{c.metrics.proposals, c.metrics.statusWrites, c.metrics.errors} {
+	for _, col := range []prometheus.Collector{c.metrics.running, c.metrics.proposals, c.metrics.statusWrites, c.metrics.errors} {
 		if err := cfg.Registerer.Register(col); err != nil {
 			return nil, fmt.Errorf("kube: register metrics: %w", err)
 		}

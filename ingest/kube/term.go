@@ -113,6 +113,8 @@ func (c *Controller) runTerm(ctx context.Context) error {
 	}
 	c.term.Store(t)
 	defer c.term.Store(nil)
+	c.metrics.running.Set(1)
+	defer c.metrics.running.Set(0)
 	c.log.Info("Kubernetes ingest running", "kinds", len(t.watched))
 
 	for range c.cfg.Workers {
