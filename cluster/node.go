@@ -665,6 +665,12 @@ func (n *Node) Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader
 	if !n.IsLeader() {
 		return n.notLeaderErr(nil)
 	}
+	// raft refuses a restore until the leader applied the latest
+	// configuration entry, which a just-elected leader of a fresh cluster
+	// may not have yet: a barrier waits for that.
+	if err := n.Barrier(ctx); err != nil {
+		return err
+	}
 	d, err := timeout(ctx, n.cfg.ApplyTimeout)
 	if err != nil {
 		return fmt.Errorf("cluster: restore: %w", err)

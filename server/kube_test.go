@@ -493,6 +493,24 @@ func TestKubeIngestConflictOlderWins(t *testing.T) {
 	testutil.WaitFor(t, 30*time.Second, "the hostname served by the remaining Ingress", func() bool {
 		return f.remoteRules()["app.example.com"] == "https://web."+f.ns+".svc:443"
 	})
+
+	// Objects with conditions show the conflict there: a TunnelBinding
+	// claiming the Ingress's hostname.
+	f.create(&v1alpha2.TunnelBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "late", Namespace: f.ns},
+		Subjects:   []v1alpha2.TunnelBindingSubject{{Kind: "Service", Name: "web", Spec: v1alpha2.TunnelBindingSubjectSpec{Fqdn: "app.example.com"}}},
+		TunnelRef:  v1alpha2.TunnelBindingRef{Kind: v1alpha2.KindTunnel, Name: "edge"},
+	})
+	var late v1alpha2.TunnelBinding
+	testutil.WaitFor(t, 60*time.Second, "TunnelBinding late stalled on the conflict", func() bool {
+		f.get(&late, "late")
+		c := condition(late.Status.Conditions, v1alpha2.ConditionStalled)
+		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == kube.ReasonConflict
+	})
+	ready := condition(late.Status.Conditions, v1alpha2.ConditionReady)
+	if want := "hostname app.example.com is already served by Ingress " + f.ns + "/second"; ready == nil || ready.Status != metav1.ConditionFalse || ready.Message != want {
+		t.Errorf("TunnelBinding late Ready condition %+v, want False with %q", ready, want)
+	}
 }
 
 func TestKubeIngestInvalidObjects(t *testing.T) {
