@@ -15,7 +15,6 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,22 +98,10 @@ func TestKubeIngestLeastPrivilege(t *testing.T) {
 	var tb v1alpha2.TunnelBinding
 	f.waitReady(&tb, "bind", func() []metav1.Condition { return tb.Status.Conditions })
 	f.waitIngressReady("web")
-	testutil.WaitFor(t, 30*time.Second, "Ingress web's address", func() bool {
-		var ing networkingv1.Ingress
-		f.get(&ing, "web")
-		lb := ing.Status.LoadBalancer.Ingress
-		return len(lb) == 1 && lb[0].Hostname == id+".cfargotunnel.com"
-	})
+	f.waitIngressAddress("web", id)
 
 	// Events.
-	testutil.WaitFor(t, 30*time.Second, "a Synced event for Tunnel edge", func() bool {
-		for _, e := range f.events("Tunnel", "edge") {
-			if strings.HasPrefix(e, "Normal Synced") {
-				return true
-			}
-		}
-		return false
-	})
+	f.waitEvent("Tunnel", "edge", "Normal Synced", "a Synced event for Tunnel edge")
 
 	// The finalizer is released once the tunnel is gone from Cloudflare.
 	if err := f.k8s.Delete(f.ctx, &tn); err != nil {

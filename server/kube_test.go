@@ -290,6 +290,31 @@ func (f *kubeFixture) waitIngressReady(name string) {
 	})
 }
 
+// waitIngressAddress waits until the Ingress shows the tunnel as its address.
+func (f *kubeFixture) waitIngressAddress(name, tunnelID string) {
+	f.t.Helper()
+	testutil.WaitFor(f.t, 30*time.Second, "Ingress "+name+"'s address", func() bool {
+		var ing networkingv1.Ingress
+		f.get(&ing, name)
+		lb := ing.Status.LoadBalancer.Ingress
+		return len(lb) == 1 && lb[0].Hostname == tunnelID+".cfargotunnel.com"
+	})
+}
+
+// waitEvent waits for an Event about the named object whose "Type Reason
+// Message" starts with prefix.
+func (f *kubeFixture) waitEvent(kind, name, prefix, what string) {
+	f.t.Helper()
+	testutil.WaitFor(f.t, 30*time.Second, what, func() bool {
+		for _, e := range f.events(kind, name) {
+			if strings.HasPrefix(e, prefix) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // events returns the Events about the named object: "Type Reason Message".
 func (f *kubeFixture) events(kind, name string) []string {
 	var list corev1.EventList
@@ -378,12 +403,7 @@ func TestKubeIngestConverges(t *testing.T) {
 		t.Errorf("TunnelBinding status: %+v", tb.Status)
 	}
 	f.waitIngressReady("web")
-	testutil.WaitFor(t, 30*time.Second, "Ingress web's address", func() bool {
-		var ing networkingv1.Ingress
-		f.get(&ing, "web")
-		lb := ing.Status.LoadBalancer.Ingress
-		return len(lb) == 1 && lb[0].Hostname == id+".cfargotunnel.com"
-	})
+	f.waitIngressAddress("web", id)
 	testutil.WaitFor(t, 30*time.Second, "HTTPRoute route accepted", func() bool {
 		var r gatewayv1.HTTPRoute
 		f.get(&r, "route")
@@ -396,14 +416,7 @@ func TestKubeIngestConverges(t *testing.T) {
 		}
 		return false
 	})
-	testutil.WaitFor(t, 30*time.Second, "a Synced event for Tunnel edge", func() bool {
-		for _, e := range f.events("Tunnel", "edge") {
-			if strings.HasPrefix(e, "Normal Synced") {
-				return true
-			}
-		}
-		return false
-	})
+	f.waitEvent("Tunnel", "edge", "Normal Synced", "a Synced event for Tunnel edge")
 
 	// An update moves the rule; a delete removes it and its CNAME.
 	f.update(api, "api", func() { api.Spec.Rules[0].HTTP.Paths[0].Path = "/v2" })
@@ -468,14 +481,7 @@ func TestKubeIngestConflictOlderWins(t *testing.T) {
 	if msg != wantMsg {
 		t.Errorf("conflict message %q, want %q", msg, wantMsg)
 	}
-	testutil.WaitFor(t, 30*time.Second, "a Warning Conflict event on Ingress second", func() bool {
-		for _, e := range f.events("Ingress", "second") {
-			if e == "Warning Conflict "+wantMsg {
-				return true
-			}
-		}
-		return false
-	})
+	f.waitEvent("Ingress", "second", "Warning Conflict "+wantMsg, "a Warning Conflict event on Ingress second")
 	if ready, _, _ := f.ingressVerdict("first"); ready != "True" {
 		t.Errorf("the older Ingress lost its Ready verdict: %q", ready)
 	}

@@ -14,74 +14,49 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
-// newObject returns an empty object of a source kind.
-func newObject(kind string) client.Object {
-	switch kind {
-	case translate.SourceTunnel:
-		return &v1alpha2.Tunnel{}
-	case translate.SourceClusterTunnel:
-		return &v1alpha2.ClusterTunnel{}
-	case translate.SourceTunnelBinding:
-		return &v1alpha2.TunnelBinding{}
-	case translate.SourceIngress:
-		return &networkingv1.Ingress{}
-	case translate.SourceHTTPRoute:
-		return &gatewayv1.HTTPRoute{}
-	case translate.SourceDNSRecord:
-		return &v1alpha2.DNSRecord{}
-	case translate.SourceAccessApplication:
-		return &v1alpha2.AccessApplication{}
-	case translate.SourceNetworkRoute:
-		return &v1alpha2.NetworkRoute{}
-	}
-	panic("kube: unknown source kind " + kind)
+// sourceKind is how the controller makes and translates the objects of one
+// source kind.
+type sourceKind struct {
+	object    func() client.Object
+	list      func() client.ObjectList
+	translate func(client.Object, translate.Lookup, translate.Options) translate.Result
 }
+
+// kindOf builds a sourceKind from a typed translate function.
+func kindOf[T client.Object, L client.ObjectList](fn func(T, translate.Lookup, translate.Options) translate.Result, object func() T, list func() L) sourceKind {
+	return sourceKind{
+		object: func() client.Object { return object() },
+		list:   func() client.ObjectList { return list() },
+		translate: func(o client.Object, l translate.Lookup, opts translate.Options) translate.Result {
+			return fn(o.(T), l, opts)
+		},
+	}
+}
+
+var sourceKinds = map[string]sourceKind{
+	translate.SourceTunnel: kindOf(translate.Tunnel,
+		func() *v1alpha2.Tunnel { return &v1alpha2.Tunnel{} }, func() *v1alpha2.TunnelList { return &v1alpha2.TunnelList{} }),
+	translate.SourceClusterTunnel: kindOf(translate.ClusterTunnel,
+		func() *v1alpha2.ClusterTunnel { return &v1alpha2.ClusterTunnel{} }, func() *v1alpha2.ClusterTunnelList { return &v1alpha2.ClusterTunnelList{} }),
+	translate.SourceTunnelBinding: kindOf(translate.TunnelBinding,
+		func() *v1alpha2.TunnelBinding { return &v1alpha2.TunnelBinding{} }, func() *v1alpha2.TunnelBindingList { return &v1alpha2.TunnelBindingList{} }),
+	translate.SourceIngress: kindOf(translate.Ingress,
+		func() *networkingv1.Ingress { return &networkingv1.Ingress{} }, func() *networkingv1.IngressList { return &networkingv1.IngressList{} }),
+	translate.SourceHTTPRoute: kindOf(translate.HTTPRoute,
+		func() *gatewayv1.HTTPRoute { return &gatewayv1.HTTPRoute{} }, func() *gatewayv1.HTTPRouteList { return &gatewayv1.HTTPRouteList{} }),
+	translate.SourceDNSRecord: kindOf(translate.DNSRecord,
+		func() *v1alpha2.DNSRecord { return &v1alpha2.DNSRecord{} }, func() *v1alpha2.DNSRecordList { return &v1alpha2.DNSRecordList{} }),
+	translate.SourceAccessApplication: kindOf(translate.AccessApplication,
+		func() *v1alpha2.AccessApplication { return &v1alpha2.AccessApplication{} }, func() *v1alpha2.AccessApplicationList { return &v1alpha2.AccessApplicationList{} }),
+	translate.SourceNetworkRoute: kindOf(translate.NetworkRoute,
+		func() *v1alpha2.NetworkRoute { return &v1alpha2.NetworkRoute{} }, func() *v1alpha2.NetworkRouteList { return &v1alpha2.NetworkRouteList{} }),
+}
+
+// newObject returns an empty object of a source kind.
+func newObject(kind string) client.Object { return sourceKinds[kind].object() }
 
 // newList returns an empty list of a source kind.
-func newList(kind string) client.ObjectList {
-	switch kind {
-	case translate.SourceTunnel:
-		return &v1alpha2.TunnelList{}
-	case translate.SourceClusterTunnel:
-		return &v1alpha2.ClusterTunnelList{}
-	case translate.SourceTunnelBinding:
-		return &v1alpha2.TunnelBindingList{}
-	case translate.SourceIngress:
-		return &networkingv1.IngressList{}
-	case translate.SourceHTTPRoute:
-		return &gatewayv1.HTTPRouteList{}
-	case translate.SourceDNSRecord:
-		return &v1alpha2.DNSRecordList{}
-	case translate.SourceAccessApplication:
-		return &v1alpha2.AccessApplicationList{}
-	case translate.SourceNetworkRoute:
-		return &v1alpha2.NetworkRouteList{}
-	}
-	panic("kube: unknown source kind " + kind)
-}
-
-// translateObject dispatches to the translate function of obj's kind.
-func translateObject(obj client.Object, l translate.Lookup, o translate.Options) translate.Result {
-	switch obj := obj.(type) {
-	case *v1alpha2.Tunnel:
-		return translate.Tunnel(obj, l, o)
-	case *v1alpha2.ClusterTunnel:
-		return translate.ClusterTunnel(obj, l, o)
-	case *v1alpha2.TunnelBinding:
-		return translate.TunnelBinding(obj, l, o)
-	case *networkingv1.Ingress:
-		return translate.Ingress(obj, l, o)
-	case *gatewayv1.HTTPRoute:
-		return translate.HTTPRoute(obj, l, o)
-	case *v1alpha2.DNSRecord:
-		return translate.DNSRecord(obj, l, o)
-	case *v1alpha2.AccessApplication:
-		return translate.AccessApplication(obj, l, o)
-	case *v1alpha2.NetworkRoute:
-		return translate.NetworkRoute(obj, l, o)
-	}
-	panic("kube: no translation for " + obj.GetObjectKind().GroupVersionKind().String())
-}
+func newList(kind string) client.ObjectList { return sourceKinds[kind].list() }
 
 // tunnelSpec returns the spec of a Tunnel or ClusterTunnel.
 func tunnelSpec(obj client.Object) (*v1alpha2.TunnelSpec, bool) {
@@ -97,7 +72,7 @@ func tunnelSpec(obj client.Object) (*v1alpha2.TunnelSpec, bool) {
 // tunnelObject maps a cloudflare.Tunnel target back to the Tunnel or
 // ClusterTunnel it was made from.
 func tunnelObject(ref api.TargetRef) (objKey, bool) {
-	if ref.Kind != translate.KindTunnel {
+	if ref.Kind != api.KindTunnel {
 		return objKey{}, false
 	}
 	parts := strings.Split(ref.Name, "/")

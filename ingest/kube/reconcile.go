@@ -80,7 +80,7 @@ func (t *term) reconcile(ctx context.Context, key objKey) error {
 		}
 		return err
 	}
-	res := translateObject(obj, lookup{ctx: ctx, t: t}, translate.Options{Namespace: t.c.cfg.Namespace})
+	res := sourceKinds[key.Kind].translate(obj, lookup{ctx: ctx, t: t}, translate.Options{Namespace: t.c.cfg.Namespace})
 	if !res.Managed {
 		// Another controller's object (or one that stopped being ours):
 		// whatever it contributed goes, and so does what we wrote on it.
@@ -202,7 +202,7 @@ func (t *term) finalize(ctx context.Context, key objKey, obj client.Object, res 
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
-	ref := api.TargetRef{Kind: translate.KindTunnel, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
+	ref := api.TargetRef{Kind: api.KindTunnel, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
 	tg, found, err := t.c.cfg.Reader.Target(ctx, ref)
 	if err != nil {
 		return err

@@ -47,7 +47,7 @@ type verdict struct {
 func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res translate.Result, problems []translate.Problem) (verdict, error) {
 	v := verdict{ids: map[string]string{}}
 	if res.Tunnel != "" {
-		tg, ok, err := t.c.cfg.Reader.Target(ctx, api.TargetRef{Kind: translate.KindTunnel, Name: res.Tunnel})
+		tg, ok, err := t.c.cfg.Reader.Target(ctx, api.TargetRef{Kind: api.KindTunnel, Name: res.Tunnel})
 		if err != nil {
 			return v, err
 		}
@@ -128,7 +128,7 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 }
 
 func judgeOrder(targetKind string) int {
-	if targetKind == translate.KindTunnelConfiguration {
+	if targetKind == api.KindTunnelConfiguration {
 		return 0
 	}
 	return 1

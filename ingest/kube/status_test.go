@@ -26,9 +26,9 @@ func (ts targets) Target(_ context.Context, ref api.TargetRef) (api.Target, bool
 }
 
 func TestJudge(t *testing.T) {
-	cfgRef := api.TargetRef{Kind: translate.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}
-	dnsRef := api.TargetRef{Kind: translate.KindDNSRecord, Name: "example.com"}
-	tunnelRef := api.TargetRef{Kind: translate.KindTunnel, Name: "ClusterTunnel/edge"}
+	cfgRef := api.TargetRef{Kind: api.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}
+	dnsRef := api.TargetRef{Kind: api.KindDNSRecord, Name: "example.com"}
+	tunnelRef := api.TargetRef{Kind: api.KindTunnel, Name: "ClusterTunnel/edge"}
 	me := translate.Source(translate.SourceIngress, "default", "web")
 	other := translate.Source(translate.SourceIngress, "default", "other")
 	res := translate.Result{
@@ -188,10 +188,10 @@ func TestTunnelObject(t *testing.T) {
 		want objKey
 		ok   bool
 	}{
-		{api.TargetRef{Kind: translate.KindTunnel, Name: "Tunnel/infra/edge"}, objKey{Kind: "Tunnel", Namespace: "infra", Name: "edge"}, true},
-		{api.TargetRef{Kind: translate.KindTunnel, Name: "ClusterTunnel/edge"}, objKey{Kind: "ClusterTunnel", Name: "edge"}, true},
-		{api.TargetRef{Kind: translate.KindTunnel, Name: "API/edge"}, objKey{}, false},
-		{api.TargetRef{Kind: translate.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}, objKey{}, false},
+		{api.TargetRef{Kind: api.KindTunnel, Name: "Tunnel/infra/edge"}, objKey{Kind: "Tunnel", Namespace: "infra", Name: "edge"}, true},
+		{api.TargetRef{Kind: api.KindTunnel, Name: "ClusterTunnel/edge"}, objKey{Kind: "ClusterTunnel", Name: "edge"}, true},
+		{api.TargetRef{Kind: api.KindTunnel, Name: "API/edge"}, objKey{}, false},
+		{api.TargetRef{Kind: api.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}, objKey{}, false},
 	}
 	for _, tc := range cases {
 		got, ok := tunnelObject(tc.ref)

@@ -72,13 +72,7 @@ func TunnelBinding(tb *v1alpha2.TunnelBinding, l Lookup, o Options) Result {
 		}
 		rs.add(api.TunnelRule{Hostname: host, Path: path, Service: svc, OriginRequest: orNil(or)}, sf, &ps)
 	}
-	hosts := rs.emit(b)
-	r := b.result(ps)
-	r.Tunnel = t.target
-	if len(r.Problems) == 0 {
-		r.Hostnames = hosts
-	}
-	return r
+	return rs.result(b, ps)
 }
 
 // bindingService is the operator's rule: the Service's first port, scheme

@@ -466,15 +466,50 @@ func (rs *ruleSet) emit(b *builder) []string {
 		}
 		return strings.Compare(x.Path, y.Path)
 	})
-	b.add(KindTunnelConfiguration, rs.tunnel.target, api.TunnelConfigSpec{Rules: rules})
+	b.add(api.KindTunnelConfiguration, rs.tunnel.target, api.TunnelConfigSpec{Rules: rules})
 	if rs.dns {
 		recs := make([]api.DNSRecord, len(hosts))
 		for i, h := range hosts {
 			recs[i] = api.DNSRecord{Name: h, Type: "CNAME", Tunnel: rs.tunnel.target, Proxied: true}
 		}
-		b.add(KindDNSRecord, rs.tunnel.zone, api.DNSSpec{AccountID: rs.tunnel.accountID, Records: recs, Credentials: rs.tunnel.creds})
+		b.add(api.KindDNSRecord, rs.tunnel.zone, api.DNSSpec{AccountID: rs.tunnel.accountID, Records: recs, Credentials: rs.tunnel.creds})
 	}
 	return hosts
+}
+
+// result is the Result of a rule source: its fragments (or problems), its
+// tunnel, and the hostnames it serves.
+func (rs *ruleSet) result(b *builder, ps problems) Result {
+	hosts := rs.emit(b)
+	r := b.result(ps)
+	r.Tunnel = rs.tunnel.target
+	if len(r.Problems) == 0 {
+		r.Hostnames = hosts
+	}
+	return r
+}
+
+// classParamsProblem says what is wrong with the reference from an
+// IngressClass or GatewayClass to its tunnel ("" when nothing); groupField
+// is how the class's API spells the group field.
+func classParamsProblem(groupField, group, kind, name string) string {
+	switch {
+	case group != Group:
+		return fmt.Sprintf("its %s is %q, not %s", groupField, group, Group)
+	case kind != v1alpha2.KindTunnel && kind != v1alpha2.KindClusterTunnel:
+		return fmt.Sprintf("its kind is %q", kind)
+	case name == "":
+		return "its name is empty"
+	}
+	return ""
+}
+
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 // normHost lower-cases a hostname and drops a trailing dot.

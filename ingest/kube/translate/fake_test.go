@@ -160,11 +160,11 @@ func newFake() *fake {
 
 // kinds are the real target kinds, by name.
 var kinds = map[string]kind.Kind{
-	KindTunnel:              tunnelkind.NewTunnel(),
-	KindTunnelConfiguration: tunnelkind.New(),
-	KindDNSRecord:           dns.New(),
-	KindAccessApplication:   access.New(),
-	KindNetworkRoute:        route.New(),
+	api.KindTunnel:              tunnelkind.NewTunnel(),
+	api.KindTunnelConfiguration: tunnelkind.New(),
+	api.KindDNSRecord:           dns.New(),
+	api.KindAccessApplication:   access.New(),
+	api.KindNetworkRoute:        route.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

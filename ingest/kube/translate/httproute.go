@@ -131,13 +131,7 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 			}
 		}
 	}
-	names := rs.emit(b)
-	res := b.result(ps)
-	res.Tunnel = t.target
-	if len(res.Problems) == 0 {
-		res.Hostnames = names
-	}
-	return res
+	return rs.result(b, ps)
 }
 
 type routePath struct{ path, field string }
@@ -231,18 +225,12 @@ func routeBackend(rr gatewayv1.HTTPRouteRule, ns, scheme, rf string, l Lookup, p
 func gatewayClassTunnel(gc *gatewayv1.GatewayClass, l Lookup, o Options, field string, ps *problems) *tunnelInfo {
 	p := gc.Spec.ParametersRef
 	want := fmt.Sprintf("GatewayClass %s needs spec.parametersRef {group: %s, kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}", gc.Name, Group)
-	switch {
-	case p == nil:
+	if p == nil {
 		ps.add(field, "%s", want)
 		return nil
-	case string(p.Group) != Group:
-		ps.add(field, "%s; its group is %q", want, p.Group)
-		return nil
-	case p.Kind != v1alpha2.KindTunnel && p.Kind != v1alpha2.KindClusterTunnel:
-		ps.add(field, "%s; its kind is %q", want, p.Kind)
-		return nil
-	case p.Name == "":
-		ps.add(field, "%s; its name is empty", want)
+	}
+	if why := classParamsProblem("group", string(p.Group), string(p.Kind), p.Name); why != "" {
+		ps.add(field, "%s; %s", want, why)
 		return nil
 	}
 	ns := ""

@@ -88,13 +88,7 @@ func Ingress(ing *networkingv1.Ingress, l Lookup, o Options) Result {
 			rs.add(api.TunnelRule{Hostname: host, Path: path, Service: svc, OriginRequest: cloneOrigin(ann.origin)}, pf, &ps)
 		}
 	}
-	hosts := rs.emit(b)
-	r := b.result(ps)
-	r.Tunnel = t.target
-	if len(r.Problems) == 0 {
-		r.Hostnames = hosts
-	}
-	return r
+	return rs.result(b, ps)
 }
 
 // ingressClassTunnel resolves the tunnel named by an IngressClass's parameters.
@@ -102,18 +96,12 @@ func ingressClassTunnel(c *networkingv1.IngressClass, l Lookup, o Options, ps *p
 	const field = "spec.ingressClassName"
 	p := c.Spec.Parameters
 	want := fmt.Sprintf("IngressClass %s needs spec.parameters {apiGroup: %s, kind: Tunnel or ClusterTunnel, name}", c.Name, Group)
-	switch {
-	case p == nil:
+	if p == nil {
 		ps.add(field, "%s", want)
 		return nil
-	case p.APIGroup == nil || *p.APIGroup != Group:
-		ps.add(field, "%s; its apiGroup is not %s", want, Group)
-		return nil
-	case p.Kind != v1alpha2.KindTunnel && p.Kind != v1alpha2.KindClusterTunnel:
-		ps.add(field, "%s; its kind is %q", want, p.Kind)
-		return nil
-	case p.Name == "":
-		ps.add(field, "%s; its name is empty", want)
+	}
+	if why := classParamsProblem("apiGroup", ptrValue(p.APIGroup), p.Kind, p.Name); why != "" {
+		ps.add(field, "%s; %s", want, why)
 		return nil
 	}
 	ns := ""

@@ -127,7 +127,7 @@ func TestProblems(t *testing.T) {
 		{"Ingress: class parameters of another group", func(f *fake) Result {
 			f.classes["cf"].Spec.Parameters.APIGroup = ptr("example.io")
 			return Ingress(webIngress(), f, opts)
-		}, "spec.ingressClassName", "IngressClass cf needs spec.parameters...; its apiGroup is not networking.cloudflare-operator.io..."},
+		}, "spec.ingressClassName", "IngressClass cf needs spec.parameters...; its apiGroup is \"example.io\", not networking.cloudflare-operator.io..."},
 		{"Ingress: Tunnel parameters without namespace", func(f *fake) Result {
 			f.classes["cf-ns"].Spec.Parameters.Namespace = nil
 			ing := webIngress()

@@ -111,7 +111,7 @@ func DNSRecord(r *v1alpha2.DNSRecord, l Lookup, o Options) Result {
 	if rec.TTL != 0 && rec.TTL != 1 && (rec.TTL < 60 || rec.TTL > 86400) {
 		ps.add("spec.ttl", "must be 1 (automatic) or between 60 and 86400 seconds")
 	}
-	b.add(KindDNSRecord, zone, api.DNSSpec{AccountID: account, Records: []api.DNSRecord{rec}, Credentials: creds})
+	b.add(api.KindDNSRecord, zone, api.DNSSpec{AccountID: account, Records: []api.DNSRecord{rec}, Credentials: creds})
 	res := b.result(ps)
 	if t != nil {
 		res.Tunnel = t.target
@@ -157,7 +157,7 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, _ Options) Resul
 	}
 	spec.Credentials = credentials(&s.Cloudflare, a.Namespace, "spec.cloudflare", l, &ps)
 	requireAccount(&s.Cloudflare, "spec.cloudflare", &ps)
-	b.add(KindAccessApplication, "AccessApplication/"+a.Namespace+"/"+a.Name, spec)
+	b.add(api.KindAccessApplication, "AccessApplication/"+a.Namespace+"/"+a.Name, spec)
 	res := b.result(ps)
 	if len(res.Problems) == 0 {
 		host, _, _ := strings.Cut(s.Domain, "/")
@@ -224,7 +224,7 @@ func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
 	if spec.AccountID == "" && s.TunnelID != "" && s.Cloudflare != nil {
 		requireAccount(s.Cloudflare, "spec.cloudflare", &ps)
 	}
-	b.add(KindNetworkRoute, "NetworkRoute/"+r.Namespace+"/"+r.Name, spec)
+	b.add(api.KindNetworkRoute, "NetworkRoute/"+r.Namespace+"/"+r.Name, spec)
 	res := b.result(ps)
 	if t != nil {
 		res.Tunnel = t.target

@@ -6,15 +6,6 @@ import "github.com/conflux-sync/conflux-sync/api"
 // (sync/tunnel, sync/dns, sync/access, sync/route) read. The tests check
 // every fragment against the real kinds too.
 
-// Target kinds fragments are written to.
-const (
-	KindTunnel              = api.KindTunnel
-	KindTunnelConfiguration = api.KindTunnelConfiguration
-	KindDNSRecord           = api.KindDNSRecord
-	KindAccessApplication   = api.KindAccessApplication
-	KindNetworkRoute        = api.KindNetworkRoute
-)
-
 // orNil returns nil for an empty originRequest (the kinds treat it as none).
 func orNil(o *api.OriginRequest) *api.OriginRequest {
 	if o.IsZero() {

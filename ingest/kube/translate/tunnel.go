@@ -107,8 +107,8 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	}
 	st.OriginRequest = orNil(or)
 
-	b.add(KindTunnel, target, ts)
-	b.add(KindTunnelConfiguration, target, api.TunnelConfigSpec{Settings: st})
+	b.add(api.KindTunnel, target, ts)
+	b.add(api.KindTunnelConfiguration, target, api.TunnelConfigSpec{Settings: st})
 	r := b.result(ps)
 	r.Tunnel = target
 	return r
