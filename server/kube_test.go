@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -285,8 +286,11 @@ func (f *kubeFixture) waitIngressReady(name string) {
 		ready, reason, msg = f.ingressVerdict(name)
 		if ready != "True" {
 			f.t.Logf("Ingress %s: %s %s: %s", name, ready, reason, msg)
+			return false
 		}
-		return ready == "True"
+		var ing networkingv1.Ingress
+		f.get(&ing, name)
+		return ing.Annotations[kube.AnnotationObservedGeneration] == strconv.FormatInt(ing.Generation, 10)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -361,6 +362,9 @@ const (
 	AnnotationReady   = "status.conflux-sync.io/ready"
 	AnnotationReason  = "status.conflux-sync.io/reason"
 	AnnotationMessage = "status.conflux-sync.io/message"
+	// AnnotationObservedGeneration is the metadata.generation the verdict
+	// is about.
+	AnnotationObservedGeneration = "status.conflux-sync.io/observed-generation"
 )
 
 // writeIngressStatus publishes the tunnel's hostname as the Ingress's load
@@ -374,7 +378,8 @@ func (t *term) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress
 	if v.ready {
 		ready = "True"
 	}
-	want := map[string]string{AnnotationReady: ready, AnnotationReason: v.reason, AnnotationMessage: v.message}
+	want := map[string]string{AnnotationReady: ready, AnnotationReason: v.reason, AnnotationMessage: v.message,
+		AnnotationObservedGeneration: strconv.FormatInt(ing.Generation, 10)}
 	same := true
 	for k, val := range want {
 		if ing.Annotations[k] != val {
