@@ -55,6 +55,7 @@ errors and /__emulator/requests counts calls per route; both need no token.`,
 	f.IntVar(&rateLimit, "rate-limit", 1200, "requests per token per 5 minutes before 429 (0 disables)")
 	f.StringVar(&state, "state", "", "JSON `FILE` to load the emulated state from and save it to (default: memory only)")
 	emu.AddCommand(cf)
+	emu.AddCommand(newConfluxEmulatorCmd())
 	return emu
 }
 

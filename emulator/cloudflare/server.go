@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/conflux-sync/conflux-sync/emulator/internal/fault"
 )
 
 const apiPrefix = "/client/v4"
@@ -37,18 +39,18 @@ type Config struct {
 // Server is the emulator. It implements http.Handler and is safe for
 // concurrent use; it starts no goroutines.
 type Server struct {
-	mux    *http.ServeMux
-	clock  func() time.Time
-	log    *slog.Logger
-	rate   RateLimit
-	faults *faultSet
+	mux   *http.ServeMux
+	clock func() time.Time
+	log   *slog.Logger
+	rate  RateLimit
+	// control holds injected faults and request counts.
+	control *fault.Control
 	// stateFile is set once by Open before serving; "" means memory only.
 	stateFile string
 
 	mu       sync.Mutex
 	tokens   map[string]TokenScope
 	windows  map[string]*rateWindow
-	requests map[string]int
 	accounts map[string]*account
 	zones    map[string]*zone // by id
 }
@@ -69,10 +71,8 @@ func New(cfg Config) *Server {
 		mux:      http.NewServeMux(),
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
-		faults:   &faultSet{},
 		tokens:   map[string]TokenScope{},
 		windows:  map[string]*rateWindow{},
-		requests: map[string]int{},
 		accounts: map[string]*account{},
 		zones:    map[string]*zone{},
 	}
@@ -93,6 +93,7 @@ func New(cfg Config) *Server {
 	for k, v := range cfg.Tokens {
 		s.tokens[k] = v
 	}
+	s.control = s.newControl()
 	s.routes()
 	return s
 }
@@ -214,59 +215,29 @@ func (s *Server) routes() {
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the
 // request, applies injected faults and routes it.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/__emulator/") {
-		s.serveControl(w, r)
-		return
-	}
-	// Handler only looks the pattern up (for counting); it does not set
-	// PathValue, so the request is served through mux.ServeHTTP below.
-	_, pattern := s.mux.Handler(r)
-	key := r.Method + " <unmatched>"
-	if pattern != "" {
-		_, p, _ := strings.Cut(pattern, " ")
-		key = r.Method + " " + strings.TrimPrefix(p, apiPrefix)
-	}
-	s.mu.Lock()
-	s.requests[key]++
-	s.mu.Unlock()
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "route", key)
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.control.ServeHTTP(w, r) }
 
-	if s.applyFault(w, r) {
-		return
-	}
-	if pattern == "" {
-		// The real API answers unknown routes and malformed identifiers with
-		// both 7003 and 7000; 405 method mismatches are reported the same way
-		// so every status carries a JSON envelope.
-		writeError(w, &apiError{Status: http.StatusNotFound, Errors: []apiMessage{
-			{Code: 7003, Message: "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"},
-			{Code: 7000, Message: "No route for that URI"},
-		}})
-		return
-	}
-	s.mux.ServeHTTP(w, r)
+// serveUnrouted answers an API request no route matches. The real API
+// answers unknown routes and malformed identifiers with both 7003 and 7000;
+// 405 method mismatches are reported the same way so every status carries a
+// JSON envelope.
+func serveUnrouted(w http.ResponseWriter, r *http.Request) {
+	writeError(w, &apiError{Status: http.StatusNotFound, Errors: []apiMessage{
+		{Code: 7003, Message: "Could not route to " + r.URL.Path + ", perhaps your object identifier is invalid?"},
+		{Code: 7000, Message: "No route for that URI"},
+	}})
 }
 
 // Requests returns a copy of the per-route request counts, keyed
 // "METHOD /route/{pattern}" relative to /client/v4.
-func (s *Server) Requests() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.requests))
-	for k, v := range s.requests {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Requests() map[string]int { return s.control.Requests() }
 
 // Reset clears injected faults, request counts and rate-limit windows. Seeded
 // zones, tunnels and records are kept (and the state file rewritten).
 func (s *Server) Reset() {
-	s.faults.clear()
+	s.control.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = map[string]int{}
 	s.windows = map[string]*rateWindow{}
 	s.persistLocked()
 }
