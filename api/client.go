@@ -146,17 +146,64 @@ func IsCode(err error, code string) bool {
 	return errors.As(err, &e) && e.Code == code
 }
 
+// WriteOption changes how a fragment write is made.
+type WriteOption func(*writeOptions)
+
+type writeOptions struct {
+	wait time.Duration
+}
+
+// Wait makes a fragment write (PutFragment, PutFragmentJSON,
+// DeleteFragment, ReplaceSourceFragments) wait up to d after it is
+// applied until the leader has synced every target it touched (?wait=d;
+// 0 < d <= MaxWait). The result's Sync then lists each target's status;
+// when d runs out first the error has code CodeWaitTimeout (HTTP 504),
+// and the write itself was still applied. d <= 0 means no wait. The
+// client's HTTP timeout is raised to d plus a margin for the call.
+func Wait(d time.Duration) WriteOption {
+	return func(o *writeOptions) { o.wait = d }
+}
+
+// writeQuery applies opts to q (which may be nil) and returns the client
+// to send with: one whose HTTP timeout outlasts the wait.
+func (c *Client) writeQuery(q url.Values, opts []WriteOption) (*Client, url.Values) {
+	var o writeOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.wait <= 0 {
+		return c, q
+	}
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("wait", o.wait.String())
+	// The server may spend a leader wait and a commit before it starts
+	// waiting for the sync.
+	need := o.wait + 30*time.Second
+	if c.http.Timeout == 0 || c.http.Timeout >= need {
+		return c, q
+	}
+	h := *c.http
+	h.Timeout = need
+	return c.WithHTTPClient(&h), q
+}
+
 // PutFragment creates or updates one fragment.
-func (c *Client) PutFragment(ctx context.Context, f Fragment) (WriteResult, error) {
+func (c *Client) PutFragment(ctx context.Context, f Fragment, opts ...WriteOption) (WriteResult, error) {
 	var res WriteResult
-	return res, c.do(ctx, http.MethodPut, "/v1/fragments", nil, f, &res)
+	cl, q := c.writeQuery(nil, opts)
+	return res, cl.do(ctx, http.MethodPut, "/v1/fragments", q, f, &res)
 }
 
 // PutFragmentJSON sends a fragment exactly as given (the CLI uses it to
 // pass files through unchanged).
-func (c *Client) PutFragmentJSON(ctx context.Context, raw []byte) (WriteResult, error) {
+func (c *Client) PutFragmentJSON(ctx context.Context, raw []byte, opts ...WriteOption) (WriteResult, error) {
 	var res WriteResult
-	return res, c.do(ctx, http.MethodPut, "/v1/fragments", nil, raw, &res)
+	cl, q := c.writeQuery(nil, opts)
+	return res, cl.do(ctx, http.MethodPut, "/v1/fragments", q, raw, &res)
 }
 
 func refQuery(t TargetRef, s SourceRef) url.Values {
@@ -175,15 +222,17 @@ func refQuery(t TargetRef, s SourceRef) url.Values {
 }
 
 // DeleteFragment deletes the fragment of source s for target t.
-func (c *Client) DeleteFragment(ctx context.Context, t TargetRef, s SourceRef) (WriteResult, error) {
+func (c *Client) DeleteFragment(ctx context.Context, t TargetRef, s SourceRef, opts ...WriteOption) (WriteResult, error) {
 	var res WriteResult
-	return res, c.do(ctx, http.MethodDelete, "/v1/fragments", refQuery(t, s), nil, &res)
+	cl, q := c.writeQuery(refQuery(t, s), opts)
+	return res, cl.do(ctx, http.MethodDelete, "/v1/fragments", q, nil, &res)
 }
 
 // ReplaceSourceFragments atomically replaces every fragment of a source.
-func (c *Client) ReplaceSourceFragments(ctx context.Context, req ReplaceSourceRequest) (WriteResult, error) {
+func (c *Client) ReplaceSourceFragments(ctx context.Context, req ReplaceSourceRequest, opts ...WriteOption) (WriteResult, error) {
 	var res WriteResult
-	return res, c.do(ctx, http.MethodPut, "/v1/source-fragments", nil, req, &res)
+	cl, q := c.writeQuery(nil, opts)
+	return res, cl.do(ctx, http.MethodPut, "/v1/source-fragments", q, req, &res)
 }
 
 // ListFragments lists fragments; zero fields of t and s match everything.

@@ -18,6 +18,9 @@ const (
 	CodeUnavailable      = "unavailable"        // 503: anything else transient
 	CodeInternal         = "internal"           // 500
 	CodeMethodNotAllowed = "method_not_allowed" // 405
+	// CodeWaitTimeout: a write made with ?wait whose targets did not all
+	// settle in time (504). The write itself was applied.
+	CodeWaitTimeout = "wait_timeout"
 )
 
 // ErrorBody is the JSON body of every error response.
@@ -62,6 +65,8 @@ func StatusFor(code string) int {
 		return http.StatusUnprocessableEntity
 	case CodeNoLeader, CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeWaitTimeout:
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusInternalServerError
 	}

@@ -163,7 +163,26 @@ type WriteResult struct {
 	StoredGeneration int64 `json:"storedGeneration,omitempty"`
 	// Changed counts the fragments created, updated or deleted.
 	Changed int `json:"changed"`
+	// Sync is set when the write was made with ?wait (api.Wait) and every
+	// target it touched settled: one entry per target, ordered by target.
+	Sync []TargetSync `json:"sync,omitempty"`
 }
+
+// TargetSync is where one target touched by a write stands after the
+// write waited for the sync (?wait).
+type TargetSync struct {
+	Target TargetRef `json:"target"`
+	// Settled is true when the leader is done with the target's current
+	// revision: it is in sync (no error, syncedHash equals the current
+	// hash), or its last attempt at this write's revision or a newer one
+	// failed (Status.Error says why).
+	Settled bool `json:"settled"`
+	// Status is the target's recorded sync status; nil if it has none.
+	Status *SyncStatus `json:"status,omitempty"`
+}
+
+// MaxWait is the longest ?wait a write accepts.
+const MaxWait = 5 * time.Minute
 
 // SecretRef points at one key of a Kubernetes Secret. Fragments carry
 // SecretRefs, never secret values: the leader resolves them when it flushes.

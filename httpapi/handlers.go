@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
@@ -81,6 +82,11 @@ func staleError(stored, sent int64) error {
 }
 
 func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
+	wait, err := parseWait(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	body, err := readBody(r, int64(s.cfg.MaxFragmentSize)+1)
 	if err != nil {
 		writeError(w, err)
@@ -118,6 +124,20 @@ func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, staleError(res.StoredGeneration, f.Generation))
 		return
 	}
+	s.answerWrite(w, r, res, wait, []api.TargetRef{f.Target})
+}
+
+// answerWrite answers a fragment write that was applied: at once, or with
+// ?wait after the touched targets settled (504 wait_timeout if they did
+// not in time).
+func (s *Server) answerWrite(w http.ResponseWriter, r *http.Request, res api.WriteResult, wait time.Duration, touched []api.TargetRef) {
+	if wait > 0 {
+		var err error
+		if res.Sync, err = s.waitSync(r.Context(), wait, res.Index, touched); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -128,6 +148,11 @@ func refsFromQuery(r *http.Request) (api.TargetRef, api.SourceRef) {
 }
 
 func (s *Server) handleDeleteFragment(w http.ResponseWriter, r *http.Request) {
+	wait, err := parseWait(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	t, src := refsFromQuery(r)
 	if fe := t.Validate("target"); fe != nil {
 		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
@@ -146,10 +171,15 @@ func (s *Server) handleDeleteFragment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.CodeNotFound, "", "no fragment of %s for %s", src, t))
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.answerWrite(w, r, res, wait, []api.TargetRef{t})
 }
 
 func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
+	wait, err := parseWait(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	body, err := readBody(r, s.cfg.MaxSourceBody)
 	if err != nil {
 		writeError(w, err)
@@ -160,12 +190,30 @@ func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// The write touches the targets of the new fragments and of the
+	// source's fragments before it (those it may delete).
+	var touched []api.TargetRef
+	if wait > 0 && req.Source.Validate("source") == nil { // else refused below
+		for _, sf := range req.Fragments {
+			touched = append(touched, sf.Target)
+		}
+		if err := s.cfg.Store.View(func(v *store.View) error {
+			old, err := v.SourceFragments(req.Source)
+			for _, f := range old {
+				touched = append(touched, f.Target)
+			}
+			return err
+		}); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
 	res, err := s.ReplaceSourceFragments(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	s.answerWrite(w, r, res, wait, touched)
 }
 
 func (s *Server) handleListFragments(w http.ResponseWriter, r *http.Request) {
