@@ -288,6 +288,12 @@ func TestE2EDev(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("fragments put against dev: exit %d: %s", r.code, r.stderr)
 	}
+	// --wait answers once the emulated Cloudflare has the change.
+	r = cli(t, "fragments", "put", "--wait", "30s", "--addr", devAddr, "--token", devToken,
+		"-f", writeJSONFile(t, t.TempDir(), "f.json", tunnelFragmentJSON("ClusterTunnel/demo", "waiter", 1, "wait.example.com")))
+	if r.code != 0 || !strings.Contains(r.stdout, "synced") {
+		t.Errorf("fragments put --wait: exit %d, stdout %q, stderr %q; want exit 0 and the target synced", r.code, r.stdout, r.stderr)
+	}
 
 	dev.interrupt(t, 30*time.Second)
 	if !strings.Contains(dev.stdout.String(), "Stopping") {

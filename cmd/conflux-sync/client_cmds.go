@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -87,7 +88,10 @@ func newPeersCmd(g *globalOptions) *cobra.Command {
 func newFragmentsCmd(g *globalOptions) *cobra.Command {
 	frags := &cobra.Command{Use: "fragments", Aliases: []string{"fragment", "frag"}, Short: "Put, list and remove fragments"}
 
-	var file string
+	var (
+		file string
+		wait time.Duration
+	)
 	put := &cobra.Command{
 		Use:   "put -f FILE|-",
 		Short: "Create or update fragments from a JSON file (one fragment, or an array of them)",
@@ -110,7 +114,7 @@ func newFragmentsCmd(g *globalOptions) *cobra.Command {
 			}
 			var results []api.WriteResult
 			for i, doc := range docs {
-				res, err := c.PutFragmentJSON(cmd.Context(), doc)
+				res, err := c.PutFragmentJSON(cmd.Context(), doc, api.Wait(wait))
 				if err != nil {
 					if len(docs) > 1 {
 						return fmt.Errorf("fragment %d of %d: %w", i+1, len(docs), err)
@@ -119,14 +123,19 @@ func newFragmentsCmd(g *globalOptions) *cobra.Command {
 				}
 				results = append(results, res)
 			}
-			return g.print(cmd.OutOrStdout(), results, func(tw *tabwriter.Writer) {
+			if err := g.print(cmd.OutOrStdout(), results, func(tw *tabwriter.Writer) {
 				for _, r := range results {
 					fmt.Fprintf(tw, "applied at index %d (%d changed)\n", r.Index, r.Changed)
+					printSync(tw, r.Sync)
 				}
-			})
+			}); err != nil {
+				return err
+			}
+			return syncFailures(results...)
 		},
 	}
 	put.Flags().StringVarP(&file, "file", "f", "", "fragment JSON file, or - for standard input")
+	put.Flags().DurationVar(&wait, "wait", 0, "answer only once the leader synced the touched targets downstream (at most 5m); a downstream error then fails the command")
 
 	var target, source string
 	ls := &cobra.Command{
@@ -174,17 +183,53 @@ func newFragmentsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.DeleteFragment(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]}, s)
+			res, err := c.DeleteFragment(cmd.Context(), api.TargetRef{Kind: args[0], Name: args[1]}, s, api.Wait(wait))
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
+			if err := g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
 				fmt.Fprintf(tw, "removed at index %d\n", res.Index)
-			})
+				printSync(tw, res.Sync)
+			}); err != nil {
+				return err
+			}
+			return syncFailures(res)
 		},
 	}
+	rm.Flags().DurationVar(&wait, "wait", 0, "answer only once the leader synced the target downstream (at most 5m)")
 	frags.AddCommand(put, ls, rm)
 	return frags
+}
+
+// printSync shows what a write with --wait found downstream.
+func printSync(tw *tabwriter.Writer, sync []api.TargetSync) {
+	for _, ts := range sync {
+		switch {
+		case ts.Status != nil && ts.Status.Error != "":
+			fmt.Fprintf(tw, "  %s\tfailed: %s\n", ts.Target, ts.Status.Error)
+		case ts.Settled:
+			fmt.Fprintf(tw, "  %s\tsynced\n", ts.Target)
+		default:
+			fmt.Fprintf(tw, "  %s\tnot synced\n", ts.Target)
+		}
+	}
+}
+
+// syncFailures turns downstream errors reported by --wait into the
+// command's error, so scripts see them in the exit status.
+func syncFailures(results ...api.WriteResult) error {
+	var failed []string
+	for _, r := range results {
+		for _, ts := range r.Sync {
+			if ts.Status != nil && ts.Status.Error != "" {
+				failed = append(failed, ts.Target.String())
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("applied, but the sync failed downstream for %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 func readInput(stdin io.Reader, file string) ([]byte, error) {
