@@ -17,6 +17,9 @@ type KubeConfig struct {
 	// Namespace is conflux-sync's own namespace (the Secrets of
 	// ClusterTunnels live there); default "default".
 	Namespace string
+	// WatchNamespaces limits the namespaced kinds to these namespaces
+	// (Namespace is added); empty: all. See kube.Config.
+	WatchNamespaces []string
 	// StatusInterval is how often every object's status is recomputed
 	// without a change; default 1m.
 	StatusInterval time.Duration
@@ -43,14 +46,15 @@ func (f tunnelTokenFunc) TunnelToken(ctx context.Context, target string) (string
 // and reads through the node's admin API in-process.
 func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Controller, error) {
 	ctrl, err := kube.New(kube.Config{
-		REST:           cfg.REST,
-		Namespace:      cfg.Namespace,
-		Proposer:       n.api,
-		Reader:         n.api,
-		StatusInterval: cfg.StatusInterval,
-		TunnelTokens:   n.tunnelTokens(),
-		Logger:         n.log,
-		Registerer:     reg,
+		REST:            cfg.REST,
+		Namespace:       cfg.Namespace,
+		WatchNamespaces: cfg.WatchNamespaces,
+		Proposer:        n.api,
+		Reader:          n.api,
+		StatusInterval:  cfg.StatusInterval,
+		TunnelTokens:    n.tunnelTokens(),
+		Logger:          n.log,
+		Registerer:      reg,
 	})
 	if err != nil {
 		return nil, err

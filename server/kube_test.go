@@ -31,6 +31,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
@@ -93,6 +94,13 @@ func newKubeFixture(t testing.TB) *kubeFixture {
 // administrator.
 func newKubeFixtureAs(t testing.TB, ingest *rest.Config) *kubeFixture {
 	t.Helper()
+	return newKubeFixtureWith(t, ingest, nil)
+}
+
+// newKubeFixtureWith is newKubeFixtureAs with each node's Kubernetes
+// settings passed through tune (when not nil).
+func newKubeFixtureWith(t testing.TB, ingest *rest.Config, tune func(ns string, kc *server.KubeConfig)) *kubeFixture {
+	t.Helper()
 	env := kubeEnv(t)
 	if ingest == nil {
 		ingest = env.Config
@@ -105,9 +113,7 @@ func newKubeFixtureAs(t testing.TB, ingest *rest.Config) *kubeFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	f := &kubeFixture{t: t, ctx: context.Background(), ns: "t-" + hex.EncodeToString(suffix), k8s: k8s}
+	f := &kubeFixture{t: t, ctx: context.Background(), ns: "t-" + randomSuffix(), k8s: k8s}
 	f.create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}})
 	f.cf = newCloudflare(t, nil)
 	f.zoneID = f.cf.emu.AddZone(cfAccount, testZone)
@@ -116,6 +122,9 @@ func newKubeFixtureAs(t testing.TB, ingest *rest.Config) *kubeFixture {
 		cfg.Cloudflare.Credentials = nil
 		cfg.Sync.Debounce = 50 * time.Millisecond
 		cfg.Kube = server.KubeConfig{REST: ingest, Namespace: f.ns, StatusInterval: 2 * time.Second}
+		if tune != nil {
+			tune(f.ns, &cfg.Kube)
+		}
 	}))
 	f.create(&corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "cloudflare", Namespace: f.ns},
@@ -797,4 +806,50 @@ func TestKubeIngestExamples(t *testing.T) {
 			return false
 		})
 	}
+}
+
+// TestKubeIngestWatchNamespaces: with WatchNamespaces, objects elsewhere are
+// neither proposed nor swept, even across a leader change.
+func TestKubeIngestWatchNamespaces(t *testing.T) {
+	other := "o-" + randomSuffix()
+	f := newKubeFixtureWith(t, nil, func(ns string, kc *server.KubeConfig) { kc.WatchNamespaces = []string{ns} })
+	f.create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}})
+	f.tunnel()
+	f.create(f.ingress("mine", "mine.example.com", "/", "http"))
+	elsewhere := f.ingress("theirs", "theirs.example.com", "/", "http")
+	elsewhere.Namespace = other
+	f.create(elsewhere)
+	// A fragment some other cluster's ingest (or a person) put for a source
+	// in the unwatched namespace.
+	cl := f.c.client(f.c.leader(), adminToken)
+	foreign := api.SourceRef{Kind: translate.SourceIngress, Namespace: other, Name: "kept"}
+	target := api.TargetRef{Kind: api.KindTunnelConfiguration, Name: translate.TunnelTarget(v1alpha2.KindTunnel, f.ns, "edge")}
+	if _, err := cl.PutFragment(f.ctx, api.Fragment{Target: target, Source: foreign, Generation: 1,
+		Spec: json.RawMessage(`{"rules":[{"hostname":"kept.example.com","service":"http://kept:80"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+
+	f.waitIngressReady("mine")
+	f.c.kill(f.c.leader())
+	f.c.leader()
+	testutil.WaitFor(t, 60*time.Second, "the watched Ingress and the foreign fragment in Cloudflare", func() bool {
+		r := f.remoteRules()
+		return r["mine.example.com"] != "" && r["kept.example.com"] != ""
+	})
+	if _, ok := f.remoteRules()["theirs.example.com"]; ok {
+		t.Error("an Ingress of an unwatched namespace was pushed")
+	}
+	var theirs networkingv1.Ingress
+	if err := f.k8s.Get(f.ctx, client.ObjectKey{Namespace: other, Name: "theirs"}, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if _, marked := theirs.Annotations[kube.AnnotationReady]; marked {
+		t.Error("conflux-sync wrote on an Ingress of an unwatched namespace")
+	}
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -16,12 +16,14 @@ type kubeFlags struct {
 	inCluster  bool
 	kubeconfig string
 	namespace  string
+	watch      []string
 }
 
 func (k *kubeFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&k.inCluster, "kubernetes", false, "watch Kubernetes (Ingress, HTTPRoute, cloudflare-operator CRDs) with the pod's service account")
 	f.StringVar(&k.kubeconfig, "kubeconfig", "", "watch the Kubernetes cluster of this kubeconfig file instead of the pod's service account")
 	f.StringVar(&k.namespace, "kube-namespace", "", "conflux-sync's namespace: Secrets of ClusterTunnels live here (default: $POD_NAMESPACE, else default)")
+	f.StringSliceVar(&k.watch, "kube-watch-namespaces", nil, "watch namespaced objects in these namespaces only (comma list; --kube-namespace is added); default: all")
 }
 
 // config returns the ingest settings; a zero KubeConfig when neither
@@ -50,5 +52,5 @@ func (k *kubeFlags) config(getenv func(string) string) (server.KubeConfig, error
 		ns = getenv("POD_NAMESPACE")
 	}
 	rc.UserAgent = "conflux-sync"
-	return server.KubeConfig{REST: rc, Namespace: ns}, nil
+	return server.KubeConfig{REST: rc, Namespace: ns, WatchNamespaces: k.watch}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,11 @@ type Config struct {
 	// Namespace is conflux-sync's own namespace, where the Secrets of
 	// cluster-scoped objects (ClusterTunnel) live. Default "default".
 	Namespace string
+	// WatchNamespaces, when not empty, limits the namespaced kinds to these
+	// namespaces (Namespace is always added, for ClusterTunnels' Secrets);
+	// cluster-scoped kinds are watched whole. Sources of other namespaces
+	// are neither proposed nor swept. Empty: every namespace.
+	WatchNamespaces []string
 	// Proposer and Reader are the node's replicated state. Required.
 	Proposer Proposer
 	Reader   Reader
@@ -130,6 +136,9 @@ func New(cfg Config) (*Controller, error) {
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
+	}
+	if len(cfg.WatchNamespaces) > 0 && !slices.Contains(cfg.WatchNamespaces, cfg.Namespace) {
+		cfg.WatchNamespaces = append(slices.Clone(cfg.WatchNamespaces), cfg.Namespace)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
@@ -210,6 +219,11 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-time.After(5 * time.Second):
 		}
 	}
+}
+
+// watches reports whether the namespace of a namespaced object is watched.
+func (c *Controller) watches(namespace string) bool {
+	return namespace == "" || len(c.cfg.WatchNamespaces) == 0 || slices.Contains(c.cfg.WatchNamespaces, namespace)
 }
 
 // objKey names one watched object.

@@ -35,6 +35,10 @@ func (t *term) resync(ctx context.Context) error {
 		}
 		bySource := map[objKey][]api.SourceFragment{}
 		for _, f := range stored {
+			if !t.c.watches(f.Source.Namespace) {
+				// Another namespace: not watched here, so not ours to sweep.
+				continue
+			}
 			k := objKey{Kind: f.Source.Kind, Namespace: f.Source.Namespace, Name: f.Source.Name}
 			bySource[k] = append(bySource[k], api.SourceFragment{Target: f.Target, Generation: f.Generation, Spec: f.Spec})
 		}

@@ -69,11 +69,18 @@ func stripSecretValues(obj any) (any, error) {
 func (c *Controller) runTerm(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	informers, err := cache.New(c.cfg.REST, cache.Options{
+	opts := cache.Options{
 		Scheme:           c.scheme,
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         map[client.Object]cache.ByObject{&corev1.Secret{}: {Transform: stripSecretValues}},
-	})
+	}
+	if len(c.cfg.WatchNamespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range c.cfg.WatchNamespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	informers, err := cache.New(c.cfg.REST, opts)
 	if err != nil {
 		return fmt.Errorf("informer cache: %w", err)
 	}
