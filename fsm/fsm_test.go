@@ -427,7 +427,7 @@ func TestApplyBatchOnApplyAndResults(t *testing.T) {
 	for i, tt := range tests {
 		want := tt.want
 		want.Index = uint64(10 + i)
-		if resps[i].Err != nil || resps[i].Result != want {
+		if resps[i].Err != nil || !reflect.DeepEqual(resps[i].Result, want) {
 			t.Errorf("entry %d (%T): result %+v, err %v; want %+v", 10+i, tt.cmd, resps[i].Result, resps[i].Err, want)
 		}
 	}
