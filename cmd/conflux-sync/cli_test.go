@@ -281,6 +281,18 @@ func TestE2EDev(t *testing.T) {
 		t.Fatalf("dev output lacks the Cloudflare emulator line:\n%s", out)
 	}
 	checkDemoReachedCloudflare(t, cf[1], cf[2], cf[3])
+	// The reference Conflux server answers with the same token.
+	cx := regexp.MustCompile(`Conflux:\s+(http://\S+/v1)\s+\(reference server; token (\S+)\)`).FindStringSubmatch(out)
+	if cx == nil {
+		t.Fatalf("dev output lacks the Conflux line:\n%s", out)
+	}
+	req, _ := http.NewRequest(http.MethodGet, cx[1]+"/configs", nil)
+	req.Header.Set("Authorization", "Bearer "+cx[2])
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s/configs: %v %v, want 200", cx[1], resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// The "Try:" line works as printed (through the environment).
 	r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + devAddr, "CONFLUX_SYNC_TOKEN=" + devToken}},

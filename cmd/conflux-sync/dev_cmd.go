@@ -29,6 +29,7 @@ type devOptions struct {
 	dataDir      string
 	httpPort     int
 	emulatorPort int
+	confluxPort  int
 	demo         bool
 	kube         kubeFlags
 }
@@ -40,12 +41,14 @@ func newDevCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run a three-node cluster and a Cloudflare API emulator in this process, for trying things out",
+		Short: "Run a three-node cluster, a Cloudflare API emulator and a Conflux server in this process, for trying things out",
 		Long: `Start three nodes on 127.0.0.1 (admin API on 7780-7782, or the next free ports),
 with their data in a temporary folder unless --data-dir is given, a freshly
 generated admin token, and a Cloudflare API emulator (7790 or the next free port)
-that the nodes sync to. Unless --demo=false, a demo registers a tunnel and rules
+that the nodes sync to, and the reference Conflux server (7791 or the next free
+port; same token). Unless --demo=false, a demo registers a tunnel and rules
 from three sources, so the aggregate can be seen flowing to "Cloudflare".
+With --kubeconfig the nodes also watch that Kubernetes cluster.
 Ctrl-C stops everything cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,6 +67,7 @@ Ctrl-C stops everything cleanly.`,
 	f.StringVar(&opts.dataDir, "data-dir", "", "keep the nodes' data here (default: a temporary folder removed on exit)")
 	f.IntVar(&opts.httpPort, "http-port", 7780, "first admin API port to try")
 	f.IntVar(&opts.emulatorPort, "emulator-port", 7790, "first Cloudflare emulator port to try")
+	f.IntVar(&opts.confluxPort, "conflux-port", 7791, "first Conflux reference server port to try")
 	f.BoolVar(&opts.demo, "demo", true, "register demo sources once the cluster is ready")
 	f.StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
 	f.StringVar(&opts.kube.kubeconfig, "kubeconfig", "", "also watch the Kubernetes cluster of this kubeconfig (Ingress, HTTPRoute, cloudflare-operator CRDs)")
@@ -98,6 +102,11 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 		return err
 	}
 	defer cf.Close()
+	cx, err := startDevConflux(opts.confluxPort, cfToken)
+	if err != nil {
+		return err
+	}
+	defer cx.Close()
 
 	const n = 3
 	httpPorts, err := freePorts(opts.httpPort, n)
@@ -168,7 +177,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	}
 	printDevHelp(out, devHelp{
 		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
-		token: token, exe: selfCommand(), emulator: cf.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
+		token: token, exe: selfCommand(), emulator: cf.URL, conflux: cx.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
 	})
 
 	errs := make(chan error, n+1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/api"
 	cfemu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
+	cxemu "github.com/conflux-sync/conflux-sync/emulator/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
 
@@ -23,22 +24,37 @@ type devEmulator struct {
 
 func (d *devEmulator) Close() error { return d.srv.Close() }
 
-// startDevEmulator serves the emulator on the first free port from first,
-// with one account and the zone example.com.
-func startDevEmulator(first int, token string) (*devEmulator, error) {
+// serveDev serves h on the first free loopback port from first.
+func serveDev(first int, h http.Handler, what string) (*devEmulator, error) {
 	ports, err := freePorts(first, 1)
 	if err != nil {
 		return nil, err
 	}
-	emu := cfemu.New(cfemu.Config{Tokens: map[string]cfemu.TokenScope{token: {Accounts: []string{devAccount}}}})
-	seedEmulator(emu, devAccount, []string{"example.com"})
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])))
 	if err != nil {
-		return nil, fmt.Errorf("listen for the Cloudflare emulator: %w", err)
+		return nil, fmt.Errorf("listen for the %s: %w", what, err)
 	}
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	return &devEmulator{URL: "http://" + l.Addr().String(), srv: srv}, nil
+}
+
+// startDevConflux serves the reference Conflux server, in memory, on the
+// first free port from first.
+func startDevConflux(first int, token string) (*devEmulator, error) {
+	srv, err := cxemu.Open(cxemu.Config{Tokens: []string{token}})
+	if err != nil {
+		return nil, err
+	}
+	return serveDev(first, srv, "Conflux reference server")
+}
+
+// startDevEmulator serves the emulator on the first free port from first,
+// with one account and the zone example.com.
+func startDevEmulator(first int, token string) (*devEmulator, error) {
+	emu := cfemu.New(cfemu.Config{Tokens: map[string]cfemu.TokenScope{token: {Accounts: []string{devAccount}}}})
+	seedEmulator(emu, devAccount, []string{"example.com"})
+	return serveDev(first, emu, "Cloudflare emulator")
 }
 
 // demoTunnel is the tunnel target the demo registers.
@@ -76,6 +92,7 @@ type devHelp struct {
 	addrs             []string
 	token, exe        string
 	emulator, cfToken string
+	conflux           string // the reference Conflux server's URL (token: cfToken)
 	demo              bool
 	kube              bool
 }
@@ -87,12 +104,13 @@ conflux-sync dev is running.
   Admin API:  %[1]s  (also %[2]s, %[3]s)
   Token:      %[4]s
   Cloudflare: %[6]s/client/v4  (emulator; token %[7]s, account %[8]s)
+  Conflux:    %[9]s/v1  (reference server; token %[7]s)
 
 Try:
   export CONFLUX_SYNC_ADDR=%[1]s CONFLUX_SYNC_TOKEN=%[4]s
   %[5]s status
   %[5]s targets ls
-`, h.addrs[0], h.addrs[1], h.addrs[2], h.token, h.exe, h.emulator, h.cfToken, devAccount)
+`, h.addrs[0], h.addrs[1], h.addrs[2], h.token, h.exe, h.emulator, h.cfToken, devAccount, h.conflux)
 	if h.demo {
 		fmt.Fprintf(out, `
 The demo registered a tunnel, rules from a ClusterTunnel, an Ingress and an
