@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,9 +71,7 @@ func TestKubeIngestLeastPrivilege(t *testing.T) {
 		"bind.example.com": "http://" + svc + ":80",
 		"":                 "http_status:404",
 	}
-	testutil.WaitFor(t, 60*time.Second, "the tunnel configuration in Cloudflare", func() bool {
-		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
-	})
+	f.waitRules(want, 60*time.Second, "the tunnel configuration in Cloudflare")
 	id := f.cf.tunnelID(f.tunnelName())
 
 	// Status patches, the finalizer patch, the Ingress annotations and

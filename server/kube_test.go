@@ -227,6 +227,13 @@ func (f *kubeFixture) remoteRules() map[string]string {
 	return out
 }
 
+// waitRules waits until the tunnel's configuration in Cloudflare is
+// exactly want (hostname+path → service; "" is the catch-all).
+func (f *kubeFixture) waitRules(want map[string]string, timeout time.Duration, what string) {
+	f.t.Helper()
+	testutil.WaitFor(f.t, timeout, what, func() bool { return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want) })
+}
+
 // cnames returns the CNAME records of the zone: name → content.
 func (f *kubeFixture) cnames() map[string]string {
 	out := map[string]string{}
@@ -375,9 +382,7 @@ func TestKubeIngestConverges(t *testing.T) {
 		"bind.example.com":          "http://" + svc + ":80",
 		"":                          "http_status:404",
 	}
-	testutil.WaitFor(t, 60*time.Second, "the tunnel configuration in Cloudflare", func() bool {
-		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
-	})
+	f.waitRules(want, 60*time.Second, "the tunnel configuration in Cloudflare")
 	id := f.cf.tunnelID(f.tunnelName())
 	testutil.WaitFor(t, 30*time.Second, "the CNAMEs in Cloudflare", func() bool {
 		got := f.cnames()
@@ -441,9 +446,7 @@ func TestKubeIngestConverges(t *testing.T) {
 	delete(want, "app.example.com^/api(/|$)")
 	delete(want, "route.example.com")
 	want["app.example.com^/v2(/|$)"] = "https://" + svc + ":443"
-	testutil.WaitFor(t, 60*time.Second, "the updated configuration in Cloudflare", func() bool {
-		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
-	})
+	f.waitRules(want, 60*time.Second, "the updated configuration in Cloudflare")
 	testutil.WaitFor(t, 30*time.Second, "route.example.com's CNAME deleted", func() bool {
 		_, ok := f.cnames()["route.example.com"]
 		return !ok
@@ -459,9 +462,7 @@ func TestKubeIngestConverges(t *testing.T) {
 	var web networkingv1.Ingress
 	f.update(&web, "web", func() { web.Spec.IngressClassName = ptr.To("nginx") })
 	delete(want, "app.example.com")
-	testutil.WaitFor(t, 60*time.Second, "the handed-over Ingress's rule gone", func() bool {
-		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
-	})
+	f.waitRules(want, 60*time.Second, "the handed-over Ingress's rule gone")
 	testutil.WaitFor(t, 30*time.Second, "conflux-sync's marks on the handed-over Ingress gone", func() bool {
 		f.get(&web, "web")
 		_, marked := web.Annotations[kube.AnnotationReady]
@@ -688,9 +689,7 @@ func TestKubeIngestFailoverDuringBurst(t *testing.T) {
 		want[fmt.Sprintf("b%03d.example.com^/v2(/|$)", i)] = "http://web." + f.ns + ".svc:80"
 	}
 	lastChange := time.Now()
-	testutil.WaitFor(t, 120*time.Second, "all 200 changes in Cloudflare", func() bool {
-		return fmt.Sprint(f.remoteRules()) == fmt.Sprint(want)
-	})
+	f.waitRules(want, 120*time.Second, "all 200 changes in Cloudflare")
 	t.Logf("Cloudflare converged %v after the last of 200 changes (leader killed after %d creates); %d configuration PUTs in all",
 		time.Since(lastChange).Round(time.Millisecond), n/3, len(f.cf.configPuts()))
 	testutil.WaitFor(t, 60*time.Second, "every Ingress ready", func() bool {

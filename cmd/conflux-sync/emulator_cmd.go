@@ -81,9 +81,7 @@ func runCloudflareEmulator(ctx context.Context, out io.Writer, addr, token, acco
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(l) }()
+	serve := serveEmulator(l, srv)
 
 	fmt.Fprintf(out, "Cloudflare API emulator on http://%s/client/v4\n  API token: %s\n  Account:   %s\n", l.Addr(), token, account)
 	if state != "" {
@@ -94,13 +92,24 @@ func runCloudflareEmulator(ctx context.Context, out io.Writer, addr, token, acco
 	}
 	fmt.Fprintf(out, "\nTry:\n  curl -s -H 'Authorization: Bearer %s' http://%s/client/v4/zones\n\nPress Ctrl-C to stop.\n", token, l.Addr())
 
-	select {
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return hs.Shutdown(sctx)
-	case err := <-served:
-		return err
+	return serve(ctx)
+}
+
+// serveEmulator starts serving h on l and returns the function that waits
+// until ctx ends (then shuts the server down) or serving fails.
+func serveEmulator(l net.Listener, h http.Handler) func(context.Context) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(l) }()
+	return func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return hs.Shutdown(sctx)
+		case err := <-served:
+			return err
+		}
 	}
 }
 

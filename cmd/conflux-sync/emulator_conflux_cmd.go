@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,9 +51,7 @@ func runConfluxEmulator(ctx context.Context, out io.Writer, addr, token, data st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(l) }()
+	serve := serveEmulator(l, srv)
 
 	fmt.Fprintf(out, "Conflux API on http://%s/v1\n  API token: %s\n", l.Addr(), token)
 	if data != "" {
@@ -63,12 +59,5 @@ func runConfluxEmulator(ctx context.Context, out io.Writer, addr, token, data st
 	}
 	fmt.Fprintf(out, "\nTry:\n  curl -s -H 'Authorization: Bearer %s' http://%s/v1/configs\n\nPress Ctrl-C to stop.\n", token, l.Addr())
 
-	select {
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return hs.Shutdown(sctx)
-	case err := <-served:
-		return err
-	}
+	return serve(ctx)
 }
