@@ -85,6 +85,9 @@ type Config struct {
 	// node). Without credentials, Cloudflare targets are stored and
 	// aggregated but nothing is written to Cloudflare.
 	Cloudflare cfapi.Config
+	// Conflux configures the Conflux sink; without a URL, conflux.Config
+	// targets are stored and aggregated but not written.
+	Conflux ConfluxConfig
 	// Sync tunes the leader's sync engine.
 	Sync SyncTuning
 	// Kube enables the Kubernetes ingest (and Cloudflare tokens from the
@@ -98,6 +101,25 @@ type Config struct {
 
 	Logger *slog.Logger
 }
+
+// ConfluxConfig points the Conflux sink at a Conflux API.
+type ConfluxConfig struct {
+	// URL is the API's base, e.g. https://conflux.example.com (without /v1).
+	URL string
+	// Token is the bearer token; it is never logged.
+	Token string
+}
+
+// String leaves the token out, so the config can be logged.
+func (c ConfluxConfig) String() string {
+	if c.Token == "" {
+		return "conflux{url: " + c.URL + "}"
+	}
+	return "conflux{url: " + c.URL + ", token: [redacted]}"
+}
+
+// GoString is String, for %#v.
+func (c ConfluxConfig) GoString() string { return c.String() }
 
 // SyncTuning tunes the sync engine; zero values take the engine's
 // defaults (see engine.Config).

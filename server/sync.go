@@ -5,6 +5,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
@@ -21,6 +22,7 @@ func sinkKinds() []kind.Kind {
 		dns.New(),
 		access.New(),
 		route.New(),
+		conflux.New(),
 	}
 }
 
@@ -48,6 +50,14 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registere
 		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {
 		n.log.Warn("no Cloudflare credentials and no Kubernetes Secrets to read them from: Cloudflare targets are stored and aggregated but not synced")
+	}
+	if cfg.Conflux.URL != "" {
+		flushers = append(flushers, conflux.NewFlusher(conflux.FlusherConfig{
+			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log,
+		}))
+		n.log.Info("Conflux sink enabled", "url", cfg.Conflux.URL)
+	} else {
+		n.log.Warn("no Conflux URL: conflux.Config targets are stored and aggregated but not synced")
 	}
 	eng, err := engine.New(engine.Config{
 		Store:         n.store,

@@ -286,12 +286,23 @@ func TestE2EDev(t *testing.T) {
 	if cx == nil {
 		t.Fatalf("dev output lacks the Conflux line:\n%s", out)
 	}
-	req, _ := http.NewRequest(http.MethodGet, cx[1]+"/configs", nil)
-	req.Header.Set("Authorization", "Bearer "+cx[2])
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("GET %s/configs: %v %v, want 200", cx[1], resp, err)
-	} else {
-		resp.Body.Close()
+	// The demo's Conflux config resolves to the stable release, and to the
+	// canary for clients labelled canary=true.
+	for query, want := range map[string]string{"": `{"pool":10}`, "&label.canary=true": `{"pool":20}`} {
+		eventually(t, 30*time.Second, "the demo config resolved"+query, func() error {
+			req, _ := http.NewRequest(http.MethodGet, cx[1]+"/resolve?tenant=acme&application=shop&environment=prod&name=db.json"+query, nil)
+			req.Header.Set("Authorization", "Bearer "+cx[2])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var got struct{ Content string }
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.Content != want {
+				return fmt.Errorf("HTTP %d, content %q (err %v), want %s", resp.StatusCode, got.Content, err, want)
+			}
+			return nil
+		})
 	}
 
 	// The "Try:" line works as printed (through the environment).

@@ -153,7 +153,8 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 				Credentials: cfapi.Credentials{devAccount: cfToken},
 				BaseURL:     cf.URL + "/client/v4",
 			},
-			Kube:   kubeCfg,
+			Conflux: server.ConfluxConfig{URL: cx.URL, Token: cfToken},
+			Kube:    kubeCfg,
 			Logger: logger,
 		})
 		if err != nil {

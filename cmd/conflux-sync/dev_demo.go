@@ -57,6 +57,10 @@ func startDevEmulator(first int, token string) (*devEmulator, error) {
 	return serveDev(first, emu, "Cloudflare emulator")
 }
 
+// demoConfig is the Conflux config the demo publishes: v1 for everyone,
+// v2 for clients labelled canary=true.
+var demoConfig = api.TargetRef{Kind: api.KindConfluxConfig, Name: "acme/shop/prod/db.json"}
+
 // demoTunnel is the tunnel target the demo registers.
 var demoTunnel = api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/demo"}
 
@@ -76,6 +80,10 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(`{"rules":[{"hostname":"api.example.com","path":"^/v1","service":"http://api-v1.api.svc:8080","originRequest":{"connectTimeout":10}}]}`)},
 		{Target: api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}, Source: api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "web"}, Generation: 1,
 			Spec: json.RawMessage(`{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/demo","proxied":true}]}`)},
+		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(`{"config":{"format":"json","schema":{"type":"object","required":["pool"]},"description":"shop database settings"},` +
+				`"releases":[{"name":"v1","content":"{\"pool\":10}","stable":true},{"name":"v2","content":"{\"pool\":20}"}],` +
+				`"policy":{"rules":[{"priority":10,"release":"v2","labels":{"canary":"true"}},{"priority":0,"release":"v1"}]}}`)},
 	}
 }
 
@@ -121,7 +129,12 @@ wrote to Cloudflare:
   %[1]s targets get cloudflare.DNSRecord example.com
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
-`, h.exe, h.emulator, h.cfToken, devAccount)
+
+It also published a Conflux config with a stable release and a canary:
+  %[1]s targets get conflux.Config acme/shop/prod/db.json
+  curl -s -H 'Authorization: Bearer %[3]s' '%[5]s/v1/resolve?tenant=acme&application=shop&environment=prod&name=db.json'
+  curl -s -H 'Authorization: Bearer %[3]s' '%[5]s/v1/resolve?tenant=acme&application=shop&environment=prod&name=db.json&label.canary=true'
+`, h.exe, h.emulator, h.cfToken, devAccount, h.conflux)
 	}
 	if h.kube {
 		fmt.Fprintf(out, `

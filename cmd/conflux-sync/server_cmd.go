@@ -33,6 +33,7 @@ func newServerCmd() *cobra.Command {
 		gcPercent int
 		cf        cloudflareFlags
 		kf        kubeFlags
+		xf        confluxFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -52,6 +53,9 @@ its cluster whatever the flags say.`,
 				return usageError{err}
 			}
 			if cfg.Kube, err = kf.config(os.Getenv); err != nil {
+				return usageError{err}
+			}
+			if cfg.Conflux, err = xf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
 			if cfg.NodeID == "" {
@@ -86,6 +90,7 @@ its cluster whatever the flags say.`,
 	f.IntVar(&cfg.Sync.Workers, "sync-workers", 4, "targets flushed concurrently")
 	cf.register(f)
 	kf.register(f)
+	xf.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	f.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go GC target (GOGC) unless the GOGC environment variable is set; see docs/operations.md")

@@ -1,0 +1,394 @@
+package conflux
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+// Keys of the downstream ids this kind records. A release named N records
+// IDRelease+N (its version id), IDRelease+N+IDShaSuffix (the content's
+// sha256) and IDRelease+N+IDKeySuffix (the idempotency key it was
+// published with).
+const (
+	IDConfig    = "configId"
+	IDCreated   = "created"
+	IDRelease   = "release."
+	IDShaSuffix = ".sha"
+	IDKeySuffix = ".key"
+)
+
+// DefaultTimeout bounds one API request when FlusherConfig.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
+
+// maxReplays bounds how often a publish follows a replayed version that
+// retention has since removed.
+const maxReplays = 5
+
+// FlusherConfig configures a Flusher.
+type FlusherConfig struct {
+	// BaseURL is the Conflux API's base, e.g. "http://127.0.0.1:7791"
+	// (without /v1).
+	BaseURL string
+	// Token is the bearer token. It is never logged.
+	Token string
+	// HTTPClient sends the requests; nil means a client over Transport.
+	HTTPClient *http.Client
+	// Transport is used when HTTPClient is nil; nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+	// Timeout bounds each request; 0 means DefaultTimeout, negative none.
+	Timeout time.Duration
+}
+
+// Flusher writes conflux.Config targets.
+type Flusher struct {
+	api *client
+	log *slog.Logger
+}
+
+var _ engine.Flusher = (*Flusher)(nil)
+
+// NewFlusher returns the conflux.Config flusher.
+func NewFlusher(cfg FlusherConfig) *Flusher {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: cfg.Transport}
+	}
+	timeout := cfg.Timeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultTimeout
+	case timeout < 0:
+		timeout = 0
+	}
+	return &Flusher{
+		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout},
+		log: log,
+	}
+}
+
+// Kind returns "conflux.Config".
+func (*Flusher) Kind() string { return Name }
+
+// ContentSHA returns the hex sha256 of content, as Conflux computes it.
+func ContentSHA(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(sum[:])
+}
+
+// IdempotencyKey is the key a release is published with: a function of
+// the owning source, the target and the release's payload, so a repeated
+// publish (after a crash or a failover) is replayed by Conflux instead of
+// creating a second version.
+func IdempotencyKey(source api.SourceRef, target string, r api.ConfluxRelease) string {
+	h := sha256.Sum256([]byte(source.Key() + "\x00" + target + "\x00" + ContentSHA(r.Content) + "\x00" + r.Description + "\x00" + strconv.FormatBool(r.Stable)))
+	return hex.EncodeToString(h[:])[:40]
+}
+
+// Flush makes the Conflux config match req.Result.Desired.
+func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
+	key, fe := ParseTargetName(req.Target.Name)
+	if fe != nil {
+		return engine.Outcome{}, engine.Permanent(fe)
+	}
+	var prev map[string]string
+	if req.Prev != nil {
+		prev = req.Prev.DownstreamIDs
+	}
+	log := f.log.With("target", req.Target.String())
+	if req.Result.Desired == nil {
+		if err := f.remove(ctx, log, prev); err != nil {
+			return engine.Outcome{}, err
+		}
+		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+	}
+	var want Desired
+	if err := json.Unmarshal(req.Result.Desired, &want); err != nil {
+		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
+	}
+	if want.Policy != nil {
+		defined := map[string]bool{}
+		for _, r := range want.Releases {
+			defined[r.Name] = true
+		}
+		for _, r := range want.Policy.Rules {
+			if !defined[r.Release] {
+				return engine.Outcome{}, engine.Permanent(fmt.Errorf("policy rule with priority %d names release %q, which no fragment of %s defines", r.Priority, r.Release, req.Target.Name))
+			}
+		}
+	}
+
+	cfg, created, err := f.ensureConfig(ctx, log, req, key, want.Config, prev)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	ids := map[string]string{IDConfig: cfg.ID, IDCreated: strconv.FormatBool(created)}
+	samePrev := prev != nil && prev[IDConfig] == cfg.ID
+
+	for _, r := range want.Releases {
+		if err := f.syncRelease(ctx, log, req, cfg.ID, r, samePrev, prev, ids); err != nil {
+			return engine.Outcome{}, err
+		}
+	}
+	if want.Policy != nil {
+		if err := f.syncPolicy(ctx, log, cfg.ID, want.Policy, ids); err != nil {
+			return engine.Outcome{}, err
+		}
+	}
+	return engine.Outcome{DownstreamIDs: ids}, nil
+}
+
+// remove deletes the config when we created it; an adopted config is left
+// alone.
+func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]string) error {
+	id := prev[IDConfig]
+	if prev[IDCreated] != "true" || id == "" {
+		return nil
+	}
+	cfg, err := f.api.getConfig(ctx, id)
+	if err != nil || cfg == nil {
+		return err
+	}
+	_, err = f.api.do(ctx, "delete config "+id, http.MethodDelete, configPath(id), nil, ifMatch(cfg.ETag), nil, nil)
+	if StatusOf(err) == http.StatusNotFound {
+		return nil
+	}
+	if err == nil {
+		log.Info("deleted Conflux config", "config", id)
+	}
+	return err
+}
+
+// ensureConfig finds the config by its natural key, creating it or
+// updating its metadata as desired. created reports whether conflux-sync
+// created it (and so may delete it).
+func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine.Request, key ConfigKey, want *api.ConfluxConfigSection, prev map[string]string) (*remoteConfig, bool, error) {
+	cfg, err := f.api.findConfig(ctx, key)
+	if err != nil {
+		return nil, false, err
+	}
+	if cfg == nil {
+		if want == nil {
+			return nil, false, engine.Permanent(fmt.Errorf("no fragment defines the config section of %s; one source must own it", req.Target.Name))
+		}
+		body := map[string]any{
+			"tenant": key.Tenant, "application": key.Application, "environment": key.Environment, "name": key.Name,
+			"format": want.Format, "description": want.Description,
+		}
+		if want.Schema != nil {
+			body["schema"] = want.Schema
+		}
+		if rp := toRemoteRetention(want.RetentionPolicy); rp != nil {
+			body["retention_policy"] = rp
+		}
+		var created remoteConfig
+		if _, err := f.api.do(ctx, "create config "+key.String(), http.MethodPost, "/v1/configs", nil, nil, body, &created); err != nil {
+			return nil, false, err
+		}
+		log.Info("created Conflux config", "config", created.ID)
+		if err := checkpoint(ctx, req, map[string]string{IDConfig: created.ID, IDCreated: "true"}); err != nil {
+			return nil, false, err
+		}
+		return &created, true, nil
+	}
+	created := prev[IDCreated] == "true" && prev[IDConfig] == cfg.ID
+	if want == nil {
+		return cfg, created, nil // the metadata has no owner: leave it as it is
+	}
+	if cfg.Format != want.Format {
+		return nil, false, engine.Permanent(fmt.Errorf("config %s (%s) has format %s; the fragments want %s, and a config's format cannot change", key, cfg.ID, cfg.Format, want.Format))
+	}
+	wantRP := toRemoteRetention(want.RetentionPolicy)
+	if cfg.Description == want.Description && string(canonicalJSON(cfg.Schema)) == string(canonicalJSON(want.Schema)) && equalRetention(cfg.RetentionPolicy, wantRP) {
+		return cfg, created, nil
+	}
+	body := map[string]any{"description": want.Description, "schema": nil, "retention_policy": nil}
+	if want.Schema != nil {
+		body["schema"] = want.Schema
+	}
+	if wantRP != nil {
+		body["retention_policy"] = wantRP
+	}
+	var updated remoteConfig
+	if _, err := f.api.do(ctx, "update config "+cfg.ID, http.MethodPatch, configPath(cfg.ID), nil, ifMatch(cfg.ETag), body, &updated); err != nil {
+		return nil, false, vanished(err, cfg.ID)
+	}
+	log.Info("updated Conflux config", "config", cfg.ID)
+	return &updated, created, nil
+}
+
+// syncRelease publishes r unless the recorded version already holds it,
+// and records its ids.
+func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.Request, configID string, r DesiredRelease, samePrev bool, prev, ids map[string]string) error {
+	sha := ContentSHA(r.Content)
+	idemKey := IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease)
+	base := IDRelease + r.Name
+	vid := ""
+	if samePrev && prev[base] != "" && prev[base+IDShaSuffix] == sha && prev[base+IDKeySuffix] == idemKey {
+		vid = prev[base]
+		if req.Drift {
+			v, err := f.getVersion(ctx, configID, vid)
+			if err != nil {
+				return err
+			}
+			if v == nil || v.ContentSHA256 != sha {
+				vid = ""
+			}
+		}
+	}
+	if vid == "" {
+		var err error
+		if vid, err = f.publish(ctx, configID, r, idemKey); err != nil {
+			return err
+		}
+		log.Info("published Conflux version", "config", configID, "release", r.Name, "version", vid)
+		if err := checkpoint(ctx, req, map[string]string{base: vid, base + IDShaSuffix: sha, base + IDKeySuffix: idemKey}); err != nil {
+			return err
+		}
+	}
+	ids[base], ids[base+IDShaSuffix], ids[base+IDKeySuffix] = vid, sha, idemKey
+	return nil
+}
+
+// publish posts a version with the idempotency key. A replayed answer
+// naming a version retention has since removed is followed by a publish
+// under a key derived from the removed id, which is as repeatable.
+func (f *Flusher) publish(ctx context.Context, configID string, r DesiredRelease, key string) (string, error) {
+	body := map[string]any{"content": r.Content, "description": r.Description, "is_stable": r.Stable}
+	for range maxReplays {
+		var v remoteVersion
+		resp, err := f.api.do(ctx, "publish release "+r.Name, http.MethodPost, configPath(configID)+"/versions", nil,
+			http.Header{"Idempotency-Key": {key}}, body, &v)
+		if err != nil {
+			return "", vanished(err, configID)
+		}
+		if resp.header.Get("Idempotent-Replayed") != "true" {
+			return v.VersionID, nil
+		}
+		still, err := f.getVersion(ctx, configID, v.VersionID)
+		if err != nil || still != nil {
+			return v.VersionID, err
+		}
+		h := sha256.Sum256([]byte(key + "\x00" + v.VersionID))
+		key = hex.EncodeToString(h[:])[:40]
+	}
+	return "", fmt.Errorf("publish release %s: every replayed version was removed by retention", r.Name)
+}
+
+// getVersion reads a version; nil when it does not exist (any more).
+func (f *Flusher) getVersion(ctx context.Context, configID, vid string) (*remoteVersion, error) {
+	var v remoteVersion
+	_, err := f.api.do(ctx, "read version "+vid, http.MethodGet, configPath(configID)+"/versions/"+vid, nil, nil, nil, &v)
+	if StatusOf(err) == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// syncPolicy replaces the release policy unless it already is the
+// desired one.
+func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, configID string, p *api.ConfluxPolicy, ids map[string]string) error {
+	want := remotePolicy{Rules: make([]remoteRule, 0, len(p.Rules))}
+	for _, r := range p.Rules {
+		labels := maps.Clone(r.Labels)
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		want.Rules = append(want.Rules, remoteRule{Priority: r.Priority, VersionID: ids[IDRelease+r.Release], Labels: labels})
+	}
+	var cur remotePolicy
+	resp, err := f.api.do(ctx, "read policy of "+configID, http.MethodGet, configPath(configID)+"/policy", nil, nil, nil, &cur)
+	if err != nil {
+		return vanished(err, configID)
+	}
+	if equalRules(cur.Rules, want.Rules) {
+		return nil
+	}
+	etag := resp.header.Get("ETag")
+	if etag == "" {
+		etag = cur.ETag
+	}
+	if _, err := f.api.do(ctx, "replace policy of "+configID, http.MethodPut, configPath(configID)+"/policy", nil, ifMatch(etag), want, nil); err != nil {
+		return vanished(err, configID)
+	}
+	log.Info("replaced Conflux release policy", "config", configID, "rules", len(want.Rules))
+	return nil
+}
+
+func sortedRules(rules []remoteRule) []remoteRule {
+	out := slices.Clone(rules)
+	slices.SortFunc(out, func(a, b remoteRule) int { return b.Priority - a.Priority })
+	return out
+}
+
+func equalRules(a, b []remoteRule) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = sortedRules(a), sortedRules(b)
+	for i := range a {
+		if a[i].Priority != b[i].Priority || a[i].VersionID != b[i].VersionID || !maps.Equal(a[i].Labels, b[i].Labels) {
+			return false
+		}
+	}
+	return true
+}
+
+func toRemoteRetention(rp *api.ConfluxRetentionPolicy) *remoteRetention {
+	if rp == nil {
+		return nil
+	}
+	out := &remoteRetention{Strategy: rp.Strategy, Rules: make([]remoteRetRule, 0, len(rp.Rules))}
+	for _, r := range rp.Rules {
+		out.Rules = append(out.Rules, remoteRetRule(r))
+	}
+	return out
+}
+
+func equalRetention(a, b *remoteRetention) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Strategy == b.Strategy && slices.Equal(a.Rules, b.Rules)
+}
+
+// vanished turns a 404 for a config found moments ago into a retryable
+// error: it was deleted out of band, and the next attempt re-reads (and
+// re-creates) it.
+func vanished(err error, configID string) error {
+	if StatusOf(err) != http.StatusNotFound {
+		return err
+	}
+	var e *Error
+	errors.As(err, &e)
+	return fmt.Errorf("config %s disappeared while syncing: %w", configID, e)
+}
+
+func checkpoint(ctx context.Context, req engine.Request, ids map[string]string) error {
+	if req.Checkpoint == nil {
+		return nil
+	}
+	return req.Checkpoint(ctx, ids)
+}
