@@ -155,7 +155,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 			},
 			Conflux: server.ConfluxConfig{URL: cx.URL, Token: cfToken},
 			Kube:    kubeCfg,
-			Logger: logger,
+			Logger:  logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", id, err)
