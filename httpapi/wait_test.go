@@ -129,7 +129,8 @@ func TestParseWaitAccepts(t *testing.T) {
 
 func TestSettled(t *testing.T) {
 	ok := &api.SyncStatus{Revision: 5, SyncedHash: "h1"}
-	failed := &api.SyncStatus{Revision: 10, SyncedHash: "h1", Error: "boom"}
+	failed := &api.SyncStatus{Revision: 10, SyncedHash: "h1", Error: "HTTP 400", Permanent: true}
+	retrying := &api.SyncStatus{Revision: 10, SyncedHash: "h1", Error: "HTTP 503", Attempts: 2}
 	for _, tc := range []struct {
 		name            string
 		st              *api.SyncStatus
@@ -147,6 +148,7 @@ func TestSettled(t *testing.T) {
 		{"error after the write", failed, "h2", 10, 9, true},
 		{"error, write did not change the target", failed, "h2", 10, 15, true},
 		{"old error, write did not change the target", failed, "h2", 11, 15, false},
+		{"retrying: the leader is not done", retrying, "h2", 10, 10, false},
 	} {
 		if got := settled(tc.st, tc.hash, tc.revision, tc.index); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)

@@ -130,6 +130,24 @@ func TestConfluxSync(t *testing.T) {
 	if got := cx.versions(); len(got) != 2 {
 		t.Errorf("versions %q after a refused release", got)
 	}
+
+	// New content for a release is a new version; 5xx answers and a slow
+	// server on the way are retried until it is out.
+	cx.emu.AddFault(cxemu.Fault{Method: http.MethodPost, PathPrefix: "/v1/configs/", Status: http.StatusServiceUnavailable, Count: 2})
+	cx.emu.AddFault(cxemu.Fault{Method: http.MethodGet, PathPrefix: "/v1/configs", Delay: 500 * time.Millisecond, Count: 2})
+	res, err = cl.PutFragment(ctx, dbFragment(5, "v1", `{"pool":10}`, "v2", `{"pool":25}`), api.Wait(60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := res.Sync[0].Status; st == nil || st.Error != "" {
+		t.Errorf("after the faults: status %+v, want synced", st)
+	}
+	if got := cx.resolve(t, "&label.canary=true"); got != `{"pool":25}` {
+		t.Errorf("canary resolves to %q after the update", got)
+	}
+	if got := cx.versions(); fmt.Sprint(got) != fmt.Sprint([]string{`{"pool":10}`, `{"pool":20}`, `{"pool":25}`}) {
+		t.Errorf("versions %q: want one more for the new content", got)
+	}
 }
 
 // TestConfluxLeaderKilledBetweenPublishAndRecord: the leader publishes a
