@@ -52,9 +52,13 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registere
 		n.log.Warn("no Cloudflare credentials and no Kubernetes Secrets to read them from: Cloudflare targets are stored and aggregated but not synced")
 	}
 	if cfg.Conflux.URL != "" {
-		flushers = append(flushers, conflux.NewFlusher(conflux.FlusherConfig{
-			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log,
-		}))
+		cx, err := conflux.NewFlusher(conflux.FlusherConfig{
+			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log, Registerer: reg,
+		})
+		if err != nil {
+			return nil, err
+		}
+		flushers = append(flushers, cx)
 		n.log.Info("Conflux sink enabled", "url", cfg.Conflux.URL)
 	} else {
 		n.log.Warn("no Conflux URL: conflux.Config targets are stored and aggregated but not synced")

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
@@ -102,6 +104,8 @@ type client struct {
 	token   string
 	http    *http.Client
 	timeout time.Duration
+	// requests counts calls by method and status ("0": no answer).
+	requests *prometheus.CounterVec
 }
 
 // response is a successful answer.
@@ -150,8 +154,10 @@ func (c *client) do(ctx context.Context, op, method, path string, query url.Valu
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.requests.WithLabelValues(method, "0").Inc()
 		return nil, &Error{Op: op, Err: redact(err)}
 	}
+	c.requests.WithLabelValues(method, strconv.Itoa(resp.StatusCode)).Inc()
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
@@ -53,6 +55,9 @@ type FlusherConfig struct {
 	Logger    *slog.Logger
 	// Timeout bounds each request; 0 means DefaultTimeout, negative none.
 	Timeout time.Duration
+	// Registerer receives conflux_conflux_requests_total; nil: a private
+	// registry.
+	Registerer prometheus.Registerer
 }
 
 // Flusher writes conflux.Config targets.
@@ -64,7 +69,7 @@ type Flusher struct {
 var _ engine.Flusher = (*Flusher)(nil)
 
 // NewFlusher returns the conflux.Config flusher.
-func NewFlusher(cfg FlusherConfig) *Flusher {
+func NewFlusher(cfg FlusherConfig) (*Flusher, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -80,10 +85,20 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 	case timeout < 0:
 		timeout = 0
 	}
-	return &Flusher{
-		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout},
-		log: log,
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
 	}
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "conflux_conflux_requests_total",
+		Help: "Requests sent to the Conflux API by method and HTTP status (0: no response).",
+	}, []string{"method", "code"})
+	if err := cfg.Registerer.Register(requests); err != nil {
+		return nil, fmt.Errorf("conflux: register metrics: %w", err)
+	}
+	return &Flusher{
+		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout, requests: requests},
+		log: log,
+	}, nil
 }
 
 // Kind returns "conflux.Config".

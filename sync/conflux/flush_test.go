@@ -52,7 +52,7 @@ func newEnvWith(t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) *e
 	if wrap != nil {
 		rt = wrap(rt)
 	}
-	e.f = NewFlusher(FlusherConfig{BaseURL: e.http.URL + "/", Token: testToken, Transport: rt, Timeout: 10 * time.Second})
+	e.f = mustFlusher(t, FlusherConfig{BaseURL: e.http.URL + "/", Token: testToken, Transport: rt, Timeout: 10 * time.Second})
 	return e
 }
 
@@ -395,7 +395,7 @@ func TestFlushRetryableFaults(t *testing.T) {
 }
 
 func TestFlushNetworkErrorIsRetryable(t *testing.T) {
-	f := NewFlusher(FlusherConfig{BaseURL: "http://127.0.0.1:1", Token: "secret-token"})
+	f := mustFlusher(t, FlusherConfig{BaseURL: "http://127.0.0.1:1", Token: "secret-token"})
 	req := engine.Request{Target: testTarget, Result: mustAggregate(t, ownerFrag(`"x: 1\n"`))}
 	_, err := f.Flush(t.Context(), req)
 	if err == nil || engine.IsPermanent(err) || strings.Contains(err.Error(), "secret-token") {
@@ -491,7 +491,7 @@ func TestFlushDelete(t *testing.T) {
 
 func TestFlushRejectedTokenIsPermanent(t *testing.T) {
 	e := newEnv(t)
-	f := NewFlusher(FlusherConfig{BaseURL: e.http.URL, Token: "wrong-token"})
+	f := mustFlusher(t, FlusherConfig{BaseURL: e.http.URL, Token: "wrong-token"})
 	_, err := f.Flush(t.Context(), e.result(t, ownerFrag(`"port: 1\n"`)))
 	if !engine.IsPermanent(err) || StatusOf(err) != http.StatusUnauthorized || strings.Contains(err.Error(), "wrong-token") {
 		t.Fatalf("got %v", err)
@@ -538,4 +538,13 @@ func TestErrorMessage(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
+}
+
+func mustFlusher(t testing.TB, cfg FlusherConfig) *Flusher {
+	t.Helper()
+	f, err := NewFlusher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
