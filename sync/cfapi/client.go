@@ -341,22 +341,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.requests.WithLabelValues(req.Method, strconv.Itoa(code)).Inc()
 	if n, ok := req.Context().Value(noteKey{}).(*note); ok && err == nil {
-		n.set(resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), t.credentials)
+		n.set(resp.StatusCode, engine.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), t.credentials)
 	}
 	return resp, err
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
-// unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil && at.After(now) {
-		return at.Sub(now)
-	}
-	return 0
 }

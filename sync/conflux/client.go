@@ -164,7 +164,7 @@ func (c *client) do(ctx context.Context, op, method, path string, query url.Valu
 		return nil, &Error{Op: op, Err: fmt.Errorf("read response: %w", err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &Error{Op: op, Status: resp.StatusCode, Wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		e := &Error{Op: op, Status: resp.StatusCode, Wait: engine.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		var p struct {
 			Type   string         `json:"type"`
 			Detail string         `json:"detail"`
@@ -202,21 +202,6 @@ func redact(err error) error {
 		}
 	}
 	return err
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or
-// unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil && at.After(now) {
-		return at.Sub(now)
-	}
-	return 0
 }
 
 // Wire types of the Conflux API (docs/conflux-api.md).
