@@ -146,8 +146,12 @@ type Target struct {
 // Source is a registered producer (e.g. a Git repository to poll). Spec is
 // owned by the producer kind that reads it.
 type Source struct {
-	Source      SourceRef       `json:"source"`
-	Spec        json.RawMessage `json:"spec,omitempty"`
+	Source SourceRef       `json:"source"`
+	Spec   json.RawMessage `json:"spec,omitempty"`
+	// Status is what the producer last reported (for a GitSource, a
+	// GitSourceStatus). Only the leader's producer writes it, through the
+	// log; PutSource keeps it.
+	Status      json.RawMessage `json:"status,omitempty"`
 	CreateIndex uint64          `json:"createIndex,omitempty"`
 	ModifyIndex uint64          `json:"modifyIndex,omitempty"`
 }

@@ -26,6 +26,7 @@ const (
 	TypeRecordSync             Type = 4
 	TypePutSource              Type = 5
 	TypeDeleteSource           Type = 6
+	TypeRecordSourceStatus     Type = 7
 )
 
 func (t Type) String() string {
@@ -42,6 +43,8 @@ func (t Type) String() string {
 		return "PutSource"
 	case TypeDeleteSource:
 		return "DeleteSource"
+	case TypeRecordSourceStatus:
+		return "RecordSourceStatus"
 	default:
 		return fmt.Sprintf("Type(%d)", byte(t))
 	}
@@ -80,6 +83,14 @@ type DeleteSource struct {
 	Source api.SourceRef `json:"source"`
 }
 
+// RecordSourceStatus stores what a producer last did with a registered
+// source (e.g. a Git source's last commit and inventory). It changes
+// nothing when the source is not registered.
+type RecordSourceStatus struct {
+	Source api.SourceRef   `json:"source"`
+	Status json.RawMessage `json:"status"`
+}
+
 // Command is any of the command structs above.
 type Command interface {
 	commandType() Type
@@ -91,6 +102,7 @@ func (ReplaceSourceFragments) commandType() Type { return TypeReplaceSourceFragm
 func (RecordSync) commandType() Type             { return TypeRecordSync }
 func (PutSource) commandType() Type              { return TypePutSource }
 func (DeleteSource) commandType() Type           { return TypeDeleteSource }
+func (RecordSourceStatus) commandType() Type     { return TypeRecordSourceStatus }
 
 // Encode serialises a command: version byte, type byte, body. The body of
 // a PutFragment — by far the most frequent command — is the fragment's
@@ -141,6 +153,8 @@ func Decode(b []byte) (Command, error) {
 		c = &PutSource{}
 	case TypeDeleteSource:
 		c = &DeleteSource{}
+	case TypeRecordSourceStatus:
+		c = &RecordSourceStatus{}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
 	}

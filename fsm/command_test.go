@@ -32,8 +32,9 @@ func sampleCommands() map[string]Command {
 			Revision: 7, SyncedHash: "abc", AttemptedHash: "abc", DownstreamIDs: map[string]string{"tunnel": "t-1"},
 			Error: "", Attempts: 0, Time: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC),
 		}},
-		"PutSource":    &PutSource{Source: api.Source{Source: testSource, Spec: json.RawMessage(`{"url":"https://git.example.com/a.git"}`)}},
-		"DeleteSource": &DeleteSource{Source: testSource},
+		"PutSource":          &PutSource{Source: api.Source{Source: testSource, Spec: json.RawMessage(`{"url":"https://git.example.com/a.git"}`)}},
+		"DeleteSource":       &DeleteSource{Source: testSource},
+		"RecordSourceStatus": &RecordSourceStatus{Source: testSource, Status: json.RawMessage(`{"lastSyncedCommit":"abc"}`)},
 	}
 }
 
@@ -42,6 +43,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		"PutFragment": TypePutFragment, "DeleteFragment": TypeDeleteFragment,
 		"ReplaceSourceFragments": TypeReplaceSourceFragments, "ReplaceSourceFragments empty": TypeReplaceSourceFragments,
 		"RecordSync": TypeRecordSync, "PutSource": TypePutSource, "DeleteSource": TypeDeleteSource,
+		"RecordSourceStatus": TypeRecordSourceStatus,
 	}
 	for name, cmd := range sampleCommands() {
 		t.Run(name, func(t *testing.T) {
@@ -85,7 +87,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"old version", append([]byte{0, byte(TypeDeleteSource)}, body...), "format version 0"},
 		{"newer version", append([]byte{Version + 1, byte(TypeDeleteSource)}, body...), "format version 2"},
 		{"unknown type 0", append([]byte{Version, 0}, body...), "unknown type 0"},
-		{"unknown type 7", append([]byte{Version, 7}, body...), "unknown type 7"},
+		{"unknown type 8", append([]byte{Version, 8}, body...), "unknown type 8"},
 		{"unknown type 255", append([]byte{Version, 255}, body...), "unknown type 255"},
 		{"no body", []byte{Version, byte(TypePutFragment)}, "PutFragment"},
 		{"bad JSON", append([]byte{Version, byte(TypePutFragment)}, `{"fragment":`...), "PutFragment"},

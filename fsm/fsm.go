@@ -216,6 +216,14 @@ func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) 
 		if ok {
 			res.Changed = 1
 		}
+	case *RecordSourceStatus:
+		ok, err := tx.RecordSourceStatus(c.Source, c.Status)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
+		}
 	case *DeleteSource:
 		before, err := tx.SourceFragments(c.Source)
 		if err != nil {

@@ -337,7 +337,23 @@ func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
 		return
 	}
-	src.CreateIndex, src.ModifyIndex = 0, 0
+	if src.Source.Kind == api.SourceKindGit {
+		var spec api.GitSourceSpec
+		if err := api.DecodeStrict(src.Spec, &spec); err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := spec.Validate(); err != nil {
+			var fe *api.FieldError
+			if errors.As(err, &fe) {
+				err = api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
+			}
+			writeError(w, err)
+			return
+		}
+	}
+	// The status is the producer's; a client cannot set it.
+	src.CreateIndex, src.ModifyIndex, src.Status = 0, 0, nil
 	res, err := s.propose(r.Context(), fsm.PutSource{Source: src})
 	if err != nil {
 		s.fail(w, r, err)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -82,4 +83,25 @@ func (s *Server) Target(_ context.Context, ref api.TargetRef) (api.Target, bool,
 		out.Fragments = []api.Fragment{}
 	}
 	return out, found, err
+}
+
+// Sources returns the registered sources of one kind, read from this
+// node's store.
+func (s *Server) Sources(_ context.Context, kind string) ([]api.Source, error) {
+	var out []api.Source
+	err := s.cfg.Store.View(func(v *store.View) error {
+		return v.Sources(func(src api.Source) bool {
+			if src.Source.Kind == kind {
+				out = append(out, src)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+// RecordSourceStatus stores a producer's status of a registered source.
+func (s *Server) RecordSourceStatus(ctx context.Context, ref api.SourceRef, status json.RawMessage) error {
+	_, err := s.propose(ctx, fsm.RecordSourceStatus{Source: ref, Status: status})
+	return err
 }

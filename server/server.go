@@ -93,6 +93,13 @@ type Config struct {
 	// Kube enables the Kubernetes ingest (and Cloudflare tokens from the
 	// Secrets its objects name).
 	Kube KubeConfig
+	// SecretsDir holds secrets for Git sources registered through the
+	// admin API: one directory per secret, one file per key (the layout
+	// of a mounted Kubernetes Secret). Empty: none.
+	SecretsDir string
+	// GitStatusEvery is how often Git sources refresh their status while
+	// configs wait for their flush; default 1s. Tests shorten it.
+	GitStatusEvery time.Duration
 
 	// Raft and gossip tuning; zero values are the library defaults. Tests
 	// shorten them.
@@ -278,7 +285,11 @@ func Start(cfg Config) (n *Node, err error) {
 			return nil, err
 		}
 	}
-	eng, err := n.startSync(cfg, cache, reg)
+	secrets, err := n.secrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := n.startSync(cfg, cache, secrets, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +313,9 @@ func Start(cfg Config) (n *Node, err error) {
 		Gatherer:         reg,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := n.startGit(cfg, secrets, reg); err != nil {
 		return nil, err
 	}
 	if cfg.Kube.REST != nil {

@@ -30,7 +30,7 @@ func sinkKinds() []kind.Kind {
 // has credentials for (for Cloudflare: static tokens, or a reader of the
 // Kubernetes Secrets fragments name), and registers it to run while this
 // node leads.
-func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registerer) (*engine.Engine, error) {
+func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets, reg prometheus.Registerer) (*engine.Engine, error) {
 	var flushers []engine.Flusher
 	if len(cfg.Cloudflare.Credentials) > 0 || cfg.Cloudflare.Secrets != nil {
 		cf := cfg.Cloudflare
@@ -53,7 +53,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, reg prometheus.Registere
 	}
 	if cfg.Conflux.URL != "" {
 		cx, err := conflux.NewFlusher(conflux.FlusherConfig{
-			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log, Registerer: reg,
+			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log, Registerer: reg, Secrets: secrets,
 		})
 		if err != nil {
 			return nil, err

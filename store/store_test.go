@@ -742,6 +742,31 @@ func TestPutSourceDeleteSource(t *testing.T) {
 		t.Error("a source without spec: first put must change, second must not")
 	}
 
+	// The producer's status: recorded without touching spec or indexes,
+	// kept by a spec change, refused for an unknown source.
+	recordStatus := func(name, status string) bool {
+		t.Helper()
+		var ok bool
+		mustUpdate(t, s, func(tx *Tx) error {
+			var err error
+			ok, err = tx.RecordSourceStatus(sref(name), json.RawMessage(status))
+			return err
+		})
+		return ok
+	}
+	if !recordStatus("git", `{"lastSyncedCommit":"c1"}`) || recordStatus("git", `{ "lastSyncedCommit": "c1" }`) {
+		t.Error("RecordSourceStatus: first must change, an equal status must not")
+	}
+	if recordStatus("nope", `{}`) {
+		t.Error("RecordSourceStatus stored a status for an unregistered source")
+	}
+	if !putSrc(src("git", `{"url":"c"}`), 7) {
+		t.Error("spec change ignored")
+	}
+	if x, _ := getSrc("git"); string(x.Status) != `{"lastSyncedCommit":"c1"}` || x.ModifyIndex != 7 || string(x.Spec) != `{"url":"c"}` {
+		t.Errorf("after a spec change: %+v", x)
+	}
+
 	// The source produced fragments on two targets; another source shares one.
 	put(t, s, frag("t1", "git", 1, `{}`), 10)
 	put(t, s, frag("t2", "git", 1, `{}`), 11)

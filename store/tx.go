@@ -186,9 +186,11 @@ func (t *Tx) PutSource(src api.Source, index uint64) (bool, error) {
 	if exists && (bytes.Equal(old.Spec, src.Spec) || len(src.Spec) > 0 && sameSpec(src.Spec, old.Spec)) {
 		return false, nil
 	}
-	src.CreateIndex = index
+	src.CreateIndex, src.Status = index, nil
 	if exists {
-		src.CreateIndex = old.CreateIndex
+		// The status belongs to the producer: a spec change keeps it
+		// (ObservedGeneration tells that it is about an older spec).
+		src.CreateIndex, src.Status = old.CreateIndex, old.Status
 	}
 	src.ModifyIndex = index
 	b, err := json.Marshal(src)
@@ -196,6 +198,22 @@ func (t *Tx) PutSource(src api.Source, index uint64) (bool, error) {
 		return false, err
 	}
 	return true, t.tx.Bucket(bucketSources).Put([]byte(src.Source.Key()), b)
+}
+
+// RecordSourceStatus replaces the status of a registered source without
+// touching its spec or ModifyIndex. It reports false when the source is
+// not registered (it was deleted meanwhile) or the status is unchanged.
+func (t *Tx) RecordSourceStatus(ref api.SourceRef, status json.RawMessage) (bool, error) {
+	src, exists, err := t.Source(ref)
+	if err != nil || !exists || sameSpec(src.Status, status) {
+		return false, err
+	}
+	src.Status = status
+	b, err := json.Marshal(src)
+	if err != nil {
+		return false, err
+	}
+	return true, t.tx.Bucket(bucketSources).Put([]byte(ref.Key()), b)
 }
 
 // DeleteSource removes a source registration and every fragment it

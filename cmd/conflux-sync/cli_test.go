@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -305,6 +306,8 @@ func TestE2EDev(t *testing.T) {
 		})
 	}
 
+	checkDevGitDemo(t, out, devAddr, devToken, cx[1], cx[2])
+
 	// The "Try:" line works as printed (through the environment).
 	r = cliWith(t, cliOptions{env: []string{"CONFLUX_SYNC_ADDR=" + devAddr, "CONFLUX_SYNC_TOKEN=" + devToken}},
 		"fragments", "put", "-f", writeJSONFile(t, t.TempDir(), "f.json", tunnelFragmentJSON(edgeTunnel, "demo", 1, "app.example.com")))
@@ -475,4 +478,71 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		config = string(cfg.Config)
 		return strings.Contains(config, "app.example.com") && strings.Contains(config, "api.example.com") && strings.Contains(config, "^/static")
 	})
+}
+
+// checkDevGitDemo follows dev's Git hints: the demo source is Ready with
+// its two configs in Conflux (one rendered with a secret of --secrets-dir),
+// `gitops build` masks the secret, and a commit reaches Conflux through
+// `sources reconcile`, after `gitops diff` showed it.
+func checkDevGitDemo(t *testing.T, out, addr, token, confluxURL, confluxToken string) {
+	t.Helper()
+	m := regexp.MustCompile(`polls the repository (\S+) every`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("dev output lacks the Git demo:\n%s", out)
+	}
+	repoDir := m[1]
+	flags := []string{"--addr", addr, "--token", token}
+	r := cli(t, append([]string{"sources", "reconcile", "demo", "--timeout", "60s"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Ready") || !strings.Contains(r.stdout, "acme/shop/prod/settings.yaml") {
+		t.Fatalf("sources reconcile demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	resolve := func(name string) string {
+		req, _ := http.NewRequest(http.MethodGet, confluxURL+"/resolve?tenant=acme&application=shop&environment=prod&name="+name, nil)
+		req.Header.Set("Authorization", "Bearer "+confluxToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		var got struct{ Content string }
+		json.NewDecoder(resp.Body).Decode(&got)
+		return got.Content
+	}
+	if got := resolve("db-credentials.properties"); got != "db.user=shop\ndb.password=dev-only-password\n" {
+		t.Errorf("the templated demo config resolves to %q", got)
+	}
+
+	r = cli(t, "gitops", "build", repoDir, "--path", "conflux")
+	if r.code != 0 || !strings.Contains(r.stdout, "db.password=***") || strings.Contains(r.stdout, "dev-only-password") {
+		t.Errorf("gitops build: exit %d, want the secret masked:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	settings := filepath.Join(repoDir, "conflux", "shop-settings.yaml")
+	b, err := os.ReadFile(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(settings, bytes.Replace(b, []byte("EUR"), []byte("USD"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = cli(t, append([]string{"gitops", "diff", "--source", "demo", repoDir, "--exit-code"}, flags...)...)
+	if r.code != 1 || !strings.Contains(r.stdout, "-  currency: EUR") || !strings.Contains(r.stdout, "+  currency: USD") {
+		t.Errorf("gitops diff: exit %d, want 1 and the currency change:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	git := exec.Command("git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "USD")
+	git.Dir = repoDir
+	if out, err := git.CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v\n%s", err, out)
+	}
+	r = cli(t, append([]string{"sources", "reconcile", "demo", "--timeout", "60s"}, flags...)...)
+	if r.code != 0 {
+		t.Fatalf("sources reconcile after a commit: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := resolve("settings.yaml"); !strings.Contains(got, "currency: USD") {
+		t.Errorf("after the commit settings.yaml resolves to %q", got)
+	}
+	r = cli(t, append([]string{"gitops", "diff", "--source", "demo", repoDir, "--exit-code"}, flags...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "no changes") {
+		t.Errorf("gitops diff after the sync: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }

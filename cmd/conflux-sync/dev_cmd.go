@@ -138,6 +138,12 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	if err != nil {
 		return usageError{err}
 	}
+	secretsDir, repoDir := filepath.Join(opts.dataDir, "secrets"), filepath.Join(opts.dataDir, "demo-repo")
+	if opts.demo {
+		if err := createDemoRepo(repoDir, secretsDir); err != nil {
+			return fmt.Errorf("create the demo Git repository: %w", err)
+		}
+	}
 	for i := range n {
 		id := fmt.Sprintf("dev-%d", i)
 		node, err := server.Start(server.Config{
@@ -153,9 +159,10 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 				Credentials: cfapi.Credentials{devAccount: cfToken},
 				BaseURL:     cf.URL + "/client/v4",
 			},
-			Conflux: server.ConfluxConfig{URL: cx.URL, Token: cfToken},
-			Kube:    kubeCfg,
-			Logger:  logger,
+			Conflux:    server.ConfluxConfig{URL: cx.URL, Token: cfToken},
+			Kube:       kubeCfg,
+			SecretsDir: secretsDir,
+			Logger:     logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", id, err)
@@ -175,10 +182,14 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 		if err := registerDemo(ctx, client); err != nil {
 			return fmt.Errorf("register the demo sources: %w", err)
 		}
+		if err := registerGitDemo(ctx, client, repoDir); err != nil {
+			return err
+		}
 	}
 	printDevHelp(out, devHelp{
 		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
 		token: token, exe: selfCommand(), emulator: cf.URL, conflux: cx.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
+		repo: repoDir, secrets: secretsDir,
 	})
 
 	errs := make(chan error, n+1)

@@ -103,6 +103,7 @@ type devHelp struct {
 	conflux           string // the reference Conflux server's URL (token: cfToken)
 	demo              bool
 	kube              bool
+	repo, secrets     string // the demo Git repository and the --secrets-dir
 }
 
 func printDevHelp(out io.Writer, h devHelp) {
@@ -135,6 +136,15 @@ It also published a Conflux config with a stable release and a canary:
   curl -s -H 'Authorization: Bearer %[3]s' '%[5]s/v1/resolve?tenant=acme&application=shop&environment=prod&name=db.json'
   curl -s -H 'Authorization: Bearer %[3]s' '%[5]s/v1/resolve?tenant=acme&application=shop&environment=prod&name=db.json&label.canary=true'
 `, h.exe, h.emulator, h.cfToken, devAccount, h.conflux)
+		fmt.Fprintf(out, `
+The Git source %[3]q polls the repository %[2]s every 10s. Its two
+ConfluxConfig files became Conflux configs; one renders a secret read from
+%[4]s/%[5]s, which never enters the raft log:
+  %[1]s sources get %[3]s
+  %[1]s gitops build %[2]s --path %[6]s    # render locally, secrets masked
+Change a file, commit, and ask for a poll now:
+  cd %[2]s && sed -i 's/EUR/USD/' %[6]s/shop-settings.yaml && git commit -qam 'USD' && cd - && %[1]s sources reconcile %[3]s
+`, h.exe, h.repo, demoSourceName, h.secrets, demoSecretName, demoRepoPath)
 	}
 	if h.kube {
 		fmt.Fprintf(out, `

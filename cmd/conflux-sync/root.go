@@ -63,6 +63,8 @@ wins over the environment, which wins over the file.`,
 		newTargetsCmd(g),
 		newPeersCmd(g),
 		newSnapshotCmd(g),
+		newSourcesCmd(g),
+		newGitopsCmd(g),
 		newRecoverCmd(),
 		newBenchCmd(g),
 	)

@@ -84,6 +84,7 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
+	f.StringVar(&cfg.SecretsDir, "secrets-dir", "", "folder of secrets for Git sources and their templates: <name>/<key> files, e.g. mounted Kubernetes Secrets (see docs/gitops.md)")
 	f.BoolVar(&cfg.SyncState, "sync-state", false, "fsync the state file on every raft batch (the raft log is always fsync'd; see docs/operations.md)")
 	f.DurationVar(&cfg.Sync.Debounce, "sync-debounce", 500*time.Millisecond, "changes to one target inside this window cost one downstream write")
 	f.DurationVar(&cfg.Sync.DriftInterval, "sync-drift-interval", 10*time.Minute, "how often every target is read back from downstream and repaired")

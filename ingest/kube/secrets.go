@@ -44,3 +44,20 @@ func (s *Secrets) SecretValue(ctx context.Context, ref api.SecretRef) (string, e
 	}
 	return string(v), nil
 }
+
+// Secret returns every key of a Secret, for rendering templates. Errors
+// name the Secret, never a value.
+func (s *Secrets) Secret(ctx context.Context, namespace, name string) (map[string]string, error) {
+	sec, err := s.client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("Secret %s/%s not found", namespace, name)
+	case err != nil:
+		return nil, fmt.Errorf("read Secret %s/%s: %w", namespace, name, err)
+	}
+	out := make(map[string]string, len(sec.Data))
+	for k, v := range sec.Data {
+		out[k] = string(v)
+	}
+	return out, nil
+}

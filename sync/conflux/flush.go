@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/render"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
@@ -58,12 +59,22 @@ type FlusherConfig struct {
 	// Registerer receives conflux_conflux_requests_total; nil: a private
 	// registry.
 	Registerer prometheus.Registerer
+	// Secrets resolves the Secrets of templated releases; nil fails them
+	// (retryably) naming the Secret.
+	Secrets Secrets
+}
+
+// Secrets reads a whole Secret when a templated release is rendered. The
+// values live only in the leader's memory for the render.
+type Secrets interface {
+	Secret(ctx context.Context, name api.SecretName) (map[string]string, error)
 }
 
 // Flusher writes conflux.Config targets.
 type Flusher struct {
-	api *client
-	log *slog.Logger
+	api     *client
+	log     *slog.Logger
+	secrets Secrets
 }
 
 var _ engine.Flusher = (*Flusher)(nil)
@@ -96,8 +107,9 @@ func NewFlusher(cfg FlusherConfig) (*Flusher, error) {
 		return nil, fmt.Errorf("conflux: register metrics: %w", err)
 	}
 	return &Flusher{
-		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout, requests: requests},
-		log: log,
+		api:     &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout, requests: requests},
+		log:     log,
+		secrets: cfg.Secrets,
 	}, nil
 }
 
@@ -105,18 +117,41 @@ func NewFlusher(cfg FlusherConfig) (*Flusher, error) {
 func (*Flusher) Kind() string { return Name }
 
 // ContentSHA returns the hex sha256 of content, as Conflux computes it.
-func ContentSHA(content string) string {
-	sum := sha256.Sum256([]byte(content))
-	return hex.EncodeToString(sum[:])
-}
+func ContentSHA(content string) string { return api.SHA256Hex(content) }
 
 // IdempotencyKey is the key a release is published with: a function of
 // the owning source, the target and the release's payload, so a repeated
 // publish (after a crash or a failover) is replayed by Conflux instead of
 // creating a second version.
-func IdempotencyKey(source api.SourceRef, target string, r api.ConfluxRelease) string {
-	h := sha256.Sum256([]byte(source.Key() + "\x00" + target + "\x00" + ContentSHA(r.Content) + "\x00" + r.Description + "\x00" + strconv.FormatBool(r.Stable)))
+func IdempotencyKey(source api.SourceRef, target string, r api.ConfluxRelease, contentSHA string) string {
+	h := sha256.Sum256([]byte(source.Key() + "\x00" + target + "\x00" + contentSHA + "\x00" + r.Description + "\x00" + strconv.FormatBool(r.Stable)))
 	return hex.EncodeToString(h[:])[:40]
+}
+
+// renderRelease returns the content to publish. A template is rendered
+// with its Secret's current values; failures name the Secret and the
+// template line, never a value, and are retryable: a Secret can be
+// created or fixed without a new fragment.
+func (f *Flusher) renderRelease(ctx context.Context, target string, r api.ConfluxRelease) (string, error) {
+	t := r.Template
+	if t == nil {
+		return r.Content, nil
+	}
+	if f.secrets == nil {
+		return "", fmt.Errorf("release %s of %s: cannot read %s: this server has no Secrets source (--secrets-dir or Kubernetes)", r.Name, target, t.Secret)
+	}
+	values, err := f.secrets.Secret(ctx, t.Secret)
+	if err != nil {
+		return "", fmt.Errorf("release %s of %s: %w", r.Name, target, err)
+	}
+	out, err := render.Render(r.Name, t.Text, values, render.Options{LeftDelim: t.LeftDelim, RightDelim: t.RightDelim})
+	if err != nil {
+		return "", fmt.Errorf("release %s of %s: render with %s: %s", r.Name, target, t.Secret, render.Mask(err.Error(), values))
+	}
+	if len(out) > MaxContent {
+		return "", engine.Permanent(fmt.Errorf("release %s of %s: the rendered content is larger than 1 MiB", r.Name, target))
+	}
+	return out, nil
 }
 
 // Flush makes the Conflux config match req.Result.Desired.
@@ -254,11 +289,25 @@ func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine
 // syncRelease publishes r unless the recorded version already holds it,
 // and records its ids.
 func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.Request, configID string, r DesiredRelease, samePrev bool, prev, ids map[string]string) error {
-	sha := ContentSHA(r.Content)
-	idemKey := IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease)
 	base := IDRelease + r.Name
+	recorded := func(sha, key string) bool {
+		return samePrev && prev[base] != "" && prev[base+IDShaSuffix] == sha && prev[base+IDKeySuffix] == key
+	}
+	// A template is rendered only when the recorded version does not hold
+	// what its producer rendered, so an unchanged flush reads no Secret.
+	sha := r.ContentSHA256()
+	idemKey := IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease, sha)
+	content := r.Content
+	if r.Template != nil && !recorded(sha, idemKey) {
+		var err error
+		if content, err = f.renderRelease(ctx, req.Target.Name, r.ConfluxRelease); err != nil {
+			return err
+		}
+		sha = ContentSHA(content)
+		idemKey = IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease, sha)
+	}
 	vid := ""
-	if samePrev && prev[base] != "" && prev[base+IDShaSuffix] == sha && prev[base+IDKeySuffix] == idemKey {
+	if recorded(sha, idemKey) {
 		vid = prev[base]
 		if req.Drift {
 			v, err := f.getVersion(ctx, configID, vid)
@@ -272,7 +321,7 @@ func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.
 	}
 	if vid == "" {
 		var err error
-		if vid, err = f.publish(ctx, configID, r, idemKey); err != nil {
+		if vid, err = f.publish(ctx, configID, r, content, idemKey); err != nil {
 			return err
 		}
 		log.Info("published Conflux version", "config", configID, "release", r.Name, "version", vid)
@@ -287,8 +336,8 @@ func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.
 // publish posts a version with the idempotency key. A replayed answer
 // naming a version retention has since removed is followed by a publish
 // under a key derived from the removed id, which is as repeatable.
-func (f *Flusher) publish(ctx context.Context, configID string, r DesiredRelease, key string) (string, error) {
-	body := map[string]any{"content": r.Content, "description": r.Description, "is_stable": r.Stable}
+func (f *Flusher) publish(ctx context.Context, configID string, r DesiredRelease, content, key string) (string, error) {
+	body := map[string]any{"content": content, "description": r.Description, "is_stable": r.Stable}
 	for range maxReplays {
 		var v remoteVersion
 		resp, err := f.api.do(ctx, "publish release "+r.Name, http.MethodPost, configPath(configID)+"/versions", nil,

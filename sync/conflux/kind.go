@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/render"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 )
 
@@ -115,10 +116,17 @@ func validate(s *Spec) *api.FieldError {
 			return &api.FieldError{Field: f + ".name", Reason: fmt.Sprintf("%q must match %s", r.Name, releaseRE)}
 		case len(r.Content) > MaxContent:
 			return &api.FieldError{Field: f + ".content", Reason: "is larger than 1 MiB"}
+		case r.Template != nil && r.Content != "":
+			return &api.FieldError{Field: f + ".content", Reason: "must be empty when template is set: the content is the rendered template"}
 		case !utf8.ValidString(r.Content):
 			return &api.FieldError{Field: f + ".content", Reason: "is not valid UTF-8"}
 		case utf8.RuneCountInString(r.Description) > maxDescription:
 			return &api.FieldError{Field: f + ".description", Reason: "is longer than 1024 characters"}
+		}
+		if r.Template != nil {
+			if fe := validateTemplate(f+".template", r.Template); fe != nil {
+				return fe
+			}
 		}
 		if j, dup := seen[r.Name]; dup {
 			return &api.FieldError{Field: f + ".name", Reason: fmt.Sprintf("%q is already the name of releases[%d]", r.Name, j)}
@@ -127,6 +135,27 @@ func validate(s *Spec) *api.FieldError {
 	}
 	if s.Policy != nil {
 		return validatePolicy(s.Policy)
+	}
+	return nil
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func validateTemplate(f string, t *api.ConfluxTemplate) *api.FieldError {
+	switch {
+	case len(t.Text) > MaxContent:
+		return &api.FieldError{Field: f + ".text", Reason: "is larger than 1 MiB"}
+	case !utf8.ValidString(t.Text):
+		return &api.FieldError{Field: f + ".text", Reason: "is not valid UTF-8"}
+	case (t.LeftDelim == "") != (t.RightDelim == ""):
+		return &api.FieldError{Field: f + ".leftDelim", Reason: "leftDelim and rightDelim are set together or not at all"}
+	case !api.ValidSecretName(t.Secret.Name):
+		return &api.FieldError{Field: f + ".secret.name", Reason: fmt.Sprintf("%q must be a Secret name", t.Secret.Name)}
+	case !sha256RE.MatchString(t.ContentSHA256):
+		return &api.FieldError{Field: f + ".contentSha256", Reason: "must be the hex sha256 of the rendered content"}
+	}
+	if _, err := render.SecretKeys(t.Text, render.Options{LeftDelim: t.LeftDelim, RightDelim: t.RightDelim}); err != nil {
+		return &api.FieldError{Field: f + ".text", Reason: err.Error()}
 	}
 	return nil
 }
@@ -257,7 +286,7 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 				releases[r.Name] = DesiredRelease{ConfluxRelease: r, Source: d.frag.Source}
 				continue
 			}
-			if have.ConfluxRelease != r {
+			if !have.ConfluxRelease.Equal(r) {
 				releaseConflicts = append(releaseConflicts, api.Conflict{Key: "release " + r.Name, Winner: have.Source, Loser: d.frag.Source,
 					Reason: fmt.Sprintf("release %s of %s is defined differently by %s", r.Name, target.Name, have.Source)})
 			}

@@ -203,23 +203,32 @@ func permutations(n int) [][]int {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	key := func(s api.SourceRef, target string, r api.ConfluxRelease) string {
+		return IdempotencyKey(s, target, r, r.ContentSHA256())
+	}
 	r := api.ConfluxRelease{Name: "v1", Content: "port: 1\n"}
-	k := IdempotencyKey(src("a"), testTargetName, r)
+	k := key(src("a"), testTargetName, r)
 	if len(k) != 40 {
 		t.Fatalf("key %q", k)
 	}
+	tmpl := &api.ConfluxTemplate{Text: "port: {{ .Secrets.port }}", Secret: api.SecretName{Name: "s"}, ContentSHA256: ContentSHA("port: 1\n")}
 	for i, other := range []string{
-		IdempotencyKey(src("b"), testTargetName, r),
-		IdempotencyKey(src("a"), "acme/shop/prod/other", r),
-		IdempotencyKey(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 2\n"}),
-		IdempotencyKey(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 1\n", Stable: true}),
-		IdempotencyKey(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 1\n", Description: "d"}),
+		key(src("b"), testTargetName, r),
+		key(src("a"), "acme/shop/prod/other", r),
+		key(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 2\n"}),
+		key(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 1\n", Stable: true}),
+		key(src("a"), testTargetName, api.ConfluxRelease{Name: "v1", Content: "port: 1\n", Description: "d"}),
 	} {
 		if other == k {
 			t.Fatalf("case %d: same key", i)
 		}
 	}
-	if IdempotencyKey(src("a"), testTargetName, api.ConfluxRelease{Name: "renamed", Content: "port: 1\n"}) != k {
-		t.Fatal("the name is not part of the key")
+	for name, same := range map[string]api.ConfluxRelease{
+		"renamed":  {Name: "renamed", Content: "port: 1\n"},
+		"template": {Name: "v1", Template: tmpl}, // the same rendered content is the same version
+	} {
+		if key(src("a"), testTargetName, same) != k {
+			t.Errorf("%s: the key changed", name)
+		}
 	}
 }

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Git sources: repositories whose ConfluxConfig files become conflux.Config
+// fragments. A GitSource is registered through the admin API (conflux-sync
+// sources add); a ConfluxSource is the Kubernetes object of the same
+// meaning. Both are polled by the leader's ingest/git.
+
+// Source kinds of the Git producer.
+const (
+	// SourceKindGit is a Git source registered through the admin API.
+	SourceKindGit = "GitSource"
+	// SourceKindConfluxSource is a gitops.conflux.io ConfluxSource object.
+	SourceKindConfluxSource = "ConfluxSource"
+)
+
+// Defaults of a GitSourceSpec.
+const (
+	DefaultGitInterval = time.Minute
+	DefaultGitTimeout  = 60 * time.Second
+	DefaultGitBranch   = "main"
+	// MinGitInterval keeps a typo ("1s") from hammering a Git server.
+	MinGitInterval = 5 * time.Second
+)
+
+// GitSourceSpec is the spec of a GitSource (api.Source.Spec).
+type GitSourceSpec struct {
+	// URL is the repository: https://, http://, ssh://, git:// or file://.
+	URL string `json:"url"`
+	// Ref selects what to sync; default the branch "main".
+	Ref GitRef `json:"ref,omitzero"`
+	// Interval between polls (a Go duration); default 1m, at least 5s.
+	Interval string `json:"interval,omitempty"`
+	// Timeout of one Git operation; default 60s.
+	Timeout string `json:"timeout,omitempty"`
+	// Path is the folder scanned for ConfluxConfig files; default the root.
+	Path string `json:"path,omitempty"`
+	// SecretRef names the credentials (username/password, bearerToken,
+	// identity/known_hosts, ca.crt): a directory of the server's
+	// --secrets-dir. ConfluxConfig files' secretsRef names are read there
+	// too.
+	SecretRef string `json:"secretRef,omitempty"`
+	// Tenant is the Conflux tenant of files without metadata.namespace.
+	Tenant string `json:"tenant,omitempty"`
+	// Suspend stops polling; what was published stays.
+	Suspend bool `json:"suspend,omitempty"`
+	// Prune removes the config of a file deleted from Git; default true.
+	Prune *bool `json:"prune,omitempty"`
+	// RequestedAt asks for a sync now when it differs from
+	// Status.LastHandledReconcileAt (conflux-sync sources reconcile).
+	RequestedAt string `json:"requestedAt,omitempty"`
+}
+
+// GitRef selects a commit: Commit wins over Tag, which wins over Branch.
+type GitRef struct {
+	Branch string `json:"branch,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// PruneEnabled reports the effective prune setting.
+func (s GitSourceSpec) PruneEnabled() bool { return s.Prune == nil || *s.Prune }
+
+// Durations returns the effective interval and timeout.
+func (s GitSourceSpec) Durations() (interval, timeout time.Duration, err error) {
+	interval, timeout = DefaultGitInterval, DefaultGitTimeout
+	if s.Interval != "" {
+		if interval, err = time.ParseDuration(s.Interval); err != nil {
+			return 0, 0, &FieldError{Field: "spec.interval", Reason: fmt.Sprintf("%q is not a duration such as 1m or 30s", s.Interval)}
+		}
+		if interval < MinGitInterval {
+			return 0, 0, &FieldError{Field: "spec.interval", Reason: fmt.Sprintf("%s is shorter than the minimum %s", interval, MinGitInterval)}
+		}
+	}
+	if s.Timeout != "" {
+		if timeout, err = time.ParseDuration(s.Timeout); err != nil || timeout <= 0 {
+			return 0, 0, &FieldError{Field: "spec.timeout", Reason: fmt.Sprintf("%q is not a positive duration such as 60s", s.Timeout)}
+		}
+	}
+	return interval, timeout, nil
+}
+
+// Validate checks the spec without contacting the repository.
+func (s GitSourceSpec) Validate() error {
+	if s.URL == "" {
+		return &FieldError{Field: "spec.url", Reason: "is required"}
+	}
+	if _, _, err := s.Durations(); err != nil {
+		return err
+	}
+	if strings.HasPrefix(s.Path, "/") || strings.Contains("/"+s.Path+"/", "/../") {
+		return &FieldError{Field: "spec.path", Reason: fmt.Sprintf("%q must be a relative path inside the repository", s.Path)}
+	}
+	if s.SecretRef != "" && !ValidSecretName(s.SecretRef) {
+		return &FieldError{Field: "spec.secretRef", Reason: fmt.Sprintf("%q must be a plain name (letters, digits, '.', '_', '-')", s.SecretRef)}
+	}
+	return nil
+}
+
+// ValidSecretName reports whether n may name a directory of --secrets-dir:
+// it must be safe as a single path element.
+func ValidSecretName(n string) bool {
+	if n == "" || n == "." || n == ".." || len(n) > 253 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// GitSourceStatus is what the leader last did with a Git source: the
+// Source.Status of a GitSource, and the status of a ConfluxSource.
+type GitSourceStatus struct {
+	Conditions         []Condition `json:"conditions,omitempty"`
+	ObservedGeneration int64       `json:"observedGeneration,omitempty"`
+	// LastSyncedCommit is the commit whose files every valid config was
+	// proposed from; LastAttemptedCommit the newest commit tried.
+	LastSyncedCommit    string `json:"lastSyncedCommit,omitempty"`
+	LastAttemptedCommit string `json:"lastAttemptedCommit,omitempty"`
+	// Inventory lists the configs the source publishes, sorted by config.
+	Inventory              []GitInventoryEntry `json:"inventory,omitempty"`
+	LastHandledReconcileAt string              `json:"lastHandledReconcileAt,omitempty"`
+	// FileErrors are the files of LastAttemptedCommit that failed, each
+	// "path:line: reason".
+	FileErrors []string `json:"fileErrors,omitempty"`
+}
+
+// GitInventoryEntry is one config a Git source publishes.
+type GitInventoryEntry struct {
+	// Config is the conflux.Config target name
+	// (tenant/application/environment/name).
+	Config string `json:"config"`
+	// File is the repository file that defines it.
+	File string `json:"file"`
+	// Release is the release name the file publishes under (a policy
+	// rule names it).
+	Release string `json:"release"`
+	// ContentSHA256 is the sha256 of the rendered content, never the
+	// content itself.
+	ContentSHA256 string `json:"contentSha256"`
+	// VersionID is the Conflux version holding it, once published.
+	VersionID string `json:"versionId,omitempty"`
+}
+
+// Condition is a kstatus-style condition, as Kubernetes objects carry them.
+type Condition struct {
+	Type               string    `json:"type"`
+	Status             string    `json:"status"`
+	Reason             string    `json:"reason,omitempty"`
+	Message            string    `json:"message,omitempty"`
+	LastTransitionTime time.Time `json:"lastTransitionTime,omitzero"`
+}
