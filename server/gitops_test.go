@@ -34,6 +34,9 @@ import (
 // into failing templates: it must reach Conflux and nothing else.
 const plantedSecret = "pl4nted-s3cret-VALUE-81c2"
 
+// rotatedSecret replaces it in the Secret halfway through.
+const rotatedSecret = "r0tated-s3cret-VALUE-77d1"
+
 // gitopsFixture is a namespace on the shared API server with a Git server
 // (smart HTTP with basic auth), the Conflux reference server and a
 // three-node cluster whose logs are captured.
@@ -285,7 +288,22 @@ func TestGitOpsConfluxSource(t *testing.T) {
 	})
 	delete(want, settings)
 
-	// 5. Broken files fail alone, named with file and line, and publish
+	// 5. A changed Secret is rendered at the next poll: one new version,
+	// no commit needed.
+	var dbSecret corev1.Secret
+	if err := f.k8s.Get(f.ctx, client.ObjectKey{Namespace: f.ns, Name: "db"}, &dbSecret); err != nil {
+		t.Fatal(err)
+	}
+	dbSecret.Data["password"] = []byte(rotatedSecret)
+	if err := f.k8s.Update(f.ctx, &dbSecret); err != nil {
+		t.Fatal(err)
+	}
+	at = f.requestSync("configs")
+	f.waitStatus("configs", at, "Ready with the rotated Secret", readyIs(metav1.ConditionTrue, "Succeeded"))
+	want[db] = append(want[db], "user=shop\npassword="+rotatedSecret+"\n")
+	testutil.WaitFor(t, 30*time.Second, "the rotated Secret published", func() bool { return mapsEqual(f.published(), want) })
+
+	// 6. Broken files fail alone, named with file and line, and publish
 	// nothing: a missing key, a bad Secret reference, and a template that
 	// would print the secret in its error.
 	before := f.versionCount()
@@ -313,13 +331,13 @@ func TestGitOpsConfluxSource(t *testing.T) {
 		}
 	}
 	// The good file of the same commit is published.
-	want[db] = append(want[db], "user=shop\npassword="+plantedSecret+"\npool=5\n")
+	want[db] = append(want[db], "user=shop\npassword="+rotatedSecret+"\npool=5\n")
 	testutil.WaitFor(t, 30*time.Second, "the good file of the broken commit published", func() bool { return mapsEqual(f.published(), want) })
 	if got := f.versionCount(); got != before+1 {
 		t.Errorf("%d versions after the broken commit, want %d (only the good file)", got, before+1)
 	}
 
-	// 6. An unreachable repository and wrong credentials: a condition with
+	// 7. An unreachable repository and wrong credentials: a condition with
 	// the reason, and no publish.
 	f.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "wrong-auth", Namespace: f.ns},
 		Data: map[string][]byte{"username": []byte(gitUser), "password": []byte("wrong-" + plantedSecret)}})
@@ -334,9 +352,17 @@ func TestGitOpsConfluxSource(t *testing.T) {
 		t.Errorf("%d versions: failing sources published something", got)
 	}
 
-	// 7. The secret reached Conflux only: not the log lines, the Events,
+	// 8. The secrets reached Conflux only: not the log lines, the Events,
 	// the status, the raft log or the FSM files.
 	f.assertNoSecret(plantedSecret)
+	f.assertNoSecret(rotatedSecret)
+
+	// 9. Deleting the ConfluxSource removes its fragments, and the config
+	// it created leaves Conflux.
+	if err := f.k8s.Delete(f.ctx, &v1alpha1.ConfluxSource{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "configs"}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the deleted source's config removed from Conflux", func() bool { return len(f.published()) == 0 })
 }
 
 // waitEvent waits for an Event of reason on a ConfluxSource.
@@ -477,9 +503,50 @@ func TestGitOpsAPISource(t *testing.T) {
 		t.Fatalf("fragments %v (%v): want one, without the secret", frags, err)
 	}
 
-	// Removing the source removes its config from Conflux.
+	// A config another source owns is a conflict: the file's release is
+	// not published into it, and the status names the owner.
+	owned := api.Fragment{Target: api.TargetRef{Kind: api.KindConfluxConfig, Name: "team-a/shop/prod/owned.yaml"}, Source: api.SourceRef{Kind: "API", Name: "platform"},
+		Generation: 1, Spec: json.RawMessage(`{"config":{"format":"yaml"},"releases":[{"name":"v1","content":"a: 1\n"}],"policy":{"rules":[{"priority":0,"release":"v1"}]}}`)}
+	if _, err := cl.PutFragment(ctx, owned, api.Wait(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	repo.Commit(t, "owned", map[string]string{"owned.yaml": configFile("owned.yaml", "yaml", "a: 2\n", "")})
+	spec, _ = json.Marshal(api.GitSourceSpec{URL: daemon.URL("configs"), Tenant: "team-a", Interval: "5s", RequestedAt: "now"})
+	if _, err := cl.PutSource(ctx, api.Source{Source: ref, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 60*time.Second, "a Conflict naming the owner", func() bool {
+		srcs, _ := cl.ListSources(ctx)
+		for _, s := range srcs {
+			if s.Source == ref && json.Unmarshal(s.Status, &st) == nil {
+				for _, c := range st.Conditions {
+					if c.Type == "Ready" && c.Reason == "Conflict" {
+						return strings.Contains(c.Message, "owned by API/platform")
+					}
+				}
+			}
+		}
+		return false
+	})
+	var ownedVersions []string
+	for _, cfg := range cx.emu.Configs() {
+		if cfg.Name == "owned.yaml" {
+			for _, v := range cx.emu.Versions(cfg.ID) {
+				ownedVersions = append(ownedVersions, v.Content)
+			}
+		}
+	}
+	if !slices.Equal(ownedVersions, []string{"a: 1\n"}) {
+		t.Errorf("the owned config holds %q: the Git release was published into it", ownedVersions)
+	}
+
+	// Removing the source removes its config from Conflux (and leaves the
+	// one it did not own).
 	if _, err := cl.DeleteSource(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 30*time.Second, "the config deleted with its source", func() bool { return len(cx.emu.Configs()) == 0 })
+	testutil.WaitFor(t, 30*time.Second, "the config deleted with its source", func() bool {
+		cfgs := cx.emu.Configs()
+		return len(cfgs) == 1 && cfgs[0].Name == "owned.yaml"
+	})
 }

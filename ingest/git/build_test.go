@@ -1,4 +1,4 @@
-package git
+package git_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/ingest/git"
 )
 
 func doc(name, template, extra string) string {
@@ -36,7 +37,7 @@ func (m mapSecrets) Secret(_ context.Context, name api.SecretName) (map[string]s
 }
 
 // spec decodes the fragment of target from a build.
-func specOf(t *testing.T, b Built, target string) (api.ConfluxConfigSpec, bool) {
+func specOf(t *testing.T, b git.Built, target string) (api.ConfluxConfigSpec, bool) {
 	t.Helper()
 	for _, f := range b.Fragments {
 		if f.Target.Name == target {
@@ -51,7 +52,7 @@ func specOf(t *testing.T, b Built, target string) (api.ConfluxConfigSpec, bool) 
 }
 
 // previous turns a build into the stored fragments of the next one.
-func previous(b Built) []api.Fragment {
+func previous(b git.Built) []api.Fragment {
 	src := api.SourceRef{Kind: api.SourceKindConfluxSource, Namespace: "team", Name: "repo"}
 	var out []api.Fragment
 	for _, f := range b.Fragments {
@@ -68,13 +69,13 @@ func TestBuild(t *testing.T) {
 		"sub/db.yaml": []byte(doc("db.yaml", "pw: {{ .Secrets.password }}\n", "  secretsRef:\n    name: db\n")),
 		"other.yml":   []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"),
 	}
-	first := Build(ctx, BuildInput{Files: base, DefaultTenant: "team", SecretNamespace: "team", Secrets: secrets, Prune: true})
+	first := git.Build(ctx, git.BuildInput{Files: base, DefaultTenant: "team", SecretNamespace: "team", Secrets: secrets, Prune: true})
 	if len(first.Problems) != 0 || len(first.Fragments) != 2 || len(first.Inventory) != 2 {
 		t.Fatalf("first build: %+v", first)
 	}
 	a, _ := specOf(t, first, "team/shop/prod/a.yaml")
 	if a.Config == nil || a.Config.Format != "yaml" || len(a.Releases) != 1 || a.Releases[0].Content != "x: 1\n" || !a.Releases[0].Stable ||
-		a.Policy == nil || len(a.Policy.Rules) != 1 || a.Policy.Rules[0].Release != ReleaseName("a.yaml") {
+		a.Policy == nil || len(a.Policy.Rules) != 1 || a.Policy.Rules[0].Release != git.ReleaseName("a.yaml") {
 		t.Errorf("plain config: %+v", a)
 	}
 	db, _ := specOf(t, first, "team/shop/prod/db.yaml")
@@ -145,7 +146,7 @@ func TestBuild(t *testing.T) {
 					files[k] = []byte(v)
 				}
 			}
-			b := Build(ctx, BuildInput{Files: files, DefaultTenant: "team", SecretNamespace: "team", Secrets: secrets, Previous: previous(first), Prune: tt.prune})
+			b := git.Build(ctx, git.BuildInput{Files: files, DefaultTenant: "team", SecretNamespace: "team", Secrets: secrets, Previous: previous(first), Prune: tt.prune})
 			if len(b.Problems) != len(tt.problems) {
 				t.Fatalf("problems %v, want %d", b.Problems, len(tt.problems))
 			}
@@ -178,8 +179,8 @@ func TestBuild(t *testing.T) {
 
 func TestBuildWithoutSecretsMasks(t *testing.T) {
 	files := map[string][]byte{"db.yaml": []byte(doc("db.yaml", "pw: {{ .Secrets.password }}\n", "  secretsRef:\n    name: db\n"))}
-	b := Build(context.Background(), BuildInput{Files: files, DefaultTenant: "team", Prune: true})
-	if len(b.Problems) != 0 || b.Rendered[ReleaseName("db.yaml")] != "pw: ***\n" {
+	b := git.Build(context.Background(), git.BuildInput{Files: files, DefaultTenant: "team", Prune: true})
+	if len(b.Problems) != 0 || b.Rendered[git.ReleaseName("db.yaml")] != "pw: ***\n" {
 		t.Fatalf("local build: %+v", b)
 	}
 }
@@ -188,9 +189,9 @@ func TestReleaseName(t *testing.T) {
 	valid := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 	seen := map[string]string{}
 	for _, p := range []string{"a.yaml", "a/b.yaml", "a.b.yaml", "-x.yaml", "日本/設定.yaml", strings.Repeat("very-long-folder/", 10) + "config.yaml", ".hidden.yml"} {
-		n := ReleaseName(p)
+		n := git.ReleaseName(p)
 		if !valid.MatchString(n) {
-			t.Errorf("ReleaseName(%q) = %q: not a valid release name", p, n)
+			t.Errorf("git.ReleaseName(%q) = %q: not a valid release name", p, n)
 		}
 		if other, dup := seen[n]; dup {
 			t.Errorf("%q and %q share the release name %q", p, other, n)
@@ -202,11 +203,11 @@ func TestReleaseName(t *testing.T) {
 // TestExampleRepository renders deploy/examples/gitops/repository, so the
 // documented example stays valid.
 func TestExampleRepository(t *testing.T) {
-	files, err := ReadDir("../../deploy/examples/gitops/repository", "conflux")
+	files, err := git.ReadDir("../../deploy/examples/gitops/repository", "conflux")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Build(context.Background(), BuildInput{Files: files, DefaultTenant: "team-a", SecretNamespace: "team-a",
+	b := git.Build(context.Background(), git.BuildInput{Files: files, DefaultTenant: "team-a", SecretNamespace: "team-a",
 		Secrets: mapSecrets{"team-a/billing-db": {"password": "pw"}}, Prune: true})
 	if len(b.Problems) != 0 || len(b.Fragments) != 1 {
 		t.Fatalf("example: problems %v, %d fragments", b.Problems, len(b.Fragments))

@@ -313,7 +313,7 @@ type failure struct {
 }
 
 func (pl *poller) sync(src Source) (api.GitSourceStatus, []Event, bool) {
-	st := pl.status
+	st := cloneStatus(pl.status)
 	st.ObservedGeneration = src.Generation
 	if src.Spec.RequestedAt != "" {
 		st.LastHandledReconcileAt = src.Spec.RequestedAt
@@ -451,7 +451,7 @@ func defaultTenant(src Source) string {
 // refreshStatus re-reads the inventory's sync status; it reports whether
 // configs still wait.
 func (pl *poller) refreshStatus(src Source) bool {
-	st := pl.status
+	st := cloneStatus(pl.status)
 	pending, events := pl.applyInventory(src, &st)
 	pl.status = st
 	pl.report(src, events)
@@ -521,6 +521,15 @@ func (pl *poller) applyInventory(src Source, st *api.GitSourceStatus) (bool, []E
 	}
 	setCondition(st, ConditionReconciling, boolStatus(waiting > 0), ReasonProgressing, "")
 	return waiting > 0, events
+}
+
+// cloneStatus copies a status deeply: a reported status belongs to the
+// reporter, and the next poll must not write into it.
+func cloneStatus(st api.GitSourceStatus) api.GitSourceStatus {
+	st.Conditions = slices.Clone(st.Conditions)
+	st.Inventory = slices.Clone(st.Inventory)
+	st.FileErrors = slices.Clone(st.FileErrors)
+	return st
 }
 
 // withFiles names the file of releases carried from an earlier commit, as

@@ -247,7 +247,8 @@ type decoded struct {
 }
 
 // Aggregate merges the fragments: config and policy have one owner each
-// (the oldest fragment setting them: lowest CreateIndex, then source key);
+// (the oldest fragment setting them: lowest CreateIndex, then source key),
+// and a later fragment that sets config contributes nothing at all;
 // releases are merged by name, the oldest definition winning when two
 // differ. Any fragment order gives byte-identical output.
 func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Result, error) {
@@ -276,8 +277,12 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 				configOwner = d.frag
 				out.Config = canonicalConfig(*c)
 			} else {
+				// A second source claiming the config is a competing
+				// owner: none of its wishes are written, so it never
+				// publishes into a config it does not own.
 				conflicts = append(conflicts, api.Conflict{Key: "config", Winner: configOwner.Source, Loser: d.frag.Source,
-					Reason: fmt.Sprintf("config %s is owned by %s", target.Name, configOwner.Source)})
+					Reason: fmt.Sprintf("config %s is owned by %s; the releases and policy of %s are not published", target.Name, configOwner.Source, d.frag.Source)})
+				continue
 			}
 		}
 		for _, r := range d.spec.Releases {

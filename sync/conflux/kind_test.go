@@ -31,6 +31,7 @@ func TestParseTargetName(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	big := strings.Repeat("x", MaxContent+1)
+	sha := ContentSHA("x")
 	tests := []struct {
 		name, target, spec string
 		field, reason      string
@@ -57,6 +58,12 @@ func TestValidate(t *testing.T) {
 		{name: "release duplicate", spec: `{"releases":[{"name":"v1","content":""},{"name":"v1","content":"x"}]}`, field: "spec.releases[1].name", reason: "releases[0]"},
 		{name: "release too large", spec: `{"releases":[{"name":"v1","content":"` + big + `"}]}`, field: "spec.releases[0].content", reason: "1 MiB"},
 		{name: "release type", spec: `{"releases":[{"name":"v1","content":1}]}`, field: "spec.releases.content", reason: "must be string"},
+		{name: "template", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"pw={{ .Secrets.pw }}","secret":{"namespace":"team","name":"db"},"contentSha256":"` + sha + `"}}]}`},
+		{name: "template and content", spec: `{"releases":[{"name":"v1","content":"x","template":{"text":"x","secret":{"name":"db"},"contentSha256":"` + sha + `"}}]}`, field: "spec.releases[0].content", reason: "must be empty"},
+		{name: "template sha", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"x","secret":{"name":"db"},"contentSha256":"abc"}}]}`, field: "spec.releases[0].template.contentSha256", reason: "hex sha256"},
+		{name: "template secret", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"x","secret":{"name":"../etc"},"contentSha256":"` + sha + `"}}]}`, field: "spec.releases[0].template.secret.name", reason: "Secret name"},
+		{name: "template delimiters", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"x","leftDelim":"<<","secret":{"name":"db"},"contentSha256":"` + sha + `"}}]}`, field: "spec.releases[0].template.leftDelim", reason: "together"},
+		{name: "template syntax", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"{{ if }}","secret":{"name":"db"},"contentSha256":"` + sha + `"}}]}`, field: "spec.releases[0].template.text", reason: "line 1"},
 		{name: "priority duplicate", spec: `{"policy":{"rules":[{"priority":1,"release":"a","labels":{"x":"y"}},{"priority":1,"release":"b"}]}}`, field: "spec.policy.rules[1].priority", reason: "rules[0]"},
 		{name: "empty label", spec: `{"policy":{"rules":[{"priority":1,"release":"a","labels":{"":"y"}}]}}`, field: "spec.policy.rules[0].labels", reason: "must not be empty"},
 		{name: "two defaults", spec: `{"policy":{"rules":[{"priority":1,"release":"a"},{"priority":2,"release":"b","labels":{}}]}}`, field: "spec.policy.rules[1].labels", reason: "one default"},
@@ -99,14 +106,17 @@ func TestAggregateOwnersAndReleases(t *testing.T) {
 	owner := frag("owner", 5, `{"config":{"format":"yaml","schema":{"type":"object", "required":["port"]},"description":"primary"},
 		"releases":[{"name":"v1","content":"port: 1\n","stable":true}],
 		"policy":{"rules":[{"priority":0,"release":"v1"},{"priority":10,"release":"v2","labels":{"canary":"true"}}]}}`)
-	// Registered later: loses config and policy; v1 is identical (agrees),
-	// v2 is new, v3 differs from the older definition below.
-	second := frag("second", 7, `{"config":{"format":"json"},"releases":[{"name":"v1","content":"port: 1\n","stable":true},{"name":"v2","content":"port: 2\n"},{"name":"v3","content":"b"}],
+	// Registered later and claiming the config: a competing owner, none of
+	// whose wishes count.
+	rival := frag("rival", 6, `{"config":{"format":"json"},"releases":[{"name":"v9","content":"x"}],"policy":{"rules":[]}}`)
+	// Releases only, registered later: v1 is identical (agrees), v2 is
+	// new, v3 differs from the older definition below; its policy loses.
+	second := frag("second", 7, `{"releases":[{"name":"v1","content":"port: 1\n","stable":true},{"name":"v2","content":"port: 2\n"},{"name":"v3","content":"b"}],
 		"policy":{"rules":[]}}`)
 	// Same index as second: the source key breaks the tie ("first" < "second").
 	tie := frag("first", 7, `{"releases":[{"name":"v3","content":"a"}]}`)
 
-	d, conflicts, raw := aggregate(t, second, tie, owner)
+	d, conflicts, raw := aggregate(t, second, rival, tie, owner)
 	want := `{"config":{"format":"yaml","schema":{"required":["port"],"type":"object"},"description":"primary"},` +
 		`"releases":[{"name":"v1","content":"port: 1\n","stable":true,"source":{"kind":"GitSource","namespace":"team-a","name":"owner"}},` +
 		`{"name":"v2","content":"port: 2\n","source":{"kind":"GitSource","namespace":"team-a","name":"second"}},` +
@@ -124,7 +134,7 @@ func TestAggregateOwnersAndReleases(t *testing.T) {
 		got = append(got, c{x.Key, x.Winner.Name, x.Loser.Name, x.Reason})
 	}
 	wantC := []c{
-		{"config", "owner", "second", "config " + testTargetName + " is owned by GitSource/team-a/owner"},
+		{"config", "owner", "rival", "config " + testTargetName + " is owned by GitSource/team-a/owner; the releases and policy of GitSource/team-a/rival are not published"},
 		{"policy", "owner", "second", "is owned by GitSource/team-a/owner"},
 		{"release v3", "first", "second", "release v3"},
 	}
