@@ -41,9 +41,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeCommand -fuzztime=$(FUZZTIME) ./fsm
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./sync/tunnel
 
-## bench: Go benchmarks (FSM apply, aggregation, Kubernetes translation)
+## bench: Go benchmarks (FSM apply, aggregation, Kubernetes translation, Git builds)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./fsm ./sync/tunnel ./ingest/kube/translate
+	$(GO) test -run='^$$' -bench=. -benchmem ./fsm ./sync/tunnel ./ingest/kube/translate ./ingest/git
 
 ## bench-cluster: `conflux-sync bench` against three server processes on loopback
 bench-cluster: build

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -85,10 +86,15 @@ func (s GitSourceSpec) Durations() (interval, timeout time.Duration, err error) 
 	return interval, timeout, nil
 }
 
+var gitURLRE = regexp.MustCompile(`^((https?|ssh|git|file)://\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$`)
+
 // Validate checks the spec without contacting the repository.
 func (s GitSourceSpec) Validate() error {
 	if s.URL == "" {
 		return &FieldError{Field: "spec.url", Reason: "is required"}
+	}
+	if !gitURLRE.MatchString(s.URL) {
+		return &FieldError{Field: "spec.url", Reason: fmt.Sprintf("%q must be an https://, http://, ssh://, git:// or file:// URL, or user@host:path", s.URL)}
 	}
 	if _, _, err := s.Durations(); err != nil {
 		return err

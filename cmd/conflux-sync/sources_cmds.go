@@ -32,6 +32,16 @@ func gitSourceRef(name string) api.SourceRef {
 	return api.SourceRef{Kind: api.SourceKindGit, Name: name}
 }
 
+// gitSource returns the API client and the GitSource named name.
+func (g *globalOptions) gitSource(ctx context.Context, name string) (*api.Client, api.Source, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, api.Source{}, err
+	}
+	s, err := findGitSource(ctx, c, name)
+	return c, s, err
+}
+
 // findGitSource reads one GitSource; an error when it is not registered.
 func findGitSource(ctx context.Context, c *api.Client, name string) (api.Source, error) {
 	all, err := c.ListSources(ctx)
@@ -143,11 +153,7 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 		Short: "Show a Git source: spec, conditions, inventory and failing files",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			s, err := findGitSource(cmd.Context(), c, args[0])
+			_, s, err := g.gitSource(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -181,11 +187,7 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 		Short: "Poll a Git source now and wait until the leader handled it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			s, err := findGitSource(cmd.Context(), c, args[0])
+			c, s, err := g.gitSource(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

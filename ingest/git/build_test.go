@@ -217,3 +217,23 @@ func TestExampleRepository(t *testing.T) {
 		t.Errorf("example config: %+v", s)
 	}
 }
+
+// BenchmarkBuild renders a commit of 100 ConfluxConfig files, half of them
+// with a Secret: the CPU a poll of a moved head costs besides Git.
+func BenchmarkBuild(b *testing.B) {
+	files := map[string][]byte{}
+	for i := range 100 {
+		extra, tmpl := "", "pool: {{ add 10 "+fmt.Sprint(i)+" }}\nname: {{ \"svc\" | upper }}\n"
+		if i%2 == 0 {
+			extra, tmpl = "  secretsRef:\n    name: db\n", tmpl+"password: {{ .Secrets.password | quote }}\n"
+		}
+		files[fmt.Sprintf("team/config-%03d.yaml", i)] = []byte(doc(fmt.Sprintf("config-%03d.yaml", i), tmpl, extra))
+	}
+	in := git.BuildInput{Files: files, DefaultTenant: "team", SecretNamespace: "team", Secrets: mapSecrets{"team/db": {"password": "pw"}}, Prune: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if out := git.Build(context.Background(), in); len(out.Problems) != 0 || len(out.Fragments) != 100 {
+			b.Fatalf("build: %v", out.Problems)
+		}
+	}
+}

@@ -155,9 +155,9 @@ func NewPollers(ctx context.Context, cfg PollerConfig) *Pollers {
 	return &Pollers{cfg: cfg, log: cfg.Logger, ctx: ctx, running: map[string]*poller{}}
 }
 
-// Update makes the running pollers match sources: new ones start, a
-// changed spec restarts its poller with the state it had (so a
-// requestedAt change polls at once without refetching), removed ones stop.
+// Update makes the running pollers match sources: new ones start, removed
+// ones stop, and a changed spec (or requestedAt) wakes its poller for a
+// poll now, keeping its fetched files (an unmoved head is not fetched).
 // prev supplies the last known status of a source (from where the front
 // end keeps it) the first time it is seen in this term.
 func (p *Pollers) Update(sources []Source, prev func(api.SourceRef) api.GitSourceStatus) {

@@ -1,15 +1,15 @@
 package gittest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
 // Daemon is a `git daemon` serving repositories over git:// on 127.0.0.1.
@@ -27,10 +27,7 @@ func NewDaemon(t testing.TB, repos map[string]*Repo) *Daemon {
 	home := t.TempDir()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("gittest: %v", err)
-		}
+		port := testutil.FreePort(t)
 		if err := startDaemon(t, git, base, home, port); err != nil {
 			lastErr = err // most likely the port was taken meanwhile
 			continue
@@ -41,34 +38,6 @@ func NewDaemon(t testing.TB, repos map[string]*Repo) *Daemon {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process writing it while a
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func startDaemon(t testing.TB, git, base, home string, port int) error {
 	t.Helper()
 	args := append(append([]string{}, configFlags...),
@@ -77,7 +46,7 @@ func startDaemon(t testing.TB, git, base, home string, port int) error {
 	cmd := exec.Command(git, args...)
 	cmd.Dir = base
 	cmd.Env = hermeticEnv(home)
-	stderr := &lockedBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	cmd.Stderr = stderr
 	// git daemon forks a child per connection; a process group of its own
 	// lets the cleanup kill those children too, and WaitDelay bounds the
