@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -60,18 +61,14 @@ const (
 func newGitopsFixture(t testing.TB) *gitopsFixture {
 	t.Helper()
 	env := kubeEnv(t)
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatal(err)
-		}
-	}
-	k8s, err := client.New(env.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &gitopsFixture{t: t, ctx: context.Background(), ns: "g-" + randomSuffix(), k8s: k8s, logs: &testutil.SyncBuffer{}}
+	f := &gitopsFixture{t: t, ctx: context.Background(), ns: "g-" + randomSuffix(), k8s: gitopsClient(t, env.Config), logs: &testutil.SyncBuffer{}}
 	f.create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}})
+	// envtest runs no namespace controller: remove the ConfluxSources so
+	// the clusters of later tests (watching every namespace) do not poll
+	// them.
+	t.Cleanup(func() {
+		f.k8s.DeleteAllOf(context.Background(), &v1alpha1.ConfluxSource{}, client.InNamespace(f.ns))
+	})
 	f.repo = gittest.NewRepo(t)
 	f.git = gittest.NewHTTPServer(t, gittest.HTTPOptions{Username: gitUser, Password: gitPassword}, map[string]*gittest.Repo{"configs": f.repo})
 	f.cx = newConfluxServer(t)
@@ -89,6 +86,23 @@ func newGitopsFixture(t testing.TB) *gitopsFixture {
 		cfg.Logger = logger.With("node", cfg.NodeID)
 	})
 	return f
+}
+
+// gitopsClient is an administrator's client for core kinds and
+// ConfluxSources.
+func gitopsClient(t testing.TB, cfg *rest.Config) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k8s
 }
 
 // levelFilter passes only WARN and ERROR lines on, so the test log stays

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/gitops/v1alpha1"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/internal/kubetest"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
@@ -99,6 +101,26 @@ func TestKubeIngestLeastPrivilege(t *testing.T) {
 
 	// Events.
 	f.waitEvent("Tunnel", "edge", "Normal Synced", "a Synced event for Tunnel edge")
+
+	// The Git producer lists ConfluxSources, writes their status and
+	// records Events with the same role.
+	gk := gitopsClient(t, kubeEnv(t).Config)
+	cs := &v1alpha1.ConfluxSource{ObjectMeta: metav1.ObjectMeta{Name: "configs", Namespace: f.ns},
+		Spec: v1alpha1.ConfluxSourceSpec{URL: fmt.Sprintf("http://127.0.0.1:%d/none.git", testutil.FreePort(t)), Timeout: "5s"}}
+	if err := gk.Create(f.ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	// envtest runs no namespace controller: remove what later tests'
+	// clusters would otherwise poll.
+	t.Cleanup(func() { gk.Delete(context.Background(), cs) })
+	testutil.WaitFor(t, 60*time.Second, "the ConfluxSource's status written by the restricted user", func() bool {
+		if err := gk.Get(f.ctx, client.ObjectKeyFromObject(cs), cs); err != nil {
+			return false
+		}
+		c := condition(cs.Status.Conditions, "Ready")
+		return c != nil && c.Reason == "Unreachable"
+	})
+	f.waitEvent("ConfluxSource", "configs", "Warning GitOperationFailed", "a GitOperationFailed event for ConfluxSource configs")
 
 	// The finalizer is released once the tunnel is gone from Cloudflare.
 	if err := f.k8s.Delete(f.ctx, &tn); err != nil {
