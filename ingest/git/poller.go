@@ -519,7 +519,11 @@ func (pl *poller) applyInventory(src Source, st *api.GitSourceStatus) (bool, []E
 		setCondition(st, ConditionStalled, "False", ReasonSucceeded, "")
 		events = append(events, Event{Reason: "Published", Message: msg})
 	}
-	setCondition(st, ConditionReconciling, boolStatus(waiting > 0), ReasonProgressing, "")
+	if waiting > 0 {
+		setCondition(st, ConditionReconciling, "True", ReasonProgressing, fmt.Sprintf("waiting for %d releases to be published", waiting))
+	} else {
+		setCondition(st, ConditionReconciling, "False", ReasonSucceeded, "")
+	}
 	return waiting > 0, events
 }
 
