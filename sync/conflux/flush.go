@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,10 @@ const (
 	IDRelease   = "release."
 	IDShaSuffix = ".sha"
 	IDKeySuffix = ".key"
+	// IDPolicy is "managed" while a fragment owns the release policy, so
+	// the flush after its owner left resets the policy instead of leaving
+	// rules nobody manages.
+	IDPolicy = "policy"
 )
 
 // DefaultTimeout bounds one API request when FlusherConfig.Timeout is 0.
@@ -199,8 +204,14 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 			return engine.Outcome{}, err
 		}
 	}
-	if want.Policy != nil {
+	switch {
+	case want.Policy != nil:
 		if err := f.syncPolicy(ctx, log, cfg.ID, want.Policy, ids); err != nil {
+			return engine.Outcome{}, err
+		}
+		ids[IDPolicy] = "managed"
+	case samePrev && prev[IDPolicy] == "managed":
+		if err := f.resetPolicy(ctx, log, cfg.ID); err != nil {
 			return engine.Outcome{}, err
 		}
 	}
@@ -382,6 +393,12 @@ func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, configID str
 		}
 		want.Rules = append(want.Rules, remoteRule{Priority: r.Priority, VersionID: ids[IDRelease+r.Release], Labels: labels})
 	}
+	return f.replacePolicy(ctx, log, configID, want, "replaced Conflux release policy")
+}
+
+// replacePolicy makes the remote policy want (with If-Match), unless it
+// already is.
+func (f *Flusher) replacePolicy(ctx context.Context, log *slog.Logger, configID string, want remotePolicy, done string) error {
 	var cur remotePolicy
 	resp, err := f.api.do(ctx, "read policy of "+configID, http.MethodGet, configPath(configID)+"/policy", nil, nil, nil, &cur)
 	if err != nil {
@@ -397,8 +414,28 @@ func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, configID str
 	if _, err := f.api.do(ctx, "replace policy of "+configID, http.MethodPut, configPath(configID)+"/policy", nil, ifMatch(etag), want, nil); err != nil {
 		return vanished(err, configID)
 	}
-	log.Info("replaced Conflux release policy", "config", configID, "rules", len(want.Rules))
+	log.Info(done, "config", configID, "rules", len(want.Rules))
 	return nil
+}
+
+// resetPolicy replaces a policy whose owner left with the default one
+// rule: everyone gets the newest stable version (the newest version when
+// none is stable; no rule when there is no version).
+func (f *Flusher) resetPolicy(ctx context.Context, log *slog.Logger, configID string) error {
+	want := remotePolicy{Rules: []remoteRule{}}
+	for _, q := range []url.Values{{"stable": {"true"}, "page_size": {"1"}}, {"page_size": {"1"}}} {
+		var page struct {
+			Items []remoteVersion `json:"items"`
+		}
+		if _, err := f.api.do(ctx, "list versions of "+configID, http.MethodGet, configPath(configID)+"/versions", q, nil, nil, &page); err != nil {
+			return vanished(err, configID)
+		}
+		if len(page.Items) > 0 {
+			want.Rules = append(want.Rules, remoteRule{Priority: 0, VersionID: page.Items[0].VersionID, Labels: map[string]string{}})
+			break
+		}
+	}
+	return f.replacePolicy(ctx, log, configID, want, "reset Conflux release policy to the default rule")
 }
 
 func sortedRules(rules []remoteRule) []remoteRule {

@@ -548,3 +548,34 @@ func mustFlusher(t testing.TB, cfg FlusherConfig) *Flusher {
 	}
 	return f
 }
+
+// TestFlushPolicyResetWhenOwnerLeaves: once no fragment owns the policy,
+// everyone gets the newest stable version (never a policy nobody manages).
+func TestFlushPolicyResetWhenOwnerLeaves(t *testing.T) {
+	e := newEnv(t)
+	ids := e.mustFlush(t, nil, ownerFrag(`"port: 6543\n"`))
+	if ids[IDPolicy] != "managed" {
+		t.Fatalf("ids %v: the policy is not marked managed", ids)
+	}
+	if got := e.resolve(t, map[string]string{"canary": "true"}); got != "port: 6543\n" {
+		t.Fatalf("canary resolves to %q", got)
+	}
+	// The policy owner leaves; the releases stay.
+	noPolicy := frag("owner", 1, `{"config":{"format":"yaml","schema":`+schemaPort+`,"retentionPolicy":{"strategy":"AND","rules":[{"type":"count","keep":10}]},"description":"primary db"},
+		"releases":[{"name":"v1","content":"port: 5432\n","stable":true,"description":"stable"},{"name":"v2","content":"port: 6543\n"}]}`)
+	ids = e.mustFlush(t, ids, noPolicy)
+	if _, ok := ids[IDPolicy]; ok {
+		t.Errorf("ids %v: still marked managed", ids)
+	}
+	for _, labels := range []map[string]string{nil, {"canary": "true"}} {
+		if got := e.resolve(t, labels); got != "port: 5432\n" {
+			t.Errorf("after the reset %v resolves to %q, want the newest stable version", labels, got)
+		}
+	}
+	// Nothing to do the next time.
+	writes := e.writes()
+	e.mustFlush(t, ids, noPolicy)
+	if e.writes() != writes {
+		t.Errorf("a second flush without a policy wrote %d times", e.writes()-writes)
+	}
+}
