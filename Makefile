@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
+.PHONY: all build dev test testacc vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
 
 # controller-gen writes the CRDs' deepcopy code and YAML (make generate); it is
 # installed from the Go module proxy into .cache/bin on first use.
@@ -24,9 +24,15 @@ dev: build
 	$(BIN) dev
 
 ## test: formatting, vet, and every test with the race detector; the CRD tests
-## run against a real kube-apiserver (built by `make envtest`) and never skip here
+## run against a real kube-apiserver (built by `make envtest`) and the Terraform
+## acceptance tests against the real terraform binary; none of them skip here
 test: fmt-check vet envtest
-	CONFLUX_REQUIRE_ENVTEST=1 $(GO) test $(TEST_FLAGS) $(PKGS)
+	CONFLUX_REQUIRE_ENVTEST=1 TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test $(TEST_FLAGS) $(PKGS)
+
+## testacc: the Terraform provider's acceptance tests (real terraform binary, an
+## in-process three-node cluster, the Conflux reference server and the Cloudflare emulator)
+testacc:
+	TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test -count=1 -timeout 20m -run 'TestAcc' ./tfprovider
 
 vet:
 	$(GO) vet $(PKGS)

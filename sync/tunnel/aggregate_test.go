@@ -359,16 +359,16 @@ func checkCloudflared(desired []byte) error {
 		case !last && catchAll:
 			return fmt.Errorf("Rule #%d is matching the hostname '%s', but this will match every hostname", i+1, r.Hostname)
 		}
-		if reason := checkHostname(r.Hostname); reason != "" {
+		if reason := api.CheckRuleHostname(r.Hostname); reason != "" {
 			return fmt.Errorf("rule #%d: %s", i+1, reason)
 		}
 		if r.Hostname != strings.ToLower(r.Hostname) || r.Hostname == "*" {
 			return fmt.Errorf("rule #%d: hostname %q is not normalised", i+1, r.Hostname)
 		}
-		if reason := checkPath(r.Path); reason != "" {
+		if reason := api.CheckRulePath(r.Path); reason != "" {
 			return fmt.Errorf("rule #%d: %s", i+1, reason)
 		}
-		if reason := checkService(r.Service); reason != "" {
+		if reason := api.CheckRuleService(r.Service); reason != "" {
 			return fmt.Errorf("rule #%d: %s", i+1, reason)
 		}
 		k := keyOf(&r)

@@ -1,14 +1,10 @@
 package tunnel
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net"
-	"net/url"
-	"regexp/syntax"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -23,8 +19,6 @@ const (
 	// none.
 	DefaultFallback = "http_status:404"
 
-	maxHostnameLen = 253
-	maxLabelLen    = 63
 	// maxSeconds keeps seconds*time.Second inside int64: cloudflare-go and
 	// cloudflared turn these values into time.Duration.
 	maxSeconds = math.MaxInt64 / int64(time.Second)
@@ -33,9 +27,7 @@ const (
 
 // Messages shared with cloudflared, so users can search for them.
 const (
-	msgBadWildcard  = `Hostname patterns can have at most one wildcard character ("*") and it can only be used for subdomains, e.g. "*.example.com"`
-	msgHostWithPort = "Hostname cannot contain a port"
-	msgAccessTeam   = "access.TeamName cannot be blank when access.audTags are present"
+	msgAccessTeam = "access.TeamName cannot be blank when access.audTags are present"
 )
 
 // isTunnelSource reports whether a source kind owns tunnel-wide settings.
@@ -74,7 +66,7 @@ func validateSpec(s *Spec, source api.SourceRef) *api.FieldError {
 
 func validateSettings(st *Settings) *api.FieldError {
 	if st.FallbackTarget != "" {
-		if reason := checkService(st.FallbackTarget); reason != "" {
+		if reason := api.CheckRuleService(st.FallbackTarget); reason != "" {
 			return &api.FieldError{Field: "spec.settings.fallbackTarget", Reason: reason}
 		}
 	}
@@ -82,10 +74,10 @@ func validateSettings(st *Settings) *api.FieldError {
 }
 
 func validateRule(r *Rule, path string, tunnelSource bool) *api.FieldError {
-	if reason := checkHostname(r.Hostname); reason != "" {
+	if reason := api.CheckRuleHostname(r.Hostname); reason != "" {
 		return &api.FieldError{Field: path + ".hostname", Reason: reason}
 	}
-	if reason := checkPath(r.Path); reason != "" {
+	if reason := api.CheckRulePath(r.Path); reason != "" {
 		return &api.FieldError{Field: path + ".path", Reason: reason}
 	}
 	if isCatchAll(r.Hostname, r.Path) {
@@ -94,7 +86,7 @@ func validateRule(r *Rule, path string, tunnelSource bool) *api.FieldError {
 	if r.Service == "" {
 		return &api.FieldError{Field: path + ".service", Reason: "is required"}
 	}
-	if reason := checkService(r.Service); reason != "" {
+	if reason := api.CheckRuleService(r.Service); reason != "" {
 		return &api.FieldError{Field: path + ".service", Reason: reason}
 	}
 	return validateOriginRequest(r.OriginRequest, path+".originRequest")
@@ -119,126 +111,6 @@ func catchAllReason(hostname string, tunnelSource bool) string {
 		return what + "; set the catch-all's service with settings.fallbackTarget instead"
 	}
 	return what + "; the catch-all is generated from the Tunnel's settings.fallbackTarget, so give this rule a hostname or a path"
-}
-
-// checkHostname returns why h is not an acceptable rule hostname, or "".
-// Empty and "*" mean "any host" and are fine here; whether the rule is then
-// a forbidden catch-all depends on its path.
-func checkHostname(h string) string {
-	if h == "" || h == "*" {
-		return ""
-	}
-	if _, _, err := net.SplitHostPort(h); err == nil {
-		return msgHostWithPort
-	}
-	if strings.LastIndex(h, "*") > 0 || (h[0] == '*' && !strings.HasPrefix(h, "*.")) {
-		return msgBadWildcard
-	}
-	name := strings.TrimPrefix(h, "*.")
-	if len(h) > maxHostnameLen {
-		return fmt.Sprintf("is %d characters long; a DNS name may have at most %d", len(h), maxHostnameLen)
-	}
-	if strings.HasSuffix(name, ".") {
-		return "must not end with a dot: cloudflared compares it with the request's Host header, which has none"
-	}
-	for label := range strings.SplitSeq(name, ".") {
-		if reason := checkLabel(label); reason != "" {
-			return reason
-		}
-	}
-	return ""
-}
-
-// checkLabel applies the DNS letter-digit-hyphen rule to one label. Upper
-// case is accepted: DNS names are case-insensitive and the aggregate
-// lower-cases them.
-func checkLabel(label string) string {
-	switch {
-	case label == "":
-		return "has an empty label (two dots in a row or a leading dot)"
-	case len(label) > maxLabelLen:
-		return fmt.Sprintf("label %q is %d characters long; at most %d are allowed", label, len(label), maxLabelLen)
-	case label[0] == '-' || label[len(label)-1] == '-':
-		return fmt.Sprintf("label %q must not start or end with a hyphen", label)
-	}
-	for i := 0; i < len(label); i++ {
-		c := label[i]
-		if c >= 0x80 {
-			return "must be ASCII: write internationalised names in punycode (xn--…)"
-		}
-		if !isLDH(c) {
-			return fmt.Sprintf("contains %q; only letters, digits and hyphens are allowed in a DNS label", c)
-		}
-	}
-	return ""
-}
-
-func isLDH(c byte) bool {
-	return c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-}
-
-// checkPath returns why p is not a usable path regex, or "".
-func checkPath(p string) string {
-	if p == "" {
-		return ""
-	}
-	// syntax.Parse is where regexp.Compile (cloudflared's check) finds every
-	// error it reports; skipping the compilation to a program halves the cost.
-	if _, err := syntax.Parse(p, syntax.Perl); err != nil {
-		reason := "invalid regex: " + err.Error()
-		var se *syntax.Error
-		if errors.As(err, &se) && se.Code == syntax.ErrMissingRepeatArgument {
-			// The usual cause is a glob such as "*" or "/static/*".
-			reason += `; path is a regular expression, not a glob: use ".*" to match anything`
-		}
-		return reason
-	}
-	return ""
-}
-
-// checkService returns why s is not a service cloudflared accepts, or "".
-func checkService(s string) string {
-	switch s {
-	case "hello_world", "hello-world", "bastion", "socks5":
-		return ""
-	case "":
-		return "is required"
-	}
-	if rest, ok := strings.CutPrefix(s, "http_status:"); ok {
-		code, err := strconv.Atoi(rest)
-		if err != nil {
-			return fmt.Sprintf("invalid HTTP status code: %q is not a number", rest)
-		}
-		if code < 100 || code > 999 {
-			return fmt.Sprintf("invalid HTTP status code: %d", code)
-		}
-		return ""
-	}
-	for _, prefix := range []string{"unix:", "unix+tls:"} {
-		if path, ok := strings.CutPrefix(s, prefix); ok {
-			if path == "" {
-				return prefix + " needs the path of a socket, e.g. " + prefix + "/run/app.sock"
-			}
-			return ""
-		}
-	}
-	return checkServiceURL(s)
-}
-
-// checkServiceURL applies cloudflared's rules (and messages) for URL
-// services: scheme and host required, no path.
-func checkServiceURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return err.Error()
-	}
-	if u.Scheme == "" || u.Hostname() == "" {
-		return s + " is an invalid address, please make sure it has a scheme and a hostname"
-	}
-	if u.Path != "" {
-		return s + " is an invalid address, ingress rules don't support proxying to a different path on the origin service. The path will be the same as the eyeball request's path"
-	}
-	return ""
 }
 
 // validateOriginRequest checks the values of o (nil is fine).

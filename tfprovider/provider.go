@@ -1,0 +1,163 @@
+// Package tfprovider is the Terraform provider "conflux": resources and
+// data sources that turn Terraform's wishes into fragments of source kind
+// Terraform through conflux-sync's admin API, so Terraform, Git and
+// Kubernetes share Conflux configs and Cloudflare tunnels without
+// overwriting each other.
+package tfprovider
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/conflux-sync/conflux-sync/api"
+)
+
+// Address is the provider's registry address.
+const Address = "registry.terraform.io/conflux-sync/conflux"
+
+// Environment variables the provider falls back to.
+const (
+	EnvAddr  = "CONFLUX_SYNC_ADDR"
+	EnvToken = "CONFLUX_SYNC_TOKEN"
+)
+
+// Provider is the conflux provider.
+type Provider struct {
+	version string
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// New returns the provider factory for providerserver.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &Provider{version: version} }
+}
+
+type providerModel struct {
+	ServerEndpoint types.String `tfsdk:"server_endpoint"`
+	AuthToken      types.String `tfsdk:"auth_token"`
+	CAFile         types.String `tfsdk:"ca_file"`
+}
+
+// Metadata names the provider.
+func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "conflux"
+	resp.Version = p.version
+}
+
+// Schema describes the provider block.
+func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "Manages Conflux configs, releases and release policies, and Cloudflare tunnel ingress rules, through a conflux-sync cluster: " +
+			"every resource is a fragment of source kind Terraform, so Terraform shares objects with Git and Kubernetes without overwriting them.",
+		Attributes: map[string]schema.Attribute{
+			"server_endpoint": schema.StringAttribute{
+				Optional:    true,
+				Description: "Admin API URL of any conflux-sync node, e.g. http://127.0.0.1:7780. Default: the " + EnvAddr + " environment variable.",
+			},
+			"auth_token": schema.StringAttribute{
+				Optional:    true,
+				Sensitive:   true,
+				Description: "Bearer token of the admin API (role write). Default: the " + EnvToken + " environment variable.",
+			},
+			"ca_file": schema.StringAttribute{
+				Optional:    true,
+				Description: "PEM file of the CA that signed the admin API's certificate, for https endpoints.",
+			},
+		},
+	}
+}
+
+// Configure builds the admin API client the resources share.
+func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for name, v := range map[string]types.String{"server_endpoint": cfg.ServerEndpoint, "auth_token": cfg.AuthToken, "ca_file": cfg.CAFile} {
+		if v.IsUnknown() {
+			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown "+name,
+				"The provider cannot be configured with a value known only after apply. Set "+name+" to a literal, a variable, or leave it unset to use the environment.")
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	endpoint := stringOr(cfg.ServerEndpoint, os.Getenv(EnvAddr))
+	token := stringOr(cfg.AuthToken, os.Getenv(EnvToken))
+	if endpoint == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Missing server_endpoint",
+			"Set server_endpoint in the provider block or the "+EnvAddr+" environment variable to the admin API URL of a conflux-sync node.")
+	}
+	if token == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("auth_token"), "Missing auth_token",
+			"Set auth_token in the provider block or the "+EnvToken+" environment variable to an admin API token with the write role.")
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	httpClient := &http.Client{Timeout: 5 * time.Minute}
+	if ca := cfg.CAFile.ValueString(); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("ca_file"), "Cannot read ca_file", err.Error())
+			return
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			resp.Diagnostics.AddAttributeError(path.Root("ca_file"), "Invalid ca_file", ca+" holds no PEM certificate.")
+			return
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		httpClient.Transport = tr
+	}
+	c, err := api.NewClient(endpoint, api.WithToken(token), api.WithHTTPClient(httpClient))
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Invalid server_endpoint", err.Error())
+		return
+	}
+	// Reads are consistent: a plan right after an apply on another node
+	// sees the apply.
+	c.Consistency = api.Consistent
+	data := &clientData{api: c}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+// Resources lists the resource types.
+func (p *Provider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewConfigResource,
+		NewReleaseResource,
+		NewReleasePolicyResource,
+		NewTunnelIngressResource,
+	}
+}
+
+// DataSources lists the data source types.
+func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		NewConfigDataSource,
+		NewResolvedReleaseDataSource,
+	}
+}
+
+func stringOr(v types.String, fallback string) string {
+	if v.IsNull() || v.ValueString() == "" {
+		return fallback
+	}
+	return v.ValueString()
+}
