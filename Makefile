@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test testacc vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
+.PHONY: all build dev test testacc helmrender vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
 
 # controller-gen writes the CRDs' deepcopy code and YAML (make generate); it is
 # installed from the Go module proxy into .cache/bin on first use.
@@ -59,6 +59,10 @@ bench-cluster: build
 bench-etcd:
 	hack/bench-etcd.sh --clients 32 --size 1024 --duration 30s
 
+## helmrender: build Helm's renderer (hack/helmrender) into .cache/bin; deploy/deploy_test.go builds it itself when needed
+helmrender:
+	hack/helmrender.sh
+
 ## envtest: build a real etcd and kube-apiserver for envtest into .cache/envtest/bin (first time several minutes)
 envtest:
 	hack/envtest.sh
@@ -66,13 +70,15 @@ envtest:
 ## generate: deepcopy code and the CRD manifests (deploy/crds) from ingest/kube/apis
 generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object paths=$(CRD_APIS)
-	rm -f deploy/crds/*.yaml
+	rm -f deploy/crds/*_*.yaml
 	$(CONTROLLER_GEN) crd paths=$(CRD_APIS) output:crd:artifacts:config=deploy/crds
+	rm -f deploy/chart/crds/*_*.yaml
+	cp deploy/crds/*_*.yaml deploy/chart/crds/
 	gofmt -w ingest/kube/apis
 
 ## generate-check: fail when the checked-in generated files are not what `make generate` writes
 generate-check: generate
-	@git diff --exit-code -- ingest/kube/apis deploy/crds || { echo "generated files are stale: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- ingest/kube/apis deploy/crds deploy/chart/crds || { echo "generated files are stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- ingest/kube/apis deploy/crds)" || { echo "generated files are not checked in: run make generate and commit"; exit 1; }
 
 $(CONTROLLER_GEN):

@@ -108,6 +108,22 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}
 		s.ready.Store(true)
 	}
+	// ?voter=true is the Kubernetes readiness probe: a StatefulSet rolls
+	// to the next pod once this one is Ready, and a pod that came back
+	// with a new IP is a non-voter until autopilot promotes it; taking the
+	// next voter down before that would lose quorum.
+	if v := r.URL.Query().Get("voter"); v == "true" || v == "1" {
+		suffrage := ""
+		for _, m := range st.Members {
+			if m.ID == st.NodeID {
+				suffrage = m.Suffrage
+			}
+		}
+		if suffrage != "voter" {
+			notReady(fmt.Sprintf("not a voter yet (suffrage %q)", suffrage))
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true, "leader": st.Leader, "appliedIndex": st.AppliedIndex})
 }
 

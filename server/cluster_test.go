@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,5 +222,50 @@ func TestAggregationIsIndependentOfArrivalOrder(t *testing.T) {
 		if !bytes.Equal(d, desired[0]) {
 			t.Fatalf("desired output %d differs from the first", i+1)
 		}
+	}
+}
+
+// TestReadyzVoter: /readyz?voter=true (the StatefulSet's readiness probe)
+// holds a node that joined as a non-voter back until autopilot promotes
+// it, so a rolling update never takes the next voter down first.
+func TestReadyzVoter(t *testing.T) {
+	c := &testCluster{t: t}
+	c.configure(t.TempDir(), 4)
+	for i := range c.cfgs {
+		c.cfgs[i].BootstrapExpect = 3
+	}
+	for i := range 3 {
+		c.start(i)
+	}
+	c.leader()
+	ready := func(i int, query string) (int, string) {
+		resp, err := http.Get(c.nodes[i].URL() + "/readyz" + query)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for i := range 3 {
+		testutil.WaitFor(t, 20*time.Second, fmt.Sprintf("node %d ready as a voter", i), func() bool {
+			code, _ := ready(i, "?voter=true")
+			return code == http.StatusOK
+		})
+	}
+	c.start(3)
+	sawNonVoter := false
+	testutil.WaitFor(t, 60*time.Second, "the fourth node ready as a voter", func() bool {
+		code, body := ready(3, "?voter=true")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "not a voter") {
+			sawNonVoter = true
+			if plain, _ := ready(3, ""); plain != http.StatusOK && plain != http.StatusServiceUnavailable {
+				t.Errorf("/readyz answered %d", plain)
+			}
+		}
+		return code == http.StatusOK
+	})
+	if !sawNonVoter {
+		t.Error("the joining node was never reported as a non-voter: the check did not run")
 	}
 }

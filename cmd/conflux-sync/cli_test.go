@@ -47,6 +47,34 @@ func TestE2ECLI(t *testing.T) {
 		}
 	})
 
+	t.Run("token file reloaded when it changes", func(t *testing.T) {
+		// As a Kubernetes Secret volume is updated: no signal, the file's
+		// content changes under the server.
+		const newToken = "e2e-file-watched-admin-token-0123"
+		old, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(c.tokenFile, append(append([]byte{}, old...), []byte("admin:"+newToken+"\n")...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the added token works without SIGHUP", func() error {
+			if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 0 {
+				return fmt.Errorf("exit %d: %s", r.code, r.stderr)
+			}
+			return nil
+		})
+		if err := os.WriteFile(c.tokenFile, old, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the removed token refused again", func() error {
+			if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 1 {
+				return fmt.Errorf("exit %d", r.code)
+			}
+			return nil
+		})
+	})
+
 	t.Run("token file reloaded on SIGHUP", func(t *testing.T) {
 		const newToken = "e2e-rotated-admin-token-0123456789"
 		if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 1 {

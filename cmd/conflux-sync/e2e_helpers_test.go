@@ -73,6 +73,8 @@ func needBinary(t *testing.T) {
 // proc is one `conflux-sync server` process (restartable with the same
 // flags and data folder).
 type proc struct {
+	// bin is the binary to run; empty: the one TestMain built.
+	bin        string
 	id         string
 	dataDir    string
 	logPath    string
@@ -176,6 +178,10 @@ func (c *procCluster) serverArgs(i int, extra ...string) []string {
 		"--token-file", c.tokenFile,
 		"--log-level", "warn",
 	}
+	if p.bin == "" {
+		// Flags older releases lack (TestE2EMixedVersionRollingUpgrade).
+		args = append(args, "--token-file-check-interval", "200ms")
+	}
 	return append(args, extra...)
 }
 
@@ -193,7 +199,11 @@ func (c *procCluster) start(i int, extra ...string) {
 	}
 	args := c.serverArgs(i, extra...)
 	fmt.Fprintf(logf, "---- %s start: conflux-sync %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(args, " "))
-	cmd := exec.Command(binPath, args...)
+	bin := binPath
+	if p.bin != "" {
+		bin = p.bin
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

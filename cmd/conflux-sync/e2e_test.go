@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -252,6 +253,24 @@ func TestE2ESnapshotSaveWipeRestore(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("snapshot save left %d files in the folder, want only the snapshot", len(entries))
+	}
+
+	// The scheduled form (the backup CronJob's): a timestamped name, and
+	// only the newest backups kept; other files are never touched.
+	backups := t.TempDir()
+	for _, name := range []string{"conflux-sync-20200101T000000Z.snap", "conflux-sync-20210101T000000Z.snap", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(backups, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mustCLI(c.follower(), "snapshot", "save", "--into-dir", backups, "--keep", "2")
+	var names []string
+	entries, _ := os.ReadDir(backups)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 3 || names[0] != "conflux-sync-20210101T000000Z.snap" || !regexp.MustCompile(`^conflux-sync-\d{8}T\d{6}Z\.snap$`).MatchString(names[1]) || names[2] != "notes.txt" {
+		t.Errorf("after save --into-dir --keep 2 the folder holds %q; want the newer old backup, the new one and notes.txt", names)
 	}
 
 	// inspect is offline: no --addr needed.

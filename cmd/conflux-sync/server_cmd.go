@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/server"
@@ -27,13 +28,14 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var (
-		cfg       server.Config
-		logLevel  string
-		logJSON   bool
-		gcPercent int
-		cf        cloudflareFlags
-		kf        kubeFlags
-		xf        confluxFlags
+		cfg        server.Config
+		logLevel   string
+		logJSON    bool
+		gcPercent  int
+		tokenCheck time.Duration
+		cf         cloudflareFlags
+		kf         kubeFlags
+		xf         confluxFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -63,10 +65,11 @@ its cluster whatever the flags say.`,
 					return fmt.Errorf("--node-id not set and no hostname: %w", err)
 				}
 			}
-			return runServer(cmd.Context(), cfg)
+			return runServer(cmd.Context(), cfg, tokenCheck)
 		},
 	}
 	f := cmd.Flags()
+	f.DurationVar(&tokenCheck, "token-file-check-interval", 10*time.Second, "how often the token file is checked for changes (a mounted Secret is updated in place); 0: only on SIGHUP")
 	f.StringVar(&cfg.NodeID, "node-id", "", "stable node id (default: the hostname, e.g. the StatefulSet pod name)")
 	f.StringVar(&cfg.DataDir, "data-dir", "data", "folder for the state and raft files")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":7780", "admin API listen address")
@@ -78,7 +81,7 @@ its cluster whatever the flags say.`,
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
 	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
 	f.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", 30*time.Minute, "remove a raft member that has been dead this long (never below quorum)")
-	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin); re-read on SIGHUP")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin); re-read on SIGHUP and when it changes")
 	f.StringVar(&cfg.CertFile, "tls-cert", "", "PEM certificate for the API and raft")
 	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
@@ -132,8 +135,11 @@ func newLogger(level string, asJSON bool) (*slog.Logger, error) {
 	return logger, nil
 }
 
-// runServer runs one node until ctx ends, reloading tokens on SIGHUP.
-func runServer(ctx context.Context, cfg server.Config) error {
+// runServer runs one node until ctx ends, reloading tokens on SIGHUP and
+// whenever the token file's content changes (checked every tokenCheck):
+// in Kubernetes the file is a Secret the kubelet updates in place, and a
+// distroless container has no shell to send SIGHUP from.
+func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration) error {
 	node, err := server.Start(cfg)
 	if err != nil {
 		return err
@@ -141,13 +147,29 @@ func runServer(ctx context.Context, cfg server.Config) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var check <-chan time.Time
+	if cfg.TokenFile != "" && tokenCheck > 0 {
+		ticker := time.NewTicker(tokenCheck)
+		defer ticker.Stop()
+		check = ticker.C
+	}
+	lastSum := fileSum(cfg.TokenFile)
+	reload := func(why string) {
+		lastSum = fileSum(cfg.TokenFile)
+		if err := node.ReloadTokens(); err != nil {
+			cfg.Logger.Error("token reload failed; keeping the old tokens", "error", err, "trigger", why)
+		} else {
+			cfg.Logger.Info("tokens reloaded", "trigger", why)
+		}
+	}
 	for {
 		select {
 		case <-hup:
-			if err := node.ReloadTokens(); err != nil {
-				cfg.Logger.Error("token reload failed; keeping the old tokens", "error", err)
-			} else {
-				cfg.Logger.Info("tokens reloaded")
+			reload("SIGHUP")
+		case <-check:
+			// A failed reload is not retried until the file changes again.
+			if sum := fileSum(cfg.TokenFile); sum != lastSum {
+				reload("file changed")
 			}
 		case err := <-node.Err():
 			node.Kill()
@@ -159,6 +181,18 @@ func runServer(ctx context.Context, cfg server.Config) error {
 			return node.Shutdown(sctx)
 		}
 	}
+}
+
+// fileSum is the sha256 of a file's content, "" when it cannot be read.
+func fileSum(path string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return api.SHA256Hex(string(b))
 }
 
 func newRecoverCmd() *cobra.Command {

@@ -5,7 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,11 +18,25 @@ import (
 
 func newSnapshotCmd(g *globalOptions) *cobra.Command {
 	snap := &cobra.Command{Use: "snapshot", Short: "Save, restore and inspect snapshot files"}
-	snap.AddCommand(&cobra.Command{
-		Use:   "save FILE",
+	var intoDir string
+	var keep int
+	save := &cobra.Command{
+		Use:   "save FILE | save --into-dir DIR [--keep N]",
 		Short: "Stream the cluster state to FILE (verified before it is kept)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Stream the cluster state to FILE, or with --into-dir to DIR/conflux-sync-<UTC time>.snap
+(for a scheduled job: no shell needed to make the name); --keep then removes all
+but the newest N such files in DIR once the new one is safely written.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (intoDir != "") {
+				return usageError{fmt.Errorf("give either FILE or --into-dir DIR")}
+			}
+			dest := ""
+			if len(args) == 1 {
+				dest = args[0]
+			} else {
+				dest = filepath.Join(intoDir, backupPrefix+time.Now().UTC().Format(backupTimeLayout)+backupSuffix)
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -27,7 +44,7 @@ func newSnapshotCmd(g *globalOptions) *cobra.Command {
 			// Write beside the destination and rename only once the file
 			// verifies, so a failed save never leaves a half file behind
 			// under the final name.
-			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".snapshot-*")
+			tmp, err := os.CreateTemp(filepath.Dir(dest), ".snapshot-*")
 			if err != nil {
 				return err
 			}
@@ -45,15 +62,27 @@ func newSnapshotCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the received snapshot does not verify: %w", err)
 			}
-			if err := os.Rename(tmp.Name(), args[0]); err != nil {
+			if err := os.Rename(tmp.Name(), dest); err != nil {
 				return err
 			}
+			var removed []string
+			if intoDir != "" && keep > 0 {
+				if removed, err = pruneBackups(intoDir, keep); err != nil {
+					return fmt.Errorf("saved %s, but pruning older backups failed: %w", dest, err)
+				}
+			}
 			return g.print(cmd.OutOrStdout(), meta, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "Saved %s\n", args[0])
+				fmt.Fprintf(tw, "Saved %s\n", dest)
+				for _, r := range removed {
+					fmt.Fprintf(tw, "Removed %s\n", r)
+				}
 				printSnapshotMeta(tw, meta)
 			})
 		},
-	}, &cobra.Command{
+	}
+	save.Flags().StringVar(&intoDir, "into-dir", "", "write DIR/conflux-sync-<UTC time>.snap instead of FILE")
+	save.Flags().IntVar(&keep, "keep", 0, "with --into-dir: keep only the newest N backups in DIR (0: keep all)")
+	snap.AddCommand(save, &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Replace the cluster's whole state with FILE (verified first)",
 		Args:  cobra.ExactArgs(1),
@@ -117,4 +146,44 @@ func verifyFile(f *os.File) (api.SnapshotMeta, error) {
 func printSnapshotMeta(tw *tabwriter.Writer, m api.SnapshotMeta) {
 	fmt.Fprintf(tw, "Format:\t%d\nCluster:\t%s\nIndex:\t%d\nTerm:\t%d\nFragments:\t%d\nTargets:\t%d\nSources:\t%d\nStatuses:\t%d\nState size:\t%d bytes\nSHA-256:\t%s\nCreated:\t%s\n",
 		m.Format, orDash(m.ClusterID), m.Index, m.Term, m.Fragments, m.Targets, m.Sources, m.Statuses, m.StateSize, m.SHA256, m.CreatedAt)
+}
+
+// Backup file names of `snapshot save --into-dir`: the UTC time sorts them.
+const (
+	backupPrefix     = "conflux-sync-"
+	backupSuffix     = ".snap"
+	backupTimeLayout = "20060102T150405Z"
+)
+
+// pruneBackups removes all but the newest keep backups in dir; only files
+// named like `save --into-dir` names them are considered.
+func pruneBackups(dir string, keep int) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var backups []string
+	for _, e := range entries {
+		name := e.Name()
+		stamp, ok := strings.CutPrefix(name, backupPrefix)
+		if !ok || e.IsDir() {
+			continue
+		}
+		if stamp, ok = strings.CutSuffix(stamp, backupSuffix); !ok {
+			continue
+		}
+		if _, err := time.Parse(backupTimeLayout, stamp); err == nil {
+			backups = append(backups, name)
+		}
+	}
+	slices.Sort(backups)
+	var removed []string
+	for len(backups) > keep {
+		p := filepath.Join(dir, backups[0])
+		if err := os.Remove(p); err != nil {
+			return removed, err
+		}
+		removed, backups = append(removed, p), backups[1:]
+	}
+	return removed, nil
 }
