@@ -422,19 +422,7 @@ func TestChartCRDsAreCopies(t *testing.T) {
 // installed) for one test, stopped by t.Cleanup.
 func startAPIServer(t *testing.T) *kubetest.Env {
 	t.Helper()
-	env, err := kubetest.Start()
-	if errors.Is(err, kubetest.ErrSkip) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Logf("stop envtest: %v", err)
-		}
-	})
-	return env
+	return kubetest.StartForTest(t)
 }
 
 // warnings collects the API server's warnings (deprecated fields and APIs,

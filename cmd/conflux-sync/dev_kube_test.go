@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,14 +27,7 @@ import (
 // token, a Tunnel, an IngressClass and an Ingress become a Ready Ingress.
 func TestE2EDevKubernetes(t *testing.T) {
 	needBinary(t)
-	env, err := kubetest.Start()
-	if errors.Is(err, kubetest.ErrSkip) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { env.Stop() })
+	env := kubetest.StartForTest(t)
 
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	rc := env.Config

@@ -782,14 +782,7 @@ func portFree(network, addr string) error {
 // pod.
 func stsKubeconfig(t *testing.T, m *manifests, sts *appsv1.StatefulSet) string {
 	t.Helper()
-	env, err := kubetest.Start()
-	if errors.Is(err, kubetest.ErrSkip) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { env.Stop() })
+	env := kubetest.StartForTest(t)
 	k8s, err := client.New(env.Config, client.Options{})
 	if err != nil {
 		t.Fatal(err)

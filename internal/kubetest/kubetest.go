@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -123,4 +124,24 @@ func ModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// StartForTest starts an API server for one test and stops it with
+// t.Cleanup. The test skips when the binaries are missing (unless
+// CONFLUX_REQUIRE_ENVTEST=1, where Start fails instead).
+func StartForTest(t testing.TB) *Env {
+	t.Helper()
+	env, err := Start()
+	if errors.Is(err, ErrSkip) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Logf("stop envtest: %v", err)
+		}
+	})
+	return env
 }
