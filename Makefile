@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test testacc helmrender vet fmt-check fuzz bench bench-sync bench-cluster bench-etcd envtest generate generate-check clean
+.PHONY: all build dev test testacc helmrender vet fmt-check fuzz bench bench-quick bench-micro bench-sync bench-cluster bench-etcd envtest generate generate-check clean faults
 
 # controller-gen writes the CRDs' deepcopy code and YAML (make generate); it is
 # installed from the Go module proxy into .cache/bin on first use.
@@ -25,14 +25,26 @@ dev: build
 
 ## test: formatting, vet, and every test with the race detector; the CRD tests
 ## run against a real kube-apiserver (built by `make envtest`) and the Terraform
-## acceptance tests against the real terraform binary; none of them skip here
+## acceptance tests against the real terraform binary; none of them skip here.
+## The full-disk tests mount tmpfs volumes: where this user may mount (root,
+## as in CI) a failure to do so fails them, elsewhere they skip.
+CONFLUX_REQUIRE_MOUNT ?= $(shell hack/can-mount.sh)
 test: fmt-check vet envtest
-	CONFLUX_REQUIRE_ENVTEST=1 TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test $(TEST_FLAGS) $(PKGS)
+	CONFLUX_REQUIRE_MOUNT=$(CONFLUX_REQUIRE_MOUNT) CONFLUX_REQUIRE_ENVTEST=1 TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test $(TEST_FLAGS) $(PKGS)
 
 ## testacc: the Terraform provider's acceptance tests (real terraform binary, an
 ## in-process three-node cluster, the Conflux reference server and the Cloudflare emulator)
 testacc:
 	TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test -count=1 -timeout 20m -run 'TestAcc' ./tfprovider
+
+## faults: the fault suite for FAULTS_DURATION (three server processes behind
+## link proxies, a nemesis, a linearizability check; see docs/testing.md), then
+## the crash and full-disk tests; FAULTS_SEED=N replays a run's choices.
+## `make test` runs the suite for 30 s.
+FAULTS_DURATION ?= 5m
+faults:
+	CONFLUX_FAULTS_DURATION=$(FAULTS_DURATION) CONFLUX_FAULTS_SEED=$(FAULTS_SEED) CONFLUX_REQUIRE_MOUNT=1 \
+		$(GO) test -count=1 -timeout 90m -v -run 'TestFaults$$|TestCrash|TestDiskFull' ./cmd/conflux-sync
 
 vet:
 	$(GO) vet $(PKGS)
@@ -47,8 +59,21 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeCommand -fuzztime=$(FUZZTIME) ./fsm
 	$(GO) test -run='^$$' -fuzz=FuzzValidate -fuzztime=$(FUZZTIME) ./sync/tunnel
 
-## bench: Go benchmarks (FSM apply, aggregation, Kubernetes translation, Git builds)
-bench:
+## bench: the scale and performance report (hack/benchreport): every measurement in
+## one run on this machine -> the generated section of docs/benchmarks.md and the
+## plots in docs/bench/. Takes an hour or more (the 1M-fragment scale step dominates);
+## BENCH_FLAGS passes flags, e.g. BENCH_FLAGS='-scale-sizes 10000,100000' or
+## BENCH_FLAGS='-reuse scale' to re-render from .cache/benchreport
+BENCH_FLAGS ?=
+bench: envtest
+	cd hack/benchreport && CONFLUX_REQUIRE_ENVTEST=1 GOFLAGS=-mod=mod $(GO) run . -root $(CURDIR) $(BENCH_FLAGS)
+
+## bench-quick: a smoke run of the report (about three minutes) into a temporary directory
+bench-quick:
+	cd hack/benchreport && GOFLAGS=-mod=mod $(GO) run . -root $(CURDIR) -quick $(BENCH_FLAGS)
+
+## bench-micro: Go micro benchmarks (FSM apply, aggregation, Kubernetes translation, Git builds)
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchmem ./fsm ./sync/tunnel ./ingest/kube/translate ./ingest/git
 
 ## bench-cluster: `conflux-sync bench` against three server processes on loopback

@@ -267,6 +267,7 @@ func TestErrorAndStatus(t *testing.T) {
 		CodeBadRequest: 400, CodeUnauthenticated: 401, CodeForbidden: 403, CodeNotFound: 404,
 		CodeMethodNotAllowed: 405, CodeConflict: 409, CodeTooLarge: 413, CodeInvalidSpec: 422,
 		CodeNoLeader: 503, CodeUnavailable: 503, CodeInternal: 500, "whatever": 500,
+		CodeWaitTimeout: 504, CodeInsufficientStorage: 507,
 	} {
 		if got := StatusFor(code); got != status {
 			t.Errorf("StatusFor(%q) = %d, want %d", code, got, status)

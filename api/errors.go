@@ -21,6 +21,10 @@ const (
 	// CodeWaitTimeout: a write made with ?wait whose targets did not all
 	// settle in time (504). The write itself was applied.
 	CodeWaitTimeout = "wait_timeout"
+	// CodeInsufficientStorage: the node that must store a write has no
+	// space left on its data volume (507). Nothing needs to be undone:
+	// writes succeed again once space is freed.
+	CodeInsufficientStorage = "insufficient_storage"
 )
 
 // ErrorBody is the JSON body of every error response.
@@ -67,6 +71,8 @@ func StatusFor(code string) int {
 		return http.StatusServiceUnavailable
 	case CodeWaitTimeout:
 		return http.StatusGatewayTimeout
+	case CodeInsufficientStorage:
+		return http.StatusInsufficientStorage
 	default:
 		return http.StatusInternalServerError
 	}

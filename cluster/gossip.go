@@ -245,6 +245,9 @@ func (n *Node) newMemberlist() (*memberlist.Memberlist, error) {
 	mc.Delegate = gossipDelegate{n}
 	mc.Events = gossipDelegate{n}
 	mc.Logger = newStdLogger(n.log.With("logger", "memberlist"))
+	if err := useSourceBoundTransport(mc); err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.GossipBindAddr, err)
+	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.GossipBindAddr, err)
@@ -316,4 +319,56 @@ func (n *Node) joinLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// sourceBoundTransport is memberlist's NetTransport with its stream (TCP)
+// connections dialled from the bind IP, like the raft transport's (see
+// DialerFrom); its UDP packets already leave from the bound socket.
+type sourceBoundTransport struct {
+	*memberlist.NetTransport
+	dialer net.Dialer
+}
+
+func (t *sourceBoundTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	d := t.dialer
+	d.Timeout = timeout
+	return d.Dial("tcp", addr)
+}
+
+func (t *sourceBoundTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	return t.DialTimeout(a.Addr, timeout)
+}
+
+// useSourceBoundTransport gives mc a sourceBoundTransport when its bind
+// address is a concrete IP; otherwise memberlist builds its own transport.
+func useSourceBoundTransport(mc *memberlist.Config) error {
+	ip := net.ParseIP(mc.BindAddr)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	nc := &memberlist.NetTransportConfig{BindAddrs: []string{mc.BindAddr}, BindPort: mc.BindPort, Logger: mc.Logger}
+	// Port 0 binds TCP first, then UDP on the same number, which another
+	// process may hold: retry like memberlist does for its own transport.
+	tries := 1
+	if mc.BindPort == 0 {
+		tries = 10
+	}
+	var nt *memberlist.NetTransport
+	var err error
+	for range tries {
+		if nt, err = memberlist.NewNetTransport(nc); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if mc.BindPort == 0 {
+		mc.BindPort = nt.GetAutoBindPort()
+		if mc.AdvertisePort == 0 {
+			mc.AdvertisePort = mc.BindPort
+		}
+	}
+	mc.Transport = &sourceBoundTransport{NetTransport: nt, dialer: net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}}
+	return nil
 }

@@ -71,6 +71,7 @@ type Node struct {
 	publish     chan struct{}
 
 	leaderTasks leaderTasks
+	lease       leaderLease
 
 	closeMu  sync.Mutex  // serializes stop
 	closed   atomic.Bool // set when stop begins
@@ -150,6 +151,10 @@ func openStores(cfg Config) (logStore, *raft.FileSnapshotStore, error) {
 	default:
 		return nil, nil, fmt.Errorf("cluster: unknown log store %q (want %s or %s)", kind, LogStoreBoltDB, LogStoreWAL)
 	}
+	if err := removeSnapshotLeftovers(dir, cfg.Logger); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, snapshotsRetain, newHCLogger(cfg.Logger, "raft-snapshots"))
 	if err != nil {
 		store.Close()
@@ -226,6 +231,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	rc := raftConfig(cfg)
+	n.lease.length = leaseLength(rc)
 	n.raft, err = raft.NewRaft(rc, cfg.FSM, logs, n.store, n.snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: start raft: %w", err)
@@ -264,7 +270,7 @@ func New(cfg Config) (*Node, error) {
 
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.RegisterLeaderTask("autopilot", n.autopilot)
-	for _, loop := range []func(context.Context){n.observeLoop, n.leaderLoop, n.metaLoop, n.publishLoop, n.joinLoop} {
+	for _, loop := range []func(context.Context){n.observeLoop, n.leaderLoop, n.metaLoop, n.publishLoop, n.joinLoop, n.storageLoop} {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
@@ -659,8 +665,9 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 }
 
 // Restore replaces the cluster's state with a snapshot through raft.Restore
-// (leader only; see raft's warnings: meant for disaster recovery). The
-// context's deadline (default ApplyTimeout) bounds the enqueueing.
+// (leader only; see raft's warnings: meant for disaster recovery) and waits
+// until a quorum holds it (see userRestore). The context's deadline
+// (default ApplyTimeout) bounds each step.
 func (n *Node) Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader) error {
 	if !n.IsLeader() {
 		return n.notLeaderErr(nil)
@@ -671,17 +678,7 @@ func (n *Node) Restore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader
 	if err := n.Barrier(ctx); err != nil {
 		return err
 	}
-	d, err := timeout(ctx, n.cfg.ApplyTimeout)
-	if err != nil {
-		return fmt.Errorf("cluster: restore: %w", err)
-	}
-	if err := n.raft.Restore(meta, r, d); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) {
-			return n.notLeaderErr(err)
-		}
-		return fmt.Errorf("cluster: restore snapshot: %w", err)
-	}
-	return nil
+	return n.userRestore(ctx, meta, r)
 }
 
 // isClosed must not take closeMu: leader tasks call Apply while stop

@@ -19,29 +19,56 @@ type advertiseAddr string
 func (a advertiseAddr) Network() string { return "tcp" }
 func (a advertiseAddr) String() string  { return string(a) }
 
-// tlsStreamLayer is a raft.StreamLayer over TLS. Accepted connections
-// handshake lazily on first read (inside raft's connection handler, so a bad
-// peer never blocks Accept); dialled connections handshake before Dial
-// returns, bounded by raft's dial timeout.
-type tlsStreamLayer struct {
+// streamLayer is raft's stream layer over TCP, or TLS when client is set.
+// Connections are dialled from the bind IP (see DialerFrom). With TLS,
+// accepted connections handshake lazily on first read (inside raft's
+// connection handler, so a bad peer never blocks Accept); dialled ones
+// handshake before Dial returns, bounded by raft's dial timeout.
+type streamLayer struct {
 	net.Listener
 	advertise net.Addr
-	client    *tls.Config
+	dialer    net.Dialer
+	client    *tls.Config // nil: plain TCP
 }
 
-var _ raft.StreamLayer = (*tlsStreamLayer)(nil)
+var _ raft.StreamLayer = (*streamLayer)(nil)
 
-func (s *tlsStreamLayer) Addr() net.Addr { return s.advertise }
+func (s *streamLayer) Addr() net.Addr { return s.advertise }
 
-func (s *tlsStreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: s.client}
-	conn, err := d.DialContext(ctx, "tcp", string(address))
+	d := s.dialer
+	d.Timeout = timeout
+	if s.client == nil {
+		conn, err := d.DialContext(ctx, "tcp", string(address))
+		if err != nil {
+			return nil, fmt.Errorf("raft dial %s: %w", address, err)
+		}
+		return conn, nil
+	}
+	conn, err := (&tls.Dialer{NetDialer: &d, Config: s.client}).DialContext(ctx, "tcp", string(address))
 	if err != nil {
 		return nil, fmt.Errorf("raft tls dial %s: %w", address, err)
 	}
 	return conn, nil
+}
+
+// DialerFrom returns a dialer whose connections leave from bindAddr's IP
+// when bindAddr names one. On a machine with several addresses, peers (and
+// their firewalls, and the fault suite's link proxies) then see every
+// connection of a server come from the one address it serves on. An
+// unspecified or empty host lets the kernel choose, as a plain dialer does.
+func DialerFrom(bindAddr string) net.Dialer {
+	host, _, err := net.SplitHostPort(bindAddr)
+	if err != nil {
+		return net.Dialer{}
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return net.Dialer{}
+	}
+	return net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
 }
 
 // tlsConfigs derives the server and client configs from the one RaftTLS.
@@ -103,49 +130,58 @@ func raftAdvertise(cfg Config) (string, error) {
 }
 
 // newTransport starts the raft transport: TLS when cfg.RaftTLS is set,
-// otherwise raft's TCP transport.
+// otherwise plain TCP.
 func newTransport(cfg Config) (*raft.NetworkTransport, error) {
-	adv, err := raftAdvertise(cfg)
+	stream, err := newStreamLayer(cfg)
 	if err != nil {
 		return nil, err
-	}
-	logger := newHCLogger(cfg.Logger, "raft-net")
-	if cfg.RaftTLS == nil {
-		var advAddr net.Addr
-		if adv != cfg.RaftBindAddr {
-			a, err := net.ResolveTCPAddr("tcp", adv)
-			if err != nil {
-				return nil, fmt.Errorf("resolve raft advertise address %q: %w", adv, err)
-			}
-			advAddr = a
-		}
-		t, err := raft.NewTCPTransportWithConfig(cfg.RaftBindAddr, advAddr, &raft.NetworkTransportConfig{
-			MaxPool: transportMaxPool,
-			Timeout: transportTimeout,
-			Logger:  logger,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("raft tcp transport on %s: %w", cfg.RaftBindAddr, err)
-		}
-		return t, nil
-	}
-	server, client := tlsConfigs(cfg.RaftTLS)
-	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
-	if err != nil {
-		return nil, fmt.Errorf("raft tls listen on %s: %w", cfg.RaftBindAddr, err)
-	}
-	if adv == cfg.RaftBindAddr { // bind host is concrete; take the real port
-		adv = ln.Addr().String()
-	}
-	stream := &tlsStreamLayer{
-		Listener:  tls.NewListener(ln, server),
-		advertise: advertiseAddr(adv),
-		client:    client,
 	}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: transportMaxPool,
 		Timeout: transportTimeout,
-		Logger:  logger,
+		Logger:  newHCLogger(cfg.Logger, "raft-net"),
 	}), nil
+}
+
+// newStreamLayer listens on the raft bind address.
+func newStreamLayer(cfg Config) (*streamLayer, error) {
+	adv, err := raftAdvertise(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.RaftBindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("raft listen on %s: %w", cfg.RaftBindAddr, err)
+	}
+	if adv == cfg.RaftBindAddr { // bind host is concrete; take the real port
+		adv = ln.Addr().String()
+	}
+	stream := &streamLayer{Listener: ln, advertise: advertiseAddr(adv), dialer: DialerFrom(cfg.RaftBindAddr)}
+	if cfg.RaftTLS != nil {
+		server, client := tlsConfigs(cfg.RaftTLS)
+		stream.Listener, stream.client = tls.NewListener(ln, server), client
+		return stream, nil
+	}
+	a, err := resolveAdvertise(adv)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	stream.advertise = a
+	return stream, nil
+}
+
+// resolveAdvertise resolves a plain-TCP advertise address once, as raft's
+// own TCP transport does: peers get a concrete IP (a DNS name is kept only
+// with TLS, where it is the certificate's name).
+func resolveAdvertise(adv string) (net.Addr, error) {
+	a, err := net.ResolveTCPAddr("tcp", adv)
+	if err != nil {
+		return nil, fmt.Errorf("resolve raft advertise address %q: %w", adv, err)
+	}
+	if a.IP == nil || a.IP.IsUnspecified() {
+		return nil, fmt.Errorf("raft advertise address %q is not advertisable: set RaftAdvertise", adv)
+	}
+	return a, nil
 }

@@ -3,6 +3,7 @@ package fsm
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/internal/failpoint"
 	"github.com/conflux-sync/conflux-sync/store"
 )
 
@@ -37,6 +39,16 @@ type FSM struct {
 
 	mu       sync.Mutex // serialises Restore against ApplyBatch
 	batchDur func(time.Duration, int)
+
+	stop     chan struct{} // closed by Stop
+	stopOnce sync.Once
+	// stalled is set while a batch waits for space; lastSpaceLog (FSM
+	// goroutine only) spaces out the log lines about it.
+	stalled      atomic.Bool
+	lastSpaceLog time.Time
+	// failed is set once a batch was given up (Stop during a wait): the
+	// state is behind what raft believes applied, for good.
+	failed atomic.Bool
 }
 
 // Config configures an FSM.
@@ -56,7 +68,7 @@ func New(cfg Config) (*FSM, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &FSM{store: cfg.Store, logger: cfg.Logger, onApply: cfg.OnApply, batchDur: cfg.ObserveBatch}
+	f := &FSM{store: cfg.Store, logger: cfg.Logger, onApply: cfg.OnApply, batchDur: cfg.ObserveBatch, stop: make(chan struct{})}
 	err := cfg.Store.View(func(v *store.View) error {
 		idx, _ := v.AppliedIndex()
 		f.applied.Store(idx)
@@ -81,18 +93,83 @@ func (f *FSM) Apply(l *raft.Log) any {
 }
 
 // ApplyBatch applies entries in one bbolt transaction, together with the
-// new applied index, so a crash leaves either all of the batch or none.
+// new applied index, so a crash leaves either all of the batch or none (a
+// batch over maxTxBytes takes several transactions, each one all or none).
 // Entries at or below the stored applied index are skipped: with
 // NoSnapshotRestoreOnStart raft re-delivers everything after its last
 // snapshot on restart.
+//
+// A committed entry must never be skipped. When the transaction fails
+// because the volume is full, ApplyBatch waits for space and applies the
+// same batch again (see waitForSpace); any other store failure stops the
+// process.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	if runs := splitBatch(logs); runs != nil {
+		// One transaction per run (see maxTxBytes); each commits with
+		// its own applied index, so a crash between two leaves a
+		// consistent prefix, as between two batches.
+		resps := make([]any, 0, len(logs))
+		for _, run := range runs {
+			resps = append(resps, f.ApplyBatch(run)...)
+		}
+		return resps
+	}
 	start := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
-	resps := make([]any, len(logs))
+	if f.failed.Load() {
+		return failedResponses(logs)
+	}
 	applied := f.applied.Load()
-	var changed []api.TargetRef
+	var (
+		resps   []any
+		changed []api.TargetRef
+		last    uint64
+		err     error
+	)
+	for attempt := 0; ; attempt++ {
+		resps, changed, last, err = f.applyTx(logs, applied)
+		if err == nil {
+			break
+		}
+		if !store.NoSpace(err) {
+			// A store that cannot write would make this node diverge
+			// from the others; stopping is the only safe answer (as
+			// Vault does).
+			panic(fmt.Sprintf("fsm: apply batch ending at index %d: %v", logs[len(logs)-1].Index, err))
+		}
+		if !f.waitForSpace(logs, attempt, err) {
+			// Shutting down. raft counts these entries as applied, so
+			// nothing may be applied after them and no snapshot may be
+			// taken: the state would claim entries it lacks. The
+			// restart replays them from the log.
+			f.failed.Store(true)
+			f.logger.Error("shutting down while the volume is full; the entries not applied are replayed at the next start",
+				"first", logs[0].Index, "last", logs[len(logs)-1].Index)
+			return failedResponses(logs)
+		}
+	}
+	if wasStalled := f.stalled.Swap(false); wasStalled {
+		f.logger.Warn("space is available again; applying committed entries", "index", last)
+	}
+	if last != 0 {
+		f.applied.Store(last)
+		if f.onApply != nil {
+			f.onApply(last, changed)
+		}
+	}
+	if f.batchDur != nil {
+		f.batchDur(time.Since(start), len(logs))
+	}
+	return resps
+}
+
+// applyTx runs one attempt at applying logs in a write transaction. On
+// error nothing of it is on disk (bbolt rolls the transaction back) and it
+// may be run again.
+func (f *FSM) applyTx(logs []*raft.Log, applied uint64) (resps []any, changed []api.TargetRef, last uint64, err error) {
+	resps = make([]any, len(logs))
 	seen := map[string]bool{}
 	note := func(t api.TargetRef) {
 		if k := t.Key(); !seen[k] {
@@ -100,12 +177,18 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			changed = append(changed, t)
 		}
 	}
-	var last, lastTerm uint64
-	err := f.store.Update(func(tx *store.Tx) error {
+	var lastTerm uint64
+	err = f.store.Update(func(tx *store.Tx) error {
 		for i, l := range logs {
 			if l.Index <= applied {
 				resps[i] = Response{Result: api.WriteResult{Index: l.Index}}
 				continue
+			}
+			if last != 0 {
+				// Some entries of this batch are in the open
+				// transaction, the rest not yet: a crash here must
+				// leave none of them (the commit is all or nothing).
+				failpoint.Inject(failpoint.FSMApplyMidBatch)
 			}
 			last, lastTerm = l.Index, l.Term
 			switch l.Type {
@@ -130,21 +213,79 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		return tx.SetApplied(last, lastTerm)
 	})
 	if err != nil {
-		// A store that cannot write would make this node diverge from the
-		// others; stopping is the only safe answer (as Vault does).
-		panic(fmt.Sprintf("fsm: apply batch ending at index %d: %v", logs[len(logs)-1].Index, err))
+		return nil, nil, 0, err
 	}
-	if last != 0 {
-		f.applied.Store(last)
-		if f.onApply != nil {
-			f.onApply(last, changed)
-		}
-	}
-	if f.batchDur != nil {
-		f.batchDur(time.Since(start), len(logs))
-	}
-	return resps
+	return resps, changed, last, nil
 }
+
+// Space waits: the first retry comes quickly (another process may have
+// freed space already), later ones back off to spaceRetryMax.
+const (
+	spaceRetryMin = 50 * time.Millisecond
+	spaceRetryMax = 2 * time.Second
+	spaceLogEvery = 30 * time.Second
+)
+
+// waitForSpace waits before the next attempt at a batch that failed for
+// lack of space, and reports false when the FSM is stopped instead.
+//
+// Waiting, rather than stopping the process as for other store failures:
+// bbolt rolled the whole transaction back, so applying the same batch again
+// later is exact; the restart a crash would bring needs space itself (the
+// state file's marker, raft's term) and would fail the same way, over and
+// over; and the node keeps serving reads of its consistent, if stale,
+// state, and catches up on its own as soon as space is freed. Meanwhile
+// raft on this node stops moving (its apply queue fills up), which the
+// others treat as a slow follower; the API refuses new writes here with
+// 507 (store.WriteErr).
+func (f *FSM) waitForSpace(logs []*raft.Log, attempt int, err error) bool {
+	now := time.Now()
+	if !f.stalled.Swap(true) || now.Sub(f.lastSpaceLog) >= spaceLogEvery {
+		f.lastSpaceLog = now
+		f.logger.Error("cannot apply committed entries: the data volume is full; waiting for space (nothing is skipped: they are applied once space is freed)",
+			"first", logs[0].Index, "last", logs[len(logs)-1].Index, "attempt", attempt+1, "error", err)
+	}
+	d := spaceRetryMin << min(attempt, 6)
+	d = min(d, spaceRetryMax)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-f.stop:
+		return false
+	}
+}
+
+// ErrStopped answers entries the FSM gave up on because it was stopped
+// while it waited for space. They were committed; the node applies them
+// when it starts again.
+var ErrStopped = errors.New("fsm: stopped before the entry could be applied (the data volume is full); it is applied when the node starts again")
+
+func failedResponses(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	for i, l := range logs {
+		out[i] = Response{Err: ErrStopped, Result: api.WriteResult{Index: l.Index}}
+	}
+	return out
+}
+
+// StallErr is the storage error the FSM is waiting out (see
+// waitForSpace), nil when it is not waiting.
+func (f *FSM) StallErr() error {
+	if !f.stalled.Load() {
+		return nil
+	}
+	if err := f.store.WriteErr(); err != nil {
+		return err
+	}
+	return errors.New("fsm: waiting for space on the data volume")
+}
+
+// Stop ends a wait for space (see ApplyBatch): call it before raft shuts
+// down, which waits for ApplyBatch to return. Until then it changes
+// nothing.
+func (f *FSM) Stop() { f.stopOnce.Do(func() { close(f.stop) }) }
 
 // applyCommand applies one command. Its error is a store failure; bad
 // input becomes a Response.Err.
@@ -244,6 +385,9 @@ func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) 
 // Snapshot opens a read transaction — an exact view at the applied index —
 // that Persist streams while writes continue.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	if f.failed.Load() {
+		return nil, errors.New("fsm: no snapshot: committed entries could not be applied before the FSM was stopped")
+	}
 	snap, err := f.store.BeginSnapshot()
 	if err != nil {
 		return nil, err

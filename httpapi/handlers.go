@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -61,10 +63,21 @@ func (s *Server) propose(ctx context.Context, cmd fsm.Command) (api.WriteResult,
 	if err != nil {
 		return api.WriteResult{}, err
 	}
+	// A leader that cannot apply what it commits would only lengthen
+	// the queue of entries waiting for space: refuse at once.
+	if err := s.cfg.Store.WriteErr(); err != nil {
+		return api.WriteResult{}, s.noSpaceError(err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
 	resp, _, err := s.cfg.Cluster.Apply(ctx, b)
 	if err != nil {
+		if werr := s.cfg.Store.WriteErr(); werr != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			// Stuck behind entries this node cannot apply until space
+			// is freed (it hands leadership away meanwhile).
+			return api.WriteResult{}, api.Errorf(api.CodeInsufficientStorage, "",
+				"node %s cannot apply writes: %s on its data volume; this write may have been committed, and then takes effect once space is freed", s.cfg.NodeID, noSpaceCause(werr))
+		}
 		return api.WriteResult{}, applyError(err)
 	}
 	r, ok := resp.(fsm.Response)
@@ -408,7 +421,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, e)
 		return
 	}
+	if store.NoSpace(err) {
+		s.log.Error("write refused: the data volume is full", "route", r.Pattern, "error", err)
+		writeError(w, s.noSpaceError(err))
+		return
+	}
 	s.internal(w, r, err)
+}
+
+// noSpaceError is the 507 of a write this node cannot store: raft's log
+// store or the state file hit a full volume. Nothing was stored; the
+// write can be sent again once space is freed.
+func (s *Server) noSpaceError(err error) *api.Error {
+	return api.Errorf(api.CodeInsufficientStorage, "",
+		"node %s cannot store the write: %s on its data volume; free space there and retry (writes succeed again without a restart)", s.cfg.NodeID, noSpaceCause(err))
+}
+
+// noSpaceCause names the system error ("no space left on device" or
+// "disk quota exceeded") without the file paths around it.
+func noSpaceCause(err error) string {
+	if errors.Is(err, syscall.EDQUOT) || strings.Contains(err.Error(), syscall.EDQUOT.Error()) {
+		return syscall.EDQUOT.Error()
+	}
+	return syscall.ENOSPC.Error()
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

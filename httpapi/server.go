@@ -35,6 +35,8 @@ type Cluster interface {
 	IsLeader() bool
 	Leader() (api.Member, bool)
 	VerifyLeader(ctx context.Context) error
+	VerifyLeaderLease(ctx context.Context) error
+	WaitLeaderEstablished(ctx context.Context) error
 	WaitForApplied(ctx context.Context, index uint64) error
 	Status() api.ClusterStatus
 	Indexes() (applied, commit uint64, leaderKnown bool)
@@ -232,8 +234,12 @@ func (s *Server) route(m mode, h http.HandlerFunc) http.HandlerFunc {
 			s.forward(w, r)
 			return
 		}
-		if consistency == "consistent" {
-			if err := s.consistentRead(r.Context()); err != nil {
+		if m == read {
+			if err := s.leaderRead(r.Context(), consistency == "consistent"); err != nil {
+				if errors.Is(err, cluster.ErrNotLeader) {
+					s.forward(w, r) // deposed between the checks: the new leader answers
+					return
+				}
 				writeError(w, err)
 				return
 			}
@@ -243,16 +249,38 @@ func (s *Server) route(m mode, h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// consistentRead proves this node is still the leader and has applied
-// everything committed before the read arrived.
-func (s *Server) consistentRead(ctx context.Context) error {
+// leaderRead makes the leader's state safe to read (Raft §6.4): the
+// leadership is established in this term, so everything committed before
+// it is applied, and no newer leader exists — confirmed by a quorum now
+// for a consistent read, or within the leader lease for a default one. It
+// returns an ErrNotLeader error when this node turns out not to lead.
+func (s *Server) leaderRead(ctx context.Context, consistent bool) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
-	if err := s.cfg.Cluster.VerifyLeader(ctx); err != nil {
+	c := s.cfg.Cluster
+	if err := c.WaitLeaderEstablished(ctx); err != nil {
+		if errors.Is(err, cluster.ErrNotLeader) {
+			return err
+		}
+		return api.Errorf(api.CodeNoLeader, "", "leadership not established yet: %v", err)
+	}
+	if !consistent {
+		if err := c.VerifyLeaderLease(ctx); err != nil {
+			if errors.Is(err, cluster.ErrNotLeader) {
+				return err
+			}
+			return api.Errorf(api.CodeNoLeader, "", "cannot verify leadership: %v", err)
+		}
+		return nil
+	}
+	if err := c.VerifyLeader(ctx); err != nil {
+		if errors.Is(err, cluster.ErrNotLeader) {
+			return err
+		}
 		return api.Errorf(api.CodeNoLeader, "", "cannot verify leadership: %v", err)
 	}
-	_, commit, _ := s.cfg.Cluster.Indexes()
-	if err := s.cfg.Cluster.WaitForApplied(ctx, commit); err != nil {
+	_, commit, _ := c.Indexes()
+	if err := c.WaitForApplied(ctx, commit); err != nil {
 		return api.Errorf(api.CodeUnavailable, "", "waiting for the state to catch up: %v", err)
 	}
 	return nil

@@ -50,6 +50,8 @@ func (c leaderOnly) Apply(context.Context, []byte) (any, uint64, error) {
 func (leaderOnly) IsLeader() bool                               { return true }
 func (leaderOnly) Leader() (api.Member, bool)                   { return api.Member{ID: "n1"}, true }
 func (leaderOnly) VerifyLeader(context.Context) error           { return nil }
+func (leaderOnly) VerifyLeaderLease(context.Context) error      { return nil }
+func (leaderOnly) WaitLeaderEstablished(context.Context) error  { return nil }
 func (leaderOnly) WaitForApplied(context.Context, uint64) error { return nil }
 func (leaderOnly) Status() api.ClusterStatus                    { return api.ClusterStatus{} }
 func (leaderOnly) Indexes() (uint64, uint64, bool)              { return 0, 0, true }

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -27,6 +28,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
+	"github.com/conflux-sync/conflux-sync/internal/failpoint"
 	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -54,6 +56,11 @@ type Config struct {
 	// name in a StatefulSet). Default: the listen host, or when that is
 	// unspecified the first private IPv4 address, else 127.0.0.1.
 	Advertise string
+	// RaftAdvertise and GossipAdvertise, when set, are the host:port other
+	// nodes dial for raft and gossip, overriding Advertise with the listen
+	// port: for a port mapped by NAT or a proxy in front of the node.
+	RaftAdvertise   string
+	GossipAdvertise string
 
 	Join            []string
 	BootstrapExpect int
@@ -115,6 +122,8 @@ type ConfluxConfig struct {
 	URL string
 	// Token is the bearer token; it is never logged.
 	Token string
+	// Timeout bounds one request; 0 means conflux.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // String leaves the token out, so the config can be logged.
@@ -168,6 +177,11 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: data dir is required")
+	}
+	// A mistyped CONFLUX_FAILPOINTS must not leave a fault drill silently
+	// disarmed.
+	if err := failpoint.Load(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if cfg.HTTPAddr == "" {
 		cfg.HTTPAddr = ":7780"
@@ -258,9 +272,9 @@ func Start(cfg Config) (n *Node, err error) {
 		NodeID:          cfg.NodeID,
 		DataDir:         cfg.DataDir,
 		RaftBindAddr:    cfg.RaftAddr,
-		RaftAdvertise:   advertiseAddr(cfg.Advertise, cfg.RaftAddr),
+		RaftAdvertise:   cmp.Or(cfg.RaftAdvertise, advertiseAddr(cfg.Advertise, cfg.RaftAddr)),
 		GossipBindAddr:  cfg.GossipAddr,
-		GossipAdvertise: advertiseAddr(cfg.Advertise, cfg.GossipAddr),
+		GossipAdvertise: cmp.Or(cfg.GossipAdvertise, advertiseAddr(cfg.Advertise, cfg.GossipAddr)),
 		HTTPAdvertise:   n.httpURL,
 		Join:            cfg.Join,
 		BootstrapExpect: cfg.BootstrapExpect,
@@ -297,6 +311,11 @@ func Start(cfg Config) (n *Node, err error) {
 
 	fwd := http.DefaultTransport.(*http.Transport).Clone()
 	fwd.TLSClientConfig = clientTLS
+	// Forwarded requests leave from the API's bind IP, like raft and
+	// gossip connections leave from theirs.
+	fwdDialer := cluster.DialerFrom(cfg.HTTPAddr)
+	fwdDialer.Timeout, fwdDialer.KeepAlive = 30*time.Second, 30*time.Second
+	fwd.DialContext = fwdDialer.DialContext
 	n.api, err = httpapi.New(httpapi.Config{
 		NodeID:           cfg.NodeID,
 		Cluster:          n.cluster,
@@ -388,6 +407,10 @@ func (n *Node) Kill() error {
 
 func (n *Node) close(graceful bool) error {
 	var errs []error
+	if n.fsm != nil {
+		// An FSM waiting for space would hold raft's shutdown forever.
+		n.fsm.Stop()
+	}
 	if n.cluster != nil {
 		if graceful {
 			errs = append(errs, n.cluster.Shutdown())
@@ -518,6 +541,10 @@ func firstPrivateIP() string {
 // pages may have reached the disk partly and in any order, so it is thrown
 // away: the cluster layer then restores the newest raft snapshot and raft
 // replays the log after it, both of which are fsync'd.
+//
+// A node that stopped during a snapshot restore the cluster had not
+// confirmed drops that restore (cluster.DropUnconfirmedRestore); its state
+// file may hold the restored image, so it is rebuilt the same way.
 func openState(cfg Config, log *slog.Logger) (*store.Store, error) {
 	path := filepath.Join(cfg.DataDir, "state.db")
 	rebuild, err := store.NeedsRebuild(path)
@@ -526,6 +553,12 @@ func openState(cfg Config, log *slog.Logger) (*store.Store, error) {
 	}
 	if rebuild {
 		log.Warn("the machine went down while the state file was open; rebuilding it from the raft snapshot and log", "path", path)
+	}
+	dropped, err := cluster.DropUnconfirmedRestore(cfg.DataDir, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if rebuild || dropped {
 		if err := store.Discard(path); err != nil {
 			return nil, err
 		}

@@ -53,7 +53,8 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	}
 	if cfg.Conflux.URL != "" {
 		cx, err := conflux.NewFlusher(conflux.FlusherConfig{
-			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Logger: n.log, Registerer: reg, Secrets: secrets,
+			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Timeout: cfg.Conflux.Timeout,
+			Logger: n.log, Registerer: reg, Secrets: secrets,
 		})
 		if err != nil {
 			return nil, err

@@ -30,7 +30,7 @@ func writeOpenMarker(path string) error {
 		id = []byte("unknown")
 	}
 	m := markerPath(path)
-	if err := writeFileSync(m, bytes.NewReader(id)); err != nil {
+	if err := writeFileSync(m, bytes.NewReader(id), ""); err != nil {
 		return fmt.Errorf("store: write open marker: %w", err)
 	}
 	syncDir(filepath.Dir(m))

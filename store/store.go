@@ -14,14 +14,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/conflux-sync/conflux-sync/internal/failpoint"
 )
 
 var (
@@ -70,6 +74,8 @@ type Store struct {
 
 	mu sync.RWMutex // guards db against Replace
 	db *bolt.DB
+
+	noSpace atomic.Pointer[error] // see WriteErr
 }
 
 // Open opens (creating if needed) the store at path.
@@ -84,6 +90,14 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := s.openDB(path)
 	if err != nil {
 		return nil, err
+	}
+	// A restore cut short by a crash leaves its temporary image behind;
+	// it was never the state (Replace renames it only when complete), so
+	// it is only taking space. The file lock bbolt now holds means no
+	// other process is writing it.
+	if err := os.Remove(path + ".restore"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		db.Close()
+		return nil, fmt.Errorf("store: remove the leftover of an interrupted restore: %w", err)
 	}
 	if opts.NoSync {
 		if err := writeOpenMarker(path); err != nil {
@@ -170,7 +184,9 @@ func (s *Store) Update(fn func(*Tx) error) error {
 	if s.db == nil {
 		return ErrClosed
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{View: View{tx: tx}}) })
+	err := s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{View: View{tx: tx}}) })
+	s.noteWrite(err)
+	return err
 }
 
 // Snapshot is an open read transaction that can be streamed later, while
@@ -190,7 +206,9 @@ func (s *Snapshot) Release() {
 }
 
 // WriteTo streams the bbolt image of the snapshot.
-func (s *Snapshot) WriteTo(w io.Writer) (int64, error) { return s.tx.WriteTo(w) }
+func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	return s.tx.WriteTo(midWrite(w, failpoint.StoreSnapshotMidWrite))
+}
 
 // Size is the size in bytes of the image WriteTo writes.
 func (s *Snapshot) Size() int64 { return s.tx.Size() }
@@ -216,7 +234,7 @@ func (s *Store) BeginSnapshot() (*Snapshot, error) {
 // file is renamed over; on any error the current state is untouched.
 func (s *Store) Replace(r io.Reader) error {
 	tmp := s.path + ".restore"
-	if err := writeFileSync(tmp, r); err != nil {
+	if err := writeFileSync(tmp, r, failpoint.StoreRestoreMidWrite); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("store: write restored image: %w", err)
 	}
@@ -244,6 +262,9 @@ func (s *Store) Replace(r io.Reader) error {
 		return fmt.Errorf("store: close for restore: %w", err)
 	}
 	s.db = nil
+	// The old state is closed and the new one complete beside it: a
+	// crash here must leave the old state, whole.
+	failpoint.Inject(failpoint.StoreRestoreBeforeSwap)
 	if err := os.Rename(tmp, s.path); err != nil {
 		// Reopen what we had: the rename did not happen.
 		db, oerr := s.openDB(s.path)
@@ -359,12 +380,18 @@ func walkBucket(name []byte, b *bolt.Bucket, sum *byte) error {
 	return nil
 }
 
-func writeFileSync(path string, r io.Reader) error {
+// writeFileSync writes r to path and fsyncs it. fp names the failpoint
+// reached half-way through, or is empty.
+func writeFileSync(path string, r io.Reader, fp string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	var w io.Writer = f
+	if fp != "" {
+		w = midWrite(f, fp)
+	}
+	if _, err := io.Copy(w, r); err != nil {
 		f.Close()
 		return err
 	}
@@ -373,6 +400,38 @@ func writeFileSync(path string, r io.Reader) error {
 		return err
 	}
 	return f.Close()
+}
+
+// midWrite returns w, or when failpoints are armed a writer that reaches
+// failpoint fp once part of the stream is out: half-way through the first
+// write (a small image may come in one), and before every later write.
+func midWrite(w io.Writer, fp string) io.Writer {
+	if !failpoint.Armed() {
+		return w
+	}
+	return &failpointWriter{w: w, name: fp}
+}
+
+type failpointWriter struct {
+	w       io.Writer
+	name    string
+	written bool
+}
+
+func (f *failpointWriter) Write(p []byte) (int, error) {
+	if f.written {
+		failpoint.Inject(f.name)
+		return f.w.Write(p)
+	}
+	half := len(p) / 2
+	n, err := f.w.Write(p[:half])
+	if err != nil {
+		return n, err
+	}
+	f.written = true
+	failpoint.Inject(f.name)
+	m, err := f.w.Write(p[half:])
+	return n + m, err
 }
 
 func syncDir(dir string) {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/conflux-sync/conflux-sync/server"
+	"github.com/conflux-sync/conflux-sync/sync/conflux"
 )
 
 // envConfluxToken is the environment variable the Conflux API token may
@@ -19,11 +21,13 @@ const envConfluxToken = "CONFLUX_API_TOKEN"
 type confluxFlags struct {
 	url       string
 	tokenFile string
+	timeout   time.Duration
 }
 
 func (c *confluxFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&c.url, "conflux-url", "", "Conflux API base URL (without /v1); empty: conflux.Config targets are stored but not synced")
 	f.StringVar(&c.tokenFile, "conflux-token-file", "", "file holding the Conflux API token ("+envConfluxToken+" works too)")
+	f.DurationVar(&c.timeout, "conflux-timeout", conflux.DefaultTimeout, "bound on one Conflux API request; a timed-out publish is retried with the same idempotency key")
 }
 
 // config reads the token; it goes only into the sink's client.
@@ -33,6 +37,9 @@ func (c *confluxFlags) config(getenv func(string) string) (server.ConfluxConfig,
 			return server.ConfluxConfig{}, errors.New("--conflux-token-file needs --conflux-url")
 		}
 		return server.ConfluxConfig{}, nil
+	}
+	if c.timeout <= 0 {
+		return server.ConfluxConfig{}, fmt.Errorf("--conflux-timeout must be positive, not %s", c.timeout)
 	}
 	if !strings.HasPrefix(c.url, "http://") && !strings.HasPrefix(c.url, "https://") {
 		return server.ConfluxConfig{}, fmt.Errorf("--conflux-url %q: want an http:// or https:// URL", c.url)
@@ -51,5 +58,5 @@ func (c *confluxFlags) config(getenv func(string) string) (server.ConfluxConfig,
 	if token == "" {
 		return server.ConfluxConfig{}, fmt.Errorf("--conflux-url needs a token: --conflux-token-file or %s", envConfluxToken)
 	}
-	return server.ConfluxConfig{URL: strings.TrimSuffix(c.url, "/"), Token: token}, nil
+	return server.ConfluxConfig{URL: strings.TrimSuffix(c.url, "/"), Token: token, Timeout: c.timeout}, nil
 }

@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 }
 
 // needBinary skips a test in -short mode.
-func needBinary(t *testing.T) {
+func needBinary(t testing.TB) {
 	t.Helper()
 	if testing.Short() || binPath == "" {
 		t.Skip("multi-process e2e test: skipped in -short mode (it builds the binary and runs server processes)")
@@ -74,7 +74,10 @@ func needBinary(t *testing.T) {
 // flags and data folder).
 type proc struct {
 	// bin is the binary to run; empty: the one TestMain built.
-	bin        string
+	bin string
+	// env is added to the process's environment at every start (e.g.
+	// CONFLUX_FAILPOINTS for the crash tests).
+	env        []string
 	id         string
 	dataDir    string
 	logPath    string
@@ -104,7 +107,7 @@ func (p *proc) running() bool {
 // procCluster is n server processes that know each other's gossip
 // addresses.
 type procCluster struct {
-	t               *testing.T
+	t               testing.TB
 	nodes           []*proc
 	join            []string
 	tokenFile       string
@@ -113,7 +116,7 @@ type procCluster struct {
 
 // newProcCluster prepares n nodes (ports, folders, token file) and starts
 // them all, then waits until every node is ready.
-func newProcCluster(t *testing.T, n int) *procCluster {
+func newProcCluster(t testing.TB, n int) *procCluster {
 	t.Helper()
 	c := configureProcCluster(t, n)
 	for i := range n {
@@ -123,7 +126,7 @@ func newProcCluster(t *testing.T, n int) *procCluster {
 	return c
 }
 
-func configureProcCluster(t *testing.T, n int) *procCluster {
+func configureProcCluster(t testing.TB, n int) *procCluster {
 	t.Helper()
 	needBinary(t)
 	root := t.TempDir()
@@ -204,7 +207,7 @@ func (c *procCluster) start(i int, extra ...string) {
 		bin = p.bin
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), p.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -237,6 +240,18 @@ func (c *procCluster) kill(i int) {
 		c.t.Fatalf("kill %s: not running", p.id)
 	}
 	p.hardKill()
+}
+
+// restartAll stops every node cleanly, starts them again from their data
+// dirs and waits until they are ready and have a leader.
+func (c *procCluster) restartAll() {
+	c.t.Helper()
+	c.stop()
+	for i := range c.nodes {
+		c.start(i)
+	}
+	c.waitAllReady()
+	c.leader()
 }
 
 // stop sends SIGTERM to the given nodes (all when none are given), waits
@@ -448,12 +463,12 @@ type cliOptions struct {
 
 // cli runs the binary with args in an environment without CONFLUX_SYNC_*
 // variables and returns its output and exit code.
-func cli(t *testing.T, args ...string) cliResult {
+func cli(t testing.TB, args ...string) cliResult {
 	t.Helper()
 	return cliWith(t, cliOptions{}, args...)
 }
 
-func cliWith(t *testing.T, o cliOptions, args ...string) cliResult {
+func cliWith(t testing.TB, o cliOptions, args ...string) cliResult {
 	t.Helper()
 	needBinary(t)
 	timeout := o.timeout
@@ -501,7 +516,7 @@ type stopErr struct{ error }
 
 // eventually polls cond until it returns nil, failing the test with the
 // last error once timeout has passed.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -538,7 +553,7 @@ func tunnelFragmentJSON(target, source string, gen int, hosts ...string) map[str
 }
 
 // writeJSONFile writes v as JSON to a new file in dir and returns its path.
-func writeJSONFile(t *testing.T, dir, name string, v any) string {
+func writeJSONFile(t testing.TB, dir, name string, v any) string {
 	t.Helper()
 	raw, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -571,7 +586,7 @@ func (c *procCluster) putFragments(i int, frags ...map[string]any) []api.WriteRe
 	return res
 }
 
-func decodeJSON[T any](t *testing.T, s string) T {
+func decodeJSON[T any](t testing.TB, s string) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
@@ -581,7 +596,7 @@ func decodeJSON[T any](t *testing.T, s string) T {
 }
 
 // fragmentKeys is the set of target|source keys of a fragment list.
-func fragmentKeys(t *testing.T, list string) map[string]bool {
+func fragmentKeys(t testing.TB, list string) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	for _, f := range decodeJSON[[]api.Fragment](t, list) {

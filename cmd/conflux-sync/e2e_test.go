@@ -210,12 +210,7 @@ func TestE2EFullRestartKeepsIdenticalState(t *testing.T) {
 	}
 	beforeTarget := c.mustCLI(0, "targets", "get", tunnelKind, "ClusterTunnel/t1", "-o", "json", "--consistency", "stale").stdout
 
-	c.stop()
-	for i := range c.nodes {
-		c.start(i)
-	}
-	c.waitAllReady()
-	c.leader()
+	c.restartAll()
 	c.converged(before, 0, 1, 2)
 	for i := range c.nodes {
 		got := c.mustCLI(i, "targets", "get", tunnelKind, "ClusterTunnel/t1", "-o", "json", "--consistency", "stale").stdout
