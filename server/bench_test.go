@@ -14,10 +14,17 @@ import (
 )
 
 // BenchmarkClusterWrites drives a three-node in-process cluster through the
-// leader's HTTP API with 32 concurrent writers of 1 KiB fragments; use it
-// with -cpuprofile to see where a write's CPU goes.
+// leader's HTTP API with 32 concurrent writers of 1 KiB fragments, with each
+// raft log store; use it with -cpuprofile to see where a write's CPU goes
+// (hack/benchreport does, for the default store, when it is behind etcd).
 func BenchmarkClusterWrites(b *testing.B) {
-	c := newTestClusterWith(b, 3, func(cfg *server.Config) { cfg.LogStore = "wal" })
+	for _, store := range []string{"boltdb", "wal"} {
+		b.Run("store="+store, func(b *testing.B) { benchmarkClusterWrites(b, store) })
+	}
+}
+
+func benchmarkClusterWrites(b *testing.B, store string) {
+	c := newTestClusterWith(b, 3, func(cfg *server.Config) { cfg.LogStore = store })
 	leader := c.nodes[c.leader()]
 	cl, err := api.NewClient(leader.URL(), api.WithToken(writeToken))
 	if err != nil {

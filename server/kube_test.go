@@ -101,6 +101,19 @@ func newKubeFixtureAs(t testing.TB, ingest *rest.Config) *kubeFixture {
 // settings passed through tune (when not nil).
 func newKubeFixtureWith(t testing.TB, ingest *rest.Config, tune func(ns string, kc *server.KubeConfig)) *kubeFixture {
 	t.Helper()
+	return newKubeFixtureConfig(t, ingest, func(ns string, cfg *server.Config) {
+		cfg.Sync.Debounce = 50 * time.Millisecond
+		if tune != nil {
+			tune(ns, &cfg.Kube)
+		}
+	})
+}
+
+// newKubeFixtureConfig is newKubeFixtureAs with each node's whole
+// configuration passed through tune (when not nil), after the fixture has
+// set it up; the benchmarks use it to keep the default sync settings.
+func newKubeFixtureConfig(t testing.TB, ingest *rest.Config, tune func(ns string, cfg *server.Config)) *kubeFixture {
+	t.Helper()
 	env := kubeEnv(t)
 	if ingest == nil {
 		ingest = env.Config
@@ -120,10 +133,9 @@ func newKubeFixtureWith(t testing.TB, ingest *rest.Config, tune func(ns string, 
 	// No static credentials: every token comes from the Secret the objects name.
 	f.c = newTestClusterWith(t, 3, withCloudflare(f.cf, func(cfg *server.Config) {
 		cfg.Cloudflare.Credentials = nil
-		cfg.Sync.Debounce = 50 * time.Millisecond
 		cfg.Kube = server.KubeConfig{REST: ingest, Namespace: f.ns, StatusInterval: 2 * time.Second}
 		if tune != nil {
-			tune(f.ns, &cfg.Kube)
+			tune(f.ns, cfg)
 		}
 	}))
 	f.create(&corev1.Secret{
