@@ -69,6 +69,7 @@ type Node struct {
 
 	gossipEvent chan struct{}
 	publish     chan struct{}
+	compactNow  chan struct{} // wakes compactLoop
 
 	leaderTasks leaderTasks
 	lease       leaderLease
@@ -178,6 +179,7 @@ func New(cfg Config) (*Node, error) {
 		failing:     map[string]bool{},
 		gossipEvent: make(chan struct{}, 1),
 		publish:     make(chan struct{}, 1),
+		compactNow:  make(chan struct{}, 1),
 	}
 	ok := false
 	var cleanups []func()
@@ -270,7 +272,7 @@ func New(cfg Config) (*Node, error) {
 
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.RegisterLeaderTask("autopilot", n.autopilot)
-	for _, loop := range []func(context.Context){n.observeLoop, n.leaderLoop, n.metaLoop, n.publishLoop, n.joinLoop, n.storageLoop} {
+	for _, loop := range []func(context.Context){n.observeLoop, n.leaderLoop, n.metaLoop, n.publishLoop, n.joinLoop, n.storageLoop, n.compactLoop} {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()

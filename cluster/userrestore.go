@@ -46,11 +46,12 @@ func pendingRestorePath(dataDir string) string {
 	return filepath.Join(dataDir, "raft", pendingRestoreFile)
 }
 
-// beginUserRestore writes the marker, fsync'd, before raft.Restore runs.
-func (n *Node) beginUserRestore() error {
+// beginUserRestore writes the marker, fsync'd, before raft.Restore runs,
+// and returns it.
+func (n *Node) beginUserRestore() (pendingRestore, error) {
 	list, err := n.snaps.List()
 	if err != nil {
-		return fmt.Errorf("cluster: restore: list snapshots: %w", err)
+		return pendingRestore{}, fmt.Errorf("cluster: restore: list snapshots: %w", err)
 	}
 	m := pendingRestore{Before: []string{}}
 	for _, s := range list {
@@ -58,13 +59,28 @@ func (n *Node) beginUserRestore() error {
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return pendingRestore{}, err
 	}
 	path := pendingRestorePath(n.cfg.DataDir)
 	if err := writeSynced(path, raw); err != nil {
-		return fmt.Errorf("cluster: restore: record the restore: %w", err)
+		return pendingRestore{}, fmt.Errorf("cluster: restore: record the restore: %w", err)
 	}
-	return nil
+	return m, nil
+}
+
+// restoreInstalled reports whether a snapshot that m does not list exists:
+// raft.Restore got as far as writing the restored snapshot.
+func (n *Node) restoreInstalled(m pendingRestore) bool {
+	list, err := n.snaps.List()
+	if err != nil {
+		return false
+	}
+	for _, s := range list {
+		if !slices.Contains(m.Before, s.ID) {
+			return true
+		}
+	}
+	return false
 }
 
 // endUserRestore removes the marker: the restore was confirmed by a
@@ -79,7 +95,8 @@ func (n *Node) endUserRestore() {
 // userRestore runs raft.Restore between the marker's writing and its
 // removal, and waits for a quorum to hold the restored state.
 func (n *Node) userRestore(ctx context.Context, meta *raft.SnapshotMeta, r io.Reader) error {
-	if err := n.beginUserRestore(); err != nil {
+	marker, err := n.beginUserRestore()
+	if err != nil {
 		return err
 	}
 	d, err := timeout(ctx, n.cfg.ApplyTimeout)
@@ -87,21 +104,31 @@ func (n *Node) userRestore(ctx context.Context, meta *raft.SnapshotMeta, r io.Re
 		n.endUserRestore()
 		return fmt.Errorf("cluster: restore: %w", err)
 	}
+	confirm := ctx
 	if err := n.raft.Restore(meta, r, d); err != nil {
-		// raft returns an error only before the restored snapshot is
-		// complete (a failure after it takes the process down).
-		n.endUserRestore()
-		if errors.Is(err, raft.ErrNotLeader) {
-			return n.notLeaderErr(err)
+		// raft fails a restore before the restored snapshot is complete
+		// (a failure after it takes the process down), with one
+		// exception: its timer also bounds the wait to enqueue the
+		// no-op that follows the installed snapshot. Then the restore
+		// stands and is confirmed below, with time of its own.
+		if !errors.Is(err, raft.ErrEnqueueTimeout) || !n.restoreInstalled(marker) {
+			n.endUserRestore()
+			if errors.Is(err, raft.ErrNotLeader) {
+				return n.notLeaderErr(err)
+			}
+			return fmt.Errorf("cluster: restore snapshot: %w", err)
 		}
-		return fmt.Errorf("cluster: restore snapshot: %w", err)
+		var cancel context.CancelFunc
+		confirm, cancel = context.WithTimeout(context.WithoutCancel(ctx), n.cfg.ApplyTimeout)
+		defer cancel()
 	}
 	// The barrier's entry follows the restored snapshot in the log: once
 	// it commits, a quorum installed the snapshot.
-	if err := n.Barrier(ctx); err != nil {
+	if err := n.Barrier(confirm); err != nil {
 		return fmt.Errorf("cluster: restore: the snapshot is installed on this node, but a quorum has not confirmed it yet (if this node restarts before they do, it drops the restore and follows the cluster): %w", err)
 	}
 	n.endUserRestore()
+	n.requestCompaction()
 	return nil
 }
 
