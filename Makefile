@@ -92,11 +92,14 @@ helmrender:
 envtest:
 	hack/envtest.sh
 
-## generate: deepcopy code and the CRD manifests (deploy/crds) from ingest/kube/apis
+## generate: deepcopy code and the CRD manifests (deploy/crds) from ingest/kube/apis:
+## controller-gen writes one version of each kind, hack/crdgen serves it as every
+## version (and in both API groups) the cloudflare-operators serve
 generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object paths=$(CRD_APIS)
-	rm -f deploy/crds/*_*.yaml
-	$(CONTROLLER_GEN) crd paths=$(CRD_APIS) output:crd:artifacts:config=deploy/crds
+	rm -rf .cache/crdgen deploy/crds/*_*.yaml
+	$(CONTROLLER_GEN) crd paths=$(CRD_APIS) output:crd:artifacts:config=.cache/crdgen
+	$(GO) run ./hack/crdgen -in .cache/crdgen -out deploy/crds
 	rm -f deploy/chart/crds/*_*.yaml
 	cp deploy/crds/*_*.yaml deploy/chart/crds/
 	gofmt -w ingest/kube/apis

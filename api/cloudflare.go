@@ -118,6 +118,7 @@ type OriginAccess struct {
 //	{"accountId": "0123...", "name": "edge"}
 //	{"accountId": "0123...", "name": "edge", "adopt": true}
 //	{"accountId": "0123...", "name": "edge", "id": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}
+//	{"accountId": "0123...", "name": "edge", "takeOver": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}
 //	{"accountId": "0123...", "name": "edge", "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
 type TunnelSpec struct {
 	// AccountID is the Cloudflare account; empty means the only account
@@ -129,6 +130,13 @@ type TunnelSpec struct {
 	Adopt bool `json:"adopt,omitempty"`
 	// ID adopts the existing tunnel with this id (Adopt is implied).
 	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a tunnel that the controller conflux-sync
+	// replaces created for this producer (e.g. a newTunnel's
+	// status.tunnelId). If it exists, it is used without a write and owned
+	// as if conflux-sync had created it: deleted with the last fragment, as
+	// that controller would have. If it does not, the tunnel is found or
+	// created by Name as usual. Not together with ID.
+	TakeOver string `json:"takeOver,omitempty"`
 	// Credentials names the Kubernetes Secret key holding the API token to
 	// use instead of the server's static credentials; AccountID is then
 	// required. The tunnel's configuration, and the DNS records and routes
@@ -173,6 +181,41 @@ type DNSRecord struct {
 	Tags     []string `json:"tags,omitempty"`
 	// Adopt takes over an existing record conflux-sync did not create.
 	Adopt bool `json:"adopt,omitempty"`
+	// TakeOver is the evidence that an existing record on this name and
+	// type was made for this record by the controller conflux-sync
+	// replaces. A record it proves is taken over as it stands (no write,
+	// not even of the ownership marker) and owned from then on.
+	TakeOver *DNSTakeOver `json:"takeOver,omitempty"`
+}
+
+// Key names the record as conflicts and waiting parts do: "<name> <TYPE>".
+func (r DNSRecord) Key() string { return r.Name + " " + r.Type }
+
+// DNS registries of the controllers conflux-sync takes records over from:
+// the TXT records they keep next to the records they made.
+const (
+	// DNSRegistryCfargotunnel is adyanth/cloudflare-operator's (also
+	// StringKe's TunnelBinding): TXT "_managed.<name>" with JSON
+	// {"DnsId": <record id>, "TunnelName": ..., "TunnelId": <tunnel id>}.
+	DNSRegistryCfargotunnel = "cfargotunnel"
+	// DNSRegistrySTRRL is STRRL/cloudflare-tunnel-ingress-controller's: TXT
+	// "_ctic_managed.<name>" with content exactly
+	// {"controller":"strrl.dev/cloudflare-tunnel-ingress-controller","tunnel":"<tunnel name>"}.
+	DNSRegistrySTRRL = "strrl"
+)
+
+// DNSTakeOver is a DNS record's takeover evidence. Either kind proves a
+// record that is not conflux-sync's; an empty DNSTakeOver proves nothing
+// and is dropped from the canonical form.
+type DNSTakeOver struct {
+	// RecordIDs are the ids the previous controller recorded for this
+	// record (e.g. a StringKe DNSRecord's status.recordId). Sorted and
+	// de-duplicated in the canonical form.
+	RecordIDs []string `json:"recordIds,omitempty"`
+	// Registry names the previous controller's TXT registry
+	// (DNSRegistryCfargotunnel or DNSRegistrySTRRL); the record must be a
+	// tunnel CNAME, whose tunnel the registry entry must name.
+	Registry string `json:"registry,omitempty"`
 }
 
 // AccessApplicationSpec is a cloudflare.AccessApplication fragment (and,
@@ -191,6 +234,13 @@ type AccessApplicationSpec struct {
 	Tags               []string `json:"tags,omitempty"`
 	Adopt              bool     `json:"adopt,omitempty"`
 	ID                 string   `json:"id,omitempty"`
+	// TakeOver is the id of an application that the controller
+	// conflux-sync replaces created (e.g. StringKe's
+	// status.applicationId). If it exists, it is owned as if conflux-sync
+	// had created it (updated only where the managed fields differ, deleted
+	// with the last fragment); if not, the normal path applies. Not
+	// together with ID.
+	TakeOver string `json:"takeOver,omitempty"`
 	// Credentials names the Kubernetes Secret key holding the API token to
 	// use instead of the server's static credentials; AccountID is then
 	// required.
@@ -207,6 +257,13 @@ type NetworkRouteSpec struct {
 	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
 	Comment          string `json:"comment,omitempty"`
 	Adopt            bool   `json:"adopt,omitempty"`
+	// TakeOver is the ownership marker the controller conflux-sync
+	// replaces wrote in the comments of its routes, e.g.
+	// "[managed:NetworkRoute/edge-route]". A route for this network (and
+	// virtual network) whose comment contains it is owned as if
+	// conflux-sync had created it, and keeps its comment until the tunnel
+	// it points at changes.
+	TakeOver string `json:"takeOver,omitempty"`
 	// Credentials names the Kubernetes Secret key holding the API token to
 	// use instead of the server's static credentials. Without it, a route
 	// naming a tunnel target uses that tunnel's credentials. The account

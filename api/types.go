@@ -118,7 +118,43 @@ type SyncStatus struct {
 	// Attempts counts consecutive failed attempts; zero after a success.
 	Attempts int       `json:"attempts"`
 	Time     time.Time `json:"time"`
+	// DryRun is true when the attempt was a dry run (`conflux-sync server
+	// --dry-run`): it read downstream and wrote nothing. Plan says what a
+	// real sync would do; SyncedHash and DownstreamIDs are still those of
+	// the last real sync, if any.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Plan lists, one line per action, what a real sync would write,
+	// adopt or take over (and by what evidence), e.g. "create tunnel
+	// edge", "take over DNS record app.example.com CNAME …"; ["in sync (no
+	// write)"] when nothing. Only with DryRun; with Error it is what was
+	// planned before the error.
+	Plan []string `json:"plan,omitempty"`
+	// PlannedIDs are the downstream ids a dry run found (e.g. the id of a
+	// tunnel it would take over), which the plans of the targets that
+	// depend on this one read. Only with DryRun; real syncs never use them.
+	PlannedIDs map[string]string `json:"plannedIds,omitempty"`
+	// Waiting lists the parts of the desired output a successful flush
+	// left unwritten because each depends on something that is not there
+	// yet (a DNS record whose tunnel is not created): everything else was
+	// written, what the waiting parts replace was left as it was, and the
+	// target is flushed again when what they wait for is ready.
+	Waiting []WaitingPart `json:"waiting,omitempty"`
 }
+
+// WaitingPart is one part of a target's output that waits (see
+// SyncStatus.Waiting).
+type WaitingPart struct {
+	// Key names the part as the kind's conflicts do: a DNS record is
+	// "<name> <TYPE>" (DNSRecord.Key).
+	Key string `json:"key"`
+	// For says what it waits for, e.g. "tunnel Tunnel/infra/edge (not
+	// created yet)".
+	For string `json:"for"`
+}
+
+// PlanInSync is the one line of the plan (SyncStatus.Plan) of a target
+// that a real sync would not write.
+const PlanInSync = "in sync (no write)"
 
 // TargetSummary is one row of the target list.
 type TargetSummary struct {

@@ -851,6 +851,7 @@ func TestRBACImpersonation(t *testing.T) {
 	}
 	const (
 		cf    = "networking.cloudflare-operator.io"
+		ady   = "networking.cfargotunnel.com"
 		netk8 = "networking.k8s.io"
 		gw    = "gateway.networking.k8s.io"
 		gitop = "gitops.conflux.io"
@@ -881,15 +882,35 @@ func TestRBACImpersonation(t *testing.T) {
 		{"watch", gitop, "confluxsources", ""},
 		{"patch", gitop, "confluxsources/status", other},
 	}
-	for _, r := range []string{"tunnels", "clustertunnels", "tunnelbindings", "dnsrecords", "accessapplications", "networkroutes"} {
+	for _, r := range []string{"tunnels", "clustertunnels", "tunnelbindings", "dnsrecords", "accessapplications", "networkroutes",
+		"cloudflarecredentials", "tunnelingressclassconfigs", "virtualnetworks", "accessgroups"} {
+		ns := other
+		if r == "clustertunnels" || r == "networkroutes" || r == "cloudflarecredentials" || r == "virtualnetworks" || r == "accessgroups" {
+			ns = ""
+		}
+		allowed = append(allowed,
+			check{"list", cf, r, ""}, check{"watch", cf, r, ""},
+			check{"patch", cf, r, ns}, check{"patch", cf, r + "/status", ns})
+	}
+	for _, r := range []string{"tunnels", "clustertunnels", "tunnelbindings", "accesstunnels"} {
 		ns := other
 		if r == "clustertunnels" {
 			ns = ""
 		}
 		allowed = append(allowed,
-			check{"list", cf, r, ""}, check{"watch", cf, r, ""},
-			check{"patch", cf, r + "/status", ns})
+			check{"list", ady, r, ""}, check{"watch", ady, r, ""},
+			check{"patch", ady, r, ns}, check{"patch", ady, r + "/status", ns})
 	}
+	allowed = append(allowed,
+		check{"list", "apiextensions.k8s.io", "customresourcedefinitions", ""},
+		check{"watch", "apiextensions.k8s.io", "customresourcedefinitions", ""},
+		check{"list", cf, "cloudflaredomains", ""},
+		check{"patch", cf, "cloudflaredomains", ""}, // the operator's finalizer, released
+		check{"patch", cf, "cloudflaredomains/status", ""},
+		check{"patch", gw, "gateways", other},
+		check{"patch", gw, "gateways/status", other},
+		check{"patch", gw, "gatewayclasses/status", ""},
+		check{"list", "", "nodes", ""})
 	allowed = append(allowed,
 		check{"patch", cf, "tunnels", other}, check{"update", cf, "tunnels", other},
 		check{"patch", cf, "clustertunnels", ""}, check{"update", cf, "clustertunnels", ""})
@@ -927,7 +948,10 @@ func TestRBACImpersonation(t *testing.T) {
 		{"update", gitop, "confluxsources/status", other},
 		{"delete", cf, "tunnels", other},
 		{"create", cf, "dnsrecords", other},
-		{"patch", cf, "dnsrecords", other},
+		{"update", cf, "dnsrecords", other},
+		{"delete", cf, "cloudflaredomains", ""},
+		{"delete", ady, "tunnels", other},
+		{"update", "apiextensions.k8s.io", "customresourcedefinitions", ""},
 		{"delete", cf, "clustertunnels", ""},
 		{"update", cf, "tunnels/status", other},
 		{"patch", "coordination.k8s.io", "leases", namespace},

@@ -103,18 +103,19 @@ func (s *Server) syncState(index uint64, targets []api.TargetRef) ([]api.TargetS
 // settled reports whether the leader is done with a target whose current
 // aggregate hash is hash and revision is revision, after a write applied
 // at index: either it is in sync (no error, the synced hash is the current
-// one; "" after a removal), or its last attempt failed permanently at the
-// write's revision or a newer one. A retryable error is not an answer: the
-// leader is still retrying, so the wait goes on (and a timeout names the
-// targets). A write that did not change the target leaves its revision
-// below index; an error at that revision is then about the state the write
-// left.
+// one; "" after a removal), or a dry run planned the current hash (the
+// plan is the answer: nothing will be written), or its last attempt failed
+// permanently at the write's revision or a newer one. A retryable error is
+// not an answer: the leader is still retrying, so the wait goes on (and a
+// timeout names the targets). A write that did not change the target
+// leaves its revision below index; an error at that revision is then about
+// the state the write left.
 func settled(st *api.SyncStatus, hash string, revision, index uint64) bool {
 	if st == nil {
 		return false
 	}
 	if st.Error == "" {
-		return st.SyncedHash == hash
+		return st.SyncedHash == hash || st.DryRun && st.AttemptedHash == hash
 	}
 	return st.Permanent && st.Revision >= min(index, revision)
 }

@@ -151,6 +151,8 @@ func TestSettled(t *testing.T) {
 		{"error, write did not change the target", failed, "h2", 10, 15, true},
 		{"old error, write did not change the target", failed, "h2", 11, 15, false},
 		{"retrying: the leader is not done", retrying, "h2", 10, 10, false},
+		{"planned (dry run)", &api.SyncStatus{Revision: 10, SyncedHash: "h1", AttemptedHash: "h2", DryRun: true}, "h2", 10, 10, true},
+		{"planned an older hash", &api.SyncStatus{Revision: 9, AttemptedHash: "h1", DryRun: true}, "h2", 10, 10, false},
 	} {
 		if got := settled(tc.st, tc.hash, tc.revision, tc.index); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)

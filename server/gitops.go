@@ -67,7 +67,7 @@ func (n *Node) startGit(cfg Config, secrets git.SecretReader, reg prometheus.Reg
 	}
 	ks, err := git.NewKubeSources(git.KubeSourcesConfig{
 		REST: cfg.Kube.REST, WatchNamespaces: cfg.Kube.WatchNamespaces, Store: n.api, Secrets: secrets,
-		Logger: n.log, Metrics: metrics, StatusEvery: cfg.GitStatusEvery,
+		Logger: n.log, Metrics: metrics, StatusEvery: cfg.GitStatusEvery, ReadOnly: cfg.Kube.ReadOnly,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/conflux-sync/conflux-sync/ingest/kube"
+	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
 // KubeConfig enables the Kubernetes ingest.
@@ -23,6 +24,15 @@ type KubeConfig struct {
 	// StatusInterval is how often every object's status is recomputed
 	// without a change; default 1m.
 	StatusInterval time.Duration
+	// IngressControllers, GatewayControllers, DefaultTunnel, ClusterDomain
+	// and IgnoreKinds are kube.Config's.
+	IngressControllers map[string]translate.Dialect
+	GatewayControllers map[string]translate.Dialect
+	DefaultTunnel      *translate.ObjectRef
+	ClusterDomain      string
+	IgnoreKinds        []string
+	// ReadOnly writes nothing to Kubernetes (the dry run); see kube.Config.
+	ReadOnly bool
 }
 
 // tunnelTokens reads connector tokens through the Cloudflare sink's
@@ -46,15 +56,21 @@ func (f tunnelTokenFunc) TunnelToken(ctx context.Context, target string) (string
 // and reads through the node's admin API in-process.
 func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Controller, error) {
 	ctrl, err := kube.New(kube.Config{
-		REST:            cfg.REST,
-		Namespace:       cfg.Namespace,
-		WatchNamespaces: cfg.WatchNamespaces,
-		Proposer:        n.api,
-		Reader:          n.api,
-		StatusInterval:  cfg.StatusInterval,
-		TunnelTokens:    n.tunnelTokens(),
-		Logger:          n.log,
-		Registerer:      reg,
+		REST:               cfg.REST,
+		Namespace:          cfg.Namespace,
+		WatchNamespaces:    cfg.WatchNamespaces,
+		Proposer:           n.api,
+		Reader:             n.api,
+		StatusInterval:     cfg.StatusInterval,
+		TunnelTokens:       n.tunnelTokens(),
+		IngressControllers: cfg.IngressControllers,
+		GatewayControllers: cfg.GatewayControllers,
+		DefaultTunnel:      cfg.DefaultTunnel,
+		ClusterDomain:      cfg.ClusterDomain,
+		IgnoreKinds:        cfg.IgnoreKinds,
+		ReadOnly:           cfg.ReadOnly,
+		Logger:             n.log,
+		Registerer:         reg,
 	})
 	if err != nil {
 		return nil, err

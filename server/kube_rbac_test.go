@@ -280,41 +280,60 @@ func decodeManifest(t *testing.T, scheme *runtime.Scheme, path string, obj runti
 }
 
 // TestKubeIngestNamesMissingPermission runs the ingest as a user whose role
-// lacks list and watch on DNSRecords: the leadership term fails with an
-// error naming the kind and the RBAC manifest, is retried, and the
-// controller still stops at once when its context ends.
+// lacks list and watch on DNSRecords: the kind is named in the log (and the
+// metric of kinds waiting), while every other kind runs; and, as a user
+// lacking list on Secrets (a kind every object reads), the leadership term
+// fails with an error naming it and the RBAC manifest, and is retried. The
+// controller stops at once when its context ends either way.
 func TestKubeIngestNamesMissingPermission(t *testing.T) {
 	env := kubeEnv(t)
-	cfg := roleUser(t, env, func(r *rbacv1.ClusterRole) {
-		for i := range r.Rules {
-			r.Rules[i].Resources = slices.DeleteFunc(r.Rules[i].Resources, func(res string) bool { return res == "dnsrecords" })
-		}
-	})
-	var logs testutil.SyncBuffer
-	ctrl, err := kube.New(kube.Config{
-		REST: cfg, Proposer: idleState{}, Reader: idleState{},
-		CacheSyncTimeout: 2 * time.Second,
-		Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ctrl.Run(ctx)
-	}()
-	testutil.WaitFor(t, 60*time.Second, "an error naming DNSRecord", func() bool {
-		return strings.Contains(logs.String(), "the informers of DNSRecord did not list in 2s") &&
-			strings.Contains(logs.String(), "deploy/rbac")
-	})
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the controller did not stop within 15s of its context ending")
+	for _, tc := range []struct {
+		resource string
+		want     []string
+	}{
+		{"dnsrecords", []string{`the informer of a cloudflare-operator kind did not list`, `kind=DNSRecord`, `Kubernetes ingest running`}},
+		{"secrets", []string{"the informers of Secret did not list in 2s", "deploy/rbac"}},
+	} {
+		t.Run(tc.resource, func(t *testing.T) {
+			cfg := roleUser(t, env, func(r *rbacv1.ClusterRole) {
+				for i := range r.Rules {
+					if slices.Contains(r.Rules[i].Verbs, "list") {
+						r.Rules[i].Resources = slices.DeleteFunc(r.Rules[i].Resources, func(res string) bool { return res == tc.resource })
+					}
+				}
+				r.Rules = slices.DeleteFunc(r.Rules, func(rule rbacv1.PolicyRule) bool { return len(rule.Resources) == 0 })
+			})
+			var logs testutil.SyncBuffer
+			ctrl, err := kube.New(kube.Config{
+				REST: cfg, Proposer: idleState{}, Reader: idleState{},
+				CacheSyncTimeout: 2 * time.Second,
+				Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				ctrl.Run(ctx)
+			}()
+			testutil.WaitFor(t, 60*time.Second, "a log naming "+tc.resource, func() bool {
+				for _, w := range tc.want {
+					if !strings.Contains(logs.String(), w) {
+						return false
+					}
+				}
+				return true
+			})
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the controller did not stop within 15s of its context ending")
+			}
+		})
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,6 +101,12 @@ type Config struct {
 	// Kube enables the Kubernetes ingest (and Cloudflare tokens from the
 	// Secrets its objects name).
 	Kube KubeConfig
+	// DryRun reads everything and writes nothing: nothing downstream (the
+	// sync engine plans instead, see engine.Config.DryRun, and the
+	// Cloudflare and Conflux clients refuse writes as well) and nothing to
+	// Kubernetes (it sets Kube.ReadOnly). Each target's plan is recorded
+	// in its status, where `conflux-sync plan` shows it.
+	DryRun bool
 	// SecretsDir holds secrets for Git sources registered through the
 	// admin API: one directory per secret, one file per key (the layout
 	// of a mounted Kubernetes Secret). Empty: none.
@@ -167,7 +174,14 @@ type Node struct {
 	listener   net.Listener
 	httpURL    string
 	serveErr   chan error
+	// stopped is closed (once) when the node stops.
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
+
+// dryRunReminder is how often a node in a dry run says so in its log,
+// besides at start: a forgotten --dry-run silently syncs nothing.
+const dryRunReminder = 5 * time.Minute
 
 // Start opens the node's files, joins or forms the cluster and serves the
 // API. On error everything already started is stopped again.
@@ -195,8 +209,11 @@ func Start(cfg Config) (n *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.DryRun {
+		cfg.Kube.ReadOnly = true
+	}
 	log := cfg.Logger.With("node", cfg.NodeID)
-	node := &Node{cfg: cfg, log: log, serveErr: make(chan error, 1)}
+	node := &Node{cfg: cfg, log: log, serveErr: make(chan error, 1), stopped: make(chan struct{})}
 	n = node
 	// `return nil, err` clears n before this runs; close what was started
 	// through node.
@@ -363,7 +380,29 @@ func Start(cfg Config) (n *Node, err error) {
 		close(n.serveErr)
 	}()
 	log.Info("node started", "http", n.httpURL, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr, "data", cfg.DataDir)
+	if cfg.DryRun {
+		go n.remindDryRun(dryRunReminder)
+	}
 	return n, nil
+}
+
+// remindDryRun warns now and every interval until the node stops that it
+// runs as a dry run.
+func (n *Node) remindDryRun(every time.Duration) {
+	warn := func() {
+		n.log.Warn("DRY RUN: nothing is written to Cloudflare, Conflux or Kubernetes; the leader records what it would do (see `conflux-sync plan`). Restart without --dry-run to sync.")
+	}
+	warn()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stopped:
+			return
+		case <-tick.C:
+			warn()
+		}
+	}
 }
 
 // URL is the node's admin API address.
@@ -406,6 +445,7 @@ func (n *Node) Kill() error {
 }
 
 func (n *Node) close(graceful bool) error {
+	n.stopOnce.Do(func() { close(n.stopped) })
 	var errs []error
 	if n.fsm != nil {
 		// An FSM waiting for space would hold raft's shutdown forever.

@@ -35,6 +35,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	if len(cfg.Cloudflare.Credentials) > 0 || cfg.Cloudflare.Secrets != nil {
 		cf := cfg.Cloudflare
 		cf.Registerer = reg
+		cf.DryRun = cfg.DryRun
 		clients, err := cfapi.New(cf)
 		if err != nil {
 			return nil, err
@@ -54,7 +55,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	if cfg.Conflux.URL != "" {
 		cx, err := conflux.NewFlusher(conflux.FlusherConfig{
 			BaseURL: cfg.Conflux.URL, Token: cfg.Conflux.Token, Timeout: cfg.Conflux.Timeout,
-			Logger: n.log, Registerer: reg, Secrets: secrets,
+			Logger: n.log, Registerer: reg, Secrets: secrets, DryRun: cfg.DryRun,
 		})
 		if err != nil {
 			return nil, err
@@ -74,6 +75,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 		BackoffBase:   cfg.Sync.BackoffBase,
 		BackoffMax:    cfg.Sync.BackoffMax,
 		Workers:       cfg.Sync.Workers,
+		DryRun:        cfg.DryRun,
 		Logger:        n.log,
 		Registerer:    reg,
 	})

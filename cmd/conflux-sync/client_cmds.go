@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -293,15 +294,24 @@ func newTargetsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A dry run's plans get a column (see `conflux-sync plan`).
+			plans := slices.ContainsFunc(list, func(t api.TargetSummary) bool { return t.Status != nil && len(t.Status.Plan) > 0 })
 			return g.print(cmd.OutOrStdout(), list, func(tw *tabwriter.Writer) {
-				fmt.Fprintln(tw, "KIND\tNAME\tFRAGMENTS\tREVISION\tHASH\tCONFLICTS\tSYNCED\tERROR")
+				planColumn := ""
+				if plans {
+					planColumn = "PLAN\t"
+				}
+				fmt.Fprintf(tw, "KIND\tNAME\tFRAGMENTS\tREVISION\tHASH\tCONFLICTS\tSYNCED\t%sERROR\n", planColumn)
 				for _, t := range list {
 					synced, errText := "-", ""
 					if t.Status != nil {
 						synced = shortHash(t.Status.SyncedHash)
 						errText = t.Status.Error
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\n", t.Target.Kind, t.Target.Name, t.Fragments, t.Revision, shortHash(t.Hash), t.Conflicts, synced, errText)
+					if plans {
+						planColumn = planSummary(t.Status) + "\t"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s%s\n", t.Target.Kind, t.Target.Name, t.Fragments, t.Revision, shortHash(t.Hash), t.Conflicts, synced, planColumn, errText)
 				}
 			})
 		},
@@ -350,12 +360,34 @@ func newTargetsCmd(g *globalOptions) *cobra.Command {
 	return targets
 }
 
+// planSummary is a target's plan in one cell: its first line, and how
+// many more there are; "-" without one.
+func planSummary(st *api.SyncStatus) string {
+	if st == nil || len(st.Plan) == 0 {
+		return "-"
+	}
+	if n := len(st.Plan) - 1; n > 0 {
+		return fmt.Sprintf("%s (+%d more)", st.Plan[0], n)
+	}
+	return st.Plan[0]
+}
+
 func printTarget(tw *tabwriter.Writer, t api.Target) {
 	fmt.Fprintf(tw, "Target:\t%s %s\nRevision:\t%d\nHash:\t%s\n", t.Target.Kind, t.Target.Name, t.Revision, orDash(t.Hash))
 	if t.Status != nil {
 		fmt.Fprintf(tw, "Synced hash:\t%s\nLast attempt:\t%s (%d failed attempts)\n", orDash(t.Status.SyncedHash), t.Status.Time.Format("2006-01-02 15:04:05Z07:00"), t.Status.Attempts)
+		if t.Status.DryRun {
+			fmt.Fprintf(tw, "Dry run:\tyes (planned hash %s; nothing was written)\n", shortHash(t.Status.AttemptedHash))
+		}
 		if t.Status.Error != "" {
 			fmt.Fprintf(tw, "Error:\t%s\n", t.Status.Error)
+		}
+		for i, line := range t.Status.Plan {
+			label := ""
+			if i == 0 {
+				label = "Plan:"
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", label, line)
 		}
 	} else {
 		fmt.Fprintf(tw, "Synced hash:\t- (never synced)\n")

@@ -31,6 +31,7 @@ type devOptions struct {
 	emulatorPort int
 	confluxPort  int
 	demo         bool
+	dryRun       bool
 	kube         kubeFlags
 }
 
@@ -69,9 +70,11 @@ Ctrl-C stops everything cleanly.`,
 	f.IntVar(&opts.emulatorPort, "emulator-port", 7790, "first Cloudflare emulator port to try")
 	f.IntVar(&opts.confluxPort, "conflux-port", 7791, "first Conflux reference server port to try")
 	f.BoolVar(&opts.demo, "demo", true, "register demo sources once the cluster is ready")
+	f.BoolVar(&opts.dryRun, "dry-run", false, dryRunUsage)
 	f.StringVar(&logLevel, "log-level", "error", "debug, info, warn or error")
 	f.StringVar(&opts.kube.kubeconfig, "kubeconfig", "", "also watch the Kubernetes cluster of this kubeconfig (Ingress, HTTPRoute, cloudflare-operator CRDs)")
 	f.StringVar(&opts.kube.namespace, "kube-namespace", "default", "namespace of the Secrets of ClusterTunnels when watching Kubernetes")
+	opts.kube.registerIngest(f)
 	return cmd
 }
 
@@ -162,6 +165,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 			Conflux:    server.ConfluxConfig{URL: cx.URL, Token: cfToken},
 			Kube:       kubeCfg,
 			SecretsDir: secretsDir,
+			DryRun:     opts.dryRun,
 			Logger:     logger,
 		})
 		if err != nil {
@@ -189,7 +193,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	printDevHelp(out, devHelp{
 		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
 		token: token, exe: selfCommand(), emulator: cf.URL, conflux: cx.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
-		repo: repoDir, secrets: secretsDir,
+		repo: repoDir, secrets: secretsDir, dryRun: opts.dryRun,
 	})
 
 	errs := make(chan error, n+1)

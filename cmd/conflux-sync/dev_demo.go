@@ -103,6 +103,7 @@ type devHelp struct {
 	conflux           string // the reference Conflux server's URL (token: cfToken)
 	demo              bool
 	kube              bool
+	dryRun            bool
 	repo, secrets     string // the demo Git repository and the --secrets-dir
 }
 
@@ -120,6 +121,13 @@ Try:
   %[5]s status
   %[5]s targets ls
 `, h.addrs[0], h.addrs[1], h.addrs[2], h.token, h.exe, h.emulator, h.cfToken, devAccount, h.conflux)
+	if h.dryRun {
+		fmt.Fprintf(out, `
+DRY RUN: nothing is written to the emulators (or Kubernetes). The leader
+records what it would do; see it with:
+  %[1]s plan
+`, h.exe)
+	}
 	if h.demo {
 		fmt.Fprintf(out, `
 The demo registered a tunnel, rules from a ClusterTunnel, an Ingress and an

@@ -97,6 +97,7 @@ its cluster whatever the flags say.`,
 	f.DurationVar(&cfg.Sync.Debounce, "sync-debounce", 500*time.Millisecond, "changes to one target inside this window cost one downstream write")
 	f.DurationVar(&cfg.Sync.DriftInterval, "sync-drift-interval", 10*time.Minute, "how often every target is read back from downstream and repaired")
 	f.IntVar(&cfg.Sync.Workers, "sync-workers", 4, "targets flushed concurrently")
+	f.BoolVar(&cfg.DryRun, "dry-run", false, dryRunUsage)
 	cf.register(f)
 	kf.register(f)
 	xf.register(f)
@@ -105,6 +106,9 @@ its cluster whatever the flags say.`,
 	f.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go GC target (GOGC) unless the GOGC environment variable is set; see docs/operations.md")
 	return cmd
 }
+
+// dryRunUsage documents --dry-run on `server` and `dev`.
+const dryRunUsage = "read everything and write nothing to Cloudflare, Conflux or Kubernetes: the leader records per target what it would write, adopt or take over (see `conflux-sync plan`)"
 
 // defaultGCPercent trades a little memory for write throughput: the state
 // lives in the mmap'd bbolt file, not on the Go heap, so the heap stays

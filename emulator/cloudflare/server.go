@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -232,6 +233,18 @@ func serveUnrouted(w http.ResponseWriter, r *http.Request) {
 // "METHOD /route/{pattern}" relative to /client/v4.
 func (s *Server) Requests() map[string]int { return s.control.Requests() }
 
+// Writes counts the requests other than GETs served so far (since the
+// last Reset): what a test that expects no writes checks.
+func (s *Server) Writes() int {
+	n := 0
+	for k, v := range s.Requests() {
+		if !strings.HasPrefix(k, "GET ") {
+			n += v
+		}
+	}
+	return n
+}
+
 // Reset clears injected faults, request counts and rate-limit windows. Seeded
 // zones, tunnels and records are kept (and the state file rewritten).
 func (s *Server) Reset() {
@@ -255,4 +268,37 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// AddZoneWithID seeds an active zone with a chosen id, as AddZone does
+// with a generated one: for state that must match ids written elsewhere
+// (a manifest pinning a zone id).
+func (s *Server) AddZoneWithID(accountID, zoneID, zoneName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accountLocked(accountID)
+	s.zones[zoneID] = &zone{id: zoneID, name: normalizeName(zoneName), account: accountID, created: s.now()}
+	s.persistLocked()
+}
+
+// AddTunnel seeds a tunnel with a chosen id (a generated one when id is
+// "") and returns the id: for state another tool made before
+// conflux-sync (a tunnel an operator created). configSrc is "local" (the
+// default) or "cloudflare".
+func (s *Server) AddTunnel(accountID, id, name, configSrc string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accountLocked(accountID)
+	if id == "" {
+		id = newUUID()
+	}
+	if configSrc == "" {
+		configSrc = "local"
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	a.tunnels = append(a.tunnels, &tunnel{id: id, account: a.id, name: name,
+		secret: base64.StdEncoding.EncodeToString(secret), configSrc: configSrc, created: s.now()})
+	s.persistLocked()
+	return id
 }

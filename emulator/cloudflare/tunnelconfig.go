@@ -51,7 +51,7 @@ func configResult(t *tunnel) map[string]any {
 	}
 	return map[string]any{
 		"account_id": t.account, "tunnel_id": t.id, "version": t.configVersion,
-		"source": "cloudflare", "created_at": t.created, "config": cfg,
+		"source": t.configSrc, "created_at": t.created, "config": cfg,
 	}
 }
 
@@ -80,10 +80,13 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 }
 
 // setConfig replaces the configuration; every write bumps the version,
-// identical or not.
+// identical or not. A locally managed tunnel (config_src "local") becomes
+// remotely managed with its first remote configuration, as the API's
+// migration to remote management does.
 func (t *tunnel) setConfig(stored json.RawMessage) {
 	t.configVersion++
 	t.config = stored
+	t.configSrc = "cloudflare"
 }
 
 // checkTunnelConfig validates a configuration object as the API does and

@@ -49,6 +49,9 @@ type KubeSourcesConfig struct {
 	StatusEvery time.Duration
 	Logger      *slog.Logger
 	Metrics     *Metrics
+	// ReadOnly writes nothing to Kubernetes: no status, no Events (the
+	// server's dry run). The sources are still polled.
+	ReadOnly bool
 }
 
 // KubeSources polls the ConfluxSource objects of a Kubernetes cluster and
@@ -228,8 +231,11 @@ func (k *KubeSources) watches(namespace string) bool {
 }
 
 // report writes the status with server-side apply (only when it changed)
-// and records the events on the object.
+// and records the events on the object; read-only, it does neither.
 func (k *KubeSources) report(ctx context.Context, reader client.Reader, recorder record.EventRecorder, src Source, st api.GitSourceStatus, events []Event) {
+	if k.cfg.ReadOnly {
+		return
+	}
 	obj := &v1alpha1.ConfluxSource{}
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: src.Ref.Namespace, Name: src.Ref.Name}, obj); err != nil {
 		if client.IgnoreNotFound(err) != nil && ctx.Err() == nil {

@@ -1,8 +1,9 @@
 // Package kube is the Kubernetes producer: while its node leads, it watches
-// Ingresses, HTTPRoutes and the networking.cloudflare-operator.io objects,
-// turns each into fragments (package translate) proposed through the raft
-// log, and writes what the leader recorded back into the objects' status
-// and Events.
+// Ingresses, HTTPRoutes, Gateways and the cloudflare-operators' objects
+// (whichever of their CRD groups and versions the cluster serves: see
+// kinds.go), turns each into fragments (package translate) proposed
+// through the raft log, and writes what the leader recorded back into the
+// objects' status (in the shape their operator writes it) and Events.
 package kube
 
 import (
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -78,6 +80,26 @@ type Config struct {
 	// TunnelTokens, when set, has every ready Tunnel and ClusterTunnel get
 	// a Secret with its connector token (see tokensecret.go).
 	TunnelTokens TunnelTokens
+	// IngressControllers and GatewayControllers are the IngressClass and
+	// GatewayClass controller names served, with the dialect each is
+	// translated in; nil: translate.DefaultIngressControllers and
+	// DefaultGatewayControllers (conflux-sync's own, cloudflare-operator's
+	// and STRRL's).
+	IngressControllers map[string]translate.Dialect
+	GatewayControllers map[string]translate.Dialect
+	// DefaultTunnel is the tunnel of classes without parameters (STRRL's
+	// IngressClass); nil: their Ingresses say it is missing.
+	DefaultTunnel *translate.ObjectRef
+	// ClusterDomain is the cluster's DNS domain (the STRRL dialect's
+	// service URLs); default "cluster.local".
+	ClusterDomain string
+	// IgnoreKinds are CRD kinds (translate.SourceKind names, e.g.
+	// "VirtualNetwork") conflux-sync leaves to another controller: neither
+	// watched nor answered.
+	IgnoreKinds []string
+	// ReadOnly writes nothing to Kubernetes (no status, finalizer, Secret
+	// or Event): a dry run next to the operator it would replace.
+	ReadOnly bool
 	// Workers reconcile objects in parallel; default 4.
 	Workers int
 	// CacheSyncTimeout bounds the informers' first list at the start of a
@@ -109,6 +131,7 @@ type Controller struct {
 
 type metrics struct {
 	running      prometheus.Gauge
+	kindsWaiting prometheus.Gauge
 	proposals    *prometheus.CounterVec
 	statusWrites *prometheus.CounterVec
 	errors       *prometheus.CounterVec
@@ -117,7 +140,7 @@ type metrics struct {
 // Scheme returns the types the controller reads and writes.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha2.AddToScheme, gatewayv1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1alpha2.AddToScheme, gatewayv1.Install} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("kube: scheme: %w", err)
 		}
@@ -171,6 +194,10 @@ func New(cfg Config) (*Controller, error) {
 			Name: "conflux_kube_ingest_running",
 			Help: "1 while this node leads and its Kubernetes ingest watches (caches synced, resync done).",
 		}),
+		kindsWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "conflux_kube_kinds_waiting",
+			Help: "cloudflare-operator kinds whose informer has not listed (their objects are not handled until it does).",
+		}),
 		proposals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conflux_kube_proposals_total",
 			Help: "Fragment sets proposed for Kubernetes objects, by object kind.",
@@ -184,7 +211,7 @@ func New(cfg Config) (*Controller, error) {
 			Help: "Failed reconciles of Kubernetes objects (retried with backoff), by object kind.",
 		}, []string{"kind"}),
 	}
-	for _, col := range []prometheus.Collector{c.metrics.running, c.metrics.proposals, c.metrics.statusWrites, c.metrics.errors} {
+	for _, col := range []prometheus.Collector{c.metrics.running, c.metrics.kindsWaiting, c.metrics.proposals, c.metrics.statusWrites, c.metrics.errors} {
 		if err := cfg.Registerer.Register(col); err != nil {
 			return nil, fmt.Errorf("kube: register metrics: %w", err)
 		}
@@ -209,6 +236,9 @@ func (c *Controller) Run(ctx context.Context) {
 		err := c.runTerm(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, errCRDsChanged) {
+			continue // discover them again now
 		}
 		// The API server was unreachable or the caches never synced: try
 		// again rather than lead without ingest.

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -17,16 +18,17 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
-// resync runs once per term, after the caches synced and before any
-// reconcile: every source a watched kind has in the store but not in the
+// resync runs once per term for the source kinds whose informers listed
+// (and again for a kind that lists late), before any of their objects is
+// reconciled: every source of those kinds in the store but not in the
 // cluster (deleted while no leader watched) loses its fragments, and every
 // live object is queued, so the store ends up listing exactly what the
-// cluster holds.
-func (t *term) resync(ctx context.Context) error {
+// cluster holds. Kinds without an API, or whose informer has not listed,
+// are not swept: absence proves nothing then.
+func (t *term) resync(ctx context.Context, kinds []string) error {
 	swept := 0
-	for _, kind := range translate.SourceKinds {
-		if !t.watched[kind] {
-			// Without its API, absence proves nothing: keep the fragments.
+	for _, kind := range kinds {
+		if !t.watched[kind] || !t.isSource(kind) {
 			continue
 		}
 		stored, err := t.c.cfg.Reader.SourceFragments(ctx, kind)
@@ -64,43 +66,75 @@ func (t *term) resync(ctx context.Context) error {
 			}
 			swept++
 		}
-		for _, k := range live {
-			t.queue.Add(k)
-		}
 	}
 	if swept > 0 {
 		t.c.log.Info("swept the fragments of objects deleted while no leader watched", "sources", swept)
 	}
+	// Everything reconciles once: statuses too, not only sources.
+	for _, kind := range t.primaryKinds() {
+		if !slices.Contains(kinds, kind) && t.isSource(kind) {
+			continue // a late source kind: its own resync queues it
+		}
+		t.enqueueAll("", kind)
+	}
 	return nil
+}
+
+// isSource reports whether objects of kind are sources of fragments.
+func (t *term) isSource(kind string) bool {
+	if kind == kindIngress || kind == kindHTTPRoute {
+		return true
+	}
+	s, ok := t.served[kind]
+	return ok && s.role == roleSource
 }
 
 // reconcile brings the store in line with one object and writes its status.
 func (t *term) reconcile(ctx context.Context, key objKey) error {
-	obj := newObject(key.Kind)
+	switch key.Kind {
+	case kindGateway:
+		return t.reconcileGateway(ctx, key)
+	case kindGatewayClass:
+		return t.reconcileGatewayClass(ctx, key)
+	}
+	if t.served[key.Kind].role == roleL4Route {
+		return t.reconcileL4Route(ctx, key)
+	}
+	obj := t.newObject(key.Kind)
 	if err := t.cache.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, obj); err != nil {
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) && t.isSource(key.Kind) {
 			_, err = t.propose(ctx, key, nil)
 			return err
 		}
-		return err
+		return client.IgnoreNotFound(err)
 	}
-	res := sourceKinds[key.Kind].translate(obj, lookup{ctx: ctx, t: t}, translate.Options{Namespace: t.c.cfg.Namespace})
+	if _, _, gen := generatedBy(obj); gen && key.Kind == translate.SourceDNSRecord {
+		// cloudflare-operator's bookkeeping for an Ingress or Gateway
+		// whose records conflux-sync now writes: free it for deletion.
+		if obj.GetDeletionTimestamp() != nil {
+			return t.releaseFinalizers(ctx, key, obj)
+		}
+		return nil
+	}
+	res := t.translateObject(ctx, key, obj)
 	if !res.Managed {
 		// Another controller's object (or one that stopped being ours):
 		// whatever it contributed goes, and so does what we wrote on it.
-		if _, err := t.propose(ctx, key, nil); err != nil {
-			return err
+		if t.isSource(key.Kind) {
+			if _, err := t.propose(ctx, key, nil); err != nil {
+				return err
+			}
 		}
 		return t.forget(ctx, obj)
 	}
 	if obj.GetDeletionTimestamp() != nil {
 		return t.finalize(ctx, key, obj, res)
 	}
-	if err := t.ensureFinalizer(ctx, obj); err != nil {
+	if err := t.ensureFinalizer(ctx, key, obj); err != nil {
 		return err
 	}
 	problems := res.Problems
-	if len(problems) == 0 {
+	if t.isSource(key.Kind) && len(problems) == 0 && !res.Keep {
 		// An invalid object keeps what it last contributed: a typo must not
 		// take a working route down. Only valid objects are proposed.
 		p, err := t.propose(ctx, key, res.Fragments)
@@ -115,10 +149,16 @@ func (t *term) reconcile(ctx context.Context, key objKey) error {
 	if err != nil {
 		return err
 	}
-	if _, isTunnel := tunnelSpec(obj); isTunnel {
+	if t.isTunnel(key.Kind) {
 		return t.ensureTokenSecret(ctx, key, obj, v)
 	}
 	return nil
+}
+
+// isTunnel reports whether kind is a Tunnel or ClusterTunnel of either group.
+func (t *term) isTunnel(kind string) bool {
+	s, ok := t.served[kind]
+	return ok && (s.kind == "Tunnel" || s.kind == "ClusterTunnel")
 }
 
 // propose replaces the source's fragment set unless it is what the store
@@ -175,13 +215,23 @@ func fragmentsHash(frags []api.SourceFragment) string {
 // visible as the object lingering) before the object goes. Everything else
 // is removed by the sync after the object is gone, also when no leader
 // watched the deletion (resync sweeps it).
-func needsFinalizer(obj client.Object) bool {
-	spec, ok := tunnelSpec(obj)
-	return ok && spec.NewTunnel != nil
+func (t *term) needsFinalizer(kind string, obj client.Object) bool {
+	if !t.isTunnel(kind) {
+		return false
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return false
+	}
+	_, found, _ := unstructured.NestedMap(u.Object, "spec", "newTunnel")
+	return found
 }
 
-func (t *term) ensureFinalizer(ctx context.Context, obj client.Object) error {
-	want := needsFinalizer(obj)
+func (t *term) ensureFinalizer(ctx context.Context, key objKey, obj client.Object) error {
+	if t.c.cfg.ReadOnly {
+		return nil
+	}
+	want := t.needsFinalizer(key.Kind, obj)
 	if want == controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
@@ -199,30 +249,60 @@ func (t *term) ensureFinalizer(ctx context.Context, obj client.Object) error {
 
 // finalize handles an object being deleted: its fragments go at once; a
 // tunnel we created keeps its object until the sync recorded its deletion.
+// Then the finalizers of the operator conflux-sync stands in for go too.
 func (t *term) finalize(ctx context.Context, key objKey, obj client.Object, res translate.Result) error {
-	if _, err := t.propose(ctx, key, nil); err != nil {
-		return err
+	if t.isSource(key.Kind) {
+		if _, err := t.propose(ctx, key, nil); err != nil {
+			return err
+		}
 	}
-	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+	if controllerutil.ContainsFinalizer(obj, Finalizer) {
+		ref := api.TargetRef{Kind: api.KindTunnel, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
+		tg, found, err := t.c.cfg.Reader.Target(ctx, ref)
+		if err != nil {
+			return err
+		}
+		// Released: no fragment left and the last flush recorded no tunnel
+		// (the tunnel flusher records none once it deleted or let go of it).
+		released := !found || (len(tg.Fragments) == 0 && tg.Status != nil && tg.Status.Error == "" && tg.Status.DownstreamIDs["tunnelId"] == "")
+		if !released {
+			// The target's status change (Notify) queues the object again.
+			_, err := t.writeStatus(ctx, key, obj, res, nil)
+			return err
+		}
+	}
+	return t.releaseFinalizers(ctx, key, obj)
+}
+
+// foreignFinalizers are the finalizers other controllers put on objects of
+// kind that conflux-sync releases once it has done its part of a deletion.
+func (t *term) foreignFinalizers(kind string) []string {
+	switch kind {
+	case kindIngress:
+		return ingressFinalizers
+	case kindGateway:
+		return gatewayFinalizers
+	}
+	if s, ok := t.served[kind]; ok {
+		return s.finalizers
+	}
+	return nil
+}
+
+// releaseFinalizers removes conflux-sync's finalizer and the foreign ones
+// of an object being deleted.
+func (t *term) releaseFinalizers(ctx context.Context, key objKey, obj client.Object) error {
+	if t.c.cfg.ReadOnly {
 		return nil
 	}
-	ref := api.TargetRef{Kind: api.KindTunnel, Name: translate.TunnelTarget(key.Kind, key.Namespace, key.Name)}
-	tg, found, err := t.c.cfg.Reader.Target(ctx, ref)
-	if err != nil {
-		return err
-	}
-	// Released: no fragment left and the last flush recorded no tunnel
-	// (the tunnel flusher records none once it deleted or let go of it).
-	released := !found || (len(tg.Fragments) == 0 && tg.Status != nil && tg.Status.Error == "" && tg.Status.DownstreamIDs["tunnelId"] == "")
-	if !released {
-		// The target's status change (Notify) queues the object again.
-		_, err := t.writeStatus(ctx, key, obj, res, nil)
-		return err
+	drop := append([]string{Finalizer}, t.foreignFinalizers(key.Kind)...)
+	if !slices.ContainsFunc(obj.GetFinalizers(), func(f string) bool { return slices.Contains(drop, f) }) {
+		return nil
 	}
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(obj, Finalizer)
+	obj.SetFinalizers(slices.DeleteFunc(slices.Clone(obj.GetFinalizers()), func(f string) bool { return slices.Contains(drop, f) }))
 	if err := t.c.client.Patch(ctx, obj, patch, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove the finalizer of %s: %w", key, err)
+		return fmt.Errorf("remove the finalizers of %s: %w", key, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -28,10 +30,15 @@ import (
 const (
 	ReasonSynced      = "Synced"
 	ReasonProgressing = "Progressing"
+	ReasonWaiting     = "Waiting"
 	ReasonSyncFailed  = "SyncFailed"
 	ReasonInvalidSpec = "InvalidSpec"
+	ReasonUnsupported = "Unsupported"
 	ReasonConflict    = "Conflict"
 	ReasonDeleting    = "Deleting"
+	// ReasonNotApplied is the Degraded condition's (and Event's) reason
+	// when fields are not applied.
+	ReasonNotApplied = "NotApplied"
 )
 
 // verdict is what the recorded sync says about one object.
@@ -40,22 +47,35 @@ type verdict struct {
 	stalled bool // needs a change to the object (or its rival) to move on
 	reason  string
 	message string
+	// degraded lists the fields not applied (Result.Degraded), "" if none.
+	degraded string
 	// ids are downstream ids worth showing (tunnelId, routeId, ...).
 	ids map[string]string
+	// targets are the recorded state of the targets the object feeds.
+	targets map[api.TargetRef]api.Target
 }
 
 // judge reads the targets the object feeds and decides its conditions.
 func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res translate.Result, problems []translate.Problem) (verdict, error) {
-	v := verdict{ids: map[string]string{}}
+	v := verdict{ids: map[string]string{}, targets: map[api.TargetRef]api.Target{}}
+	if len(res.Degraded) > 0 {
+		v.degraded = problemList(res.Degraded)
+	}
 	if res.Tunnel != "" {
-		tg, ok, err := t.c.cfg.Reader.Target(ctx, api.TargetRef{Kind: api.KindTunnel, Name: res.Tunnel})
-		if err != nil {
-			return v, err
-		}
-		if ok && tg.Status != nil {
-			for _, k := range []string{"tunnelId", "accountId"} {
-				if id := tg.Status.DownstreamIDs[k]; id != "" {
-					v.ids[k] = id
+		for _, kind := range []string{api.KindTunnel, api.KindTunnelConfiguration} {
+			ref := api.TargetRef{Kind: kind, Name: res.Tunnel}
+			tg, ok, err := t.c.cfg.Reader.Target(ctx, ref)
+			if err != nil {
+				return v, err
+			}
+			if ok {
+				v.targets[ref] = tg
+			}
+			if ok && tg.Status != nil && kind == api.KindTunnel {
+				for _, k := range []string{"tunnelId", "accountId", "tunnelName"} {
+					if id := tg.Status.DownstreamIDs[k]; id != "" {
+						v.ids[k] = id
+					}
 				}
 			}
 		}
@@ -65,15 +85,14 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 		v.reason, v.message = ReasonDeleting, "waiting for Cloudflare to delete the tunnel"
 		return v, nil
 	case len(problems) > 0:
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = p.String()
+		v.stalled, v.reason, v.message = true, ReasonInvalidSpec, problemList(problems)
+		if !slices.ContainsFunc(problems, func(p translate.Problem) bool { return !p.Unsupported }) {
+			v.reason = ReasonUnsupported
 		}
-		v.stalled, v.reason, v.message = true, ReasonInvalidSpec, strings.Join(msgs, "; ")
 		return v, nil
 	}
 	src := key.source()
-	var pending, failed []string
+	var pending, failed, waits []string
 	permanent := false
 	// A lost hostname explains a conflict better than the DNS record that
 	// follows it: judge the tunnel configuration first.
@@ -90,6 +109,7 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 			pending = append(pending, f.Target.String())
 			continue
 		}
+		v.targets[f.Target] = tg
 		for _, c := range tg.Conflicts {
 			if c.Loser == src {
 				v.stalled, v.reason = true, ReasonConflict
@@ -114,18 +134,54 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 					v.ids[k] = id
 				}
 			}
+			waits = append(waits, waitingOf(f, st.Waiting)...)
 		}
 	}
 	switch {
 	case len(failed) > 0:
 		v.stalled, v.reason, v.message = permanent, ReasonSyncFailed, strings.Join(failed, "; ")
+	case res.Waiting != "":
+		v.reason, v.message = ReasonWaiting, res.Waiting
+	case len(waits) > 0:
+		v.reason, v.message = ReasonWaiting, strings.Join(waits, "; ")
 	case len(pending) > 0:
 		v.reason, v.message = ReasonProgressing, "waiting for the sync of "+strings.Join(pending, ", ")
+	case len(res.Fragments) == 0:
+		v.ready, v.reason, v.message = true, ReasonSynced, "accepted"
 	default:
 		v.ready, v.reason = true, ReasonSynced
 		v.message = fmt.Sprintf("synced to Cloudflare (%d targets)", len(res.Fragments))
 	}
 	return v, nil
+}
+
+// waitingOf describes the parts of fragment f that its synced target left
+// waiting (api.SyncStatus.Waiting): the rest of the target is written.
+func waitingOf(f api.SourceFragment, waiting []api.WaitingPart) []string {
+	if len(waiting) == 0 || f.Target.Kind != api.KindDNSRecord {
+		return nil
+	}
+	var spec api.DNSSpec
+	if err := json.Unmarshal(f.Spec, &spec); err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range spec.Records {
+		for _, w := range waiting {
+			if strings.EqualFold(w.Key, r.Key()) {
+				out = append(out, "DNS record "+w.Key+" waits for "+w.For)
+			}
+		}
+	}
+	return out
+}
+
+func problemList(ps []translate.Problem) string {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.String()
+	}
+	return strings.Join(msgs, "; ")
 }
 
 func judgeOrder(targetKind string) int {
@@ -137,9 +193,9 @@ func judgeOrder(targetKind string) int {
 
 func conflictNoun(targetKind string) string {
 	switch targetKind {
-	case "cloudflare.TunnelConfiguration":
+	case api.KindTunnelConfiguration:
 		return "hostname"
-	case "cloudflare.DNSRecord":
+	case api.KindDNSRecord:
 		return "DNS record"
 	}
 	return targetKind
@@ -152,8 +208,9 @@ func nsName(s api.SourceRef) string {
 	return s.Namespace + "/" + s.Name
 }
 
-// conditions renders a verdict as the three standard conditions, keeping
-// lastTransitionTime of those that did not change.
+// conditions renders a verdict as the standard conditions (Ready,
+// Reconciling, Stalled, and Degraded when fields are not applied),
+// keeping lastTransitionTime of those that did not change.
 func (v verdict) conditions(gen int64, existing []metav1.Condition) []metav1.Condition {
 	status := func(b bool) metav1.ConditionStatus {
 		if b {
@@ -173,10 +230,12 @@ func (v verdict) conditions(gen int64, existing []metav1.Condition) []metav1.Con
 	if v.stalled {
 		out[2].Message = v.message
 	}
-	now := metav1.Now()
+	if v.degraded != "" {
+		out = append(out, metav1.Condition{Type: v1alpha2.ConditionDegraded, Status: metav1.ConditionTrue, Reason: ReasonNotApplied, Message: v.degraded})
+	}
 	for i := range out {
 		out[i].ObservedGeneration = gen
-		out[i].LastTransitionTime = now
+		out[i].LastTransitionTime = metav1.Now()
 		if old := apimeta.FindStatusCondition(existing, out[i].Type); old != nil && old.Status == out[i].Status {
 			out[i].LastTransitionTime = old.LastTransitionTime
 		}
@@ -190,27 +249,40 @@ func (v verdict) event() (eventType, reason string, ok bool) {
 	switch {
 	case v.ready:
 		return corev1.EventTypeNormal, ReasonSynced, true
-	case v.reason == ReasonConflict, v.reason == ReasonInvalidSpec, v.reason == ReasonSyncFailed:
+	case v.reason == ReasonConflict, v.reason == ReasonInvalidSpec, v.reason == ReasonSyncFailed, v.reason == ReasonUnsupported:
 		return corev1.EventTypeWarning, v.reason, true
 	}
 	return "", "", false
 }
 
+// state is the kind's status.state word for the verdict ("" = none).
+func (v verdict) state(s states) string {
+	switch {
+	case v.reason == ReasonDeleting:
+		return s.deleting
+	case v.ready:
+		return s.ready
+	case v.stalled || v.reason == ReasonSyncFailed:
+		return s.failed
+	}
+	return s.waiting
+}
+
 // writeStatus records the verdict in the object's status (when it changed)
-// and emits an Event when the Ready condition changed.
+// and emits an Event when the verdict changed.
 func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, res translate.Result, problems []translate.Problem) (verdict, error) {
 	v, err := t.judge(ctx, key, obj, res, problems)
-	if err != nil {
+	if err != nil || t.c.cfg.ReadOnly {
 		return v, err
 	}
 	var changed bool
 	switch o := obj.(type) {
 	case *networkingv1.Ingress:
-		changed, err = t.writeIngressStatus(ctx, o, v)
+		changed, err = t.writeIngressStatus(ctx, o, v, res.Dialect)
 	case *gatewayv1.HTTPRoute:
 		changed, err = t.writeRouteStatus(ctx, o, v, problems)
-	default:
-		changed, err = t.applyCRDStatus(ctx, key, obj, res, v)
+	case *unstructured.Unstructured:
+		changed, err = t.applyCRDStatus(ctx, key, o, res, v)
 	}
 	if err != nil {
 		return v, fmt.Errorf("write the status of %s: %w", key, err)
@@ -221,6 +293,9 @@ func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, r
 	// An event when the verdict moved (and once per term at most).
 	if typ, reason, ok := v.event(); ok && changed && t.lastEvent(key, reason+"\x00"+v.message) {
 		t.recorder.Event(obj, typ, reason, v.message)
+	}
+	if v.degraded != "" && t.lastEvent(objKey{Kind: "degraded/" + key.Kind, Namespace: key.Namespace, Name: key.Name}, v.degraded) {
+		t.recorder.Event(obj, corev1.EventTypeWarning, ReasonNotApplied, v.degraded)
 	}
 	return v, nil
 }
@@ -240,124 +315,334 @@ func (t *term) lastEvent(key objKey, ev string) bool {
 	return true
 }
 
-// applyCRDStatus server-side applies the status of a
-// networking.cloudflare-operator.io object; conflux-sync is the only
-// writer of those statuses, and apply touches only the fields it sends.
-func (t *term) applyCRDStatus(ctx context.Context, key objKey, obj client.Object, res translate.Result, v verdict) (bool, error) {
-	existing, err := currentStatus(obj)
+// applyCRDStatus server-side applies the status of an object of one of
+// the operators' CRD kinds, in the shape that kind's installed schema has:
+// every field conflux-sync knows a value for that the schema declares
+// (the operators' ids, state, conditions), and the schema's required
+// fields. A schema without conditions (adyanth's) gets the verdict as
+// annotations on the object instead, as an Ingress does.
+func (t *term) applyCRDStatus(ctx context.Context, key objKey, u *unstructured.Unstructured, res translate.Result, v verdict) (bool, error) {
+	s := t.served[key.Kind]
+	existing, _, _ := unstructured.NestedMap(u.Object, "status")
+	var oldConds []metav1.Condition
+	if raw, ok := existing["conditions"]; ok {
+		b, _ := json.Marshal(raw)
+		_ = json.Unmarshal(b, &oldConds)
+	}
+	full := t.statusFields(ctx, key, u, res, v)
+	full["observedGeneration"] = u.GetGeneration()
+	full["conditions"] = v.conditions(u.GetGeneration(), oldConds)
+	if st := v.state(s.states); st != "" {
+		full["state"] = st
+	}
+	if state, ok := res.Status["state"].(string); ok {
+		full["state"] = state
+	}
+	want := map[string]any{}
+	for k, val := range full {
+		if s.status.has(k) {
+			want[k] = val
+		}
+	}
+	for _, f := range s.status.required {
+		if _, ok := want[f]; !ok {
+			want[f] = zeroStatusValue(f)
+		}
+	}
+	changed := false
+	if !s.status.has("conditions") {
+		c, err := t.applyVerdictAnnotations(ctx, u, v, u.GetGeneration())
+		if err != nil {
+			return false, err
+		}
+		changed = c
+	}
+	if sameStatus(existing, want) {
+		return changed, nil
+	}
+	// A merge patch, not server-side apply: an object written in another
+	// version of an operator's CRD (v1alpha1, stored as v1alpha2 without a
+	// conversion webhook) has managed fields the API server cannot convert
+	// for an apply ("field not declared in schema"). conflux-sync is the
+	// only writer of these statuses.
+	body, err := json.Marshal(map[string]any{"status": want})
 	if err != nil {
 		return false, err
 	}
-	status := map[string]any{
-		"observedGeneration": obj.GetGeneration(),
-		"conditions":         v.conditions(obj.GetGeneration(), existing.Conditions),
+	err = t.c.client.Status().Patch(ctx, u, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldManager))
+	return err == nil || changed, client.IgnoreNotFound(err)
+}
+
+// zeroStatusValue is the value of a required status field conflux-sync has
+// nothing for (the operators' schemas require e.g. zoneId and services).
+func zeroStatusValue(field string) any {
+	if field == "services" {
+		return []any{}
 	}
-	id := func(field, idKey string) {
-		if s := v.ids[idKey]; s != "" {
-			status[field] = s
+	return ""
+}
+
+// statusFields are the kind-specific status fields conflux-sync knows, in
+// the operators' names, before they are fitted to the installed schema.
+func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Unstructured, res translate.Result, v verdict) map[string]any {
+	out := map[string]any{}
+	for k, val := range res.Status {
+		if k != "state" {
+			out[k] = val
 		}
 	}
-	switch key.Kind {
-	case translate.SourceTunnel, translate.SourceClusterTunnel:
-		id("tunnelId", "tunnelId")
-		id("accountId", "accountId")
-		if spec, ok := tunnelSpec(obj); ok {
-			if spec.NewTunnel != nil {
-				status["tunnelName"] = spec.NewTunnel.Name
-			} else if spec.ExistingTunnel != nil && spec.ExistingTunnel.Name != "" {
-				status["tunnelName"] = spec.ExistingTunnel.Name
+	set := func(field, value string) {
+		if value != "" {
+			out[field] = value
+		}
+	}
+	set("tunnelId", v.ids["tunnelId"])
+	set("accountId", v.ids["accountId"])
+	s := t.served[key.Kind]
+	switch s.kind {
+	case "Tunnel", "ClusterTunnel":
+		set("tunnelName", v.ids["tunnelName"])
+		if cfg, ok := v.targets[api.TargetRef{Kind: api.KindTunnelConfiguration, Name: res.Tunnel}]; ok {
+			if cfg.Status != nil {
+				if n, err := strconv.ParseInt(cfg.Status.DownstreamIDs["version"], 10, 64); err == nil {
+					out["configVersion"] = n
+				}
+			}
+			if hosts := configHostnames(cfg.Desired); len(hosts) > 0 {
+				out["syncedHostnames"] = hosts
 			}
 		}
-	case translate.SourceTunnelBinding:
-		id("tunnelId", "tunnelId")
-		if len(res.Hostnames) > 0 {
-			status["hostnames"] = strings.Join(res.Hostnames, ",")
+	case "TunnelBinding":
+		if v.ready && len(res.Hostnames) > 0 {
+			out["syncedHostnames"] = res.Hostnames
 		}
-	case translate.SourceDNSRecord:
-		id("tunnelId", "tunnelId")
-		id("zoneId", "zoneId")
-	case translate.SourceAccessApplication:
-		id("applicationId", "appId")
-		id("aud", "aud")
-	case translate.SourceNetworkRoute:
-		id("tunnelId", "tunnelId")
-		id("routeId", "routeId")
-	}
-	if sameStatus(existing, status) {
-		return false, nil
-	}
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": v1alpha2.GroupVersion.String(),
-		"kind":       key.Kind,
-		"metadata":   map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace()},
-		"status":     status,
-	})
-	if err != nil {
-		return false, err
-	}
-	err = t.c.client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body),
-		client.FieldOwner(FieldManager), client.ForceOwnership)
-	return err == nil, client.IgnoreNotFound(err)
-}
-
-// crdStatus is the part of every CRD's status that decides whether a write
-// is needed.
-type crdStatus struct {
-	Conditions         []metav1.Condition `json:"conditions"`
-	ObservedGeneration int64              `json:"observedGeneration"`
-	Rest               map[string]any     `json:"-"`
-}
-
-func currentStatus(obj client.Object) (crdStatus, error) {
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		return crdStatus{}, err
-	}
-	var whole struct {
-		Status map[string]any `json:"status"`
-	}
-	if err := json.Unmarshal(raw, &whole); err != nil {
-		return crdStatus{}, err
-	}
-	var st crdStatus
-	b, _ := json.Marshal(whole.Status)
-	if err := json.Unmarshal(b, &st); err != nil {
-		return crdStatus{}, err
-	}
-	st.Rest = whole.Status
-	return st, nil
-}
-
-// sameStatus compares the wanted status with the stored one, ignoring
-// lastTransitionTime (conditions keeps the old time when nothing moved).
-func sameStatus(existing crdStatus, want map[string]any) bool {
-	if existing.ObservedGeneration != want["observedGeneration"].(int64) {
-		return false
-	}
-	conds := want["conditions"].([]metav1.Condition)
-	if len(conds) != len(existing.Conditions) {
-		return false
-	}
-	for _, c := range conds {
-		old := apimeta.FindStatusCondition(existing.Conditions, c.Type)
-		if old == nil || old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message || old.ObservedGeneration != c.ObservedGeneration {
-			return false
+	case "DNSRecord":
+		ids := recordIDs(res, v)
+		if len(ids) > 0 {
+			out["recordId"] = ids[0]
+			out["managedRecordIds"] = ids
+		}
+		set("zoneId", v.ids["zoneId"])
+	case "AccessApplication":
+		set("applicationId", v.ids["appId"])
+		set("aud", v.ids["aud"])
+		if pol := accessPolicies(res); len(pol) > 0 {
+			out["resolvedPolicyIds"] = pol
+		}
+	case "NetworkRoute":
+		set("routeId", v.ids["routeId"])
+	case "CloudflareCredentials":
+		if len(res.Problems) == 0 {
+			out["lastValidatedTime"] = metav1.Now()
+		}
+	case "TunnelIngressClassConfig", "TunnelGatewayClassConfig":
+		set("tunnelName", v.ids["tunnelName"])
+		for field, n := range t.classConfigCounts(ctx, s.kind, u.GetNamespace(), u.GetName()) {
+			out[field] = n
 		}
 	}
-	for k, v := range want {
-		if k == "observedGeneration" || k == "conditions" {
+	return out
+}
+
+// configHostnames are the hostnames of a rendered tunnel configuration.
+func configHostnames(desired json.RawMessage) []string {
+	var cfg struct {
+		Ingress []struct {
+			Hostname string `json:"hostname"`
+		} `json:"ingress"`
+	}
+	if json.Unmarshal(desired, &cfg) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range cfg.Ingress {
+		if r.Hostname != "" {
+			out = append(out, r.Hostname)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// recordIDs are the ids of an object's DNS records, from the recorded
+// outcome of its zone (keyed "<name> <type> <content>").
+func recordIDs(res translate.Result, v verdict) []string {
+	var ids []string
+	for _, f := range res.Fragments {
+		if f.Target.Kind != api.KindDNSRecord {
 			continue
 		}
-		if fmt.Sprint(existing.Rest[k]) != fmt.Sprint(v) {
+		var spec api.DNSSpec
+		if json.Unmarshal(f.Spec, &spec) != nil {
+			continue
+		}
+		tg := v.targets[f.Target]
+		if tg.Status == nil {
+			continue
+		}
+		for _, r := range spec.Records {
+			prefix := strings.ToLower(r.Name) + " " + strings.ToUpper(r.Type) + " "
+			for k, id := range tg.Status.DownstreamIDs {
+				if strings.HasPrefix(k, prefix) && (r.Content == "" || k == prefix+r.Content) && id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// accessPolicies are the policy ids an AccessApplication's fragment asks for.
+func accessPolicies(res translate.Result) []string {
+	for _, f := range res.Fragments {
+		var spec api.AccessApplicationSpec
+		if f.Target.Kind == api.KindAccessApplication && json.Unmarshal(f.Spec, &spec) == nil {
+			return spec.Policies
+		}
+	}
+	return nil
+}
+
+// classConfigCounts counts the Ingresses, Gateways and routes using a
+// TunnelIngressClassConfig or TunnelGatewayClassConfig.
+func (t *term) classConfigCounts(ctx context.Context, kind, ns, name string) map[string]int64 {
+	l := lookup{ctx: ctx, t: t}
+	matches := func(group, k string, paramNS *string, paramName string) bool {
+		pns := t.c.cfg.Namespace
+		if paramNS != nil && *paramNS != "" {
+			pns = *paramNS
+		}
+		return group == translate.GroupCloudflareOperator && k == kind && paramName == name && pns == ns
+	}
+	out := map[string]int64{}
+	switch kind {
+	case "TunnelIngressClassConfig":
+		out["ingressCount"] = 0
+		classes := map[string]bool{}
+		for _, c := range l.IngressClasses() {
+			if p := c.Spec.Parameters; p != nil && matches(ptrValue(p.APIGroup), p.Kind, p.Namespace, p.Name) {
+				classes[c.Name] = true
+			}
+		}
+		var list networkingv1.IngressList
+		if t.watched[kindIngress] && t.cache.List(ctx, &list) == nil {
+			for i := range list.Items {
+				if c := translate.IngressClassFor(&list.Items[i], l); c != nil && classes[c.Name] {
+					out["ingressCount"]++
+				}
+			}
+		}
+	case "TunnelGatewayClassConfig":
+		classes := map[string]bool{}
+		var gcs gatewayv1.GatewayClassList
+		if t.watched[kindGatewayClass] && t.cache.List(ctx, &gcs) == nil {
+			for _, c := range gcs.Items {
+				if p := c.Spec.ParametersRef; p != nil {
+					pns := (*string)(p.Namespace)
+					if matches(string(p.Group), string(p.Kind), pns, p.Name) {
+						classes[c.Name] = true
+					}
+				}
+			}
+		}
+		gateways := map[string]bool{}
+		var gws gatewayv1.GatewayList
+		if t.watched[kindGateway] && t.cache.List(ctx, &gws) == nil {
+			for _, g := range gws.Items {
+				if classes[string(g.Spec.GatewayClassName)] {
+					gateways[g.Namespace+"/"+g.Name] = true
+				}
+			}
+		}
+		out["gatewayCount"] = int64(len(gateways))
+		out["routeCount"] = 0
+		var routes gatewayv1.HTTPRouteList
+		if t.watched[kindHTTPRoute] && t.cache.List(ctx, &routes) == nil {
+			for _, r := range routes.Items {
+				for _, p := range r.Spec.ParentRefs {
+					pns := r.Namespace
+					if p.Namespace != nil {
+						pns = string(*p.Namespace)
+					}
+					if gateways[pns+"/"+string(p.Name)] {
+						out["routeCount"]++
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func ptrValue[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// sameStatus compares the wanted status with the stored one as JSON,
+// ignoring conditions' lastTransitionTime (conditions keep the old time
+// when nothing moved) and fields the stored one has that are not wanted.
+func sameStatus(existing, want map[string]any) bool {
+	for k, w := range want {
+		if k == "lastValidatedTime" {
+			continue // a time of the check, not news by itself
+		}
+		e, ok := existing[k]
+		if !ok {
+			return false
+		}
+		if k == "conditions" {
+			if !sameConditions(e, w) {
+				return false
+			}
+			continue
+		}
+		if !sameJSON(e, w) {
 			return false
 		}
 	}
 	return true
 }
 
-// Annotations carrying an Ingress's verdict: the Ingress API has no
-// conditions, so `kubectl wait --for=jsonpath='{.metadata.annotations.status\.conflux-sync\.io/ready}'=True`
-// is how to wait for one.
+func sameConditions(existing, want any) bool {
+	var a, b []metav1.Condition
+	ja, _ := json.Marshal(existing)
+	jb, _ := json.Marshal(want)
+	if json.Unmarshal(ja, &a) != nil || json.Unmarshal(jb, &b) != nil {
+		return false
+	}
+	return sameConditionList(a, b)
+}
+
+// sameJSON compares two values by their JSON form (the API server's
+// int64s and the wanted ints, nil and empty lists alike).
+func sameJSON(a, b any) bool {
+	norm := func(v any) any {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		var out any
+		if json.Unmarshal(raw, &out) != nil {
+			return nil
+		}
+		if l, ok := out.([]any); ok && len(l) == 0 {
+			return nil
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// Annotations carrying a verdict where the API has no conditions (an
+// Ingress, or a CRD whose schema has none): `kubectl wait
+// --for=jsonpath='{.metadata.annotations.status\.conflux-sync\.io/ready}'=True`
+// waits for one.
 const (
 	AnnotationReady   = "status.conflux-sync.io/ready"
 	AnnotationReason  = "status.conflux-sync.io/reason"
@@ -367,43 +652,72 @@ const (
 	AnnotationObservedGeneration = "status.conflux-sync.io/observed-generation"
 )
 
-// writeIngressStatus publishes the tunnel's hostname as the Ingress's load
-// balancer address once it is ready (what `kubectl get ingress` shows as
-// ADDRESS, and what external-dns and Argo CD read), and the verdict as
-// annotations owned by conflux-sync's field manager (so GitOps tools that
-// apply the Ingress server-side never see them as drift).
-func (t *term) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress, v verdict) (bool, error) {
-	changed := false
+// applyVerdictAnnotations server-side applies the verdict annotations to
+// an object, owned by conflux-sync's field manager (so GitOps tools that
+// apply the object server-side never see them as drift).
+func (t *term) applyVerdictAnnotations(ctx context.Context, obj client.Object, v verdict, gen int64) (bool, error) {
 	ready := "False"
 	if v.ready {
 		ready = "True"
 	}
 	want := map[string]string{AnnotationReady: ready, AnnotationReason: v.reason, AnnotationMessage: v.message,
-		AnnotationObservedGeneration: strconv.FormatInt(ing.Generation, 10)}
+		AnnotationObservedGeneration: strconv.FormatInt(gen, 10)}
 	same := true
 	for k, val := range want {
-		if ing.Annotations[k] != val {
+		if obj.GetAnnotations()[k] != val {
 			same = false
 		}
 	}
-	if !same {
-		body, err := json.Marshal(map[string]any{
-			"apiVersion": "networking.k8s.io/v1",
-			"kind":       "Ingress",
-			"metadata":   map[string]any{"name": ing.Name, "namespace": ing.Namespace, "annotations": want},
-		})
+	if same {
+		return false, nil
+	}
+	if _, isCRD := obj.(*unstructured.Unstructured); isCRD {
+		// A merge patch, for the reason applyCRDStatus gives.
+		body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": want}})
 		if err != nil {
 			return false, err
 		}
-		if err := t.c.client.Patch(ctx, ing, client.RawPatch(types.ApplyPatchType, body),
-			client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if err := t.c.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldManager)); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
-		changed = true
+		return true, nil
+	}
+	gvk, err := t.c.client.GroupVersionKindFor(obj)
+	if err != nil {
+		return false, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": gvk.GroupVersion().String(),
+		"kind":       gvk.Kind,
+		"metadata":   map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace(), "annotations": want},
+	})
+	if err != nil {
+		return false, err
+	}
+	if err := t.c.client.Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body),
+		client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return true, nil
+}
+
+// writeIngressStatus publishes the tunnel's hostname as the Ingress's load
+// balancer address once it is ready (what `kubectl get ingress` shows as
+// ADDRESS, and what external-dns and Argo CD read) — with port 443 in the
+// STRRL dialect, as that controller writes it — and the verdict as
+// annotations.
+func (t *term) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress, v verdict, dialect translate.Dialect) (bool, error) {
+	changed, err := t.applyVerdictAnnotations(ctx, ing, v, ing.Generation)
+	if err != nil {
+		return false, err
 	}
 	var lb []networkingv1.IngressLoadBalancerIngress
 	if id := v.ids["tunnelId"]; id != "" && v.ready {
-		lb = []networkingv1.IngressLoadBalancerIngress{{Hostname: id + ".cfargotunnel.com"}}
+		e := networkingv1.IngressLoadBalancerIngress{Hostname: id + ".cfargotunnel.com"}
+		if dialect == translate.DialectSTRRL {
+			e.Ports = []networkingv1.IngressPortStatus{{Port: 443, Protocol: corev1.ProtocolTCP}}
+		}
+		lb = []networkingv1.IngressLoadBalancerIngress{e}
 	}
 	if len(lb) == len(ing.Status.LoadBalancer.Ingress) && (len(lb) == 0 || equality.Semantic.DeepEqual(lb, ing.Status.LoadBalancer.Ingress)) {
 		return changed, nil
@@ -423,41 +737,60 @@ func (t *term) writeIngressStatus(ctx context.Context, ing *networkingv1.Ingress
 }
 
 // forget removes what conflux-sync wrote on an object that is no longer
-// its own: an Ingress's verdict annotations (applying none of them drops
-// the ones our field manager owns), an HTTPRoute's status.parents entries.
+// its own: the verdict annotations (applying none of them drops the ones
+// our field manager owns), an HTTPRoute's status.parents entries.
 func (t *term) forget(ctx context.Context, obj client.Object) error {
+	if t.c.cfg.ReadOnly {
+		return nil
+	}
 	switch o := obj.(type) {
-	case *networkingv1.Ingress:
-		if _, ok := o.Annotations[AnnotationReady]; !ok {
-			return nil
-		}
-		body, err := json.Marshal(map[string]any{
-			"apiVersion": "networking.k8s.io/v1",
-			"kind":       "Ingress",
-			"metadata":   map[string]any{"name": o.Name, "namespace": o.Namespace},
-		})
-		if err != nil {
-			return err
-		}
-		patch := client.RawPatch(types.ApplyPatchType, body)
-		if err := t.c.client.Status().Patch(ctx, o, patch, client.FieldOwner(FieldManager), client.ForceOwnership); client.IgnoreNotFound(err) != nil {
-			return err
-		}
-		return client.IgnoreNotFound(t.c.client.Patch(ctx, o, patch, client.FieldOwner(FieldManager), client.ForceOwnership))
 	case *gatewayv1.HTTPRoute:
 		_, err := t.writeRouteStatus(ctx, o, verdict{}, nil)
 		return err
 	}
-	return nil
+	if _, ok := obj.GetAnnotations()[AnnotationReady]; !ok {
+		return nil
+	}
+	if _, isCRD := obj.(*unstructured.Unstructured); isCRD {
+		drop := map[string]any{AnnotationReady: nil, AnnotationReason: nil, AnnotationMessage: nil, AnnotationObservedGeneration: nil}
+		body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": drop}})
+		if err != nil {
+			return err
+		}
+		return client.IgnoreNotFound(t.c.client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldManager)))
+	}
+	gvk, err := t.c.client.GroupVersionKindFor(obj)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": gvk.GroupVersion().String(),
+		"kind":       gvk.Kind,
+		"metadata":   map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace()},
+	})
+	if err != nil {
+		return err
+	}
+	patch := client.RawPatch(types.ApplyPatchType, body)
+	if _, ok := obj.(*networkingv1.Ingress); ok {
+		if err := t.c.client.Status().Patch(ctx, obj, patch, client.FieldOwner(FieldManager), client.ForceOwnership); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return client.IgnoreNotFound(t.c.client.Patch(ctx, obj, patch, client.FieldOwner(FieldManager), client.ForceOwnership))
 }
 
 // writeRouteStatus sets conflux-sync's entries of status.parents (one per
-// parentRef that names one of our Gateways) and leaves other controllers'
-// entries alone. The list is atomic for server-side apply, so this is a
-// read-modify-write guarded by resourceVersion.
+// parentRef that names a Gateway of a class it serves) and leaves other
+// controllers' entries alone. The list is atomic for server-side apply, so
+// this is a read-modify-write guarded by resourceVersion.
 func (t *term) writeRouteStatus(ctx context.Context, route *gatewayv1.HTTPRoute, v verdict, problems []translate.Problem) (bool, error) {
+	if t.c.cfg.ReadOnly {
+		return false, nil
+	}
 	l := lookup{ctx: ctx, t: t}
 	var ours []gatewayv1.RouteParentStatus
+	mine := t.gatewayControllers()
 	for _, ref := range route.Spec.ParentRefs {
 		if ref.Kind != nil && *ref.Kind != "Gateway" {
 			continue
@@ -471,7 +804,7 @@ func (t *term) writeRouteStatus(ctx context.Context, route *gatewayv1.HTTPRoute,
 			continue
 		}
 		gc, ok := l.GatewayClass(string(gw.Spec.GatewayClassName))
-		if !ok || gc.Spec.ControllerName != translate.GatewayController {
+		if !ok || !mine[string(gc.Spec.ControllerName)] || v.reason == "" {
 			continue
 		}
 		accepted := metav1.ConditionTrue
@@ -485,28 +818,29 @@ func (t *term) writeRouteStatus(ctx context.Context, route *gatewayv1.HTTPRoute,
 		}
 		var existing []metav1.Condition
 		for _, p := range route.Status.Parents {
-			if p.ControllerName == translate.GatewayController && equality.Semantic.DeepEqual(p.ParentRef, ref) {
+			if string(p.ControllerName) == string(gc.Spec.ControllerName) && equality.Semantic.DeepEqual(p.ParentRef, ref) {
 				existing = p.Conditions
 			}
 		}
 		conds := v.conditions(route.Generation, existing)
-		conds = append(conds,
-			metav1.Condition{Type: string(gatewayv1.RouteConditionAccepted), Status: accepted, Reason: acceptedReason, Message: v.message, ObservedGeneration: route.Generation},
-			metav1.Condition{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: resolved, Reason: resolvedReason, Message: v.message, ObservedGeneration: route.Generation},
-		)
-		for i := range conds[3:] {
-			c := &conds[3+i]
+		gwConds := []metav1.Condition{
+			{Type: string(gatewayv1.RouteConditionAccepted), Status: accepted, Reason: acceptedReason, Message: v.message, ObservedGeneration: route.Generation},
+			{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: resolved, Reason: resolvedReason, Message: v.message, ObservedGeneration: route.Generation},
+		}
+		for i := range gwConds {
+			c := &gwConds[i]
 			c.LastTransitionTime = metav1.Now()
 			if old := apimeta.FindStatusCondition(existing, c.Type); old != nil && old.Status == c.Status {
 				c.LastTransitionTime = old.LastTransitionTime
 			}
 		}
+		conds = append(conds, gwConds...)
 		sort.Slice(conds, func(i, j int) bool { return conds[i].Type < conds[j].Type })
-		ours = append(ours, gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: translate.GatewayController, Conditions: conds})
+		ours = append(ours, gatewayv1.RouteParentStatus{ParentRef: ref, ControllerName: gc.Spec.ControllerName, Conditions: conds})
 	}
 	var parents []gatewayv1.RouteParentStatus
 	for _, p := range route.Status.Parents {
-		if p.ControllerName != translate.GatewayController {
+		if !mine[string(p.ControllerName)] {
 			parents = append(parents, p)
 		}
 	}
@@ -520,19 +854,39 @@ func (t *term) writeRouteStatus(ctx context.Context, route *gatewayv1.HTTPRoute,
 	return err == nil, client.IgnoreNotFound(err)
 }
 
+// gatewayControllers are the GatewayClass controller names served.
+func (t *term) gatewayControllers() map[string]bool {
+	m := t.c.cfg.GatewayControllers
+	if m == nil {
+		m = translate.DefaultGatewayControllers()
+	}
+	out := make(map[string]bool, len(m))
+	for name := range m {
+		out[name] = true
+	}
+	return out
+}
+
 func sameParents(a, b []gatewayv1.RouteParentStatus) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].ControllerName != b[i].ControllerName || !equality.Semantic.DeepEqual(a[i].ParentRef, b[i].ParentRef) || len(a[i].Conditions) != len(b[i].Conditions) {
+		if a[i].ControllerName != b[i].ControllerName || !equality.Semantic.DeepEqual(a[i].ParentRef, b[i].ParentRef) || !sameConditionList(a[i].Conditions, b[i].Conditions) {
 			return false
 		}
-		for _, c := range b[i].Conditions {
-			old := apimeta.FindStatusCondition(a[i].Conditions, c.Type)
-			if old == nil || old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message || old.ObservedGeneration != c.ObservedGeneration {
-				return false
-			}
+	}
+	return true
+}
+
+func sameConditionList(a, b []metav1.Condition) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, c := range b {
+		old := apimeta.FindStatusCondition(a, c.Type)
+		if old == nil || old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message || old.ObservedGeneration != c.ObservedGeneration {
+			return false
 		}
 	}
 	return true

@@ -184,14 +184,16 @@ func TestFragmentsHashIgnoresOrder(t *testing.T) {
 
 func TestTunnelObject(t *testing.T) {
 	cases := []struct {
-		ref  api.TargetRef
+		ref  string
 		want objKey
 		ok   bool
 	}{
-		{api.TargetRef{Kind: api.KindTunnel, Name: "Tunnel/infra/edge"}, objKey{Kind: "Tunnel", Namespace: "infra", Name: "edge"}, true},
-		{api.TargetRef{Kind: api.KindTunnel, Name: "ClusterTunnel/edge"}, objKey{Kind: "ClusterTunnel", Name: "edge"}, true},
-		{api.TargetRef{Kind: api.KindTunnel, Name: "API/edge"}, objKey{}, false},
-		{api.TargetRef{Kind: api.KindTunnelConfiguration, Name: "ClusterTunnel/edge"}, objKey{}, false},
+		{"Tunnel/infra/edge", objKey{Kind: "Tunnel", Namespace: "infra", Name: "edge"}, true},
+		{"ClusterTunnel/edge", objKey{Kind: "ClusterTunnel", Name: "edge"}, true},
+		{"ClusterTunnel.networking.cfargotunnel.com/edge", objKey{Kind: "ClusterTunnel.networking.cfargotunnel.com", Name: "edge"}, true},
+		{"Tunnel.networking.cfargotunnel.com/infra/edge", objKey{Kind: "Tunnel.networking.cfargotunnel.com", Namespace: "infra", Name: "edge"}, true},
+		{"API/edge", objKey{}, false},
+		{"Tunnel/edge", objKey{}, false},
 	}
 	for _, tc := range cases {
 		got, ok := tunnelObject(tc.ref)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -19,13 +20,16 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/conflux-sync/conflux-sync/api"
-	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
+
+// errCRDsChanged ends a term when the operators' CRDs change (installed,
+// removed, a version served or no longer): the next term discovers them
+// again.
+var errCRDsChanged = errors.New("the cloudflare-operator CRDs changed")
 
 // term is one leadership term of the controller: its own informers, queue
 // and event recorder, all stopped when the term ends.
@@ -35,12 +39,16 @@ type term struct {
 	queue    workqueue.TypedRateLimitingInterface[objKey]
 	recorder record.EventRecorder
 	pending  *pendingTargets
-	// watched are the kinds whose API exists in this cluster (Gateway API
-	// CRDs may not be installed), with their informers.
+	// served are the operators' CRD kinds this cluster serves.
+	served map[string]served
+	// watched are the kinds with an informer (Gateway API CRDs may not be
+	// installed), with their informers. A kind whose informer has not
+	// listed yet (see lateKinds) is not in synced.
 	watched   map[string]bool
 	informers map[string]cache.Informer
-	// ctx is the term's; synced is set once every informer listed.
+	// ctx is the term's; synced is set once the informers listed.
 	ctx    context.Context
+	cancel context.CancelCauseFunc
 	synced atomic.Bool
 
 	mu sync.Mutex
@@ -49,6 +57,9 @@ type term struct {
 	proposed map[objKey]string
 	// events is the last event emitted per object, so a verdict is told once.
 	events map[objKey]string
+	// late are watched kinds whose first list had not finished when the
+	// term started: they are neither reconciled nor swept until it does.
+	late map[string]bool
 }
 
 func (t *term) notify(changed []api.TargetRef) { t.pending.add(changed) }
@@ -67,8 +78,12 @@ func stripSecretValues(obj any) (any, error) {
 }
 
 func (c *Controller) runTerm(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	served, err := discover(ctx, c.client, c.cfg.IgnoreKinds)
+	if err != nil {
+		return err
+	}
 	opts := cache.Options{
 		Scheme:           c.scheme,
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -93,19 +108,23 @@ func (c *Controller) runTerm(ctx context.Context) error {
 		queue:     newQueue(),
 		recorder:  broadcaster.NewRecorder(c.scheme, corev1.EventSource{Component: FieldManager}),
 		pending:   newPendingTargets(),
+		served:    served,
 		watched:   map[string]bool{},
 		informers: map[string]cache.Informer{},
 		ctx:       ctx,
+		cancel:    cancel,
 		proposed:  map[objKey]string{},
+		late:      map[string]bool{},
 	}
 	defer t.queue.ShutDown()
+	c.log.Info("cloudflare-operator CRDs found", "kinds", describe(served))
 
 	if err := t.watch(ctx); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer cancel()
+	defer cancel(nil)
 	wg.Go(func() {
 		if err := informers.Start(ctx); err != nil && ctx.Err() == nil {
 			c.log.Error("informers stopped", "error", err)
@@ -115,7 +134,7 @@ func (c *Controller) runTerm(ctx context.Context) error {
 		return err
 	}
 	t.synced.Store(true)
-	if err := t.resync(ctx); err != nil {
+	if err := t.resync(ctx, t.syncedSourceKinds()); err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
 	c.term.Store(t)
@@ -131,29 +150,93 @@ func (c *Controller) runTerm(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { t.statusLoop(ctx) })
+	if len(t.late) > 0 {
+		wg.Go(func() { t.awaitLate(ctx) })
+	}
 	<-ctx.Done()
 	t.queue.ShutDown()
+	if cause := context.Cause(ctx); errors.Is(cause, errCRDsChanged) {
+		return cause
+	}
 	return nil
 }
 
 // waitForSync waits for every informer's first list, at most
-// CacheSyncTimeout; a kind that does not sync in time is named, which is
-// what a missing list or watch permission looks like.
+// CacheSyncTimeout. A kind of the operators' CRDs that does not list in
+// time (a conversion webhook gone with its operator, a missing
+// permission) is set aside and named, and the rest runs: one broken kind
+// must not stop the others. Any other kind failing to list ends the term,
+// naming it.
 func (t *term) waitForSync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, t.c.cfg.CacheSyncTimeout)
 	defer cancel()
 	if t.cache.WaitForCacheSync(ctx) {
 		return nil
 	}
+	if t.ctx.Err() != nil {
+		return context.Cause(t.ctx)
+	}
 	var missing []string
 	for kind, inf := range t.informers {
-		if !inf.HasSynced() {
-			missing = append(missing, kind)
+		if inf.HasSynced() {
+			continue
 		}
+		if _, ok := t.served[kind]; ok {
+			t.late[kind] = true
+			t.c.metrics.kindsWaiting.Inc()
+			t.c.log.Error("the informer of a cloudflare-operator kind did not list; its objects are not handled until it does (a conversion webhook of an operator that no longer runs, or a missing list/watch permission?)",
+				"kind", kind, "version", t.served[kind].version, "waited", t.c.cfg.CacheSyncTimeout)
+			continue
+		}
+		missing = append(missing, kind)
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 	slices.Sort(missing)
 	return fmt.Errorf("the informers of %s did not list in %v: does conflux-sync's service account have list and watch on them (deploy/rbac)? %w",
 		strings.Join(missing, ", "), t.c.cfg.CacheSyncTimeout, context.Cause(ctx))
+}
+
+// awaitLate resyncs each late kind once its informer has listed.
+func (t *term) awaitLate(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		var ready []string
+		for kind := range t.late {
+			if t.informers[kind].HasSynced() {
+				ready = append(ready, kind)
+				delete(t.late, kind)
+			}
+		}
+		left := len(t.late)
+		t.mu.Unlock()
+		if len(ready) == 0 {
+			continue
+		}
+		t.c.metrics.kindsWaiting.Sub(float64(len(ready)))
+		t.c.log.Info("cloudflare-operator kinds listed late; handling them now", "kinds", ready)
+		if err := t.resync(ctx, ready); err != nil && ctx.Err() == nil {
+			t.c.log.Error("resync of late kinds", "kinds", ready, "error", err)
+		}
+		if left == 0 {
+			return
+		}
+	}
+}
+
+// isLate reports whether kind's informer has not listed yet.
+func (t *term) isLate(kind string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.late[kind]
 }
 
 // watchedKind says how to watch one object kind and what its events
@@ -161,43 +244,105 @@ func (t *term) waitForSync(ctx context.Context) error {
 type watchedKind struct {
 	kind string
 	obj  client.Object
-	// primary kinds are sources: their own events enqueue them.
+	// primary kinds are reconciled: their own events enqueue them.
 	primary bool
-	// dependents are source kinds whose objects read this kind (through
-	// Lookup); sameNamespace limits them to the changed object's namespace.
+	// dependents are kinds whose objects read this kind (through Lookup);
+	// sameNamespace limits them to the changed object's namespace
+	// (cluster-scoped dependents are always queued).
 	dependents    []string
 	sameNamespace bool
 }
 
-var ruleKinds = []string{translate.SourceIngress, translate.SourceHTTPRoute, translate.SourceTunnelBinding}
-
-func watchedKinds() []watchedKind {
-	tunnelUsers := []string{translate.SourceIngress, translate.SourceHTTPRoute, translate.SourceTunnelBinding,
-		translate.SourceDNSRecord, translate.SourceNetworkRoute}
-	return []watchedKind{
-		{kind: translate.SourceTunnel, obj: newObject(translate.SourceTunnel), primary: true, dependents: tunnelUsers},
-		{kind: translate.SourceClusterTunnel, obj: newObject(translate.SourceClusterTunnel), primary: true, dependents: tunnelUsers},
-		{kind: translate.SourceTunnelBinding, obj: newObject(translate.SourceTunnelBinding), primary: true},
-		{kind: translate.SourceIngress, obj: newObject(translate.SourceIngress), primary: true},
-		{kind: translate.SourceHTTPRoute, obj: newObject(translate.SourceHTTPRoute), primary: true},
-		{kind: translate.SourceDNSRecord, obj: newObject(translate.SourceDNSRecord), primary: true},
-		{kind: translate.SourceAccessApplication, obj: newObject(translate.SourceAccessApplication), primary: true},
-		{kind: translate.SourceNetworkRoute, obj: newObject(translate.SourceNetworkRoute), primary: true},
-		{kind: "Service", obj: &corev1.Service{}, dependents: ruleKinds, sameNamespace: true},
-		{kind: "Secret", obj: &corev1.Secret{}, dependents: translate.SourceKinds, sameNamespace: true},
-		{kind: "IngressClass", obj: &networkingv1.IngressClass{}, dependents: []string{translate.SourceIngress}},
-		{kind: "Gateway", obj: &gatewayv1.Gateway{}, dependents: []string{translate.SourceHTTPRoute}},
-		{kind: "GatewayClass", obj: &gatewayv1.GatewayClass{}, dependents: []string{translate.SourceHTTPRoute}},
+// sourceKinds are the kinds whose objects are sources of fragments.
+func (t *term) sourceKinds() []string {
+	kinds := []string{kindIngress, kindHTTPRoute}
+	for name, s := range t.served {
+		if s.role == roleSource {
+			kinds = append(kinds, name)
+		}
 	}
+	slices.Sort(kinds)
+	return kinds
 }
 
-// watch registers an informer and its handler for every kind whose API the
-// cluster serves.
+// syncedSourceKinds are sourceKinds without the late ones.
+func (t *term) syncedSourceKinds() []string {
+	return slices.DeleteFunc(t.sourceKinds(), t.isLate)
+}
+
+// primaryKinds are every kind that is reconciled.
+func (t *term) primaryKinds() []string {
+	kinds := []string{kindIngress, kindHTTPRoute, kindGateway, kindGatewayClass}
+	for name := range t.served {
+		kinds = append(kinds, name)
+	}
+	slices.Sort(kinds)
+	return kinds
+}
+
+// servedKinds returns the served CRD kinds whose kind is one of kinds, in
+// either group.
+func (t *term) servedKinds(kinds ...string) []string {
+	var out []string
+	for name, s := range t.served {
+		if slices.Contains(kinds, s.kind) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// watchedKinds lists every kind to watch with its dependents.
+func (t *term) watchedKinds() []watchedKind {
+	all := t.primaryKinds()
+	out := []watchedKind{
+		{kind: kindIngress, primary: true, dependents: append(t.servedKinds("DNSRecord", "TunnelIngressClassConfig"), kindIngress)},
+		{kind: kindHTTPRoute, primary: true, dependents: append(t.servedKinds("DNSRecord", "TunnelGatewayClassConfig"), kindGateway)},
+		{kind: kindGateway, primary: true, dependents: append(t.servedKinds("DNSRecord", "TunnelGatewayClassConfig", "TCPRoute", "UDPRoute"), kindHTTPRoute)},
+		{kind: kindGatewayClass, primary: true, dependents: append(t.servedKinds("TCPRoute", "UDPRoute"), kindGateway, kindHTTPRoute)},
+		{kind: kindIngressClass, dependents: append(t.servedKinds("TunnelIngressClassConfig"), kindIngress)},
+		{kind: kindService, dependents: append(t.servedKinds("TunnelBinding"), kindIngress, kindHTTPRoute), sameNamespace: true},
+		{kind: kindSecret, dependents: all, sameNamespace: true},
+		{kind: kindNode, dependents: t.servedKinds("DNSRecord")},
+	}
+	for name, s := range t.served {
+		w := watchedKind{kind: name, primary: true}
+		switch s.kind {
+		case "Tunnel", "ClusterTunnel":
+			w.dependents = append(t.servedKinds("TunnelBinding", "DNSRecord", "NetworkRoute", "TunnelIngressClassConfig", "TunnelGatewayClassConfig"),
+				kindIngress, kindHTTPRoute, kindGateway, kindGatewayClass)
+		case "CloudflareCredentials", "CloudflareDomain":
+			w.dependents = all
+		case "TunnelIngressClassConfig":
+			w.dependents = []string{kindIngress}
+		case "TunnelGatewayClassConfig":
+			w.dependents = []string{kindHTTPRoute, kindGateway, kindGatewayClass}
+		case "VirtualNetwork":
+			w.dependents = t.servedKinds("NetworkRoute")
+		case "AccessPolicy", "AccessIdentityProvider":
+			w.dependents = t.servedKinds("AccessApplication")
+		case "DNSRecord":
+			// cloudflare-operator's generated records carry the ids the
+			// Ingresses and Gateways take their records over with.
+			w.dependents, w.sameNamespace = []string{kindIngress, kindGateway, kindHTTPRoute}, true
+		}
+		out = append(out, w)
+	}
+	for i := range out {
+		out[i].obj = t.newObject(out[i].kind)
+	}
+	return out
+}
+
+// watch registers an informer and its handler for every kind the cluster
+// serves, and one on the CRDs that ends the term when the operators'
+// CRDs change.
 func (t *term) watch(ctx context.Context) error {
-	for _, w := range watchedKinds() {
+	for _, w := range t.watchedKinds() {
 		inf, err := t.cache.GetInformer(ctx, w.obj, cache.BlockUntilSynced(false))
 		if meta.IsNoMatchError(err) {
-			t.c.log.Warn("Kubernetes API not served; not watching it (install its CRDs and restart the leader)", "kind", w.kind)
+			t.c.log.Warn("Kubernetes API not served; not watching it (it is picked up when its CRDs are installed)", "kind", w.kind)
 			continue
 		}
 		if err != nil {
@@ -209,9 +354,71 @@ func (t *term) watch(ctx context.Context) error {
 			return fmt.Errorf("event handler for %s: %w", w.kind, err)
 		}
 	}
-	// Secrets and Services are only read for the kinds above; a cluster
-	// without the CRDs still serves Ingress.
-	return nil
+	crds, err := t.cache.GetInformer(ctx, &apiextensionsv1.CustomResourceDefinition{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("informer for CustomResourceDefinitions: %w", err)
+	}
+	t.informers["CustomResourceDefinition"] = crds
+	_, err = crds.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { t.crdChanged(obj) },
+		UpdateFunc: func(_, obj any) { t.crdChanged(obj) },
+		DeleteFunc: func(obj any) { t.crdChanged(obj) },
+	})
+	return err
+}
+
+// crdChanged ends the term (and the next one discovers the CRDs again)
+// when a CRD the controller cares about changes what is served: the
+// operators' kinds, and the Gateway API's.
+func (t *term) crdChanged(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	crd, ok := obj.(*apiextensionsv1.CustomResourceDefinition)
+	if !ok || !t.synced.Load() {
+		return // the initial list: discovery already saw these
+	}
+	known := crd.Spec.Group == gatewayGroup
+	for _, k := range crdKinds {
+		known = known || (crd.Spec.Group == k.group && crd.Spec.Names.Kind == k.kind)
+	}
+	if !known {
+		return
+	}
+	now, err := discover(t.ctx, t.c.client, t.c.cfg.IgnoreKinds)
+	if err != nil {
+		return
+	}
+	gatewayChange := crd.Spec.Group == gatewayGroup && established(crd) != t.watched[crd.Spec.Names.Kind]
+	if !sameServed(now, t.served) || gatewayChange {
+		t.c.log.Info("cloudflare-operator or Gateway API CRDs changed; restarting the Kubernetes ingest", "crd", crd.Name)
+		t.cancel(errCRDsChanged)
+	}
+}
+
+func sameServed(a, b map[string]served) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, x := range a {
+		y, ok := b[k]
+		if !ok || x.version != y.version || x.namespaced != y.namespaced || !equalSchema(x.status, y.status) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalSchema(a, b statusSchema) bool {
+	if (a.fields == nil) != (b.fields == nil) || len(a.fields) != len(b.fields) || !slices.Equal(a.required, b.required) {
+		return false
+	}
+	for f := range a.fields {
+		if !b.fields[f] {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *term) handler(w watchedKind) toolscache.ResourceEventHandler {
@@ -255,7 +462,7 @@ func (t *term) handler(w watchedKind) toolscache.ResourceEventHandler {
 // namespaces when ns is empty; cluster-scoped kinds always).
 func (t *term) enqueueAll(ns string, kinds ...string) {
 	for _, k := range kinds {
-		if !t.watched[k] {
+		if !t.watched[k] || t.isLate(k) {
 			continue
 		}
 		keys, err := t.list(t.ctx, k, ns)
@@ -271,9 +478,9 @@ func (t *term) enqueueAll(ns string, kinds ...string) {
 
 // list returns the keys of the cached objects of kind.
 func (t *term) list(ctx context.Context, kind, ns string) ([]objKey, error) {
-	list := newList(kind)
+	list := t.newList(kind)
 	var opts []client.ListOption
-	if ns != "" && kind != translate.SourceClusterTunnel {
+	if ns != "" && t.namespaced(kind) {
 		opts = append(opts, client.InNamespace(ns))
 	}
 	if err := t.cache.List(ctx, list, opts...); err != nil {
@@ -285,8 +492,9 @@ func (t *term) list(ctx context.Context, kind, ns string) ([]objKey, error) {
 	}
 	keys := make([]objKey, 0, len(items))
 	for _, it := range items {
-		o := it.(client.Object)
-		keys = append(keys, objKey{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+		if o, ok := it.(client.Object); ok {
+			keys = append(keys, objKey{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+		}
 	}
 	return keys, nil
 }
@@ -297,6 +505,10 @@ func (t *term) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer t.queue.Done(key)
+	if t.isLate(key.Kind) {
+		t.queue.Forget(key)
+		return true
+	}
 	if err := t.reconcile(ctx, key); err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -324,17 +536,21 @@ func (t *term) statusLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			t.enqueueAll("", translate.SourceKinds...)
+			t.enqueueAll("", t.primaryKinds()...)
 		case <-t.pending.wake:
 			all, targets := t.pending.take()
 			if all {
-				t.enqueueAll("", translate.SourceKinds...)
+				t.enqueueAll("", t.primaryKinds()...)
 				continue
 			}
+			tunnels := false
 			for _, ref := range targets {
-				if key, ok := tunnelObject(ref); ok && t.watched[key.Kind] {
-					// A Tunnel being deleted waits for its target's flush.
-					t.queue.Add(key)
+				if ref.Kind == api.KindTunnel || ref.Kind == api.KindTunnelConfiguration {
+					tunnels = true
+					if key, ok := tunnelObject(ref.Name); ok && t.watched[key.Kind] {
+						// A Tunnel being deleted waits for its target's flush.
+						t.queue.Add(key)
+					}
 				}
 				tg, ok, err := t.c.cfg.Reader.Target(ctx, ref)
 				if err != nil || !ok {
@@ -345,6 +561,10 @@ func (t *term) statusLoop(ctx context.Context) {
 						t.queue.Add(objKey{Kind: f.Source.Kind, Namespace: f.Source.Namespace, Name: f.Source.Name})
 					}
 				}
+			}
+			if tunnels {
+				// What shows a tunnel's state: Gateways, classes, configs.
+				t.enqueueAll("", append(t.servedKinds("TunnelIngressClassConfig", "TunnelGatewayClassConfig"), kindGateway, kindGatewayClass)...)
 			}
 		}
 	}

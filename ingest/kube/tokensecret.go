@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/translate"
 )
 
@@ -34,11 +33,11 @@ const (
 // object when it is missing or names another tunnel.
 func (t *term) ensureTokenSecret(ctx context.Context, key objKey, obj client.Object, v verdict) error {
 	id := v.ids["tunnelId"]
-	if t.c.cfg.TunnelTokens == nil || !v.ready || id == "" {
+	if t.c.cfg.TunnelTokens == nil || !v.ready || id == "" || t.c.cfg.ReadOnly {
 		return nil
 	}
 	ns := obj.GetNamespace()
-	if key.Kind == translate.SourceClusterTunnel {
+	if t.served[key.Kind].kind == "ClusterTunnel" {
 		ns = t.c.cfg.Namespace
 	}
 	name := obj.GetName() + TokenSecretSuffix
@@ -64,7 +63,7 @@ func (t *term) ensureTokenSecret(ctx context.Context, key objKey, obj client.Obj
 	if tunnelID != id {
 		return fmt.Errorf("the tunnel moved from %s to %s while reading its token", id, tunnelID)
 	}
-	gvk := v1alpha2.GroupVersion.WithKind(key.Kind)
+	gvk := obj.GetObjectKind().GroupVersionKind()
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": "v1",
 		"kind":       "Secret",

@@ -1,7 +1,8 @@
 // Package kubetest starts the real Kubernetes API server (etcd and
 // kube-apiserver built by `make envtest`) that the Kubernetes tests of
-// several packages run against, with conflux-sync's CRDs and the Gateway API
-// CRDs installed. It is for tests only.
+// several packages run against, with conflux-sync's CRDs (or the
+// cloudflare-operators' own) and the Gateway API CRDs installed. It is for
+// tests only.
 package kubetest
 
 import (
@@ -40,9 +41,33 @@ type Env struct {
 // missing and RequireEnv is not 1.
 var ErrSkip = errors.New("no envtest binaries")
 
+// CRDs chooses the CRDs an API server starts with.
+type CRDs int
+
+const (
+	// OwnCRDs are conflux-sync's (deploy/crds) and the Gateway API's
+	// standard channel plus its experimental TCPRoute and UDPRoute.
+	OwnCRDs CRDs = iota
+	// UpstreamCRDs are the cloudflare-operators' own, as their users have
+	// them installed: adyanth/cloudflare-operator's and
+	// StringKe/cloudflare-operator's config/crd/bases (from the Go module
+	// cache, at the versions below), and the Gateway API CRDs as for
+	// OwnCRDs.
+	UpstreamCRDs
+)
+
+// The upstream operators' modules whose CRDs UpstreamCRDs installs.
+const (
+	AdyanthModule  = "github.com/adyanth/cloudflare-operator@v0.13.1"
+	StringKeModule = "github.com/StringKe/cloudflare-operator@v0.51.0"
+)
+
 // Start starts etcd and kube-apiserver and installs the CRDs. Without the
 // binaries it returns an error wrapping ErrSkip, unless RequireEnv is 1.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return StartWith(OwnCRDs) }
+
+// StartWith is Start with a choice of CRDs.
+func StartWith(crds CRDs) (*Env, error) {
 	logf.SetLogger(logr.Discard())
 	root, err := ModuleRoot()
 	if err != nil {
@@ -59,17 +84,33 @@ func Start() (*Env, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", ErrSkip, msg)
 	}
-	gateway, err := gatewayCRDs(root)
+	gateway, err := moduleDir(root, gatewayAPIModule)
 	if err != nil {
 		return nil, err
 	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "deploy", "crds")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
 	for _, name := range []string{"gatewayclasses", "gateways", "httproutes"} {
-		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(gateway, "gateway.networking.k8s.io_"+name+".yaml"))
+		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(gateway, "config", "crd", "standard", "gateway.networking.k8s.io_"+name+".yaml"))
+	}
+	// TCPRoute and UDPRoute are only in the experimental channel; users of
+	// cloudflare-operator's Gateway support install them.
+	for _, name := range []string{"tcproutes", "udproutes"} {
+		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(gateway, "config", "crd", "experimental", "gateway.networking.k8s.io_"+name+".yaml"))
+	}
+	switch crds {
+	case OwnCRDs:
+		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "deploy", "crds"))
+	case UpstreamCRDs:
+		for _, m := range []string{AdyanthModule, StringKeModule} {
+			dir, err := moduleDir(root, m)
+			if err != nil {
+				return nil, err
+			}
+			env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(dir, "config", "crd", "bases"))
+		}
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -81,21 +122,21 @@ func Start() (*Env, error) {
 // Stop stops the API server and etcd.
 func (e *Env) Stop() error { return e.env.Stop() }
 
-// gatewayCRDs finds the Gateway API module go.mod requires, downloading it
-// into the module cache if needed (the Go module proxy is reachable
-// wherever the tests build).
-func gatewayCRDs(root string) (string, error) {
-	cmd := exec.Command("go", "mod", "download", "-json", gatewayAPIModule)
+// moduleDir finds a module in the module cache, downloading it if needed
+// (the Go module proxy is reachable wherever the tests build): a path
+// alone is the version go.mod requires, path@version that version.
+func moduleDir(root, module string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("locate %s: %w", gatewayAPIModule, err)
+		return "", fmt.Errorf("locate %s: %w", module, err)
 	}
 	var mod struct{ Dir string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		return "", fmt.Errorf("locate %s: no Dir in go mod download output", gatewayAPIModule)
+		return "", fmt.Errorf("locate %s: no Dir in go mod download output", module)
 	}
-	return filepath.Join(mod.Dir, "config", "crd", "standard"), nil
+	return mod.Dir, nil
 }
 
 func haveBinaries(dir string) bool {
@@ -131,7 +172,13 @@ func ModuleRoot() (string, error) {
 // CONFLUX_REQUIRE_ENVTEST=1, where Start fails instead).
 func StartForTest(t testing.TB) *Env {
 	t.Helper()
-	env, err := Start()
+	return StartForTestWith(t, OwnCRDs)
+}
+
+// StartForTestWith is StartForTest with a choice of CRDs.
+func StartForTestWith(t testing.TB, crds CRDs) *Env {
+	t.Helper()
+	env, err := StartWith(crds)
 	if errors.Is(err, ErrSkip) {
 		t.Skip(err)
 	}

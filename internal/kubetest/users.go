@@ -2,6 +2,8 @@ package kubetest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -21,4 +23,19 @@ func (e *Env) UserConfig(name string, groups ...string) (*rest.Config, error) {
 		return nil, fmt.Errorf("add envtest user %s: %w", name, err)
 	}
 	return u.Config(), nil
+}
+
+// Kubeconfig writes a kubeconfig file reaching the API server as an
+// administrator (for kubectl) into dir and returns its path.
+func (e *Env) Kubeconfig(dir string) (string, error) {
+	u, err := e.env.AddUser(envtest.User{Name: "kubectl-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("add envtest user for kubectl: %w", err)
+	}
+	raw, err := u.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, raw, 0o600)
 }

@@ -64,6 +64,7 @@ func Canonical(s Spec) Spec {
 	}
 	s.Domain = canonicalDomain(s.Domain)
 	s.ID = strings.ToLower(s.ID)
+	s.TakeOver = strings.ToLower(s.TakeOver)
 	s.Policies = nilIfEmpty(slices.Clone(s.Policies))
 	s.AllowedIdps = sortedSet(s.AllowedIdps)
 	s.Tags = sortedSet(s.Tags)
@@ -136,6 +137,14 @@ func validate(s *Spec) *api.FieldError {
 	if s.ID != "" {
 		if reason := checkID(s.ID); reason != "" {
 			return &api.FieldError{Field: "spec.id", Reason: reason}
+		}
+	}
+	if s.TakeOver != "" {
+		if s.ID != "" {
+			return &api.FieldError{Field: "spec.takeOver", Reason: "give either id (adopt that application) or takeOver (own the application a previous controller created), not both"}
+		}
+		if reason := checkID(s.TakeOver); reason != "" {
+			return &api.FieldError{Field: "spec.takeOver", Reason: reason}
 		}
 	}
 	if s.Credentials != nil && s.AccountID == "" {

@@ -15,6 +15,7 @@
 //	 "tags": ["team-a"],
 //	 "adopt": false,                        // take over an existing app with this domain
 //	 "id": "",                              // adopt exactly this existing app
+//	 "takeOver": "",                        // own this app a previous controller created
 //	 "credentials": {"namespace": "infra",  // optional: API token from this Secret key
 //	                 "name": "cloudflare",  // instead of the static credentials;
 //	                 "key": "token"}}       // accountId is then required
@@ -32,8 +33,9 @@
 //	accountId  the account the application is in
 //	appId      the application id
 //	aud        its audience tag (for producers validating Access JWTs)
-//	created    "true" when conflux-sync created it (then it may delete it);
-//	           "false" when it was adopted (then it is only released)
+//	created    "true" when conflux-sync created or took it over (then it
+//	           may delete it); "false" when it was adopted (then it is only
+//	           released); read through cfapi.Created
 //	credentials  "namespace/name/key" of the Secret used, when one was
 //	           (cfapi.IDCredentials); the deletion uses it too
 //
@@ -42,4 +44,9 @@
 // cannot orphan it. An existing application with the same domain that is
 // not recorded as ours is a permanent clash unless the spec sets adopt (or
 // names its id).
+//
+// Takeover: takeOver names the application a previous controller created
+// for this producer (StringKe's status.applicationId). If it exists it is
+// owned as created, without a write unless a managed field differs; if it
+// does not, the flush goes on as without it.
 package access

@@ -56,7 +56,8 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 // Kind returns "cloudflare.AccessApplication".
 func (*Flusher) Kind() string { return Name }
 
-// Flush makes the Access application match req.Result.Desired.
+// Flush makes the Access application match req.Result.Desired. A dry
+// run decides the same, returns it as the plan and writes nothing.
 func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	if req.ClusterID == "" {
 		return engine.Outcome{}, errors.New("cluster id not known yet")
@@ -67,10 +68,11 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	log := f.log.With("target", req.Target.String())
 	if req.Result.Desired == nil {
-		if err := f.remove(ctx, log, prev); err != nil {
+		line, err := f.remove(ctx, log, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
-		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: planOf(line)}, nil
 	}
 	var spec Spec
 	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
@@ -83,72 +85,108 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	// The recorded app is no longer the one wanted (another account, or
 	// the spec now names a different app to adopt): let it go first.
+	var plan []string
 	if prev[IDApp] != "" && (prev[IDAccount] != "" && prev[IDAccount] != a.ID || spec.ID != "" && spec.ID != prev[IDApp]) {
-		if err := f.remove(ctx, log, prev); err != nil {
+		line, err := f.remove(ctx, log, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		plan = append(plan, planOf(line)...)
 		prev = nil
 	}
 
-	app, created, err := f.find(ctx, a, spec, prev)
+	app, created, line, err := f.find(ctx, log, a, spec, prev, req.DryRun)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
+	plan = append(plan, planOf(line)...)
 	if app == nil {
+		plan = append(plan, fmt.Sprintf("create Access application %s for %s", spec.Name, spec.Domain))
+		if req.DryRun {
+			// No id before the create.
+			ids := map[string]string{IDAccount: a.ID, IDCreated: cfapi.CreatedValue(true)}
+			return engine.Outcome{DownstreamIDs: cfapi.SetCredentials(ids, spec.Credentials), Plan: plan}, nil
+		}
 		if app, err = f.create(ctx, log, a, spec, req); err != nil {
 			return engine.Outcome{}, err
 		}
 		created = true
-	} else if !matches(app, spec) {
-		if err := f.update(ctx, a, app.ID, spec); err != nil {
-			return engine.Outcome{}, err
+	} else if diffs := differences(app, spec); len(diffs) > 0 {
+		plan = append(plan, fmt.Sprintf("update Access application %s (id %s): %s", app.Domain, app.ID, strings.Join(diffs, ", ")))
+		if !req.DryRun {
+			if err := f.update(ctx, a, app.ID, spec); err != nil {
+				return engine.Outcome{}, err
+			}
+			log.Info("updated Access application", "appId", app.ID, "domain", spec.Domain, "changes", diffs)
 		}
-		log.Info("updated Access application", "appId", app.ID, "domain", spec.Domain)
 	}
 	return engine.Outcome{DownstreamIDs: cfapi.SetCredentials(map[string]string{
-		IDAccount: a.ID, IDApp: app.ID, IDAUD: app.AUD, IDCreated: fmt.Sprint(created),
-	}, spec.Credentials)}, nil
+		IDAccount: a.ID, IDApp: app.ID, IDAUD: app.AUD, IDCreated: cfapi.CreatedValue(created),
+	}, spec.Credentials), Plan: plan}, nil
 }
 
-// find returns the application to manage and whether we created it; nil
-// when one must be created.
-func (f *Flusher) find(ctx context.Context, a *cfapi.Account, spec Spec, prev map[string]string) (*cloudflare.AccessApplication, bool, error) {
+// planOf is the plan of one action; "" is none.
+func planOf(line string) []string {
+	if line == "" {
+		return nil
+	}
+	return []string{line}
+}
+
+// find returns the application to manage and whether we created (or took
+// over) it; nil when one must be created. plan says how it became ours
+// when it was not yet: taken over or adopted.
+func (f *Flusher) find(ctx context.Context, log *slog.Logger, a *cfapi.Account, spec Spec, prev map[string]string, dryRun bool) (app *cloudflare.AccessApplication, created bool, plan string, err error) {
 	if id := prev[IDApp]; id != "" {
 		app, err := f.get(ctx, a, id)
 		if err != nil || app != nil {
-			return app, prev[IDCreated] == "true", err
+			return app, cfapi.Created(prev, false) || id == spec.TakeOver, "", err
 		}
 		// Gone (deleted out of band): look again as if new.
+	}
+	if spec.TakeOver != "" {
+		// The previous controller's application is ours as if we had
+		// created it; gone, the normal path applies.
+		app, err := f.get(ctx, a, spec.TakeOver)
+		if err != nil {
+			return nil, false, "", err
+		}
+		if app != nil {
+			if !dryRun {
+				log.Info("took over Access application", "appId", app.ID, "domain", app.Domain)
+			}
+			return app, true, fmt.Sprintf("take over Access application %s (id %s: spec.takeOver names it)", app.Domain, app.ID), nil
+		}
 	}
 	if spec.ID != "" {
 		app, err := f.get(ctx, a, spec.ID)
 		if err != nil {
-			return nil, false, err
+			return nil, false, "", err
 		}
 		if app == nil {
-			return nil, false, engine.Permanent(fmt.Errorf("Access application %s (spec.id) does not exist in account %s", spec.ID, a.ID))
+			return nil, false, "", engine.Permanent(fmt.Errorf("Access application %s (spec.id) does not exist in account %s", spec.ID, a.ID))
 		}
-		return app, false, nil
+		return app, false, fmt.Sprintf("adopt Access application %s (id %s, named by spec.id)", app.Domain, app.ID), nil
 	}
 	var apps []cloudflare.AccessApplication
-	err := cfapi.Call(ctx, "list Access applications", func(ctx context.Context) error {
+	err = cfapi.Call(ctx, "list Access applications", func(ctx context.Context) error {
 		var err error
 		apps, _, err = a.API.ListAccessApplications(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessApplicationsParams{})
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	for i := range apps {
 		if !strings.EqualFold(apps[i].Domain, spec.Domain) {
 			continue
 		}
 		if !spec.Adopt {
-			return nil, false, clash(spec.Domain, nil)
+			return nil, false, "", clash(spec.Domain, nil)
 		}
-		return &apps[i], false, nil
+		return &apps[i], false, fmt.Sprintf("adopt Access application %s (id %s)", apps[i].Domain, apps[i].ID), nil
 	}
-	return nil, false, nil
+	return nil, false, "", nil
 }
 
 // get reads one application; nil, nil when it does not exist.
@@ -255,29 +293,36 @@ func orEmpty(s []string) []string {
 }
 
 // remove deletes the recorded app if we created it, with the credentials
-// it was recorded with; adopted apps are released untouched.
-func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]string) error {
+// it was recorded with; adopted apps are released untouched. It says what
+// it did ("" for nothing); a dry run only says it.
+func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]string, dryRun bool) (string, error) {
 	id := prev[IDApp]
 	if id == "" {
-		return nil
+		return "", nil
 	}
-	if prev[IDCreated] != "true" {
-		log.Info("released adopted Access application", "appId", id)
-		return nil
+	if !cfapi.Created(prev, false) {
+		if !dryRun {
+			log.Info("released adopted Access application", "appId", id)
+		}
+		return fmt.Sprintf("release adopted Access application %s (left in place, no write)", id), nil
 	}
 	creds, err := cfapi.CredentialsOf(prev)
 	if err != nil {
-		return err
+		return "", err
 	}
 	a, err := f.clients.For(ctx, prev[IDAccount], creds)
 	if err != nil {
-		return err
+		return "", err
+	}
+	plan := "delete Access application " + id
+	if dryRun {
+		return plan, nil
 	}
 	if err := f.delete(ctx, a, id); err != nil {
-		return err
+		return "", err
 	}
 	log.Info("deleted Access application", "appId", id)
-	return nil
+	return plan, nil
 }
 
 func (f *Flusher) delete(ctx context.Context, a *cfapi.Account, id string) error {
@@ -286,9 +331,10 @@ func (f *Flusher) delete(ctx context.Context, a *cfapi.Account, id string) error
 	}))
 }
 
-// matches compares the fields this kind manages, with the API's defaults
-// for absent values.
-func matches(app *cloudflare.AccessApplication, spec Spec) bool {
+// differences lists the fields this kind manages in which app differs
+// from spec, with the API's defaults for absent values, remote value first
+// ("name a -> b"); none when it matches.
+func differences(app *cloudflare.AccessApplication, spec Spec) []string {
 	pols := slices.Clone(app.Policies)
 	slices.SortStableFunc(pols, func(x, y cloudflare.AccessPolicy) int { return x.Precedence - y.Precedence })
 	ids := make([]string, len(pols))
@@ -299,15 +345,26 @@ func matches(app *cloudflare.AccessApplication, spec Spec) bool {
 	if typ == "" {
 		typ = DefaultType
 	}
-	return app.Name == spec.Name &&
-		strings.EqualFold(app.Domain, spec.Domain) &&
-		typ == spec.Type &&
-		sameDuration(app.SessionDuration, spec.SessionDuration) &&
-		slices.Equal(ids, orEmpty(spec.Policies)) &&
-		slices.Equal(orEmpty(sortedSet(app.AllowedIdps)), orEmpty(spec.AllowedIdps)) &&
-		slices.Equal(orEmpty(sortedSet(app.Tags)), orEmpty(spec.Tags)) &&
-		boolOr(app.AutoRedirectToIdentity, false) == spec.AutoRedirectToIdentity &&
-		boolOr(app.AppLauncherVisible, true) == *spec.AppLauncherVisible
+	var out []string
+	differ := func(field string, equal bool, remote, want any) {
+		if !equal {
+			out = append(out, fmt.Sprintf("%s %v -> %v", field, remote, want))
+		}
+	}
+	differ("name", app.Name == spec.Name, app.Name, spec.Name)
+	differ("domain", strings.EqualFold(app.Domain, spec.Domain), app.Domain, spec.Domain)
+	differ("type", typ == spec.Type, typ, spec.Type)
+	differ("session_duration", sameDuration(app.SessionDuration, spec.SessionDuration), app.SessionDuration, spec.SessionDuration)
+	differ("policies", slices.Equal(ids, orEmpty(spec.Policies)), ids, orEmpty(spec.Policies))
+	idps := orEmpty(sortedSet(app.AllowedIdps))
+	differ("allowed_idps", slices.Equal(idps, orEmpty(spec.AllowedIdps)), idps, orEmpty(spec.AllowedIdps))
+	tags := orEmpty(sortedSet(app.Tags))
+	differ("tags", slices.Equal(tags, orEmpty(spec.Tags)), tags, orEmpty(spec.Tags))
+	auto := boolOr(app.AutoRedirectToIdentity, false)
+	differ("auto_redirect_to_identity", auto == spec.AutoRedirectToIdentity, auto, spec.AutoRedirectToIdentity)
+	visible := boolOr(app.AppLauncherVisible, true)
+	differ("app_launcher_visible", visible == *spec.AppLauncherVisible, visible, *spec.AppLauncherVisible)
+	return out
 }
 
 func sameDuration(remote, want string) bool {

@@ -48,6 +48,10 @@ type Config struct {
 	// name in spec.credentials. Nil: such fragments cannot be flushed (a
 	// permanent error naming the Secret).
 	Secrets SecretReader
+	// DryRun refuses every request but a GET (conflux-sync server
+	// --dry-run), whatever the caller's context says: the engine's write
+	// gate refuses the writes of its flushes, this those of anyone else.
+	DryRun bool
 }
 
 // Clients holds one configured cloudflare-go client per account with
@@ -161,6 +165,7 @@ func (c *Clients) newAccount(id, token string, credentials *api.SecretRef) (*Acc
 			limiter:     c.limiter(id),
 			requests:    c.requests,
 			credentials: credentials,
+			dryRun:      c.cfg.DryRun,
 		},
 	}
 	cf, err := cloudflare.NewWithAPIToken(token,
@@ -314,8 +319,9 @@ func (c *Clients) ZoneID(ctx context.Context, a *Account, name string) (string, 
 }
 
 // transport waits on the account's token bucket before every request,
-// has the engine verify leadership right before every write, and tells
-// Call what status came back and how long the API asked to wait.
+// has the engine verify leadership (and refuse in a dry run) right before
+// every write, and tells Call what status came back and how long the API
+// asked to wait.
 type transport struct {
 	next     http.RoundTripper
 	limiter  *rate.Limiter
@@ -323,14 +329,21 @@ type transport struct {
 	// credentials is the Secret the client's token came from; nil when
 	// static. Call names it when Cloudflare rejects the token.
 	credentials *api.SecretRef
+	// dryRun refuses every write (Config.DryRun).
+	dryRun bool
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.limiter.Wait(req.Context()); err != nil {
 		return nil, err
 	}
+	// After the wait: leadership may have been lost during it.
 	if req.Method != http.MethodGet {
-		if err := engine.VerifyWrite(req.Context()); err != nil {
+		ctx := req.Context()
+		if t.dryRun {
+			ctx = engine.WithDryRun(ctx)
+		}
+		if err := engine.VerifyWrite(ctx); err != nil {
 			return nil, err
 		}
 	}

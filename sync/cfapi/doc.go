@@ -4,8 +4,9 @@
 // waits on, the classification of downstream errors into retryable (with
 // Retry-After) and permanent ones, API tokens loaded from a file or the
 // environment or (per target) from Kubernetes Secrets the fragments name,
-// the ownership marker, and the lookup of a tunnel's id
-// through the recorded status of its cloudflare.Tunnel target.
+// the ownership marker, the one rule for "created or adopted" (Created),
+// and the lookup of a tunnel's id and name through the recorded status of
+// its cloudflare.Tunnel target.
 package cfapi
 
 import "github.com/conflux-sync/conflux-sync/api"
@@ -27,6 +28,11 @@ const (
 	IDAccount = "accountId"
 	IDTunnel  = "tunnelId"
 	// IDCreated is "true" when conflux-sync created the tunnel (and so may
-	// delete it); adopted tunnels are never deleted.
+	// delete it); adopted tunnels are never deleted. The Access
+	// application and network route kinds record it with the same meaning;
+	// read it through Created.
 	IDCreated = "created"
+	// IDTunnelName is the tunnel's name in Cloudflare, which can differ
+	// from the spec's when the tunnel was adopted by id.
+	IDTunnelName = "tunnelName"
 )

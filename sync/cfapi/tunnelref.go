@@ -2,6 +2,7 @@ package cfapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
 )
 
 // ErrTunnelNotReady means a referenced cloudflare.Tunnel target has no
@@ -16,10 +18,20 @@ import (
 // rechecks the kinds that wait for it.
 var ErrTunnelNotReady = errors.New("tunnel not created yet")
 
+// ErrTunnelToBeCreated means, in a dry run, that the referenced
+// cloudflare.Tunnel target's plan creates its tunnel: what depends on the
+// tunnel's id cannot be planned further (see engine.PlanWaitsForTunnel).
+var ErrTunnelToBeCreated = errors.New("tunnel to be created")
+
 // Tunnel is a tunnel as recorded by its cloudflare.Tunnel target.
 type Tunnel struct {
 	AccountID string
 	ID        string
+	// Name is the tunnel's name in Cloudflare: as recorded
+	// (IDTunnelName), else, for a status recorded before that key existed,
+	// the name the target's owning fragment asks for; "" when neither is
+	// known.
+	Name string
 	// Credentials is the Secret the tunnel was written with (its
 	// IDCredentials); nil for the static credentials. Kinds that write for
 	// the tunnel and name no Secret of their own use it.
@@ -30,20 +42,82 @@ type Tunnel struct {
 func (t Tunnel) CNAME() string { return t.ID + ".cfargotunnel.com" }
 
 // ResolveTunnel returns the tunnel the cloudflare.Tunnel target named name
-// last synced.
+// last synced. A dry run's plan is not a sync: its ids are never used here.
 func ResolveTunnel(v *store.View, name string) (Tunnel, error) {
 	st, err := v.Status(api.TargetRef{Kind: KindTunnel, Name: name})
 	if err != nil {
 		return Tunnel{}, err
 	}
-	if st == nil || st.DownstreamIDs[IDTunnel] == "" {
+	var ids map[string]string
+	if st != nil {
+		ids = st.DownstreamIDs
+	}
+	return tunnelOf(v, name, ids)
+}
+
+// ResolvePlannedTunnel is ResolveTunnel for a dry run: when the target's
+// last record is a plan without error, the tunnel is the one that plan
+// found (an existing tunnel it would adopt or take over), and
+// ErrTunnelToBeCreated when the plan creates one. Otherwise it is the
+// tunnel last synced.
+func ResolvePlannedTunnel(v *store.View, name string) (Tunnel, error) {
+	st, err := v.Status(api.TargetRef{Kind: KindTunnel, Name: name})
+	if err != nil {
+		return Tunnel{}, err
+	}
+	if st == nil || !st.DryRun || st.Error != "" {
+		return ResolveTunnel(v, name)
+	}
+	if st.PlannedIDs[IDTunnel] == "" && st.PlannedIDs[IDCreated] == "true" {
+		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, ErrTunnelToBeCreated)
+	}
+	return tunnelOf(v, name, st.PlannedIDs)
+}
+
+// Resolver is ResolveTunnel, or ResolvePlannedTunnel for a dry run.
+func Resolver(dryRun bool) func(v *store.View, name string) (Tunnel, error) {
+	if dryRun {
+		return ResolvePlannedTunnel
+	}
+	return ResolveTunnel
+}
+
+// tunnelOf reads the tunnel out of the ids recorded for the target name.
+func tunnelOf(v *store.View, name string, ids map[string]string) (Tunnel, error) {
+	if ids[IDTunnel] == "" {
 		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, ErrTunnelNotReady)
 	}
-	creds, err := CredentialsOf(st.DownstreamIDs)
+	creds, err := CredentialsOf(ids)
 	if err != nil {
 		return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, err)
 	}
-	return Tunnel{AccountID: st.DownstreamIDs[IDAccount], ID: st.DownstreamIDs[IDTunnel], Credentials: creds}, nil
+	tunnelName := ids[IDTunnelName]
+	if tunnelName == "" {
+		if tunnelName, err = desiredTunnelName(v, name); err != nil {
+			return Tunnel{}, fmt.Errorf("%s %s: %w", KindTunnel, name, err)
+		}
+	}
+	return Tunnel{AccountID: ids[IDAccount], ID: ids[IDTunnel], Name: tunnelName, Credentials: creds}, nil
+}
+
+// desiredTunnelName is the spec name of the fragment that owns the
+// cloudflare.Tunnel target named name (the kind's one-owner rule); "" when
+// it has none.
+func desiredTunnelName(v *store.View, name string) (string, error) {
+	frags, err := v.TargetFragments(api.TargetRef{Kind: KindTunnel, Name: name})
+	if err != nil {
+		return "", err
+	}
+	owner, _ := kind.OneOwner(frags, "tunnel")
+	if owner == nil {
+		return "", nil
+	}
+	var spec api.TunnelSpec
+	if err := json.Unmarshal(owner.Spec, &spec); err != nil {
+		// Validated before it was stored; an undecodable spec names nothing.
+		return "", nil
+	}
+	return spec.Name, nil
 }
 
 // TunnelToken returns the connector token of the tunnel the

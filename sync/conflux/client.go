@@ -106,6 +106,8 @@ type client struct {
 	timeout time.Duration
 	// requests counts calls by method and status ("0": no answer).
 	requests *prometheus.CounterVec
+	// dryRun refuses every write (FlusherConfig.DryRun).
+	dryRun bool
 }
 
 // response is a successful answer.
@@ -148,7 +150,11 @@ func (c *client) do(ctx context.Context, op, method, path string, query url.Valu
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if method != http.MethodGet {
-		if err := engine.VerifyWrite(ctx); err != nil {
+		gate := ctx
+		if c.dryRun {
+			gate = engine.WithDryRun(ctx)
+		}
+		if err := engine.VerifyWrite(gate); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 	}

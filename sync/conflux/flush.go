@@ -67,6 +67,10 @@ type FlusherConfig struct {
 	// Secrets resolves the Secrets of templated releases; nil fails them
 	// (retryably) naming the Secret.
 	Secrets Secrets
+	// DryRun refuses every request but a GET (conflux-sync server
+	// --dry-run), whatever the caller's context says: the engine's write
+	// gate refuses the writes of its flushes, this those of anyone else.
+	DryRun bool
 }
 
 // Secrets reads a whole Secret when a templated release is rendered. The
@@ -112,7 +116,8 @@ func NewFlusher(cfg FlusherConfig) (*Flusher, error) {
 		return nil, fmt.Errorf("conflux: register metrics: %w", err)
 	}
 	return &Flusher{
-		api:     &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout, requests: requests},
+		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout,
+			requests: requests, dryRun: cfg.DryRun},
 		log:     log,
 		secrets: cfg.Secrets,
 	}, nil
@@ -159,7 +164,10 @@ func (f *Flusher) renderRelease(ctx context.Context, target string, r api.Conflu
 	return out, nil
 }
 
-// Flush makes the Conflux config match req.Result.Desired.
+// Flush makes the Conflux config match req.Result.Desired. A dry run
+// decides the same, returns it as the plan and writes nothing; it renders
+// templates (reading their Secrets) to know whether a version would be
+// published.
 func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	key, fe := ParseTargetName(req.Target.Name)
 	if fe != nil {
@@ -171,10 +179,11 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	log := f.log.With("target", req.Target.String())
 	if req.Result.Desired == nil {
-		if err := f.remove(ctx, log, prev); err != nil {
+		line, err := f.remove(ctx, log, key, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
-		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: planOf(line)}, nil
 	}
 	var want Desired
 	if err := json.Unmarshal(req.Result.Desired, &want); err != nil {
@@ -192,64 +201,94 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		}
 	}
 
-	cfg, created, err := f.ensureConfig(ctx, log, req, key, want.Config, prev)
+	cfg, created, line, err := f.ensureConfig(ctx, log, req, key, want.Config, prev)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
+	plan := planOf(line)
 	ids := map[string]string{IDConfig: cfg.ID, IDCreated: strconv.FormatBool(created)}
-	samePrev := prev != nil && prev[IDConfig] == cfg.ID
+	// A dry run's config to be created has no id yet: nothing recorded
+	// is about it.
+	samePrev := prev != nil && cfg.ID != "" && prev[IDConfig] == cfg.ID
 
 	for _, r := range want.Releases {
-		if err := f.syncRelease(ctx, log, req, cfg.ID, r, samePrev, prev, ids); err != nil {
+		line, err := f.syncRelease(ctx, log, req, key, cfg.ID, r, samePrev, prev, ids)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		plan = append(plan, planOf(line)...)
 	}
 	switch {
 	case want.Policy != nil:
-		if err := f.syncPolicy(ctx, log, cfg.ID, want.Policy, ids); err != nil {
+		line, err := f.syncPolicy(ctx, log, key, cfg.ID, want.Policy, ids, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		plan = append(plan, planOf(line)...)
 		ids[IDPolicy] = "managed"
 	case samePrev && prev[IDPolicy] == "managed":
-		if err := f.resetPolicy(ctx, log, cfg.ID); err != nil {
+		line, err := f.resetPolicy(ctx, log, key, cfg.ID, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		plan = append(plan, planOf(line)...)
 	}
-	return engine.Outcome{DownstreamIDs: ids}, nil
+	return engine.Outcome{DownstreamIDs: ids, Plan: plan}, nil
+}
+
+// planOf is the plan of one action; "" is none.
+func planOf(line string) []string {
+	if line == "" {
+		return nil
+	}
+	return []string{line}
 }
 
 // remove deletes the config when we created it; an adopted config is left
-// alone.
-func (f *Flusher) remove(ctx context.Context, log *slog.Logger, prev map[string]string) error {
+// alone. It says what it did ("" for nothing); a dry run only says it.
+func (f *Flusher) remove(ctx context.Context, log *slog.Logger, key ConfigKey, prev map[string]string, dryRun bool) (string, error) {
 	id := prev[IDConfig]
-	if prev[IDCreated] != "true" || id == "" {
-		return nil
+	if id == "" {
+		return "", nil
+	}
+	if prev[IDCreated] != "true" {
+		return fmt.Sprintf("release adopted conflux config %s (id %s, left in place, no write)", key, id), nil
 	}
 	cfg, err := f.api.getConfig(ctx, id)
 	if err != nil || cfg == nil {
-		return err
+		return "", err
+	}
+	plan := fmt.Sprintf("delete conflux config %s (id %s)", key, id)
+	if dryRun {
+		return plan, nil
 	}
 	_, err = f.api.do(ctx, "delete config "+id, http.MethodDelete, configPath(id), nil, ifMatch(cfg.ETag), nil, nil)
 	if StatusOf(err) == http.StatusNotFound {
-		return nil
+		return "", nil
 	}
-	if err == nil {
-		log.Info("deleted Conflux config", "config", id)
+	if err != nil {
+		return "", err
 	}
-	return err
+	log.Info("deleted Conflux config", "config", id)
+	return plan, nil
 }
 
 // ensureConfig finds the config by its natural key, creating it or
 // updating its metadata as desired. created reports whether conflux-sync
-// created it (and so may delete it).
-func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine.Request, key ConfigKey, want *api.ConfluxConfigSection, prev map[string]string) (*remoteConfig, bool, error) {
-	cfg, err := f.api.findConfig(ctx, key)
+// created it (and so may delete it); plan what it did ("" for nothing). A
+// dry run returns, instead of creating one, a config without an id.
+func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine.Request, key ConfigKey, want *api.ConfluxConfigSection, prev map[string]string) (cfg *remoteConfig, created bool, plan string, err error) {
+	cfg, err = f.api.findConfig(ctx, key)
 	if err != nil {
-		return nil, false, err
+		return nil, false, "", err
 	}
 	if cfg == nil {
 		if want == nil {
-			return nil, false, engine.Permanent(fmt.Errorf("no fragment defines the config section of %s; one source must own it", req.Target.Name))
+			return nil, false, "", engine.Permanent(fmt.Errorf("no fragment defines the config section of %s; one source must own it", req.Target.Name))
+		}
+		plan = fmt.Sprintf("create conflux config %s (format %s)", key, want.Format)
+		if req.DryRun {
+			return &remoteConfig{}, true, plan, nil
 		}
 		body := map[string]any{
 			"tenant": key.Tenant, "application": key.Application, "environment": key.Environment, "name": key.Name,
@@ -261,26 +300,46 @@ func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine
 		if rp := toRemoteRetention(want.RetentionPolicy); rp != nil {
 			body["retention_policy"] = rp
 		}
-		var created remoteConfig
-		if _, err := f.api.do(ctx, "create config "+key.String(), http.MethodPost, "/v1/configs", nil, nil, body, &created); err != nil {
-			return nil, false, err
+		var made remoteConfig
+		if _, err := f.api.do(ctx, "create config "+key.String(), http.MethodPost, "/v1/configs", nil, nil, body, &made); err != nil {
+			return nil, false, "", err
 		}
-		log.Info("created Conflux config", "config", created.ID)
-		if err := checkpoint(ctx, req, map[string]string{IDConfig: created.ID, IDCreated: "true"}); err != nil {
-			return nil, false, err
+		log.Info("created Conflux config", "config", made.ID)
+		if err := checkpoint(ctx, req, map[string]string{IDConfig: made.ID, IDCreated: "true"}); err != nil {
+			return nil, false, "", err
 		}
-		return &created, true, nil
+		return &made, true, plan, nil
 	}
-	created := prev[IDCreated] == "true" && prev[IDConfig] == cfg.ID
+	created = prev[IDCreated] == "true" && prev[IDConfig] == cfg.ID
+	if prev[IDConfig] != cfg.ID {
+		plan = fmt.Sprintf("adopt conflux config %s (id %s)", key, cfg.ID)
+	}
 	if want == nil {
-		return cfg, created, nil // the metadata has no owner: leave it as it is
+		return cfg, created, plan, nil // the metadata has no owner: leave it as it is
 	}
 	if cfg.Format != want.Format {
-		return nil, false, engine.Permanent(fmt.Errorf("config %s (%s) has format %s; the fragments want %s, and a config's format cannot change", key, cfg.ID, cfg.Format, want.Format))
+		return nil, false, "", engine.Permanent(fmt.Errorf("config %s (%s) has format %s; the fragments want %s, and a config's format cannot change", key, cfg.ID, cfg.Format, want.Format))
 	}
 	wantRP := toRemoteRetention(want.RetentionPolicy)
-	if cfg.Description == want.Description && string(canonicalJSON(cfg.Schema)) == string(canonicalJSON(want.Schema)) && equalRetention(cfg.RetentionPolicy, wantRP) {
-		return cfg, created, nil
+	var changed []string
+	if cfg.Description != want.Description {
+		changed = append(changed, "description")
+	}
+	if string(canonicalJSON(cfg.Schema)) != string(canonicalJSON(want.Schema)) {
+		changed = append(changed, "schema")
+	}
+	if !equalRetention(cfg.RetentionPolicy, wantRP) {
+		changed = append(changed, "retention policy")
+	}
+	if len(changed) == 0 {
+		return cfg, created, plan, nil
+	}
+	update := fmt.Sprintf("update conflux config %s (id %s): %s", key, cfg.ID, strings.Join(changed, ", "))
+	if plan != "" {
+		update = plan + ", then " + strings.TrimPrefix(update, "update conflux config ")
+	}
+	if req.DryRun {
+		return cfg, created, update, nil
 	}
 	body := map[string]any{"description": want.Description, "schema": nil, "retention_policy": nil}
 	if want.Schema != nil {
@@ -291,15 +350,16 @@ func (f *Flusher) ensureConfig(ctx context.Context, log *slog.Logger, req engine
 	}
 	var updated remoteConfig
 	if _, err := f.api.do(ctx, "update config "+cfg.ID, http.MethodPatch, configPath(cfg.ID), nil, ifMatch(cfg.ETag), body, &updated); err != nil {
-		return nil, false, vanished(err, cfg.ID)
+		return nil, false, "", vanished(err, cfg.ID)
 	}
 	log.Info("updated Conflux config", "config", cfg.ID)
-	return &updated, created, nil
+	return &updated, created, update, nil
 }
 
 // syncRelease publishes r unless the recorded version already holds it,
-// and records its ids.
-func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.Request, configID string, r DesiredRelease, samePrev bool, prev, ids map[string]string) error {
+// and records its ids; plan says what it published ("" for nothing). A
+// dry run only says it, recording no ids for it.
+func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.Request, key ConfigKey, configID string, r DesiredRelease, samePrev bool, prev, ids map[string]string) (plan string, err error) {
 	base := IDRelease + r.Name
 	recorded := func(sha, key string) bool {
 		return samePrev && prev[base] != "" && prev[base+IDShaSuffix] == sha && prev[base+IDKeySuffix] == key
@@ -310,9 +370,8 @@ func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.
 	idemKey := IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease, sha)
 	content := r.Content
 	if r.Template != nil && !recorded(sha, idemKey) {
-		var err error
 		if content, err = f.renderRelease(ctx, req.Target.Name, r.ConfluxRelease); err != nil {
-			return err
+			return "", err
 		}
 		sha = ContentSHA(content)
 		idemKey = IdempotencyKey(r.Source, req.Target.Name, r.ConfluxRelease, sha)
@@ -323,7 +382,7 @@ func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.
 		if req.Drift {
 			v, err := f.getVersion(ctx, configID, vid)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if v == nil || v.ContentSHA256 != sha {
 				vid = ""
@@ -331,17 +390,20 @@ func (f *Flusher) syncRelease(ctx context.Context, log *slog.Logger, req engine.
 		}
 	}
 	if vid == "" {
-		var err error
+		plan = fmt.Sprintf("publish conflux config %s release %s: a new version (content sha256 %.12s, stable %t)", key, r.Name, sha, r.Stable)
+		if req.DryRun {
+			return plan, nil
+		}
 		if vid, err = f.publish(ctx, configID, r, content, idemKey); err != nil {
-			return err
+			return "", err
 		}
 		log.Info("published Conflux version", "config", configID, "release", r.Name, "version", vid)
 		if err := checkpoint(ctx, req, map[string]string{base: vid, base + IDShaSuffix: sha, base + IDKeySuffix: idemKey}); err != nil {
-			return err
+			return "", err
 		}
 	}
 	ids[base], ids[base+IDShaSuffix], ids[base+IDKeySuffix] = vid, sha, idemKey
-	return nil
+	return plan, nil
 }
 
 // publish posts a version with the idempotency key. A replayed answer
@@ -383,8 +445,8 @@ func (f *Flusher) getVersion(ctx context.Context, configID, vid string) (*remote
 }
 
 // syncPolicy replaces the release policy unless it already is the
-// desired one.
-func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, configID string, p *api.ConfluxPolicy, ids map[string]string) error {
+// desired one, and says so ("" for nothing).
+func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, key ConfigKey, configID string, p *api.ConfluxPolicy, ids map[string]string, dryRun bool) (string, error) {
 	want := remotePolicy{Rules: make([]remoteRule, 0, len(p.Rules))}
 	for _, r := range p.Rules {
 		labels := maps.Clone(r.Labels)
@@ -393,49 +455,59 @@ func (f *Flusher) syncPolicy(ctx context.Context, log *slog.Logger, configID str
 		}
 		want.Rules = append(want.Rules, remoteRule{Priority: r.Priority, VersionID: ids[IDRelease+r.Release], Labels: labels})
 	}
-	return f.replacePolicy(ctx, log, configID, want, "replaced Conflux release policy")
+	return f.replacePolicy(ctx, log, configID, want, "replaced Conflux release policy",
+		fmt.Sprintf("replace the release policy of conflux config %s: %d rule(s)", key, len(want.Rules)), dryRun)
 }
 
 // replacePolicy makes the remote policy want (with If-Match), unless it
-// already is.
-func (f *Flusher) replacePolicy(ctx context.Context, log *slog.Logger, configID string, want remotePolicy, done string) error {
+// already is; it logs done and returns plan when it does (a dry run only
+// returns plan). A dry run's config to be created (configID "") has no
+// policy to read yet.
+func (f *Flusher) replacePolicy(ctx context.Context, log *slog.Logger, configID string, want remotePolicy, done, plan string, dryRun bool) (string, error) {
+	if configID == "" && dryRun {
+		return plan, nil
+	}
 	var cur remotePolicy
 	resp, err := f.api.do(ctx, "read policy of "+configID, http.MethodGet, configPath(configID)+"/policy", nil, nil, nil, &cur)
 	if err != nil {
-		return vanished(err, configID)
+		return "", vanished(err, configID)
 	}
 	if equalRules(cur.Rules, want.Rules) {
-		return nil
+		return "", nil
+	}
+	if dryRun {
+		return plan, nil
 	}
 	etag := resp.header.Get("ETag")
 	if etag == "" {
 		etag = cur.ETag
 	}
 	if _, err := f.api.do(ctx, "replace policy of "+configID, http.MethodPut, configPath(configID)+"/policy", nil, ifMatch(etag), want, nil); err != nil {
-		return vanished(err, configID)
+		return "", vanished(err, configID)
 	}
 	log.Info(done, "config", configID, "rules", len(want.Rules))
-	return nil
+	return plan, nil
 }
 
 // resetPolicy replaces a policy whose owner left with the default one
 // rule: everyone gets the newest stable version (the newest version when
 // none is stable; no rule when there is no version).
-func (f *Flusher) resetPolicy(ctx context.Context, log *slog.Logger, configID string) error {
+func (f *Flusher) resetPolicy(ctx context.Context, log *slog.Logger, key ConfigKey, configID string, dryRun bool) (string, error) {
 	want := remotePolicy{Rules: []remoteRule{}}
 	for _, q := range []url.Values{{"stable": {"true"}, "page_size": {"1"}}, {"page_size": {"1"}}} {
 		var page struct {
 			Items []remoteVersion `json:"items"`
 		}
 		if _, err := f.api.do(ctx, "list versions of "+configID, http.MethodGet, configPath(configID)+"/versions", q, nil, nil, &page); err != nil {
-			return vanished(err, configID)
+			return "", vanished(err, configID)
 		}
 		if len(page.Items) > 0 {
 			want.Rules = append(want.Rules, remoteRule{Priority: 0, VersionID: page.Items[0].VersionID, Labels: map[string]string{}})
 			break
 		}
 	}
-	return f.replacePolicy(ctx, log, configID, want, "reset Conflux release policy to the default rule")
+	return f.replacePolicy(ctx, log, configID, want, "reset Conflux release policy to the default rule",
+		fmt.Sprintf("reset the release policy of conflux config %s to the default rule (its owner left)", key), dryRun)
 }
 
 func sortedRules(rules []remoteRule) []remoteRule {

@@ -17,6 +17,8 @@ import (
 type want struct {
 	Record
 	comment string // as stored: cfapi.Comment(marker, Record.Comment)
+	// tunnel is the tunnel a tunnel CNAME points at; zero otherwise.
+	tunnel cfapi.Tunnel
 }
 
 // remote is a record as listed, with its ownership decided.
@@ -27,7 +29,12 @@ type remote struct {
 	priority               *int
 	comment                string
 	tags                   []string
-	owned                  bool
+	// marked: the comment carries our marker. owned: marked, recorded as
+	// ours, or proven by a desired record's takeover evidence.
+	marked, owned bool
+	// proof names the takeover evidence that made the record ours; "" when
+	// it was ours before, or is not.
+	proof string
 }
 
 func fromAPI(r cloudflare.DNSRecord, marker string, ownedIDs map[string]bool) remote {
@@ -44,7 +51,8 @@ func fromAPI(r cloudflare.DNSRecord, marker string, ownedIDs map[string]bool) re
 		out.tags = append(out.tags, strings.ToLower(name)+":"+value)
 	}
 	slices.Sort(out.tags)
-	out.owned = cfapi.Owned(r.Comment, marker) || ownedIDs[r.ID]
+	out.marked = cfapi.Owned(r.Comment, marker)
+	out.owned = out.marked || ownedIDs[r.ID]
 	return out
 }
 
@@ -81,19 +89,38 @@ type plan struct {
 	// ours and stays (unchanged or patched); posts add theirs when written.
 	ids     map[string]string
 	clashes []string
+	// lines say what the plan does, one action a line (engine.Outcome.Plan),
+	// sorted: every write, and every takeover or adoption (which writes
+	// nothing unless the record changes too).
+	lines []string
 }
 
 func idKey(name, typ, content string) string { return name + " " + typ + " " + content }
 
 // diff compares desired records with the zone's records. It never plans a
 // change to a record that is not ours, except adopting one a desired record
-// with adopt set collides with.
-func diff(wants []want, remotes []remote) plan {
+// with adopt set collides with, and deleting the registry TXT records that
+// claim records of ours it deletes. Records a desired record's takeover
+// evidence proves are ours (see prove). The records of ours on the name
+// and type of a waiting record are kept as they are, and stay ours.
+func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
+	prove(wants, remotes)
 	p := plan{ids: map[string]string{}}
 	used := make([]bool, len(remotes))
 	byName := map[string][]int{}
 	for i := range remotes {
 		byName[remotes[i].name] = append(byName[remotes[i].name], i)
+	}
+	for _, w := range waiting {
+		line := w.reason() + ": DNS record " + w.name + " " + w.typ + " points at it"
+		for _, i := range byName[w.name] {
+			if r := &remotes[i]; r.owned && r.typ == w.typ && !used[i] {
+				used[i] = true
+				p.ids[idKey(r.name, r.typ, r.content)] = r.id
+				line += fmt.Sprintf("; record id %s kept as it is until then", r.id)
+			}
+		}
+		p.lines = append(p.lines, line)
 	}
 	// find returns the first unused remote on name that ok accepts.
 	find := func(name string, ok func(r *remote) bool) int {
@@ -105,10 +132,15 @@ func diff(wants []want, remotes []remote) plan {
 		return -1
 	}
 	keep := func(w *want, i int) {
+		r := &remotes[i]
 		used[i] = true
-		p.ids[idKey(w.Name, w.Type, w.Content)] = remotes[i].id
-		if !sameRecord(w, &remotes[i]) {
-			p.patches = append(p.patches, bodyOf(w, remotes[i].id))
+		p.ids[idKey(w.Name, w.Type, w.Content)] = r.id
+		changes := recordChanges(w, r)
+		if len(changes) > 0 {
+			p.patches = append(p.patches, bodyOf(w, r.id))
+		}
+		if line := keepLine(r, changes); line != "" {
+			p.lines = append(p.lines, line)
 		}
 	}
 
@@ -150,6 +182,7 @@ func diff(wants []want, remotes []remote) plan {
 		switch {
 		case len(blockers) == 0:
 			p.posts = append(p.posts, bodyOf(w, ""))
+			p.lines = append(p.lines, "create DNS record "+describe(w.Name, w.Type, w.Content))
 		case w.Adopt && (len(blockers) == 1 || w.Type != "CNAME"):
 			keep(w, blockers[0])
 		case w.Adopt:
@@ -162,14 +195,63 @@ func diff(wants []want, remotes []remote) plan {
 			}
 		}
 	}
+	var deleted []int
 	for i := range remotes {
-		if remotes[i].owned && !used[i] {
-			p.deletes = append(p.deletes, remotes[i].id)
+		if r := &remotes[i]; r.owned && !used[i] {
+			p.deletes = append(p.deletes, r.id)
+			deleted = append(deleted, i)
+			why := "ours, and no fragment wants it"
+			if r.proof != "" {
+				why = "taken over (" + r.proof + "), and no fragment wants it"
+			}
+			p.lines = append(p.lines, fmt.Sprintf("delete DNS record %s (id %s: %s)", describe(r.name, r.typ, r.content), r.id, why))
 		}
+	}
+	for _, i := range registryClaims(remotes, used, deleted) {
+		r := &remotes[i]
+		p.deletes = append(p.deletes, r.id)
+		p.lines = append(p.lines, fmt.Sprintf("delete DNS record %s %s (id %s: the previous controller's registry entry of a record deleted with it)", r.name, r.typ, r.id))
 	}
 	slices.Sort(p.clashes)
 	p.clashes = slices.Compact(p.clashes)
+	slices.Sort(p.lines)
 	return p
+}
+
+// keepLine says what keeping r for a desired record does: take it over
+// (naming the evidence) or adopt it, and update it with changes (see
+// recordChanges); "" when it was ours and is right.
+func keepLine(r *remote, changes []string) string {
+	rec := describe(r.name, r.typ, r.content)
+	var own string
+	switch {
+	case r.proof != "":
+		own = fmt.Sprintf("take over DNS record %s (%s)", rec, r.proof)
+	case !r.owned:
+		own = fmt.Sprintf("adopt DNS record %s (id %s)", rec, r.id)
+	}
+	switch {
+	case len(changes) == 0:
+		return own
+	case own == "":
+		return fmt.Sprintf("update DNS record %s (id %s): %s", rec, r.id, strings.Join(changes, ", "))
+	}
+	return own + ", then update it: " + strings.Join(changes, ", ")
+}
+
+// describe names a record in a plan line: name, type and content (long
+// contents shortened).
+func describe(name, typ, content string) string {
+	return name + " " + typ + " " + shorten(content)
+}
+
+// shorten keeps a plan line short: at most 64 characters (runes) of s.
+func shorten(s string) string {
+	const limit = 64
+	if r := []rune(s); len(r) > limit {
+		return string(r[:limit-1]) + "…"
+	}
+	return s
 }
 
 // blockersOf lists the unused records that are not ours and keep w from
@@ -204,16 +286,51 @@ func clash(r *remote, w *want) string {
 	msg := fmt.Sprintf("record %s %s exists and is not managed by conflux-sync (set adopt to take it over)", r.name, r.typ)
 	if r.typ != w.Type {
 		msg += fmt.Sprintf("; it blocks the desired %s %s", w.Name, w.Type)
+	} else if w.TakeOver != nil {
+		msg += "; the takeOver evidence does not prove it"
 	}
 	return msg
 }
 
 // sameRecord reports whether r already is w: no write needed.
-func sameRecord(w *want, r *remote) bool {
-	return r.typ == w.Type && sameContent(w.Type, w.Content, r.content) &&
-		r.ttl == w.TTL && r.proxied == w.Proxied && r.comment == w.comment &&
-		slices.Equal(r.tags, w.Tags) &&
-		(w.Type != "MX" || (r.priority != nil && w.Priority != nil && *r.priority == *w.Priority))
+func sameRecord(w *want, r *remote) bool { return len(recordChanges(w, r)) == 0 }
+
+// recordChanges lists how r differs from w, remote value first ("ttl 1 ->
+// 300"); none: no write needed. A record taken over keeps the previous
+// controller's comment (it lacks our marker and w carries takeOver): the
+// comment alone is no reason to write, and any other change writes our
+// comment with it.
+func recordChanges(w *want, r *remote) []string {
+	var out []string
+	if r.typ != w.Type {
+		out = append(out, fmt.Sprintf("type %s -> %s", r.typ, w.Type))
+	}
+	if !sameContent(w.Type, w.Content, r.content) {
+		out = append(out, fmt.Sprintf("content %s -> %s", shorten(r.content), shorten(w.Content)))
+	}
+	if r.ttl != w.TTL {
+		out = append(out, fmt.Sprintf("ttl %d -> %d", r.ttl, w.TTL))
+	}
+	if r.proxied != w.Proxied {
+		out = append(out, fmt.Sprintf("proxied %t -> %t", r.proxied, w.Proxied))
+	}
+	if w.Type == "MX" && (r.priority == nil || w.Priority == nil || *r.priority != *w.Priority) {
+		out = append(out, fmt.Sprintf("priority %s -> %s", orNone(r.priority), orNone(w.Priority)))
+	}
+	if !slices.Equal(r.tags, w.Tags) {
+		out = append(out, fmt.Sprintf("tags %v -> %v", r.tags, w.Tags))
+	}
+	if r.comment != w.comment && (len(out) > 0 || w.TakeOver == nil || r.marked) {
+		out = append(out, fmt.Sprintf("comment %q -> %q", shorten(r.comment), shorten(w.comment)))
+	}
+	return out
+}
+
+func orNone(p *int) string {
+	if p == nil {
+		return "(none)"
+	}
+	return fmt.Sprint(*p)
 }
 
 // sameContent compares values the way the API does: addresses by value,

@@ -90,7 +90,7 @@ func TestDiff(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := diff(tc.wants, tc.remotes)
+			p := diff(tc.wants, tc.remotes, nil)
 			var got result
 			got.deletes = p.deletes
 			for _, b := range p.patches {

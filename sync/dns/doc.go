@@ -18,7 +18,9 @@
 //	   {"name": "api.example.com", "type": "A", "content": "203.0.113.7", "ttl": 300,
 //	    "comment": "team api", "tags": ["team:api"]},
 //	   {"name": "mail.example.com", "type": "MX", "content": "mx1.example.net", "priority": 10},
-//	   {"name": "legacy.example.com", "type": "CNAME", "content": "old.example.net", "adopt": true}
+//	   {"name": "legacy.example.com", "type": "CNAME", "content": "old.example.net", "adopt": true},
+//	   {"name": "web.example.com", "type": "CNAME", "tunnel": "ClusterTunnel/edge", "proxied": true,
+//	    "takeOver": {"registry": "cfargotunnel"}}
 //	 ]}
 //
 // name is a fully qualified name inside the zone ("@" and relative names
@@ -64,6 +66,21 @@
 // after writing everything else) unless the record sets adopt, which patches
 // the existing record and stamps the marker on it. Ours that no fragment
 // wants any more are deleted.
+//
+// # Takeover
+//
+// A record's takeOver ({"recordIds": [...], "registry": "cfargotunnel" |
+// "strrl"}) is the evidence that an existing record of its name and type
+// was made for it by the controller conflux-sync replaces: its id is among
+// recordIds, or the registry TXT record of that controller claims it
+// ("_managed.<name>" with {"DnsId": <its id>, "TunnelId": <the tunnel's
+// id>}; "_ctic_managed.<name>" with exactly STRRL's entry for the tunnel's
+// Cloudflare name). A proven record is ours as it stands: recorded by id,
+// and not patched for its comment alone (a record that lacks our marker is
+// compared without the comment while its desired record carries
+// takeOver); any other difference is patched, writing our comment. When a
+// record of ours is deleted, the registry TXT records claiming it go in
+// the same batch; otherwise registry records are never touched.
 //
 // # Downstream ids
 //

@@ -60,7 +60,9 @@ func (f *Flusher) Kind() string { return cfapi.KindDNSRecord }
 // Flush lists the zone's records once, works out the changes (see diff) and
 // writes them through the batch endpoint, deletes first. Records that clash
 // with ones we do not own are left alone; after everything else is written
-// they make the flush fail permanently, naming each.
+// they make the flush fail permanently, naming each. A dry run works out
+// the same changes and returns them as the plan, writing nothing; a record
+// pointing at a tunnel the plan creates makes the zone wait for it.
 func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	if req.ClusterID == "" {
 		return engine.Outcome{}, errors.New("the cluster id is not known yet, so the ownership marker cannot be built")
@@ -88,9 +90,10 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		}
 	}
 
-	// Tunnels are resolved before anything is written: a CNAME whose tunnel
-	// does not exist yet would otherwise be half a change.
-	wants, tunnels, err := f.wants(desired.Records, marker)
+	// Tunnels are resolved before anything is written. A CNAME whose
+	// tunnel is not created yet waits, alone: the rest of the zone is
+	// written, and the tunnel's flush rechecks the zone once it has an id.
+	wants, tunnels, waiting, err := f.wants(desired.Records, marker, cfapi.Resolver(req.DryRun))
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("zone %s: %w", zone, err)
 	}
@@ -128,59 +131,97 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		remotes[i] = fromAPI(r, marker, ownedIDs)
 	}
 
-	p := diff(wants, remotes)
-	if err := f.apply(ctx, a, zone, zoneID, &p); err != nil {
-		return engine.Outcome{}, err
+	p := diff(wants, remotes, waiting)
+	if !req.DryRun {
+		if err := f.apply(ctx, a, zone, zoneID, &p); err != nil {
+			return engine.Outcome{}, err
+		}
 	}
 	if len(p.clashes) > 0 {
-		return engine.Outcome{}, engine.Permanent(fmt.Errorf("zone %s: %d desired record(s) not written: %s",
+		return engine.Outcome{Plan: p.lines}, engine.Permanent(fmt.Errorf("zone %s: %d desired record(s) not written: %s",
 			zone, len(p.clashes), strings.Join(p.clashes, "; ")))
 	}
 	if req.Result.Desired == nil {
-		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: p.lines}, nil
 	}
 	ids := cfapi.SetCredentials(p.ids, creds)
 	ids[IDAccount], ids[IDZone] = a.ID, zoneID
-	return engine.Outcome{DownstreamIDs: ids}, nil
+	return engine.Outcome{DownstreamIDs: ids, Plan: p.lines, Waiting: waitingParts(waiting)}, nil
 }
 
-// wants resolves tunnel references and builds the stored comments. It also
-// returns the tunnels resolved, in record order.
-func (f *Flusher) wants(recs []Record, marker string) ([]want, []cfapi.Tunnel, error) {
-	out := make([]want, len(recs))
+// waitingRecord is a desired tunnel CNAME whose tunnel has no id yet.
+type waitingRecord struct {
+	name, typ string
+	// tunnel is the cloudflare.Tunnel target; created is true when a dry
+	// run's plan creates it (else it is not created yet).
+	tunnel  string
+	created bool
+}
+
+func (w waitingRecord) reason() string {
+	if w.created {
+		return engine.PlanWaitsForTunnel(w.tunnel)
+	}
+	return "waits for tunnel " + w.tunnel + " (not created yet)"
+}
+
+func waitingParts(ws []waitingRecord) []api.WaitingPart {
+	var out []api.WaitingPart
+	for _, w := range ws {
+		out = append(out, api.WaitingPart{Key: key{w.name, w.typ}.String(), For: strings.TrimPrefix(w.reason(), "waits for ")})
+	}
+	return out
+}
+
+// wants resolves tunnel references (through resolve) and builds the
+// stored comments. It also returns the tunnels resolved, in record order,
+// and the records that wait for their tunnel: not created yet
+// (cfapi.ErrTunnelNotReady) or, in a dry run, created by the plan
+// (cfapi.ErrTunnelToBeCreated). Those are left out of the wants.
+func (f *Flusher) wants(recs []Record, marker string, resolve func(*store.View, string) (cfapi.Tunnel, error)) ([]want, []cfapi.Tunnel, []waitingRecord, error) {
+	out := make([]want, 0, len(recs))
 	needStore := false
-	for i, r := range recs {
-		out[i] = want{Record: r, comment: cfapi.Comment(marker, r.Comment)}
+	for _, r := range recs {
+		out = append(out, want{Record: r, comment: cfapi.Comment(marker, r.Comment)})
 		needStore = needStore || r.Tunnel != ""
 	}
 	if !needStore {
-		return out, nil, nil
+		return out, nil, nil, nil
 	}
 	if f.cfg.Store == nil {
-		return nil, nil, engine.Permanent(errors.New("tunnel CNAMEs need the store, which this flusher was not given"))
+		return nil, nil, nil, engine.Permanent(errors.New("tunnel CNAMEs need the store, which this flusher was not given"))
 	}
-	var tunnels []cfapi.Tunnel
+	var (
+		tunnels []cfapi.Tunnel
+		waiting []waitingRecord
+	)
 	err := f.cfg.Store.View(func(v *store.View) error {
-		for i := range out {
-			w := &out[i]
-			if w.Tunnel == "" {
-				continue
+		ready := out[:0]
+		for _, w := range out {
+			if w.Tunnel != "" {
+				t, err := resolve(v, w.Tunnel)
+				switch {
+				case errors.Is(err, cfapi.ErrTunnelToBeCreated), errors.Is(err, cfapi.ErrTunnelNotReady):
+					waiting = append(waiting, waitingRecord{name: w.Name, typ: w.Type, tunnel: w.Tunnel,
+						created: errors.Is(err, cfapi.ErrTunnelToBeCreated)})
+					continue
+				case err != nil:
+					// A store read error, or a status that does not decode.
+					return fmt.Errorf("record %s CNAME: %w", w.Name, err)
+				}
+				w.Content = t.CNAME()
+				w.tunnel = t
+				tunnels = append(tunnels, t)
 			}
-			t, err := cfapi.ResolveTunnel(v, w.Tunnel)
-			if err != nil {
-				// Not ready (or a store read error) is retryable: the
-				// tunnel's own flush rechecks this kind.
-				return fmt.Errorf("record %s CNAME: %w", w.Name, err)
-			}
-			w.Content = t.CNAME()
-			tunnels = append(tunnels, t)
+			ready = append(ready, w)
 		}
+		out = ready
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return out, tunnels, nil
+	return out, tunnels, waiting, nil
 }
 
 // prevRecordIDs is the set of record ids the last outcome recorded as ours:

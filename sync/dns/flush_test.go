@@ -3,12 +3,14 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
@@ -265,25 +267,41 @@ func TestFlushTunnelCNAME(t *testing.T) {
 	spec := `{"records":[
 		{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true},
 		{"name":"b.example.com","type":"A","content":"192.0.2.1"}]}`
-	_, err := e.Flush(t, spec)
-	if err == nil || engine.IsPermanent(err) || !errors.Is(err, cfapi.ErrTunnelNotReady) || !strings.Contains(err.Error(), "ClusterTunnel/edge") {
-		t.Fatalf("want a retryable not-ready error naming the tunnel, got %v", err)
+	// The tunnel is not created yet: its CNAME waits, alone, and the rest
+	// of the zone is written.
+	out, batches := e.mustFlush(t, spec)
+	wantWaiting := []api.WaitingPart{{Key: "app.example.com CNAME", For: "tunnel ClusterTunnel/edge (not created yet)"}}
+	if !slices.Equal(out.Waiting, wantWaiting) {
+		t.Fatalf("waiting %v, want %v", out.Waiting, wantWaiting)
 	}
-	if e.Writes() != 0 || len(e.Emu.DNSRecords(e.zoneID)) != 0 {
-		t.Fatal("nothing may be written while a tunnel is missing")
+	if _, ok := e.records()["b.example.com A 192.0.2.1"]; batches != 1 || !ok || len(e.records()) != 1 {
+		t.Fatalf("the record that waits for nothing is not written alone: %d batches, %v", batches, e.records())
 	}
 	const tid = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
+	cname := "app.example.com CNAME " + tid + ".cfargotunnel.com"
 	e.SeedTunnel(t, "ClusterTunnel/edge", tid)
-	out, batches := e.mustFlush(t, spec)
-	if batches != 1 {
-		t.Fatalf("%d batch calls", batches)
+	out, batches = e.mustFlush(t, spec)
+	if batches != 1 || len(out.Waiting) != 0 {
+		t.Fatalf("%d batch calls, waiting %v", batches, out.Waiting)
 	}
-	got, ok := e.records()["app.example.com CNAME "+tid+".cfargotunnel.com"]
-	if !ok || !got.Proxied || out.DownstreamIDs["app.example.com CNAME "+tid+".cfargotunnel.com"] != got.ID {
+	got, ok := e.records()[cname]
+	if !ok || !got.Proxied || out.DownstreamIDs[cname] != got.ID {
 		t.Fatalf("records %v ids %v", e.records(), out.DownstreamIDs)
 	}
 	if _, batches := e.mustFlush(t, spec); batches != 0 {
 		t.Fatalf("repeat: %d batch calls", batches)
+	}
+
+	// The tunnel loses its id (it is being created again): the CNAME of
+	// ours stays as it is, and stays ours, while the rest changes.
+	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/edge"}, map[string]string{})
+	changed := strings.Replace(spec, "192.0.2.1", "192.0.2.2", 1)
+	out, batches = e.mustFlush(t, changed)
+	if batches != 1 || len(out.Waiting) != 1 || out.DownstreamIDs[cname] != got.ID {
+		t.Fatalf("%d batch calls, waiting %v, ids %v", batches, out.Waiting, out.DownstreamIDs)
+	}
+	if _, ok := e.records()[cname]; !ok || len(e.records()) != 2 {
+		t.Fatalf("the waiting record of ours was not kept: %v", e.records())
 	}
 }
 

@@ -167,7 +167,9 @@ func groupByKey(recs []Record) (map[key][]Record, []key) {
 }
 
 // sameRecords reports whether two sources ask for the same records under
-// one key, in any order.
+// one key, in any order. Takeover evidence is not part of what a record
+// is: a source without it agrees with one that has it, and the held
+// records (the stronger source's) keep theirs.
 func sameRecords(a, b []Record) bool {
 	if len(a) != len(b) {
 		return false
@@ -175,6 +177,7 @@ func sameRecords(a, b []Record) bool {
 	enc := func(rs []Record) []string {
 		out := make([]string, len(rs))
 		for i, r := range rs {
+			r.TakeOver = nil
 			b, _ := json.Marshal(r)
 			out[i] = string(b)
 		}

@@ -18,6 +18,9 @@ const (
 	MaxTags = 20
 	// MaxTXTLen is the longest TXT content the API takes.
 	MaxTXTLen = 2048
+	// MaxTakeOverIDs bounds the record ids of one record's takeover
+	// evidence.
+	MaxTakeOverIDs = 20
 )
 
 // clusterIDLen is the length of a cluster id (16 hex digits, see fsm).

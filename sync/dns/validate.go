@@ -143,7 +143,46 @@ func normalizeRecord(r *Record, zone, path string) *api.FieldError {
 	if strings.ContainsFunc(r.Comment, unicode.IsControl) || !utf8.ValidString(r.Comment) {
 		return fe(".comment", "must be valid UTF-8 without line breaks or control characters")
 	}
+	if fe := normalizeTakeOver(r, path); fe != nil {
+		return fe
+	}
 	return normalizeTags(r, path)
+}
+
+// normalizeTakeOver checks the takeover evidence of r (type and content
+// already normalized), sorts and de-duplicates its record ids, and drops
+// evidence that proves nothing.
+func normalizeTakeOver(r *Record, path string) *api.FieldError {
+	t := r.TakeOver
+	if t == nil {
+		return nil
+	}
+	path += ".takeOver"
+	if len(t.RecordIDs) > MaxTakeOverIDs {
+		return &api.FieldError{Field: path + ".recordIds", Reason: fmt.Sprintf("has %d ids; at most %d are allowed", len(t.RecordIDs), MaxTakeOverIDs)}
+	}
+	for i, id := range t.RecordIDs {
+		if id == "" || !isAccountID(id) {
+			return &api.FieldError{Field: path + ".recordIds[" + strconv.Itoa(i) + "]",
+				Reason: fmt.Sprintf("%q is not a DNS record id (letters, digits, '-' and '_', at most 64)", id)}
+		}
+	}
+	switch t.Registry {
+	case "":
+	case api.DNSRegistryCfargotunnel, api.DNSRegistrySTRRL:
+		if r.Type != "CNAME" || r.Tunnel == "" {
+			return &api.FieldError{Field: path + ".registry", Reason: fmt.Sprintf("%s proves only tunnel CNAMEs: the record needs type CNAME and tunnel", t.Registry)}
+		}
+	default:
+		return &api.FieldError{Field: path + ".registry", Reason: fmt.Sprintf("%q is not a known registry: use %q or %q", t.Registry, api.DNSRegistryCfargotunnel, api.DNSRegistrySTRRL)}
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(t.RecordIDs)))
+	if len(ids) == 0 && t.Registry == "" {
+		r.TakeOver = nil // no evidence: the same as none
+		return nil
+	}
+	r.TakeOver = &api.DNSTakeOver{RecordIDs: ids, Registry: t.Registry}
+	return nil
 }
 
 // normalizeContent checks content or tunnel and writes content in the form

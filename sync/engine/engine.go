@@ -4,9 +4,16 @@
 // records every attempt's outcome through the raft log (fsm.RecordSync).
 // Failures are retried with exponential backoff and full jitter; a periodic
 // drift pass makes every flusher re-read its downstream object.
+//
+// In a dry run (Config.DryRun) the same passes plan instead of writing:
+// each flusher reads downstream, decides what it would do and returns it
+// as Outcome.Plan, and the engine records that plan (api.SyncStatus.DryRun
+// and Plan) without touching the synced hash, so the first real run after
+// it flushes every target.
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,8 +62,16 @@ type Request struct {
 	// flush ends, merged into Prev's. A flusher calls it right after it
 	// creates an object it cannot otherwise recognise as its own (a tunnel,
 	// an Access application), so that a crash before the outcome is
-	// recorded does not leave the object orphaned.
+	// recorded does not leave the object orphaned. A dry run refuses it.
 	Checkpoint func(ctx context.Context, ids map[string]string) error
+	// DryRun asks for the plan alone: the flusher reads what it needs,
+	// decides what it would do through the code path of a real flush,
+	// returns that decision as Outcome.Plan, and writes nothing (ctx
+	// refuses writes as well: see WithDryRun) and checkpoints nothing. The
+	// ids it returns are what it found (a tunnel it would take over); they
+	// are recorded as the status's PlannedIDs, never as DownstreamIDs. A
+	// dry run is always a Drift pass: a plan reads what is downstream.
+	DryRun bool
 }
 
 // Outcome is what a successful flush records.
@@ -69,6 +84,28 @@ type Outcome struct {
 	// at): every target of those kinds is flushed again, reading back
 	// downstream.
 	Recheck []string
+	// Plan says what the flush did or, in a dry run, would do: one line
+	// per action, e.g. "create tunnel edge" or "take over DNS record
+	// app.example.com CNAME … (TXT _managed.app.example.com names this
+	// tunnel)". Empty when there was nothing to do (recorded as
+	// PlanInSync). The engine records it only for a dry run.
+	Plan []string
+	// Waiting lists the parts of the desired output the flush left
+	// unwritten because they wait for another target (recorded as
+	// api.SyncStatus.Waiting). The flush still succeeds: the rest is
+	// written, and the target that is waited for names this kind in its
+	// Recheck when it is ready.
+	Waiting []api.WaitingPart
+}
+
+// PlanInSync is the plan of a target that needs no write.
+const PlanInSync = api.PlanInSync
+
+// PlanWaitsForTunnel is the plan of a target whose tunnel a dry run would
+// create first: what it writes depends on the new tunnel's id. name is the
+// cloudflare.Tunnel target's name.
+func PlanWaitsForTunnel(name string) string {
+	return "waits for tunnel " + name + " (to be created)"
 }
 
 // Cluster is the part of the raft node the engine needs.
@@ -125,6 +162,14 @@ type Config struct {
 	DriftInterval time.Duration
 	// Workers is the number of concurrent flushes; default 4.
 	Workers int
+	// DryRun plans instead of writing (conflux-sync server --dry-run):
+	// every flush gets Request.DryRun, every downstream write is refused
+	// (VerifyWrite), and each outcome is recorded as a plan
+	// (api.SyncStatus.DryRun and Plan) that leaves the synced hash and the
+	// downstream ids as they were. A target counts as up to date when a
+	// plan without error was recorded for its current hash; an engine
+	// without DryRun flushes every target whose last record is a plan.
+	DryRun bool
 
 	Logger *slog.Logger
 	// Registerer receives the metrics; default a private registry.
@@ -142,6 +187,7 @@ type Engine struct {
 	flushes  *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	depth    prometheus.GaugeFunc
+	dryRun   prometheus.GaugeFunc
 	mu       sync.Mutex
 	q        *queue            // non-nil while Run runs
 	scanAll  chan struct{}     // non-nil while Run runs; buffered 1
@@ -216,7 +262,16 @@ func New(cfg Config) (*Engine, error) {
 		Name: "conflux_sync_queue_depth",
 		Help: "Targets waiting in the sync queue (ready or scheduled).",
 	}, e.queueDepth)
-	for _, c := range []prometheus.Collector{e.flushes, e.latency, e.depth} {
+	e.dryRun = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "conflux_sync_dry_run",
+		Help: "1 while the sync engine runs as a dry run (plans, writes nothing downstream), else 0.",
+	}, func() float64 {
+		if cfg.DryRun {
+			return 1
+		}
+		return 0
+	})
+	for _, c := range []prometheus.Collector{e.flushes, e.latency, e.depth, e.dryRun} {
 		if err := cfg.Registerer.Register(c); err != nil {
 			return nil, fmt.Errorf("engine: register metrics: %w", err)
 		}
@@ -259,7 +314,7 @@ func (e *Engine) Run(ctx context.Context) {
 		wg.Go(func() { e.work(ctx, q) })
 	}
 
-	e.log.Info("sync engine started", "workers", e.cfg.Workers)
+	e.log.Info("sync engine started", "workers", e.cfg.Workers, "dryRun", e.cfg.DryRun)
 	e.enqueueAll(q, reasonCheck)
 	drift := time.NewTicker(e.cfg.DriftInterval)
 	defer drift.Stop()
@@ -395,8 +450,10 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		return false, 0 // never had a fragment: nothing to do
 	}
 	hash := res.Hash()
-	upToDate := prev != nil && prev.Error == "" && prev.SyncedHash == hash
-	failedHere := prev != nil && prev.Error != "" && prev.Revision == rec.Revision
+	upToDate := e.upToDate(prev, hash)
+	// A failure of the other mode (a plan that failed, before a real run)
+	// is not this mode's to wait on.
+	failedHere := prev != nil && prev.Error != "" && prev.Revision == rec.Revision && prev.DryRun == e.cfg.DryRun
 	e.mu.Lock()
 	permRev, perm := e.permFail[t.Key()]
 	e.mu.Unlock()
@@ -423,29 +480,40 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 
 	cp := e.newCheckpointer(t, rec.Revision, hash, prev)
 	req := Request{
-		Target:     t,
-		Revision:   rec.Revision,
-		Result:     res,
-		Prev:       prev,
-		ClusterID:  clusterID,
-		Drift:      why&(reasonDrift|reasonForce) != 0,
+		Target:    t,
+		Revision:  rec.Revision,
+		Result:    res,
+		Prev:      prev,
+		ClusterID: clusterID,
+		// A plan reads what is downstream; and after a plan, downstream
+		// may have changed while conflux-sync only watched (the previous
+		// controller still ran), so the first real flush reads back too.
+		Drift:      why&(reasonDrift|reasonForce) != 0 || e.cfg.DryRun || prev != nil && prev.DryRun,
 		Checkpoint: cp.record,
+		DryRun:     e.cfg.DryRun,
+	}
+	fctx := withWriteGate(ctx, e.cfg.Cluster.VerifyLeader)
+	if e.cfg.DryRun {
+		fctx = WithDryRun(fctx)
+		req.Checkpoint = refuseCheckpoint
 	}
 	start := time.Now()
-	out, ferr := flusher.Flush(withWriteGate(ctx, e.cfg.Cluster.VerifyLeader), req)
+	out, ferr := flusher.Flush(fctx, req)
 	e.latency.WithLabelValues(t.Kind).Observe(time.Since(start).Seconds())
 	if ferr != nil && ctx.Err() != nil {
 		return false, 0 // cancelled mid-flush; the next leader resyncs
 	}
 
-	st := api.SyncStatus{Revision: rec.Revision, AttemptedHash: hash, Time: time.Now().UTC()}
+	st := api.SyncStatus{Revision: rec.Revision, AttemptedHash: hash, Time: time.Now().UTC(), DryRun: e.cfg.DryRun}
 	result := resultSuccess
 	if ferr == nil {
-		st.SyncedHash = out.SyncedHash
-		if st.SyncedHash == "" {
-			st.SyncedHash = hash
+		if e.cfg.DryRun {
+			recordPlan(&st, prev, out)
+		} else {
+			st.SyncedHash = cmp.Or(out.SyncedHash, hash)
+			st.DownstreamIDs = out.DownstreamIDs
 		}
-		st.DownstreamIDs = out.DownstreamIDs
+		st.Waiting = out.Waiting
 		e.mu.Lock()
 		delete(e.permFail, t.Key())
 		e.mu.Unlock()
@@ -466,6 +534,11 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		// Keep what the flush checkpointed before failing (e.g. that it
 		// is creating a tunnel), or the next attempt would not know.
 		st.DownstreamIDs = cp.ids()
+		if e.cfg.DryRun {
+			// What was planned before the error (e.g. every write but a
+			// clash) still tells what a real run would do.
+			st.Plan = out.Plan
+		}
 	}
 	e.flushes.WithLabelValues(t.Kind, result).Inc()
 
@@ -474,7 +547,11 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	case ctx.Err() != nil:
 		return false, 0
 	case ferr == nil && recorded:
-		log.Debug("sync engine: flushed", "revision", rec.Revision, "hash", st.SyncedHash)
+		if e.cfg.DryRun {
+			log.Debug("sync engine: planned (dry run)", "revision", rec.Revision, "hash", hash, "plan", st.Plan)
+		} else {
+			log.Debug("sync engine: flushed", "revision", rec.Revision, "hash", st.SyncedHash, "actions", out.Plan)
+		}
 		if len(out.Recheck) > 0 {
 			e.recheck(out.Recheck)
 		}
@@ -497,6 +574,41 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	}
 }
 
+// upToDate reports whether prev already answers for hash in the engine's
+// mode: a real sync of it, or in a dry run a plan for it. A plan is never
+// up to date for a real run (nothing was written), nor is a real sync for
+// a dry run (which is there to plan every target once).
+func (e *Engine) upToDate(prev *api.SyncStatus, hash string) bool {
+	if prev == nil || prev.Error != "" || prev.DryRun != e.cfg.DryRun {
+		return false
+	}
+	if e.cfg.DryRun {
+		return prev.AttemptedHash == hash
+	}
+	return prev.SyncedHash == hash
+}
+
+// recordPlan fills a dry run's outcome into st: the plan and the ids it
+// found, with the synced hash and the downstream ids of the last real sync
+// kept as they were. A dry run syncs nothing, and recording what it found
+// as ours would let a later real flush skip the checks that prove it.
+func recordPlan(st, prev *api.SyncStatus, out Outcome) {
+	st.Plan = out.Plan
+	if len(st.Plan) == 0 {
+		st.Plan = []string{PlanInSync}
+	}
+	st.PlannedIDs = out.DownstreamIDs
+	if prev != nil {
+		st.SyncedHash, st.DownstreamIDs = prev.SyncedHash, prev.DownstreamIDs
+	}
+}
+
+// refuseCheckpoint is a dry run's Request.Checkpoint: a checkpoint records
+// the ids of a write, and a dry run makes none.
+func refuseCheckpoint(context.Context, map[string]string) error {
+	return Permanent(fmt.Errorf("%w: a checkpoint records the ids of a write (a flusher did not honour Request.DryRun: this is a bug)", ErrDryRun))
+}
+
 // checkpointer implements Request.Checkpoint for one attempt: it records
 // the ids merged into the previous status, leaving the synced hash and
 // error as they were, so only the ids are news.
@@ -515,6 +627,8 @@ func (e *Engine) newCheckpointer(t api.TargetRef, rev uint64, hash string, prev 
 	if prev != nil {
 		cp.st = *prev
 		cp.st.DownstreamIDs = maps.Clone(prev.DownstreamIDs)
+		// Only a real flush checkpoints: what a plan found is not ours.
+		cp.st.DryRun, cp.st.Plan, cp.st.PlannedIDs = false, nil, nil
 	}
 	return cp
 }

@@ -63,6 +63,8 @@ type env struct {
 	node    *cluster.Node
 	flusher *fakeFlusher
 	engine  *Engine
+	// current is what the FSM notifies; see reconfigure.
+	current *atomic.Pointer[Engine]
 }
 
 // newEnv starts the cluster, waits for leadership and builds an engine with
@@ -127,14 +129,23 @@ func newEnv(t *testing.T, cfg Config) *env {
 	}
 	testutil.WaitFor(t, 10*time.Second, "leadership", node.IsLeader)
 
-	ff := newFakeFlusher()
-	cfg.Store, cfg.Cache, cfg.Cluster, cfg.Flushers = st, cache, node, []Flusher{ff}
+	v := &env{t: t, store: st, cache: cache, node: node, flusher: newFakeFlusher(), current: &eng}
+	v.reconfigure(cfg)
+	return v
+}
+
+// reconfigure replaces the engine with one built from cfg (Store, Cache,
+// Cluster and Flushers are filled in; the fake flusher is kept), as a
+// restart with other flags would. Stop the running engine first.
+func (v *env) reconfigure(cfg Config) {
+	v.t.Helper()
+	cfg.Store, cfg.Cache, cfg.Cluster, cfg.Flushers = v.store, v.cache, v.node, []Flusher{v.flusher}
 	e, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		v.t.Fatal(err)
 	}
-	eng.Store(e)
-	return &env{t: t, store: st, cache: cache, node: node, flusher: ff, engine: e}
+	v.engine = e
+	v.current.Store(e)
 }
 
 func target(name string) api.TargetRef { return api.TargetRef{Kind: testKind, Name: name} }
@@ -201,11 +212,12 @@ func (v *env) run() (stop func()) {
 	v.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	e := v.engine
 	go func() {
 		defer close(done)
-		v.engine.Run(ctx)
+		e.Run(ctx)
 	}()
-	testutil.WaitFor(v.t, 5*time.Second, "engine running", v.engine.running)
+	testutil.WaitFor(v.t, 5*time.Second, "engine running", e.running)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -236,6 +248,10 @@ type flushCall struct {
 	gate error
 	// gated is whether the flush's context carried the write gate.
 	gated bool
+	// dryRun is the request's DryRun; wrote is whether the flush wrote
+	// (passed the write gate and "wrote" downstream).
+	dryRun, wrote bool
+	drift         bool
 }
 
 // retryAfterErr is a transient error with a server-given delay.
@@ -256,6 +272,9 @@ type fakeFlusher struct {
 	// checkpoint, when set, is recorded through req.Checkpoint at the
 	// start of every flush.
 	checkpoint map[string]string
+	// ignoreDryRun makes the flusher write whatever req.DryRun says, as a
+	// flusher path that forgot it would.
+	ignoreDryRun bool
 }
 
 func newFakeFlusher() *fakeFlusher { return &fakeFlusher{} }
@@ -265,15 +284,21 @@ func (f *fakeFlusher) Kind() string { return testKind }
 func (f *fakeFlusher) Flush(ctx context.Context, req Request) (Outcome, error) {
 	tg, res, prev := req.Target, req.Result, req.Prev
 	f.mu.Lock()
-	_, gated := ctx.Value(writeGateKey{}).(func(context.Context) error)
-	f.calls = append(f.calls, flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now(), gate: VerifyWrite(ctx), gated: gated})
+	_, gated := ctx.Value(writeGateKey{}).(writeGate)
+	gate := VerifyWrite(ctx)
+	call := flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now(), gate: gate, gated: gated, dryRun: req.DryRun, drift: req.Drift}
 	var err error
 	if len(f.errs) > 0 {
 		err, f.errs = f.errs[0], f.errs[1:]
 	}
-	block, checkpoint := f.block, f.checkpoint
+	block, checkpoint, ignoreDryRun := f.block, f.checkpoint, f.ignoreDryRun
+	// The same decision either way; only the write depends on DryRun.
+	plan := []string{"write " + tg.Name + " " + res.Hash()}
+	write := !req.DryRun || ignoreDryRun
+	call.wrote = write && gate == nil && err == nil && !block
+	f.calls = append(f.calls, call)
 	f.mu.Unlock()
-	if checkpoint != nil {
+	if checkpoint != nil && write {
 		if err := req.Checkpoint(ctx, checkpoint); err != nil {
 			return Outcome{}, err
 		}
@@ -285,7 +310,10 @@ func (f *fakeFlusher) Flush(ctx context.Context, req Request) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{DownstreamIDs: map[string]string{"id": "remote-" + tg.Name}}, nil
+	if write && gate != nil {
+		return Outcome{}, fmt.Errorf("write %s: %w", tg.Name, gate)
+	}
+	return Outcome{DownstreamIDs: map[string]string{"id": "remote-" + tg.Name}, Plan: plan}, nil
 }
 
 func (f *fakeFlusher) failWith(errs ...error) {

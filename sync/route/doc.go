@@ -11,6 +11,8 @@
 //	 "virtualNetworkId": "",            // "" = the account's default virtual network
 //	 "comment": "office LAN",
 //	 "adopt": false,                    // take over an existing route for this network
+//	 "takeOver": "[managed:NetworkRoute/edge-route]",
+//	                                    // own the route whose comment holds this marker
 //	 "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
 //	                                    // optional: API token from this Secret key; default
 //	                                    // the tunnel target's credentials, else the static ones
@@ -26,16 +28,20 @@
 // Ownership: the route's comment carries the marker
 // (cfapi.Comment(marker, spec.comment)). An existing route for the same
 // network that is not ours is a permanent clash unless the spec sets adopt;
-// adopting stamps the marker. Downstream ids recorded:
+// adopting stamps the marker. A route whose comment contains spec.takeOver
+// (the marker a previous controller wrote) is owned as created, without a
+// write: its comment stays until its tunnel changes, when ours is written.
+// Downstream ids recorded:
 //
 //	accountId         the account
 //	routeId           the route id
 //	tunnelId          the tunnel it points at
 //	network           the route's network
 //	virtualNetworkId  the virtual network the spec asked for ("" = default)
-//	created           "true" when conflux-sync created it (it is deleted
-//	                  when the target loses its last fragment); "false" when
-//	                  adopted (it is then released, left in place)
+//	created           "true" when conflux-sync created or took it over (it
+//	                  is deleted when the target loses its last fragment);
+//	                  "false" when adopted (it is then released, left in
+//	                  place); without the key, the marker decides (cfapi.Created)
 //	credentials       "namespace/name/key" of the Secret used, when one was
 //	                  (cfapi.IDCredentials); the deletion uses it too
 package route

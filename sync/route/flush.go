@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -66,7 +67,9 @@ type remoteRoute struct {
 	VirtualNetworkID string `json:"virtual_network_id"`
 }
 
-// Flush makes the route match req.Result.Desired.
+// Flush makes the route match req.Result.Desired. A dry run decides the
+// same, returns it as the plan and writes nothing; it waits for a tunnel
+// its plan creates.
 func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	if req.ClusterID == "" {
 		return engine.Outcome{}, errors.New("cluster id not known yet: cannot build the ownership marker")
@@ -78,17 +81,21 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	log := f.log.With("target", req.Target.String())
 	if req.Result.Desired == nil {
-		if err := f.remove(ctx, log, marker, prev); err != nil {
+		line, err := f.remove(ctx, log, marker, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
-		return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: planOf(line)}, nil
 	}
 	var spec Spec
 	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
 		return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
 	}
 	spec = Canonical(spec)
-	tunnelID, account, creds, err := f.tunnel(spec)
+	tunnelID, account, creds, err := f.tunnel(spec, cfapi.Resolver(req.DryRun))
+	if errors.Is(err, cfapi.ErrTunnelToBeCreated) {
+		return engine.Outcome{Plan: []string{engine.PlanWaitsForTunnel(spec.Tunnel) + ": network route " + spec.Network + " goes through it"}}, nil
+	}
 	if err != nil {
 		return engine.Outcome{}, err
 	}
@@ -96,26 +103,44 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	if err != nil {
 		return engine.Outcome{}, err
 	}
+	var plan []string
 	if prev[IDRoute] != "" && prev[IDAccount] != "" && prev[IDAccount] != a.ID {
-		if err := f.remove(ctx, log, marker, prev); err != nil {
+		line, err := f.remove(ctx, log, marker, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		plan = append(plan, planOf(line)...)
 		prev = nil
 	}
 	want := cfapi.Comment(marker, spec.Comment)
 
-	rt, created, err := f.find(ctx, log, a, spec, marker, prev)
+	rt, created, lines, err := f.find(ctx, log, a, spec, marker, prev, req.DryRun)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
+	plan = append(plan, lines...)
+	var changes []string
+	if rt != nil {
+		changes = routeChanges(rt, spec, tunnelID, want, marker)
+	}
 	switch {
 	case rt == nil:
+		plan = append(plan, fmt.Sprintf("create network route %s%s through tunnel %s", spec.Network, inVnet(spec.VirtualNetworkID), tunnelID))
+		if req.DryRun {
+			return engine.Outcome{Plan: plan, DownstreamIDs: cfapi.SetCredentials(map[string]string{
+				IDAccount: a.ID, IDTunnel: tunnelID, IDNetwork: spec.Network, IDVnet: spec.VirtualNetworkID, IDCreated: "true",
+			}, creds)}, nil
+		}
 		if rt, err = f.create(ctx, a, spec, tunnelID, want); err != nil {
 			return engine.Outcome{}, err
 		}
 		created = true
 		log.Info("created network route", "routeId", rt.ID, "network", spec.Network)
-	case rt.TunnelID != tunnelID || rt.Comment != want:
+	case len(changes) > 0:
+		plan = append(plan, fmt.Sprintf("update network route %s (id %s): %s", rt.Network, rt.ID, strings.Join(changes, ", ")))
+		if req.DryRun {
+			break // planned: nothing is written
+		}
 		if !created && !cfapi.Owned(rt.Comment, marker) && req.Checkpoint != nil {
 			// Adopting stamps our marker: record first that we did not
 			// make the route, so a crash now cannot later get it deleted.
@@ -131,14 +156,57 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 	return engine.Outcome{DownstreamIDs: cfapi.SetCredentials(map[string]string{
 		IDAccount: a.ID, IDRoute: rt.ID, IDTunnel: tunnelID, IDNetwork: spec.Network,
-		IDVnet: spec.VirtualNetworkID, IDCreated: strconv.FormatBool(created),
-	}, creds)}, nil
+		IDVnet: spec.VirtualNetworkID, IDCreated: cfapi.CreatedValue(created),
+	}, creds), Plan: plan}, nil
+}
+
+// planOf is the plan of one action; "" is none.
+func planOf(line string) []string {
+	if line == "" {
+		return nil
+	}
+	return []string{line}
+}
+
+// inVnet names a virtual network in a plan line; "" for the default one.
+func inVnet(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " in virtual network " + id
+}
+
+// routeChanges lists what a patch of rt changes, remote value first; none
+// when rt is right. A route taken over keeps the previous controller's
+// comment until something else changes (see keepsComment).
+func routeChanges(rt *remoteRoute, spec Spec, tunnelID, comment, marker string) []string {
+	var out []string
+	if rt.TunnelID != tunnelID {
+		out = append(out, fmt.Sprintf("tunnel %s -> %s", rt.TunnelID, tunnelID))
+	}
+	if rt.Comment != comment && (len(out) > 0 || !keepsComment(rt, spec, marker)) {
+		out = append(out, fmt.Sprintf("comment %q -> %q", rt.Comment, comment))
+	}
+	return out
+}
+
+// keepsComment reports whether a route taken over keeps the previous
+// controller's comment: it carries spec.takeOver and not yet our marker.
+// Our comment is written with the next change of something we manage.
+func keepsComment(rt *remoteRoute, spec Spec, marker string) bool {
+	return takenOver(rt, spec) && !cfapi.Owned(rt.Comment, marker)
+}
+
+// takenOver reports whether the route carries the previous controller's
+// marker that spec.takeOver names.
+func takenOver(rt *remoteRoute, spec Spec) bool {
+	return spec.TakeOver != "" && strings.Contains(rt.Comment, spec.TakeOver)
 }
 
 // tunnel returns the tunnel id, the account to write to and the
 // credentials to write with: spec.credentials, else those of the tunnel
-// target spec.tunnel names.
-func (f *Flusher) tunnel(spec Spec) (id, account string, creds *api.SecretRef, err error) {
+// target spec.tunnel names (found through resolve).
+func (f *Flusher) tunnel(spec Spec, resolve func(*store.View, string) (cfapi.Tunnel, error)) (id, account string, creds *api.SecretRef, err error) {
 	if spec.Tunnel == "" {
 		return spec.TunnelID, spec.AccountID, spec.Credentials, nil
 	}
@@ -148,10 +216,11 @@ func (f *Flusher) tunnel(spec Spec) (id, account string, creds *api.SecretRef, e
 	var t cfapi.Tunnel
 	if err := f.store.View(func(v *store.View) error {
 		var err error
-		t, err = cfapi.ResolveTunnel(v, spec.Tunnel)
+		t, err = resolve(v, spec.Tunnel)
 		return err
 	}); err != nil {
-		return "", "", nil, err // ErrTunnelNotReady is retryable: the tunnel's flush rechecks us
+		// ErrTunnelNotReady is retryable: the tunnel's flush rechecks us.
+		return "", "", nil, err
 	}
 	account = spec.AccountID
 	switch {
@@ -168,55 +237,95 @@ func (f *Flusher) tunnel(spec Spec) (id, account string, creds *api.SecretRef, e
 }
 
 // find returns the route to manage and whether we created it; nil when
-// one must be created.
-func (f *Flusher) find(ctx context.Context, log *slog.Logger, a *cfapi.Account, spec Spec, marker string, prev map[string]string) (*remoteRoute, bool, error) {
+// one must be created. plan says what finding it did: delete the route of
+// a moved network, take over or adopt one. A dry run deletes nothing.
+func (f *Flusher) find(ctx context.Context, log *slog.Logger, a *cfapi.Account, spec Spec, marker string, prev map[string]string, dryRun bool) (rt *remoteRoute, created bool, plan []string, err error) {
 	if id := prev[IDRoute]; id != "" {
 		rt, err := f.get(ctx, a, id)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
-		created := prev[IDCreated] != "false"
 		switch {
 		case rt == nil:
 			// Deleted out of band: look again as if new.
 		case rt.Network == spec.Network && prev[IDVnet] == spec.VirtualNetworkID &&
 			(spec.VirtualNetworkID == "" || rt.VirtualNetworkID == spec.VirtualNetworkID):
-			return rt, created, nil
+			return rt, cfapi.Created(prev, cfapi.Owned(rt.Comment, marker)) || takenOver(rt, spec), nil, nil
 		default:
 			// The network or virtual network changed: a route cannot move,
 			// so the old one goes (or is released, if adopted).
-			if created {
-				if err := f.delete(ctx, a, rt.ID); err != nil {
-					return nil, false, err
+			if cfapi.Created(prev, cfapi.Owned(rt.Comment, marker)) {
+				plan = append(plan, fmt.Sprintf("delete network route %s (id %s): the network moved", rt.Network, rt.ID))
+				if !dryRun {
+					if err := f.delete(ctx, a, rt.ID); err != nil {
+						return nil, false, nil, err
+					}
+					log.Info("deleted network route for a moved network", "routeId", rt.ID, "network", rt.Network)
 				}
-				log.Info("deleted network route for a moved network", "routeId", rt.ID, "network", rt.Network)
 			}
 		}
 	}
 	routes, err := f.list(ctx, a, spec)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	var unowned []remoteRoute
-	for _, rt := range routes {
-		if cfapi.Owned(rt.Comment, marker) {
-			return &rt, true, nil
+	ours, taken, unowned := classify(routes, spec, marker)
+	if ours != nil {
+		return ours, true, plan, nil
+	}
+	if rt, err := takeOne(taken, spec); rt != nil || err != nil {
+		if rt != nil {
+			if !dryRun {
+				log.Info("took over network route", "routeId", rt.ID, "network", rt.Network)
+			}
+			plan = append(plan, fmt.Sprintf("take over network route %s (id %s: its comment carries %s)", rt.Network, rt.ID, spec.TakeOver))
 		}
-		unowned = append(unowned, rt)
+		return rt, rt != nil, plan, err
 	}
 	switch {
 	case len(unowned) == 0:
-		return nil, false, nil
+		return nil, false, plan, nil
 	case !spec.Adopt && spec.VirtualNetworkID == "":
 		// Routes in other virtual networks also match; only the create
 		// can tell whether the default one is taken.
-		return nil, false, nil
+		return nil, false, plan, nil
 	case !spec.Adopt:
-		return nil, false, clash(spec, nil)
+		return nil, false, nil, clash(spec, nil)
 	case len(unowned) > 1:
-		return nil, false, engine.Permanent(fmt.Errorf("%d routes for %s exist in different virtual networks: set virtualNetworkId to say which to adopt", len(unowned), spec.Network))
+		return nil, false, nil, engine.Permanent(fmt.Errorf("%d routes for %s exist in different virtual networks: set virtualNetworkId to say which to adopt", len(unowned), spec.Network))
 	}
-	return &unowned[0], false, nil
+	return &unowned[0], false, append(plan, fmt.Sprintf("adopt network route %s (id %s)", unowned[0].Network, unowned[0].ID)), nil
+}
+
+// classify sorts the routes listed for spec's network: the first with
+// our marker, those the previous controller's marker (spec.takeOver)
+// proves, and the rest.
+func classify(routes []remoteRoute, spec Spec, marker string) (ours *remoteRoute, taken, unowned []remoteRoute) {
+	for i := range routes {
+		switch rt := &routes[i]; {
+		case cfapi.Owned(rt.Comment, marker):
+			return rt, nil, nil
+		case takenOver(rt, spec):
+			taken = append(taken, *rt)
+		default:
+			unowned = append(unowned, *rt)
+		}
+	}
+	return nil, taken, unowned
+}
+
+// takeOne returns the one route to take over; nil for none. Several (in
+// different virtual networks) cannot be told apart without
+// virtualNetworkId.
+func takeOne(taken []remoteRoute, spec Spec) (*remoteRoute, error) {
+	switch len(taken) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &taken[0], nil
+	}
+	return nil, engine.Permanent(fmt.Errorf("%d routes for %s in different virtual networks carry %q: set virtualNetworkId to say which to take over",
+		len(taken), spec.Network, spec.TakeOver))
 }
 
 func clash(spec Spec, err error) error {
@@ -340,34 +449,42 @@ func (f *Flusher) raw(ctx context.Context, a *cfapi.Account, what, method, path 
 }
 
 // remove deletes the recorded route when it is ours, with the credentials
-// it was recorded with; adopted routes are released, left in place.
-func (f *Flusher) remove(ctx context.Context, log *slog.Logger, marker string, prev map[string]string) error {
+// it was recorded with; adopted routes are released, left in place. It
+// says what it did ("" for nothing); a dry run only says it.
+func (f *Flusher) remove(ctx context.Context, log *slog.Logger, marker string, prev map[string]string, dryRun bool) (string, error) {
 	id := prev[IDRoute]
 	if id == "" {
-		return nil
+		return "", nil
 	}
+	released := fmt.Sprintf("release adopted network route %s (left in place, no write)", id)
 	if prev[IDCreated] == "false" {
-		log.Info("released adopted network route", "routeId", id)
-		return nil
+		if !dryRun {
+			log.Info("released adopted network route", "routeId", id)
+		}
+		return released, nil
 	}
 	creds, err := cfapi.CredentialsOf(prev)
 	if err != nil {
-		return err
+		return "", err
 	}
 	a, err := f.clients.For(ctx, prev[IDAccount], creds)
 	if err != nil {
-		return err
+		return "", err
 	}
 	rt, err := f.get(ctx, a, id)
 	if err != nil || rt == nil {
-		return err
+		return "", err
 	}
-	if prev[IDCreated] != "true" && !cfapi.Owned(rt.Comment, marker) {
-		return nil
+	if !cfapi.Created(prev, cfapi.Owned(rt.Comment, marker)) {
+		return released, nil
+	}
+	plan := fmt.Sprintf("delete network route %s (id %s)", rt.Network, id)
+	if dryRun {
+		return plan, nil
 	}
 	if err := f.delete(ctx, a, id); err != nil {
-		return err
+		return "", err
 	}
 	log.Info("deleted network route", "routeId", id, "network", rt.Network)
-	return nil
+	return plan, nil
 }

@@ -74,6 +74,12 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", maxComment)}
 	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
 		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
+	case s.TakeOver != "" && (strings.TrimSpace(s.TakeOver) != s.TakeOver || strings.TrimSpace(s.TakeOver) == ""):
+		return &api.FieldError{Field: "spec.takeOver", Reason: "must be the previous controller's marker, e.g. \"[managed:NetworkRoute/edge-route]\", without surrounding spaces"}
+	case utf8.RuneCountInString(s.TakeOver) > cfapi.MaxCommentLen:
+		return &api.FieldError{Field: "spec.takeOver", Reason: fmt.Sprintf("is longer than %d characters (a route comment holds no more)", cfapi.MaxCommentLen)}
+	case strings.IndexFunc(s.TakeOver, unicode.IsControl) >= 0 || !utf8.ValidString(s.TakeOver):
+		return &api.FieldError{Field: "spec.takeOver", Reason: "must be valid UTF-8 without control characters or newlines"}
 	case s.Credentials != nil && s.AccountID == "" && s.Tunnel == "":
 		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials and spec.tunnelId"}
 	}

@@ -47,7 +47,7 @@ func (k ruleKey) String() string {
 // SourcePriority orders sources that registered at the same raft index;
 // lower wins. These are cloudflare-operator's priorities.
 func SourcePriority(kind string) int {
-	switch kind {
+	switch baseKind(kind) {
 	case "Tunnel", "ClusterTunnel":
 		return 10
 	case "TunnelBinding":

@@ -42,21 +42,28 @@ func (*ConfigFlusher) Kind() string { return cfapi.KindTunnelConfiguration }
 
 // Flush PUTs the desired configuration. Unless the last flush of this
 // tunnel succeeded (and this is not a drift or forced pass) it reads the
-// remote one first and writes only when the two differ, so a repeated or
-// drift flush of an in-sync tunnel costs one GET and a change costs one PUT.
+// remote one first and writes only when the two differ in meaning (see
+// CompareConfigs), so a repeated or drift flush of an in-sync tunnel, or
+// the first flush of a taken-over tunnel whose rules route every request
+// alike, costs one GET and a change costs one PUT. A dry run (always a
+// drift pass) plans the PUT with the differences, and waits for a tunnel
+// its plan creates.
 func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	var t cfapi.Tunnel
+	resolve := cfapi.Resolver(req.DryRun)
 	err := f.store.View(func(v *store.View) error {
 		var err error
-		t, err = cfapi.ResolveTunnel(v, req.Target.Name)
+		t, err = resolve(v, req.Target.Name)
 		return err
 	})
 	desired := req.Result.Desired
-	if desired == nil {
-		if errors.Is(err, cfapi.ErrTunnelNotReady) {
-			return engine.Outcome{}, nil // no tunnel, no configuration
-		}
+	switch {
+	case desired == nil && (errors.Is(err, cfapi.ErrTunnelNotReady) || errors.Is(err, cfapi.ErrTunnelToBeCreated)):
+		return engine.Outcome{}, nil // no tunnel, no configuration
+	case desired == nil:
 		desired = emptyConfig
+	case errors.Is(err, cfapi.ErrTunnelToBeCreated):
+		return engine.Outcome{Plan: []string{engine.PlanWaitsForTunnel(req.Target.Name)}}, nil
 	}
 	if err != nil {
 		return engine.Outcome{}, err
@@ -68,6 +75,7 @@ func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	}
 	path := fmt.Sprintf("/accounts/%s/cfd_tunnel/%s/configurations", acct.ID, t.ID)
 	var remote remoteConfig
+	var changes []string // why the remote differs, when it was read
 	ids := cfapi.SetCredentials(map[string]string{cfapi.IDTunnel: t.ID}, t.Credentials)
 	// A change flush of a tunnel whose last flush succeeded writes
 	// without reading first: the remote holds what we last wrote, or an
@@ -86,10 +94,16 @@ func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 		if err != nil {
 			return engine.Outcome{}, err
 		}
-		if inSync(remote.Config, desired) {
+		var same bool
+		same, changes = inSync(remote.Config, desired)
+		if same {
 			ids["version"] = fmt.Sprint(remote.Version)
 			return engine.Outcome{DownstreamIDs: ids}, nil
 		}
+	}
+	plan := updatePlan(t.ID, changes)
+	if req.DryRun {
+		return engine.Outcome{DownstreamIDs: ids, Plan: plan}, nil
 	}
 	// The body is the aggregate as it is, not cloudflare-go's struct:
 	// that struct would drop originRequest fields it does not know.
@@ -106,9 +120,22 @@ func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	f.log.Info("updated tunnel configuration", "target", req.Target.String(), "tunnel", t.ID, "version", remote.Version)
+	f.log.Info("updated tunnel configuration", "target", req.Target.String(), "tunnel", t.ID, "version", remote.Version, "changes", changes)
 	ids["version"] = fmt.Sprint(remote.Version)
-	return engine.Outcome{DownstreamIDs: ids}, nil
+	return engine.Outcome{DownstreamIDs: ids, Plan: plan}, nil
+}
+
+// updatePlan is the plan of a PUT: one line per difference (changes, as
+// CompareConfigs gives them); one line when the remote was not read.
+func updatePlan(tunnelID string, changes []string) []string {
+	if len(changes) == 0 {
+		return []string{"update tunnel configuration of tunnel " + tunnelID + " (not read back: the last flush wrote it)"}
+	}
+	plan := make([]string, len(changes))
+	for i, c := range changes {
+		plan[i] = "update tunnel configuration: " + c
+	}
+	return plan
 }
 
 // remoteConfig is the result of GET and PUT .../configurations.
@@ -118,24 +145,18 @@ type remoteConfig struct {
 }
 
 // lastFlushSucceeded reports whether the previous flush wrote (or found)
-// a configuration on this tunnel without error.
+// a configuration on this tunnel without error. A plan (dry run) wrote
+// nothing, and another controller may have written since.
 func lastFlushSucceeded(prev *api.SyncStatus, tunnelID string) bool {
-	return prev != nil && prev.Error == "" && prev.SyncedHash != "" && prev.DownstreamIDs[cfapi.IDTunnel] == tunnelID
+	return prev != nil && !prev.DryRun && prev.Error == "" && prev.SyncedHash != "" && prev.DownstreamIDs[cfapi.IDTunnel] == tunnelID
 }
 
-// inSync compares the remote configuration with the desired one in
-// canonical form.
-func inSync(remote, desired json.RawMessage) bool {
+// inSync compares the remote configuration with the desired one by
+// meaning (see CompareConfigs) and returns why they differ. A remote
+// without a configuration (never written: JSON null) is never in sync.
+func inSync(remote, desired json.RawMessage) (bool, []string) {
 	if len(remote) == 0 || bytes.Equal(remote, []byte("null")) {
-		return false
+		return false, []string{"no remote configuration"}
 	}
-	canon, err := Canonical(remote)
-	if err != nil {
-		return false // unreadable remote: overwrite it
-	}
-	want, err := Canonical(desired)
-	if err != nil {
-		return false
-	}
-	return bytes.Equal(canon, want)
+	return CompareConfigs(remote, desired)
 }

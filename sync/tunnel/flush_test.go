@@ -274,3 +274,53 @@ func TestTunnelKindValidateAndAggregate(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A remote configuration written by another tool (here: another order of
+// rules no request can match two of, spelled-out defaults, warp-routing
+// false) is in sync by meaning: the flush reads it and writes nothing. A
+// reorder that changes which rule a request reaches is written once.
+func TestConfigFlusherSkipsEquivalentRemote(t *testing.T) {
+	e := cfapitest.New(t)
+	ctx := context.Background()
+	f := NewConfigFlusher(e.Clients, e.Store, nil)
+	id := e.HandMadeTunnel(t, "edge")
+	e.SeedTunnel(t, tunnelTarget.Name, id)
+	puts := func() int { return e.Emu.Requests()["PUT /accounts/{account}/cfd_tunnel/{id}/configurations"] }
+
+	desired := Config{Ingress: []Rule{
+		{Hostname: "app.example.com", Path: "^/api", Service: "http://api:80"},
+		{Hostname: "app.example.com", Path: "/", Service: "http://web:80"},
+		{Hostname: "other.example.com", Service: "http://other:80", OriginRequest: &OriginRequest{NoTLSVerify: ptr(true)}},
+		{Service: "http_status:404"},
+	}}
+	equivalent := `{"ingress":[` +
+		`{"hostname":"other.example.com","service":"http://other:80","originRequest":{"noTLSVerify":true,"connectTimeout":30}},` +
+		`{"hostname":"app.example.com","path":"^/api","service":"http://api:80","originRequest":{}},` +
+		`{"hostname":"app.example.com","path":"/","service":"http://web:80","originRequest":{"http2Origin":false}},` +
+		`{"service":"http_status:404"}],"warp-routing":{"enabled":false},"originRequest":{}}`
+	if err := e.Emu.SetTunnelConfig(cfapitest.Account, id, json.RawMessage(equivalent)); err != nil {
+		t.Fatal(err)
+	}
+	before := puts()
+	out, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil))
+	if err != nil || puts() != before {
+		t.Fatalf("equivalent remote: %+v %v, %d PUTs", out, err, puts()-before)
+	}
+	if v, _, _ := e.Emu.TunnelConfig(cfapitest.Account, id); out.DownstreamIDs["version"] != fmt.Sprint(v) {
+		t.Fatalf("version %q, remote has %d", out.DownstreamIDs["version"], v)
+	}
+
+	// "/" before "^/api" sends /api requests to web: not equivalent.
+	swapped := `{"ingress":[` +
+		`{"hostname":"app.example.com","path":"/","service":"http://web:80"},` +
+		`{"hostname":"app.example.com","path":"^/api","service":"http://api:80"},` +
+		`{"hostname":"other.example.com","service":"http://other:80","originRequest":{"noTLSVerify":true}},` +
+		`{"service":"http_status:404"}]}`
+	if err := e.Emu.SetTunnelConfig(cfapitest.Account, id, json.RawMessage(swapped)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Flush(ctx, e.Request(t, configTarget, desired, nil)); err != nil || puts() != before+1 {
+		t.Fatalf("swapped remote: %v, %d PUTs", err, puts()-before)
+	}
+	checkRemote(t, e, id, desired)
+}

@@ -41,15 +41,18 @@ func (*TunnelFlusher) Kind() string { return cfapi.KindTunnel }
 // dependents wait for a tunnel's id.
 var dependents = []string{cfapi.KindTunnelConfiguration, cfapi.KindDNSRecord, cfapi.KindNetworkRoute}
 
-// Flush creates, adopts or (when the last fragment is gone and we created
-// it) deletes the tunnel.
+// Flush creates, adopts, takes over or (when the last fragment is gone and
+// we created or took it over) deletes the tunnel. A dry run plans the
+// same and writes nothing; the ids of a tunnel it would create lack
+// IDTunnel, which tells dependents' plans to wait (cfapi.ErrTunnelToBeCreated).
 func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	var prev map[string]string
 	if req.Prev != nil {
 		prev = req.Prev.DownstreamIDs
 	}
 	if req.Result.Desired == nil {
-		return engine.Outcome{Recheck: dependents}, f.release(ctx, prev)
+		line, err := f.release(ctx, prev, req.DryRun)
+		return engine.Outcome{Recheck: dependents, Plan: planOf(line)}, err
 	}
 	var spec TunnelSpec
 	if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
@@ -59,28 +62,46 @@ func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	t, created, err := f.ensure(ctx, acct, spec, prev, req.Checkpoint)
+	t, created, line, err := f.ensure(ctx, acct, spec, prev, req)
 	if err != nil {
 		return engine.Outcome{}, err
 	}
-	ids := cfapi.SetCredentials(map[string]string{cfapi.IDAccount: acct.ID, cfapi.IDTunnel: t.ID, cfapi.IDCreated: fmt.Sprint(created)}, spec.Credentials)
-	out := engine.Outcome{DownstreamIDs: ids}
-	// Dependents write with the tunnel's id, account and credentials.
-	if prev[cfapi.IDTunnel] != t.ID || prev[cfapi.IDAccount] != acct.ID || prev[cfapi.IDCredentials] != ids[cfapi.IDCredentials] {
+	ids := cfapi.SetCredentials(map[string]string{cfapi.IDAccount: acct.ID, cfapi.IDTunnel: t.ID, cfapi.IDTunnelName: t.Name,
+		cfapi.IDCreated: cfapi.CreatedValue(created)}, spec.Credentials)
+	if t.ID == "" {
+		delete(ids, cfapi.IDTunnel) // planned, not created
+	}
+	out := engine.Outcome{DownstreamIDs: ids, Plan: planOf(line)}
+	// Dependents write with the tunnel's id, account and credentials. In
+	// a dry run they plan with what this plan found, which prev (the last
+	// real sync) does not show.
+	if req.DryRun || prev[cfapi.IDTunnel] != t.ID || prev[cfapi.IDAccount] != acct.ID || prev[cfapi.IDCredentials] != ids[cfapi.IDCredentials] {
 		out.Recheck = dependents
 	}
 	// A renamed or re-pointed target leaves the tunnel it had; delete it
 	// if it was ours.
 	if old := prev[cfapi.IDTunnel]; old != "" && old != t.ID {
-		if err := f.release(ctx, prev); err != nil {
+		line, err := f.release(ctx, prev, req.DryRun)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		out.Plan = append(out.Plan, planOf(line)...)
 	}
 	return out, nil
 }
 
-// ensure finds the tunnel the spec asks for, creating it when needed.
-func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec TunnelSpec, prev map[string]string, checkpoint func(context.Context, map[string]string) error) (cloudflare.Tunnel, bool, error) {
+// planOf is the plan of one action; "" is none.
+func planOf(line string) []string {
+	if line == "" {
+		return nil
+	}
+	return []string{line}
+}
+
+// ensure finds the tunnel the spec asks for, creating it when needed, and
+// says what it did ("" when the recorded tunnel is still right). A dry run
+// returns, instead of creating one, a tunnel with the name and no id.
+func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec TunnelSpec, prev map[string]string, req engine.Request) (t cloudflare.Tunnel, created bool, plan string, err error) {
 	rc := cloudflare.AccountIdentifier(acct.ID)
 	if spec.ID != "" {
 		t, err := f.get(ctx, acct, spec.ID)
@@ -88,49 +109,68 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 			err = engine.Permanent(fmt.Errorf("tunnel %s does not exist in account %s", spec.ID, acct.ID))
 		}
 		if err != nil {
-			return cloudflare.Tunnel{}, false, err
+			return cloudflare.Tunnel{}, false, "", err
 		}
-		return *t, prev[cfapi.IDTunnel] == spec.ID && prev[cfapi.IDCreated] == "true", nil
+		if prev[cfapi.IDTunnel] == spec.ID {
+			return *t, cfapi.Created(prev, false), "", nil
+		}
+		return *t, false, fmt.Sprintf("adopt tunnel %s (id %s, named by spec.id)", t.Name, t.ID), nil
 	}
-	// The tunnel we recorded, if it still exists under the wanted name.
+	// The tunnel we recorded, if it still exists under the wanted name (or
+	// is the one to take over, whatever its name).
 	if id := prev[cfapi.IDTunnel]; id != "" && prev[cfapi.IDAccount] == acct.ID {
 		t, err := f.get(ctx, acct, id)
 		if err != nil {
-			return cloudflare.Tunnel{}, false, err
+			return cloudflare.Tunnel{}, false, "", err
 		}
-		if t != nil && t.Name == spec.Name {
-			return *t, prev[cfapi.IDCreated] == "true", nil
+		if t != nil && (t.Name == spec.Name || t.ID == spec.TakeOver) {
+			return *t, cfapi.Created(prev, false) || t.ID == spec.TakeOver, "", nil
 		}
 	}
+	// Taken over, the tunnel is owned as created.
+	if t, ok, err := f.takeOver(ctx, acct, spec.TakeOver); err != nil || ok {
+		if !ok {
+			return cloudflare.Tunnel{}, false, "", err
+		}
+		if !req.DryRun {
+			f.log.Info("took over tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
+		}
+		return t, true, fmt.Sprintf("take over tunnel %s (id %s: spec.takeOver names it)", t.Name, t.ID), nil
+	}
 	var found []cloudflare.Tunnel
-	err := cfapi.Call(ctx, "list tunnels named "+spec.Name, func(ctx context.Context) error {
+	err = cfapi.Call(ctx, "list tunnels named "+spec.Name, func(ctx context.Context) error {
 		var err error
 		found, _, err = acct.API.ListTunnels(ctx, rc, cloudflare.TunnelListParams{Name: spec.Name, IsDeleted: cloudflare.BoolPtr(false)})
 		return err
 	})
 	if err != nil {
-		return cloudflare.Tunnel{}, false, err
+		return cloudflare.Tunnel{}, false, "", err
 	}
 	if len(found) > 0 {
 		t := found[0]
 		switch {
 		case prev[idPendingName] == spec.Name:
 			// Created by an earlier attempt that crashed before recording.
-			return t, true, nil
+			return t, true, fmt.Sprintf("claim tunnel %s (id %s), created by an earlier attempt that stopped before recording it", t.Name, t.ID), nil
 		case prev[cfapi.IDTunnel] == t.ID:
-			return t, prev[cfapi.IDCreated] == "true", nil
+			return t, cfapi.Created(prev, false), "", nil
 		case spec.Adopt:
-			f.log.Info("adopting existing tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
-			return t, false, nil
+			if !req.DryRun {
+				f.log.Info("adopting existing tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
+			}
+			return t, false, fmt.Sprintf("adopt tunnel %s (id %s)", t.Name, t.ID), nil
 		}
-		return cloudflare.Tunnel{}, false, engine.Permanent(fmt.Errorf("a tunnel named %s already exists in account %s (id %s) and was not created by conflux-sync: set adopt to take it over", spec.Name, acct.ID, t.ID))
+		return cloudflare.Tunnel{}, false, "", engine.Permanent(fmt.Errorf("a tunnel named %s already exists in account %s (id %s) and was not created by conflux-sync: set adopt to take it over", spec.Name, acct.ID, t.ID))
 	}
-	if err := checkpoint(ctx, map[string]string{idPendingName: spec.Name}); err != nil {
-		return cloudflare.Tunnel{}, false, err
+	plan = "create tunnel " + spec.Name
+	if req.DryRun {
+		return cloudflare.Tunnel{Name: spec.Name}, true, plan, nil
+	}
+	if err := req.Checkpoint(ctx, map[string]string{idPendingName: spec.Name}); err != nil {
+		return cloudflare.Tunnel{}, false, "", err
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	var t cloudflare.Tunnel
 	err = cfapi.Call(ctx, "create tunnel "+spec.Name, func(ctx context.Context) error {
 		var err error
 		t, err = acct.API.CreateTunnel(ctx, rc, cloudflare.TunnelCreateParams{
@@ -141,10 +181,24 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 		return err
 	})
 	if err != nil {
-		return cloudflare.Tunnel{}, false, err
+		return cloudflare.Tunnel{}, false, "", err
 	}
 	f.log.Info("created tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
-	return t, true, nil
+	return t, true, plan, nil
+}
+
+// takeOver finds the tunnel with id that a previous controller created
+// for this producer; ok is false when id is "" or the tunnel is gone (then
+// the tunnel is found or created by name). Taking it over writes nothing.
+func (f *TunnelFlusher) takeOver(ctx context.Context, acct *cfapi.Account, id string) (t cloudflare.Tunnel, ok bool, err error) {
+	if id == "" {
+		return cloudflare.Tunnel{}, false, nil
+	}
+	found, err := f.get(ctx, acct, id)
+	if err != nil || found == nil {
+		return cloudflare.Tunnel{}, false, err
+	}
+	return *found, true, nil
 }
 
 // get returns the tunnel, or nil when it does not exist or was deleted.
@@ -160,19 +214,27 @@ func (f *TunnelFlusher) get(ctx context.Context, acct *cfapi.Account, id string)
 
 // release deletes the recorded tunnel if conflux-sync created it; an
 // adopted tunnel is left alone. It uses the credentials the tunnel was
-// recorded with.
-func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string) error {
+// recorded with, and says what it did ("" for nothing); a dry run only
+// says it.
+func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string, dryRun bool) (string, error) {
 	id := prev[cfapi.IDTunnel]
-	if id == "" || prev[cfapi.IDCreated] != "true" {
-		return nil
+	if id == "" {
+		return "", nil
+	}
+	if !cfapi.Created(prev, false) {
+		return fmt.Sprintf("release adopted tunnel %s (left in place, no write)", id), nil
 	}
 	creds, err := cfapi.CredentialsOf(prev)
 	if err != nil {
-		return err
+		return "", err
 	}
 	acct, err := f.clients.For(ctx, prev[cfapi.IDAccount], creds)
 	if err != nil {
-		return err
+		return "", err
+	}
+	plan := "delete tunnel " + id
+	if dryRun {
+		return plan, nil
 	}
 	err = cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete tunnel "+id, func(ctx context.Context) error {
 		return acct.API.DeleteTunnel(ctx, cloudflare.AccountIdentifier(acct.ID), id)
@@ -180,14 +242,14 @@ func (f *TunnelFlusher) release(ctx context.Context, prev map[string]string) err
 	switch {
 	case err == nil:
 		f.log.Info("deleted tunnel", "account", acct.ID, "tunnel", id)
-		return nil
+		return plan, nil
 	case cfapi.HasCode(err, 1022):
 		// Connectors are still running; they go away when their
 		// Deployment does, so this is worth retrying.
 		var cfErr *cfapi.Error
 		if errors.As(err, &cfErr) {
-			return cfErr
+			return "", cfErr
 		}
 	}
-	return err
+	return "", err
 }

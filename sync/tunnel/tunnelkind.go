@@ -33,6 +33,10 @@ func checkTunnel(s *TunnelSpec) *api.FieldError {
 		return &api.FieldError{Field: "spec.name", Reason: "must be 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit"}
 	case s.ID != "" && !uuidRE.MatchString(s.ID):
 		return &api.FieldError{Field: "spec.id", Reason: "must be a tunnel id (a lower-case UUID)"}
+	case s.TakeOver != "" && s.ID != "":
+		return &api.FieldError{Field: "spec.takeOver", Reason: "give either id (adopt that tunnel) or takeOver (own the tunnel a previous controller created), not both"}
+	case s.TakeOver != "" && !uuidRE.MatchString(s.TakeOver):
+		return &api.FieldError{Field: "spec.takeOver", Reason: "must be a tunnel id (a lower-case UUID)"}
 	case s.Credentials != nil && s.AccountID == "":
 		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials"}
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -30,9 +31,18 @@ const (
 	msgAccessTeam = "access.TeamName cannot be blank when access.audTags are present"
 )
 
-// isTunnelSource reports whether a source kind owns tunnel-wide settings.
+// isTunnelSource reports whether a source kind owns tunnel-wide settings:
+// a Tunnel or ClusterTunnel, of either cloudflare-operator group (adyanth's
+// are qualified with theirs, "Tunnel.networking.cfargotunnel.com").
 func isTunnelSource(kind string) bool {
-	return kind == "Tunnel" || kind == "ClusterTunnel"
+	k := baseKind(kind)
+	return k == "Tunnel" || k == "ClusterTunnel"
+}
+
+// baseKind is a source kind without its API group qualifier.
+func baseKind(kind string) string {
+	k, _, _ := strings.Cut(kind, ".")
+	return k
 }
 
 // validateSpec checks the values of a decoded spec from source.

@@ -25,7 +25,7 @@ func BenchmarkTunnelBinding(b *testing.B) {
 	l, tb := newFake(), bigBinding(100)
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := TunnelBinding(tb, l, opts); len(r.Problems) > 0 {
+		if r := TunnelBinding(Group, tb, l, opts); len(r.Problems) > 0 {
 			b.Fatalf("unexpected problems: %v", r.Problems)
 		}
 	}

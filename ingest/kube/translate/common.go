@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -18,20 +19,23 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
-// CAPoolPath is where cloudflared must mount the Secret named by a caPool
-// (its tls.crt): CAPoolPath(secret).
-func CAPoolPath(secret string) string {
-	return "/etc/cloudflared/certs/" + secret + "/tls.crt"
-}
+// CertsDir is where the cloudflare-operators' cloudflared Deployments
+// mount a tunnel's originCaPool Secret; a caPool names a file in it.
+const CertsDir = "/etc/cloudflared/certs/"
 
-// Group is the API group of the tunnel CRDs, as class parameters name it.
-const Group = "networking.cloudflare-operator.io"
+// CAPoolPath is the path cloudflared reads a caPool file from.
+func CAPoolPath(file string) string { return CertsDir + file }
 
 // problems collects Problems in the order they are found.
 type problems []Problem
 
 func (p *problems) add(field, format string, args ...any) {
 	*p = append(*p, Problem{Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// addUnsupported adds a problem with a valid field conflux-sync does not sync.
+func (p *problems) addUnsupported(field, format string, args ...any) {
+	*p = append(*p, Problem{Field: field, Reason: fmt.Sprintf(format, args...), Unsupported: true})
 }
 
 // generation is the fragments' generation: metadata.generation, 1 if unset.
@@ -78,26 +82,84 @@ func (b *builder) result(ps problems) Result {
 
 // ---- credentials ----
 
-// credentials returns the API token reference of cf for an object in
-// namespace ns. With l non-nil the Secret and key are checked. Problems are
-// reported on field (e.g. "spec.cloudflare").
-func credentials(cf *v1alpha2.CloudflareDetails, ns, field string, l Lookup, ps *problems) *api.SecretRef {
+// creds is where an object's API token is, and the account it is for.
+type creds struct {
+	ref *api.SecretRef
+	// account is the account id the credentials name (a
+	// CloudflareCredentials' accountId); "" when they name none.
+	account string
+	// defaultDomain is a CloudflareCredentials' defaultDomain.
+	defaultDomain string
+}
+
+// credentials resolves the API token of an object whose Secrets live in
+// namespace secretNS, the way cloudflare-operator does: cf.credentialsRef
+// (a CloudflareCredentials), else cf.secret (a Secret of secretNS), else
+// the CloudflareCredentials marked isDefault. With check, the Secret and
+// its key must exist. Problems go on field (e.g. "spec.cloudflare").
+func credentials(cf *v1alpha2.CloudflareDetails, secretNS, field string, check bool, l Lookup, o Options, ps *problems) creds {
 	if cf == nil {
-		ps.add(field+".secret", "is required: the Secret holding the Cloudflare API token")
-		return nil
+		cf = &v1alpha2.CloudflareDetails{}
 	}
-	n := len(*ps)
-	if cf.CredentialsRef != nil {
-		ps.add(field+".credentialsRef", "CloudflareCredentials objects are not supported by conflux-sync: name the Secret holding the API token in %s.secret instead", field)
-	}
-	if cf.Secret == "" {
-		if cf.CredentialsRef == nil {
-			ps.add(field+".secret", "is required: the Secret holding the Cloudflare API token")
+	switch {
+	case cf.CredentialsRef != nil:
+		c, ok := l.CloudflareCredentials(cf.CredentialsRef.Name)
+		if !ok || c == nil {
+			ps.add(field+".credentialsRef", "CloudflareCredentials %s not found", cf.CredentialsRef.Name)
+			return creds{}
 		}
-		return nil
+		return fromCloudflareCredentials(c, field+".credentialsRef", check, l, o, ps)
+	case cf.Secret != "":
+		return creds{ref: secretCredentials(cf, secretNS, field, check, l, ps)}
 	}
+	var defaults []*v1alpha2.CloudflareCredentials
+	for _, c := range l.CloudflareCredentialsList() {
+		if c != nil && c.Spec.IsDefault {
+			defaults = append(defaults, c)
+		}
+	}
+	switch len(defaults) {
+	case 0:
+		ps.add(field+".secret", "is required: the Secret holding the Cloudflare API token (or credentialsRef, or a CloudflareCredentials with isDefault: true)")
+		return creds{}
+	case 1:
+		return fromCloudflareCredentials(defaults[0], field, check, l, o, ps)
+	}
+	names := make([]string, len(defaults))
+	for i, c := range defaults {
+		names[i] = c.Name
+	}
+	slices.Sort(names)
+	ps.add(field+".credentialsRef", "is required: %d CloudflareCredentials are marked isDefault (%s), so which one is the default is ambiguous", len(names), strings.Join(names, ", "))
+	return creds{}
+}
+
+// fromCloudflareCredentials is the token reference of a CloudflareCredentials.
+func fromCloudflareCredentials(c *v1alpha2.CloudflareCredentials, field string, check bool, l Lookup, o Options, ps *problems) creds {
+	s := &c.Spec
+	if s.AuthType != "" && s.AuthType != "apiToken" {
+		ps.addUnsupported(field, "CloudflareCredentials %s has authType %s: conflux-sync uses API tokens only (authType apiToken)", c.Name, s.AuthType)
+		return creds{}
+	}
+	ns := s.SecretRef.Namespace
+	if ns == "" {
+		ns = o.Namespace
+	}
+	key := s.SecretRef.APITokenKey
+	if key == "" {
+		key = v1alpha2.DefaultAPITokenKey
+	}
+	ref := &api.SecretRef{Namespace: ns, Name: s.SecretRef.Name, Key: key}
+	if check && !checkSecretKey(l, ref, field, fmt.Sprintf("CloudflareCredentials %s: ", c.Name), ps) {
+		return creds{}
+	}
+	return creds{ref: ref, account: s.AccountID, defaultDomain: normHost(s.DefaultDomain)}
+}
+
+// secretCredentials is the token reference of cf.secret in ns.
+func secretCredentials(cf *v1alpha2.CloudflareDetails, ns, field string, check bool, l Lookup, ps *problems) *api.SecretRef {
 	if cf.CLOUDFLARE_API_KEY != "" && cf.CLOUDFLARE_API_TOKEN == "" {
-		ps.add(field+".CLOUDFLARE_API_KEY", "global API keys are not supported, only API tokens: put a token in Secret %s/%s and name its key in %s.CLOUDFLARE_API_TOKEN", ns, cf.Secret, field)
+		ps.addUnsupported(field+".CLOUDFLARE_API_KEY", "global API keys are not supported, only API tokens: put a token in Secret %s/%s and name its key in %s.CLOUDFLARE_API_TOKEN", ns, cf.Secret, field)
 		return nil
 	}
 	if ns == "" {
@@ -109,58 +171,97 @@ func credentials(cf *v1alpha2.CloudflareDetails, ns, field string, l Lookup, ps 
 		key = v1alpha2.DefaultAPITokenKey
 	}
 	ref := &api.SecretRef{Namespace: ns, Name: cf.Secret, Key: key}
-	if l != nil {
-		keys, ok := l.SecretKeys(ns, cf.Secret)
-		switch {
-		case !ok:
-			ps.add(field+".secret", "Secret %s/%s not found", ns, cf.Secret)
-		case slices.Contains(keys, key):
-		case cf.CLOUDFLARE_API_KEY != "" && slices.Contains(keys, cf.CLOUDFLARE_API_KEY):
-			ps.add(field+".CLOUDFLARE_API_KEY", "global API keys are not supported, only API tokens: Secret %s/%s has the API key %s but no token under key %s", ns, cf.Secret, cf.CLOUDFLARE_API_KEY, key)
-		default:
-			ps.add(field+".CLOUDFLARE_API_TOKEN", "Secret %s/%s has no key %s", ns, cf.Secret, key)
-		}
+	if !check {
+		return ref
 	}
-	if len(*ps) > n {
+	keys, ok := l.SecretKeys(ns, cf.Secret)
+	switch {
+	case !ok:
+		ps.add(field+".secret", "Secret %s/%s not found", ns, cf.Secret)
 		return nil
+	case slices.Contains(keys, key):
+		return ref
+	case slices.Contains(keys, cmp.Or(cf.CLOUDFLARE_API_KEY, v1alpha2.DefaultAPIKeyKey)):
+		// The operators' CRDs default the key's name; conflux-sync's do
+		// not, so the default is checked here.
+		ps.addUnsupported(field+".CLOUDFLARE_API_KEY", "global API keys are not supported, only API tokens: Secret %s/%s has the API key %s but no token under key %s",
+			ns, cf.Secret, cmp.Or(cf.CLOUDFLARE_API_KEY, v1alpha2.DefaultAPIKeyKey), key)
+	default:
+		ps.add(field+".CLOUDFLARE_API_TOKEN", "Secret %s/%s has no key %s", ns, cf.Secret, key)
 	}
-	return ref
+	return nil
 }
 
-// requireAccount reports an empty accountId: the kinds need the account id
-// with a Secret's token (accountName is not looked up).
-func requireAccount(cf *v1alpha2.CloudflareDetails, field string, ps *problems) {
-	if cf.AccountID != "" {
-		return
+// checkSecretKey reports whether ref's Secret and key exist.
+func checkSecretKey(l Lookup, ref *api.SecretRef, field, prefix string, ps *problems) bool {
+	keys, ok := l.SecretKeys(ref.Namespace, ref.Name)
+	switch {
+	case !ok:
+		ps.add(field, "%sSecret %s/%s not found", prefix, ref.Namespace, ref.Name)
+	case !slices.Contains(keys, ref.Key):
+		ps.add(field, "%sSecret %s/%s has no key %s", prefix, ref.Namespace, ref.Name, ref.Key)
+	default:
+		return true
 	}
-	if cf.AccountName != "" {
-		ps.add(field+".accountId", "is required: conflux-sync does not look accounts up by name (accountName %q); set the account id", cf.AccountName)
-		return
+	return false
+}
+
+// account returns the account id of an object: cf.accountId, else the
+// credentials'. An account known only by name is a problem: the kinds need
+// the id with a Secret's token.
+func account(cf *v1alpha2.CloudflareDetails, c creds, field string, ps *problems) string {
+	if cf != nil && cf.AccountID != "" {
+		if !accountRE.MatchString(cf.AccountID) {
+			ps.add(field+".accountId", "must be a Cloudflare account id (letters, digits, - and _), not %q", cf.AccountID)
+		}
+		return cf.AccountID
+	}
+	if c.account != "" {
+		return c.account
+	}
+	if cf != nil && cf.AccountName != "" {
+		ps.addUnsupported(field+".accountId", "is required: conflux-sync does not look accounts up by name (accountName %q); set the account id", cf.AccountName)
+		return ""
 	}
 	ps.add(field+".accountId", "is required with the API token of %s.secret", field)
+	return ""
+}
+
+// zoneOf returns the zone an object's cloudflare details name: domain, else
+// the CloudflareDomain with zoneId, else the credentials' default domain.
+func zoneOf(cf *v1alpha2.CloudflareDetails, c creds, l Lookup) string {
+	if cf != nil && cf.Domain != "" {
+		return normHost(cf.Domain)
+	}
+	if cf != nil && cf.ZoneID != "" {
+		for _, d := range l.CloudflareDomains() {
+			if d.ZoneID == cf.ZoneID {
+				return d.Domain
+			}
+		}
+	}
+	return c.defaultDomain
 }
 
 // ---- tunnels ----
 
 // tunnelInfo is a resolved Tunnel or ClusterTunnel.
 type tunnelInfo struct {
-	kind, namespace, name string
+	ref ObjectRef
 	// target is the cloudflare.Tunnel target name.
 	target string
-	// zone is spec.cloudflare.domain, lower-case.
+	// zone is the tunnel's zone (spec.cloudflare.domain), lower-case.
 	zone      string
 	accountID string
 	creds     *api.SecretRef
+	// status is the object's status (its tunnelId, for the DNS records of
+	// rules that take over a previous controller's records).
+	status v1alpha2.TunnelStatus
 }
 
-func (t *tunnelInfo) String() string {
-	if t.kind == v1alpha2.KindClusterTunnel {
-		return t.kind + " " + t.name
-	}
-	return t.kind + " " + t.namespace + "/" + t.name
-}
+func (t *tunnelInfo) String() string { return t.ref.String() }
 
-// secretNamespace is where a tunnel's Secrets live.
+// secretNamespace is where the Secrets of a tunnel object live.
 func secretNamespace(kind, ns string, o Options) string {
 	if kind == v1alpha2.KindClusterTunnel {
 		return o.Namespace
@@ -169,52 +270,42 @@ func secretNamespace(kind, ns string, o Options) string {
 }
 
 // resolveTunnel finds the tunnel a rule source names; problems go on field.
-func resolveTunnel(l Lookup, o Options, kind, ns, name, field string, ps *problems) *tunnelInfo {
-	var (
-		meta *metav1.ObjectMeta
-		spec *v1alpha2.TunnelSpec
-		desc string
-	)
-	switch kind {
+func resolveTunnel(l Lookup, o Options, ref ObjectRef, field string, ps *problems) *tunnelInfo {
+	switch ref.Kind {
 	case v1alpha2.KindTunnel:
-		desc = "Tunnel " + ns + "/" + name
-		if t, ok := l.Tunnel(ns, name); ok && t != nil {
-			meta, spec = &t.ObjectMeta, &t.Spec
-		}
 	case v1alpha2.KindClusterTunnel:
-		ns = ""
-		desc = "ClusterTunnel " + name
-		if t, ok := l.ClusterTunnel(name); ok && t != nil {
-			meta, spec = &t.ObjectMeta, &t.Spec
-		}
+		ref.Namespace = ""
 	default:
-		ps.add(field, "kind must be Tunnel or ClusterTunnel, not %q", kind)
+		ps.add(field, "kind must be Tunnel or ClusterTunnel, not %q", ref.Kind)
 		return nil
 	}
-	if name == "" {
-		ps.add(field, "names no %s", kind)
+	if ref.Name == "" {
+		ps.add(field, "names no %s", ref.Kind)
 		return nil
 	}
-	if meta == nil {
-		ps.add(field, "%s not found", desc)
+	t, ok := l.Tunnel(ref)
+	if !ok || t == nil {
+		ps.add(field, "%s not found", ref)
 		return nil
 	}
-	if meta.DeletionTimestamp != nil {
-		ps.add(field, "%s is being deleted", desc)
+	if t.Meta.DeletionTimestamp != nil {
+		ps.add(field, "%s is being deleted", ref)
 		return nil
 	}
 	var cps problems
-	creds := credentials(&spec.Cloudflare, secretNamespace(kind, ns, o), "spec.cloudflare", nil, &cps)
+	c := credentials(&t.Spec.Cloudflare, secretNamespace(ref.Kind, ref.Namespace, o), "spec.cloudflare", true, l, o, &cps)
+	acct := account(&t.Spec.Cloudflare, c, "spec.cloudflare", &cps)
 	if len(cps) > 0 {
-		ps.add(field, "%s has no usable credentials (%s)", desc, cps[0])
+		ps.add(field, "%s has no usable credentials (%s)", ref, cps[0])
 		return nil
 	}
 	return &tunnelInfo{
-		kind: kind, namespace: ns, name: name,
-		target:    TunnelTarget(kind, ns, name),
-		zone:      strings.TrimSuffix(strings.ToLower(spec.Cloudflare.Domain), "."),
-		accountID: spec.Cloudflare.AccountID,
-		creds:     creds,
+		ref:       ref,
+		target:    TunnelTarget(SourceKind(ref.Group, ref.Kind), ref.Namespace, ref.Name),
+		zone:      zoneOf(&t.Spec.Cloudflare, c, l),
+		accountID: acct,
+		creds:     c.ref,
+		status:    t.Status,
 	}
 }
 
@@ -294,10 +385,10 @@ func convertOriginRequest(in *v1alpha2.OriginRequest, field string, ps *problems
 	out.HTTP2Origin = cloneBool(in.HTTP2Origin)
 	out.BastionMode = cloneBool(in.BastionMode)
 	if in.CAPool != "" {
-		if reason := checkSecretName(in.CAPool); reason != "" {
+		if p, reason := caPool(in.CAPool); reason != "" {
 			ps.add(field+".caPool", "%s", reason)
 		} else {
-			out.CAPool = ptr(CAPoolPath(in.CAPool))
+			out.CAPool = &p
 		}
 	}
 	out.OriginServerName = nonEmpty(in.OriginServerName)
@@ -327,6 +418,22 @@ func checkSecretName(s string) string {
 		return fmt.Sprintf("%q is not a Secret name", s)
 	}
 	return ""
+}
+
+// caPool returns the path cloudflared reads a caPool from: a file of the
+// tunnel's originCaPool Secret (mounted at CertsDir by the operators'
+// cloudflared Deployments), or an absolute path as written.
+func caPool(v string) (string, string) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return "", "must not be empty"
+	case slices.Contains(strings.Split(v, "/"), ".."):
+		return "", fmt.Sprintf("%q must not contain \"..\"", v)
+	case strings.HasPrefix(v, "/"):
+		return v, ""
+	}
+	return CAPoolPath(v), ""
 }
 
 // ---- services ----
@@ -408,15 +515,38 @@ func checkRegex(p string) string {
 type ruleSet struct {
 	tunnel *tunnelInfo
 	dns    bool
-	rules  []api.TunnelRule
+	// proxied is false when the object asks for unproxied CNAMEs.
+	unproxied bool
+	// takeOver, when set, returns the evidence that a hostname's record
+	// was made by the controller conflux-sync stands in for.
+	takeOver func(host string) *api.DNSTakeOver
+	// zones, when set, finds the zone of a hostname outside the tunnel's
+	// (the STRRL dialect writes records in every zone of the account).
+	zones func(host string) string
+	rules []api.TunnelRule
 	// seen maps hostname+path to the field of its first rule.
 	seen map[[2]string]string
-	// hosts are the distinct hostnames.
-	hosts map[string]bool
+	// hosts are the distinct hostnames; dnsOnly are hostnames that get a
+	// record but no rule (cloudflare-operator's Ingress TLS hosts).
+	hosts   map[string]bool
+	dnsOnly map[string]bool
 }
 
 func newRuleSet(t *tunnelInfo, dns bool) *ruleSet {
-	return &ruleSet{tunnel: t, dns: dns, seen: map[[2]string]string{}, hosts: map[string]bool{}}
+	return &ruleSet{tunnel: t, dns: dns, seen: map[[2]string]string{}, hosts: map[string]bool{}, dnsOnly: map[string]bool{}}
+}
+
+// zoneOf returns the zone of host's record: the tunnel's when host is in
+// it, else the one zones finds.
+func (rs *ruleSet) zoneOf(host string) string {
+	z := rs.tunnel.zone
+	if z != "" && (host == z || strings.HasSuffix(host, "."+z)) {
+		return z
+	}
+	if rs.zones != nil {
+		return rs.zones(host)
+	}
+	return ""
 }
 
 // checkHost reports a hostname outside the tunnel's zone (when DNS is on).
@@ -424,16 +554,16 @@ func (rs *ruleSet) checkHost(host, field string, ps *problems) bool {
 	if !rs.dns {
 		return true
 	}
+	if rs.zoneOf(host) != "" {
+		return true
+	}
 	z := rs.tunnel.zone
 	if z == "" {
 		ps.add(field, "%s has no spec.cloudflare.domain, so no DNS record can be made for %s (disable DNS updates to manage DNS elsewhere)", rs.tunnel, host)
 		return false
 	}
-	if host != z && !strings.HasSuffix(host, "."+z) {
-		ps.add(field, "hostname %s is not in zone %s of %s", host, z, rs.tunnel)
-		return false
-	}
-	return true
+	ps.add(field, "hostname %s is not in zone %s of %s", host, z, rs.tunnel)
+	return false
 }
 
 // add adds a rule (hostname lower-cased by the caller); ruleField names the
@@ -467,12 +597,34 @@ func (rs *ruleSet) emit(b *builder) []string {
 		return strings.Compare(x.Path, y.Path)
 	})
 	b.add(api.KindTunnelConfiguration, rs.tunnel.target, api.TunnelConfigSpec{Rules: rules})
-	if rs.dns {
-		recs := make([]api.DNSRecord, len(hosts))
-		for i, h := range hosts {
-			recs[i] = api.DNSRecord{Name: h, Type: "CNAME", Tunnel: rs.tunnel.target, Proxied: true}
+	if !rs.dns {
+		return hosts
+	}
+	named := slices.Clone(hosts)
+	for h := range rs.dnsOnly {
+		if !rs.hosts[h] {
+			named = append(named, h)
 		}
-		b.add(api.KindDNSRecord, rs.tunnel.zone, api.DNSSpec{AccountID: rs.tunnel.accountID, Records: recs, Credentials: rs.tunnel.creds})
+	}
+	slices.Sort(named)
+	byZone := map[string][]api.DNSRecord{}
+	var zones []string
+	for _, h := range named {
+		z := rs.zoneOf(h)
+		if z == "" {
+			continue // a dnsOnly host outside every zone
+		}
+		if _, ok := byZone[z]; !ok {
+			zones = append(zones, z)
+		}
+		rec := api.DNSRecord{Name: h, Type: "CNAME", Tunnel: rs.tunnel.target, Proxied: !rs.unproxied}
+		if rs.takeOver != nil {
+			rec.TakeOver = rs.takeOver(h)
+		}
+		byZone[z] = append(byZone[z], rec)
+	}
+	for _, z := range zones {
+		b.add(api.KindDNSRecord, z, api.DNSSpec{AccountID: rs.tunnel.accountID, Records: byZone[z], Credentials: rs.tunnel.creds})
 	}
 	return hosts
 }
@@ -494,8 +646,8 @@ func (rs *ruleSet) result(b *builder, ps problems) Result {
 // is how the class's API spells the group field.
 func classParamsProblem(groupField, group, kind, name string) string {
 	switch {
-	case group != Group:
-		return fmt.Sprintf("its %s is %q, not %s", groupField, group, Group)
+	case group != GroupCloudflareOperator && group != GroupCfargotunnel:
+		return fmt.Sprintf("its %s is %q, not %s or %s", groupField, group, GroupCloudflareOperator, GroupCfargotunnel)
 	case kind != v1alpha2.KindTunnel && kind != v1alpha2.KindClusterTunnel:
 		return fmt.Sprintf("its kind is %q", kind)
 	case name == "":

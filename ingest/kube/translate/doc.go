@@ -1,5 +1,6 @@
 // Package translate turns Kubernetes objects (Ingress, HTTPRoute and the
-// networking.cloudflare-operator.io CRDs) into conflux-sync fragments. It is
+// cloudflare-operators' CRDs of networking.cloudflare-operator.io and
+// networking.cfargotunnel.com) into conflux-sync fragments. It is
 // pure: everything besides the object comes from a Lookup over the
 // informers' caches, so the same object and caches always give the same
 // fragments, byte for byte.
@@ -11,52 +12,95 @@
 //
 // # What each object becomes
 //
-//	Tunnel, ClusterTunnel  cloudflare.Tunnel             Tunnel/<ns>/<name>, ClusterTunnel/<name>
+//	Tunnel, ClusterTunnel  cloudflare.Tunnel             Tunnel/<ns>/<name>, ClusterTunnel/<name> (adyanth's: Tunnel.networking.cfargotunnel.com/<ns>/<name> ...)
 //	                       cloudflare.TunnelConfiguration  (same name) {"settings": {...}}, no rules
 //	Ingress, HTTPRoute,    cloudflare.TunnelConfiguration  the tunnel's target {"rules": [...]}
 //	TunnelBinding          cloudflare.DNSRecord          <tunnel's cloudflare.domain> one proxied CNAME per hostname
-//	DNSRecord              cloudflare.DNSRecord          <zone> one record
+//	DNSRecord              cloudflare.DNSRecord          <zone> its record(s)
 //	AccessApplication      cloudflare.AccessApplication  AccessApplication/<ns>/<name>
-//	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<ns>/<name>
+//	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<name> (NetworkRoute/<ns>/<name> if namespaced)
+//	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
+//	VirtualNetwork, PrivateService, Access{Group,Policy,ServiceToken,IdentityProvider},
+//	GatewayRule, GatewayList, AccessTunnel: read, not synced (one Unsupported problem)
+//
+// # Tunnels and the two API groups
+//
+// Tunnel, ClusterTunnel and TunnelBinding objects of both cloudflare-operator
+// groups are read alike (their schemas are the same but for fields that
+// configure the operators' cloudflared Deployments). The objects of
+// adyanth's group networking.cfargotunnel.com are sources of their own:
+// SourceKind qualifies their kind with the group, so a Tunnel "edge" of
+// each group are two tunnels, and a TunnelBinding's tunnelRef names a
+// tunnel of its own group. A newTunnel whose status already has a tunnelId
+// (written by the operator that created the tunnel) takes that tunnel over;
+// an existingTunnel adopts the tunnel of its id (or else its name). size,
+// image, nodeSelectors, tolerations, deployPatch and protocol configure
+// cloudflared's Deployment, which conflux-sync does not run: they are
+// reported in Result.Degraded.
+//
+// A TunnelBinding becomes what the operators made of it: one rule per
+// subject, hostname spec.fqdn or <service>.<tunnel's domain>, service
+// spec.target or <protocol>://<service>.<namespace>.svc:<first port> (the
+// protocol as written when it is http, https, tcp, udp, ssh, rdp or smb,
+// else from the port: 22 ssh, 139/445 smb, 443 https, 3389 rdp, a UDP
+// port udp, else http), noTLSVerify and http2Origin written into every
+// rule (false included, so a rule keeps overriding a tunnel-wide
+// noTlsVerify as it did), and a proxied CNAME per hostname unless
+// tunnelRef.disableDNSUpdates, taken over from the operators' _managed TXT
+// registry.
 //
 // # Credentials
 //
-// spec.cloudflare.secret names a Secret in the object's namespace (for a
-// ClusterTunnel: conflux-sync's own namespace, Options.Namespace) holding an
-// API token under the key spec.cloudflare.CLOUDFLARE_API_TOKEN (default
-// "CLOUDFLARE_API_TOKEN"). Fragments carry the reference
-// {"namespace","name","key"} as "credentials", never the token. Objects
-// using rules of a tunnel (Ingress, HTTPRoute, TunnelBinding, and DNSRecord
-// and NetworkRoute without their own spec.cloudflare) use the tunnel's
-// reference; the Secret's existence is checked on the Tunnel, not again on
-// every object using it (so those need not be re-translated when the Secret
-// changes). Not supported, each reported as a Problem: a
-// CloudflareCredentials object (spec.cloudflare.credentialsRef) and a global
-// API key (CLOUDFLARE_API_KEY with email). The target kinds need the
-// account id with a Secret's token, so spec.cloudflare.accountId is required
-// on Tunnels, ClusterTunnels, AccessApplications and NetworkRoutes by
-// tunnelId (accountName is not looked up; DNSRecords and routes through a
-// tunnel fall back to the tunnel's). Ignored: zoneId (zones are found by
-// domain), email, CLOUDFLARE_TUNNEL_CREDENTIAL_FILE/SECRET, protocol and
-// deployPatch (conflux-sync does not run cloudflared).
+// As cloudflare-operator resolves them: spec.cloudflare.credentialsRef (a
+// CloudflareCredentials: its secretRef, default namespace
+// Options.Namespace, key apiTokenKey, default CLOUDFLARE_API_TOKEN, and
+// its accountId and defaultDomain), else spec.cloudflare.secret (a Secret
+// in the object's namespace — for a ClusterTunnel or a cluster-scoped
+// object, conflux-sync's own namespace, Options.Namespace — holding an API
+// token under the key spec.cloudflare.CLOUDFLARE_API_TOKEN, default
+// "CLOUDFLARE_API_TOKEN"), else the one CloudflareCredentials marked
+// isDefault. Fragments carry the reference {"namespace","name","key"} as
+// "credentials", never the token. Objects using rules of a tunnel
+// (Ingress, HTTPRoute, TunnelBinding, and DNSRecord and NetworkRoute
+// without their own spec.cloudflare) use the tunnel's reference. Global API
+// keys (CLOUDFLARE_API_KEY with email, authType globalAPIKey) are
+// Unsupported: conflux-sync uses API tokens only. The target kinds need
+// the account id with a token: spec.cloudflare.accountId, else the
+// CloudflareCredentials'; an account known only by accountName is
+// Unsupported (it is not looked up). zoneId is read through the
+// CloudflareDomain that has it (zones are found by name). email and
+// CLOUDFLARE_TUNNEL_CREDENTIAL_FILE/SECRET are for the operators'
+// cloudflared Deployments and are not used.
 //
 // # CA pools
 //
-// originCaPool, originRequest.caPool, a TunnelBinding subject's caPool and
-// the cloudflare.com/ca-pool annotation name a Secret; the rule's caPool
-// becomes "/etc/cloudflared/certs/<secret>/tls.crt". cloudflared must mount
-// that Secret there (conflux-sync does not deploy cloudflared).
+// The operators' cloudflared Deployments mount a tunnel's originCaPool
+// Secret at /etc/cloudflared/certs (CertsDir). So originCaPool makes the
+// tunnel-wide caPool /etc/cloudflared/certs/tls.crt, and a caPool anywhere
+// else (a TunnelBinding subject's, originRequest.caPool, the
+// cloudflare.com/ca-pool annotation) names a file in that folder; an
+// absolute path is used as written.
 //
 // # Ingress
 //
 // An Ingress is handled when its class (spec.ingressClassName, else the
 // legacy kubernetes.io/ingress.class annotation, else the IngressClass
 // annotated ingressclass.kubernetes.io/is-default-class: "true", the newest
-// if several) is an IngressClass whose spec.controller is IngressController.
-// The class's spec.parameters select the tunnel:
+// if several) is an IngressClass whose spec.controller is one of
+// Options.IngressControllers (by default conflux-sync's, cloudflare-operator's
+// and STRRL's). It is translated in that controller's dialect, the way that
+// controller translated it, so that conflux-sync taking a class over writes
+// nothing to Cloudflare while the Ingresses stay as they are. In every
+// dialect: an Ingress with Problems contributes nothing new (its last
+// fragments stay in force); two paths giving the same hostname and path are
+// a Problem; what the controller ignored is ignored too, and reported in
+// Result.Degraded.
+//
+// conflux-sync (IngressController). The class's spec.parameters select the
+// tunnel, a Tunnel or ClusterTunnel of either group:
 //
 //	parameters: {apiGroup: networking.cloudflare-operator.io, kind: ClusterTunnel, name: edge}
-//	parameters: {apiGroup: networking.cloudflare-operator.io, kind: Tunnel, name: t, scope: Namespace, namespace: infra}
+//	parameters: {apiGroup: networking.cfargotunnel.com, kind: Tunnel, name: t, scope: Namespace, namespace: infra}
 //
 // Every rule needs a host (cloudflared routes by hostname; the catch-all is
 // the Tunnel's fallbackTarget, so spec.defaultBackend is refused too).
@@ -64,56 +108,250 @@
 // Prefix "/a" or "/a/" becomes "^/a(/|$)"; ImplementationSpecific is
 // cloudflared's regular expression as written. spec.tls is ignored (TLS
 // ends at Cloudflare's edge). The service is
-// "<scheme>://<service>.<namespace>.svc:<port>"; the scheme is https when
-// the Service port's appProtocol or name is "https" or the port is 443,
-// else http, unless the cloudflare.com/protocol annotation says otherwise.
+// "<scheme>://<service>.<namespace>.svc:<port>"; the scheme is the protocol
+// annotations', else https when the Service port's appProtocol or name is
+// "https" or the port is 443, else http. The cloudflare.com/ annotations
+// apply.
+//
+// cloudflare-operator (CloudflareOperatorIngressController). The class's
+// spec.parameters are {apiGroup: networking.cloudflare-operator.io, kind:
+// TunnelIngressClassConfig, name, namespace} (namespace defaults to
+// Options.Namespace; scope is ignored); the config's tunnelRef is the tunnel
+// (a Tunnel's namespace defaults to the config's). With watchNamespaces
+// set, Ingresses of other namespaces are not managed.
+//   - Service: "<scheme>://<service>.<namespace>.svc:<port>"; the port is
+//     the backend's number (as written), its name's Service port, or the
+//     Service's first port. A resource backend is answered with
+//     http_status:503 (Degraded).
+//   - Scheme, first that says: the Ingress's cloudflare.com/protocol, its
+//     cloudflare.com/protocol-<port>, the Service's cloudflare.com/protocol
+//     (as written), the port's appProtocol (h2c and kubernetes.io/h2c →
+//     h2mux, ws → ws, wss → wss, grpc → http, http, https, tcp, udp, else
+//     as written), the port's name (http http-web http-api web grpc
+//     grpc-web → http, https https-web https-api secure → https, h2c http2
+//     → h2mux, ws websocket → ws, wss websocket-secure → wss, ssh rdp smb
+//     tcp udp), the config's defaultProtocol, the port number (443 https,
+//     22 ssh, 3389 rdp, 139 and 445 smb, else http). cloudflare-operator
+//     wrote h2mux, which cloudflared does not serve as HTTP: conflux-sync
+//     writes http instead (Degraded), and http for any scheme cloudflared
+//     refuses.
+//   - Paths, as cloudflare-operator converts them (unanchored, not
+//     escaped): "" and "/" no path; Exact p "^p$"; Prefix (also unset) and
+//     ImplementationSpecific p "p.*" when p ends in "/", else "p(/.*)?$".
+//   - Rules without a host are skipped, spec.defaultBackend ignored
+//     (Degraded); a rule without paths and the spec.tls hosts get a DNS
+//     record and no rule.
+//   - originRequest: the config's defaultOriginRequest, overridden field by
+//     field by the cloudflare.com/ annotations; when it has noTLSVerify,
+//     http2Origin or a proxy setting, the booleans cloudflare-operator always
+//     sent with it (noTLSVerify, http2Origin, disableChunkedEncoding,
+//     bastionMode, noHappyEyeballs) are written false unless set.
+//     cloudflare-operator dropped every other field on the way to
+//     Cloudflare; conflux-sync applies them (the one deliberate difference).
+//   - DNS: none with dnsManagement Manual or cloudflare.com/disable-dns;
+//     proxied per dnsProxied (default true) unless cloudflare.com/dns-proxied
+//     says. Records of the DNSRecord objects cloudflare-operator generated
+//     for the Ingress are taken over by their status.recordId.
+//
+// STRRL (STRRLIngressController). The class has no parameters: the tunnel
+// is Options.DefaultTunnel (--kube-default-tunnel; without it, a Problem).
+// Only the cloudflare-tunnel-ingress-controller.strrl.dev/ annotations
+// apply (see below).
+//   - Service: "<backend-protocol>://<service>.<namespace>.svc.<cluster
+//     domain>:<port>" (Options.ClusterDomain, default cluster.local); an
+//     ExternalName Service's host is its externalName; a headless Service is
+//     a Problem; a named port is the Service port's port, a number is used as
+//     written.
+//   - Paths are written as they are (a regular expression, unanchored) for
+//     http and https services and dropped for other schemes; Prefix and
+//     ImplementationSpecific are the same. Exact, which STRRL's controller
+//     refused, becomes "^<path>$" (the path escaped).
+//   - A rule without a host is a Problem (as STRRL's controller refused the
+//     Ingress); a rule without http is skipped, spec.tls and
+//     spec.defaultBackend are ignored (Degraded).
+//   - DNS: a proxied CNAME per hostname unless disable-dns-management:
+//     "true", in the tunnel's zone, else in the zone of the CloudflareDomain
+//     that is its longest suffix, else a Problem. Records are taken over
+//     from STRRL's _ctic_managed TXT registry.
 //
 // # HTTPRoute
 //
-// An HTTPRoute is handled when a parentRef names a Gateway whose
-// GatewayClass has spec.controllerName GatewayController; the class's
-// parametersRef ({group: networking.cloudflare-operator.io, kind: Tunnel |
-// ClusterTunnel, name, namespace}) selects the tunnel. All its managed
-// parents must select the same tunnel. Hostnames come from spec.hostnames,
-// else the managed listeners' hostnames. Each rule needs exactly one Service
-// backendRef with a port (cloudflared has no weighted backends); header,
-// query and method matches, filters, timeouts, retries and session
-// persistence are refused (cloudflared matches host and path only). Paths:
-// PathPrefix and Exact as for Ingress, RegularExpression as written.
-// Cross-namespace backendRefs are refused (ReferenceGrants are not read).
+// An HTTPRoute is handled when a parentRef names a Gateway (in the route's
+// namespace unless it says) whose GatewayClass's spec.controllerName is one
+// of Options.GatewayControllers (by default conflux-sync's and
+// cloudflare-operator's), in that controller's dialect; all its managed
+// parents must be of one dialect and select the same tunnel. A
+// cross-namespace backendRef is a Problem in both: conflux-sync does not
+// read ReferenceGrants, so it cannot tell whether the other namespace allows
+// the reference, and a route must not reach into a namespace that did not
+// allow it.
+//
+// conflux-sync (GatewayController). The class's parametersRef ({group:
+// networking.cloudflare-operator.io or networking.cfargotunnel.com, kind:
+// Tunnel | ClusterTunnel, name, namespace}) selects the tunnel. Hostnames
+// come from spec.hostnames, else the managed listeners' hostnames. Each
+// rule needs exactly one Service backendRef with a port (cloudflared has no
+// weighted backends); header, query and method matches, filters, timeouts,
+// retries and session persistence are refused (cloudflared matches host and
+// path only). Paths: PathPrefix and Exact as for Ingress, RegularExpression
+// as written. The cloudflare.com/ annotations apply.
+//
+// cloudflare-operator (CloudflareOperatorGatewayController). The class's
+// parametersRef is {group: networking.cloudflare-operator.io, kind:
+// TunnelGatewayClassConfig, name, namespace (required)}; the config's
+// tunnelRef is the tunnel. One rule per hostname of spec.hostnames (none is
+// a Problem) and path match: "" and "/" no path, PathPrefix v "v.*" when v
+// ends in "/" else "v(/.*)?$", Exact "^v$", RegularExpression as written.
+// The first Service backendRef serves (port as written, default 80; scheme
+// from the port number when the Service has that port, else http); other
+// backendRefs, non-Service ones, header, query and method matches, filters,
+// timeouts, retries and session persistence are ignored as
+// cloudflare-operator ignored them (Degraded: the rule matches every
+// request to its hostnames and path). Every rule's originRequest is the
+// config's defaultOriginRequest with noTLSVerify, http2Origin,
+// disableChunkedEncoding, bastionMode and noHappyEyeballs spelled out, as
+// cloudflare-operator sent it (it dropped caPool, conflux-sync keeps it).
+// Annotations are not read. DNS per dnsManagement and dnsProxied, in the
+// tunnel's zone or the CloudflareDomain the hostname is in; the records of
+// the DNSRecord objects cloudflare-operator generated for the parent
+// Gateways are taken over.
 //
 // # Annotations (Ingress and HTTPRoute)
 //
-// Any other annotation starting with "cloudflare.com/" is a Problem, so a
-// typo does not go unnoticed. Booleans are "true" or "false"; durations are
-// Go durations ("30s", "1m30s"), rounded up to whole seconds.
+// The conflux-sync and cloudflare-operator dialects read one set, the union
+// of conflux-sync's and cloudflare-operator's. Any other annotation starting
+// with "cloudflare.com/" is a Problem, so a typo does not go unnoticed.
+// Booleans are what strconv.ParseBool accepts ("true", "false", "1", "0",
+// "t", "F", ...); durations are Go durations ("30s", "1m30s"), rounded up to
+// whole seconds.
 //
-//	annotation                              value                        effect
-//	cloudflare.com/protocol                 http https tcp ssh rdp smb   scheme of the origin service (default: from the Service port)
-//	cloudflare.com/no-tls-verify            bool                         originRequest.noTLSVerify
-//	cloudflare.com/http-host-header         host name                    originRequest.httpHostHeader
-//	cloudflare.com/origin-server-name       host name                    originRequest.originServerName
-//	cloudflare.com/match-sni-to-host        bool                         originRequest.matchSNItoHost
-//	cloudflare.com/ca-pool                  Secret name                  originRequest.caPool = /etc/cloudflared/certs/<secret>/tls.crt
-//	cloudflare.com/connect-timeout          duration                     originRequest.connectTimeout (seconds)
-//	cloudflare.com/tls-timeout              duration                     originRequest.tlsTimeout (seconds)
-//	cloudflare.com/tcp-keep-alive           duration                     originRequest.tcpKeepAlive (seconds)
-//	cloudflare.com/keep-alive-timeout       duration                     originRequest.keepAliveTimeout (seconds)
-//	cloudflare.com/keep-alive-connections   integer >= 0                 originRequest.keepAliveConnections
-//	cloudflare.com/no-happy-eyeballs        bool                         originRequest.noHappyEyeballs
-//	cloudflare.com/disable-chunked-encoding bool                         originRequest.disableChunkedEncoding
-//	cloudflare.com/http2-origin             bool                         originRequest.http2Origin
-//	cloudflare.com/disable-dns              bool                         "true": no DNS record fragment (hostnames may then be outside the tunnel's zone)
+//	annotation                              value                  effect
+//	cloudflare.com/protocol                 scheme (below)         scheme of the origin service (default: from the Service port)
+//	cloudflare.com/protocol-<port>          scheme (below)         the same, for backends on that Service port (protocol wins)
+//	cloudflare.com/no-tls-verify            bool                   originRequest.noTLSVerify
+//	cloudflare.com/http-host-header         host name              originRequest.httpHostHeader
+//	cloudflare.com/origin-server-name       host name              originRequest.originServerName
+//	cloudflare.com/match-sni-to-host        bool                   originRequest.matchSNItoHost
+//	cloudflare.com/ca-pool                  file                   originRequest.caPool = /etc/cloudflared/certs/<file> (an absolute path as written)
+//	cloudflare.com/connect-timeout          duration               originRequest.connectTimeout (seconds)
+//	cloudflare.com/tls-timeout              duration               originRequest.tlsTimeout (seconds)
+//	cloudflare.com/tcp-keep-alive           duration               originRequest.tcpKeepAlive (seconds)
+//	cloudflare.com/keep-alive-timeout       duration               originRequest.keepAliveTimeout (seconds)
+//	cloudflare.com/keep-alive-connections   integer >= 0           originRequest.keepAliveConnections
+//	cloudflare.com/no-happy-eyeballs        bool                   originRequest.noHappyEyeballs
+//	cloudflare.com/disable-chunked-encoding bool                   originRequest.disableChunkedEncoding
+//	cloudflare.com/http2-origin             bool                   originRequest.http2Origin
+//	cloudflare.com/bastion-mode             bool                   originRequest.bastionMode
+//	cloudflare.com/proxy-address            address                originRequest.proxyAddress
+//	cloudflare.com/proxy-port               0..65535               originRequest.proxyPort
+//	cloudflare.com/proxy-type               "" or socks            originRequest.proxyType
+//	cloudflare.com/disable-dns              bool                   "true": no DNS record fragment (hostnames may then be outside the tunnel's zone)
+//	cloudflare.com/dns-proxied              bool                   "false": the records are not proxied (default: proxied; cloudflare-operator: the config's dnsProxied)
 //
-// udp is not accepted as a protocol (cloudflared serves UDP only to WARP
-// clients, through NetworkRoutes), nor unix sockets (a Service is not one).
+// Schemes: http, https, ws, wss (HTTP) and tcp, udp, ssh, rdp, smb, bastion
+// (cloudflared proxies every other scheme as a TCP stream; udp and bastion
+// because cloudflare-operator accepts them), case-insensitive. unix and
+// unix+tls are refused: a Service is not a socket file. The ca-pool file is
+// one of the tunnel's originCaPool Secret, which the operators' cloudflared
+// Deployments mount at /etc/cloudflared/certs.
+//
+// The STRRL dialect reads STRRL's annotations instead, as STRRL's
+// controller parses them, each for every rule of the Ingress; an invalid
+// value or an unknown key of the prefix is a Problem. Booleans are exactly
+// "true" or "false"; durations are Go durations of a positive whole number
+// of seconds ("1500ms" is refused).
+//
+//	cloudflare-tunnel-ingress-controller.strrl.dev/...
+//	backend-protocol          scheme, default http   the service's scheme, lower-cased (STRRL's controller used it as written)
+//	proxy-ssl-verify          on | off               https only: originRequest.noTLSVerify = (off); unset: true
+//	no-tls-verify             bool                   originRequest.noTLSVerify, any scheme; not with proxy-ssl-verify
+//	http-host-header          string                 originRequest.httpHostHeader
+//	origin-server-name        string                 https only: originRequest.originServerName
+//	disable-dns-management    bool                   "true": no DNS records (the hostnames need no zone)
+//	connect-timeout           duration               originRequest.connectTimeout
+//	tls-timeout               duration               originRequest.tlsTimeout
+//	tcp-keepalive             duration               originRequest.tcpKeepAlive
+//	keepalive-timeout         duration               originRequest.keepAliveTimeout
+//	keepalive-connections     integer >= 0           originRequest.keepAliveConnections
+//	no-happy-eyeballs         bool                   originRequest.noHappyEyeballs
+//	disable-chunked-encoding  bool                   originRequest.disableChunkedEncoding
+//	http2-origin              bool                   originRequest.http2Origin; "true" needs backend-protocol https
+//
+// proxy-ssl-verify and origin-server-name on a service that is not https
+// are ignored (Degraded), as STRRL's controller ignored them. Annotations
+// of the other dialects' prefix are ignored (Degraded) in each dialect.
 //
 // # DNS
 //
-// Rules' hostnames become one cloudflare.DNSRecord fragment for the zone
-// spec.cloudflare.domain of the tunnel: proxied CNAMEs to the tunnel. A
-// hostname outside that zone is a Problem unless DNS is disabled (the
+// Rules' hostnames become one cloudflare.DNSRecord fragment per zone,
+// proxied CNAMEs to the tunnel: the tunnel's zone (spec.cloudflare.domain),
+// or, where a dialect says, the CloudflareDomain a hostname is in. A
+// hostname outside every zone is a Problem unless DNS is disabled (the
 // cloudflare.com/disable-dns annotation, a TunnelBinding's
-// tunnelRef.disableDNSUpdates). A DNSRecord with a tunnelRef and no
-// proxied is proxied (a CNAME to a tunnel only works proxied).
+// tunnelRef.disableDNSUpdates, STRRL's disable-dns-management). A
+// DNSRecord with a tunnelRef and no proxied is proxied (a CNAME to a
+// tunnel only works proxied). Each record carries the evidence by which it
+// takes over the record the replaced controller made.
+//
+// # DNSRecord
+//
+// A DNSRecord is cloudflare-operator's: fixed content (type A, AAAA,
+// CNAME, TXT or MX; other types and spec.data are Unsupported), content
+// from a source object's addresses (sourceRef), or, conflux-sync's
+// extension, a CNAME to a tunnel (tunnelRef). Its zone is the
+// CloudflareDomain with spec.cloudflare.zoneId, else spec.cloudflare.domain,
+// else the CloudflareDomain whose domain is the longest suffix of
+// spec.name; a name in none of them is in its tunnel's zone, or (a relative
+// name) the default CloudflareDomain's, or the credentials' defaultDomain.
+// "@" is the zone apex and a name without a dot is relative to the zone.
+// The credentials are spec.cloudflare.credentialsRef, else
+// spec.cloudflare.secret (which cloudflare-operator ignores on DNSRecords),
+// else the zone's CloudflareDomain's credentialsRef, else the tunnel's,
+// else the default CloudflareCredentials.
+//
+// A sourceRef names one Service (addressType LoadBalancerIP,
+// LoadBalancerHostname, ExternalIP, ExternalName, ClusterIP), Ingress,
+// HTTPRoute (its parent Gateways' addresses), Gateway or Node (ExternalIP,
+// InternalIP, Hostname). An IPv4 address makes an A record, IPv6 AAAA,
+// anything else a CNAME; spec.type keeps only the addresses it can hold.
+// addressSelection First, PreferIPv4 and PreferIPv6 make one record, All
+// one per address (cloudflare-operator makes only the first). With no
+// address yet the record keeps what it had (Result.Keep, Waiting). A source
+// that is gone removes the record (sourceDeletionPolicy Delete, the
+// default; the DNSRecord itself stays, where cloudflare-operator deletes it)
+// or keeps it with its last content (Orphan, status state Orphaned).
+//
+// status.recordId and status.managedRecordIds, as cloudflare-operator
+// wrote them, are the takeover evidence of its records. cloudflare-operator
+// adopted any record of the same name and type; conflux-sync needs that
+// evidence, or adopt.
+//
+// # AccessApplication
+//
+// Synced: name (default the object's name), domain, type (self_hosted,
+// ssh, vnc), sessionDuration, allowedIdps and identityProviderRefs,
+// autoRedirectToIdentity, appLauncherVisible, tags, and reusablePolicyRefs
+// in list order (precedence is ignored, as cloudflare-operator ignores it).
+// A reference by name reads the id cloudflare-operator recorded in the
+// AccessPolicy's status.policyId or the AccessIdentityProvider's
+// status.providerId; by cloudflareName it is Unsupported. Every other field
+// set (inline policies and reusableGroupRefs, which cloudflare-operator
+// ignores too, and the application's other settings) is an Unsupported
+// problem: the application is not synced at all rather than synced without
+// what may keep people out. status.applicationId is the takeover evidence.
+//
+// # NetworkRoute
+//
+// cloudflare-operator's NetworkRoute is cluster-scoped (its Secret is in
+// Options.Namespace); conflux-sync's older CRD's was namespaced, and both
+// are read. The network is an IPv4 or IPv6 CIDR. tunnelRef's kind defaults
+// to ClusterTunnel; a Tunnel without tunnelRef.namespace is in the route's
+// namespace, else in "default" (cloudflare-operator's). The virtual network
+// is virtualNetworkId, virtualNetworkRef.cloudflareId, or the
+// status.virtualNetworkId of the VirtualNetwork virtualNetworkRef.name
+// names (none yet: the route keeps what it had and waits). The credentials
+// are spec.cloudflare's, else the tunnel's, else the default
+// CloudflareCredentials; the account spec.cloudflare.accountId, else the
+// tunnel's, else the credentials'. cloudflare-operator's comment marker
+// "[managed:NetworkRoute/<name>]" is the takeover evidence.
 package translate

@@ -25,11 +25,23 @@ import (
 type fake struct {
 	services map[string]*corev1.Service
 	secrets  map[string][]string
-	tunnels  map[string]*v1alpha2.Tunnel
-	ctunnels map[string]*v1alpha2.ClusterTunnel
-	classes  map[string]*networkingv1.IngressClass
-	gateways map[string]*gatewayv1.Gateway
-	gclasses map[string]*gatewayv1.GatewayClass
+	// tunnels are keyed by ObjectRef.String() (e.g. "Tunnel infra/t1",
+	// "ClusterTunnel edge", "ClusterTunnel.networking.cfargotunnel.com edge").
+	tunnels     map[string]*TunnelObject
+	credentials map[string]*v1alpha2.CloudflareCredentials
+	domains     []CloudflareDomain
+	// configs are keyed by "<kind> <namespace>/<name>".
+	configs map[string]*v1alpha2.ClassConfigSpec
+	// statuses are keyed by "<kind> <namespace>/<name>" (or "<kind> <name>").
+	statuses  map[string]map[string]string
+	classes   map[string]*networkingv1.IngressClass
+	ingresses map[string]*networkingv1.Ingress
+	gateways  map[string]*gatewayv1.Gateway
+	gclasses  map[string]*gatewayv1.GatewayClass
+	routes    map[string]*gatewayv1.HTTPRoute
+	nodes     map[string]*corev1.Node
+	// generated are keyed by "<owner kind> <namespace>/<name>".
+	generated map[string]map[string]string
 }
 
 func (f *fake) Service(ns, name string) (*corev1.Service, bool) {
@@ -40,13 +52,33 @@ func (f *fake) SecretKeys(ns, name string) ([]string, bool) {
 	s, ok := f.secrets[ns+"/"+name]
 	return s, ok
 }
-func (f *fake) Tunnel(ns, name string) (*v1alpha2.Tunnel, bool) {
-	t, ok := f.tunnels[ns+"/"+name]
+func (f *fake) Tunnel(ref ObjectRef) (*TunnelObject, bool) {
+	t, ok := f.tunnels[ref.String()]
 	return t, ok
 }
-func (f *fake) ClusterTunnel(name string) (*v1alpha2.ClusterTunnel, bool) {
-	t, ok := f.ctunnels[name]
-	return t, ok
+func (f *fake) CloudflareCredentials(name string) (*v1alpha2.CloudflareCredentials, bool) {
+	c, ok := f.credentials[name]
+	return c, ok
+}
+func (f *fake) CloudflareCredentialsList() []*v1alpha2.CloudflareCredentials {
+	out := make([]*v1alpha2.CloudflareCredentials, 0, len(f.credentials))
+	for _, c := range f.credentials {
+		out = append(out, c)
+	}
+	return out
+}
+func (f *fake) CloudflareDomains() []CloudflareDomain { return f.domains }
+func (f *fake) ClassConfig(kind, ns, name string) (*v1alpha2.ClassConfigSpec, bool) {
+	c, ok := f.configs[kind+" "+ns+"/"+name]
+	return c, ok
+}
+func (f *fake) StatusField(kind, ns, name, field string) (string, bool) {
+	key := kind + " " + name
+	if ns != "" {
+		key = kind + " " + ns + "/" + name
+	}
+	st, ok := f.statuses[key]
+	return st[field], ok
 }
 func (f *fake) IngressClass(name string) (*networkingv1.IngressClass, bool) {
 	c, ok := f.classes[name]
@@ -59,6 +91,10 @@ func (f *fake) IngressClasses() []*networkingv1.IngressClass {
 	}
 	return out
 }
+func (f *fake) Ingress(ns, name string) (*networkingv1.Ingress, bool) {
+	i, ok := f.ingresses[ns+"/"+name]
+	return i, ok
+}
 func (f *fake) Gateway(ns, name string) (*gatewayv1.Gateway, bool) {
 	g, ok := f.gateways[ns+"/"+name]
 	return g, ok
@@ -66,6 +102,17 @@ func (f *fake) Gateway(ns, name string) (*gatewayv1.Gateway, bool) {
 func (f *fake) GatewayClass(name string) (*gatewayv1.GatewayClass, bool) {
 	c, ok := f.gclasses[name]
 	return c, ok
+}
+func (f *fake) HTTPRoute(ns, name string) (*gatewayv1.HTTPRoute, bool) {
+	r, ok := f.routes[ns+"/"+name]
+	return r, ok
+}
+func (f *fake) Node(name string) (*corev1.Node, bool) {
+	n, ok := f.nodes[name]
+	return n, ok
+}
+func (f *fake) GeneratedRecordIDs(ownerKind, ns, name string) map[string]string {
+	return f.generated[ownerKind+" "+ns+"/"+name]
 }
 
 var opts = Options{Namespace: "conflux"}
@@ -83,9 +130,9 @@ func meta(ns, name string, gen int64) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name, Generation: gen}
 }
 
-func clusterTunnel() *v1alpha2.ClusterTunnel {
-	return &v1alpha2.ClusterTunnel{
-		ObjectMeta: meta("", "edge", 2),
+func clusterTunnel() *TunnelObject {
+	return &TunnelObject{
+		Meta: meta("", "edge", 2),
 		Spec: v1alpha2.TunnelSpec{
 			NewTunnel:      &v1alpha2.NewTunnel{Name: "edge"},
 			Cloudflare:     cfDetails("Example.com", "cf", acct1),
@@ -94,9 +141,9 @@ func clusterTunnel() *v1alpha2.ClusterTunnel {
 	}
 }
 
-func nsTunnel() *v1alpha2.Tunnel {
-	return &v1alpha2.Tunnel{
-		ObjectMeta: meta("infra", "t1", 1),
+func nsTunnel() *TunnelObject {
+	return &TunnelObject{
+		Meta: meta("infra", "t1", 1),
 		Spec: v1alpha2.TunnelSpec{
 			ExistingTunnel: &v1alpha2.ExistingTunnel{Name: "legacy"},
 			Cloudflare:     cfDetails("example.org", "cf", acct2),
@@ -135,8 +182,7 @@ func newFake() *fake {
 			"default/cf": {"CLOUDFLARE_API_TOKEN", "other"},
 			"default/gk": {"CLOUDFLARE_API_KEY"},
 		},
-		tunnels:  map[string]*v1alpha2.Tunnel{"infra/t1": nsTunnel()},
-		ctunnels: map[string]*v1alpha2.ClusterTunnel{"edge": clusterTunnel()},
+		tunnels: map[string]*TunnelObject{"Tunnel infra/t1": nsTunnel(), "ClusterTunnel edge": clusterTunnel()},
 		classes: map[string]*networkingv1.IngressClass{
 			"cf":    ingressClass("cf", IngressController, &networkingv1.IngressClassParametersReference{APIGroup: &group, Kind: "ClusterTunnel", Name: "edge"}),
 			"cf-ns": ingressClass("cf-ns", IngressController, &networkingv1.IngressClassParametersReference{APIGroup: &group, Kind: "Tunnel", Name: "t1", Scope: &nsScope, Namespace: &infra}),
@@ -210,3 +256,9 @@ func sameBytes(a, b Result) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// The fake's tunnels.
+var (
+	ctRef = ObjectRef{Group: Group, Kind: "ClusterTunnel", Name: "edge"}
+	nsRef = ObjectRef{Group: Group, Kind: "Tunnel", Namespace: "infra", Name: "t1"}
+)

@@ -98,10 +98,10 @@ func TestHappyPaths(t *testing.T) {
 				ct.Spec.OriginRequest = &v1alpha2.OriginRequest{ConnectTimeout: "1m30s", TLSTimeout: "1500ms", KeepAliveConnections: ptr(int32(10)), HTTPHostHeader: "h.internal", ProxyType: "socks"}
 				ct.Spec.NoTLSVerify = true
 				ct.Spec.OriginCaPool = "ca"
-				return ClusterTunnel(ct, l, opts)
+				return Tunnel(ctRef, ct, l, opts)
 			},
 			want: `cloudflare.Tunnel ClusterTunnel/edge 2 {"accountId":"0123456789abcdef0123456789abcdef","name":"edge","credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-cloudflare.TunnelConfiguration ClusterTunnel/edge 2 {"settings":{"fallbackTarget":"http_status:404","warpRouting":false,"originRequest":{"connectTimeout":90,"tlsTimeout":2,"keepAliveConnections":10,"httpHostHeader":"h.internal","caPool":"/etc/cloudflared/certs/ca/tls.crt","noTLSVerify":true,"proxyType":"socks"}}}
+cloudflare.TunnelConfiguration ClusterTunnel/edge 2 {"settings":{"fallbackTarget":"http_status:404","warpRouting":false,"originRequest":{"connectTimeout":90,"tlsTimeout":2,"keepAliveConnections":10,"httpHostHeader":"h.internal","caPool":"/etc/cloudflared/certs/tls.crt","noTLSVerify":true,"proxyType":"socks"}}}
 `,
 			tunnel: "ClusterTunnel/edge",
 		},
@@ -111,7 +111,7 @@ cloudflare.TunnelConfiguration ClusterTunnel/edge 2 {"settings":{"fallbackTarget
 				tn := nsTunnel()
 				tn.Spec.EnableWarpRouting = true
 				tn.Spec.FallbackTarget = "https://fallback.infra.svc:443"
-				return Tunnel(tn, l, opts)
+				return Tunnel(nsRef, tn, l, opts)
 			},
 			want: `cloudflare.Tunnel Tunnel/infra/t1 1 {"accountId":"fedcba9876543210fedcba9876543210","name":"legacy","adopt":true,"credentials":{"namespace":"infra","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
 cloudflare.TunnelConfiguration Tunnel/infra/t1 1 {"settings":{"fallbackTarget":"https://fallback.infra.svc:443","warpRouting":true}}
@@ -122,10 +122,10 @@ cloudflare.TunnelConfiguration Tunnel/infra/t1 1 {"settings":{"fallbackTarget":"
 			name: "Tunnel existing by id", source: SourceTunnel, ns: "infra", obj: "t1",
 			run: func(l Lookup) Result {
 				tn := nsTunnel()
-				tn.Generation = 0
+				tn.Meta.Generation = 0
 				tn.Spec.FallbackTarget = ""
 				tn.Spec.ExistingTunnel = &v1alpha2.ExistingTunnel{ID: "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415"}
-				return Tunnel(tn, l, opts)
+				return Tunnel(nsRef, tn, l, opts)
 			},
 			want: `cloudflare.Tunnel Tunnel/infra/t1 1 {"accountId":"fedcba9876543210fedcba9876543210","name":"t1","adopt":true,"id":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","credentials":{"namespace":"infra","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
 cloudflare.TunnelConfiguration Tunnel/infra/t1 1 {"settings":{"warpRouting":false}}
@@ -200,9 +200,9 @@ cloudflare.TunnelConfiguration ClusterTunnel/edge 5 {"rules":[{"hostname":"*.exa
 		},
 		{
 			name: "TunnelBinding", source: SourceTunnelBinding, ns: "default", obj: "b",
-			run: func(l Lookup) Result { return TunnelBinding(webBinding(), l, opts) },
-			want: `cloudflare.DNSRecord example.com 1 {"accountId":"0123456789abcdef0123456789abcdef","records":[{"name":"api.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true},{"name":"db.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true},{"name":"secure.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true},{"name":"web.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true}],"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-cloudflare.TunnelConfiguration ClusterTunnel/edge 1 {"rules":[{"hostname":"api.example.com","service":"https://api.default.svc:8080"},{"hostname":"db.example.com","service":"tcp://db.other.svc:5432","originRequest":{"proxyAddress":"127.0.0.1","proxyPort":1080,"proxyType":"socks"}},{"hostname":"secure.example.com","path":"^/x","service":"https://tls.default.svc:443","originRequest":{"caPool":"/etc/cloudflared/certs/ca/tls.crt","noTLSVerify":true,"http2Origin":true}},{"hostname":"web.example.com","service":"http://web.default.svc:80"}]}
+			run: func(l Lookup) Result { return TunnelBinding(Group, webBinding(), l, opts) },
+			want: `cloudflare.DNSRecord example.com 1 {"accountId":"0123456789abcdef0123456789abcdef","records":[{"name":"api.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true,"takeOver":{"registry":"cfargotunnel"}},{"name":"db.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true,"takeOver":{"registry":"cfargotunnel"}},{"name":"secure.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true,"takeOver":{"registry":"cfargotunnel"}},{"name":"web.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":true,"takeOver":{"registry":"cfargotunnel"}}],"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
+cloudflare.TunnelConfiguration ClusterTunnel/edge 1 {"rules":[{"hostname":"api.example.com","service":"https://api.default.svc:8080","originRequest":{"noTLSVerify":false,"http2Origin":false}},{"hostname":"db.example.com","service":"tcp://db.other.svc:5432","originRequest":{"noTLSVerify":false,"proxyPort":1080,"proxyType":"socks","http2Origin":false}},{"hostname":"secure.example.com","path":"^/x","service":"https://tls.default.svc:443","originRequest":{"caPool":"/etc/cloudflared/certs/ca","noTLSVerify":true,"http2Origin":true}},{"hostname":"web.example.com","service":"http://web.default.svc:80","originRequest":{"noTLSVerify":false,"http2Origin":false}}]}
 `,
 			tunnel:    "ClusterTunnel/edge",
 			hostnames: []string{"api.example.com", "db.example.com", "secure.example.com", "web.example.com"},
@@ -216,92 +216,12 @@ cloudflare.TunnelConfiguration ClusterTunnel/edge 1 {"rules":[{"hostname":"api.e
 					TunnelRef:  v1alpha2.TunnelBindingRef{Kind: "Tunnel", Name: "t1", DisableDNSUpdates: true},
 					Subjects:   []v1alpha2.TunnelBindingSubject{{Name: "web", Spec: v1alpha2.TunnelBindingSubjectSpec{Fqdn: "web.other.net"}}},
 				}
-				return TunnelBinding(b, l, opts)
+				return TunnelBinding(Group, b, l, opts)
 			},
-			want: `cloudflare.TunnelConfiguration Tunnel/infra/t1 7 {"rules":[{"hostname":"web.other.net","service":"https://web.infra.svc:443"}]}
+			want: `cloudflare.TunnelConfiguration Tunnel/infra/t1 7 {"rules":[{"hostname":"web.other.net","service":"https://web.infra.svc:443","originRequest":{"noTLSVerify":false,"http2Origin":false}}]}
 `,
 			tunnel:    "Tunnel/infra/t1",
 			hostnames: []string{"web.other.net"},
-		},
-		{
-			name: "DNSRecord with content", source: SourceDNSRecord, ns: "default", obj: "mx",
-			run: func(l Lookup) Result {
-				r := &v1alpha2.DNSRecord{ObjectMeta: meta("default", "mx", 4), Spec: v1alpha2.DNSRecordSpec{
-					Name: "Mail.Example.net", Type: "mx", Content: "mx1.provider.com", TTL: 3600, Priority: ptr(int32(10)),
-					Comment: "mail", Tags: []string{"team:b", "env:prod"}, Adopt: true,
-					Cloudflare: &v1alpha2.CloudflareDetails{Domain: "example.net", Secret: "cf", CLOUDFLARE_API_TOKEN: "other", AccountID: acct2},
-				}}
-				return DNSRecord(r, l, opts)
-			},
-			want: `cloudflare.DNSRecord example.net 4 {"accountId":"fedcba9876543210fedcba9876543210","records":[{"name":"mail.example.net","type":"MX","content":"mx1.provider.com","ttl":3600,"proxied":false,"priority":10,"comment":"mail","tags":["env:prod","team:b"],"adopt":true}],"credentials":{"namespace":"default","name":"cf","key":"other"}}
-`,
-			hostnames: []string{"mail.example.net"},
-		},
-		{
-			name: "DNSRecord to a tunnel, relative name", source: SourceDNSRecord, ns: "infra", obj: "www",
-			run: func(l Lookup) Result {
-				r := &v1alpha2.DNSRecord{ObjectMeta: meta("infra", "www", 1), Spec: v1alpha2.DNSRecordSpec{
-					Name: "www", Type: "CNAME", TunnelRef: &v1alpha2.TunnelRef{Kind: "Tunnel", Name: "t1"},
-				}}
-				return DNSRecord(r, l, opts)
-			},
-			want: `cloudflare.DNSRecord example.org 1 {"accountId":"fedcba9876543210fedcba9876543210","records":[{"name":"www.example.org","type":"CNAME","tunnel":"Tunnel/infra/t1","proxied":true}],"credentials":{"namespace":"infra","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-`,
-			tunnel:    "Tunnel/infra/t1",
-			hostnames: []string{"www.example.org"},
-		},
-		{
-			name: "DNSRecord at the apex of a ClusterTunnel's zone", source: SourceDNSRecord, ns: "default", obj: "apex",
-			run: func(l Lookup) Result {
-				r := &v1alpha2.DNSRecord{ObjectMeta: meta("default", "apex", 1), Spec: v1alpha2.DNSRecordSpec{
-					Name: "@", Type: "CNAME", Proxied: ptr(false), TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "edge"},
-				}}
-				return DNSRecord(r, l, opts)
-			},
-			want: `cloudflare.DNSRecord example.com 1 {"accountId":"0123456789abcdef0123456789abcdef","records":[{"name":"example.com","type":"CNAME","tunnel":"ClusterTunnel/edge","proxied":false}],"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-`,
-			tunnel:    "ClusterTunnel/edge",
-			hostnames: []string{"example.com"},
-		},
-		{
-			name: "AccessApplication", source: SourceAccessApplication, ns: "default", obj: "app",
-			run: func(l Lookup) Result {
-				a := &v1alpha2.AccessApplication{ObjectMeta: meta("default", "app", 2), Spec: v1alpha2.AccessApplicationSpec{
-					Name: "App", Domain: "app.example.com/admin", Type: "self_hosted", SessionDuration: "12h",
-					Policies: []string{"p2", "p1"}, AllowedIdps: []string{"idp1"}, AutoRedirectToIdentity: true,
-					AppLauncherVisible: ptr(false), Tags: []string{"b", "a"},
-					Cloudflare: cfDetails("", "cf", acct1),
-				}}
-				return AccessApplication(a, l, opts)
-			},
-			want: `cloudflare.AccessApplication AccessApplication/default/app 2 {"accountId":"0123456789abcdef0123456789abcdef","name":"App","domain":"app.example.com/admin","type":"self_hosted","sessionDuration":"12h","policies":["p2","p1"],"allowedIdps":["idp1"],"autoRedirectToIdentity":true,"appLauncherVisible":false,"tags":["a","b"],"credentials":{"namespace":"default","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-`,
-			hostnames: []string{"app.example.com"},
-		},
-		{
-			name: "NetworkRoute through a tunnel", source: SourceNetworkRoute, ns: "default", obj: "lan",
-			run: func(l Lookup) Result {
-				r := &v1alpha2.NetworkRoute{ObjectMeta: meta("default", "lan", 1), Spec: v1alpha2.NetworkRouteSpec{
-					Network: "10.0.0.0/8", TunnelRef: &v1alpha2.TunnelRef{Kind: "Tunnel", Name: "t1", Namespace: "infra"},
-					VirtualNetworkID: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", Comment: "office", Adopt: true,
-				}}
-				return NetworkRoute(r, l, opts)
-			},
-			want: `cloudflare.NetworkRoute NetworkRoute/default/lan 1 {"accountId":"fedcba9876543210fedcba9876543210","network":"10.0.0.0/8","tunnel":"Tunnel/infra/t1","virtualNetworkId":"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee","comment":"office","adopt":true,"credentials":{"namespace":"infra","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-`,
-			tunnel: "Tunnel/infra/t1",
-		},
-		{
-			name: "NetworkRoute by tunnel id", source: SourceNetworkRoute, ns: "default", obj: "v6",
-			run: func(l Lookup) Result {
-				r := &v1alpha2.NetworkRoute{ObjectMeta: meta("default", "v6", 1), Spec: v1alpha2.NetworkRouteSpec{
-					Network: "fd00::/64", TunnelID: "F174E90A-FAFE-4643-BBBC-4A0ED4FC8415",
-					Cloudflare: &v1alpha2.CloudflareDetails{Secret: "cf", AccountID: acct1},
-				}}
-				return NetworkRoute(r, l, opts)
-			},
-			want: `cloudflare.NetworkRoute NetworkRoute/default/v6 1 {"accountId":"0123456789abcdef0123456789abcdef","network":"fd00::/64","tunnelId":"f174e90a-fafe-4643-bbbc-4a0ed4fc8415","credentials":{"namespace":"default","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
-`,
 		},
 	}
 	for _, tc := range cases {

@@ -12,17 +12,21 @@ import (
 // GatewayGroup is the Gateway API group.
 const GatewayGroup = "gateway.networking.k8s.io"
 
+// routeParent is a parentRef of an HTTPRoute naming a Gateway of a
+// GatewayClass whose controllerName is one of Options.GatewayControllers.
+type routeParent struct {
+	field   string
+	ref     gatewayv1.ParentReference
+	gw      *gatewayv1.Gateway
+	class   *gatewayv1.GatewayClass
+	dialect Dialect
+}
+
 // HTTPRoute translates an HTTPRoute with at least one parent Gateway of a
-// GatewayClass whose controllerName is GatewayController; others are not
-// managed.
+// GatewayClass whose controllerName is one of Options.GatewayControllers,
+// in that controller's dialect; others are not managed.
 func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
-	var ps problems
-	var (
-		t         *tunnelInfo
-		tField    string
-		managed   bool
-		listeners []string
-	)
+	var parents []routeParent
 	for i, pr := range r.Spec.ParentRefs {
 		if pr.Group != nil && string(*pr.Group) != GatewayGroup {
 			continue
@@ -39,24 +43,66 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 			continue
 		}
 		gc, ok := l.GatewayClass(string(gw.Spec.GatewayClassName))
-		if !ok || gc == nil || string(gc.Spec.ControllerName) != GatewayController {
+		if !ok || gc == nil {
 			continue
 		}
-		managed = true
-		field := fmt.Sprintf("spec.parentRefs[%d]", i)
-		pt := gatewayClassTunnel(gc, l, o, field, &ps)
+		d, ok := o.gatewayDialect(string(gc.Spec.ControllerName))
+		if !ok {
+			continue
+		}
+		parents = append(parents, routeParent{field: fmt.Sprintf("spec.parentRefs[%d]", i), ref: pr, gw: gw, class: gc, dialect: d})
+	}
+	if len(parents) == 0 {
+		return Result{}
+	}
+	var ps problems
+	d := parents[0].dialect
+	same := parents[:1]
+	for _, p := range parents[1:] {
+		if p.dialect != d {
+			ps.add(p.field, "GatewayClass %s is translated in the %s dialect, but %s's GatewayClass %s in the %s dialect: one HTTPRoute is translated one way", p.class.Name, p.dialect, parents[0].field, parents[0].class.Name, d)
+			continue
+		}
+		same = append(same, p)
+	}
+	var res Result
+	switch d {
+	case DialectConflux:
+		res = httpRouteConflux(r, same, l, o, ps)
+	case DialectCloudflareOperator:
+		res = httpRouteCloudflareOperator(r, same, l, o, ps)
+	default:
+		ps.add(same[0].field, "GatewayClass %s's controller %s is configured with the dialect %q, which has no Gateway API translation (%s and %s have)", same[0].class.Name, same[0].class.Spec.ControllerName, d, DialectConflux, DialectCloudflareOperator)
+		res = (&builder{}).result(ps)
+	}
+	res.Dialect = d
+	return res
+}
+
+// httpRouteConflux is conflux-sync's own dialect: the GatewayClasses'
+// parametersRef name the tunnel, hostnames default to the listeners',
+// every match the cloudflared cannot express is refused, the
+// cloudflare.com/ annotations apply.
+func httpRouteConflux(r *gatewayv1.HTTPRoute, parents []routeParent, l Lookup, o Options, ps problems) Result {
+	var (
+		t         *tunnelInfo
+		tField    string
+		listeners []string
+	)
+	for _, p := range parents {
+		pt := gatewayClassTunnel(p.class, l, o, p.field, &ps)
 		if pt == nil {
 			continue
 		}
 		switch {
 		case t == nil:
-			t, tField = pt, field
+			t, tField = pt, p.field
 		case t.target != pt.target:
-			ps.add(field, "selects %s but %s selects %s: one HTTPRoute is served through one tunnel", pt, tField, t)
+			ps.add(p.field, "selects %s but %s selects %s: one HTTPRoute is served through one tunnel", pt, tField, t)
 			continue
 		}
-		for _, li := range gw.Spec.Listeners {
-			if pr.SectionName != nil && li.Name != *pr.SectionName {
+		for _, li := range p.gw.Spec.Listeners {
+			if p.ref.SectionName != nil && li.Name != *p.ref.SectionName {
 				continue
 			}
 			if li.Hostname != nil && *li.Hostname != "" {
@@ -64,15 +110,13 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 			}
 		}
 	}
-	if !managed {
-		return Result{}
-	}
 	b := &builder{gen: generation(&r.ObjectMeta)}
 	ann := parseAnnotations(r.Annotations, &ps)
 	if t == nil {
 		return b.result(ps)
 	}
 	rs := newRuleSet(t, !ann.disableDNS)
+	rs.unproxied = ann.dnsProxied != nil && !*ann.dnsProxied
 
 	// Hostnames and where they come from.
 	type host struct{ name, field string }
@@ -108,7 +152,7 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 
 	for i, rr := range r.Spec.Rules {
 		rf := fmt.Sprintf("spec.rules[%d]", i)
-		svc := routeBackend(rr, r.Namespace, ann.protocol, rf, l, &ps)
+		svc := routeBackend(rr, r.Namespace, ann, rf, l, &ps)
 		paths := routePaths(rr, rf, &ps)
 		if len(rr.Filters) > 0 {
 			ps.add(rf+".filters", "are not supported: cloudflared matches host and path only and cannot modify requests")
@@ -190,7 +234,7 @@ func routePaths(rr gatewayv1.HTTPRouteRule, rf string, ps *problems) []routePath
 }
 
 // routeBackend resolves a rule's single Service backendRef ("" on a problem).
-func routeBackend(rr gatewayv1.HTTPRouteRule, ns, scheme, rf string, l Lookup, ps *problems) string {
+func routeBackend(rr gatewayv1.HTTPRouteRule, ns string, ann annotations, rf string, l Lookup, ps *problems) string {
 	switch len(rr.BackendRefs) {
 	case 0:
 		ps.add(rf+".backendRefs", "is required: one Service backend")
@@ -218,13 +262,13 @@ func routeBackend(rr gatewayv1.HTTPRouteRule, ns, scheme, rf string, l Lookup, p
 		ps.add(bf+".port", "is required")
 		return ""
 	}
-	return resolveService(l, ns, string(br.Name), *br.Port, "", scheme, bf+".name", bf+".port", ps)
+	return resolveService(l, ns, string(br.Name), *br.Port, "", ann.protocolFor(*br.Port), bf+".name", bf+".port", ps)
 }
 
 // gatewayClassTunnel resolves the tunnel a GatewayClass's parametersRef names.
 func gatewayClassTunnel(gc *gatewayv1.GatewayClass, l Lookup, o Options, field string, ps *problems) *tunnelInfo {
 	p := gc.Spec.ParametersRef
-	want := fmt.Sprintf("GatewayClass %s needs spec.parametersRef {group: %s, kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}", gc.Name, Group)
+	want := fmt.Sprintf("GatewayClass %s needs spec.parametersRef {group: %s (or %s), kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}", gc.Name, Group, GroupCfargotunnel)
 	if p == nil {
 		ps.add(field, "%s", want)
 		return nil
@@ -242,7 +286,7 @@ func gatewayClassTunnel(gc *gatewayv1.GatewayClass, l Lookup, o Options, field s
 		ns = string(*p.Namespace)
 	}
 	var tps problems
-	t := resolveTunnel(l, o, string(p.Kind), ns, p.Name, field, &tps)
+	t := resolveTunnel(l, o, ObjectRef{Group: string(p.Group), Kind: string(p.Kind), Namespace: ns, Name: p.Name}, field, &tps)
 	for _, tp := range tps {
 		ps.add(tp.Field, "GatewayClass %s: %s", gc.Name, tp.Reason)
 	}

@@ -23,28 +23,28 @@ func TestProblems(t *testing.T) {
 		// Credentials.
 		{"Secret missing", func(f *fake) Result {
 			delete(f.secrets, "conflux/cf")
-			return ClusterTunnel(clusterTunnel(), f, opts)
+			return Tunnel(ctRef, clusterTunnel(), f, opts)
 		}, "spec.cloudflare.secret", "Secret conflux/cf not found"},
 		{"no namespace for cluster-scoped Secrets", func(f *fake) Result {
-			return ClusterTunnel(clusterTunnel(), f, Options{})
+			return Tunnel(ctRef, clusterTunnel(), f, Options{})
 		}, "spec.cloudflare.secret", "cannot be found: conflux-sync has no namespace configured for the Secrets of cluster-scoped objects"},
 		{"Secret key missing", func(f *fake) Result {
 			tn := nsTunnel()
 			tn.Spec.Cloudflare.CLOUDFLARE_API_TOKEN = "token"
-			return Tunnel(tn, f, opts)
+			return Tunnel(nsRef, tn, f, opts)
 		}, "spec.cloudflare.CLOUDFLARE_API_TOKEN", "Secret infra/cf has no key token"},
 		{"Secret key missing (default key)", func(f *fake) Result {
 			f.secrets["infra/cf"] = []string{"x"}
 			tn := nsTunnel()
 			tn.Spec.Cloudflare.CLOUDFLARE_API_TOKEN = ""
-			return Tunnel(tn, f, opts)
+			return Tunnel(nsRef, tn, f, opts)
 		}, "spec.cloudflare.CLOUDFLARE_API_TOKEN", "Secret infra/cf has no key CLOUDFLARE_API_TOKEN"},
 		{"credentialsRef", func(f *fake) Result {
 			tn := nsTunnel()
 			tn.Spec.Cloudflare.Secret = ""
 			tn.Spec.Cloudflare.CredentialsRef = &v1alpha2.CredentialsRef{Name: "creds"}
-			return Tunnel(tn, f, opts)
-		}, "spec.cloudflare.credentialsRef", "CloudflareCredentials objects are not supported by conflux-sync: name the Secret holding the API token in spec.cloudflare.secret instead"},
+			return Tunnel(nsRef, tn, f, opts)
+		}, "spec.cloudflare.credentialsRef", "CloudflareCredentials creds not found"},
 		{"global API key only", func(f *fake) Result {
 			a := accessApp()
 			a.Spec.Cloudflare = v1alpha2.CloudflareDetails{Secret: "gk", AccountID: acct1, CLOUDFLARE_API_KEY: "CLOUDFLARE_API_KEY", Email: "a@b.c"}
@@ -59,41 +59,40 @@ func TestProblems(t *testing.T) {
 			a := accessApp()
 			a.Spec.Cloudflare.Secret = ""
 			return AccessApplication(a, f, opts)
-		}, "spec.cloudflare.secret", "is required: the Secret holding the Cloudflare API token"},
+		}, "spec.cloudflare.secret", "is required: the Secret holding the Cloudflare API token (or credentialsRef, or a CloudflareCredentials with isDefault: true)"},
 		{"no account id", func(f *fake) Result {
 			ct := clusterTunnel()
 			ct.Spec.Cloudflare.AccountID = ""
 			ct.Spec.Cloudflare.AccountName = "Acme"
-			return ClusterTunnel(ct, f, opts)
+			return Tunnel(ctRef, ct, f, opts)
 		}, "spec.cloudflare.accountId", `is required: conflux-sync does not look accounts up by name (accountName "Acme"); set the account id`},
 
 		// Tunnels.
 		{"bad duration", func(f *fake) Result {
 			ct := clusterTunnel()
 			ct.Spec.OriginRequest = &v1alpha2.OriginRequest{TCPKeepAlive: "10 parsecs"}
-			return ClusterTunnel(ct, f, opts)
+			return Tunnel(ctRef, ct, f, opts)
 		}, "spec.originRequest.tcpKeepAlive", `"10 parsecs" is not a duration such as "30s" or "1m30s"`},
 		{"tunnel name", func(f *fake) Result {
 			ct := clusterTunnel()
 			ct.Spec.NewTunnel.Name = "my tunnel"
-			return ClusterTunnel(ct, f, opts)
+			return Tunnel(ctRef, ct, f, opts)
 		}, "spec.newTunnel.name", `"my tunnel" is not a tunnel name conflux-sync accepts...`},
 		{"existing tunnel name too long", func(f *fake) Result {
 			tn := nsTunnel()
 			tn.Spec.ExistingTunnel.Name = strings.Repeat("a", 64)
-			return Tunnel(tn, f, opts)
+			return Tunnel(nsRef, tn, f, opts)
 		}, "spec.existingTunnel.name", "..."},
 		{"existing tunnel id", func(f *fake) Result {
 			tn := nsTunnel()
 			tn.Spec.ExistingTunnel = &v1alpha2.ExistingTunnel{ID: "nope"}
-			return Tunnel(tn, f, opts)
+			return Tunnel(nsRef, tn, f, opts)
 		}, "spec.existingTunnel.id", `"nope" is not a tunnel id (a UUID)`},
-		{"caPool twice", func(f *fake) Result {
+		{"caPool outside the certs folder", func(f *fake) Result {
 			ct := clusterTunnel()
-			ct.Spec.OriginRequest = &v1alpha2.OriginRequest{CAPool: "a"}
-			ct.Spec.OriginCaPool = "b"
-			return ClusterTunnel(ct, f, opts)
-		}, "spec.originCaPool", "conflicts with spec.originRequest.caPool: set one of them"},
+			ct.Spec.OriginRequest = &v1alpha2.OriginRequest{CAPool: "../secrets/ca.crt"}
+			return Tunnel(ctRef, ct, f, opts)
+		}, "spec.originRequest.caPool", `"../secrets/ca.crt" must not contain ".."`},
 
 		// Ingress.
 		{"Ingress: hostname not in zone", func(f *fake) Result {
@@ -107,23 +106,23 @@ func TestProblems(t *testing.T) {
 			return Ingress(ing, f, opts)
 		}, "spec.rules[1].host", "hostname wwwexample.com is not in zone example.com of ClusterTunnel edge"},
 		{"Ingress: tunnel not found", func(f *fake) Result {
-			delete(f.ctunnels, "edge")
+			delete(f.tunnels, "ClusterTunnel edge")
 			return Ingress(webIngress(), f, opts)
 		}, "spec.ingressClassName", "IngressClass cf: ClusterTunnel edge not found"},
 		{"Ingress: namespaced tunnel not found", func(f *fake) Result {
-			delete(f.tunnels, "infra/t1")
+			delete(f.tunnels, "Tunnel infra/t1")
 			ing := webIngress()
 			ing.Spec.IngressClassName = ptr("cf-ns")
 			return Ingress(ing, f, opts)
 		}, "spec.ingressClassName", "IngressClass cf-ns: Tunnel infra/t1 not found"},
 		{"Ingress: tunnel being deleted", func(f *fake) Result {
-			f.ctunnels["edge"].DeletionTimestamp = &now
+			f.tunnels["ClusterTunnel edge"].Meta.DeletionTimestamp = &now
 			return Ingress(webIngress(), f, opts)
 		}, "spec.ingressClassName", "IngressClass cf: ClusterTunnel edge is being deleted"},
 		{"Ingress: class without parameters", func(f *fake) Result {
 			f.classes["cf"].Spec.Parameters = nil
 			return Ingress(webIngress(), f, opts)
-		}, "spec.ingressClassName", "IngressClass cf needs spec.parameters {apiGroup: networking.cloudflare-operator.io, kind: Tunnel or ClusterTunnel, name}"},
+		}, "spec.ingressClassName", "IngressClass cf needs spec.parameters {apiGroup: networking.cloudflare-operator.io (or networking.cfargotunnel.com), kind: Tunnel or ClusterTunnel, name}"},
 		{"Ingress: class parameters of another group", func(f *fake) Result {
 			f.classes["cf"].Spec.Parameters.APIGroup = ptr("example.io")
 			return Ingress(webIngress(), f, opts)
@@ -172,27 +171,27 @@ func TestProblems(t *testing.T) {
 			ing := webIngress()
 			ing.Annotations["cloudflare.com/no-tls-verify"] = "yes"
 			return Ingress(ing, f, opts)
-		}, `metadata.annotations["cloudflare.com/no-tls-verify"]`, `must be "true" or "false", not "yes"`},
+		}, `metadata.annotations["cloudflare.com/no-tls-verify"]`, `must be a boolean ("true" or "false"), not "yes"`},
 		{"Ingress: bad duration", func(f *fake) Result {
 			ing := webIngress()
 			ing.Annotations["cloudflare.com/tls-timeout"] = "-1s"
 			return Ingress(ing, f, opts)
 		}, `metadata.annotations["cloudflare.com/tls-timeout"]`, `"-1s" must not be negative`},
-		{"Ingress: udp", func(f *fake) Result {
+		{"Ingress: unix socket", func(f *fake) Result {
 			ing := webIngress()
-			ing.Annotations["cloudflare.com/protocol"] = "udp"
+			ing.Annotations["cloudflare.com/protocol"] = "unix+tls"
 			return Ingress(ing, f, opts)
-		}, `metadata.annotations["cloudflare.com/protocol"]`, "udp is not supported on public hostnames..."},
+		}, `metadata.annotations["cloudflare.com/protocol"]`, "unix sockets are not supported: the backend is a Service..."},
 		{"Ingress: unknown protocol", func(f *fake) Result {
 			ing := webIngress()
 			ing.Annotations["cloudflare.com/protocol"] = "gopher"
 			return Ingress(ing, f, opts)
-		}, `metadata.annotations["cloudflare.com/protocol"]`, `must be one of http, https, tcp, ssh, rdp, smb, not "gopher"`},
+		}, `metadata.annotations["cloudflare.com/protocol"]`, `must be one of http, https, ws, wss, tcp, udp, ssh, rdp, smb, bastion, not "gopher"`},
 		{"Ingress: bad ca-pool", func(f *fake) Result {
 			ing := webIngress()
 			ing.Annotations["cloudflare.com/ca-pool"] = "../etc"
 			return Ingress(ing, f, opts)
-		}, `metadata.annotations["cloudflare.com/ca-pool"]`, `"../etc" is not a Secret name (want the name of a Secret holding tls.crt)`},
+		}, `metadata.annotations["cloudflare.com/ca-pool"]`, `"../etc" must not contain ".." (want a file of the tunnel's originCaPool Secret, mounted at /etc/cloudflared/certs/)`},
 		{"Ingress: duplicate hostname and path", func(f *fake) Result {
 			ing := webIngress()
 			ing.Spec.Rules = append(ing.Spec.Rules, ingRule("www.example.com", ingPath(networkingv1.PathTypePrefix, "/", "api", 8080, "")))
@@ -204,7 +203,7 @@ func TestProblems(t *testing.T) {
 			return Ingress(ing, f, opts)
 		}, "spec.rules[1].http.paths[1]", "same hostname www.example.com and path \"\" as spec.rules[1].http.paths[0]..."},
 		{"Ingress: tunnel without domain", func(f *fake) Result {
-			f.ctunnels["edge"].Spec.Cloudflare.Domain = ""
+			f.tunnels["ClusterTunnel edge"].Spec.Cloudflare.Domain = ""
 			return Ingress(webIngress(), f, opts)
 		}, "spec.rules[0].host", "ClusterTunnel edge has no spec.cloudflare.domain, so no DNS record can be made for app.example.com..."},
 
@@ -275,9 +274,9 @@ func TestProblems(t *testing.T) {
 		{"HTTPRoute: class without parametersRef", func(f *fake) Result {
 			f.gclasses["cf"].Spec.ParametersRef = nil
 			return HTTPRoute(webRoute(), f, opts)
-		}, "spec.parentRefs[1]", "GatewayClass cf needs spec.parametersRef {group: networking.cloudflare-operator.io, kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}"},
+		}, "spec.parentRefs[1]", "GatewayClass cf needs spec.parametersRef {group: networking.cloudflare-operator.io (or networking.cfargotunnel.com), kind: Tunnel or ClusterTunnel, name, namespace (for a Tunnel)}"},
 		{"HTTPRoute: tunnel not found", func(f *fake) Result {
-			delete(f.ctunnels, "edge")
+			delete(f.tunnels, "ClusterTunnel edge")
 			return HTTPRoute(webRoute(), f, opts)
 		}, "spec.parentRefs[1]", "GatewayClass cf: ClusterTunnel edge not found"},
 		{"HTTPRoute: two tunnels", func(f *fake) Result {
@@ -295,78 +294,36 @@ func TestProblems(t *testing.T) {
 		{"TunnelBinding: tunnel not found", func(f *fake) Result {
 			b := webBinding()
 			b.TunnelRef = v1alpha2.TunnelBindingRef{Kind: "Tunnel", Name: "x"}
-			return TunnelBinding(b, f, opts)
+			return TunnelBinding(Group, b, f, opts)
 		}, "tunnelRef", "Tunnel default/x not found"},
 		{"TunnelBinding: tunnel being deleted", func(f *fake) Result {
-			f.ctunnels["edge"].DeletionTimestamp = &now
-			return TunnelBinding(webBinding(), f, opts)
+			f.tunnels["ClusterTunnel edge"].Meta.DeletionTimestamp = &now
+			return TunnelBinding(Group, webBinding(), f, opts)
 		}, "tunnelRef", "ClusterTunnel edge is being deleted"},
 		{"TunnelBinding: Service not found", func(f *fake) Result {
 			delete(f.services, "default/api")
-			return TunnelBinding(webBinding(), f, opts)
+			return TunnelBinding(Group, webBinding(), f, opts)
 		}, "subjects[3].name", "Service default/api not found"},
 		{"TunnelBinding: Service without ports", func(f *fake) Result {
 			b := webBinding()
 			b.Subjects[0].Name = "empty"
-			return TunnelBinding(b, f, opts)
+			return TunnelBinding(Group, b, f, opts)
 		}, "subjects[0].name", "Service default/empty has no ports"},
 		{"TunnelBinding: fqdn not in zone", func(f *fake) Result {
 			b := webBinding()
 			b.Subjects[2].Spec.Fqdn = "db.example.net"
-			return TunnelBinding(b, f, opts)
+			return TunnelBinding(Group, b, f, opts)
 		}, "subjects[2].spec.fqdn", "hostname db.example.net is not in zone example.com of ClusterTunnel edge"},
 		{"TunnelBinding: bad path", func(f *fake) Result {
 			b := webBinding()
 			b.Subjects[1].Spec.Path = "*"
-			return TunnelBinding(b, f, opts)
+			return TunnelBinding(Group, b, f, opts)
 		}, "subjects[1].spec.path", "is not a regular expression cloudflared accepts..."},
 		{"TunnelBinding: duplicate", func(f *fake) Result {
 			b := webBinding()
 			b.Subjects[3].Spec.Fqdn = "WEB.example.com"
-			return TunnelBinding(b, f, opts)
+			return TunnelBinding(Group, b, f, opts)
 		}, "subjects[3]", `same hostname web.example.com and path "" as subjects[0] (cloudflared would only ever use the first)`},
-
-		// DNSRecord.
-		{"DNSRecord: name outside the zone", func(f *fake) Result {
-			r := &v1alpha2.DNSRecord{ObjectMeta: meta("default", "x", 1), Spec: v1alpha2.DNSRecordSpec{
-				Name: "app.example.org", Type: "A", Content: "192.0.2.1",
-				Cloudflare: &v1alpha2.CloudflareDetails{Domain: "example.com", Secret: "cf"}}}
-			return DNSRecord(r, f, opts)
-		}, "spec.name", "app.example.org is not in zone example.com"},
-		{"DNSRecord: tunnel not found", func(f *fake) Result {
-			r := &v1alpha2.DNSRecord{ObjectMeta: meta("default", "x", 1), Spec: v1alpha2.DNSRecordSpec{
-				Name: "app.example.com", Type: "CNAME", TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "nope"}}}
-			return DNSRecord(r, f, opts)
-		}, "spec.tunnelRef", "ClusterTunnel nope not found"},
-		{"DNSRecord: Secret not found", func(f *fake) Result {
-			r := &v1alpha2.DNSRecord{ObjectMeta: meta("default", "x", 1), Spec: v1alpha2.DNSRecordSpec{
-				Name: "example.com", Type: "TXT", Content: "hello",
-				Cloudflare: &v1alpha2.CloudflareDetails{Domain: "example.com", Secret: "missing"}}}
-			return DNSRecord(r, f, opts)
-		}, "spec.cloudflare.secret", "Secret default/missing not found"},
-
-		// AccessApplication and NetworkRoute.
-		{"AccessApplication: duplicate policy", func(f *fake) Result {
-			a := accessApp()
-			a.Spec.Policies = []string{"p", "p"}
-			return AccessApplication(a, f, opts)
-		}, "spec.policies", "lists p twice"},
-		{"NetworkRoute: host bits", func(f *fake) Result {
-			r := &v1alpha2.NetworkRoute{ObjectMeta: meta("default", "lan", 1), Spec: v1alpha2.NetworkRouteSpec{
-				Network: "10.1.2.3/8", TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "edge"}}}
-			return NetworkRoute(r, f, opts)
-		}, "spec.network", "10.1.2.3/8 has host bits set; the network is 10.0.0.0/8"},
-		{"NetworkRoute: tunnel being deleted", func(f *fake) Result {
-			f.tunnels["infra/t1"].DeletionTimestamp = &now
-			r := &v1alpha2.NetworkRoute{ObjectMeta: meta("infra", "lan", 1), Spec: v1alpha2.NetworkRouteSpec{
-				Network: "10.0.0.0/8", TunnelRef: &v1alpha2.TunnelRef{Kind: "Tunnel", Name: "t1"}}}
-			return NetworkRoute(r, f, opts)
-		}, "spec.tunnelRef", "Tunnel infra/t1 is being deleted"},
-		{"NetworkRoute: tunnelId without cloudflare", func(f *fake) Result {
-			r := &v1alpha2.NetworkRoute{ObjectMeta: meta("default", "lan", 1), Spec: v1alpha2.NetworkRouteSpec{
-				Network: "10.0.0.0/8", TunnelID: "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"}}
-			return NetworkRoute(r, f, opts)
-		}, "spec.cloudflare", "is required with tunnelId: the account and the Secret holding the API token"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,10 +415,10 @@ func TestNoPanics(t *testing.T) {
 	f := newFake()
 	empty := &fake{}
 	for _, l := range []Lookup{f, empty} {
-		_ = Tunnel(&v1alpha2.Tunnel{}, l, opts)
-		_ = ClusterTunnel(&v1alpha2.ClusterTunnel{}, l, opts)
-		_ = TunnelBinding(&v1alpha2.TunnelBinding{}, l, opts)
-		_ = TunnelBinding(&v1alpha2.TunnelBinding{TunnelRef: v1alpha2.TunnelBindingRef{Kind: "ClusterTunnel", Name: "edge"},
+		_ = Tunnel(nsRef, &TunnelObject{}, l, opts)
+		_ = Tunnel(ctRef, &TunnelObject{}, l, opts)
+		_ = TunnelBinding(Group, &v1alpha2.TunnelBinding{}, l, opts)
+		_ = TunnelBinding(GroupCfargotunnel, &v1alpha2.TunnelBinding{TunnelRef: v1alpha2.TunnelBindingRef{Kind: "ClusterTunnel", Name: "edge"},
 			Subjects: []v1alpha2.TunnelBindingSubject{{}}}, l, opts)
 		_ = Ingress(&networkingv1.Ingress{}, l, opts)
 		ing := webIngress()

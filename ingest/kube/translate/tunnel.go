@@ -2,9 +2,8 @@ package translate
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
@@ -17,30 +16,22 @@ var (
 	accountRE    = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 )
 
-// Tunnel translates a Tunnel: its cloudflare.Tunnel fragment and the
-// tunnel-wide settings of its cloudflare.TunnelConfiguration.
-func Tunnel(t *v1alpha2.Tunnel, l Lookup, o Options) Result {
-	return tunnel(v1alpha2.KindTunnel, &t.ObjectMeta, &t.Spec, t.Namespace, l, o)
-}
-
-// ClusterTunnel translates a ClusterTunnel; its Secret is in o.Namespace.
-func ClusterTunnel(t *v1alpha2.ClusterTunnel, l Lookup, o Options) Result {
-	return tunnel(v1alpha2.KindClusterTunnel, &t.ObjectMeta, &t.Spec, o.Namespace, l, o)
-}
-
-func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, secretNS string, l Lookup, _ Options) Result {
+// Tunnel translates a Tunnel or ClusterTunnel (ref.Kind) of either group:
+// its cloudflare.Tunnel fragment and the tunnel-wide settings of its
+// cloudflare.TunnelConfiguration. A newTunnel whose status already has a
+// tunnel id (the operator conflux-sync replaces created it) takes that
+// tunnel over: it is used, and deleted with the object, as the operator
+// would have, and nothing is created.
+func Tunnel(ref ObjectRef, t *TunnelObject, l Lookup, o Options) Result {
 	var ps problems
-	b := &builder{gen: generation(meta)}
-	ns := meta.Namespace
-	if kind == v1alpha2.KindClusterTunnel {
-		ns = ""
+	b := &builder{gen: generation(&t.Meta)}
+	if ref.Kind == v1alpha2.KindClusterTunnel {
+		ref.Namespace = ""
 	}
-	target := TunnelTarget(kind, ns, meta.Name)
+	spec := &t.Spec
+	target := TunnelTarget(SourceKind(ref.Group, ref.Kind), ref.Namespace, ref.Name)
 
-	ts := api.TunnelSpec{AccountID: spec.Cloudflare.AccountID}
-	if ts.AccountID != "" && !accountRE.MatchString(ts.AccountID) {
-		ps.add("spec.cloudflare.accountId", "must be a Cloudflare account id (letters, digits, - and _)")
-	}
+	ts := api.TunnelSpec{}
 	checkName := func(field, name string) {
 		if !tunnelNameRE.MatchString(name) {
 			ps.add(field, "%q is not a tunnel name conflux-sync accepts: 1-63 letters, digits, '.', '-' or '_', starting with a letter or digit", name)
@@ -52,19 +43,20 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	case spec.NewTunnel != nil:
 		ts.Name = spec.NewTunnel.Name
 		checkName("spec.newTunnel.name", ts.Name)
+		if id := strings.ToLower(t.Status.TunnelID); uuidRE.MatchString(id) {
+			ts.TakeOver = id
+		}
 	case spec.ExistingTunnel != nil:
 		e := spec.ExistingTunnel
 		ts.Adopt = true
 		switch {
-		case e.ID != "" && e.Name != "":
-			ps.add("spec.existingTunnel", "exactly one of id and name must be set")
 		case e.ID != "":
+			// The operators try the id first; the name is only a label then.
 			ts.ID = strings.ToLower(e.ID)
 			if !uuidRE.MatchString(ts.ID) {
 				ps.add("spec.existingTunnel.id", "%q is not a tunnel id (a UUID)", e.ID)
 			}
-			// The kind finds the tunnel by id; the name is only a label.
-			ts.Name = fallbackTunnelName(meta.Name)
+			ts.Name = fallbackTunnelName(e.Name, t.Meta.Name)
 		case e.Name != "":
 			ts.Name = e.Name
 			checkName("spec.existingTunnel.name", ts.Name)
@@ -74,8 +66,9 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	default:
 		ps.add("spec", "one of newTunnel and existingTunnel must be set")
 	}
-	ts.Credentials = credentials(&spec.Cloudflare, secretNS, "spec.cloudflare", l, &ps)
-	requireAccount(&spec.Cloudflare, "spec.cloudflare", &ps)
+	c := credentials(&spec.Cloudflare, secretNamespace(ref.Kind, ref.Namespace, o), "spec.cloudflare", true, l, o, &ps)
+	ts.Credentials = c.ref
+	ts.AccountID = account(&spec.Cloudflare, c, "spec.cloudflare", &ps)
 	if d := spec.Cloudflare.Domain; d != "" && !strings.Contains(strings.Trim(d, "."), ".") {
 		ps.add("spec.cloudflare.domain", "%q is not a zone name (want e.g. example.com)", d)
 	}
@@ -91,18 +84,16 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 		or = &api.OriginRequest{}
 	}
 	if spec.NoTLSVerify {
-		// The operator's shorthand; originRequest.noTlsVerify: false loses.
+		// The operators' shorthand; originRequest.noTlsVerify: false loses.
 		or.NoTLSVerify = ptr(true)
 	}
 	if spec.OriginCaPool != "" {
 		if reason := checkSecretName(spec.OriginCaPool); reason != "" {
 			ps.add("spec.originCaPool", "%s", reason)
-		} else {
-			p := CAPoolPath(spec.OriginCaPool)
-			if or.CAPool != nil && *or.CAPool != p {
-				ps.add("spec.originCaPool", "conflicts with spec.originRequest.caPool: set one of them")
-			}
-			or.CAPool = &p
+		} else if or.CAPool == nil {
+			// The operators mount this Secret at CertsDir and point the
+			// tunnel-wide caPool at its tls.crt.
+			or.CAPool = ptr(CAPoolPath("tls.crt"))
 		}
 	}
 	st.OriginRequest = orNil(or)
@@ -111,19 +102,47 @@ func tunnel(kind string, meta *metav1.ObjectMeta, spec *v1alpha2.TunnelSpec, sec
 	b.add(api.KindTunnelConfiguration, target, api.TunnelConfigSpec{Settings: st})
 	r := b.result(ps)
 	r.Tunnel = target
+	r.Degraded = deploymentFields(spec)
 	return r
 }
 
-// fallbackTunnelName makes a name the kind accepts from metadata.name (for a
-// tunnel adopted by id, where the name is not used to find it).
-func fallbackTunnelName(name string) string {
-	if len(name) > 63 {
-		name = name[:63]
+// deploymentFields reports the fields that configure the operators'
+// cloudflared Deployment, which conflux-sync does not run.
+func deploymentFields(spec *v1alpha2.TunnelSpec) []Problem {
+	const why = "configures cloudflare-operator's cloudflared Deployment; conflux-sync writes the tunnel's configuration and does not run cloudflared (keep your cloudflared Deployment, or run one with the token in the Secret <name>-tunnel-token)"
+	var out []Problem
+	add := func(field string, set bool) {
+		if set {
+			out = append(out, Problem{Field: field, Reason: why})
+		}
 	}
-	if !tunnelNameRE.MatchString(name) {
-		return "tunnel"
+	add("spec.size", spec.Size != nil && *spec.Size != 1)
+	add("spec.image", spec.Image != "")
+	add("spec.nodeSelectors", len(spec.NodeSelectors) > 0)
+	add("spec.tolerations", len(spec.Tolerations) > 0)
+	add("spec.deployPatch", strings.TrimSpace(spec.DeployPatch) != "" && strings.TrimSpace(spec.DeployPatch) != "{}")
+	add("spec.protocol", spec.Protocol != "" && spec.Protocol != "auto")
+	return out
+}
+
+// fallbackTunnelName makes a name the kind accepts for a tunnel adopted by
+// id, where the name is only a label: the existing name if valid, else the
+// object's name.
+func fallbackTunnelName(names ...string) string {
+	for _, name := range names {
+		if tunnelNameRE.MatchString(name) {
+			return name
+		}
 	}
-	return name
+	for _, name := range names {
+		if len(name) > 63 {
+			name = name[:63]
+		}
+		if tunnelNameRE.MatchString(name) {
+			return name
+		}
+	}
+	return "tunnel"
 }
 
 // checkFallback returns why s is not a catch-all service cloudflared
@@ -132,6 +151,9 @@ func checkFallback(s string) string {
 	switch {
 	case s == "hello_world" || s == "hello-world" || s == "bastion" || s == "socks5":
 	case strings.HasPrefix(s, "http_status:"):
+		if code, err := strconv.Atoi(strings.TrimPrefix(s, "http_status:")); err != nil || code < 100 || code > 599 {
+			return "http_status needs a status code between 100 and 599, not " + s
+		}
 	case strings.HasPrefix(s, "unix:") || strings.HasPrefix(s, "unix+tls:"):
 	default:
 		scheme, rest, ok := strings.Cut(s, "://")

@@ -14,11 +14,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,6 +223,17 @@ func (e *Env) RecordStatus(t testing.TB, target api.TargetRef, ids map[string]st
 	return &st
 }
 
+// RecordPlan stores a dry run's status for target, with the ids its plan
+// found (api.SyncStatus.PlannedIDs), as the engine would, and returns it.
+func (e *Env) RecordPlan(t testing.TB, target api.TargetRef, planned map[string]string) *api.SyncStatus {
+	t.Helper()
+	st := api.SyncStatus{DryRun: true, Plan: []string{"planned by the test"}, PlannedIDs: planned}
+	if err := e.Store.Update(func(tx *store.Tx) error { _, err := tx.RecordSync(target, st); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return &st
+}
+
 // SeedTunnel records tunnelID in Account as the status of the
 // cloudflare.Tunnel target named targetName, which is where the other kinds
 // look a tunnel's id up.
@@ -230,6 +241,14 @@ func (e *Env) SeedTunnel(t testing.TB, targetName, tunnelID string) {
 	t.Helper()
 	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: targetName},
 		map[string]string{cfapi.IDAccount: Account, cfapi.IDTunnel: tunnelID})
+}
+
+// SeedNamedTunnel is SeedTunnel for a tunnel whose name in Cloudflare the
+// cloudflare.Tunnel flusher recorded as well (cfapi.IDTunnelName).
+func (e *Env) SeedNamedTunnel(t testing.TB, targetName, tunnelID, tunnelName string) {
+	t.Helper()
+	e.RecordStatus(t, api.TargetRef{Kind: cfapi.KindTunnel, Name: targetName},
+		map[string]string{cfapi.IDAccount: Account, cfapi.IDTunnel: tunnelID, cfapi.IDTunnelName: tunnelName})
 }
 
 // SeedTunnelWithCredentials is SeedTunnel for a tunnel written with the
@@ -255,15 +274,7 @@ func (e *Env) HandMadeTunnel(t testing.TB, name string) string {
 }
 
 // Writes counts the requests other than GETs the emulator has served.
-func (e *Env) Writes() int {
-	n := 0
-	for k, v := range e.Emu.Requests() {
-		if !strings.HasPrefix(k, "GET ") {
-			n += v
-		}
-	}
-	return n
-}
+func (e *Env) Writes() int { return e.Emu.Writes() }
 
 // Flusher is what a Flow needs of a kind's flusher.
 type Flusher interface {
@@ -291,6 +302,57 @@ func (e *Env) Flow(k kind.Kind, f Flusher, target api.TargetRef) *Flow {
 // "sa", "sb", ... created in that order.
 func (fl *Flow) Flush(t testing.TB, specs ...string) (engine.Outcome, error) {
 	t.Helper()
+	res := fl.aggregate(t, specs...)
+	out, err := fl.Flusher.Flush(Context(t), fl.request(fl.Target, res, fl.Prev))
+	if err == nil {
+		fl.Prev = &api.SyncStatus{SyncedHash: res.Hash(), DownstreamIDs: maps.Clone(out.DownstreamIDs)}
+	}
+	return out, err
+}
+
+// Plan is Flush as a dry run (see Env.DryRun); Prev stays as it was.
+func (fl *Flow) Plan(t testing.TB, specs ...string) (engine.Outcome, error) {
+	t.Helper()
+	return fl.DryRun(t, fl.Flusher, fl.request(fl.Target, fl.aggregate(t, specs...), fl.Prev))
+}
+
+// DryRun flushes req through f as the engine does in a dry run: with
+// DryRun and Drift set, a context that refuses every write, and a
+// Checkpoint that fails the test. It fails the test when the flusher tried
+// to write (the refusal, engine.ErrDryRun, came back) or anything but a
+// GET reached the emulator.
+func (e *Env) DryRun(t testing.TB, f Flusher, req engine.Request) (engine.Outcome, error) {
+	t.Helper()
+	req.DryRun, req.Drift = true, true
+	req.Checkpoint = func(context.Context, map[string]string) error {
+		t.Error("a dry run checkpointed")
+		return engine.ErrDryRun
+	}
+	before := e.Writes()
+	out, err := f.Flush(engine.WithDryRun(Context(t)), req)
+	if errors.Is(err, engine.ErrDryRun) {
+		t.Fatalf("the flusher tried to write in a dry run: %v", err)
+	}
+	if n := e.Writes() - before; n != 0 {
+		t.Fatalf("the dry run wrote %d times: %v", n, e.Emu.Requests())
+	}
+	return out, err
+}
+
+// MustPlan is Plan failing the test on an error; it returns the plan.
+func (fl *Flow) MustPlan(t testing.TB, specs ...string) []string {
+	t.Helper()
+	out, err := fl.Plan(t, specs...)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	return out.Plan
+}
+
+// aggregate validates and aggregates one fragment per spec, from sources
+// "sa", "sb", ... created in that order.
+func (fl *Flow) aggregate(t testing.TB, specs ...string) kind.Result {
+	t.Helper()
 	var frags []api.Fragment
 	for i, s := range specs {
 		f := api.Fragment{Target: fl.Target, Source: api.SourceRef{Kind: "API", Name: "s" + string(rune('a'+i))},
@@ -304,11 +366,7 @@ func (fl *Flow) Flush(t testing.TB, specs ...string) (engine.Outcome, error) {
 	if err != nil {
 		t.Fatalf("Aggregate: %v", err)
 	}
-	out, err := fl.Flusher.Flush(Context(t), fl.request(fl.Target, res, fl.Prev))
-	if err == nil {
-		fl.Prev = &api.SyncStatus{SyncedHash: res.Hash(), DownstreamIDs: maps.Clone(out.DownstreamIDs)}
-	}
-	return out, err
+	return res
 }
 
 // MustFlush is Flush failing the test on an error.

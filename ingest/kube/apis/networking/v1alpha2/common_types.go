@@ -3,11 +3,15 @@ package v1alpha2
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // Condition types every object's status.conditions may carry; `kubectl wait
-// --for=condition=Ready` waits on ConditionReady.
+// --for=condition=Ready` waits on ConditionReady. ConditionDegraded is True
+// while the object is synced but some of its fields are not applied (they
+// configure cloudflared's own deployment, which conflux-sync does not run):
+// the message names them.
 const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	ConditionDegraded    = "Degraded"
 )
 
 // Tunnel kinds a TunnelRef may name.
@@ -20,74 +24,69 @@ const (
 // Secret when cloudflare.CLOUDFLARE_API_TOKEN is not set.
 const DefaultAPITokenKey = "CLOUDFLARE_API_TOKEN"
 
+// DefaultAPIKeyKey is the Secret key of a global API key the operators
+// read by default (conflux-sync does not use global API keys; it names the
+// key when it finds one in place of a token).
+const DefaultAPIKeyKey = "CLOUDFLARE_API_KEY"
+
 // CloudflareDetails says which Cloudflare account (and zone) an object
-// belongs to and where the API credentials are: a Secret in the object's
-// namespace (for cluster-scoped objects, the namespace conflux-sync is
-// configured with), holding the token under the key named by
-// CLOUDFLARE_API_TOKEN. Only this reference reaches conflux-sync's log,
-// never the token.
-//
-// +kubebuilder:validation:XValidation:rule="has(self.secret) || has(self.credentialsRef)",message="cloudflare.secret (or cloudflare.credentialsRef) is required: the Secret holding the API token"
+// belongs to and where the API credentials are: a Secret holding the token
+// under the key named by CLOUDFLARE_API_TOKEN, or a CloudflareCredentials
+// object (credentialsRef), or, with neither, the CloudflareCredentials
+// marked isDefault. A Secret is looked up in the object's namespace; for
+// cluster-scoped objects in the namespace conflux-sync is configured with.
+// Only this reference reaches conflux-sync's log, never the token.
 type CloudflareDetails struct {
 	// Domain is the Cloudflare zone the object's hostnames live in, e.g. example.com.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$`
 	Domain string `json:"domain,omitempty"`
 
 	// Secret is the name of the Secret holding the API token.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
 	Secret string `json:"secret,omitempty"`
 
-	// AccountID is the Cloudflare account id; empty means the account given by
-	// AccountName, or the only account conflux-sync is configured with.
+	// AccountID is the Cloudflare account id.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
 	AccountID string `json:"accountId,omitempty"`
 
 	// AccountName is the Cloudflare account name, used when AccountID is empty.
 	// +optional
 	AccountName string `json:"accountName,omitempty"`
 
-	// ZoneID is the id of the zone named by Domain; looked up when empty.
+	// ZoneID is the id of the zone named by Domain.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
 	ZoneID string `json:"zoneId,omitempty"`
 
-	// Email goes with a global API key (CLOUDFLARE_API_KEY); accepted for
-	// compatibility, API tokens are preferred.
+	// Email goes with a global API key (CLOUDFLARE_API_KEY).
 	// +optional
 	Email string `json:"email,omitempty"`
 
-	// CLOUDFLARE_API_TOKEN is the key of the API token inside Secret.
+	// CLOUDFLARE_API_TOKEN is the key of the API token inside Secret
+	// (default CLOUDFLARE_API_TOKEN).
 	// +optional
-	// +kubebuilder:default=CLOUDFLARE_API_TOKEN
-	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	CLOUDFLARE_API_TOKEN string `json:"CLOUDFLARE_API_TOKEN,omitempty"` //nolint:revive,staticcheck // the operator's JSON name
 
 	// CLOUDFLARE_API_KEY is the key of a global API key inside Secret (with Email).
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	CLOUDFLARE_API_KEY string `json:"CLOUDFLARE_API_KEY,omitempty"` //nolint:revive,staticcheck // the operator's JSON name
 
 	// CLOUDFLARE_TUNNEL_CREDENTIAL_FILE is the key of an existing tunnel's
-	// credentials.json inside Secret; accepted for compatibility.
+	// credentials.json inside Secret; read by the operators' cloudflared
+	// deployments, not by conflux-sync.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	CLOUDFLARE_TUNNEL_CREDENTIAL_FILE string `json:"CLOUDFLARE_TUNNEL_CREDENTIAL_FILE,omitempty"` //nolint:revive,staticcheck // the operator's JSON name
 
 	// CLOUDFLARE_TUNNEL_CREDENTIAL_SECRET is the key of an existing tunnel's
-	// secret inside Secret; accepted for compatibility.
+	// secret inside Secret; read by the operators' cloudflared deployments,
+	// not by conflux-sync.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
 	CLOUDFLARE_TUNNEL_CREDENTIAL_SECRET string `json:"CLOUDFLARE_TUNNEL_CREDENTIAL_SECRET,omitempty"` //nolint:revive,staticcheck // the operator's JSON name
 
-	// CredentialsRef names a CloudflareCredentials object (StringKe's
-	// operator) instead of Secret.
+	// CredentialsRef names a CloudflareCredentials object instead of Secret.
 	// +optional
 	CredentialsRef *CredentialsRef `json:"credentialsRef,omitempty"`
 }
@@ -100,28 +99,22 @@ type CredentialsRef struct {
 }
 
 // OriginRequest holds cloudflared's origin request settings, spelled as the
-// cloudflare-operator spells them. Durations are Go durations such as "30s".
+// cloudflare-operators spell them. Durations are Go durations such as "30s".
 type OriginRequest struct {
 	// ConnectTimeout is the timeout for a new TCP connection to the origin.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	ConnectTimeout string `json:"connectTimeout,omitempty"`
 	// TLSTimeout is the timeout for the TLS handshake with the origin.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	TLSTimeout string `json:"tlsTimeout,omitempty"`
 	// TCPKeepAlive is the TCP keep-alive interval to the origin.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	TCPKeepAlive string `json:"tcpKeepAlive,omitempty"`
 	// KeepAliveTimeout is how long an idle origin connection is kept.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	KeepAliveTimeout string `json:"keepAliveTimeout,omitempty"`
 	// KeepAliveConnections is the maximum number of idle origin connections.
 	// +optional
-	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=1000000
 	KeepAliveConnections *int32 `json:"keepAliveConnections,omitempty"`
 	// NoHappyEyeballs disables the IPv4/IPv6 fallback when dialling the origin.
 	// +optional
@@ -129,7 +122,9 @@ type OriginRequest struct {
 	// NoTLSVerify disables the origin certificate check.
 	// +optional
 	NoTLSVerify *bool `json:"noTlsVerify,omitempty"`
-	// CAPool names a Secret with the CA certificate (tls.crt) the origin's certificate must chain to.
+	// CAPool is a file of CA certificates the origin's certificate must
+	// chain to, relative to /etc/cloudflared/certs (where the operators'
+	// cloudflared deployments mount the tunnel's originCaPool Secret).
 	// +optional
 	CAPool string `json:"caPool,omitempty"`
 	// OriginServerName is the hostname expected in the origin's certificate.
@@ -165,26 +160,39 @@ type OriginRequest struct {
 }
 
 // TunnelRef names the Tunnel or ClusterTunnel an object belongs to.
-//
-// +kubebuilder:validation:XValidation:rule="self.kind == 'Tunnel' || !has(self.__namespace__)",message="tunnelRef.namespace is only allowed with kind Tunnel"
 type TunnelRef struct {
 	// Kind is Tunnel or ClusterTunnel.
+	// +optional
 	// +kubebuilder:validation:Enum=Tunnel;ClusterTunnel
-	Kind string `json:"kind"`
+	Kind string `json:"kind,omitempty"`
 	// Name is the Tunnel's or ClusterTunnel's metadata.name.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 	// Namespace of a Tunnel; empty means the referring object's namespace.
-	// Not allowed with kind ClusterTunnel.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	Namespace string `json:"namespace,omitempty"`
 }
 
+// ObjectRef names a Kubernetes object of another kind, or the Cloudflare
+// object directly by id or by name (cloudflare-operator's references to
+// virtual networks, identity providers, policies and groups).
+type ObjectRef struct {
+	// Name of the Kubernetes object.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// CloudflareID is the Cloudflare object's id.
+	// +optional
+	CloudflareID string `json:"cloudflareId,omitempty"`
+	// CloudflareName is the Cloudflare object's name.
+	// +optional
+	CloudflareName string `json:"cloudflareName,omitempty"`
+}
+
 // CommonStatus is the part of status every kind has.
 type CommonStatus struct {
-	// Conditions: Ready, Reconciling, Stalled, with reason and message.
+	// Conditions: Ready, Reconciling, Stalled (and Degraded), with reason and message.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -192,4 +200,8 @@ type CommonStatus struct {
 	// ObservedGeneration is the metadata.generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// State is the one-word state cloudflare-operator users' dashboards
+	// read; its spelling is the operator's for each kind.
+	// +optional
+	State string `json:"state,omitempty"`
 }

@@ -24,6 +24,19 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&DNSRecord{}, &DNSRecordList{},
 		&AccessApplication{}, &AccessApplicationList{},
 		&NetworkRoute{}, &NetworkRouteList{},
+		&AccessTunnel{}, &AccessTunnelList{},
+		&CloudflareCredentials{}, &CloudflareCredentialsList{},
+		&CloudflareDomain{}, &CloudflareDomainList{},
+		&TunnelIngressClassConfig{}, &TunnelIngressClassConfigList{},
+		&TunnelGatewayClassConfig{}, &TunnelGatewayClassConfigList{},
+		&VirtualNetwork{}, &VirtualNetworkList{},
+		&PrivateService{}, &PrivateServiceList{},
+		&AccessGroup{}, &AccessGroupList{},
+		&AccessPolicy{}, &AccessPolicyList{},
+		&AccessServiceToken{}, &AccessServiceTokenList{},
+		&AccessIdentityProvider{}, &AccessIdentityProviderList{},
+		&GatewayRule{}, &GatewayRuleList{},
+		&GatewayList{}, &GatewayListList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

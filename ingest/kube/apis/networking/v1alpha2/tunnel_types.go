@@ -1,30 +1,39 @@
 package v1alpha2
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
-// TunnelSpec is the spec of a Tunnel and of a ClusterTunnel: which
-// Cloudflare tunnel (a new one conflux-sync creates, or an existing one it
-// adopts), the account it lives in, and the tunnel-wide configuration
-// (catch-all target, WARP routing, default origin settings).
+// TunnelSpec is the spec of a Tunnel and of a ClusterTunnel, in every
+// version either cloudflare-operator serves (v1alpha1 and v1alpha2 have the
+// same schema here, so no conversion can lose a field): which Cloudflare
+// tunnel (a new one conflux-sync creates, or an existing one it adopts), the
+// account it lives in, and the tunnel-wide configuration (catch-all target,
+// WARP routing, default origin settings). The fields that configure the
+// operators' cloudflared Deployment (size, image, nodeSelectors,
+// tolerations, deployPatch, protocol) are accepted and reported in the
+// Degraded condition: conflux-sync writes the tunnel's configuration and
+// does not run cloudflared.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.newTunnel) != has(self.existingTunnel)",message="exactly one of newTunnel and existingTunnel must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.cloudflare.domain) || has(self.cloudflare.credentialsRef)",message="cloudflare.domain is required: the zone the tunnel's hostnames live in"
 type TunnelSpec struct {
 	// NewTunnel asks for a tunnel conflux-sync creates (and deletes with the object).
 	// +optional
 	NewTunnel *NewTunnel `json:"newTunnel,omitempty"`
 
-	// ExistingTunnel adopts a tunnel that already exists, by id or by name.
+	// ExistingTunnel adopts a tunnel that already exists, by id or by name
+	// (the id wins when both are given).
 	// +optional
 	ExistingTunnel *ExistingTunnel `json:"existingTunnel,omitempty"`
 
 	// Cloudflare is the account, zone and credentials of the tunnel.
-	Cloudflare CloudflareDetails `json:"cloudflare"`
+	// +optional
+	Cloudflare CloudflareDetails `json:"cloudflare,omitempty"`
 
 	// FallbackTarget serves requests no rule matches (the catch-all rule).
 	// +optional
 	// +kubebuilder:default="http_status:404"
-	// +kubebuilder:validation:Pattern=`^(http_status:[1-5][0-9][0-9]|hello_world|bastion|socks5|unix(\+tls)?:.+|[a-z][a-z0-9+.-]*://.+)$`
 	FallbackTarget string `json:"fallbackTarget,omitempty"`
 
 	// EnableWarpRouting lets WARP clients reach private networks routed to
@@ -36,25 +45,42 @@ type TunnelSpec struct {
 	// +optional
 	OriginRequest *OriginRequest `json:"originRequest,omitempty"`
 
-	// Protocol is the cloudflared transport protocol. Accepted so existing
-	// manifests apply; conflux-sync writes the tunnel configuration, not the
-	// cloudflared deployment.
+	// NoTLSVerify is the operators' tunnel-wide originRequest.noTlsVerify.
+	// +optional
+	NoTLSVerify bool `json:"noTlsVerify,omitempty"`
+
+	// OriginCaPool names the Secret the operators' cloudflared deployments
+	// mount at /etc/cloudflared/certs; its tls.crt becomes the tunnel-wide
+	// originRequest.caPool.
+	// +optional
+	OriginCaPool string `json:"originCaPool,omitempty"`
+
+	// Protocol is cloudflared's transport protocol (a cloudflared flag;
+	// not part of the tunnel's configuration).
 	// +optional
 	// +kubebuilder:validation:Enum=auto;quic;http2
 	Protocol string `json:"protocol,omitempty"`
 
-	// NoTLSVerify is the operator's tunnel-wide originRequest.noTlsVerify.
-	// +optional
-	NoTLSVerify bool `json:"noTlsVerify,omitempty"`
-
-	// OriginCaPool is the operator's tunnel-wide originRequest.caPool (a Secret name).
-	// +optional
-	OriginCaPool string `json:"originCaPool,omitempty"`
-
-	// DeployPatch is the operator's patch of its cloudflared Deployment.
-	// Accepted so existing manifests apply; not used by conflux-sync.
+	// DeployPatch is the operators' patch of their cloudflared Deployment (v1alpha2).
 	// +optional
 	DeployPatch string `json:"deployPatch,omitempty"`
+
+	// Size is the number of cloudflared replicas the operators run (v1alpha1).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Size *int32 `json:"size,omitempty"`
+
+	// Image is the cloudflared image the operators run (v1alpha1).
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// NodeSelectors of the operators' cloudflared pods (v1alpha1).
+	// +optional
+	NodeSelectors map[string]string `json:"nodeSelectors,omitempty"`
+
+	// Tolerations of the operators' cloudflared pods (v1alpha1).
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 }
 
 // NewTunnel names a tunnel to create.
@@ -62,26 +88,22 @@ type NewTunnel struct {
 	// Name is the tunnel's name in Cloudflare.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
-	// +kubebuilder:validation:Pattern=`^[^\s/]+$`
 	Name string `json:"name"`
 }
 
-// ExistingTunnel finds a tunnel by id or by name (exactly one).
-//
-// +kubebuilder:validation:XValidation:rule="has(self.id) != has(self.name)",message="exactly one of existingTunnel.id and existingTunnel.name must be set"
+// ExistingTunnel finds a tunnel by id or by name.
 type ExistingTunnel struct {
 	// ID is the tunnel's UUID.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
 	ID string `json:"id,omitempty"`
 	// Name is the tunnel's name in Cloudflare.
 	// +optional
-	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
 	Name string `json:"name,omitempty"`
 }
 
-// TunnelStatus is what conflux-sync last did for a Tunnel or ClusterTunnel.
+// TunnelStatus is what conflux-sync last did for a Tunnel or ClusterTunnel,
+// in the shape both cloudflare-operators write.
 type TunnelStatus struct {
 	CommonStatus `json:",inline"`
 	// TunnelID is the Cloudflare tunnel's UUID once created or adopted.
@@ -96,6 +118,12 @@ type TunnelStatus struct {
 	// ZoneID is the zone of spec.cloudflare.domain.
 	// +optional
 	ZoneID string `json:"zoneId,omitempty"`
+	// ConfigVersion is the version of the tunnel configuration Cloudflare holds.
+	// +optional
+	ConfigVersion int64 `json:"configVersion,omitempty"`
+	// SyncedHostnames are the public hostnames the tunnel serves.
+	// +optional
+	SyncedHostnames []string `json:"syncedHostnames,omitempty"`
 }
 
 // Tunnel is a Cloudflare tunnel that rules of its own namespace
@@ -106,12 +134,13 @@ type TunnelStatus struct {
 // +kubebuilder:resource:scope=Namespaced,categories=cloudflare
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="TunnelID",type=string,JSONPath=`.status.tunnelId`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Tunnel struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TunnelSpec   `json:"spec"`
+	Spec   TunnelSpec   `json:"spec,omitempty"`
 	Status TunnelStatus `json:"status,omitempty"`
 }
 
@@ -131,12 +160,13 @@ type TunnelList struct {
 // +kubebuilder:resource:scope=Cluster,categories=cloudflare
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="TunnelID",type=string,JSONPath=`.status.tunnelId`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ClusterTunnel struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TunnelSpec   `json:"spec"`
+	Spec   TunnelSpec   `json:"spec,omitempty"`
 	Status TunnelStatus `json:"status,omitempty"`
 }
 

@@ -3,12 +3,14 @@ package v1alpha2
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // TunnelBinding routes hostnames of a tunnel to Services. As in the
-// cloudflare-operator, subjects and tunnelRef sit at the top level of the
-// object (there is no spec).
+// cloudflare-operators, subjects and tunnelRef sit at the top level of the
+// object (there is no spec). Served as v1alpha1 (the operators' version)
+// and v1alpha2, with one schema.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,categories=cloudflare
+// +kubebuilder:printcolumn:name="FQDNs",type=string,JSONPath=`.status.hostnames`
 // +kubebuilder:printcolumn:name="Tunnel",type=string,JSONPath=`.tunnelRef.name`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="TunnelID",type=string,JSONPath=`.status.tunnelId`
@@ -18,7 +20,6 @@ type TunnelBinding struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Subjects are the Services to expose, each on one hostname.
-	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
 	Subjects []TunnelBindingSubject `json:"subjects"`
 
@@ -33,12 +34,10 @@ type TunnelBindingSubject struct {
 	// Kind of the subject; only Service.
 	// +optional
 	// +kubebuilder:default=Service
-	// +kubebuilder:validation:Enum=Service
 	Kind string `json:"kind,omitempty"`
 	// Name of the Service in the TunnelBinding's namespace.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 	// Spec says how the Service is exposed.
 	// +optional
@@ -46,17 +45,16 @@ type TunnelBindingSubject struct {
 }
 
 // TunnelBindingSubjectSpec says how one Service is exposed.
-//
-// +kubebuilder:validation:XValidation:rule="!has(self.http2Origin) || !self.http2Origin || !has(self.protocol) || self.protocol == 'https'",message="http2Origin needs protocol https (HTTP/2 to an origin runs over TLS)"
 type TunnelBindingSubjectSpec struct {
 	// Fqdn is the public hostname; empty means <service name>.<tunnel's cloudflare.domain>.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$`
 	Fqdn string `json:"fqdn,omitempty"`
-	// Protocol of the origin; empty means from the Service port (https for 443, else http).
+	// Protocol of the origin: http, https, tcp, udp, ssh, rdp or smb; empty
+	// (or another value) means from the Service's first port: ssh for 22,
+	// smb for 139 and 445, https for 443, rdp for 3389, udp for a UDP port,
+	// else http.
 	// +optional
-	// +kubebuilder:validation:Enum=http;https;tcp;udp;ssh;rdp;smb
 	Protocol string `json:"protocol,omitempty"`
 	// Path is a regular expression the request path must match (cloudflared's rule path).
 	// +optional
@@ -64,12 +62,12 @@ type TunnelBindingSubjectSpec struct {
 	Path string `json:"path,omitempty"`
 	// Target overrides the origin URL, e.g. http://web.default.svc:8080.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9+.-]*://.+$`
 	Target string `json:"target,omitempty"`
 	// NoTLSVerify disables the origin certificate check.
 	// +optional
 	NoTLSVerify bool `json:"noTlsVerify,omitempty"`
-	// CAPool names a Secret with the CA certificate the origin must chain to.
+	// CAPool is a file in the tunnel's originCaPool Secret (mounted at
+	// /etc/cloudflared/certs) holding the CA the origin must chain to.
 	// +optional
 	CAPool string `json:"caPool,omitempty"`
 	// HTTP2Origin speaks HTTP/2 to the origin.
@@ -103,15 +101,31 @@ type TunnelBindingRef struct {
 	DisableDNSUpdates bool `json:"disableDNSUpdates,omitempty"`
 }
 
-// TunnelBindingStatus is what conflux-sync last did for a TunnelBinding.
+// TunnelBindingStatus is what conflux-sync last did for a TunnelBinding,
+// in the shape both cloudflare-operators write.
 type TunnelBindingStatus struct {
 	CommonStatus `json:",inline"`
 	// TunnelID is the UUID of the referenced tunnel.
 	// +optional
 	TunnelID string `json:"tunnelId,omitempty"`
-	// Hostnames are the hostnames served, comma-separated (as the operator shows them).
+	// Hostnames are the hostnames served, comma-separated (as the operators show them).
 	// +optional
 	Hostnames string `json:"hostnames,omitempty"`
+	// Services are the hostnames served and the origin each goes to.
+	// +optional
+	Services []ServiceInfo `json:"services,omitempty"`
+	// ConfigVersion is the version of the tunnel configuration Cloudflare holds.
+	// +optional
+	ConfigVersion int64 `json:"configVersion,omitempty"`
+	// SyncedHostnames are the hostnames synced to Cloudflare.
+	// +optional
+	SyncedHostnames []string `json:"syncedHostnames,omitempty"`
+}
+
+// ServiceInfo is one hostname of a TunnelBinding and its origin.
+type ServiceInfo struct {
+	Hostname string `json:"hostname"`
+	Target   string `json:"target"`
 }
 
 // TunnelBindingList is a list of TunnelBindings.

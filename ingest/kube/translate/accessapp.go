@@ -1,0 +1,163 @@
+package translate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+)
+
+// accessTypes are the application types the cloudflare.AccessApplication
+// kind syncs.
+var accessTypes = []string{"self_hosted", "ssh", "vnc"}
+
+// accessSynced says what of an AccessApplication conflux-sync syncs.
+const accessSynced = "conflux-sync syncs name, domain, type, sessionDuration, allowedIdps, identityProviderRefs, autoRedirectToIdentity, appLauncherVisible, tags and reusablePolicyRefs"
+
+// AccessApplication translates an AccessApplication to the target
+// "AccessApplication/<namespace>/<name>". An application that sets a field
+// conflux-sync does not sync yet is not synced at all (the field may be
+// what keeps people out), and each such field is a Problem. The
+// status.applicationId cloudflare-operator recorded is the evidence to take
+// its application over.
+func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Result {
+	var ps problems
+	b := &builder{gen: generation(&a.ObjectMeta)}
+	s := &a.Spec
+	spec := api.AccessApplicationSpec{
+		Name:                   s.Name,
+		Domain:                 strings.TrimSpace(s.Domain),
+		Type:                   s.Type,
+		SessionDuration:        s.SessionDuration,
+		AutoRedirectToIdentity: s.AutoRedirectToIdentity,
+		AppLauncherVisible:     cloneBool(s.AppLauncherVisible),
+		Adopt:                  s.Adopt || s.ID != "",
+		ID:                     strings.ToLower(s.ID),
+	}
+	if spec.Name == "" {
+		spec.Name = a.Name
+	}
+	if spec.Type != "" && !slices.Contains(accessTypes, spec.Type) {
+		ps.addUnsupported("spec.type", "%s applications are not synced yet (conflux-sync syncs self_hosted, ssh and vnc applications)", spec.Type)
+	}
+
+	idps := slices.Clone(s.AllowedIdps)
+	for i, ref := range s.IdentityProviderRefs {
+		if id := accessRef(ref, fmt.Sprintf("spec.identityProviderRefs[%d]", i), "AccessIdentityProvider", "providerId", "identity provider", "identity providers", l, &ps); id != "" {
+			idps = append(idps, id)
+		}
+	}
+	if len(idps) > 0 {
+		spec.AllowedIdps = slices.Compact(slices.Sorted(slices.Values(idps)))
+	}
+	if spec.AutoRedirectToIdentity && len(spec.AllowedIdps) != 1 {
+		ps.add("spec.autoRedirectToIdentity", "needs exactly one identity provider (allowedIdps and identityProviderRefs), not %d", len(spec.AllowedIdps))
+	}
+
+	// The policies go in list order, as cloudflare-operator sends them;
+	// like it, conflux-sync ignores reusablePolicyRefs[].precedence.
+	for i, ref := range s.ReusablePolicyRefs {
+		id := accessRef(ref.ObjectRef, fmt.Sprintf("spec.reusablePolicyRefs[%d]", i), "AccessPolicy", "policyId", "policy", "policies", l, &ps)
+		switch {
+		case id == "":
+		case slices.Contains(spec.Policies, id):
+			ps.add("spec.reusablePolicyRefs", "lists %s twice", id)
+		default:
+			spec.Policies = append(spec.Policies, id)
+		}
+	}
+	if len(s.Tags) > 0 {
+		spec.Tags = slices.Compact(slices.Sorted(slices.Values(s.Tags)))
+	}
+	unsupportedAccessFields(s, &ps)
+
+	// The application cloudflare-operator made (or adopted by name, which
+	// conflux-sync does not do) is owned as if conflux-sync had made it;
+	// an explicit id adopts instead (the kind takes one or the other).
+	if spec.ID == "" {
+		if id := strings.ToLower(strings.TrimSpace(a.Status.ApplicationID)); id != "" && accountRE.MatchString(id) {
+			spec.TakeOver = id
+		}
+	}
+	c := credentials(&s.Cloudflare, a.Namespace, "spec.cloudflare", true, l, o, &ps)
+	spec.Credentials = c.ref
+	spec.AccountID = account(&s.Cloudflare, c, "spec.cloudflare", &ps)
+	b.add(api.KindAccessApplication, "AccessApplication/"+a.Namespace+"/"+a.Name, spec)
+	res := b.result(ps)
+	if len(res.Problems) == 0 {
+		host, _, _ := strings.Cut(spec.Domain, "/")
+		res.Hostnames = []string{strings.ToLower(host)}
+		res.Status = map[string]any{"domain": spec.Domain}
+	}
+	return res
+}
+
+// accessRef resolves a reference to an Access object conflux-sync does not
+// sync (an identity provider or a policy) to its id: cloudflareId as
+// written, name through the id cloudflare-operator recorded in the status
+// field of that object of kind; a lookup by Cloudflare name
+// (cloudflareName) is not supported yet. "" when it does not resolve.
+func accessRef(ref v1alpha2.ObjectRef, field, kind, statusField, what, whats string, l Lookup, ps *problems) string {
+	switch {
+	case ref.CloudflareID != "":
+		return strings.TrimSpace(ref.CloudflareID)
+	case ref.Name != "":
+		id, ok := l.StatusField(kind, "", ref.Name, statusField)
+		switch {
+		case !ok:
+			ps.add(field+".name", "%s %s not found: conflux-sync reads the %s id cloudflare-operator recorded in its status.%s (it does not sync %s yet); give the id as cloudflareId", kind, ref.Name, what, statusField, whats)
+		case strings.TrimSpace(id) == "":
+			ps.addUnsupported(field+".name", "%s %s has no status.%s: cloudflare-operator never recorded an id for it, and conflux-sync does not sync %s yet; give the id as cloudflareId", kind, ref.Name, statusField, whats)
+		}
+		return strings.TrimSpace(id)
+	case ref.CloudflareName != "":
+		ps.addUnsupported(field+".cloudflareName", "finding the %s by its Cloudflare name is not supported yet: give its id as cloudflareId, or name the %s object", what, kind)
+	default:
+		ps.add(field, "one of cloudflareId, name and cloudflareName is required")
+	}
+	return ""
+}
+
+// unsupportedAccessFields reports every field set that conflux-sync does
+// not sync yet.
+func unsupportedAccessFields(s *v1alpha2.AccessApplicationSpec, ps *problems) {
+	const ignoredToo = "; cloudflare-operator ignored them too (the application it made has none of them)"
+	for _, f := range []struct {
+		field string
+		set   bool
+		extra string
+	}{
+		{"spec.policies", len(s.Policies) > 0, ignoredToo + ": name reusable policies by id in reusablePolicyRefs"},
+		{"spec.reusableGroupRefs", len(s.ReusableGroupRefs) > 0, ignoredToo},
+		{"spec.selfHostedDomains", len(s.SelfHostedDomains) > 0, ""},
+		{"spec.destinations", len(s.Destinations) > 0, ""},
+		{"spec.domainType", s.DomainType != "", ""},
+		{"spec.privateAddress", s.PrivateAddress != "", ""},
+		{"spec.enableBindingCookie", s.EnableBindingCookie != nil, ""},
+		{"spec.httpOnlyCookieAttribute", s.HTTPOnlyCookieAttribute != nil, ""},
+		{"spec.pathCookieAttribute", s.PathCookieAttribute != nil, ""},
+		{"spec.sameSiteCookieAttribute", s.SameSiteCookieAttribute != "", ""},
+		{"spec.logoUrl", s.LogoURL != "", ""},
+		{"spec.skipInterstitial", s.SkipInterstitial != nil, ""},
+		{"spec.optionsPreflightBypass", s.OptionsPreflightBypass != nil, ""},
+		{"spec.serviceAuth401Redirect", s.ServiceAuth401Redirect != nil, ""},
+		{"spec.customDenyMessage", s.CustomDenyMessage != "", ""},
+		{"spec.customDenyUrl", s.CustomDenyURL != "", ""},
+		{"spec.customNonIdentityDenyUrl", s.CustomNonIdentityDenyURL != "", ""},
+		{"spec.allowAuthenticateViaWarp", s.AllowAuthenticateViaWarp != nil, ""},
+		{"spec.customPages", len(s.CustomPages) > 0, ""},
+		{"spec.gatewayRules", len(s.GatewayRules) > 0, ""},
+		{"spec.corsHeaders", s.CorsHeaders != nil, ""},
+		{"spec.saasApp", s.SaasApp != nil, ""},
+		{"spec.scimConfig", s.ScimConfig != nil, ""},
+		{"spec.appLauncherCustomization", s.AppLauncherCustomization != nil, ""},
+		{"spec.targetContexts", len(s.TargetContexts) > 0, ""},
+	} {
+		if f.set {
+			name := f.field[len("spec."):]
+			ps.addUnsupported(f.field, "%s is not synced yet (%s), so the application is not synced while it is set%s", name, accessSynced, f.extra)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package translate
+
+import "fmt"
+
+// unsupportedKinds are the kinds of GroupCloudflareOperator conflux-sync
+// reads but does not sync yet, with what their objects are, in the plural.
+var unsupportedKinds = map[string]string{
+	"VirtualNetwork":         "virtual networks",
+	"PrivateService":         "private services",
+	"AccessGroup":            "Access groups",
+	"AccessPolicy":           "Access policies",
+	"AccessServiceToken":     "Access service tokens",
+	"AccessIdentityProvider": "Access identity providers",
+	"GatewayRule":            "Zero Trust Gateway rules",
+	"GatewayList":            "Zero Trust Gateway lists",
+}
+
+// referredKinds are the unsupported kinds whose status ids other objects
+// use (a NetworkRoute's virtualNetworkRef, an AccessApplication's
+// reusablePolicyRefs and identityProviderRefs).
+var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessPolicy": true, "AccessIdentityProvider": true}
+
+// Unsupported is the Result of an object of a kind conflux-sync reads but
+// does not sync (kind is a source kind: "AccessTunnel" or
+// "AccessTunnel.networking.cfargotunnel.com" for adyanth's): no fragments,
+// one Unsupported problem on "spec" saying so.
+func Unsupported(kind string) Result {
+	_, k := SplitSourceKind(kind)
+	var reason string
+	switch plural, ok := unsupportedKinds[k]; {
+	case k == "AccessTunnel":
+		reason = "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself"
+	case ok:
+		reason = fmt.Sprintf("conflux-sync does not sync %s yet (they are on its roadmap: cloudflare.%s targets); the objects cloudflare-operator made for them are left as they are in Cloudflare", plural, k)
+		if referredKinds[k] {
+			reason += "; the objects that refer to this one use the id in its status, which cloudflare-operator recorded"
+		}
+	default:
+		reason = fmt.Sprintf("conflux-sync does not sync %s objects", kind)
+	}
+	return Result{Managed: true, Problems: []Problem{{Field: "spec", Reason: reason, Unsupported: true}}}
+}
