@@ -2,6 +2,7 @@ package tunnel
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,34 @@ func BenchmarkAggregate(b *testing.B) {
 			for b.Loop() {
 				if _, err := (Kind{}).Aggregate(testTarget, frags); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCompareConfigs compares a remote configuration with the desired
+// one by meaning (CompareConfigs), as every configuration flush does
+// before deciding to PUT: the remote one lists the same rules in another
+// order that routes alike, with cloudflared's defaults spelled out, as a
+// replaced operator wrote them.
+func BenchmarkCompareConfigs(b *testing.B) {
+	for _, total := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("rules=%d", total), func(b *testing.B) {
+			desired, remote := make([]string, 0, total+1), make([]string, 0, total+1)
+			for r := range total {
+				host, svc := fmt.Sprintf("app%d.example.com", r), fmt.Sprintf("http://svc%d.ns.svc:8080", r)
+				desired = append(desired, fmt.Sprintf(`{"hostname":%q,"path":"^/api","service":%q}`, host, svc))
+				remote = append(remote, fmt.Sprintf(`{"hostname":%q,"path":"^/api","service":%q,"originRequest":{"connectTimeout":30,"noTLSVerify":false}}`, host, svc))
+			}
+			slices.Reverse(remote) // no two rules match one request: any order routes alike
+			catchAll := `{"service":"http_status:404"}`
+			d := []byte(`{"ingress":[` + strings.Join(append(desired, catchAll), ",") + `]}`)
+			r := []byte(`{"ingress":[` + strings.Join(append(remote, catchAll), ",") + `],"originRequest":{}}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				if equal, diffs := CompareConfigs(r, d); !equal {
+					b.Fatal(diffs)
 				}
 			}
 		})

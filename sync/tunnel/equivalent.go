@@ -643,13 +643,44 @@ func compareMeanings(r, d *meaning) []string {
 	if slices.IsSortedFunc(common, func(a, b placed) int { return a.rpos - b.rpos }) {
 		return diffs
 	}
-	for i := range common {
-		for j := i + 1; j < len(common); j++ {
-			a, b := common[i], common[j]
-			if a.rpos < b.rpos || !a.rule.match.overlaps(&b.rule.match) {
-				continue
-			}
+	// Rules on two different plain host names never match one request:
+	// only rules of one name are compared with each other, and a rule for
+	// a wildcard or any host with every rule, so a configuration of
+	// distinct names costs a linear pass, not a quadratic one.
+	check := func(i, j int) {
+		a, b := common[i], common[j] // i < j: a comes first in desired
+		if a.rpos > b.rpos && a.rule.match.overlaps(&b.rule.match) {
 			diffs = append(diffs, orderDiff(a.rule.id, b.rule.id))
+		}
+	}
+	byHost := map[string][]int{}
+	broad := make([]bool, len(common))
+	for i := range common {
+		if m := &common[i].rule.match; m.anyHost || m.wildcard || m.unicode {
+			broad[i] = true
+		} else {
+			byHost[m.host] = append(byHost[m.host], i)
+		}
+	}
+	for _, same := range byHost {
+		for x := range same {
+			for _, j := range same[x+1:] {
+				check(same[x], j)
+			}
+		}
+	}
+	for i := range common {
+		if !broad[i] {
+			continue
+		}
+		for j := range common {
+			switch {
+			case j == i, broad[j] && j < i: // the pair is checked from j
+			case j < i:
+				check(j, i)
+			default:
+				check(i, j)
+			}
 		}
 	}
 	return diffs
