@@ -593,9 +593,37 @@ func TestKubeIngestInvalidObjects(t *testing.T) {
 		t.Errorf("Tunnel nosecret Ready message %q does not name the Secret field", msg)
 	}
 
+	// A route of another namespace does not attach to the Gateway, whose
+	// listener admits routes of its own namespace only (the default).
+	other := f.ns + "-other"
+	f.create(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}})
+	f.create(&gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: "intruder", Namespace: other},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw", Namespace: ptr.To(gatewayv1.Namespace(f.ns))}}},
+			Hostnames:       []gatewayv1.Hostname{"intruder.example.com"},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "web", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}},
+		},
+	})
+	testutil.WaitFor(t, 60*time.Second, "HTTPRoute intruder not allowed by the listeners", func() bool {
+		var r gatewayv1.HTTPRoute
+		if f.k8s.Get(f.ctx, client.ObjectKey{Namespace: other, Name: "intruder"}, &r) != nil {
+			return false
+		}
+		for _, p := range r.Status.Parents {
+			c := condition(p.Conditions, string(gatewayv1.RouteConditionAccepted))
+			if c != nil && c.Status == metav1.ConditionFalse && c.Reason == string(gatewayv1.RouteReasonNotAllowedByListeners) &&
+				strings.Contains(c.Message, "listener http allows routes of namespace "+f.ns+" only") {
+				return true
+			}
+		}
+		return false
+	})
+
 	// Nothing of the invalid objects reached Cloudflare.
 	rules := f.remoteRules()
-	for _, h := range []string{"app.other.org", "port.example.com"} {
+	for _, h := range []string{"app.other.org", "port.example.com", "intruder.example.com"} {
 		if _, ok := rules[h]; ok {
 			t.Errorf("invalid Ingress's host %s was pushed", h)
 		}

@@ -811,6 +811,11 @@ func (t *term) writeRouteStatus(ctx context.Context, route *gatewayv1.HTTPRoute,
 		acceptedReason := string(gatewayv1.RouteReasonAccepted)
 		if v.stalled {
 			accepted, acceptedReason = metav1.ConditionFalse, v.reason
+			for _, p := range problems {
+				if p.RouteReason != "" {
+					acceptedReason = p.RouteReason
+				}
+			}
 		}
 		resolved, resolvedReason := metav1.ConditionTrue, string(gatewayv1.RouteReasonResolvedRefs)
 		if len(problems) > 0 {

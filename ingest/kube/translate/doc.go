@@ -180,7 +180,14 @@
 // namespace unless it says) whose GatewayClass's spec.controllerName is one
 // of Options.GatewayControllers (by default conflux-sync's and
 // cloudflare-operator's), in that controller's dialect; all its managed
-// parents must be of one dialect and select the same tunnel. A
+// parents must be of one dialect and select the same tunnel. Each parent
+// must admit the route as the Gateway API defines (in every dialect,
+// though cloudflare-operator ignored listeners): a listener of protocol
+// HTTP or HTTPS (the one sectionName names, or any) whose allowedRoutes
+// kinds include HTTPRoute and whose namespaces.from is All, or Same (the
+// default) with the route in the Gateway's namespace; Selector is refused,
+// Namespace labels are not read. Otherwise a Problem with RouteReason
+// NotAllowedByListeners. A
 // cross-namespace backendRef is a Problem in both: conflux-sync does not
 // read ReferenceGrants, so it cannot tell whether the other namespace allows
 // the reference, and a route must not reach into a namespace that did not

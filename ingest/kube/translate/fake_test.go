@@ -262,3 +262,7 @@ var (
 	ctRef = ObjectRef{Group: Group, Kind: "ClusterTunnel", Name: "edge"}
 	nsRef = ObjectRef{Group: Group, Kind: "Tunnel", Namespace: "infra", Name: "t1"}
 )
+
+// httpListener is a Gateway's one HTTP listener, admitting HTTPRoutes of
+// its namespace (the default).
+var httpListener = []gatewayv1.Listener{{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType}}

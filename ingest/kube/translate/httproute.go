@@ -2,6 +2,8 @@ package translate
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -56,6 +58,11 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 		return Result{}
 	}
 	var ps problems
+	for _, p := range parents {
+		if reason := notAllowed(p, r.Namespace); reason != "" {
+			ps = append(ps, Problem{Field: p.field, Reason: reason, RouteReason: string(gatewayv1.RouteReasonNotAllowedByListeners)})
+		}
+	}
 	d := parents[0].dialect
 	same := parents[:1]
 	for _, p := range parents[1:] {
@@ -77,6 +84,55 @@ func HTTPRoute(r *gatewayv1.HTTPRoute, l Lookup, o Options) Result {
 	}
 	res.Dialect = d
 	return res
+}
+
+// notAllowed says why no listener of p's Gateway (the one p's sectionName
+// names, or any) admits an HTTPRoute of namespace ns; "" when one does. A
+// listener admits it when its protocol is HTTP or HTTPS, its
+// allowedRoutes.kinds (if any) include HTTPRoute, and its
+// allowedRoutes.namespaces.from is All, or Same (the default) with the
+// route in the Gateway's namespace. The route must not attach to a
+// Gateway whose owner did not let its namespace in. cloudflare-operator
+// ignored listeners; conflux-sync applies them in every dialect.
+func notAllowed(p routeParent, ns string) string {
+	gw := p.gw
+	named := p.ref.SectionName != nil && *p.ref.SectionName != ""
+	var why []string
+	for _, li := range gw.Spec.Listeners {
+		if named && li.Name != *p.ref.SectionName {
+			continue
+		}
+		if li.Protocol != gatewayv1.HTTPProtocolType && li.Protocol != gatewayv1.HTTPSProtocolType {
+			why = append(why, fmt.Sprintf("listener %s is %s", li.Name, li.Protocol))
+			continue
+		}
+		ar := li.AllowedRoutes
+		if ar != nil && len(ar.Kinds) > 0 && !slices.ContainsFunc(ar.Kinds, func(k gatewayv1.RouteGroupKind) bool {
+			return k.Kind == "HTTPRoute" && (k.Group == nil || string(*k.Group) == GatewayGroup)
+		}) {
+			why = append(why, fmt.Sprintf("listener %s allows no HTTPRoutes (allowedRoutes.kinds)", li.Name))
+			continue
+		}
+		from := gatewayv1.NamespacesFromSame
+		if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
+			from = *ar.Namespaces.From
+		}
+		switch {
+		case from == gatewayv1.NamespacesFromAll, from == gatewayv1.NamespacesFromSame && ns == gw.Namespace:
+			return ""
+		case from == gatewayv1.NamespacesFromSame:
+			why = append(why, fmt.Sprintf("listener %s allows routes of namespace %s only (allowedRoutes.namespaces.from Same, the default)", li.Name, gw.Namespace))
+		default:
+			why = append(why, fmt.Sprintf("listener %s selects namespaces by label (from %s), which conflux-sync does not read: use All or Same", li.Name, from))
+		}
+	}
+	if len(why) == 0 {
+		if named {
+			return fmt.Sprintf("Gateway %s/%s has no listener %s", gw.Namespace, gw.Name, *p.ref.SectionName)
+		}
+		return fmt.Sprintf("Gateway %s/%s has no listeners", gw.Namespace, gw.Name)
+	}
+	return fmt.Sprintf("Gateway %s/%s does not admit this HTTPRoute of namespace %s: %s", gw.Namespace, gw.Name, ns, strings.Join(why, "; "))
 }
 
 // httpRouteConflux is conflux-sync's own dialect: the GatewayClasses'

@@ -19,7 +19,7 @@ func newRouteFake() *fake {
 	f.gclasses["cf-legacy"] = &gatewayv1.GatewayClass{ObjectMeta: meta("", "cf-legacy", 1), Spec: gatewayv1.GatewayClassSpec{
 		ControllerName: GatewayController,
 		ParametersRef:  &gatewayv1.ParametersReference{Group: GroupCfargotunnel, Kind: "ClusterTunnel", Name: "legacy"}}}
-	f.gateways["default/gw-legacy"] = &gatewayv1.Gateway{ObjectMeta: meta("default", "gw-legacy", 1), Spec: gatewayv1.GatewaySpec{GatewayClassName: "cf-legacy"}}
+	f.gateways["default/gw-legacy"] = &gatewayv1.Gateway{ObjectMeta: meta("default", "gw-legacy", 1), Spec: gatewayv1.GatewaySpec{GatewayClassName: "cf-legacy", Listeners: httpListener}}
 	return f
 }
 

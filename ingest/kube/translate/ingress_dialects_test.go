@@ -62,7 +62,7 @@ func newDialectFake() *fake {
 	f.gclasses["cf-op"] = &gatewayv1.GatewayClass{ObjectMeta: meta("", "cf-op", 1), Spec: gatewayv1.GatewayClassSpec{
 		ControllerName: CloudflareOperatorGatewayController,
 		ParametersRef:  &gatewayv1.ParametersReference{Group: Group, Kind: KindTunnelGatewayClassConfig, Name: "gw", Namespace: &gwNS}}}
-	f.gateways["default/gw-op"] = &gatewayv1.Gateway{ObjectMeta: meta("default", "gw-op", 1), Spec: gatewayv1.GatewaySpec{GatewayClassName: "cf-op"}}
+	f.gateways["default/gw-op"] = &gatewayv1.Gateway{ObjectMeta: meta("default", "gw-op", 1), Spec: gatewayv1.GatewaySpec{GatewayClassName: "cf-op", Listeners: httpListener}}
 
 	ws := "kubernetes.io/ws"
 	h2c := "kubernetes.io/h2c"

@@ -306,6 +306,9 @@ type Problem struct {
 	// Unsupported marks a valid field conflux-sync does not sync (yet),
 	// as opposed to an invalid one.
 	Unsupported bool
+	// RouteReason, when set, is the Gateway API reason of a route's
+	// Accepted=False this problem causes (e.g. NotAllowedByListeners).
+	RouteReason string
 }
 
 func (p Problem) String() string { return p.Field + ": " + p.Reason }
