@@ -204,6 +204,16 @@ const (
 	DNSRegistrySTRRL = "strrl"
 )
 
+// Limits of takeover evidence: the kinds validate them, and producers
+// that derive evidence from another controller's records trim to them.
+const (
+	// MaxDNSTakeOverIDs bounds DNSTakeOver.RecordIDs.
+	MaxDNSTakeOverIDs = 20
+	// MaxRouteTakeOverLen bounds NetworkRouteSpec.TakeOver in characters:
+	// a marker at the start of a route comment, which holds no more.
+	MaxRouteTakeOverLen = 100
+)
+
 // DNSTakeOver is a DNS record's takeover evidence. Either kind proves a
 // record that is not conflux-sync's; an empty DNSTakeOver proves nothing
 // and is dropped from the canonical form.

@@ -20,7 +20,7 @@ const (
 	MaxTXTLen = 2048
 	// MaxTakeOverIDs bounds the record ids of one record's takeover
 	// evidence.
-	MaxTakeOverIDs = 20
+	MaxTakeOverIDs = api.MaxDNSTakeOverIDs
 )
 
 // clusterIDLen is the length of a cluster id (16 hex digits, see fsm).

@@ -76,8 +76,8 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
 	case s.TakeOver != "" && (strings.TrimSpace(s.TakeOver) != s.TakeOver || strings.TrimSpace(s.TakeOver) == ""):
 		return &api.FieldError{Field: "spec.takeOver", Reason: "must be the previous controller's marker, e.g. \"[managed:NetworkRoute/edge-route]\", without surrounding spaces"}
-	case utf8.RuneCountInString(s.TakeOver) > cfapi.MaxCommentLen:
-		return &api.FieldError{Field: "spec.takeOver", Reason: fmt.Sprintf("is longer than %d characters (a route comment holds no more)", cfapi.MaxCommentLen)}
+	case utf8.RuneCountInString(s.TakeOver) > api.MaxRouteTakeOverLen:
+		return &api.FieldError{Field: "spec.takeOver", Reason: fmt.Sprintf("is longer than %d characters (a route comment holds no more)", api.MaxRouteTakeOverLen)}
 	case strings.IndexFunc(s.TakeOver, unicode.IsControl) >= 0 || !utf8.ValidString(s.TakeOver):
 		return &api.FieldError{Field: "spec.takeOver", Reason: "must be valid UTF-8 without control characters or newlines"}
 	case s.Credentials != nil && s.AccountID == "" && s.Tunnel == "":

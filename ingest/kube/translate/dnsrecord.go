@@ -24,10 +24,6 @@ const recordTypesNote = "not synced yet (conflux-sync syncs A, AAAA, CNAME, TXT 
 // tagNameRE is the name of a DNS record tag (name:value).
 var tagNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// maxTakeOverIDs is the most record ids one record's takeover evidence
-// may carry (sync/dns.MaxTakeOverIDs).
-const maxTakeOverIDs = 20
-
 // DNSRecord translates a DNSRecord as cloudflare-operator does: records in
 // one zone (the target), with fixed content, with content taken from a
 // source object's addresses (sourceRef), or (conflux-sync's extension) a
@@ -400,8 +396,8 @@ func recordTakeOver(st *v1alpha2.DNSRecordStatus) *api.DNSTakeOver {
 	if len(ids) == 0 {
 		return nil
 	}
-	if len(ids) > maxTakeOverIDs {
-		ids = ids[:maxTakeOverIDs]
+	if len(ids) > api.MaxDNSTakeOverIDs {
+		ids = ids[:api.MaxDNSTakeOverIDs]
 	}
 	return &api.DNSTakeOver{RecordIDs: ids}
 }

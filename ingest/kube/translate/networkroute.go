@@ -9,10 +9,6 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
-// maxRouteMarker is the longest takeover marker a route comment holds
-// (sync/cfapi.MaxCommentLen).
-const maxRouteMarker = 100
-
 // NetworkRouteTarget names the cloudflare.NetworkRoute target of a
 // NetworkRoute: "NetworkRoute/<name>" for cloudflare-operator's
 // cluster-scoped one, "NetworkRoute/<namespace>/<name>" for one of
@@ -95,7 +91,7 @@ func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
 	}
 
 	target := NetworkRouteTarget(r.Namespace, r.Name)
-	if m := "[managed:" + target + "]"; utf8.RuneCountInString(m) <= maxRouteMarker {
+	if m := "[managed:" + target + "]"; utf8.RuneCountInString(m) <= api.MaxRouteTakeOverLen {
 		// cloudflare-operator's marker; a longer one never fit a comment.
 		spec.TakeOver = m
 	}
