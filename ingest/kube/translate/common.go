@@ -134,6 +134,14 @@ func credentials(cf *v1alpha2.CloudflareDetails, secretNS, field string, check b
 	return creds{}
 }
 
+// credentialsSecret is where a CloudflareCredentials' API token is: its
+// secretRef, in Options.Namespace unless it names one, under apiTokenKey,
+// default CLOUDFLARE_API_TOKEN.
+func credentialsSecret(c *v1alpha2.CloudflareCredentials, o Options) *api.SecretRef {
+	r := c.Spec.SecretRef
+	return &api.SecretRef{Namespace: cmp.Or(r.Namespace, o.Namespace), Name: r.Name, Key: cmp.Or(r.APITokenKey, v1alpha2.DefaultAPITokenKey)}
+}
+
 // fromCloudflareCredentials is the token reference of a CloudflareCredentials.
 func fromCloudflareCredentials(c *v1alpha2.CloudflareCredentials, field string, check bool, l Lookup, o Options, ps *problems) creds {
 	s := &c.Spec
@@ -141,15 +149,7 @@ func fromCloudflareCredentials(c *v1alpha2.CloudflareCredentials, field string, 
 		ps.addUnsupported(field, "CloudflareCredentials %s has authType %s: conflux-sync uses API tokens only (authType apiToken)", c.Name, s.AuthType)
 		return creds{}
 	}
-	ns := s.SecretRef.Namespace
-	if ns == "" {
-		ns = o.Namespace
-	}
-	key := s.SecretRef.APITokenKey
-	if key == "" {
-		key = v1alpha2.DefaultAPITokenKey
-	}
-	ref := &api.SecretRef{Namespace: ns, Name: s.SecretRef.Name, Key: key}
+	ref := credentialsSecret(c, o)
 	if check && !checkSecretKey(l, ref, field, fmt.Sprintf("CloudflareCredentials %s: ", c.Name), ps) {
 		return creds{}
 	}
@@ -443,28 +443,8 @@ func caPool(v string) (string, string) {
 // scheme derived from the port when not empty. nameField and portField are
 // where problems go.
 func resolveService(l Lookup, ns, name string, number int32, portName, scheme, nameField, portField string, ps *problems) string {
-	svc, ok := l.Service(ns, name)
-	if !ok || svc == nil {
-		ps.add(nameField, "Service %s/%s not found", ns, name)
-		return ""
-	}
-	var sp *corev1.ServicePort
-	for i := range svc.Spec.Ports {
-		p := &svc.Spec.Ports[i]
-		if (number != 0 && p.Port == number) || (number == 0 && portName != "" && p.Name == portName) {
-			sp = p
-			break
-		}
-	}
+	_, sp := lookupServicePort(l, ns, name, number, portName, nameField, portField, ps)
 	if sp == nil {
-		switch {
-		case number != 0:
-			ps.add(portField, "Service %s/%s has no port %d", ns, name, number)
-		case portName != "":
-			ps.add(portField, "Service %s/%s has no port named %s", ns, name, portName)
-		default:
-			ps.add(portField, "is required: a port number or name of Service %s/%s", ns, name)
-		}
 		return ""
 	}
 	if scheme == "" {

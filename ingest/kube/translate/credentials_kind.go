@@ -26,14 +26,8 @@ func CloudflareCredentialsStatus(c *v1alpha2.CloudflareCredentials, l Lookup, o 
 	validated := false
 	switch s.AuthType {
 	case "", "apiToken":
-		ns := s.SecretRef.Namespace
-		if ns == "" {
-			ns = o.Namespace
-		}
-		key := s.SecretRef.APITokenKey
-		if key == "" {
-			key = v1alpha2.DefaultAPITokenKey
-		}
+		ref := credentialsSecret(c, o)
+		ns, key := ref.Namespace, ref.Key
 		keys, ok := l.SecretKeys(ns, s.SecretRef.Name)
 		switch {
 		case s.SecretRef.Name == "":
