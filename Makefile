@@ -94,14 +94,15 @@ envtest:
 
 ## generate: deepcopy code and the CRD manifests (deploy/crds) from ingest/kube/apis:
 ## controller-gen writes one version of each kind, hack/crdgen serves it as every
-## version (and in both API groups) the cloudflare-operators serve
+## version (and in both API groups) the cloudflare-operators serve, into
+## deploy/crds/operators (conflux-sync's own CRDs stay in deploy/crds)
 generate: $(CONTROLLER_GEN)
 	$(CONTROLLER_GEN) object paths=$(CRD_APIS)
-	rm -rf .cache/crdgen deploy/crds/*_*.yaml
+	rm -rf .cache/crdgen deploy/crds/*_*.yaml deploy/crds/operators
 	$(CONTROLLER_GEN) crd paths=$(CRD_APIS) output:crd:artifacts:config=.cache/crdgen
 	$(GO) run ./hack/crdgen -in .cache/crdgen -out deploy/crds
 	rm -f deploy/chart/crds/*_*.yaml
-	cp deploy/crds/*_*.yaml deploy/chart/crds/
+	cp deploy/crds/*_*.yaml deploy/crds/operators/*_*.yaml deploy/chart/crds/
 	gofmt -w ingest/kube/apis
 
 ## generate-check: fail when the checked-in generated files are not what `make generate` writes

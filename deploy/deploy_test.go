@@ -6,7 +6,8 @@
 //   - TestKustomizeEqualsHelm: the chart with default values renders the
 //     same objects as the base, but for the documented differences below.
 //   - TestChartCRDsAreCopies: deploy/chart/crds holds byte-equal copies of
-//     deploy/crds (Helm installs a chart's crds/ folder verbatim).
+//     deploy/crds and deploy/crds/operators (Helm installs a chart's crds/
+//     folder verbatim).
 //   - TestManifestsApplyServerSideDryRun: every object of the base, the
 //     chart and the overlay is accepted by a real kube-apiserver
 //     (server-side apply, dry run, strict field validation).
@@ -26,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,14 +230,19 @@ func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *u
 //     namespace.create=true (Helm installs into an existing namespace);
 //   - the CRDs' labels: the base's kustomization labels every object, the
 //     CRDs too; the chart's crds/ folder holds verbatim copies of
-//     deploy/crds, which Helm never templates.
+//     deploy/crds, which Helm never templates;
+//   - the operators' CRDs: the chart's crds/ has them (Helm installs a CRD
+//     only where none of its name exists), the base does not (kubectl
+//     apply would replace an operator's): they are deploy/crds/operators.
 //
 // The chart adds none of Helm's own labels (helm.sh/chart,
 // app.kubernetes.io/managed-by, instance, version), so nothing else is
 // normalised.
 func TestKustomizeEqualsHelm(t *testing.T) {
 	t.Parallel()
-	base := kustomize(t, "deploy/base")
+	// The chart installs the operators' CRDs too (Helm skips a CRD that
+	// exists); the base leaves them to deploy/crds/operators.
+	base := append(kustomize(t, "deploy/base"), kustomize(t, "deploy/crds/operators")...)
 	// CRD labels: the one normalisation.
 	for _, u := range base {
 		if u.GetKind() != "CustomResourceDefinition" {
@@ -398,6 +405,7 @@ func TestChartCRDsAreCopies(t *testing.T) {
 		return files
 	}
 	want, got := read("deploy/crds"), read("deploy/chart/crds")
+	maps.Copy(want, read("deploy/crds/operators"))
 	if len(want) == 0 {
 		t.Fatal("no CRDs in deploy/crds")
 	}

@@ -159,7 +159,8 @@ Change a file, commit, and ask for a poll now:
 Watching Kubernetes. Objects there name a Secret holding the emulator's token,
 with their cloudflare.accountId %[2]s and cloudflare.domain example.com:
   kubectl create secret generic cloudflare --from-literal=CLOUDFLARE_API_TOKEN=%[1]s
-  kubectl apply -f deploy/crds/ -f deploy/examples/   # see docs/kubernetes.md
+  kubectl apply -k deploy/crds/operators   # unless the cluster has a cloudflare-operator's CRDs
+  kubectl apply -f deploy/examples/        # see docs/kubernetes.md
 `, h.cfToken, devAccount)
 	}
 	fmt.Fprintf(out, `

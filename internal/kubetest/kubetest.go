@@ -45,11 +45,11 @@ var ErrSkip = errors.New("no envtest binaries")
 type CRDs int
 
 const (
-	// OwnCRDs are conflux-sync's (deploy/crds) and the Gateway API's
+	// OwnCRDs are conflux-sync's (deploy/crds, deploy/crds/operators) and the Gateway API's
 	// standard channel plus its experimental TCPRoute and UDPRoute.
 	OwnCRDs CRDs = iota
 	// UpstreamCRDs are the cloudflare-operators' own, as their users have
-	// them installed: adyanth/cloudflare-operator's and
+	// them installed (with conflux-sync's ConfluxSource CRD): adyanth/cloudflare-operator's and
 	// StringKe/cloudflare-operator's config/crd/bases (from the Go module
 	// cache, at the versions below), and the Gateway API CRDs as for
 	// OwnCRDs.
@@ -100,9 +100,12 @@ func StartWith(crds CRDs) (*Env, error) {
 	for _, name := range []string{"tcproutes", "udproutes"} {
 		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(gateway, "config", "crd", "experimental", "gateway.networking.k8s.io_"+name+".yaml"))
 	}
+	// conflux-sync's own CRDs (ConfluxSource) are in every cluster it runs
+	// in (deploy/base installs them).
+	env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "deploy", "crds", "gitops.conflux.io_confluxsources.yaml"))
 	switch crds {
 	case OwnCRDs:
-		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "deploy", "crds"))
+		env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "deploy", "crds", "operators"))
 	case UpstreamCRDs:
 		for _, m := range []string{AdyanthModule, StringKeModule} {
 			dir, err := moduleDir(root, m)

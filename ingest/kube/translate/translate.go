@@ -14,7 +14,7 @@ import (
 )
 
 // The API groups of the cloudflare-operators' CRDs. conflux-sync's own CRDs
-// serve both (deploy/crds), for clusters that have neither.
+// serve both (deploy/crds/operators), for clusters that have neither.
 const (
 	// GroupCloudflareOperator is StringKe/cloudflare-operator's group (and
 	// the group the Go types in apis/networking/v1alpha2 are registered

@@ -4,7 +4,7 @@
 // already write (adyanth/cloudflare-operator and StringKe/cloudflare-operator),
 // so their existing manifests apply unchanged for these fields.
 //
-// The CRD manifests under deploy/crds are generated from these types by
+// The CRD manifests under deploy/crds/operators are generated from these types by
 // `make generate` (controller-gen); so is zz_generated.deepcopy.go. The
 // OpenAPI validation and the CEL rules (x-kubernetes-validations) refuse
 // invalid field combinations at admission, before ingest sees the object.
