@@ -201,7 +201,9 @@ func (v *env) waitSynced(tg api.TargetRef) *api.SyncStatus {
 	testutil.WaitFor(v.t, 15*time.Second, "synced "+tg.Name, func() bool {
 		rev, hash, st := v.state(tg)
 		got = st
-		return st != nil && st.Error == "" && st.Revision == rev && st.SyncedHash == hash
+		// A plan keeps the synced hash of the sync before it: only a real
+		// status is a sync.
+		return st != nil && !st.DryRun && st.Error == "" && st.Revision == rev && st.SyncedHash == hash
 	})
 	return got
 }
