@@ -51,16 +51,7 @@ func operatorRoute() *gatewayv1.HTTPRoute {
 const gwOrigin = `"originRequest":{"connectTimeout":30,"noHappyEyeballs":false,"noTLSVerify":true,"disableChunkedEncoding":false,"bastionMode":false,"http2Origin":false}`
 
 func TestHTTPRouteDialects(t *testing.T) {
-	cases := []struct {
-		name      string
-		run       func(f *fake) Result
-		obj       string
-		want      string
-		dialect   Dialect
-		tunnel    string
-		hostnames []string
-		degraded  []string
-	}{
+	cases := []dialectCase{
 		{
 			name: "conflux-sync: tunnel of adyanth's group, protocol per port, unproxied", obj: "legacy",
 			run: func(f *fake) Result {
@@ -148,38 +139,7 @@ cloudflare.TunnelConfiguration Tunnel/infra/t1 3 {"rules":[` +
 			},
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := tc.run(newRouteFake())
-			if !r.Managed {
-				t.Fatal("not managed")
-			}
-			if len(r.Problems) > 0 {
-				t.Fatalf("problems:\n%s", problemsString(r.Problems))
-			}
-			if r.Dialect != tc.dialect {
-				t.Errorf("Dialect = %q, want %q", r.Dialect, tc.dialect)
-			}
-			if got := render(r); got != tc.want {
-				t.Errorf("fragments:\n got %s\nwant %s", got, tc.want)
-			}
-			if r.Tunnel != tc.tunnel {
-				t.Errorf("Tunnel = %q, want %q", r.Tunnel, tc.tunnel)
-			}
-			if !equalStrings(r.Hostnames, tc.hostnames) {
-				t.Errorf("Hostnames = %q, want %q", r.Hostnames, tc.hostnames)
-			}
-			if got := problemFields(r.Degraded); !equalStrings(got, tc.degraded) {
-				t.Errorf("Degraded fields %q, want %q:\n%s", got, tc.degraded, problemsString(r.Degraded))
-			}
-			validateAll(t, r, Source(SourceHTTPRoute, "default", tc.obj))
-			for range 5 {
-				if again := tc.run(newRouteFake()); !sameBytes(r, again) {
-					t.Fatalf("second run differs:\n%s\n%s", render(r), render(again))
-				}
-			}
-		})
-	}
+	runDialectCases(t, cases, newRouteFake, SourceHTTPRoute)
 }
 
 // TestHTTPRouteTakeOverWritesNothing: the aggregate of operatorRoute's

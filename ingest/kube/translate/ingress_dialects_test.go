@@ -139,17 +139,7 @@ func strrlIngress() *networkingv1.Ingress {
 }
 
 func TestIngressDialects(t *testing.T) {
-	cases := []struct {
-		name      string
-		run       func(f *fake) Result
-		obj       string
-		want      string
-		dialect   Dialect
-		tunnel    string
-		hostnames []string
-		// degraded are the fields of the expected Degraded entries.
-		degraded []string
-	}{
+	cases := []dialectCase{
 		{
 			name: "conflux-sync: tunnel of adyanth's group, protocol per port, unproxied", obj: "legacy",
 			run: func(f *fake) Result {
@@ -408,9 +398,32 @@ cloudflare.TunnelConfiguration ClusterTunnel/edge 1 {"rules":[{"hostname":"plain
 			hostnames: []string{"plain.example.com"},
 		},
 	}
+	runDialectCases(t, cases, newDialectFake, SourceIngress)
+}
+
+// dialectCase is one object translated in a dialect, with what it must
+// become.
+type dialectCase struct {
+	name string
+	run  func(f *fake) Result
+	// obj is the object's name (in namespace default).
+	obj       string
+	want      string
+	dialect   Dialect
+	tunnel    string
+	hostnames []string
+	// degraded are the fields of the expected Degraded entries.
+	degraded []string
+}
+
+// runDialectCases translates each case against a fresh fake and checks
+// everything it must become, and that translating again gives the same
+// bytes.
+func runDialectCases(t *testing.T, cases []dialectCase, newFake func() *fake, sourceKind string) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := tc.run(newDialectFake())
+			r := tc.run(newFake())
 			if !r.Managed {
 				t.Fatal("not managed")
 			}
@@ -432,9 +445,9 @@ cloudflare.TunnelConfiguration ClusterTunnel/edge 1 {"rules":[{"hostname":"plain
 			if got := problemFields(r.Degraded); !equalStrings(got, tc.degraded) {
 				t.Errorf("Degraded fields %q, want %q:\n%s", got, tc.degraded, problemsString(r.Degraded))
 			}
-			validateAll(t, r, Source(SourceIngress, "default", tc.obj))
+			validateAll(t, r, Source(sourceKind, "default", tc.obj))
 			for range 5 {
-				if again := tc.run(newDialectFake()); !sameBytes(r, again) {
+				if again := tc.run(newFake()); !sameBytes(r, again) {
 					t.Fatalf("second run differs:\n%s\n%s", render(r), render(again))
 				}
 			}
