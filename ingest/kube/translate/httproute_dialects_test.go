@@ -177,12 +177,7 @@ func TestHTTPRouteTakeOverWritesNothing(t *testing.T) {
 }
 
 func TestHTTPRouteDialectProblems(t *testing.T) {
-	cases := []struct {
-		name   string
-		run    func(f *fake) Result
-		field  string
-		reason string // exact unless it ends with "..."
-	}{
+	cases := []problemCase{
 		{"cloudflare-operator: no hostnames", func(f *fake) Result {
 			r := operatorRoute()
 			r.Spec.Hostnames = nil
@@ -240,20 +235,7 @@ func TestHTTPRouteDialectProblems(t *testing.T) {
 			return HTTPRoute(operatorRoute(), f, o)
 		}, "spec.parentRefs[0]", `GatewayClass cf-op's controller cloudflare-operator.io/gateway-controller is configured with the dialect "strrl", which has no Gateway API translation...`},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := tc.run(newRouteFake())
-			if !r.Managed {
-				t.Fatal("not managed")
-			}
-			if len(r.Fragments) != 0 {
-				t.Errorf("fragments despite problems:\n%s", render(r))
-			}
-			if !hasProblem(r.Problems, tc.field, tc.reason) {
-				t.Errorf("no problem %s: %s; got:\n%s", tc.field, tc.reason, problemsString(r.Problems))
-			}
-		})
-	}
+	runProblemCases(t, cases, newRouteFake)
 }
 
 func TestHTTPRouteDialectNotManaged(t *testing.T) {

@@ -557,12 +557,7 @@ func fragmentsFor(target api.TargetRef, r Result, source api.SourceRef, index ui
 
 func TestIngressDialectProblems(t *testing.T) {
 	noTunnel := Options{Namespace: "conflux"}
-	cases := []struct {
-		name   string
-		run    func(f *fake) Result
-		field  string
-		reason string // exact unless it ends with "..."
-	}{
+	cases := []problemCase{
 		// cloudflare-operator.
 		{"cloudflare-operator: class without parameters", func(f *fake) Result {
 			f.classes["cf-op"].Spec.Parameters = nil
@@ -691,20 +686,7 @@ func TestIngressDialectProblems(t *testing.T) {
 			return Ingress(ing, f, strrlOpts)
 		}, `metadata.annotations["cloudflare-tunnel-ingress-controller.strrl.dev/backend-protocol"]`, `"http s" is not a URL scheme such as http, https, tcp or ssh`},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := tc.run(newDialectFake())
-			if !r.Managed {
-				t.Fatal("not managed")
-			}
-			if len(r.Fragments) != 0 {
-				t.Errorf("fragments despite problems:\n%s", render(r))
-			}
-			if !hasProblem(r.Problems, tc.field, tc.reason) {
-				t.Errorf("no problem %s: %s; got:\n%s", tc.field, tc.reason, problemsString(r.Problems))
-			}
-		})
-	}
+	runProblemCases(t, cases, newDialectFake)
 }
 
 // hasProblem reports whether ps has a problem on field whose reason is
