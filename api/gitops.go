@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -31,7 +30,10 @@ const (
 
 // GitSourceSpec is the spec of a GitSource (api.Source.Spec).
 type GitSourceSpec struct {
-	// URL is the repository: https://, http://, ssh://, git:// or file://.
+	// URL is the repository: https://, http://, ssh://, git:// or file://,
+	// or scp-like user@host:path. It never carries a password (nor any
+	// userinfo but an ssh user): credentials belong in SecretRef. Which
+	// URLs a server polls is its --source-allow (docs/gitops.md).
 	URL string `json:"url"`
 	// Ref selects what to sync; default the branch "main".
 	Ref GitRef `json:"ref,omitzero"`
@@ -86,15 +88,16 @@ func (s GitSourceSpec) Durations() (interval, timeout time.Duration, err error) 
 	return interval, timeout, nil
 }
 
-var gitURLRE = regexp.MustCompile(`^((https?|ssh|git|file)://\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$`)
-
 // Validate checks the spec without contacting the repository.
 func (s GitSourceSpec) Validate() error {
 	if s.URL == "" {
 		return &FieldError{Field: "spec.url", Reason: "is required"}
 	}
-	if !gitURLRE.MatchString(s.URL) {
-		return &FieldError{Field: "spec.url", Reason: fmt.Sprintf("%q must be an https://, http://, ssh://, git:// or file:// URL, or user@host:path", s.URL)}
+	if strings.ContainsAny(s.URL, " \t\r\n") {
+		return &FieldError{Field: "spec.url", Reason: fmt.Sprintf("%q has white space", RedactGitURL(s.URL))}
+	}
+	if _, err := ValidateGitURL(s.URL); err != nil {
+		return &FieldError{Field: "spec.url", Reason: err.Error()}
 	}
 	if _, _, err := s.Durations(); err != nil {
 		return err
