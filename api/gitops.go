@@ -167,3 +167,43 @@ type Condition struct {
 	Message            string    `json:"message,omitempty"`
 	LastTransitionTime time.Time `json:"lastTransitionTime,omitzero"`
 }
+
+// SourceKindGitCredentials records which hosts the Git credentials of one
+// Secret may be sent to: an api.Source whose namespace and name are the
+// Secret's ("" namespace: the server's --secrets-dir) and whose spec is a
+// GitCredentialsSpec. The leader records one when a Secret's credentials
+// are first registered or used, with the URL's host; from then on they
+// are sent to no other host. Only an admin token may change or remove
+// one (conflux-sync sources bind-secret).
+const SourceKindGitCredentials = "GitCredentials"
+
+// GitCredentialsSpec is the spec of a GitCredentials record.
+type GitCredentialsSpec struct {
+	// Hosts the credentials may be sent to: host names, or patterns
+	// where a "*" label matches one label (*.example.com); any port.
+	Hosts []string `json:"hosts"`
+}
+
+// Validate checks the hosts.
+func (s GitCredentialsSpec) Validate() error {
+	if len(s.Hosts) == 0 {
+		return &FieldError{Field: "spec.hosts", Reason: "list at least one host"}
+	}
+	for i, h := range s.Hosts {
+		p, err := ParseGitURLPattern("https://" + h)
+		if err != nil || p.Port != "" || (p.Path != "" && p.Path != "/") || p.Host == "*" {
+			return &FieldError{Field: fmt.Sprintf("spec.hosts[%d]", i), Reason: fmt.Sprintf("%q must be a host name or a pattern such as *.example.com (no scheme, port, path or bare *)", h)}
+		}
+	}
+	return nil
+}
+
+// AllowsHost reports whether host is one of the spec's hosts.
+func (s GitCredentialsSpec) AllowsHost(host string) bool {
+	for _, h := range s.Hosts {
+		if MatchGitHost(h, host) {
+			return true
+		}
+	}
+	return false
+}

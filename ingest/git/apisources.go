@@ -28,6 +28,9 @@ type APISourcesConfig struct {
 	// Secrets reads spec.secretRef and the files' secretsRef from the
 	// server's --secrets-dir.
 	Secrets SecretReader
+	// URLPolicy and Bindings: see PollerConfig.
+	URLPolicy *URLPolicy
+	Bindings  CredentialBindings
 	// Rescan is how often the registrations are re-read; default 2s.
 	Rescan time.Duration
 	// StatusEvery: see PollerConfig.
@@ -59,7 +62,7 @@ func (a *APISources) Run(ctx context.Context) {
 	var mu sync.Mutex
 	recorded := map[string]string{} // source key → status JSON last recorded
 	pollers := NewPollers(ctx, PollerConfig{
-		Store: a.cfg.Store, Secrets: a.cfg.Secrets, StatusEvery: a.cfg.StatusEvery, Logger: a.log, Metrics: a.cfg.Metrics,
+		Store: a.cfg.Store, Secrets: a.cfg.Secrets, URLPolicy: a.cfg.URLPolicy, Bindings: a.cfg.Bindings, StatusEvery: a.cfg.StatusEvery, Logger: a.log, Metrics: a.cfg.Metrics,
 		Report: func(ctx context.Context, src Source, st api.GitSourceStatus, events []Event) {
 			for _, e := range events {
 				level := slog.LevelInfo

@@ -41,6 +41,10 @@ type KubeSourcesConfig struct {
 	Store Store
 	// Secrets reads Secrets of the ConfluxSource's namespace.
 	Secrets SecretReader
+	// URLPolicy and Bindings: see PollerConfig. The policy's namespace
+	// patterns narrow the ConfluxSources of their namespace.
+	URLPolicy *URLPolicy
+	Bindings  CredentialBindings
 	// CacheSyncTimeout bounds the first list of a term; default 2m.
 	CacheSyncTimeout time.Duration
 	// Resync re-lists the ConfluxSources even without a notification;
@@ -74,6 +78,9 @@ func NewKubeSources(cfg KubeSourcesConfig) (*KubeSources, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.URLPolicy == nil {
+		cfg.URLPolicy = defaultURLPolicy()
 	}
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
@@ -163,7 +170,7 @@ func (k *KubeSources) runTerm(ctx context.Context) error {
 	}
 
 	pollers := NewPollers(ctx, PollerConfig{
-		Store: k.cfg.Store, Secrets: k.cfg.Secrets, StatusEvery: k.cfg.StatusEvery, Logger: k.log, Metrics: k.cfg.Metrics,
+		Store: k.cfg.Store, Secrets: k.cfg.Secrets, URLPolicy: k.cfg.URLPolicy, Bindings: k.cfg.Bindings, StatusEvery: k.cfg.StatusEvery, Logger: k.log, Metrics: k.cfg.Metrics,
 		Report: func(ctx context.Context, src Source, st api.GitSourceStatus, events []Event) {
 			k.report(ctx, informers, recorder, src, st, events)
 		},
@@ -203,7 +210,11 @@ func (k *KubeSources) update(ctx context.Context, reader client.Reader, pollers 
 			continue
 		}
 		prev[ref] = statusFromCRD(cs.Status)
-		sources = append(sources, Source{Ref: ref, Spec: specFromCRD(cs), Generation: cs.Generation, SecretNamespace: cs.Namespace})
+		src := Source{Ref: ref, Spec: specFromCRD(cs), Generation: cs.Generation, SecretNamespace: cs.Namespace}
+		if ps, ok := k.cfg.URLPolicy.Namespace(cs.Namespace); ok {
+			src.Narrowing = []Narrowing{{Patterns: ps, By: "--source-allow-namespaces for namespace " + cs.Namespace}}
+		}
+		sources = append(sources, src)
 	}
 	pollers.Update(sources, func(ref api.SourceRef) api.GitSourceStatus { return prev[ref] })
 

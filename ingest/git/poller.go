@@ -44,6 +44,9 @@ type Source struct {
 	// SecretNamespace is where spec.secretRef and the files' secretsRef
 	// are read: the ConfluxSource's namespace, "" for --secrets-dir.
 	SecretNamespace string
+	// Narrowing lists patterns the URL must match on top of the server's
+	// (a namespace's --source-allow-namespaces entry).
+	Narrowing []Narrowing
 }
 
 // Event is something worth telling the source's owner once.
@@ -73,6 +76,12 @@ const (
 	ReasonPublishFailed = "PublishFailed"
 	ReasonSuspended     = "Suspended"
 	ReasonConflict      = "Conflict"
+	// ReasonURLNotAllowed: the server's --source-allow (or the namespace's
+	// narrowing, or --local-sources-dir) refuses spec.url.
+	ReasonURLNotAllowed = "URLNotAllowed"
+	// ReasonCredentialsNotAllowed: spec.url names a host the credentials
+	// of spec.secretRef are not bound to; they are not sent.
+	ReasonCredentialsNotAllowed = "CredentialsNotAllowed"
 )
 
 // PollerConfig configures Pollers. Zero values take the defaults noted.
@@ -82,6 +91,12 @@ type PollerConfig struct {
 	// Secrets reads Git credentials and the files' Secrets. Nil: sources
 	// with a secretRef fail with a SecretError.
 	Secrets SecretReader
+	// URLPolicy decides which URLs are polled; nil: DefaultSourceAllow
+	// and no local sources.
+	URLPolicy *URLPolicy
+	// Bindings records the hosts each Secret's credentials may be sent
+	// to; nil: kept in memory by these Pollers only.
+	Bindings CredentialBindings
 	// Report receives every status. Required.
 	Report Reporter
 	// StatusEvery is how often a source whose configs are not all
@@ -151,6 +166,12 @@ func NewPollers(ctx context.Context, cfg PollerConfig) *Pollers {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics, _ = NewMetrics(nil)
+	}
+	if cfg.URLPolicy == nil {
+		cfg.URLPolicy = defaultURLPolicy()
+	}
+	if cfg.Bindings == nil {
+		cfg.Bindings = &memoryBindings{}
 	}
 	return &Pollers{cfg: cfg, log: cfg.Logger, ctx: ctx, running: map[string]*poller{}}
 }
@@ -365,14 +386,18 @@ func (pl *poller) fetchAndBuild(src Source, st *api.GitSourceStatus) (string, Bu
 	if err := spec.Validate(); err != nil {
 		return "", Built{}, &failure{reason: ReasonInvalidSpec, message: err.Error(), stalled: true}
 	}
-	if err := repo.ValidateURL(spec.URL); err != nil {
-		return "", Built{}, &failure{reason: ReasonInvalidSpec, message: "spec.url: " + err.Error(), stalled: true}
+	url, err := pl.p.cfg.URLPolicy.Check(spec.URL, src.Narrowing...)
+	if err != nil {
+		return "", Built{}, &failure{reason: ReasonURLNotAllowed, message: err.Error(), stalled: true}
 	}
 	_, timeout, _ := spec.Durations()
 	var auth repo.Auth
 	var secretValues map[string]string
 	if spec.SecretRef != "" {
 		name := api.SecretName{Namespace: src.SecretNamespace, Name: spec.SecretRef}
+		if fail := pl.checkBinding(name, url); fail != nil {
+			return "", Built{}, fail
+		}
 		if pl.p.cfg.Secrets == nil {
 			return "", Built{}, &failure{reason: ReasonSecretError, message: fmt.Sprintf("spec.secretRef: cannot read %s: this server has no Secrets source", name)}
 		}
@@ -385,7 +410,7 @@ func (pl *poller) fetchAndBuild(src Source, st *api.GitSourceStatus) (string, Bu
 		for k, v := range values {
 			data[k] = []byte(v)
 		}
-		if auth, err = repo.AuthFromSecret(spec.URL, data); err != nil {
+		if auth, err = repo.AuthFromSecret(url, data); err != nil {
 			return "", Built{}, &failure{reason: ReasonSecretError, message: fmt.Sprintf("spec.secretRef %s: %s", name, render.Mask(err.Error(), values)), stalled: true}
 		}
 	}
@@ -395,13 +420,13 @@ func (pl *poller) fetchAndBuild(src Source, st *api.GitSourceStatus) (string, Bu
 	}
 	ctx, cancel := context.WithTimeout(pl.ctx, timeout)
 	defer cancel()
-	commit, err := repo.Head(ctx, spec.URL, ref, auth)
+	commit, err := repo.Head(ctx, url, ref, auth)
 	if err != nil {
 		return "", Built{}, gitFail("resolve", err)
 	}
-	fetchedWith := spec.URL + "\x00" + spec.Path
+	fetchedWith := url + "\x00" + spec.Path
 	if pl.files == nil || pl.filesOf != commit || pl.filesSpec != fetchedWith {
-		files, err := repo.Checkout(ctx, spec.URL, ref, commit, spec.Path, auth)
+		files, err := repo.Checkout(ctx, url, ref, commit, spec.Path, auth)
 		if err != nil {
 			st.LastAttemptedCommit = commit
 			return "", Built{}, gitFail("fetch", err)
@@ -437,6 +462,31 @@ func (pl *poller) fetchAndBuild(src Source, st *api.GitSourceStatus) (string, Bu
 		pl.log.Info("proposed configs", "commit", commit, "configs", len(built.Fragments), "changed", res.Changed, "index", res.Index)
 	}
 	return commit, built, nil
+}
+
+// checkBinding lets the credentials of secret go to the host of url only
+// when they are bound to it; credentials used for the first time are bound
+// to it now (a source registered before bindings existed, or a
+// ConfluxSource). Schemes that carry no credentials need no binding.
+func (pl *poller) checkBinding(secret api.SecretName, url string) *failure {
+	e, err := api.ParseGitURL(url)
+	if err != nil || (e.Scheme != "https" && e.Scheme != "http" && e.Scheme != "ssh") {
+		return nil
+	}
+	bound, ok, err := pl.p.cfg.Bindings.CredentialHosts(pl.ctx, secret)
+	if err != nil {
+		return &failure{reason: ReasonSecretError, message: fmt.Sprintf("spec.secretRef: read the hosts %s is bound to: %v", secret, err)}
+	}
+	if !ok {
+		if bound, err = pl.p.cfg.Bindings.BindCredentials(pl.ctx, secret, api.GitCredentialsSpec{Hosts: []string{e.Host}}); err != nil {
+			return &failure{reason: ReasonSecretError, message: fmt.Sprintf("spec.secretRef: bind %s to %s: %v", secret, e.Host, err)}
+		}
+		pl.log.Info("Git credentials bound to a host", "secret", secret.String(), "hosts", strings.Join(bound.Hosts, ","))
+	}
+	if !bound.AllowsHost(e.Host) {
+		return &failure{reason: ReasonCredentialsNotAllowed, message: "spec.url: " + CredentialsRefusal(secret, e.Host, bound), stalled: true}
+	}
+	return nil
 }
 
 // defaultTenant is the tenant of files without metadata.namespace: the
@@ -617,7 +667,7 @@ func stalledMessage(stalled bool, msg string) string {
 // for every Git error, the failure's own otherwise.
 func eventReason(reason string) string {
 	switch reason {
-	case ReasonInvalidSpec, ReasonSecretError, ReasonProposeFailed:
+	case ReasonInvalidSpec, ReasonSecretError, ReasonProposeFailed, ReasonURLNotAllowed, ReasonCredentialsNotAllowed:
 		return reason
 	}
 	return "GitOperationFailed"

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,7 +137,7 @@ func TestPollerFetchesOnlyWhenTheRefMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pollers := git.NewPollers(ctx, git.PollerConfig{Store: store, Report: rep.report, StatusEvery: 10 * time.Millisecond, Metrics: metrics})
+	pollers := git.NewPollers(ctx, git.PollerConfig{Store: store, Report: rep.report, StatusEvery: 10 * time.Millisecond, Metrics: metrics, URLPolicy: testPolicy(t, "")})
 	t.Cleanup(func() { cancel(); pollers.Wait() })
 
 	src := git.Source{Ref: api.SourceRef{Kind: api.SourceKindGit, Name: "r"}, Spec: api.GitSourceSpec{URL: srv.URL("r"), Interval: "1h", Tenant: "team"}, Generation: 1}
@@ -214,7 +218,15 @@ func TestPollerFailures(t *testing.T) {
 	rep := &reports{last: map[string]api.GitSourceStatus{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	secrets := mapSecrets{"/creds": {"username": "u", "password": "wrong-pw-123"}}
-	pollers := git.NewPollers(ctx, git.PollerConfig{Store: store, Secrets: secrets, Report: rep.report})
+	local := filepath.Dir(repo.Dir())
+	pollers := git.NewPollers(ctx, git.PollerConfig{Store: store, Secrets: secrets, Report: rep.report, URLPolicy: testPolicy(t, local)})
+	outside := gittest.NewRepo(t)
+	outside.Commit(t, "one", map[string]string{"app.yaml": fmt.Sprintf(configDoc, 1)})
+	link := filepath.Join(local, "link.git")
+	if err := os.Symlink(outside.Dir(), link); err != nil {
+		t.Fatal(err)
+	}
+	plainHTTP := strings.Replace(srv.URL("r"), "127.0.0.1", "localhost", 1)
 	t.Cleanup(func() { cancel(); pollers.Wait() })
 
 	tests := []struct {
@@ -229,6 +241,11 @@ func TestPollerFailures(t *testing.T) {
 		{"missing path", api.GitSourceSpec{URL: "file://" + repo.Dir(), Path: "nope"}, "PathNotFound"},
 		{"bad scheme", api.GitSourceSpec{URL: "ftp://example.com/r.git"}, git.ReasonInvalidSpec},
 		{"short interval", api.GitSourceSpec{URL: "file://" + repo.Dir(), Interval: "1s"}, git.ReasonInvalidSpec},
+		{"password in the URL", api.GitSourceSpec{URL: strings.Replace(srv.URL("r"), "://", "://u:wrong-pw-123@", 1)}, git.ReasonInvalidSpec},
+		{"http host not allowed", api.GitSourceSpec{URL: plainHTTP}, git.ReasonURLNotAllowed},
+		{"file outside the local sources", api.GitSourceSpec{URL: "file://" + outside.Dir()}, git.ReasonURLNotAllowed},
+		{"file through a symlink out", api.GitSourceSpec{URL: "file://" + link}, git.ReasonURLNotAllowed},
+		{"file escaping with ..", api.GitSourceSpec{URL: "file://" + local + "/../x"}, git.ReasonInvalidSpec},
 	}
 	var sources []git.Source
 	for _, tt := range tests {
@@ -256,4 +273,122 @@ func TestPollerFailures(t *testing.T) {
 			t.Errorf("%s: the status holds the password", name)
 		}
 	}
+}
+
+// testPolicy allows plain http to 127.0.0.1 (gittest's servers) and,
+// with local set, file:// URLs inside it.
+func testPolicy(t *testing.T, local string) *git.URLPolicy {
+	t.Helper()
+	p, err := git.NewURLPolicy(git.URLPolicyConfig{Allow: []string{git.DefaultSourceAllow, "http://127.0.0.1"}, LocalSourcesDir: local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// authRecorder is a Git server an attacker runs: it records every
+// Authorization header it receives and asks for basic auth.
+type authRecorder struct {
+	mu    sync.Mutex
+	auths []string
+	reqs  int
+	srv   *httptest.Server
+}
+
+func newAuthRecorder(t *testing.T) *authRecorder {
+	a := &authRecorder{}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.reqs++
+		if h := r.Header.Get("Authorization"); h != "" {
+			a.auths = append(a.auths, h)
+		}
+		a.mu.Unlock()
+		w.Header().Set("WWW-Authenticate", `Basic realm="evil"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *authRecorder) seen() (requests int, auths []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reqs, append([]string(nil), a.auths...)
+}
+
+// TestPollerCredentialsStayWithTheirHost: the credentials of a Secret go
+// only to the host they were first used with. Pointing the source (or a
+// new one) at another host, or a server redirecting to one, fails the
+// poll, and the other host never receives an Authorization header.
+func TestPollerCredentialsStayWithTheirHost(t *testing.T) {
+	repo := gittest.NewRepo(t)
+	repo.Commit(t, "one", map[string]string{"app.yaml": fmt.Sprintf(configDoc, 1)})
+	srv := gittest.NewHTTPServer(t, gittest.HTTPOptions{Username: "git-user", Password: "s3cret-pw-789"}, map[string]*gittest.Repo{"r": repo})
+	evil := newAuthRecorder(t)
+	// "localhost" is another host than 127.0.0.1 for every rule here.
+	evilURL := strings.Replace(evil.srv.URL, "127.0.0.1", "localhost", 1) + "/r.git"
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(evil.srv.URL, "127.0.0.1", "localhost", 1)+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
+	}))
+	t.Cleanup(redirect.Close)
+
+	policy, err := git.NewURLPolicy(git.URLPolicyConfig{Allow: []string{"http://127.0.0.1,http://localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memStore{frags: map[api.SourceRef][]api.Fragment{}}
+	rep := &reports{last: map[string]api.GitSourceStatus{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	secrets := mapSecrets{"/creds": {"username": "git-user", "password": "s3cret-pw-789"}}
+	pollers := git.NewPollers(ctx, git.PollerConfig{Store: store, Secrets: secrets, Report: rep.report, URLPolicy: policy})
+	t.Cleanup(func() { cancel(); pollers.Wait() })
+
+	src := func(name, url string, gen int64) git.Source {
+		return git.Source{Ref: api.SourceRef{Kind: api.SourceKindGit, Name: name}, Spec: api.GitSourceSpec{URL: url, SecretRef: "creds", Interval: "1h", Tenant: "team"}, Generation: gen}
+	}
+	waitReady := func(name, status, reason string) api.GitSourceStatus {
+		t.Helper()
+		var st api.GitSourceStatus
+		testutil.WaitFor(t, 30*time.Second, name+": "+reason, func() bool {
+			st = rep.status(name)
+			s, r := ready(st)
+			return s == status && r == reason && st.ObservedGeneration > 0
+		})
+		return st
+	}
+	// First use binds the credentials to 127.0.0.1.
+	pollers.Update([]git.Source{src("app", srv.URL("r"), 1)}, nil)
+	waitReady("app", "True", git.ReasonSucceeded)
+
+	// The same source moved to another host, a new source there, and a
+	// server of the bound host redirecting there: all refused.
+	pollers.Update([]git.Source{
+		src("app", evilURL, 2),
+		src("thief", evilURL, 1),
+		src("redirected", redirect.URL+"/r.git", 1),
+	}, nil)
+	for _, name := range []string{"app", "thief"} {
+		st := waitReady(name, "False", git.ReasonCredentialsNotAllowed)
+		msg := findMsg(st, "Ready")
+		if !strings.Contains(msg, "spec.url") || !strings.Contains(msg, "bound to 127.0.0.1") || !strings.Contains(msg, "bind-secret creds") {
+			t.Errorf("%s: Ready message %q: want spec.url, the bound host and how to rebind", name, msg)
+		}
+	}
+	st := waitReady("redirected", "False", "GitOperationFailed")
+	if msg := findMsg(st, "Ready"); !strings.Contains(msg, "redirect to another host refused") {
+		t.Errorf("redirected: Ready message %q", msg)
+	}
+	if n, auths := evil.seen(); n != 0 || len(auths) != 0 {
+		t.Errorf("the other host got %d requests with %d Authorization headers; want none", n, len(auths))
+	}
+}
+
+func findMsg(st api.GitSourceStatus, typ string) string {
+	for _, c := range st.Conditions {
+		if c.Type == typ {
+			return c.Message
+		}
+	}
+	return ""
 }
