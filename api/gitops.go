@@ -207,3 +207,14 @@ func (s GitCredentialsSpec) AllowsHost(host string) bool {
 	}
 	return false
 }
+
+// Refusal explains why the credentials of secret are not sent to host,
+// and how an admin binds them to it if it is right.
+func (s GitCredentialsSpec) Refusal(secret SecretName, host string) string {
+	ns := ""
+	if secret.Namespace != "" {
+		ns = " --namespace " + secret.Namespace
+	}
+	return fmt.Sprintf("the credentials of %s are bound to %s, not %s: they are never sent to another host; if %s is right, an admin binds them to it with `conflux-sync sources bind-secret %s%s --host %s`",
+		secret, strings.Join(s.Hosts, ", "), host, host, secret.Name, ns, strings.Join(append(append([]string(nil), s.Hosts...), host), " --host "))
+}

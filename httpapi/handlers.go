@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -326,7 +327,7 @@ func (s *Server) handleSyncTarget(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleListSources(w http.ResponseWriter, r *http.Request) {
 	out := []api.Source{}
 	err := s.cfg.Store.View(func(v *store.View) error {
-		return v.Sources(func(src api.Source) bool { out = append(out, src); return true })
+		return v.Sources(func(src api.Source) bool { out = append(out, redactSource(src)); return true })
 	})
 	if err != nil {
 		s.internal(w, r, err)
@@ -350,18 +351,33 @@ func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
 		return
 	}
-	if src.Source.Kind == api.SourceKindGit {
+	switch src.Source.Kind {
+	case api.SourceKindGit:
 		var spec api.GitSourceSpec
 		if err := api.DecodeStrict(src.Spec, &spec); err != nil {
 			writeError(w, err)
 			return
 		}
 		if err := spec.Validate(); err != nil {
-			var fe *api.FieldError
-			if errors.As(err, &fe) {
-				err = api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
-			}
+			writeError(w, fieldError(api.CodeBadRequest, err))
+			return
+		}
+		if err := s.checkGitSource(r.Context(), src.Source, spec); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	case api.SourceKindGitCredentials:
+		if c := callerOf(r.Context()); c.role < RoleAdmin {
+			writeError(w, api.Errorf(api.CodeForbidden, "source.kind", "this token has role %s; binding Git credentials to hosts needs admin", c.role))
+			return
+		}
+		var spec api.GitCredentialsSpec
+		if err := api.DecodeStrict(src.Spec, &spec); err != nil {
 			writeError(w, err)
+			return
+		}
+		if err := spec.Validate(); err != nil {
+			writeError(w, fieldError(api.CodeBadRequest, err))
 			return
 		}
 	}
@@ -379,6 +395,10 @@ func (s *Server) handleDeleteSource(w http.ResponseWriter, r *http.Request) {
 	_, src := refsFromQuery(r)
 	if fe := src.Validate("source"); fe != nil {
 		writeError(w, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason))
+		return
+	}
+	if c := callerOf(r.Context()); src.Kind == api.SourceKindGitCredentials && c.role < RoleAdmin {
+		writeError(w, api.Errorf(api.CodeForbidden, "source.kind", "this token has role %s; unbinding Git credentials needs admin", c.role))
 		return
 	}
 	res, err := s.propose(r.Context(), fsm.DeleteSource{Source: src})
@@ -449,4 +469,95 @@ func noSpaceCause(err error) string {
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "route", r.Pattern, "error", err)
 	writeError(w, api.Errorf(api.CodeInternal, "", "internal error; see the server log"))
+}
+
+// fieldError maps an *api.FieldError to an API error with code.
+func fieldError(code string, err error) error {
+	var fe *api.FieldError
+	if errors.As(err, &fe) {
+		return api.Errorf(code, fe.Field, "%s", fe.Reason)
+	}
+	return err
+}
+
+// redactSource hides the credentials in the URL of a GitSource registered
+// before URLs with credentials were refused: read tokens see the URL with
+// REDACTED userinfo, and a client sending it back is refused (see
+// api.RedactGitURL) instead of silently dropping the credentials.
+func redactSource(src api.Source) api.Source {
+	if src.Source.Kind != api.SourceKindGit {
+		return src
+	}
+	var spec api.GitSourceSpec
+	if json.Unmarshal(src.Spec, &spec) != nil || api.RedactGitURL(spec.URL) == spec.URL {
+		return src
+	}
+	var raw map[string]any
+	if json.Unmarshal(src.Spec, &raw) != nil {
+		return src
+	}
+	raw["url"] = api.RedactGitURL(spec.URL)
+	if b, err := json.Marshal(raw); err == nil {
+		src.Spec = b
+	}
+	return src
+}
+
+// checkGitSource applies the server's and the token's URL rules to a
+// GitSource and keeps its credentials with their host: a Secret already
+// bound to hosts may only be used for them; an unbound one is bound to
+// this URL's host when an admin registers it, and refused otherwise (a
+// write token must not pick where a Secret it cannot read is sent).
+func (s *Server) checkGitSource(ctx context.Context, ref api.SourceRef, spec api.GitSourceSpec) error {
+	c := callerOf(ctx)
+	if s.cfg.GitURLs != nil {
+		if err := s.cfg.GitURLs.CheckGitURL(spec.URL, c.opts.Sources); err != nil {
+			return fieldError(api.CodeForbidden, err)
+		}
+	} else if c.opts.Sources != nil {
+		e, err := api.ValidateGitURL(spec.URL)
+		if err != nil {
+			return api.Errorf(api.CodeBadRequest, "spec.url", "%v", err)
+		}
+		if _, ok := api.MatchGitURLPatterns(c.opts.Sources, e); !ok {
+			return api.Errorf(api.CodeForbidden, "spec.url", "%q is not allowed by this token's sources= (%s)", api.RedactGitURL(spec.URL), api.GitURLPatternList(c.opts.Sources))
+		}
+	}
+	if spec.SecretRef == "" {
+		return nil
+	}
+	e, err := api.ParseGitURL(spec.URL)
+	if err != nil || (e.Scheme != "https" && e.Scheme != "http" && e.Scheme != "ssh") {
+		return nil // no credentials go over git:// or file://
+	}
+	secret := api.SecretName{Name: spec.SecretRef}
+	s.bindMu.Lock()
+	defer s.bindMu.Unlock()
+	bound, ok, err := s.credentialHosts(secret)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Sources registered before bindings existed bind the Secret to
+		// their hosts; otherwise only an admin binds it, to this host.
+		want, err := s.priorHosts(ctx, secret)
+		if err != nil {
+			return err
+		}
+		if len(want.Hosts) == 0 && c.role < RoleAdmin {
+			return api.Errorf(api.CodeForbidden, "spec.secretRef",
+				"%s is not bound to any host yet, and this token has role %s: an admin binds it first (`conflux-sync sources bind-secret %s --host %s`, or by registering a source that uses it)",
+				secret, c.role, secret.Name, e.Host)
+		}
+		if len(want.Hosts) == 0 {
+			want.Hosts = []string{e.Host}
+		}
+		if bound, err = s.bindLocked(ctx, secret, want); err != nil {
+			return err
+		}
+	}
+	if !bound.AllowsHost(e.Host) {
+		return api.Errorf(api.CodeForbidden, "spec.url", "%s", bound.Refusal(secret, e.Host))
+	}
+	return nil
 }

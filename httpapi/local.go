@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/fsm"
@@ -104,4 +105,89 @@ func (s *Server) Sources(_ context.Context, kind string) ([]api.Source, error) {
 func (s *Server) RecordSourceStatus(ctx context.Context, ref api.SourceRef, status json.RawMessage) error {
 	_, err := s.propose(ctx, fsm.RecordSourceStatus{Source: ref, Status: status})
 	return err
+}
+
+// CredentialHosts returns the hosts the Git credentials of secret are
+// bound to (an api.SourceKindGitCredentials record); false when none.
+func (s *Server) CredentialHosts(_ context.Context, secret api.SecretName) (api.GitCredentialsSpec, bool, error) {
+	s.bindMu.Lock()
+	defer s.bindMu.Unlock()
+	return s.credentialHosts(secret)
+}
+
+func (s *Server) credentialHosts(secret api.SecretName) (api.GitCredentialsSpec, bool, error) {
+	var spec api.GitCredentialsSpec
+	var found bool
+	err := s.cfg.Store.View(func(v *store.View) error {
+		src, ok, err := v.Source(api.SourceRef{Kind: api.SourceKindGitCredentials, Namespace: secret.Namespace, Name: secret.Name})
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		return json.Unmarshal(src.Spec, &spec)
+	})
+	return spec, found, err
+}
+
+// BindCredentials records spec as the binding of secret unless it has one,
+// and returns the binding in force. A Secret of --secrets-dir is also
+// bound to the hosts of every GitSource registered with it before bindings
+// existed, so those keep working.
+func (s *Server) BindCredentials(ctx context.Context, secret api.SecretName, spec api.GitCredentialsSpec) (api.GitCredentialsSpec, error) {
+	s.bindMu.Lock()
+	defer s.bindMu.Unlock()
+	bound, ok, err := s.credentialHosts(secret)
+	if err != nil || ok {
+		return bound, err
+	}
+	return s.bindLocked(ctx, secret, spec)
+}
+
+// bindLocked records a binding; the caller holds bindMu and found none.
+// A Secret of --secrets-dir is bound to the hosts of the GitSources
+// registered with it before bindings existed as well.
+func (s *Server) bindLocked(ctx context.Context, secret api.SecretName, spec api.GitCredentialsSpec) (api.GitCredentialsSpec, error) {
+	prior, err := s.priorHosts(ctx, secret)
+	if err != nil {
+		return spec, err
+	}
+	for _, h := range prior.Hosts {
+		if !spec.AllowsHost(h) {
+			spec.Hosts = append(spec.Hosts, h)
+		}
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return spec, err
+	}
+	ref := api.SourceRef{Kind: api.SourceKindGitCredentials, Namespace: secret.Namespace, Name: secret.Name}
+	if _, err := s.propose(ctx, fsm.PutSource{Source: api.Source{Source: ref, Spec: raw}}); err != nil {
+		return spec, fmt.Errorf("record the hosts of %s: %w", secret, err)
+	}
+	s.log.Info("Git credentials bound to hosts", "secret", secret.String(), "hosts", strings.Join(spec.Hosts, ","))
+	return spec, nil
+}
+
+// priorHosts are the hosts of the registered GitSources using a Secret of
+// --secrets-dir (none for a Kubernetes Secret: ConfluxSources are not
+// registered here).
+func (s *Server) priorHosts(ctx context.Context, secret api.SecretName) (api.GitCredentialsSpec, error) {
+	var out api.GitCredentialsSpec
+	if secret.Namespace != "" {
+		return out, nil
+	}
+	srcs, err := s.Sources(ctx, api.SourceKindGit)
+	if err != nil {
+		return out, err
+	}
+	for _, src := range srcs {
+		var gs api.GitSourceSpec
+		if json.Unmarshal(src.Spec, &gs) != nil || gs.SecretRef != secret.Name {
+			continue
+		}
+		if e, err := api.ParseGitURL(gs.URL); err == nil && e.Host != "" && !out.AllowsHost(e.Host) {
+			out.Hosts = append(out.Hosts, e.Host)
+		}
+	}
+	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,15 @@ type Syncer interface {
 	Enqueue(target api.TargetRef)
 }
 
+// GitURLChecker decides which Git URLs may be registered as sources; the
+// Git producer's URL policy implements it.
+type GitURLChecker interface {
+	// CheckGitURL refuses a URL the server will not poll, or one outside
+	// token (the caller's token's sources=; nil: none). Errors are
+	// *api.FieldError on spec.url naming the rule that refused.
+	CheckGitURL(url string, token []api.GitURLPattern) error
+}
+
 // Config configures the API server. Zero values take the documented
 // defaults.
 type Config struct {
@@ -61,6 +71,9 @@ type Config struct {
 	Cache  *kind.Cache
 	Tokens *Tokens
 	Syncer Syncer
+	// GitURLs checks the URL of a GitSource before it is registered; nil:
+	// only the token's sources= narrows (the pollers check again).
+	GitURLs GitURLChecker
 	// MaxFragmentSize limits one fragment's body; default 1 MiB.
 	MaxFragmentSize int
 	// MaxSourceFragments limits one ReplaceSourceFragments; default 10000.
@@ -97,6 +110,10 @@ type Server struct {
 	// leader: the node is ready once it has applied up to it.
 	readyIndex atomic.Uint64
 	ready      atomic.Bool
+
+	// bindMu serialises reading and recording credential bindings, so two
+	// first uses of one Secret cannot bind it to two hosts.
+	bindMu sync.Mutex
 }
 
 const forwardedHeader = "X-Conflux-Forwarded-By"
@@ -390,7 +407,7 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 			writeError(w, api.Errorf(api.CodeUnauthenticated, "", "missing bearer token (Authorization: Bearer <token>)"))
 			return
 		}
-		role := s.cfg.Tokens.Role(tok)
+		role, opts := s.cfg.Tokens.Lookup(tok)
 		switch {
 		case role == RoleNone:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="conflux-sync", error="invalid_token"`)
@@ -398,7 +415,7 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 		case role < need:
 			writeError(w, api.Errorf(api.CodeForbidden, "", "this token has role %s; %s needs %s", role, r.Pattern, need))
 		default:
-			h.ServeHTTP(w, r)
+			h.ServeHTTP(w, r.WithContext(withCaller(r.Context(), caller{role: role, opts: opts})))
 		}
 	})
 }

@@ -52,13 +52,13 @@ func (n *Node) secrets(cfg Config) (git.SecretReader, error) {
 
 // startGit registers the Git producer's leader tasks: GitSources of the
 // admin API always, ConfluxSources when Kubernetes is on.
-func (n *Node) startGit(cfg Config, secrets git.SecretReader, reg prometheus.Registerer) error {
+func (n *Node) startGit(cfg Config, secrets git.SecretReader, urls *git.URLPolicy, reg prometheus.Registerer) error {
 	metrics, err := git.NewMetrics(reg)
 	if err != nil {
 		return err
 	}
 	api := git.NewAPISources(git.APISourcesConfig{
-		Store: n.api, Registry: n.api, Secrets: secrets, Logger: n.log, Metrics: metrics,
+		Store: n.api, Registry: n.api, Secrets: secrets, URLPolicy: urls, Bindings: n.api, Logger: n.log, Metrics: metrics,
 		StatusEvery: cfg.GitStatusEvery, Rescan: cfg.GitStatusEvery,
 	})
 	n.cluster.RegisterLeaderTask("git", api.Run)
@@ -66,7 +66,7 @@ func (n *Node) startGit(cfg Config, secrets git.SecretReader, reg prometheus.Reg
 		return nil
 	}
 	ks, err := git.NewKubeSources(git.KubeSourcesConfig{
-		REST: cfg.Kube.REST, WatchNamespaces: cfg.Kube.WatchNamespaces, Store: n.api, Secrets: secrets,
+		REST: cfg.Kube.REST, WatchNamespaces: cfg.Kube.WatchNamespaces, Store: n.api, Secrets: secrets, URLPolicy: urls, Bindings: n.api,
 		Logger: n.log, Metrics: metrics, StatusEvery: cfg.GitStatusEvery, ReadOnly: cfg.Kube.ReadOnly,
 	})
 	if err != nil {
@@ -74,4 +74,17 @@ func (n *Node) startGit(cfg Config, secrets git.SecretReader, reg prometheus.Reg
 	}
 	n.cluster.RegisterLeaderTask("git-kube", ks.Run)
 	return nil
+}
+
+// gitURLPolicy builds the Git URL policy of the node's settings.
+func gitURLPolicy(cfg Config) (*git.URLPolicy, error) {
+	ns, err := git.ParseNamespaceAllow(cfg.SourceAllowNamespaces)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	p, err := git.NewURLPolicy(git.URLPolicyConfig{Allow: cfg.SourceAllow, LocalSourcesDir: cfg.LocalSourcesDir, Namespaces: ns})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return p, nil
 }

@@ -111,6 +111,17 @@ type Config struct {
 	// admin API: one directory per secret, one file per key (the layout
 	// of a mounted Kubernetes Secret). Empty: none.
 	SecretsDir string
+	// SourceAllow lists the Git URL patterns the leader polls
+	// (--source-allow, scheme://host[:port][/path], "*" host labels);
+	// empty: git.DefaultSourceAllow.
+	SourceAllow []string
+	// LocalSourcesDir is the only folder file:// Git URLs may name, with
+	// symlinks resolved (--local-sources-dir); empty: file:// is refused.
+	LocalSourcesDir string
+	// SourceAllowNamespaces narrows the ConfluxSources of namespaces to
+	// their own patterns: "NS=PATTERN,PATTERN;NS=PATTERN"
+	// (--source-allow-namespaces); empty: --source-allow alone.
+	SourceAllowNamespaces string
 	// GitStatusEvery is how often Git sources refresh their status while
 	// configs wait for their flush; default 1s. Tests shorten it.
 	GitStatusEvery time.Duration
@@ -234,6 +245,10 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	gitURLs, err := gitURLPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -341,6 +356,7 @@ func Start(cfg Config) (n *Node, err error) {
 		Cache:            cache,
 		Tokens:           n.tokens,
 		Syncer:           eng,
+		GitURLs:          gitURLs,
 		MaxFragmentSize:  cfg.MaxFragmentSize,
 		ForwardTransport: fwd,
 		TempDir:          cfg.DataDir,
@@ -351,7 +367,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := n.startGit(cfg, secrets, reg); err != nil {
+	if err := n.startGit(cfg, secrets, gitURLs, reg); err != nil {
 		return nil, err
 	}
 	if cfg.Kube.REST != nil {
@@ -474,11 +490,7 @@ func loadTokens(cfg Config) (*httpapi.Tokens, error) {
 	if cfg.TokenFile == "" {
 		return nil, errors.New("server: a token file is required (--token-file): the admin API never runs without authentication outside `dev`")
 	}
-	byRole, err := httpapi.LoadTokenFile(cfg.TokenFile)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.NewTokens(byRole), nil
+	return httpapi.LoadTokens(cfg.TokenFile)
 }
 
 // loadTLS builds the server and client TLS configs from the node's

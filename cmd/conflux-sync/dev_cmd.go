@@ -142,10 +142,14 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 		return usageError{err}
 	}
 	secretsDir, repoDir := filepath.Join(opts.dataDir, "secrets"), filepath.Join(opts.dataDir, "demo-repo")
+	// The demo repository is a local folder: dev reads it, and nothing
+	// else on the disk, through file://.
+	localSources := ""
 	if opts.demo {
 		if err := createDemoRepo(repoDir, secretsDir); err != nil {
 			return fmt.Errorf("create the demo Git repository: %w", err)
 		}
+		localSources = repoDir
 	}
 	for i := range n {
 		id := fmt.Sprintf("dev-%d", i)
@@ -162,11 +166,12 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 				Credentials: cfapi.Credentials{devAccount: cfToken},
 				BaseURL:     cf.URL + "/client/v4",
 			},
-			Conflux:    server.ConfluxConfig{URL: cx.URL, Token: cfToken},
-			Kube:       kubeCfg,
-			SecretsDir: secretsDir,
-			DryRun:     opts.dryRun,
-			Logger:     logger,
+			Conflux:         server.ConfluxConfig{URL: cx.URL, Token: cfToken},
+			Kube:            kubeCfg,
+			SecretsDir:      secretsDir,
+			LocalSourcesDir: localSources,
+			DryRun:          opts.dryRun,
+			Logger:          logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", id, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/ingest/git"
 	"github.com/conflux-sync/conflux-sync/server"
 	"github.com/conflux-sync/conflux-sync/store"
 )
@@ -83,12 +84,15 @@ its cluster whatever the flags say.`,
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
 	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
 	f.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", 30*time.Minute, "remove a raft member that has been dead this long (never below quorum)")
-	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin); re-read on SIGHUP and when it changes")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin), optionally followed by sources=PATTERN,PATTERN narrowing the Git URLs the token may register; re-read on SIGHUP and when it changes")
 	f.StringVar(&cfg.CertFile, "tls-cert", "", "PEM certificate for the API and raft")
 	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
+	f.StringSliceVar(&cfg.SourceAllow, "source-allow", []string{git.DefaultSourceAllow}, "Git URLs the leader polls: comma list of scheme://host[:port][/path] patterns, a * host label matches one label (https://*.example.com); plain http://, git:// and file:// are refused unless listed (file:// by --local-sources-dir); see docs/gitops.md")
+	f.StringVar(&cfg.LocalSourcesDir, "local-sources-dir", "", "the only folder file:// Git URLs may name (symlinks resolved); empty: file:// URLs are refused")
+	f.StringVar(&cfg.SourceAllowNamespaces, "source-allow-namespaces", "", "narrow the ConfluxSources of a namespace to its own patterns: NS=PATTERN,PATTERN;NS=PATTERN (on top of --source-allow)")
 	f.StringVar(&cfg.SecretsDir, "secrets-dir", "", "folder of secrets for Git sources and their templates: <name>/<key> files, e.g. mounted Kubernetes Secrets (see docs/gitops.md)")
 	f.BoolVar(&cfg.SyncState, "sync-state", false, "fsync the state file on every raft batch (the raft log is always fsync'd; see docs/operations.md)")
 	f.Uint64Var(&cfg.Raft.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a raft snapshot (and compact the log) once this many entries were committed since the last one")

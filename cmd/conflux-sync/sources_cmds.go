@@ -105,7 +105,7 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 		},
 	}
 	f := add.Flags()
-	f.StringVar(&spec.URL, "url", "", "repository URL: https://, http://, ssh://, git:// or file://")
+	f.StringVar(&spec.URL, "url", "", "repository URL: https://, ssh:// or user@host:path (http://, git:// and file:// only where the server allows them); never with credentials in it: use --secret-ref")
 	f.StringVar(&spec.Ref.Branch, "branch", "", "branch to follow (default main)")
 	f.StringVar(&spec.Ref.Tag, "tag", "", "tag to sync (wins over --branch)")
 	f.StringVar(&spec.Ref.Commit, "commit", "", "commit to sync (wins over --tag and --branch)")
@@ -184,7 +184,7 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 	var wait time.Duration
 	reconcile := &cobra.Command{
 		Use:   "reconcile NAME",
-		Short: "Poll a Git source now and wait until the leader handled it",
+		Short: "Poll a Git source now and wait until the leader handled it; a failed poll fails at once with its error",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, s, err := g.gitSource(cmd.Context(), args[0])
@@ -205,7 +205,7 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 			for {
 				cur, err := findGitSource(ctx, c, args[0])
 				if err == nil {
-					if gs = decodeGitSource(cur); gs.Status.LastHandledReconcileAt == gs.Spec.RequestedAt && !reconciling(gs.Status) {
+					if gs = decodeGitSource(cur); gs.Status.LastHandledReconcileAt == gs.Spec.RequestedAt && (!reconciling(gs.Status) || pollFailed(gs.Status)) {
 						break
 					}
 				}
@@ -226,7 +226,45 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 	}
 	reconcile.Flags().DurationVar(&wait, "timeout", 2*time.Minute, "how long to wait for the poll and the publish")
 
-	sources.AddCommand(add, ls, get, rm, reconcile)
+	var bind api.GitCredentialsSpec
+	var bindNamespace string
+	bindSecret := &cobra.Command{
+		Use:   "bind-secret SECRET --host HOST [--host HOST]",
+		Short: "Set the hosts the Git credentials of a Secret may be sent to (admin token)",
+		Long: `The credentials of a Secret named by a Git source's secretRef are sent to the
+hosts it is bound to and nowhere else. A Secret is bound when it is first used (to
+that source's host); registering a source with an unbound Secret needs an admin
+token. bind-secret replaces the hosts: list every host the credentials are for.`,
+		Example: `  conflux-sync sources bind-secret git-credentials --host github.com
+  conflux-sync sources bind-secret team-git --namespace team-a --host gitlab.example.com --host *.git.example.com`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if err := bind.Validate(); err != nil {
+				return usageError{err}
+			}
+			raw, err := json.Marshal(bind)
+			if err != nil {
+				return err
+			}
+			ref := api.SourceRef{Kind: api.SourceKindGitCredentials, Namespace: bindNamespace, Name: args[0]}
+			res, err := c.PutSource(cmd.Context(), api.Source{Source: ref, Spec: raw})
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
+				fmt.Fprintf(tw, "%s: Git credentials bound to %s\n", api.SecretName{Namespace: bindNamespace, Name: args[0]}, strings.Join(bind.Hosts, ", "))
+			})
+		},
+	}
+	bindSecret.Flags().StringSliceVar(&bind.Hosts, "host", nil, "a host the credentials are for (repeat or comma list; a * label matches one label)")
+	bindSecret.Flags().StringVar(&bindNamespace, "namespace", "", "the Kubernetes namespace of the Secret (a ConfluxSource's); empty: a secret of the servers' --secrets-dir")
+	_ = bindSecret.MarkFlagRequired("host")
+
+	sources.AddCommand(add, ls, get, rm, reconcile, bindSecret)
 	return sources
 }
 
@@ -237,6 +275,25 @@ func readyOf(st api.GitSourceStatus) (status, message string) {
 		}
 	}
 	return "Unknown", "not polled yet"
+}
+
+// pollFailed reports whether the last poll itself failed (the repository
+// unreachable, a refused URL, bad credentials...): the leader retries only
+// at the next interval, so waiting for it is pointless. A config waiting
+// for (or retrying) its publish is not a failed poll.
+func pollFailed(st api.GitSourceStatus) bool {
+	var ready, stalled, retrying bool
+	for _, c := range st.Conditions {
+		switch c.Type {
+		case "Ready":
+			ready = c.Status == "False"
+		case "Stalled":
+			stalled = c.Status == "True"
+		case "Reconciling":
+			retrying = c.Reason == "ProgressingWithRetry"
+		}
+	}
+	return ready && (stalled || retrying)
 }
 
 func reconciling(st api.GitSourceStatus) bool {

@@ -221,13 +221,13 @@ func (b *memoryBindings) BindCredentials(_ context.Context, secret api.SecretNam
 	return spec, nil
 }
 
-// CredentialsRefusal explains why the credentials of secret are not sent
-// to host: the message for spec.url, saying what to do.
-func CredentialsRefusal(secret api.SecretName, host string, bound api.GitCredentialsSpec) string {
-	ns := ""
-	if secret.Namespace != "" {
-		ns = " --namespace " + secret.Namespace
+// CheckGitURL is Check for the admin API: token narrows the URL with the
+// patterns of the caller's token (nil: none).
+func (p *URLPolicy) CheckGitURL(url string, token []api.GitURLPattern) error {
+	var n []Narrowing
+	if token != nil {
+		n = append(n, Narrowing{Patterns: token, By: "this token's sources="})
 	}
-	return fmt.Sprintf("the credentials of %s are bound to %s, not %s: they are never sent to another host; if %s is right, an admin binds them to it with `conflux-sync sources bind-secret %s%s --host %s`",
-		secret, strings.Join(bound.Hosts, ", "), host, host, secret.Name, ns, strings.Join(append(slices.Clone(bound.Hosts), host), " --host "))
+	_, err := p.Check(url, n...)
+	return err
 }

@@ -484,7 +484,7 @@ func (pl *poller) checkBinding(secret api.SecretName, url string) *failure {
 		pl.log.Info("Git credentials bound to a host", "secret", secret.String(), "hosts", strings.Join(bound.Hosts, ","))
 	}
 	if !bound.AllowsHost(e.Host) {
-		return &failure{reason: ReasonCredentialsNotAllowed, message: "spec.url: " + CredentialsRefusal(secret, e.Host, bound), stalled: true}
+		return &failure{reason: ReasonCredentialsNotAllowed, message: "spec.url: " + bound.Refusal(secret, e.Host), stalled: true}
 	}
 	return nil
 }
