@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/ingest/git"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/gitops/v1alpha1"
 	"github.com/conflux-sync/conflux-sync/internal/gittest"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
@@ -82,6 +83,11 @@ func newGitopsFixture(t testing.TB) *gitopsFixture {
 	f.c = newTestClusterWith(t, 3, func(cfg *server.Config) {
 		withConflux(f.cx)(cfg)
 		cfg.Kube = server.KubeConfig{REST: env.Config, Namespace: f.ns, WatchNamespaces: []string{f.ns}}
+		// gittest serves plain http on 127.0.0.1; "localhost" is the
+		// other host of the credential tests. The namespace may use
+		// only these two.
+		cfg.SourceAllow = []string{git.DefaultSourceAllow, "http://127.0.0.1,http://localhost"}
+		cfg.SourceAllowNamespaces = f.ns + "=http://127.0.0.1,http://localhost"
 		cfg.GitStatusEvery = 100 * time.Millisecond
 		cfg.Logger = logger.With("node", cfg.NodeID)
 	})
@@ -466,6 +472,7 @@ func TestGitOpsAPISource(t *testing.T) {
 	c := newTestClusterWith(t, 3, func(cfg *server.Config) {
 		withConflux(cx)(cfg)
 		cfg.SecretsDir = secretsDir
+		cfg.SourceAllow = []string{"git://127.0.0.1"}
 		cfg.GitStatusEvery = 100 * time.Millisecond
 	})
 	cl := c.client(c.follower(), adminToken)

@@ -106,7 +106,7 @@ func TestKubeIngestLeastPrivilege(t *testing.T) {
 	// records Events with the same role.
 	gk := gitopsClient(t, kubeEnv(t).Config)
 	cs := &v1alpha1.ConfluxSource{ObjectMeta: metav1.ObjectMeta{Name: "configs", Namespace: f.ns},
-		Spec: v1alpha1.ConfluxSourceSpec{URL: fmt.Sprintf("http://127.0.0.1:%d/none.git", testutil.FreePort(t)), Timeout: "5s"}}
+		Spec: v1alpha1.ConfluxSourceSpec{URL: fmt.Sprintf("https://127.0.0.1:%d/none.git", testutil.FreePort(t)), Timeout: "5s"}}
 	if err := gk.Create(f.ctx, cs); err != nil {
 		t.Fatal(err)
 	}
