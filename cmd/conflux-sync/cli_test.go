@@ -374,6 +374,10 @@ func TestE2EServerStartupErrors(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("admin:"+e2eAdminToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	narrowTokens := filepath.Join(t.TempDir(), "narrow-tokens")
+	if err := os.WriteFile(narrowTokens, []byte("write:"+e2eWriteToken+" sources=github.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ports := testutil.FreePorts(t, 2)
 	base := func(extra ...string) []string {
 		args := []string{"server", "--node-id", "solo", "--data-dir", t.TempDir(),
@@ -391,6 +395,11 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		{"missing token file", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens+".missing"), 1, "token file"},
 		{"busy HTTP port", base("--http-addr", busy.Addr().String(), "--token-file", tokens), 1, "address already in use"},
 		{"bad log level", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--log-level", "loud"), 2, "--log-level"},
+		{"file:// in --source-allow", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--source-allow", "https://*,file://"), 1, "file:// is not an allow-list entry; set --local-sources-dir"},
+		{"bad --source-allow", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--source-allow", "github.com"), 1, `--source-allow: "github.com": want scheme://host`},
+		{"missing --local-sources-dir", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--local-sources-dir", filepath.Join(t.TempDir(), "none")), 1, "--local-sources-dir"},
+		{"bad --source-allow-namespaces", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--source-allow-namespaces", "team-a"), 1, "--source-allow-namespaces: \"team-a\": want NAMESPACE=PATTERN"},
+		{"bad token sources=", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", narrowTokens), 1, "line 1: sources=: \"github.com\""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
