@@ -90,6 +90,12 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 		defer os.RemoveAll(tmp)
 		opts.dataDir = tmp
 	}
+	// The demo source's file:// URL needs an absolute path.
+	dataDir, err := filepath.Abs(opts.dataDir)
+	if err != nil {
+		return err
+	}
+	opts.dataDir = dataDir
 	token, err := newToken()
 	if err != nil {
 		return err
