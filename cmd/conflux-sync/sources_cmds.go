@@ -264,7 +264,42 @@ token. bind-secret replaces the hosts: list every host the credentials are for.`
 	bindSecret.Flags().StringVar(&bindNamespace, "namespace", "", "the Kubernetes namespace of the Secret (a ConfluxSource's); empty: a secret of the servers' --secrets-dir")
 	_ = bindSecret.MarkFlagRequired("host")
 
-	sources.AddCommand(add, ls, get, rm, reconcile, bindSecret)
+	bindings := &cobra.Command{
+		Use:   "bindings",
+		Short: "List the hosts each Secret's Git credentials are bound to",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			all, err := c.ListSources(cmd.Context())
+			if err != nil {
+				return err
+			}
+			type binding struct {
+				Secret api.SecretName `json:"secret"`
+				Hosts  []string       `json:"hosts"`
+			}
+			list := []binding{}
+			for _, s := range all {
+				if s.Source.Kind != api.SourceKindGitCredentials {
+					continue
+				}
+				var spec api.GitCredentialsSpec
+				_ = json.Unmarshal(s.Spec, &spec)
+				list = append(list, binding{Secret: api.SecretName{Namespace: s.Source.Namespace, Name: s.Source.Name}, Hosts: spec.Hosts})
+			}
+			return g.print(cmd.OutOrStdout(), list, func(tw *tabwriter.Writer) {
+				fmt.Fprintln(tw, "NAMESPACE\tSECRET\tHOSTS")
+				for _, b := range list {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", orDash(b.Secret.Namespace), b.Secret.Name, strings.Join(b.Hosts, ", "))
+				}
+			})
+		},
+	}
+
+	sources.AddCommand(add, ls, get, rm, reconcile, bindSecret, bindings)
 	return sources
 }
 

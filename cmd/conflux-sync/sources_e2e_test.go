@@ -43,4 +43,14 @@ func TestE2ESourcesReconcileFailsFast(t *testing.T) {
 		t.Errorf("sources reconcile printed no status with the reason:\n%s", r.stdout)
 	}
 	t.Logf("sources reconcile of an unreachable repository failed after %s", took.Round(time.Millisecond))
+
+	// Binding a Secret's credentials to hosts takes an admin token.
+	r = cli(t, "sources", "bind-secret", "git-creds", "--host", "git.example.com", "--addr", c.nodes[node].url(), "--token", e2eWriteToken)
+	if r.code == 0 || !strings.Contains(r.stderr, "needs admin") {
+		t.Errorf("bind-secret with a write token: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	c.mustCLI(node, "sources", "bind-secret", "git-creds", "--host", "git.example.com", "--host", "*.mirror.example.com")
+	if r = c.mustCLI(node, "sources", "bindings"); !strings.Contains(r.stdout, "git-creds") || !strings.Contains(r.stdout, "git.example.com, *.mirror.example.com") {
+		t.Errorf("sources bindings:\n%s", r.stdout)
+	}
 }
