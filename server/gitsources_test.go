@@ -177,6 +177,39 @@ func TestGitSourceURLRules(t *testing.T) {
 	if !strings.Contains(string(raw), `"kind":"GitCredentials"`) || !strings.Contains(string(raw), `"hosts":["127.0.0.1"]`) {
 		t.Errorf("no binding of git-auth to 127.0.0.1 in %s", raw)
 	}
+
+	// Sources registered before bindings existed keep working: a Secret
+	// without a binding is bound to the hosts of every source using it.
+	// (Built here by binding two hosts, registering a second source and
+	// removing the binding: the state an upgraded data dir has.)
+	if err := bind(admin, "127.0.0.1", "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	mirror := api.GitSourceSpec{URL: strings.Replace(git.URL("configs"), "127.0.0.1", "localhost", 1), SecretRef: "git-auth", Tenant: "team-d", Interval: "1h"}
+	if err := put(admin, "mirror", mirror); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.DeleteSource(ctx, api.SourceRef{Kind: api.SourceKindGitCredentials, Name: "git-auth"}); err != nil {
+		t.Fatal(err)
+	}
+	mirror.RequestedAt = "after the upgrade"
+	if err := put(write, "mirror", mirror); err != nil {
+		t.Fatalf("a write token re-registering a source of an unbound Secret used before: %v", err)
+	}
+	waitGitReady(t, read, "mirror", "True", "Succeeded")
+	srcs, err = read.ListSources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range srcs {
+		if src.Source.Kind == api.SourceKindGitCredentials && src.Source.Name == "git-auth" {
+			var spec api.GitCredentialsSpec
+			json.Unmarshal(src.Spec, &spec)
+			if !spec.AllowsHost("127.0.0.1") || !spec.AllowsHost("localhost") {
+				t.Errorf("git-auth bound to %v after the upgrade; want the hosts of both sources", spec.Hosts)
+			}
+		}
+	}
 }
 
 func writeSecret(t *testing.T, dir, name string, data map[string]string) {
