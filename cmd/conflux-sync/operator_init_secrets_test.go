@@ -12,9 +12,12 @@ import (
 	"sync"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/conflux-sync/conflux-sync/httpapi"
@@ -312,4 +315,127 @@ func TestOperatorInitSecretsPrint(t *testing.T) {
 	if _, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(string(values[0][SecretKeyTokens])), "admin:")); err != nil {
 		t.Errorf("token is not hex: %v", err)
 	}
+}
+
+// TestOperatorInitSecretsAsTheJob runs deploy/base's init-secrets Job the
+// way the kubelet would run its container, as its ServiceAccount bound by
+// the render's Role: it creates the Secret the StatefulSet mounts, a second
+// run changes nothing, and a Secret that lost a key gets it back: the Role
+// is enough for all of it.
+func TestOperatorInitSecretsAsTheJob(t *testing.T) {
+	t.Parallel()
+	m := renderBase(t)
+	sts, _ := m.statefulSet(t)
+	env := kubetest.StartForTest(t)
+	ctx := t.Context()
+	admin, err := client.New(env.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range m.objects(t) {
+		switch u.GetKind() {
+		case "Namespace", "ServiceAccount", "Role", "RoleBinding":
+			if err := admin.Create(ctx, u); err != nil {
+				t.Fatalf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
+			}
+		}
+	}
+	mounted := secretNameOfVolume(t, sts, "/etc/conflux-sync/secret")
+	job := newInitSecretsJob(t, m, env)
+	for i, want := range []string{"created", "nothing to do"} {
+		s, out := job.run(t, env)
+		if s.Name != mounted {
+			t.Fatalf("the Job makes Secret %s, the StatefulSet mounts %s", s.Name, mounted)
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)
+		}
+		requireStrongSecret(t, s.Data)
+		requireNoSecretIn(t, "the Job's output", out, s.Data)
+	}
+
+	// A key removed (an operator's edit) is filled in again; the other kept.
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := sts.Namespace
+	patch := []byte(`[{"op":"remove","path":"/data/cluster-secret"}]`)
+	before, err := cs.CoreV1().Secrets(ns).Patch(ctx, mounted, types.JSONPatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, out := job.run(t, env)
+	requireStrongSecret(t, after.Data)
+	if !bytes.Equal(before.Data[SecretKeyTokens], after.Data[SecretKeyTokens]) {
+		t.Error("the tokens changed")
+	}
+	if !strings.Contains(out, "generated cluster-secret; kept tokens") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+// initSecretsJob is the render's init-secrets Job: its args with the env
+// expanded as the kubelet would, and a kubeconfig of its ServiceAccount
+// (what the in-cluster credentials would be) on env, where the render's
+// RBAC must be applied.
+type initSecretsJob struct {
+	namespace, secret string
+	args              []string
+}
+
+func newInitSecretsJob(t *testing.T, m *manifests, env *kubetest.Env) *initSecretsJob {
+	t.Helper()
+	var job batchv1.Job
+	m.decode(t, "batch/v1", "Job", "", "", &job)
+	spec := job.Spec.Template.Spec
+	if len(spec.Containers) != 1 || len(spec.InitContainers) != 0 {
+		t.Fatalf("Job %s: the test mirrors exactly one container", job.Name)
+	}
+	ctr := spec.Containers[0]
+	if len(ctr.Command) > 0 || len(ctr.EnvFrom) > 0 {
+		t.Fatalf("Job %s sets command %v / envFrom %v, which the test does not mirror", job.Name, ctr.Command, ctr.EnvFrom)
+	}
+	j := &initSecretsJob{namespace: job.Namespace}
+	j.args = expandArgs(t, ctr.Args, podEnv(t, m, ctr, job.Name+"-pod", j.namespace))
+	for _, a := range j.args {
+		if v, ok := strings.CutPrefix(a, "--name="); ok {
+			j.secret = v
+		}
+		if strings.Contains(a, "$(") {
+			t.Fatalf("Job %s: arg %q names a variable the test does not map", job.Name, a)
+		}
+	}
+	if j.secret == "" {
+		t.Fatalf("Job %s: no --name= in %q", job.Name, j.args)
+	}
+	user := fmt.Sprintf("system:serviceaccount:%s:%s", j.namespace, spec.ServiceAccountName)
+	rc, err := env.UserConfig(user, "system:serviceaccounts", "system:serviceaccounts:"+j.namespace, "system:authenticated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	writeKubeconfig(t, rc, kubeconfig)
+	j.args = append(j.args, "--kubeconfig="+kubeconfig)
+	t.Logf("the init-secrets Job as %s: conflux-sync %s", user, strings.Join(j.args, " "))
+	return j
+}
+
+// run runs the Job's container once and returns the Secret it leaves (read
+// as an administrator) and the Job's output.
+func (j *initSecretsJob) run(t *testing.T, env *kubetest.Env) (*corev1.Secret, string) {
+	t.Helper()
+	out, err := runOperatorCLI(t, j.args...)
+	if err != nil {
+		t.Fatalf("the init-secrets Job fails: %v\n%s", err, out)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cs.CoreV1().Secrets(j.namespace).Get(t.Context(), j.secret, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the Secret the Job makes, %s/%s: %v", j.namespace, j.secret, err)
+	}
+	return s, out
 }
