@@ -253,24 +253,40 @@ func checkInitSecretsJob(t *testing.T, objs []*unstructured.Unstructured, secret
 		t.Errorf("Role %s grants\n%s\nwant exactly\n%s", role.GetName(), got, wantRules)
 	}
 	podLabels, _, _ := unstructured.NestedStringMap(job.Object, "spec", "template", "metadata", "labels")
-	for _, u := range objs {
-		var sel map[string]string
-		switch u.GetKind() {
-		case "Service":
-			sel, _, _ = unstructured.NestedStringMap(u.Object, "spec", "selector")
-		case "PodDisruptionBudget":
-			sel, _, _ = unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
-		case "NetworkPolicy":
-			sel, _, _ = unstructured.NestedStringMap(u.Object, "spec", "podSelector", "matchLabels")
-		default:
-			continue
-		}
+	selects := func(sel map[string]string) bool {
 		matches := len(sel) > 0
 		for k, v := range sel {
 			matches = matches && podLabels[k] == v
 		}
-		if matches {
-			t.Errorf("%s selects the init-secrets Job's pod (labels %v)", key(u), podLabels)
+		return matches
+	}
+	for _, u := range objs {
+		var sels []map[string]string
+		switch u.GetKind() {
+		case "Service":
+			sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector")
+			sels = append(sels, sel)
+		case "PodDisruptionBudget":
+			sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+			sels = append(sels, sel)
+		case "NetworkPolicy":
+			// Neither the pods it protects nor the peers it lets reach
+			// raft and gossip.
+			sel, _, _ := unstructured.NestedStringMap(u.Object, "spec", "podSelector", "matchLabels")
+			sels = append(sels, sel)
+			rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "ingress")
+			for _, r := range rules {
+				from, _, _ := unstructured.NestedSlice(r.(map[string]any), "from")
+				for _, f := range from {
+					peer, _, _ := unstructured.NestedStringMap(f.(map[string]any), "podSelector", "matchLabels")
+					sels = append(sels, peer)
+				}
+			}
+		}
+		for _, sel := range sels {
+			if selects(sel) {
+				t.Errorf("%s selects the init-secrets Job's pod (labels %v)", key(u), podLabels)
+			}
 		}
 	}
 }
