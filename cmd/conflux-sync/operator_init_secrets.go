@@ -114,8 +114,10 @@ instead, for whoever renders manifests themselves; it contacts no API server.`,
 		Example: `  # In a cluster (what the Job runs):
   conflux-sync operator init-secrets --namespace conflux-sync
 
-  # Generate the Secret into a file or a pipe, e.g. to seal or apply it yourself:
-  conflux-sync operator init-secrets --print --namespace conflux-sync | kubectl apply -f -`,
+  # Generate the Secret into a file or a pipe, e.g. to seal it or create it yourself
+  # (create, not apply: applying over an existing Secret would replace a cluster
+  # secret the running nodes share):
+  conflux-sync operator init-secrets --print --namespace conflux-sync | kubectl create -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.name == "" {
