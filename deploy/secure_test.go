@@ -37,28 +37,32 @@ func renders() []struct {
 	name string
 	objs func(t *testing.T) []*unstructured.Unstructured
 	// secret is the name of the Secret the nodes mount; job whether the
-	// init-secrets Job generates it.
-	secret string
-	job    bool
+	// init-secrets Job generates it; tokenSecrets the Secrets the Job
+	// copies the admin token into (--admin-token-secret).
+	secret       string
+	job          bool
+	tokenSecrets []string
 } {
 	return []struct {
-		name   string
-		objs   func(t *testing.T) []*unstructured.Unstructured
-		secret string
-		job    bool
+		name         string
+		objs         func(t *testing.T) []*unstructured.Unstructured
+		secret       string
+		job          bool
+		tokenSecrets []string
 	}{
-		{"kustomize deploy/base", func(t *testing.T) []*unstructured.Unstructured { return kustomize(t, "deploy/base") }, "conflux-sync", true},
-		{"kustomize deploy/overlays/example", func(t *testing.T) []*unstructured.Unstructured { return kustomize(t, "deploy/overlays/example") }, "conflux-sync", true},
-		{"helm deploy/chart defaults", func(t *testing.T) []*unstructured.Unstructured { return helmRender(t) }, "conflux-sync", true},
+		{"kustomize deploy/base", func(t *testing.T) []*unstructured.Unstructured { return kustomize(t, "deploy/base") }, "conflux-sync", true, nil},
+		{"kustomize deploy/overlays/example", func(t *testing.T) []*unstructured.Unstructured { return kustomize(t, "deploy/overlays/example") },
+			"conflux-sync", true, []string{"conflux-sync-backup"}},
+		{"helm deploy/chart defaults", func(t *testing.T) []*unstructured.Unstructured { return helmRender(t) }, "conflux-sync", true, nil},
 		{"helm deploy/chart release names", func(t *testing.T) []*unstructured.Unstructured {
 			return helmRender(t, "-set", "fullnameOverride=", "-release", "edge", "-namespace", "edge-system")
-		}, "edge-conflux-sync", true},
+		}, "edge-conflux-sync", true, nil},
 		{"helm deploy/chart secret.create=false", func(t *testing.T) []*unstructured.Unstructured {
 			return helmRender(t, "-set", "secret.create=false")
-		}, "conflux-sync", false},
+		}, "conflux-sync", false, nil},
 		{"helm deploy/chart secret.existingSecret", func(t *testing.T) []*unstructured.Unstructured {
 			return helmRender(t, "-set", "secret.existingSecret=vault-synced")
-		}, "vault-synced", false},
+		}, "vault-synced", false, nil},
 	}
 }
 
@@ -93,7 +97,7 @@ func TestSecureByDefault(t *testing.T) {
 				}
 			}
 			checkNodesReadTheSecret(t, objs, r.secret)
-			checkInitSecretsJob(t, objs, r.secret, r.job)
+			checkInitSecretsJob(t, objs, r.secret, r.job, r.tokenSecrets)
 		})
 	}
 	t.Run("deploy/chart/values.yaml", func(t *testing.T) {
@@ -184,11 +188,12 @@ func checkNodesReadTheSecret(t *testing.T, objs []*unstructured.Unstructured, se
 }
 
 // checkInitSecretsJob: when the Secret is generated, one Job runs
-// `operator init-secrets --name=<secret>` as its own ServiceAccount, whose
-// Role may get and patch only that Secret, and its pod is selected by
-// none of the nodes' Services, PDB or NetworkPolicy; otherwise nothing of
-// it is rendered.
-func checkInitSecretsJob(t *testing.T, objs []*unstructured.Unstructured, secret string, want bool) {
+// `operator init-secrets --name=<secret>` (and --admin-token-secret for
+// each of tokenSecrets) as its own ServiceAccount, whose Role may get and
+// patch only that Secret (and get the tokenSecrets), and its pod is
+// selected by none of the nodes' Services, PDB or NetworkPolicy; otherwise
+// nothing of it is rendered.
+func checkInitSecretsJob(t *testing.T, objs []*unstructured.Unstructured, secret string, want bool, tokenSecrets []string) {
 	t.Helper()
 	var jobs []*unstructured.Unstructured
 	for _, u := range objs {
@@ -213,6 +218,11 @@ func checkInitSecretsJob(t *testing.T, objs []*unstructured.Unstructured, secret
 	args, _, _ := unstructured.NestedStringSlice(ctr, "args")
 	if len(args) < 2 || args[0] != "operator" || args[1] != "init-secrets" || !slices.Contains(args, "--name="+secret) {
 		t.Errorf("the Job runs %q, want operator init-secrets --name=%s", args, secret)
+	}
+	for _, ts := range tokenSecrets {
+		if !slices.Contains(args, "--admin-token-secret="+ts) {
+			t.Errorf("the Job runs %q, want --admin-token-secret=%s", args, ts)
+		}
 	}
 	sa, _ := spec["serviceAccountName"].(string)
 	var stsSA string
@@ -245,10 +255,14 @@ func checkInitSecretsJob(t *testing.T, objs []*unstructured.Unstructured, secret
 	}
 	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
 	got, _ := yaml.Marshal(rules)
-	wantRules, _ := yaml.Marshal([]any{
+	rulesWanted := []any{
 		map[string]any{"apiGroups": []any{""}, "resources": []any{"secrets"}, "verbs": []any{"create"}},
 		map[string]any{"apiGroups": []any{""}, "resources": []any{"secrets"}, "resourceNames": []any{secret}, "verbs": []any{"get", "patch"}},
-	})
+	}
+	for _, ts := range tokenSecrets {
+		rulesWanted = append(rulesWanted, map[string]any{"apiGroups": []any{""}, "resources": []any{"secrets"}, "resourceNames": []any{ts}, "verbs": []any{"get"}})
+	}
+	wantRules, _ := yaml.Marshal(rulesWanted)
 	if string(got) != string(wantRules) {
 		t.Errorf("Role %s grants\n%s\nwant exactly\n%s", role.GetName(), got, wantRules)
 	}
@@ -302,10 +316,15 @@ func TestInitSecretsRBAC(t *testing.T) {
 	sets := []struct {
 		name, namespace, secret string
 		objs                    []*unstructured.Unstructured
+		// tokenSecret is the Secret the Job copies the admin token into.
+		tokenSecret string
 	}{
-		{"kustomize deploy/base", namespace, "conflux-sync", kustomize(t, "deploy/base")},
+		{"kustomize deploy/base", namespace, "conflux-sync", kustomize(t, "deploy/base"), ""},
 		{"helm deploy/chart release names", "edge-system", "edge-conflux-sync",
-			helmRender(t, "-set", "fullnameOverride=", "-release", "edge", "-namespace", "edge-system")},
+			helmRender(t, "-set", "fullnameOverride=", "-release", "edge", "-namespace", "edge-system"), ""},
+		// The backup component's additions, in a namespace of their own
+		// (the base's objects have the same names).
+		{"kustomize deploy/overlays/example", "backup-example", "conflux-sync", inNamespace(kustomize(t, "deploy/overlays/example"), "backup-example"), "conflux-sync-backup"},
 	}
 	env := startAPIServer(t)
 	ctx := t.Context()
@@ -346,6 +365,7 @@ func TestInitSecretsRBAC(t *testing.T) {
 				{"patch", "secrets", ns, s.secret},
 			}
 			forbidden := []check{
+				{"get", "secrets", ns, "conflux-sync-backup"},
 				{"get", "secrets", ns, "tunnel-credentials"},
 				{"patch", "secrets", ns, "tunnel-credentials"},
 				{"list", "secrets", ns, ""},
@@ -358,6 +378,11 @@ func TestInitSecretsRBAC(t *testing.T) {
 				{"get", "configmaps", ns, ""},
 				{"create", "pods", ns, ""},
 				{"create", "serviceaccounts/token", ns, sa},
+			}
+			if s.tokenSecret != "" {
+				allowed = append(allowed, check{"get", "secrets", ns, s.tokenSecret})
+				forbidden = slices.DeleteFunc(forbidden, func(c check) bool { return c.name == s.tokenSecret && c.verb == "get" })
+				forbidden = append(forbidden, check{"patch", "secrets", ns, s.tokenSecret}, check{"update", "secrets", ns, s.tokenSecret})
 			}
 			review := func(c check) bool {
 				t.Helper()
@@ -413,4 +438,25 @@ func TestInitSecretsRBAC(t *testing.T) {
 			t.Logf("%s: %d allowed and %d forbidden checks", user, len(allowed), len(forbidden))
 		})
 	}
+}
+
+// inNamespace moves the namespaced objects of a render, and the
+// ServiceAccount subjects of its bindings, into ns.
+func inNamespace(objs []*unstructured.Unstructured, ns string) []*unstructured.Unstructured {
+	for _, u := range objs {
+		if u.GetNamespace() != "" {
+			u.SetNamespace(ns)
+		}
+		subjects, ok, _ := unstructured.NestedSlice(u.Object, "subjects")
+		if !ok {
+			continue
+		}
+		for _, s := range subjects {
+			if sm := s.(map[string]any); sm["kind"] == "ServiceAccount" {
+				sm["namespace"] = ns
+			}
+		}
+		_ = unstructured.SetNestedSlice(u.Object, subjects, "subjects")
+	}
+	return objs
 }

@@ -34,6 +34,9 @@ const (
 	SecretKeyClusterSecret = "cluster-secret"
 	// SecretKeyTokens holds the file --token-file reads: ROLE:TOKEN lines.
 	SecretKeyTokens = "tokens"
+	// SecretKeyClientToken is the key of an --admin-token-secret: one bare
+	// token, what a client's CONFLUX_SYNC_TOKEN takes.
+	SecretKeyClientToken = "token"
 )
 
 // DefaultInitSecretsRequestTimeout bounds each call to the API server, so
@@ -86,6 +89,9 @@ type initSecretsOptions struct {
 	namespace  string
 	name       string
 	print      bool
+	// adminTokenSecrets are Secrets to keep holding a copy of the admin
+	// token, for clients in the cluster (the backup CronJob).
+	adminTokenSecrets []string
 }
 
 func newOperatorInitSecretsCmd() *cobra.Command {
@@ -109,6 +115,11 @@ It talks to the API server with the pod's service account in a cluster, else wit
 --kubeconfig (or $KUBECONFIG, ~/.kube/config). It needs create on secrets and
 get, patch on the one Secret (deploy/base/init-secrets.yaml's Role).
 
+--admin-token-secret NAME (repeatable) also creates the Secret NAME with the key
+` + SecretKeyClientToken + `: the first admin token of ` + SecretKeyTokens + `, for a client in the cluster such as
+deploy/components/backup's CronJob. An existing one is left as it is (after a
+token rotation, delete it and run again); the Role then needs get on it too.
+
 --print writes a complete Secret manifest with fresh values to standard output
 instead, for whoever renders manifests themselves; it contacts no API server.`,
 		Example: `  # In a cluster (what the Job runs):
@@ -123,7 +134,15 @@ instead, for whoever renders manifests themselves; it contacts no API server.`,
 			if o.name == "" {
 				return usageError{errors.New("--name: the Secret needs a name")}
 			}
+			for _, n := range o.adminTokenSecrets {
+				if n == "" || n == o.name {
+					return usageError{fmt.Errorf("--admin-token-secret %q: want the name of another Secret than --name", n)}
+				}
+			}
 			if o.print {
+				if len(o.adminTokenSecrets) > 0 {
+					return usageError{errors.New("--print writes the one Secret --name; it cannot be combined with --admin-token-secret")}
+				}
 				return printSecretManifest(cmd.OutOrStdout(), o.namespace, o.name)
 			}
 			return runInitSecrets(cmd.Context(), cmd.OutOrStdout(), o)
@@ -133,6 +152,7 @@ instead, for whoever renders manifests themselves; it contacts no API server.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the pod's service account in a cluster, else $KUBECONFIG or ~/.kube/config)")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "the Secret's namespace (default: the pod's namespace in a cluster, else the kubeconfig context's)")
 	f.StringVar(&o.name, "name", DefaultClusterSecretName, "the Secret's name (the one the StatefulSet mounts)")
+	f.StringSliceVar(&o.adminTokenSecrets, "admin-token-secret", nil, "also create these Secrets (comma list) holding the admin token under the key "+SecretKeyClientToken+", for clients in the cluster; existing ones are kept")
 	f.BoolVar(&o.print, "print", false, "print a new Secret manifest with fresh values to standard output instead of talking to the API server")
 	return cmd
 }
@@ -163,6 +183,17 @@ func runInitSecrets(ctx context.Context, w io.Writer, o *initSecretsOptions) err
 		return err
 	}
 	fmt.Fprintln(w, out.summary(ns, o.name))
+	for _, n := range o.adminTokenSecrets {
+		created, err := ensureAdminTokenSecret(ctx, cs.CoreV1().Secrets(ns), ns, n, o.name, out.data[SecretKeyTokens])
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(w, "Secret %s/%s created with the admin token under %s.\n", ns, n, SecretKeyClientToken)
+		} else {
+			fmt.Fprintf(w, "Secret %s/%s exists: kept.\n", ns, n)
+		}
+	}
 	fmt.Fprintf(w, "Read the admin token with:\n  kubectl -n %s get secret %s -o jsonpath='{.data.%s}' | base64 -d | sed -n 's/^admin://p'\n", ns, o.name, SecretKeyTokens)
 	return nil
 }
@@ -277,6 +308,55 @@ func ensureSecretOnce(ctx context.Context, secrets corev1client.SecretInterface,
 	}
 	out.data = patched.Data
 	return out, false, nil
+}
+
+// firstAdminToken is the first admin token of a token file, or "".
+func firstAdminToken(tokens []byte) string {
+	for _, line := range strings.Split(string(tokens), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		role, tok, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && strings.TrimSpace(role) == "admin" && strings.TrimSpace(tok) != "" {
+			return strings.TrimSpace(tok)
+		}
+	}
+	return ""
+}
+
+// ensureAdminTokenSecret creates the Secret name with the first admin token
+// of tokens (the tokens key of the Secret from) under SecretKeyClientToken,
+// unless it exists. Concurrent runs
+// copy the same token (the tokens they agreed on), so whichever create
+// wins, the value is the same.
+func ensureAdminTokenSecret(ctx context.Context, secrets corev1client.SecretInterface, namespace, name, from string, tokens []byte) (created bool, err error) {
+	cur, err := secrets.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		if len(strings.TrimSpace(string(cur.Data[SecretKeyClientToken]))) == 0 {
+			return false, fmt.Errorf("Secret %s/%s exists without the key %s: delete it, and the next run creates it", namespace, name, SecretKeyClientToken)
+		}
+		return false, nil
+	case !apierrors.IsNotFound(err):
+		return false, fmt.Errorf("get Secret %s/%s: %w", namespace, name, err)
+	}
+	tok := firstAdminToken(tokens)
+	if tok == "" {
+		return false, fmt.Errorf("Secret %s/%s: %s has no admin token to copy into Secret %s", namespace, from, SecretKeyTokens, name)
+	}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/part-of": "conflux-sync"}},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{SecretKeyClientToken: []byte(tok)},
+	}
+	_, err = secrets.Create(ctx, s, metav1.CreateOptions{FieldManager: initSecretsFieldManager})
+	if apierrors.IsAlreadyExists(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create Secret %s/%s: %w", namespace, name, err)
+	}
+	return true, nil
 }
 
 // printSecretManifest writes a Secret with fresh values as YAML (namespace

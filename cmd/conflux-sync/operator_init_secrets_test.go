@@ -317,61 +317,187 @@ func TestOperatorInitSecretsPrint(t *testing.T) {
 	}
 }
 
-// TestOperatorInitSecretsAsTheJob runs deploy/base's init-secrets Job the
-// way the kubelet would run its container, as its ServiceAccount bound by
-// the render's Role: it creates the Secret the StatefulSet mounts, a second
-// run changes nothing, and a Secret that lost a key gets it back: the Role
-// is enough for all of it.
+// TestOperatorInitSecretsAsTheJob runs the init-secrets Job of deploy/base
+// and of the example overlay (whose backup component adds
+// --admin-token-secret) the way the kubelet would run its container, as
+// its ServiceAccount bound by the render's Role: it creates the Secret the
+// StatefulSet mounts (and the backup CronJob's token Secret), a second run
+// changes nothing, and a Secret that lost a key gets it back: the Role is
+// enough for all of it.
 func TestOperatorInitSecretsAsTheJob(t *testing.T) {
 	t.Parallel()
-	m := renderBase(t)
-	sts, _ := m.statefulSet(t)
+	for _, tc := range []struct {
+		dir string
+		// tokenSecret is the Secret a CronJob of the render reads its
+		// admin token from; "" when there is none.
+		tokenSecret string
+	}{
+		{dir: "deploy/base"},
+		{dir: "deploy/overlays/example", tokenSecret: "conflux-sync-backup"},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			t.Parallel()
+			m := renderKustomization(t, tc.dir)
+			sts, _ := m.statefulSet(t)
+			env := kubetest.StartForTest(t)
+			ctx := t.Context()
+			admin, err := client.New(env.Config, client.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range m.objects(t) {
+				switch u.GetKind() {
+				case "Namespace", "ServiceAccount", "Role", "RoleBinding":
+					if err := admin.Create(ctx, u); err != nil {
+						t.Fatalf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
+					}
+				}
+			}
+			cs, err := kubernetes.NewForConfig(env.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns := sts.Namespace
+			mounted := secretNameOfVolume(t, sts, "/etc/conflux-sync/secret")
+			job := newInitSecretsJob(t, m, env)
+			for i, want := range []string{"created", "nothing to do"} {
+				s, out := job.run(t, env)
+				if s.Name != mounted {
+					t.Fatalf("the Job makes Secret %s, the StatefulSet mounts %s", s.Name, mounted)
+				}
+				if !strings.Contains(out, want) {
+					t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)
+				}
+				requireStrongSecret(t, s.Data)
+				requireNoSecretIn(t, "the Job's output", out, s.Data)
+				if tc.tokenSecret == "" {
+					continue
+				}
+				// The CronJob's token Secret: the admin token, as the
+				// CronJob reads it.
+				var cron batchv1.CronJob
+				m.decode(t, "batch/v1", "CronJob", "", "", &cron)
+				ref := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef
+				if ref.Name != tc.tokenSecret {
+					t.Fatalf("the CronJob reads Secret %s, want %s", ref.Name, tc.tokenSecret)
+				}
+				ts, err := cs.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatalf("the CronJob's Secret %s: %v", ref.Name, err)
+				}
+				if got, want := string(ts.Data[ref.Key]), firstAdminToken(s.Data[SecretKeyTokens]); got != want || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(got) {
+					t.Errorf("Secret %s key %s is not the generated admin token", ref.Name, ref.Key)
+				}
+				requireNoSecretIn(t, "the Job's output", out, ts.Data)
+			}
+
+			// A key removed (an operator's edit) is filled in again; the
+			// other is kept.
+			patch := []byte(`[{"op":"remove","path":"/data/cluster-secret"}]`)
+			before, err := cs.CoreV1().Secrets(ns).Patch(ctx, mounted, types.JSONPatchType, patch, metav1.PatchOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, out := job.run(t, env)
+			requireStrongSecret(t, after.Data)
+			if !bytes.Equal(before.Data[SecretKeyTokens], after.Data[SecretKeyTokens]) {
+				t.Error("the tokens changed")
+			}
+			if !strings.Contains(out, "generated cluster-secret; kept tokens") {
+				t.Errorf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestOperatorInitSecretsAdminTokenSecret: --admin-token-secret copies the
+// first admin token into a Secret of its own, keeps an existing one, and
+// refuses what it cannot do with a clear error.
+func TestOperatorInitSecretsAdminTokenSecret(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--print", "--admin-token-secret", "backup"},
+		{"--admin-token-secret", "conflux-sync"},
+		{"--admin-token-secret", "backup,,ci"},
+	} {
+		if _, err := runOperatorCLI(t, append([]string{"operator", "init-secrets"}, args...)...); err == nil || exitCode(err) != 2 {
+			t.Errorf("%q: err %v, want a usage error", args, err)
+		}
+	}
+	for _, tc := range []struct{ tokens, want string }{
+		{"admin:" + strings.Repeat("a", 64) + "\n", strings.Repeat("a", 64)},
+		{"# comment\nread:" + strings.Repeat("r", 40) + "\n admin : " + strings.Repeat("b", 40) + " # note\nadmin:" + strings.Repeat("c", 40), strings.Repeat("b", 40)},
+		{"read:" + strings.Repeat("r", 40), ""},
+	} {
+		if got := firstAdminToken([]byte(tc.tokens)); got != tc.want {
+			t.Errorf("firstAdminToken(%q) = %q, want %q", tc.tokens, got, tc.want)
+		}
+	}
+
 	env := kubetest.StartForTest(t)
 	ctx := t.Context()
-	admin, err := client.New(env.Config, client.Options{})
+	kubeconfig, err := env.Kubeconfig(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range m.objects(t) {
-		switch u.GetKind() {
-		case "Namespace", "ServiceAccount", "Role", "RoleBinding":
-			if err := admin.Create(ctx, u); err != nil {
-				t.Fatalf("apply %s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		}
-	}
-	mounted := secretNameOfVolume(t, sts, "/etc/conflux-sync/secret")
-	job := newInitSecretsJob(t, m, env)
-	for i, want := range []string{"created", "nothing to do"} {
-		s, out := job.run(t, env)
-		if s.Name != mounted {
-			t.Fatalf("the Job makes Secret %s, the StatefulSet mounts %s", s.Name, mounted)
-		}
-		if !strings.Contains(out, want) {
-			t.Errorf("run %d: output lacks %q:\n%s", i+1, want, out)
-		}
-		requireStrongSecret(t, s.Data)
-		requireNoSecretIn(t, "the Job's output", out, s.Data)
-	}
-
-	// A key removed (an operator's edit) is filled in again; the other kept.
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := sts.Namespace
-	patch := []byte(`[{"op":"remove","path":"/data/cluster-secret"}]`)
-	before, err := cs.CoreV1().Secrets(ns).Patch(ctx, mounted, types.JSONPatchType, patch, metav1.PatchOptions{})
+	const ns = "admin-token"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secrets := cs.CoreV1().Secrets(ns)
+	run := func(t *testing.T, extra ...string) (string, error) {
+		t.Helper()
+		return runOperatorCLI(t, append([]string{"operator", "init-secrets", "--kubeconfig", kubeconfig, "-n", ns}, extra...)...)
+	}
+	// An existing token Secret is kept as it is.
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ci"}, Data: map[string][]byte{"token": []byte("the-ci-token-of-choice")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--admin-token-secret", "backup,ci")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	main, err := secrets.Get(ctx, DefaultClusterSecretName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, out := job.run(t, env)
-	requireStrongSecret(t, after.Data)
-	if !bytes.Equal(before.Data[SecretKeyTokens], after.Data[SecretKeyTokens]) {
-		t.Error("the tokens changed")
+	backup, err := secrets.Get(ctx, "backup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(out, "generated cluster-secret; kept tokens") {
-		t.Errorf("output:\n%s", out)
+	if string(backup.Data[SecretKeyClientToken]) != firstAdminToken(main.Data[SecretKeyTokens]) {
+		t.Error("Secret backup does not hold the admin token")
+	}
+	if ci, err := secrets.Get(ctx, "ci", metav1.GetOptions{}); err != nil || string(ci.Data["token"]) != "the-ci-token-of-choice" {
+		t.Errorf("Secret ci was changed (err %v)", err)
+	}
+	for _, want := range []string{"Secret admin-token/backup created", "Secret admin-token/ci exists: kept"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	requireNoSecretIn(t, "the output", out, main.Data)
+
+	// A token Secret without the key is an error naming it, not a silent
+	// CronJob failure later.
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "keyless"}, Data: map[string][]byte{"other": []byte("x")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--admin-token-secret", "keyless"); err == nil || !strings.Contains(err.Error(), "admin-token/keyless exists without the key token") {
+		t.Errorf("err %v, want one naming Secret keyless and its key", err)
+	}
+	// tokens without an admin token: nothing to copy.
+	if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "readers"}, Data: map[string][]byte{
+		SecretKeyClusterSecret: newClusterSecretFile(), SecretKeyTokens: []byte("read:" + strings.Repeat("d", 64) + "\n"),
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--name", "readers", "--admin-token-secret", "readers-copy"); err == nil || !strings.Contains(err.Error(), "admin-token/readers: tokens has no admin token") {
+		t.Errorf("err %v, want one saying tokens has no admin token", err)
 	}
 }
 

@@ -506,6 +506,12 @@ type manifests struct{ docs [][]byte }
 
 func renderBase(t *testing.T) *manifests {
 	t.Helper()
+	return renderKustomization(t, filepath.Join("deploy", "base"))
+}
+
+// renderKustomization is `kubectl kustomize` of a folder of the repository.
+func renderKustomization(t *testing.T, dir string) *manifests {
+	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		if os.Getenv(kubetest.RequireEnv) == "1" {
@@ -517,12 +523,12 @@ func renderBase(t *testing.T) *manifests {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kubectl, "kustomize", filepath.Join(repo, "deploy", "base"))
+	cmd := exec.Command(kubectl, "kustomize", filepath.Join(repo, dir))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("kubectl kustomize deploy/base: %v\n%s", err, stderr.String())
+		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
 	}
 	m := &manifests{}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
