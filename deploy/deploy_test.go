@@ -13,6 +13,11 @@
 //     (server-side apply, dry run, strict field validation).
 //   - TestRBACImpersonation: the ServiceAccount bound by deploy/rbac may do
 //     what conflux-sync needs and is refused what it does not.
+//   - TestSecureByDefault (secure_test.go): no rendering ships a secret or a
+//     placeholder, or turns cluster security off; the nodes read the cluster
+//     secret and the tokens from the Secret the init-secrets Job generates.
+//   - TestInitSecretsRBAC (secure_test.go): the init-secrets Job's
+//     ServiceAccount may create the Secret and get/patch it, nothing more.
 //
 // kubectl (for `kubectl kustomize`) and hack/helmrender.sh (Helm's renderer
 // built from the Go module proxy into .cache/bin) are run as commands; the
@@ -633,9 +638,9 @@ func TestManifestsApplyServerSideDryRun(t *testing.T) {
 					t.Errorf("dry-run apply %s: warning: %s", key(u), w)
 				}
 			}
-			// The pods the StatefulSet would create.
+			// The pods the StatefulSet and the Jobs would create.
 			for _, u := range objs {
-				if u.GetKind() == "StatefulSet" {
+				if k := u.GetKind(); k == "StatefulSet" || k == "Job" {
 					dryRunPod(t, ctx, c, u)
 					for _, w := range warn.take() {
 						t.Errorf("dry-run create a pod of %s: warning: %s", key(u), w)
@@ -649,8 +654,9 @@ func TestManifestsApplyServerSideDryRun(t *testing.T) {
 	// the dry-run objects never existed.
 }
 
-// dryRunPod creates (dry run) the first Pod of a StatefulSet as its
-// controller would: the template plus the claim of each volumeClaimTemplate.
+// dryRunPod creates (dry run) the first Pod of a StatefulSet (or a Job) as
+// its controller would: the template plus the claim of each
+// volumeClaimTemplate.
 // Admission, Pod Security (the base's namespace enforces restricted)
 // included.
 func dryRunPod(t *testing.T, ctx context.Context, c client.Client, sts *unstructured.Unstructured) {
@@ -738,7 +744,7 @@ serviceMonitor:
 func checkCustomChart(t *testing.T, objs []*unstructured.Unstructured) {
 	for _, u := range objs {
 		switch u.GetKind() {
-		case "Secret", "NetworkPolicy", "CustomResourceDefinition":
+		case "Secret", "Job", "Role", "RoleBinding", "NetworkPolicy", "CustomResourceDefinition":
 			t.Errorf("rendered %s although existingSecret is set, networkPolicy is off and CRDs were not asked for", key(u))
 		}
 		if ns := u.GetNamespace(); ns != "" && ns != "edge-system" {
@@ -778,7 +784,7 @@ func checkCustomChart(t *testing.T, objs []*unstructured.Unstructured) {
 		t.Errorf("image %q", img)
 	}
 	env, _ := yaml.Marshal(ctr["env"])
-	for _, want := range []string{"name: edge-secrets", "name: conflux-api", "key: token", "CONFLUX_API_TOKEN", "GOMEMLIMIT"} {
+	for _, want := range []string{"name: conflux-api", "key: token", "CONFLUX_API_TOKEN", "GOMEMLIMIT"} {
 		if !strings.Contains(string(env), want) {
 			t.Errorf("env lacks %q:\n%s", want, env)
 		}
@@ -791,13 +797,15 @@ func checkCustomChart(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 }
 
-// checkOverlay checks the example overlay: the placeholder Secret replaced,
-// the image pinned, the ServiceMonitor in the namespace, the Conflux token
-// wired from its generated Secret.
+// checkOverlay checks the example overlay: no Secret of conflux-sync's own
+// (base's init-secrets Job makes it), the image pinned on the nodes and the
+// Job alike, the ServiceMonitor in the namespace, the Conflux token wired
+// from its generated Secret.
 func checkOverlay(t *testing.T, objs []*unstructured.Unstructured) {
-	secret := find(t, objs, "Secret", "conflux-sync")
-	if s, _ := yaml.Marshal(secret.Object); strings.Contains(string(s), "stringData") {
-		t.Errorf("the overlay's Secret kept base's placeholders:\n%s", s)
+	for _, u := range objs {
+		if u.GetKind() == "Secret" && !strings.HasPrefix(u.GetName(), "conflux-api-") {
+			t.Errorf("the overlay renders %s: conflux-sync's secrets are generated in the cluster", key(u))
+		}
 	}
 	if sm := find(t, objs, "ServiceMonitor", "conflux-sync"); sm.GetNamespace() != namespace {
 		t.Errorf("ServiceMonitor in namespace %q, want %s", sm.GetNamespace(), namespace)
@@ -806,7 +814,9 @@ func checkOverlay(t *testing.T, objs []*unstructured.Unstructured) {
 	if b, _ := yaml.Marshal(cron.Object); !strings.Contains(string(b), "--into-dir=/backups") || !strings.Contains(string(b), "conflux-sync-backup") {
 		t.Errorf("the overlay's backup CronJob:\n%s", b)
 	}
-	find(t, objs, "Secret", "conflux-sync-backup")
+	if b, _ := yaml.Marshal(find(t, objs, "Job", "conflux-sync-init-secrets").Object); !strings.Contains(string(b), "ghcr.io/conflux-sync/conflux-sync:v0.1.0") {
+		t.Errorf("the overlay's init-secrets Job runs another image than the nodes:\n%s", b)
+	}
 	sts := find(t, objs, "StatefulSet", "conflux-sync")
 	b, _ := yaml.Marshal(sts.Object)
 	for _, want := range []string{"ghcr.io/conflux-sync/conflux-sync:v0.1.0", "--conflux-url=https://conflux.example.com", "name: CONFLUX_API_TOKEN", "name: conflux-api-"} {

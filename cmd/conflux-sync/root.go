@@ -68,6 +68,7 @@ wins over the environment, which wins over the file.`,
 		newGitopsCmd(g),
 		newRecoverCmd(),
 		newBenchCmd(g),
+		newOperatorCmd(),
 	)
 	return root
 }

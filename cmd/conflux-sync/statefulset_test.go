@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,7 +51,9 @@ import (
 const (
 	stsDataDirArg   = "--data-dir=/var/lib/conflux-sync"
 	stsTokenFileArg = "--token-file=/etc/conflux-sync/secret/tokens"
-	stsInClusterArg = "--kubernetes"
+	// The cluster secret file, from the same mounted Secret.
+	stsClusterSecretArg = "--cluster-secret-file=/etc/conflux-sync/secret/cluster-secret"
+	stsInClusterArg     = "--kubernetes"
 	// Longest time the cluster may go without acknowledging a write while
 	// pods are restarted one at a time.
 	stsMaxUnavailable = 15 * time.Second
@@ -123,16 +124,30 @@ func TestE2EStatefulSetOnOneMachine(t *testing.T) {
 
 	// The Kubernetes API the pods watch, with the namespace and the RBAC of
 	// the render, reached as the pod's service account.
-	kubeconfig := stsKubeconfig(t, m, sts)
+	kubeconfig, kenv := stsKubeconfig(t, m, sts)
 
-	// The mounted Secret: tokens file and gossip key.
-	secret := m.secret(t, ns, secretNameOfVolume(t, sts, "/etc/conflux-sync/secret"))
-	tokens := secretValue(t, secret, "tokens")
+	// The mounted Secret, as the render's init-secrets Job makes it: the
+	// tokens file and the cluster secret file.
+	secret, _ := newInitSecretsJob(t, m, kenv).run(t, kenv)
+	if got, want := secret.Name, secretNameOfVolume(t, sts, "/etc/conflux-sync/secret"); got != want {
+		t.Fatalf("the init-secrets Job makes Secret %s, the StatefulSet mounts %s", got, want)
+	}
+	tokens := secretValue(t, secret, SecretKeyTokens)
 	adminToken := tokenOfRole(t, tokens, "admin")
 	root := t.TempDir()
 	tokenFile := filepath.Join(root, "tokens")
 	if err := os.WriteFile(tokenFile, []byte(tokens), 0o400); err != nil {
 		t.Fatal(err)
+	}
+	clusterSecretFile := filepath.Join(root, "cluster-secret")
+	if err := os.WriteFile(clusterSecretFile, []byte(secretValue(t, secret, SecretKeyClusterSecret)), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	// The server that reads --cluster-secret-file comes with the cluster
+	// security change; a binary without it cannot run the StatefulSet's
+	// args, and that is not what this test is about.
+	if help, err := exec.Command(binPath, "server", "--help").CombinedOutput(); err != nil || !strings.Contains(string(help), "--cluster-secret-file") {
+		t.Skipf("this conflux-sync server has no --cluster-secret-file, which the StatefulSet passes (err %v)", err)
 	}
 
 	pods := make([]*stsPod, replicas)
@@ -151,8 +166,11 @@ func TestE2EStatefulSetOnOneMachine(t *testing.T) {
 		//     headless Service's DNS name of pod N) -> 127.0.0.(10+N);
 		//  2. --data-dir=/var/lib/conflux-sync (the PVC mount) -> a folder per
 		//     pod, kept across its restarts;
-		//  3. --token-file=/etc/conflux-sync/secret/tokens (the Secret mount)
-		//     -> a file holding the Secret's tokens value;
+		//  3. --token-file=/etc/conflux-sync/secret/tokens and
+		//     --cluster-secret-file=/etc/conflux-sync/secret/cluster-secret
+		//     (the Secret mount) -> files holding the Secret's tokens and
+		//     cluster-secret values, the Secret made by running the render's
+		//     init-secrets Job against the API server;
 		//  4. --kubernetes (in-cluster service account) -> --kubeconfig of the
 		//     envtest API server, authenticated as that service account with
 		//     the render's RBAC;
@@ -160,7 +178,7 @@ func TestE2EStatefulSetOnOneMachine(t *testing.T) {
 		//     bind every interface, which in a pod is its own network
 		//     namespace and on one machine would collide.
 		//  The environment is the kubelet's expansion of the container's env
-		//  (fieldRefs and the Secret's gossip-key), plus HOSTNAME=pod name as
+		//  (fieldRefs and secretKeyRefs), plus HOSTNAME=pod name as
 		//  the container runtime sets it.
 		matched := 0
 		for n := range replicas {
@@ -187,6 +205,7 @@ func TestE2EStatefulSetOnOneMachine(t *testing.T) {
 		}
 		args = replaceArg(t, name, args, stsDataDirArg, "--data-dir="+dataDir)
 		args = replaceArg(t, name, args, stsTokenFileArg, "--token-file="+tokenFile)
+		args = replaceArg(t, name, args, stsClusterSecretArg, "--cluster-secret-file="+clusterSecretFile)
 		args = replaceArg(t, name, args, stsInClusterArg, "--kubeconfig="+kubeconfig)
 		args = append(args,
 			"--http-addr="+net.JoinHostPort(ip, strconv.Itoa(int(ports["http"]))),
@@ -487,6 +506,12 @@ type manifests struct{ docs [][]byte }
 
 func renderBase(t *testing.T) *manifests {
 	t.Helper()
+	return renderKustomization(t, filepath.Join("deploy", "base"))
+}
+
+// renderKustomization is `kubectl kustomize` of a folder of the repository.
+func renderKustomization(t *testing.T, dir string) *manifests {
+	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		if os.Getenv(kubetest.RequireEnv) == "1" {
@@ -498,12 +523,12 @@ func renderBase(t *testing.T) *manifests {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kubectl, "kustomize", filepath.Join(repo, "deploy", "base"))
+	cmd := exec.Command(kubectl, "kustomize", filepath.Join(repo, dir))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("kubectl kustomize deploy/base: %v\n%s", err, stderr.String())
+		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
 	}
 	m := &manifests{}
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
@@ -659,13 +684,6 @@ func podEnv(t *testing.T, m *manifests, ctr corev1.Container, name, namespace st
 		vars[e.Name] = v
 		env = append(env, e.Name+"="+v)
 	}
-	// The gossip key must be what --gossip-key accepts, or the pods would
-	// not form a cluster for a reason that is not the test's.
-	if k, ok := vars["CONFLUX_SYNC_GOSSIP_KEY"]; ok {
-		if raw, err := base64.StdEncoding.DecodeString(k); err != nil || (len(raw) != 16 && len(raw) != 24 && len(raw) != 32) {
-			t.Fatalf("the Secret's gossip-key %q is not base64 of 16, 24 or 32 bytes", k)
-		}
-	}
 	return env
 }
 
@@ -777,10 +795,9 @@ func portFree(network, addr string) error {
 // ---- the API server -------------------------------------------------------
 
 // stsKubeconfig starts envtest, applies the render's namespace, service
-// account and cluster-wide RBAC, and writes a kubeconfig that authenticates
-// as the StatefulSet's service account: what --kubernetes would use in the
-// pod.
-func stsKubeconfig(t *testing.T, m *manifests, sts *appsv1.StatefulSet) string {
+// accounts and RBAC, and writes a kubeconfig that authenticates as the
+// StatefulSet's service account: what --kubernetes would use in the pod.
+func stsKubeconfig(t *testing.T, m *manifests, sts *appsv1.StatefulSet) (string, *kubetest.Env) {
 	t.Helper()
 	env := kubetest.StartForTest(t)
 	k8s, err := client.New(env.Config, client.Options{})
@@ -809,7 +826,7 @@ func stsKubeconfig(t *testing.T, m *manifests, sts *appsv1.StatefulSet) string {
 	t.Logf("envtest: applied %d RBAC objects of the render; the pods authenticate as %s", applied, user)
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	writeKubeconfig(t, rc, path)
-	return path
+	return path, env
 }
 
 func writeKubeconfig(t *testing.T, rc *rest.Config, path string) {

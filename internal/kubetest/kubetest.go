@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -66,9 +67,14 @@ const (
 // binaries it returns an error wrapping ErrSkip, unless RequireEnv is 1.
 func Start() (*Env, error) { return StartWith(OwnCRDs) }
 
+// discardLogs silences controller-runtime's process-wide logger once:
+// SetLogger is not safe to call from tests that start API servers in
+// parallel (the race detector reports it).
+var discardLogs sync.Once
+
 // StartWith is Start with a choice of CRDs.
 func StartWith(crds CRDs) (*Env, error) {
-	logf.SetLogger(logr.Discard())
+	discardLogs.Do(func() { logf.SetLogger(logr.Discard()) })
 	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err

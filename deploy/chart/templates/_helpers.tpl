@@ -44,14 +44,42 @@ app.kubernetes.io/instance: {{ include "conflux-sync.fullname" . }}
 app.kubernetes.io/part-of: conflux-sync
 {{- end -}}
 
-{{/* The Secret with the tokens and the gossip key. */}}
+{{/*
+The Secret every node mounts: cluster-secret and tokens. existingSecret, or
+the one the init-secrets Job generates, named like the objects.
+*/}}
 {{- define "conflux-sync.secretName" -}}
 {{- default (include "conflux-sync.fullname" .) .Values.secret.existingSecret -}}
 {{- end -}}
 
-{{/* The Secret with the Conflux API token. */}}
+{{/*
+The Secret with the Conflux API token: conflux.tokenSecret.name, else the
+one rendered from secret.confluxToken, else existingSecret.
+*/}}
 {{- define "conflux-sync.confluxSecretName" -}}
-{{- default (include "conflux-sync.secretName" .) .Values.conflux.tokenSecret.name -}}
+{{- if .Values.conflux.tokenSecret.name -}}
+{{- .Values.conflux.tokenSecret.name -}}
+{{- else if .Values.secret.confluxToken -}}
+{{- printf "%s-conflux-api" (include "conflux-sync.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- include "conflux-sync.secretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The init-secrets Job, its ServiceAccount, Role and RoleBinding. At most 63
+characters: the Job's name is also a label value of its pods.
+*/}}
+{{- define "conflux-sync.initSecretsName" -}}
+{{- printf "%s-init-secrets" (include "conflux-sync.fullname" . | trunc 50 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* The init-secrets Job's pod labels: never the nodes' selector. */}}
+{{- define "conflux-sync.initSecretsSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "conflux-sync.name" . }}-init-secrets
+{{- if ne (include "conflux-sync.fullname" .) (include "conflux-sync.name" .) }}
+app.kubernetes.io/instance: {{ include "conflux-sync.fullname" . }}
+{{- end }}
 {{- end -}}
 
 {{/* --join: every pod's gossip address, from replicas and the names. */}}
