@@ -108,8 +108,8 @@ func LoadTokenFile(path string) (map[Role][]string, error) {
 			return nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
 		}
 		tok = strings.TrimSpace(tok)
-		if len(tok) < 16 {
-			return nil, fmt.Errorf("token file %s line %d: token is shorter than 16 characters", path, n)
+		if err := CheckTokenStrength(tok); err != nil {
+			return nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
 		}
 		out[role] = append(out[role], tok)
 	}

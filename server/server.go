@@ -174,6 +174,10 @@ type Node struct {
 	listener   net.Listener
 	httpURL    string
 	serveErr   chan error
+	// tokenReloads counts token file reloads by result ("ok", "error"):
+	// a refused file keeps the old tokens, and only the log and this
+	// metric say so.
+	tokenReloads *prometheus.CounterVec
 	// stopped is closed (once) when the node stops.
 	stopped  chan struct{}
 	stopOnce sync.Once
@@ -237,6 +241,11 @@ func Start(cfg Config) (n *Node, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.tokenReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "conflux_token_reloads_total",
+		Help: "Token file reloads by result: ok, or error (the file was refused and the previous tokens stay in force).",
+	}, []string{"result"})
+	reg.MustRegister(n.tokenReloads)
 
 	if n.store, err = openState(cfg, log); err != nil {
 		return nil, err
@@ -414,12 +423,20 @@ func (n *Node) Cluster() *cluster.Node { return n.cluster }
 // Store is the node's state.
 func (n *Node) Store() *store.Store { return n.store }
 
-// ReloadTokens re-reads the token file (on SIGHUP).
+// ReloadTokens re-reads the token file (on SIGHUP). A file with a
+// malformed line or a weak or placeholder token is refused as a whole: the
+// tokens in force stay, and conflux_token_reloads_total{result="error"}
+// counts the refusal.
 func (n *Node) ReloadTokens() error {
 	if n.cfg.TokenFile == "" {
 		return nil
 	}
-	return n.tokens.Reload(n.cfg.TokenFile)
+	if err := n.tokens.Reload(n.cfg.TokenFile); err != nil {
+		n.tokenReloads.WithLabelValues("error").Inc()
+		return err
+	}
+	n.tokenReloads.WithLabelValues("ok").Inc()
+	return nil
 }
 
 // Err reports a fatal serving error.
