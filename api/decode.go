@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -13,9 +14,25 @@ import (
 const DefaultMaxFragmentSize = 1 << 20
 
 // DecodeStrict decodes exactly one JSON value from data into v, refusing
-// unknown fields and trailing data. A failure is an *Error with code
-// bad_request naming the offending field where JSON says which.
+// what CheckJSON refuses (unknown, misspelt-case or repeated members,
+// invalid UTF-8, wrong types) and trailing data. A failure is an *Error
+// with code bad_request naming the offending field by its full path.
 func DecodeStrict(data []byte, v any) error {
+	return DecodeStrictAt(data, v, "")
+}
+
+// DecodeStrictAt is DecodeStrict for a value found at path root of a larger
+// document (e.g. "spec"): errors name fields below root.
+func DecodeStrictAt(data []byte, v any, root string) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		if root != "" {
+			return Errorf(CodeBadRequest, root, "is required")
+		}
+		return Errorf(CodeBadRequest, "", "request body is empty")
+	}
+	if fe := CheckJSON(data, reflect.TypeOf(v), root); fe != nil {
+		return Errorf(CodeBadRequest, fe.Field, "%s", fe.Reason)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()

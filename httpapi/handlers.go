@@ -352,7 +352,7 @@ func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
 	}
 	if src.Source.Kind == api.SourceKindGit {
 		var spec api.GitSourceSpec
-		if err := api.DecodeStrict(src.Spec, &spec); err != nil {
+		if err := api.DecodeStrictAt(src.Spec, &spec, "spec"); err != nil {
 			writeError(w, err)
 			return
 		}
