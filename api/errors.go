@@ -13,6 +13,9 @@ const (
 	CodeNotFound         = "not_found"          // 404
 	CodeConflict         = "conflict"           // 409
 	CodeTooLarge         = "too_large"          // 413
+	// CodeTooManyRequests: the caller's token (or, without a valid token,
+	// its IP) is over its rate limit (429); Retry-After says when to retry.
+	CodeTooManyRequests = "too_many_requests"
 	CodeInvalidSpec      = "invalid_spec"       // 422: the spec breaks its kind's rules
 	CodeNoLeader         = "no_leader"          // 503
 	CodeUnavailable      = "unavailable"        // 503: anything else transient
@@ -65,6 +68,8 @@ func StatusFor(code string) int {
 		return http.StatusConflict
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case CodeTooManyRequests:
+		return http.StatusTooManyRequests
 	case CodeInvalidSpec:
 		return http.StatusUnprocessableEntity
 	case CodeNoLeader, CodeUnavailable:
