@@ -7,15 +7,12 @@ import (
 
 // Error codes carried in ErrorBody. Each maps to one HTTP status.
 const (
-	CodeBadRequest      = "bad_request"     // 400: malformed JSON or a bad field
-	CodeUnauthenticated = "unauthenticated" // 401
-	CodeForbidden       = "forbidden"       // 403
-	CodeNotFound        = "not_found"       // 404
-	CodeConflict        = "conflict"        // 409
-	CodeTooLarge        = "too_large"       // 413
-	// CodeTooManyRequests: the caller's token (or, without a valid token,
-	// its IP) is over its rate limit (429); Retry-After says when to retry.
-	CodeTooManyRequests  = "too_many_requests"
+	CodeBadRequest       = "bad_request"        // 400: malformed JSON or a bad field
+	CodeUnauthenticated  = "unauthenticated"    // 401
+	CodeForbidden        = "forbidden"          // 403
+	CodeNotFound         = "not_found"          // 404
+	CodeConflict         = "conflict"           // 409
+	CodeTooLarge         = "too_large"          // 413
 	CodeInvalidSpec      = "invalid_spec"       // 422: the spec breaks its kind's rules
 	CodeNoLeader         = "no_leader"          // 503
 	CodeUnavailable      = "unavailable"        // 503: anything else transient
@@ -29,6 +26,10 @@ const (
 	// writes succeed again once space is freed.
 	CodeInsufficientStorage = "insufficient_storage"
 )
+
+// CodeTooManyRequests: the caller's token (or, without a valid token, its
+// IP) is over its rate limit (429); Retry-After says when to retry.
+const CodeTooManyRequests = "too_many_requests"
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
