@@ -127,6 +127,12 @@ func TestPerTokenRateLimit(t *testing.T) {
 			t.Fatalf("admin token request %d on the leader: %d %s", i, r.status, r.body)
 		}
 	}
+	eventually(t, 20*time.Second, "the follower is ready", func() error {
+		if r := rawRequest(t, "GET", follower+"/readyz", "", ""); r.status != 200 {
+			return fmt.Errorf("/readyz: %d", r.status)
+		}
+		return nil
+	})
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		for range 10 {
 			if r := rawRequest(t, "GET", follower+path, "", ""); r.status != 200 {

@@ -16,6 +16,11 @@ import (
 // full path, on the leader and through a follower, and changes nothing.
 func TestNonCanonicalInputIsRefused(t *testing.T) {
 	c := newTestCluster(t, 3)
+	// One write first, so that the state compared below is past the
+	// cluster's first entries (its id).
+	if r := rawRequest(t, "PUT", c.nodes[c.leader()].URL()+"/v1/fragments", writeToken, validFragment); r.status != 200 {
+		t.Fatalf("first write: %d %s", r.status, r.body)
+	}
 	before := c.converge(c.lastIndex())
 
 	const (
