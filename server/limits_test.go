@@ -282,3 +282,23 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() er
 		time.Sleep(20 * time.Millisecond) // a poll interval, not a wait for state
 	}
 }
+
+// The write timeout bounds ordinary answers but not a long poll: a write
+// made with ?wait through a follower gets its 504 wait_timeout after the
+// wait, well past a write timeout of 300ms, and a snapshot download is
+// not cut off either.
+func TestWriteTimeoutSparesWaitsAndSnapshots(t *testing.T) {
+	c := newTestClusterWith(t, 3, func(cfg *server.Config) {
+		cfg.API.WriteTimeout = 300 * time.Millisecond
+	})
+	f := c.follower()
+	start := time.Now()
+	r := rawRequest(t, "PUT", c.nodes[f].URL()+"/v1/fragments?wait=1500ms", writeToken, validFragment)
+	var eb api.ErrorBody
+	if err := json.Unmarshal(r.body, &eb); err != nil || r.status != 504 || eb.Error.Code != api.CodeWaitTimeout {
+		t.Fatalf("?wait=1500ms with a 300ms write timeout: %d %s (%v) after %s; want 504 wait_timeout", r.status, r.body, err, time.Since(start))
+	}
+	if r := rawRequest(t, "GET", c.nodes[f].URL()+"/v1/snapshot", adminToken, ""); r.status != 200 || len(r.body) == 0 {
+		t.Fatalf("snapshot download: %d, %d bytes", r.status, len(r.body))
+	}
+}
