@@ -146,9 +146,33 @@ func DecodeReplaceSource(data []byte, maxSize, maxFragments int) (ReplaceSourceR
 // hold one form of each spec, and a re-sent spec compares equal byte for
 // byte. The spec was already checked to be valid JSON.
 func compact(spec json.RawMessage) json.RawMessage {
+	// Most clients send compact JSON (json.Marshal does): keep those
+	// bytes instead of copying every spec of a large write once more.
+	if isCompact(spec) {
+		return spec
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, spec); err != nil {
 		return spec
 	}
 	return buf.Bytes()
+}
+
+// isCompact reports whether b, valid JSON, has no white space outside its
+// strings, i.e. whether json.Compact would return it unchanged.
+func isCompact(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -95,5 +96,25 @@ func TestNameCharacterSet(t *testing.T) {
 				t.Fatalf("got %v, want target.name: ...%s...", fe, tc.msg)
 			}
 		})
+	}
+}
+
+func TestCompactKeepsCompactSpecs(t *testing.T) {
+	for _, in := range []string{
+		`{"a":"x y","b":[1,2],"c":"q\"  \\ "}`,
+		`{ "a": 1 }`,
+		"{\"a\":\n1}",
+		`{"a":"\\","b" :2}`,
+	} {
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		if got := compact(json.RawMessage(in)); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("compact(%s) = %s, want %s", in, got, want.Bytes())
+		}
+		if isCompact([]byte(in)) != (in == want.String()) {
+			t.Errorf("isCompact(%s) = %v", in, isCompact([]byte(in)))
+		}
 	}
 }
