@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -13,9 +14,25 @@ import (
 const DefaultMaxFragmentSize = 1 << 20
 
 // DecodeStrict decodes exactly one JSON value from data into v, refusing
-// unknown fields and trailing data. A failure is an *Error with code
-// bad_request naming the offending field where JSON says which.
+// what CheckJSON refuses (unknown, misspelt-case or repeated members,
+// invalid UTF-8, wrong types) and trailing data. A failure is an *Error
+// with code bad_request naming the offending field by its full path.
 func DecodeStrict(data []byte, v any) error {
+	return DecodeStrictAt(data, v, "")
+}
+
+// DecodeStrictAt is DecodeStrict for a value found at path root of a larger
+// document (e.g. "spec"): errors name fields below root.
+func DecodeStrictAt(data []byte, v any, root string) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		if root != "" {
+			return Errorf(CodeBadRequest, root, "is required")
+		}
+		return Errorf(CodeBadRequest, "", "request body is empty")
+	}
+	if fe := CheckJSON(data, reflect.TypeOf(v), root); fe != nil {
+		return Errorf(CodeBadRequest, fe.Field, "%s", fe.Reason)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -129,9 +146,33 @@ func DecodeReplaceSource(data []byte, maxSize, maxFragments int) (ReplaceSourceR
 // hold one form of each spec, and a re-sent spec compares equal byte for
 // byte. The spec was already checked to be valid JSON.
 func compact(spec json.RawMessage) json.RawMessage {
+	// Most clients send compact JSON (json.Marshal does): keep those
+	// bytes instead of copying every spec of a large write once more.
+	if isCompact(spec) {
+		return spec
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, spec); err != nil {
 		return spec
 	}
 	return buf.Bytes()
+}
+
+// isCompact reports whether b, valid JSON, has no white space outside its
+// strings, i.e. whether json.Compact would return it unchanged.
+func isCompact(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }

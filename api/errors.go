@@ -27,6 +27,10 @@ const (
 	CodeInsufficientStorage = "insufficient_storage"
 )
 
+// CodeTooManyRequests: the caller's token (or, without a valid token, its
+// IP) is over its rate limit (429); Retry-After says when to retry.
+const CodeTooManyRequests = "too_many_requests"
+
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
 	Error Error `json:"error"`
@@ -65,6 +69,8 @@ func StatusFor(code string) int {
 		return http.StatusConflict
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case CodeTooManyRequests:
+		return http.StatusTooManyRequests
 	case CodeInvalidSpec:
 		return http.StatusUnprocessableEntity
 	case CodeNoLeader, CodeUnavailable:

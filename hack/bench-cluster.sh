@@ -32,7 +32,7 @@ for i in 0 1 2; do
 	p=$((base + 10 * i))
 	"$bin" server --node-id "bench-$i" --data-dir "$work/n$i" \
 		--http-addr "127.0.0.1:$p" --raft-addr "127.0.0.1:$((p + 1))" --gossip-addr "127.0.0.1:$((p + 2))" \
-		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn \
+		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn --api-token-rate=-1 \
 		--raft-log-store "${RAFT_LOG_STORE:-boltdb}" ${GC_PERCENT:+--gc-percent "$GC_PERCENT"} \
 		2>"$work/n$i.log" &
 	pids+=($!)

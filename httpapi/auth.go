@@ -145,8 +145,8 @@ func loadTokenFile(path string) (map[Role][]string, map[string]TokenOptions, err
 		if len(fields) > 0 {
 			tok = fields[0]
 		}
-		if len(tok) < 16 {
-			return nil, nil, fmt.Errorf("token file %s line %d: token is shorter than 16 characters", path, n)
+		if err := CheckTokenStrength(tok); err != nil {
+			return nil, nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
 		}
 		if len(fields) > 1 {
 			o, err := parseTokenOptions(fields[1:])

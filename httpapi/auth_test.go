@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,20 +20,36 @@ func writeTokenFile(t *testing.T, content string) string {
 	return path
 }
 
+// Tokens of the shape deploy generates (`openssl rand -hex 32`) and a
+// long mixed-alphabet one; the tests never echo them in a failure.
+const (
+	hexToken1 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	hexToken2 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
+	hexToken3 = "fd61a03af4f77d870fc21e05e7e80678095c92d808cfb3b5c279ee04c74aca13"
+	mixToken  = "Xq7vR2mLk9PzT4wNc8Bd3HsJf6Gy1Ae5"
+)
+
 func TestLoadTokenFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, content, wantErr string
 	}{
-		{"roles and comments", "# ops\nadmin:aaaaaaaaaaaaaaaaaaaa\nwrite: bbbbbbbbbbbbbbbbbbbb # ci\n\nread:cccccccccccccccccccc\n", ""},
-		{"unknown role", "root:aaaaaaaaaaaaaaaaaaaa\n", "line 1: unknown role"},
-		{"no colon", "aaaaaaaaaaaaaaaaaaaa\n", "line 1: want ROLE:TOKEN"},
-		{"short token", "read:short\n", "shorter than 16"},
+		{"roles and comments", "# ops\nadmin:" + hexToken1 + "\nwrite: " + hexToken2 + " # ci\n\nread:" + mixToken + "\n", ""},
+		{"unknown role", "root:" + hexToken1 + "\n", "line 1: unknown role"},
+		{"no colon", hexToken1 + "\n", "line 1: want ROLE:TOKEN"},
+		{"short token", "read:short\n", "line 1: token is 5 characters, shorter than 32"},
 		{"empty", "# nothing\n", "has no tokens"},
-		{"sources option", "write:aaaaaaaaaaaaaaaaaaaa sources=https://github.com/acme,ssh://github.com/acme\n", ""},
-		{"bad sources pattern", "write:aaaaaaaaaaaaaaaaaaaa sources=github.com\n", "line 1: sources=: \"github.com\""},
-		{"empty sources", "write:aaaaaaaaaaaaaaaaaaaa sources=\n", "lists no pattern"},
-		{"unknown option", "write:aaaaaaaaaaaaaaaaaaaa scope=x\n", `unknown option "scope"`},
-		{"text after the token", "write:aaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaa\n", "unexpected text after the token"},
+		{"sources option", "write:" + hexToken1 + " sources=https://github.com/acme,ssh://github.com/acme\n", ""},
+		{"bad sources pattern", "write:" + hexToken1 + " sources=github.com\n", "line 1: sources=: \"github.com\""},
+		{"empty sources", "write:" + hexToken1 + " sources=\n", "lists no pattern"},
+		{"unknown option", "write:" + hexToken1 + " scope=x\n", `unknown option "scope"`},
+		{"text after the token", "write:" + hexToken1 + " " + hexToken2 + "\n", "unexpected text after the token"},
+		// deploy/base's placeholder, found running in the issue.
+		{"deploy placeholder", "# tokens\nadmin:replace-with-a-random-admin-token\n", "line 2: token is a placeholder"},
+		{"example overlay placeholder", "admin:example-admin-token-NOT-A-SECRET\n", "line 1: token is a placeholder"},
+		{"changeme", "admin:changeme-changeme-changeme-changeme\n", "token is a placeholder"},
+		{"few distinct characters", "admin:abababababababababababababababab\n", "only 2 different characters"},
+		{"decimal digits only", "admin:31415926535897932384626433832795028\n", "bits of strength, under 128"},
+		{"not ASCII", "admin:" + hexToken1[:40] + "é" + hexToken1[40:] + "\n", "outside visible ASCII"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadTokenFile(writeTokenFile(t, tc.content))
@@ -44,31 +62,46 @@ func TestLoadTokenFile(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("got %v, want error containing %q", err, tc.wantErr)
 			}
-			if strings.Contains(err.Error(), "aaaaaaaaaaaaaaaaaaaa") {
-				t.Fatal("error message leaks a token")
+			for _, tok := range []string{hexToken1, "replace-with-a-random-admin-token", "abababababababababababababababab", "31415926535897932384626433832795028"} {
+				if strings.Contains(err.Error(), tok) {
+					t.Fatal("error message leaks a token")
+				}
 			}
 		})
 	}
 }
 
+// TestCheckTokenStrengthRandomHex: every token deploy generates must pass.
+func TestCheckTokenStrengthRandomHex(t *testing.T) {
+	for i := range 2000 {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckTokenStrength(hex.EncodeToString(b)); err != nil {
+			t.Fatalf("random token %d refused: %v", i, err)
+		}
+	}
+}
+
 func TestTokenRolesAndReload(t *testing.T) {
-	path := writeTokenFile(t, "admin:admin-token-0000000000\nread:read-token-00000000000\n")
+	path := writeTokenFile(t, "admin:"+hexToken1+"\nread:"+hexToken2+"\n")
 	byRole, err := LoadTokenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokens := NewTokens(byRole)
-	for tok, want := range map[string]Role{"admin-token-0000000000": RoleAdmin, "read-token-00000000000": RoleRead, "other": RoleNone, "": RoleNone} {
+	for tok, want := range map[string]Role{hexToken1: RoleAdmin, hexToken2: RoleRead, "other": RoleNone, "": RoleNone} {
 		if got := tokens.Role(tok); got != want {
 			t.Errorf("Role(%q) = %s, want %s", tok, got, want)
 		}
 	}
 	// Rotation: the new file replaces the old tokens.
-	os.WriteFile(path, []byte("write:new-token-000000000000\n"), 0o600)
+	os.WriteFile(path, []byte("write:"+hexToken3+"\n"), 0o600)
 	if err := tokens.Reload(path); err != nil {
 		t.Fatal(err)
 	}
-	if tokens.Role("admin-token-0000000000") != RoleNone || tokens.Role("new-token-000000000000") != RoleWrite {
+	if tokens.Role(hexToken1) != RoleNone || tokens.Role(hexToken3) != RoleWrite {
 		t.Fatal("reload did not replace the tokens")
 	}
 	// A broken file keeps the current tokens.
@@ -76,30 +109,38 @@ func TestTokenRolesAndReload(t *testing.T) {
 	if err := tokens.Reload(path); err == nil {
 		t.Fatal("reload of a broken file succeeded")
 	}
-	if tokens.Role("new-token-000000000000") != RoleWrite {
+	if tokens.Role(hexToken3) != RoleWrite {
 		t.Fatal("a failed reload dropped the working tokens")
+	}
+	// So does a file whose only fault is a placeholder token.
+	os.WriteFile(path, []byte("write:"+hexToken1+"\nadmin:replace-with-a-random-admin-token\n"), 0o600)
+	if err := tokens.Reload(path); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("reload of a file with a placeholder: %v, want an error naming line 2", err)
+	}
+	if tokens.Role(hexToken3) != RoleWrite || tokens.Role(hexToken1) != RoleNone {
+		t.Fatal("a refused reload changed the tokens in force")
 	}
 }
 
 func TestTokenSourcesOption(t *testing.T) {
-	path := writeTokenFile(t, "write:narrow-token-000000000000 sources=https://github.com/acme\nwrite:wide-token-00000000000000\n")
+	path := writeTokenFile(t, "write:"+hexToken1+" sources=https://github.com/acme\nwrite:"+hexToken2+"\n")
 	tokens, err := LoadTokens(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	role, opts := tokens.Lookup("narrow-token-000000000000")
+	role, opts := tokens.Lookup(hexToken1)
 	if role != RoleWrite || len(opts.Sources) != 1 || opts.Sources[0].String() != "https://github.com/acme" {
 		t.Errorf("narrow token: %s %+v", role, opts)
 	}
-	if role, opts := tokens.Lookup("wide-token-00000000000000"); role != RoleWrite || opts.Sources != nil {
+	if role, opts := tokens.Lookup(hexToken2); role != RoleWrite || opts.Sources != nil {
 		t.Errorf("wide token: %s %+v", role, opts)
 	}
 	// A reload keeps the options of the new file.
-	os.WriteFile(path, []byte("write:narrow-token-000000000000\n"), 0o600)
+	os.WriteFile(path, []byte("write:"+hexToken1+"\n"), 0o600)
 	if err := tokens.Reload(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, opts := tokens.Lookup("narrow-token-000000000000"); opts.Sources != nil {
+	if _, opts := tokens.Lookup(hexToken1); opts.Sources != nil {
 		t.Errorf("after the reload the token is still narrowed: %+v", opts)
 	}
 }

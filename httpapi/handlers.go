@@ -30,12 +30,21 @@ func (s *Server) handleKinds(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string][]string{"kinds": s.cfg.Kinds.Names()})
 }
 
-// readBody reads at most limit bytes; a larger body is a 413.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+// readBody reads a body of at most limit bytes (flag names the limit in
+// the 413). A declared length is read into one buffer of exactly that
+// size; io.ReadAll would grow it by doubling, holding up to twice the body.
+func readBody(r *http.Request, limit int64, flag string) ([]byte, error) {
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	}
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, api.Errorf(api.CodeTooLarge, "", "request body is over the limit of %d bytes", limit)
+	if errors.As(err, &tooBig) || (err == nil && int64(len(body)) > limit) {
+		return nil, tooLarge(limit, flag)
 	}
 	if err != nil {
 		return nil, api.Errorf(api.CodeBadRequest, "", "reading request body: %v", err)
@@ -101,7 +110,7 @@ func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	body, err := readBody(r, int64(s.cfg.MaxFragmentSize)+1)
+	body, err := readBody(r, int64(s.cfg.MaxFragmentSize), "max-fragment-size")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -194,7 +203,7 @@ func (s *Server) handleReplaceSource(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	body, err := readBody(r, s.cfg.MaxSourceBody)
+	body, err := readBody(r, s.cfg.Limits.MaxRequestBody, "max-request-body")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -337,7 +346,7 @@ func (s *Server) handleListSources(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, int64(s.cfg.MaxFragmentSize)+1)
+	body, err := readBody(r, int64(s.cfg.MaxFragmentSize), "max-fragment-size")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -354,7 +363,7 @@ func (s *Server) handlePutSource(w http.ResponseWriter, r *http.Request) {
 	switch src.Source.Kind {
 	case api.SourceKindGit:
 		var spec api.GitSourceSpec
-		if err := api.DecodeStrict(src.Spec, &spec); err != nil {
+		if err := api.DecodeStrictAt(src.Spec, &spec, "spec"); err != nil {
 			writeError(w, err)
 			return
 		}

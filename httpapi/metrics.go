@@ -15,10 +15,17 @@ import (
 type metrics struct {
 	requests  *prometheus.HistogramVec
 	forwarded prometheus.Counter
+	// shed counts requests refused to protect the node, by reason:
+	// token_rate, anonymous_rate (429) and inflight_bytes (503).
+	shed *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, st *store.Store) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, st *store.Store, inflight *inflight) (*metrics, error) {
 	m := &metrics{
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "conflux_http_shed_total",
+			Help: "Requests refused before they were served, by reason: token_rate and anonymous_rate (429), inflight_bytes (503).",
+		}, []string{"reason"}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "conflux_http_request_duration_seconds",
 			Help:    "Admin API request latency by route and status code.",
@@ -37,7 +44,9 @@ func newMetrics(reg prometheus.Registerer, st *store.Store) (*metrics, error) {
 		}
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.forwarded,
+		m.requests, m.forwarded, m.shed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "conflux_http_inflight_body_bytes", Help: "Request body bytes the writes on this node hold now (bounded by --max-inflight-bytes)."},
+			func() float64 { return float64(inflight.bytes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "conflux_fragments", Help: "Fragments in the store."},
 			counts(func(c store.Counts) int { return c.Fragments })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "conflux_targets", Help: "Targets in the store."},

@@ -78,9 +78,13 @@ type Config struct {
 	MaxFragmentSize int
 	// MaxSourceFragments limits one ReplaceSourceFragments; default 10000.
 	MaxSourceFragments int
-	// MaxSourceBody limits the body of one ReplaceSourceFragments, which
-	// is read whole before it is checked; default 64 MiB.
-	MaxSourceBody int64
+	// Limits bounds request bodies, the bodies in flight and the request
+	// rate of each caller; zero values take the Default* constants.
+	Limits Limits
+	// WriteTimeout is the http.Server's WriteTimeout, which the API
+	// extends for a write made with ?wait (by its wait) and lifts for
+	// snapshot streams; 0: the server has none.
+	WriteTimeout time.Duration
 	// MaxSnapshotSize limits an uploaded snapshot; default 64 GiB.
 	MaxSnapshotSize int64
 	// LeaderWait is how long a request waits for a leader before 503;
@@ -114,6 +118,10 @@ type Server struct {
 	// bindMu serialises reading and recording credential bindings, so two
 	// first uses of one Secret cannot bind it to two hosts.
 	bindMu sync.Mutex
+
+	inflight    *inflight
+	tokenLimits *limiters // per token hash
+	anonLimits  *limiters // per client IP, requests without a valid token
 }
 
 const forwardedHeader = "X-Conflux-Forwarded-By"
@@ -132,9 +140,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxSourceFragments == 0 {
 		cfg.MaxSourceFragments = 10000
 	}
-	if cfg.MaxSourceBody == 0 {
-		cfg.MaxSourceBody = 64 << 20
-	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.MaxSnapshotSize == 0 {
 		cfg.MaxSnapshotSize = 64 << 30
 	}
@@ -153,8 +159,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
-	m, err := newMetrics(cfg.Registerer, cfg.Store)
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(),
+		inflight:    &inflight{max: cfg.Limits.MaxInflightBytes},
+		tokenLimits: newLimiters(cfg.Limits.TokenRate, cfg.Limits.TokenBurst),
+		anonLimits:  newLimiters(cfg.Limits.AnonRate, cfg.Limits.AnonBurst),
+	}
+	m, err := newMetrics(cfg.Registerer, cfg.Store, s.inflight)
 	if err != nil {
 		return nil, err
 	}
@@ -169,25 +180,39 @@ func (s *Server) routes() {
 		role    Role
 		mode    mode
 		h       http.HandlerFunc
+		// body, when set, admits the request by its body's size and the
+		// node's in-flight budget before it is read or forwarded (a
+		// follower holds the body while it forwards it).
+		body func(http.HandlerFunc) http.HandlerFunc
+	}
+	fragmentBody := func(h http.HandlerFunc) http.HandlerFunc {
+		return s.bodyBudget(int64(s.cfg.MaxFragmentSize), "max-fragment-size", h)
+	}
+	largeBody := func(h http.HandlerFunc) http.HandlerFunc {
+		return s.bodyBudget(s.cfg.Limits.MaxRequestBody, "max-request-body", h)
 	}
 	for _, rt := range []route{
-		{"GET /v1/status", RoleRead, local, s.handleStatus},
-		{"GET /v1/kinds", RoleRead, local, s.handleKinds},
-		{"GET /v1/fragments", RoleRead, read, s.handleListFragments},
-		{"PUT /v1/fragments", RoleWrite, write, s.handlePutFragment},
-		{"DELETE /v1/fragments", RoleWrite, write, s.handleDeleteFragment},
-		{"PUT /v1/source-fragments", RoleWrite, write, s.handleReplaceSource},
-		{"GET /v1/targets", RoleRead, read, s.handleListTargets},
-		{"GET /v1/targets/{kind}/{name...}", RoleRead, read, s.handleGetTarget},
-		{"POST /v1/sync/{kind}/{name...}", RoleWrite, write, s.handleSyncTarget},
-		{"GET /v1/sources", RoleRead, read, s.handleListSources},
-		{"PUT /v1/sources", RoleWrite, write, s.handlePutSource},
-		{"DELETE /v1/sources", RoleWrite, write, s.handleDeleteSource},
-		{"DELETE /v1/peers/{id}", RoleAdmin, write, s.handleRemovePeer},
-		{"GET /v1/snapshot", RoleAdmin, read, s.handleSnapshotSave},
-		{"PUT /v1/snapshot", RoleAdmin, write, s.handleSnapshotRestore},
+		{"GET /v1/status", RoleRead, local, s.handleStatus, nil},
+		{"GET /v1/kinds", RoleRead, local, s.handleKinds, nil},
+		{"GET /v1/fragments", RoleRead, read, s.handleListFragments, nil},
+		{"PUT /v1/fragments", RoleWrite, write, s.handlePutFragment, fragmentBody},
+		{"DELETE /v1/fragments", RoleWrite, write, s.handleDeleteFragment, nil},
+		{"PUT /v1/source-fragments", RoleWrite, write, s.handleReplaceSource, largeBody},
+		{"GET /v1/targets", RoleRead, read, s.handleListTargets, nil},
+		{"GET /v1/targets/{kind}/{name...}", RoleRead, read, s.handleGetTarget, nil},
+		{"POST /v1/sync/{kind}/{name...}", RoleWrite, write, s.handleSyncTarget, nil},
+		{"GET /v1/sources", RoleRead, read, s.handleListSources, nil},
+		{"PUT /v1/sources", RoleWrite, write, s.handlePutSource, fragmentBody},
+		{"DELETE /v1/sources", RoleWrite, write, s.handleDeleteSource, nil},
+		{"DELETE /v1/peers/{id}", RoleAdmin, write, s.handleRemovePeer, nil},
+		{"GET /v1/snapshot", RoleAdmin, read, s.handleSnapshotSave, nil},
+		{"PUT /v1/snapshot", RoleAdmin, write, s.handleSnapshotRestore, nil},
 	} {
-		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authorize(rt.role, s.route(rt.mode, rt.h))))
+		h := s.route(rt.mode, rt.h)
+		if rt.body != nil {
+			h = rt.body(h)
+		}
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authorize(rt.role, s.deadlines(h))))
 	}
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.handleHealth)))
 	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.handleReady)))
@@ -402,12 +427,30 @@ func (s *Server) waitLeader(ctx context.Context) (api.Member, error) {
 func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := bearerToken(r)
+		role, opts := RoleNone, TokenOptions{}
+		if ok {
+			role, opts = s.cfg.Tokens.Lookup(tok)
+		}
+		// A valid token is limited as itself; anything else by the
+		// client's IP, so guessing tokens is slow. A forwarded request
+		// carries its caller's token, so it is counted against that
+		// token here too — never against the forwarding node.
+		if role != RoleNone {
+			if allowed, wait := s.tokenLimits.allow(tokenKey(tok), time.Now()); !allowed {
+				s.metrics.shed.WithLabelValues("token_rate").Inc()
+				tooManyRequests(w, wait, "this token")
+				return
+			}
+		} else if allowed, wait := s.anonLimits.allow(clientIP(r), time.Now()); !allowed {
+			s.metrics.shed.WithLabelValues("anonymous_rate").Inc()
+			tooManyRequests(w, wait, "requests without a valid token from "+clientIP(r))
+			return
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="conflux-sync"`)
 			writeError(w, api.Errorf(api.CodeUnauthenticated, "", "missing bearer token (Authorization: Bearer <token>)"))
 			return
 		}
-		role, opts := s.cfg.Tokens.Lookup(tok)
 		switch {
 		case role == RoleNone:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="conflux-sync", error="invalid_token"`)

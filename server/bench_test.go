@@ -24,7 +24,10 @@ func BenchmarkClusterWrites(b *testing.B) {
 }
 
 func benchmarkClusterWrites(b *testing.B, store string) {
-	c := newTestClusterWith(b, 3, func(cfg *server.Config) { cfg.LogStore = store })
+	c := newTestClusterWith(b, 3, func(cfg *server.Config) {
+		cfg.LogStore = store
+		cfg.API.Requests.TokenRate = -1 // one caller at full speed
+	})
 	leader := c.nodes[c.leader()]
 	cl, err := api.NewClient(leader.URL(), api.WithToken(writeToken))
 	if err != nil {

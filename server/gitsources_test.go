@@ -92,7 +92,7 @@ func TestGitSourceURLRules(t *testing.T) {
 	writeSecret(t, secretsDir, "git-auth", map[string]string{"username": gitUser, "password": gitPassword})
 	writeSecret(t, secretsDir, "db", map[string]string{"username": "shop", "password": plantedSecret})
 
-	const narrowToken = "narrow-write-token-0123456789"
+	const narrowToken = "ae5dc0b5321771c0920cfe13fd4d61871f8caf38095807f10ed9d7956ac852b7"
 	tokenFile := filepath.Join(t.TempDir(), "tokens")
 	tokens := fmt.Sprintf("admin:%s\nwrite:%s\nread:%s\nwrite:%s sources=http://127.0.0.1/team-a\n", adminToken, writeToken, readToken, narrowToken)
 	if err := os.WriteFile(tokenFile, []byte(tokens), 0o600); err != nil {

@@ -21,9 +21,9 @@ import (
 )
 
 const (
-	adminToken = "admin-token-0123456789abcdef"
-	writeToken = "write-token-0123456789abcdef"
-	readToken  = "read-token-0123456789abcdef0"
+	adminToken = "6ef9a731851ee201bd3248c717788342961b515f1a843d0414da9643016e1800"
+	writeToken = "9fc21da4102033afcc0fd9d728e8bbb739510c1eeb57487e4850e3baf143ab85"
+	readToken  = "de630382a952a4c97ffd967969971b76add742d4ce5c78ecd4ac2e0902b329d8"
 )
 
 // testCluster runs n full nodes (store, FSM, raft, gossip, API) in this

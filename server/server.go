@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
@@ -81,6 +82,9 @@ type Config struct {
 	GossipKey string
 
 	MaxFragmentSize int
+	// API bounds the admin API's connections, bodies and callers; zero
+	// values take the Default* constants here and in httpapi.
+	API APILimits
 
 	// SyncState fsyncs the state file on every raft batch. By default it
 	// is not: the raft log and snapshots are fsync'd and are the durable
@@ -134,6 +138,61 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults of APILimits. The server's flags point at these.
+const (
+	// DefaultReadHeaderTimeout bounds reading a request's headers: a
+	// connection that opens and sends nothing is closed after it.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading a whole request, body included:
+	// the largest body (httpapi.DefaultMaxRequestBody, 16 MiB) at 150 KB/s.
+	// A snapshot upload is exempt (it is bounded by its size).
+	DefaultReadTimeout = 2 * time.Minute
+	// DefaultWriteTimeout bounds writing the answer, from the end of the
+	// request's headers. A write made with ?wait gets its wait on top; a
+	// snapshot download has none.
+	DefaultWriteTimeout = 2 * time.Minute
+	// DefaultIdleTimeout closes a keep-alive connection that sends no new
+	// request for this long: idle connections cannot pile up.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxConnections caps the API's open connections. Further
+	// connections wait in the kernel's accept queue until one closes, so
+	// file descriptors stay for raft, gossip and the state file.
+	DefaultMaxConnections = 1024
+)
+
+// APILimits bounds the admin API. Zero values take the Default* constants
+// (here for the connection, in httpapi for the requests); a negative
+// timeout or MaxConnections means none.
+type APILimits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxConnections    int
+	// Requests bounds bodies, bodies in flight and per-caller rates.
+	Requests httpapi.Limits
+}
+
+func (l APILimits) withDefaults() APILimits {
+	pick := func(v, def time.Duration) time.Duration {
+		switch {
+		case v < 0:
+			return 0 // none: http.Server's zero
+		case v == 0:
+			return def
+		}
+		return v
+	}
+	l.ReadHeaderTimeout = pick(l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	l.ReadTimeout = pick(l.ReadTimeout, DefaultReadTimeout)
+	l.WriteTimeout = pick(l.WriteTimeout, DefaultWriteTimeout)
+	l.IdleTimeout = pick(l.IdleTimeout, DefaultIdleTimeout)
+	if l.MaxConnections == 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
+	return l
+}
+
 // ConfluxConfig points the Conflux sink at a Conflux API.
 type ConfluxConfig struct {
 	// URL is the API's base, e.g. https://conflux.example.com (without /v1).
@@ -185,6 +244,12 @@ type Node struct {
 	listener   net.Listener
 	httpURL    string
 	serveErr   chan error
+	// tokenReloads counts token file reloads by result ("ok", "error"):
+	// a refused file keeps the old tokens, and only the log and this
+	// metric say so.
+	tokenReloads *prometheus.CounterVec
+	// openConns counts the API's open connections.
+	openConns atomic.Int64
 	// stopped is closed (once) when the node stops.
 	stopped  chan struct{}
 	stopOnce sync.Once
@@ -220,6 +285,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.API = cfg.API.withDefaults()
 	if cfg.DryRun {
 		cfg.Kube.ReadOnly = true
 	}
@@ -252,6 +318,11 @@ func Start(cfg Config) (n *Node, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.tokenReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "conflux_token_reloads_total",
+		Help: "Token file reloads by result: ok, or error (the file was refused and the previous tokens stay in force).",
+	}, []string{"result"})
+	reg.MustRegister(n.tokenReloads)
 
 	if n.store, err = openState(cfg, log); err != nil {
 		return nil, err
@@ -291,6 +362,13 @@ func Start(cfg Config) (n *Node, err error) {
 	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("server: listen for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
+	if cfg.API.MaxConnections > 0 {
+		n.listener = netutil.LimitListener(n.listener, cfg.API.MaxConnections)
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "conflux_http_open_connections",
+		Help: "Open admin API connections (at most --http-max-connections).",
+	}, func() float64 { return float64(n.openConns.Load()) }))
 	scheme := "http"
 	if serverTLS != nil {
 		scheme = "https"
@@ -358,6 +436,8 @@ func Start(cfg Config) (n *Node, err error) {
 		Syncer:           eng,
 		GitURLs:          gitURLs,
 		MaxFragmentSize:  cfg.MaxFragmentSize,
+		Limits:           cfg.API.Requests,
+		WriteTimeout:     cfg.API.WriteTimeout,
 		ForwardTransport: fwd,
 		TempDir:          cfg.DataDir,
 		Logger:           log,
@@ -379,9 +459,20 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	n.http = &http.Server{
 		Handler:           n.api,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
+		ReadTimeout:       cfg.API.ReadTimeout,
+		WriteTimeout:      cfg.API.WriteTimeout,
+		IdleTimeout:       cfg.API.IdleTimeout,
 		TLSConfig:         serverTLS,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				n.openConns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				n.openConns.Add(-1)
+			}
+		},
 	}
 	go func() {
 		var err error
@@ -430,12 +521,20 @@ func (n *Node) Cluster() *cluster.Node { return n.cluster }
 // Store is the node's state.
 func (n *Node) Store() *store.Store { return n.store }
 
-// ReloadTokens re-reads the token file (on SIGHUP).
+// ReloadTokens re-reads the token file (on SIGHUP). A file with a
+// malformed line or a weak or placeholder token is refused as a whole: the
+// tokens in force stay, and conflux_token_reloads_total{result="error"}
+// counts the refusal.
 func (n *Node) ReloadTokens() error {
 	if n.cfg.TokenFile == "" {
 		return nil
 	}
-	return n.tokens.Reload(n.cfg.TokenFile)
+	if err := n.tokens.Reload(n.cfg.TokenFile); err != nil {
+		n.tokenReloads.WithLabelValues("error").Inc()
+		return err
+	}
+	n.tokenReloads.WithLabelValues("ok").Inc()
+	return nil
 }
 
 // Err reports a fatal serving error.

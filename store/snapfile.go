@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"reflect"
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -110,6 +111,11 @@ func ReadSnapshotFile(r io.Reader, state io.Writer) (api.SnapshotMeta, error) {
 	metaJSON := make([]byte, metaLen)
 	if _, err := io.ReadFull(tee, metaJSON); err != nil {
 		return meta, badSnapshot("truncated in the metadata (%v)", err)
+	}
+	// The metadata is checked like API input: an exact, unrepeated,
+	// valid UTF-8 field set, or the file is refused.
+	if fe := api.CheckJSON(metaJSON, reflect.TypeOf(meta), "metadata"); fe != nil {
+		return meta, badSnapshot("metadata is not valid: %v", fe)
 	}
 	dec := json.NewDecoder(bytes.NewReader(metaJSON))
 	dec.DisallowUnknownFields()

@@ -50,7 +50,7 @@ func TestE2ECLI(t *testing.T) {
 	t.Run("token file reloaded when it changes", func(t *testing.T) {
 		// As a Kubernetes Secret volume is updated: no signal, the file's
 		// content changes under the server.
-		const newToken = "e2e-file-watched-admin-token-0123"
+		const newToken = "a3f9c1e7b5d2084f6a1c9e3b7d5f2a8c0e4b6d1f9a3c7e5b2d8f0a4c6e1b9d3f"
 		old, err := os.ReadFile(c.tokenFile)
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +76,7 @@ func TestE2ECLI(t *testing.T) {
 	})
 
 	t.Run("token file reloaded on SIGHUP", func(t *testing.T) {
-		const newToken = "e2e-rotated-admin-token-0123456789"
+		const newToken = "7c2e9a4f1b6d8c3e0a5f7b2d9e4c1a6f8b3d0e5c7a2f9b4e1d6c8a3f0b5e7d2c"
 		if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 1 {
 			t.Fatalf("unknown token accepted: exit %d", r.code)
 		}

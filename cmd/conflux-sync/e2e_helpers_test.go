@@ -26,10 +26,12 @@ import (
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
+// The tokens have the shape deploy generates (`openssl rand -hex 32`): the
+// server refuses short, low-strength and placeholder tokens.
 const (
-	e2eAdminToken = "e2e-admin-token-0123456789abcdef"
-	e2eReadToken  = "e2e-read-token-0123456789abcdef0"
-	e2eWriteToken = "e2e-write-token-0123456789abcdef"
+	e2eAdminToken = "e2e0admin0c8a1f3b7d2e9460a5b1c7d3e8f2a6b0c4d9e1f5a3b7c2d6e0f4a8b"
+	e2eReadToken  = "e2e0read05d9c2e7a1b3f8064c2d7e1a9b5f3c0d8e2a6b4f1c7d3e9a5b0c2d4e"
+	e2eWriteToken = "e2e0write1f7b3d9c5a2e8064b1c6d2e9a7f3b5c0d4e8a2f6b1c9d5e3a7b0c4d"
 )
 
 // binPath is the conflux-sync binary TestMain built; empty in -short mode.

@@ -109,7 +109,12 @@ func slicesMax(v []int64) int64 {
 
 // runScale runs every phase against a new cluster holding n fragments.
 func runScale(b *testing.B, n int) scaleResult {
-	c := newProcCluster(b, 3)
+	// A benchmark is one caller at full speed: no per-token rate limit.
+	c := configureProcCluster(b, 3)
+	for i := range c.nodes {
+		c.start(i, "--api-token-rate=-1")
+	}
+	c.waitAllReady()
 	leader := c.leader()
 	res := scaleResult{Fragments: n}
 	load := newScaleLoad(n)
@@ -178,7 +183,7 @@ func runScale(b *testing.B, n int) scaleResult {
 	target := c.status(b, leader).LastIndex
 	start = time.Now()
 	// Raft logs at info show how the follower was brought up to date.
-	c.start(f, "--log-level", "info")
+	c.start(f, "--log-level", "info", "--api-token-rate=-1")
 	c.waitApplied(b, target, 30*time.Minute, f)
 	c.waitFragments(b, n, time.Minute, f)
 	res.CatchupSeconds = time.Since(start).Seconds()

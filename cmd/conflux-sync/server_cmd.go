@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/go-logr/logr"
 	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
@@ -22,6 +25,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/fsm"
+	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/ingest/git"
 	"github.com/conflux-sync/conflux-sync/server"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -33,6 +37,7 @@ func newServerCmd() *cobra.Command {
 		logLevel   string
 		logJSON    bool
 		gcPercent  int
+		memRatio   float64
 		tokenCheck time.Duration
 		cf         cloudflareFlags
 		kf         kubeFlags
@@ -52,6 +57,9 @@ its cluster whatever the flags say.`,
 			}
 			cfg.Logger = logger
 			setGCPercent(gcPercent)
+			if err := setMemoryLimit(memRatio, logger); err != nil {
+				return usageError{err}
+			}
 			if cfg.Cloudflare, err = cf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
@@ -89,7 +97,18 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
 	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
-	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", 1<<20, "largest fragment accepted, in bytes")
+	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", api.DefaultMaxFragmentSize, "largest fragment accepted, in bytes (the body of PUT /v1/fragments and /v1/sources)")
+	f.Int64Var(&cfg.API.Requests.MaxRequestBody, "max-request-body", httpapi.DefaultMaxRequestBody, "largest body of PUT /v1/source-fragments, in bytes (413 over it)")
+	f.Int64Var(&cfg.API.Requests.MaxInflightBytes, "max-inflight-bytes", httpapi.DefaultMaxInflightBytes, "request body bytes all writes on this node may hold at once; a write that does not fit is answered 503 with Retry-After unread (-1: no limit)")
+	f.Float64Var(&cfg.API.Requests.TokenRate, "api-token-rate", httpapi.DefaultTokenRate, "requests per second one token may make on this node (429 with Retry-After over it; -1: no limit)")
+	f.IntVar(&cfg.API.Requests.TokenBurst, "api-token-burst", httpapi.DefaultTokenBurst, "requests one token may make at once above --api-token-rate")
+	f.Float64Var(&cfg.API.Requests.AnonRate, "api-anonymous-rate", httpapi.DefaultAnonRate, "requests per second per client IP without a valid token (-1: no limit)")
+	f.IntVar(&cfg.API.Requests.AnonBurst, "api-anonymous-burst", httpapi.DefaultAnonBurst, "requests at once per client IP without a valid token")
+	f.DurationVar(&cfg.API.ReadHeaderTimeout, "http-read-header-timeout", server.DefaultReadHeaderTimeout, "time to read a request's headers (-1s: none)")
+	f.DurationVar(&cfg.API.ReadTimeout, "http-read-timeout", server.DefaultReadTimeout, "time to read a whole request; snapshot uploads are exempt (-1s: none)")
+	f.DurationVar(&cfg.API.WriteTimeout, "http-write-timeout", server.DefaultWriteTimeout, "time to write an answer; a ?wait write gets its wait on top, snapshot downloads are exempt (-1s: none)")
+	f.DurationVar(&cfg.API.IdleTimeout, "http-idle-timeout", server.DefaultIdleTimeout, "close a keep-alive connection idle this long (-1s: never)")
+	f.IntVar(&cfg.API.MaxConnections, "http-max-connections", server.DefaultMaxConnections, "most open API connections; more wait in the accept queue (-1: no limit)")
 	f.StringSliceVar(&cfg.SourceAllow, "source-allow", []string{git.DefaultSourceAllow}, "Git URLs the leader polls: comma list of scheme://host[:port][/path] patterns, a * host label matches one label (https://*.example.com); plain http://, git:// and file:// are refused unless listed (file:// by --local-sources-dir); see docs/gitops.md")
 	f.StringVar(&cfg.LocalSourcesDir, "local-sources-dir", "", "the only folder file:// Git URLs may name (symlinks resolved); empty: file:// URLs are refused")
 	f.StringVar(&cfg.SourceAllowNamespaces, "source-allow-namespaces", "", "narrow the ConfluxSources of a namespace to its own patterns: NS=PATTERN,PATTERN;NS=PATTERN (on top of --source-allow)")
@@ -108,6 +127,7 @@ its cluster whatever the flags say.`,
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
 	f.IntVar(&gcPercent, "gc-percent", defaultGCPercent, "Go GC target (GOGC) unless the GOGC environment variable is set; see docs/operations.md")
+	f.Float64Var(&memRatio, "memory-limit-ratio", defaultMemoryLimitRatio, "unless GOMEMLIMIT is set, set the Go memory limit to this share of the cgroup's memory limit (0: leave it unset)")
 	return cmd
 }
 
@@ -120,6 +140,36 @@ const dryRunUsage = "read everything and write nothing to Cloudflare, Conflux or
 // the collector's share of a write's CPU drops (about +20% writes/s in
 // docs/benchmarks.md).
 const defaultGCPercent = 400
+
+// defaultMemoryLimitRatio leaves a tenth of the container's memory limit
+// for what the Go runtime does not count: the state file's and raft log's
+// mmap'd pages, thread stacks, and the C heap.
+const defaultMemoryLimitRatio = 0.9
+
+// setMemoryLimit sets GOMEMLIMIT, unless the environment sets it, to ratio
+// of the memory limit of the process's cgroup (v1 or v2), so that the GC
+// works harder as the node nears its container's limit instead of being
+// OOM-killed with garbage on the heap. Without a cgroup limit nothing
+// changes. automemlimit reads the cgroup: it handles both versions and
+// nested hierarchies, which a reader of memory.max alone would not.
+func setMemoryLimit(ratio float64, log *slog.Logger) error {
+	if ratio == 0 {
+		return nil
+	}
+	if ratio < 0 || ratio > 1 {
+		return fmt.Errorf("--memory-limit-ratio: %v is not in (0, 1]", ratio)
+	}
+	limit, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(memlimit.FromCgroup))
+	switch {
+	case err != nil:
+		// No cgroup to read (not Linux, or no memory controller): run
+		// without a limit, as before.
+		log.Debug("no cgroup memory limit to derive GOMEMLIMIT from", "error", err)
+	case limit > 0 && limit < math.MaxInt64:
+		log.Info("Go memory limit set", "GOMEMLIMIT", limit, "from", cmp.Or(os.Getenv("GOMEMLIMIT"), fmt.Sprintf("%.0f%% of the cgroup limit", ratio*100)))
+	}
+	return nil
+}
 
 // setGCPercent applies the GC target, leaving an explicit GOGC alone.
 func setGCPercent(p int) {

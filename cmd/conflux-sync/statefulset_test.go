@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/internal/kubetest"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
@@ -134,6 +135,9 @@ func TestE2EStatefulSetOnOneMachine(t *testing.T) {
 	}
 	tokens := secretValue(t, secret, SecretKeyTokens)
 	adminToken := tokenOfRole(t, tokens, "admin")
+	if err := httpapi.CheckTokenStrength(adminToken); err != nil {
+		t.Fatalf("the init-secrets Job made an admin token the server refuses: %v", err)
+	}
 	root := t.TempDir()
 	tokenFile := filepath.Join(root, "tokens")
 	if err := os.WriteFile(tokenFile, []byte(tokens), 0o400); err != nil {

@@ -258,7 +258,7 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 	frags := make([]decoded, len(fragments))
 	for i := range fragments {
 		frags[i].frag = &fragments[i]
-		if err := kind.DecodeStrict(fragments[i].Spec, &frags[i].spec); err != nil {
+		if err := kind.DecodeStored(fragments[i].Spec, &frags[i].spec); err != nil {
 			return kind.Result{}, fmt.Errorf("fragment from %s: %w", fragments[i].Source, err)
 		}
 	}

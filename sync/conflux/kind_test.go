@@ -42,7 +42,7 @@ func TestValidate(t *testing.T) {
 		{name: "releases only", spec: `{"releases":[{"name":"v1","content":""}]}`},
 		{name: "policy only", spec: `{"policy":{"rules":[]}}`},
 		{name: "empty", spec: `{}`, field: "spec", reason: "at least one"},
-		{name: "unknown field", spec: `{"config":{"format":"yaml","colour":1}}`, field: "spec.colour", reason: "not a known field"},
+		{name: "unknown field", spec: `{"config":{"format":"yaml","colour":1}}`, field: "spec.config.colour", reason: "unknown field"},
 		{name: "short target", target: "acme/shop/prod", spec: `{"policy":{"rules":[]}}`, field: "target.name", reason: "<tenant>/<application>/<environment>/<name>"},
 		{name: "bad tenant", target: "-acme/shop/prod/x", spec: `{"policy":{"rules":[]}}`, field: "target.name", reason: "tenant"},
 		{name: "bad config name", target: "acme/shop/prod/a b", spec: `{"policy":{"rules":[]}}`, field: "target.name", reason: "config name"},
@@ -57,7 +57,7 @@ func TestValidate(t *testing.T) {
 		{name: "release name", spec: `{"releases":[{"name":"v1","content":""},{"name":".v2","content":""}]}`, field: "spec.releases[1].name", reason: "must match"},
 		{name: "release duplicate", spec: `{"releases":[{"name":"v1","content":""},{"name":"v1","content":"x"}]}`, field: "spec.releases[1].name", reason: "releases[0]"},
 		{name: "release too large", spec: `{"releases":[{"name":"v1","content":"` + big + `"}]}`, field: "spec.releases[0].content", reason: "1 MiB"},
-		{name: "release type", spec: `{"releases":[{"name":"v1","content":1}]}`, field: "spec.releases.content", reason: "must be string"},
+		{name: "release type", spec: `{"releases":[{"name":"v1","content":1}]}`, field: "spec.releases[0].content", reason: "must be a string"},
 		{name: "template", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"pw={{ .Secrets.pw }}","secret":{"namespace":"team","name":"db"},"contentSha256":"` + sha + `"}}]}`},
 		{name: "template and content", spec: `{"releases":[{"name":"v1","content":"x","template":{"text":"x","secret":{"name":"db"},"contentSha256":"` + sha + `"}}]}`, field: "spec.releases[0].content", reason: "must be empty"},
 		{name: "template sha", spec: `{"releases":[{"name":"v1","content":"","template":{"text":"x","secret":{"name":"db"},"contentSha256":"abc"}}]}`, field: "spec.releases[0].template.contentSha256", reason: "hex sha256"},
@@ -68,7 +68,7 @@ func TestValidate(t *testing.T) {
 		{name: "empty label", spec: `{"policy":{"rules":[{"priority":1,"release":"a","labels":{"":"y"}}]}}`, field: "spec.policy.rules[0].labels", reason: "must not be empty"},
 		{name: "two defaults", spec: `{"policy":{"rules":[{"priority":1,"release":"a"},{"priority":2,"release":"b","labels":{}}]}}`, field: "spec.policy.rules[1].labels", reason: "one default"},
 		{name: "rule release", spec: `{"policy":{"rules":[{"priority":1,"release":""}]}}`, field: "spec.policy.rules[0].release", reason: "must name a release"},
-		{name: "trailing data", spec: `{"policy":{"rules":[]}} {}`, field: "spec", reason: "after the JSON object"},
+		{name: "trailing data", spec: `{"policy":{"rules":[]}} {}`, field: "spec", reason: "after the JSON value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

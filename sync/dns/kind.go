@@ -26,14 +26,16 @@ func (Kind) Name() string { return cfapi.KindDNSRecord }
 
 // Validate checks the zone name (target name) and one fragment spec.
 func (Kind) Validate(target api.TargetRef, _ api.SourceRef, spec json.RawMessage) error {
-	if _, fe := decode(target, spec); fe != nil {
+	if _, fe := decode(target, spec, kind.DecodeStrict); fe != nil {
 		return fe
 	}
 	return nil
 }
 
-// decode decodes, validates and normalizes a spec for target.
-func decode(target api.TargetRef, raw json.RawMessage) (Spec, *api.FieldError) {
+// decode decodes (with decodeJSON: kind.DecodeStrict for input,
+// kind.DecodeStored for stored specs), validates and normalizes a spec for
+// target.
+func decode(target api.TargetRef, raw json.RawMessage, decodeJSON func(json.RawMessage, any) error) (Spec, *api.FieldError) {
 	if target.Kind != cfapi.KindDNSRecord {
 		return Spec{}, &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, cfapi.KindDNSRecord)}
 	}
@@ -41,7 +43,7 @@ func decode(target api.TargetRef, raw json.RawMessage) (Spec, *api.FieldError) {
 		return Spec{}, fe
 	}
 	var s Spec
-	if err := kind.DecodeStrict(raw, &s); err != nil {
+	if err := decodeJSON(raw, &s); err != nil {
 		fe, _ := err.(*api.FieldError)
 		if fe == nil {
 			fe = &api.FieldError{Field: "spec", Reason: err.Error()}
@@ -83,7 +85,7 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 	frags := make([]*ranked, len(fragments))
 	for i := range fragments {
 		f := &fragments[i]
-		s, fe := decode(target, f.Spec)
+		s, fe := decode(target, f.Spec, kind.DecodeStored)
 		if fe != nil {
 			return kind.Result{}, fmt.Errorf("fragment from %s: %w", f.Source, fe)
 		}

@@ -344,7 +344,7 @@ func TestTakeOverValidation(t *testing.T) {
 		{"empty record id", rec(tunnel + `,"takeOver":{"recordIds":[""]}`), "spec.records[0].takeOver.recordIds[0]", "not a DNS record id"},
 		{"bad record id", rec(tunnel + `,"takeOver":{"recordIds":["ok","a b"]}`), "spec.records[0].takeOver.recordIds[1]", "not a DNS record id"},
 		{"too many ids", rec(tunnel + `,"takeOver":{"recordIds":[` + strings.Repeat(`"x",`, MaxTakeOverIDs) + `"y"]}`), "spec.records[0].takeOver.recordIds", "at most 20"},
-		{"unknown field", rec(tunnel + `,"takeOver":{"ids":["x"]}`), "spec.ids", "not a known field"},
+		{"unknown field", rec(tunnel + `,"takeOver":{"ids":["x"]}`), "spec.records[0].takeOver.ids", "unknown field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

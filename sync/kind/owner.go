@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -45,9 +46,23 @@ func OneOwner(fragments []api.Fragment, key string) (*api.Fragment, []api.Confli
 	return winner, conflicts
 }
 
-// DecodeStrict decodes a fragment spec into v, rejecting unknown fields,
-// wrong types and trailing data with an *api.FieldError under "spec".
+// DecodeStrict decodes a fragment spec into v for validation, refusing
+// what api.CheckJSON refuses — unknown, repeated or wrongly cased members,
+// invalid UTF-8, wrong types, trailing data — with an *api.FieldError that
+// names the full path under "spec" (e.g. "spec.config.sections[1].zz").
+// Stored specs are read with DecodeStored: what was accepted once keeps
+// loading when the rules tighten.
 func DecodeStrict(spec json.RawMessage, v any) error {
+	if fe := api.CheckJSON(spec, reflect.TypeOf(v), "spec"); fe != nil {
+		return fe
+	}
+	return DecodeStored(spec, v)
+}
+
+// DecodeStored decodes a stored fragment spec into v with the rules that
+// were in force when specs were first accepted: unknown fields and
+// trailing data are refused, member names match case-insensitively.
+func DecodeStored(spec json.RawMessage, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(spec))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -115,7 +130,7 @@ func (k OneOwnerKind[S]) Aggregate(_ api.TargetRef, fragments []api.Fragment) (R
 		return Result{}, nil
 	}
 	var s S
-	if err := DecodeStrict(owner.Spec, &s); err != nil {
+	if err := DecodeStored(owner.Spec, &s); err != nil {
 		return Result{}, fmt.Errorf("fragment from %s: %w", owner.Source, err)
 	}
 	desired, err := json.Marshal(k.Canonical(s))

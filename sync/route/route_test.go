@@ -23,7 +23,7 @@ func TestValidate(t *testing.T) {
 		{"by tunnel id", `{"network":"10.1.0.0/16","tunnelId":"` + strings.ToUpper(uuid1) + `","virtualNetworkId":"` + uuid1 + `","comment":"office","adopt":true,"accountId":"acc1"}`, "", ""},
 		{"ipv6", `{"network":"2001:DB8::/32","tunnel":"edge"}`, "", ""},
 		{"host route", `{"network":"192.168.1.7/32","tunnel":"edge"}`, "", ""},
-		{"unknown field", `{"network":"10.0.0.0/8","tunnel":"edge","cidr":"x"}`, "spec.cidr", "not a known field"},
+		{"unknown field", `{"network":"10.0.0.0/8","tunnel":"edge","cidr":"x"}`, "spec.cidr", "unknown field"},
 		{"no network", `{"tunnel":"edge"}`, "spec.network", "required"},
 		{"not a cidr", `{"network":"10.0.0.0","tunnel":"edge"}`, "spec.network", "not a CIDR"},
 		{"host bits", `{"network":"10.1.2.3/8","tunnel":"edge"}`, "spec.network", "the network is 10.0.0.0/8"},
