@@ -164,11 +164,12 @@ func TestCloudflareTunnelClashNamesOwnerAndResumes(t *testing.T) {
 	}
 }
 
-// Item 12: one tunnel, one configuration. A rule that lost its hostname
-// in the tunnel's configuration (a Conflict) must not reach the tunnel
-// through a second target that names the same tunnel by id: that second
-// target is refused, naming the first, and no PUT ever carries the
-// losing rule.
+// Item 12: a rule reported as a Conflict is never written. Two sources
+// whose rules differ only in how they spell "any path" ("^/" and none)
+// conflict like an exact duplicate. And one tunnel has one configuration:
+// a losing rule must not reach the tunnel through a second target that
+// names the same tunnel by id; that second target is refused, naming the
+// first. No PUT ever carries a losing rule.
 func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 	cf := newCloudflare(t, nil)
 	c := newTestClusterWith(t, 3, withCloudflare(cf, nil))
@@ -177,12 +178,15 @@ func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 	putTunnel(t, cl)
 	winner := api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "first"}
 	loser := api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "second"}
+	spelled := api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "third"}
 	rule := func(service string) json.RawMessage {
 		return json.RawMessage(fmt.Sprintf(`{"rules":[{"hostname":"app.example.com","service":%q}]}`, service))
 	}
 	for _, f := range []api.Fragment{
 		{Target: edgeConfigTarget(), Source: winner, Generation: 1, Spec: rule("http://winner.default.svc:80")},
 		{Target: edgeConfigTarget(), Source: loser, Generation: 1, Spec: rule("http://loser.default.svc:80")},
+		{Target: edgeConfigTarget(), Source: spelled, Generation: 1,
+			Spec: json.RawMessage(`{"rules":[{"hostname":"App.example.com","path":"^/","service":"http://loser-spelled.default.svc:80"}]}`)},
 	} {
 		if _, err := cl.PutFragment(ctx, f); err != nil {
 			t.Fatal(err)
@@ -190,8 +194,8 @@ func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 	}
 	waitConverged(t, cf, cl, 20*time.Second)
 	tg := getTarget(t, cl, edgeConfigTarget())
-	if len(tg.Conflicts) != 1 || tg.Conflicts[0].Loser != loser {
-		t.Fatalf("conflicts %+v: want the second Ingress to lose", tg.Conflicts)
+	if len(tg.Conflicts) != 2 || tg.Conflicts[0].Loser != loser || tg.Conflicts[1].Loser != spelled {
+		t.Fatalf("conflicts %+v: want the second and third Ingress to lose", tg.Conflicts)
 	}
 
 	// A second tunnel target naming the same tunnel by id, fed the losing
@@ -222,7 +226,7 @@ func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 		t.Errorf("the second configuration was written (or failed) instead of waiting: %+v", cfgSt)
 	}
 	for i, put := range cf.configPuts() {
-		if bytes.Contains(put, []byte("loser.default.svc")) {
+		if bytes.Contains(put, []byte("loser.default.svc")) || bytes.Contains(put, []byte("loser-spelled.default.svc")) {
 			t.Fatalf("PUT %d carries the rule reported as a Conflict: %s", i, put)
 		}
 	}
