@@ -161,6 +161,8 @@ func TestCloudflareTunnelClashNamesOwnerAndResumes(t *testing.T) {
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("took %v", d)
+	} else {
+		t.Logf("the waiting target took the name over %v after the owner was deleted", d)
 	}
 }
 
@@ -271,6 +273,8 @@ func TestCloudflareNewTunnelConvergesWithoutFailures(t *testing.T) {
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("converged after %v", d)
+	} else {
+		t.Logf("tunnel, configuration and CNAME converged %v after the fragments were put", d)
 	}
 	// No attempt failed on the way (a failure is recorded, and becomes a
 	// Warning Event on the objects): every node's count of failed flushes

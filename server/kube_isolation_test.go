@@ -53,6 +53,8 @@ func TestKubeNewTunnelConvergesWithoutWarnings(t *testing.T) {
 	})
 	if d := time.Since(start); d > 45*time.Second {
 		t.Fatalf("converged after %v: a retry waited for its backoff", d)
+	} else {
+		t.Logf("Tunnel, Ingress and CNAME converged %v after the objects were created", d)
 	}
 	// The Synced Events come after any earlier verdict's Event.
 	f.waitEvent("Ingress", "web", "Normal Synced", "a Normal Synced event on Ingress web")
