@@ -3,7 +3,11 @@
 // aggregate, hands it to the kind's Flusher under a shared rate limit, and
 // records every attempt's outcome through the raft log (fsm.RecordSync).
 // Failures are retried with exponential backoff and full jitter; a periodic
-// drift pass makes every flusher re-read its downstream object.
+// drift pass makes every flusher re-read its downstream object. A flush
+// that waits for another target (WaitFor: a tunnel not created yet) or is
+// blocked by one (BlockedBy: it holds the tunnel this one names) is
+// flushed again as soon as that target records an outcome, through an
+// index of what waits on what: no backoff, no polling.
 //
 // In a dry run (Config.DryRun) the same passes plan instead of writing:
 // each flusher reads downstream, decides what it would do and returns it
