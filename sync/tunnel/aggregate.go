@@ -32,23 +32,14 @@ func keyOf(r *Rule) ruleKey {
 	return ruleKey{host: host, path: r.Path}
 }
 
-// anyPathSpellings are the path regexps that match every request path (a
-// request path always starts with "/"), as no path does.
-var anyPathSpellings = map[string]bool{
-	"/": true, "^/": true, ".*": true, "^.*": true, "/.*": true, "^/.*": true,
-	".*$": true, "^.*$": true, "^/.*$": true,
-}
-
 // matchKey is what decides a conflict between sources: the rule's key
-// with every spelling of "any path" as "". Two sources whose rules differ
+// with every spelling of "any path" as "" (api.MatchPath). Two sources whose rules differ
 // only in that spelling route the same requests, so cloudflared would
 // only ever use the first: that is a conflict like an exact duplicate,
 // and the loser is reported and not written. One source's own rules keep
 // their keys (Validate judges those).
 func matchKey(k ruleKey) ruleKey {
-	if anyPathSpellings[k.path] {
-		k.path = ""
-	}
+	k.path = api.MatchPath(k.path)
 	return k
 }
 
