@@ -200,6 +200,13 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 		})
 		return err
 	})
+	if cfapi.HasCode(err, 1013) {
+		// The name was taken meanwhile: by another target of this cluster
+		// creating it at the same moment, this one waits for it.
+		if herr := f.notHeld(req, acct.ID, "", spec.Name, fmt.Sprintf("a tunnel named %s in account %s (created meanwhile)", spec.Name, acct.ID)); herr != nil {
+			return cloudflare.Tunnel{}, false, "", herr
+		}
+	}
 	if err != nil {
 		return cloudflare.Tunnel{}, false, "", err
 	}

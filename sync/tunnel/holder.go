@@ -20,8 +20,8 @@ type holder struct {
 }
 
 // holderOf returns the cloudflare.Tunnel target other than self that
-// recorded the tunnel id in account as its own, or (id "") that is
-// creating a tunnel named name; ok is false when none does. One tunnel
+// recorded the tunnel id in account as its own, or (id "") that holds or
+// is creating a tunnel named name; ok is false when none does. One tunnel
 // belongs to one target: two would write their configurations over each
 // other's, so a rule one of them lost could still reach cloudflared
 // through the other.
@@ -49,7 +49,7 @@ func (f *TunnelFlusher) holderOf(self api.TargetRef, account, id, name string) (
 			}
 			ids := st.DownstreamIDs
 			holds := id != "" && ids[cfapi.IDTunnel] == id ||
-				name != "" && ids[cfapi.IDTunnel] == "" && ids[idPendingName] == name
+				name != "" && (ids[cfapi.IDTunnel] == "" && ids[idPendingName] == name || ids[cfapi.IDTunnelName] == name)
 			if !holds {
 				continue
 			}
