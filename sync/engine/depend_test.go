@@ -73,3 +73,50 @@ func TestDependencies(t *testing.T) {
 		})
 	}
 }
+
+// The index never loses a release: a dependency recorded while the
+// waiting target's attempt ran (after the seq it started at) makes the
+// registration report it, so the engine flushes the waiter at once.
+func TestDepsIndex(t *testing.T) {
+	t.Parallel()
+	w, w2, dep := target("w"), target("w2"), target("dep")
+	cases := []struct {
+		name  string
+		steps func(d *deps) (again bool, released []api.TargetRef)
+		again bool
+		rel   int
+	}{
+		{name: "registered, then released", steps: func(d *deps) (bool, []api.TargetRef) {
+			again := d.wait(w, dep, d.seq)
+			return again, d.done(dep)
+		}, rel: 1},
+		{name: "released while the attempt ran", steps: func(d *deps) (bool, []api.TargetRef) {
+			start := d.seq
+			d.done(dep)
+			return d.wait(w, dep, start), nil
+		}, again: true},
+		{name: "released before the attempt started", steps: func(d *deps) (bool, []api.TargetRef) {
+			d.done(dep)
+			return d.wait(w, dep, d.seq), nil
+		}},
+		{name: "a waiter flushed meanwhile is forgotten", steps: func(d *deps) (bool, []api.TargetRef) {
+			d.wait(w, dep, d.seq)
+			d.wait(w2, dep, d.seq)
+			d.forget(w)
+			return false, d.done(dep)
+		}, rel: 1},
+		{name: "a release is handed out once", steps: func(d *deps) (bool, []api.TargetRef) {
+			d.wait(w, dep, d.seq)
+			d.done(dep)
+			return d.waiting(w), d.done(dep)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			again, released := tc.steps(newDeps())
+			if again != tc.again || len(released) != tc.rel {
+				t.Fatalf("again %v, released %v; want %v and %d", again, released, tc.again, tc.rel)
+			}
+		})
+	}
+}
