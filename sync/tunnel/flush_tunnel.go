@@ -67,6 +67,9 @@ func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	if err != nil {
 		return engine.Outcome{}, err
 	}
+	if err := f.shared(ctx, req, acct.ID, prev); err != nil {
+		return engine.Outcome{}, err
+	}
 	t, created, line, err := f.ensure(ctx, acct, spec, prev, req)
 	if err != nil {
 		return engine.Outcome{}, err
@@ -212,6 +215,34 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 	}
 	f.log.Info("created tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
 	return t, true, plan, nil
+}
+
+// shared settles a tunnel that this target and another one both
+// recorded (left by a version that let a second target adopt a tunnel of
+// this cluster): two configurations would overwrite each other. The
+// target that yields (see holder.yields) forgets the tunnel — its ids are
+// cleared through a checkpoint, so neither its configuration nor its
+// release touches the tunnel again — and is blocked on the other.
+func (f *TunnelFlusher) shared(ctx context.Context, req engine.Request, account string, prev map[string]string) error {
+	id := prev[cfapi.IDTunnel]
+	if id == "" {
+		return nil
+	}
+	h, ok, err := f.holderOf(req.Target, account, id, "")
+	if err != nil {
+		return fmt.Errorf("read the tunnels of the other targets: %w", err)
+	}
+	if !ok || !h.yields(req.Target, cfapi.Created(prev, false)) {
+		return nil
+	}
+	if !req.DryRun {
+		forget := map[string]string{cfapi.IDTunnel: "", cfapi.IDCreated: "", cfapi.IDTunnelName: "", idPendingName: ""}
+		if err := req.Checkpoint(ctx, forget); err != nil {
+			return err
+		}
+		f.log.Warn("tunnel recorded by two targets; this one gives it up", "target", req.Target.String(), "tunnel", id, "keeper", h.target.String())
+	}
+	return h.blocked(fmt.Sprintf("tunnel %s (recorded by both targets; this one gave it up)", id))
 }
 
 // notHeld returns the blocked error (see holder.blocked) when another

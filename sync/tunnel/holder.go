@@ -17,6 +17,8 @@ type holder struct {
 	// owner is the source of the fragment that owns that target; zero when
 	// it has no fragment left (its tunnel is being released).
 	owner api.SourceRef
+	// created is whether that target created (or took over) the tunnel.
+	created bool
 }
 
 // holderOf returns the cloudflare.Tunnel target other than self that
@@ -53,7 +55,7 @@ func (f *TunnelFlusher) holderOf(self api.TargetRef, account, id, name string) (
 			if !holds {
 				continue
 			}
-			h, ok = holder{target: ref}, true
+			h, ok = holder{target: ref, created: cfapi.Created(ids, false)}, true
 			frags, err := v.TargetFragments(ref)
 			if err != nil {
 				return err
@@ -66,6 +68,17 @@ func (f *TunnelFlusher) holderOf(self api.TargetRef, account, id, name string) (
 		return nil
 	})
 	return h, ok, err
+}
+
+// yields reports whether self, which recorded the same tunnel as h (a
+// state only an older version could leave), must give it up: the target
+// that created the tunnel keeps it, else the one whose key sorts first.
+// Both targets decide alike, so exactly one keeps it.
+func (h holder) yields(self api.TargetRef, selfCreated bool) bool {
+	if h.created != selfCreated {
+		return h.created
+	}
+	return h.target.Key() < self.Key()
 }
 
 // blocked is the error of a flush whose tunnel another target of this

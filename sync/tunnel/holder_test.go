@@ -80,3 +80,50 @@ func TestTunnelHeldByAnotherTargetBlocks(t *testing.T) {
 		})
 	}
 }
+
+// Two targets that both recorded one tunnel (an older version let a
+// second target adopt it) would write two configurations over each other:
+// the one that did not create it gives it up, clearing its ids, and is
+// blocked on the other, which keeps it.
+func TestTunnelRecordedByTwoTargetsIsKeptByOne(t *testing.T) {
+	e := cfapitest.New(t)
+	keeper := api.TargetRef{Kind: cfapi.KindTunnel, Name: "Tunnel/ns/z"}
+	yielder := api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/a"}
+	id := e.HandMadeTunnel(t, "shared")
+	for _, ref := range []api.TargetRef{keeper, yielder} {
+		if err := e.Store.Update(func(tx *store.Tx) error {
+			_, err := tx.PutFragment(api.Fragment{Target: ref, Source: api.SourceRef{Kind: "API", Name: strings.ReplaceAll(ref.Name, "/", "-")}, Generation: 1,
+				Spec: json.RawMessage(`{"accountId":"` + cfapitest.Account + `","name":"shared","adopt":true}`)}, 5)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(created string) map[string]string {
+		return map[string]string{cfapi.IDAccount: cfapitest.Account, cfapi.IDTunnel: id, cfapi.IDTunnelName: "shared", cfapi.IDCreated: created}
+	}
+	keeperPrev := e.RecordStatus(t, keeper, ids("true"))
+	yielderPrev := e.RecordStatus(t, yielder, ids("false"))
+	f := NewTunnelFlusher(e.Clients, e.Store, nil)
+	spec := TunnelSpec{AccountID: cfapitest.Account, Name: "shared", Adopt: true}
+
+	_, err := f.Flush(context.Background(), e.Request(t, yielder, spec, yielderPrev))
+	var dep *engine.DependencyError
+	if !errors.As(err, &dep) || !dep.Blocked || dep.On != keeper {
+		t.Fatalf("the adopter: %v; want blocked by %s", err, keeper)
+	}
+	cps := e.Checkpoints()
+	if len(cps) != 1 || cps[0][cfapi.IDTunnel] != "" || len(cps[0]) == 0 {
+		t.Fatalf("the adopter did not forget the tunnel: checkpoints %v", cps)
+	}
+	// What the engine records for it: the ids merged with the checkpoint.
+	forgot := ids("false")
+	for k, v := range cps[0] {
+		forgot[k] = v
+	}
+	e.RecordStatus(t, yielder, forgot)
+	out, err := f.Flush(context.Background(), e.Request(t, keeper, spec, keeperPrev))
+	if err != nil || out.DownstreamIDs[cfapi.IDTunnel] != id {
+		t.Fatalf("the creator: %v, ids %v; want it to keep tunnel %s", err, out.DownstreamIDs, id)
+	}
+}
