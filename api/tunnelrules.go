@@ -99,6 +99,25 @@ func CheckRulePath(p string) string {
 	return ""
 }
 
+// anyPathSpellings are the path regexps that match every request path (a
+// request path always starts with "/"), as no path does.
+var anyPathSpellings = map[string]bool{
+	"/": true, "^/": true, ".*": true, "^.*": true, "/.*": true, "^/.*": true,
+	".*$": true, "^.*$": true, "^/.*$": true,
+}
+
+// MatchPath is the path as rules of two sources are compared for a
+// conflict: "" for every spelling of "any path" ("/", "^/", ".*", …),
+// else p. Two sources whose rules for one hostname differ only in that
+// spelling route the same requests, so cloudflared would only ever use
+// the first: that is a conflict like an exact duplicate.
+func MatchPath(p string) string {
+	if anyPathSpellings[p] {
+		return ""
+	}
+	return p
+}
+
 // CheckRuleService returns why s is not a service cloudflared accepts, or "".
 func CheckRuleService(s string) string {
 	switch s {

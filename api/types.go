@@ -139,13 +139,52 @@ type SyncStatus struct {
 	// written, what the waiting parts replace was left as it was, and the
 	// target is flushed again when what they wait for is ready.
 	Waiting []WaitingPart `json:"waiting,omitempty"`
+	// Refused lists the parts of the desired output a successful flush did
+	// not write because downstream refused them (Cloudflare answered a 4xx
+	// for that one change) or they clash with an object conflux-sync does
+	// not own: everything else was written. They stay refused until the
+	// target changes (or the drift pass finds the obstacle gone).
+	Refused []RefusedPart `json:"refused,omitempty"`
+	// DependsOn names the target of this cluster the last attempt waits
+	// for. Without Error the target waits normally (e.g. for a tunnel
+	// another target creates; Waiting says what waits); with Error that
+	// target blocks this one (e.g. it owns the tunnel this one names).
+	// Either way the leader flushes this target again as soon as an
+	// outcome of that one is recorded.
+	DependsOn *TargetRef `json:"dependsOn,omitempty"`
+}
+
+// Reasons of a RefusedPart.
+const (
+	// RefusedConflict: the part clashes with an object conflux-sync does
+	// not own (a DNS record made by hand, or by another controller).
+	RefusedConflict = "Conflict"
+	// RefusedByDownstream: the downstream API refused the change itself
+	// (Code and Message are the API's).
+	RefusedByDownstream = "Refused"
+)
+
+// RefusedPart is one part of a target's output that was not written (see
+// SyncStatus.Refused).
+type RefusedPart struct {
+	// Key names the part as WaitingPart.Key does: a DNS record is
+	// "<name> <TYPE>".
+	Key string `json:"key"`
+	// Reason is RefusedConflict or RefusedByDownstream.
+	Reason string `json:"reason"`
+	// Code is the downstream API's error code (Cloudflare's, e.g. 9003);
+	// 0 for a conflict found before writing.
+	Code int `json:"code,omitempty"`
+	// Message says why, in the API's words for a refusal.
+	Message string `json:"message"`
 }
 
 // WaitingPart is one part of a target's output that waits (see
 // SyncStatus.Waiting).
 type WaitingPart struct {
 	// Key names the part as the kind's conflicts do: a DNS record is
-	// "<name> <TYPE>" (DNSRecord.Key).
+	// "<name> <TYPE>" (DNSRecord.Key); "" is the whole target (it waits
+	// for SyncStatus.DependsOn).
 	Key string `json:"key"`
 	// For says what it waits for, e.g. "tunnel Tunnel/infra/edge (not
 	// created yet)".

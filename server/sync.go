@@ -42,7 +42,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 		}
 		n.cloudflare = clients
 		flushers = append(flushers,
-			tunnel.NewTunnelFlusher(clients, n.log),
+			tunnel.NewTunnelFlusher(clients, n.store, n.log),
 			tunnel.NewConfigFlusher(clients, n.store, n.log),
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),

@@ -529,11 +529,12 @@ func TestCloudflareAllKinds(t *testing.T) {
 			cf.emu.DNSRecords(zoneID), cf.emu.AccessApps(cfAccount), cf.emu.Routes(cfAccount))
 	}
 
-	// The clash is reported on the zone target, naming the record.
+	// The clash is reported on the zone target, per record.
 	var tg api.Target
 	if !waitUntil(10*time.Second, func() bool {
 		tg, err = cl.GetTarget(ctx, dnsTarget)
-		return err == nil && tg.Status != nil && strings.Contains(tg.Status.Error, "taken.example.com")
+		return err == nil && tg.Status != nil && len(tg.Status.Refused) == 1 && tg.Status.Refused[0].Key == "taken.example.com A" &&
+			strings.Contains(tg.Status.Refused[0].Message, "taken.example.com")
 	}) {
 		t.Fatalf("the clash with a hand-made record is not in the status: %+v", tg.Status)
 	}

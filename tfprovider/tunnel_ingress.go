@@ -209,13 +209,14 @@ func configTarget(tunnel string) api.TargetRef {
 
 // ruleKey is how the aggregate decides that two rules route the same
 // requests: hostname case-insensitive with "*" meaning any host, path
-// compared as written.
+// compared as written but for the spellings of "any path".
 func ruleKey(hostname, path string) string {
 	h := strings.ToLower(hostname)
 	if h == "*" {
 		h = ""
 	}
-	return h + " " + path
+	// Spellings of "any path" conflict like one path (api.MatchPath).
+	return h + " " + api.MatchPath(path)
 }
 
 // ruleFromModel builds the one rule the fragment carries.

@@ -208,12 +208,23 @@ func printSync(tw *tabwriter.Writer, sync []api.TargetSync) {
 		switch {
 		case ts.Status != nil && ts.Status.Error != "":
 			fmt.Fprintf(tw, "  %s\tfailed: %s\n", ts.Target, ts.Status.Error)
+		case ts.Settled && ts.Status != nil && len(ts.Status.Refused) > 0:
+			fmt.Fprintf(tw, "  %s\tsynced, but not: %s\n", ts.Target, refusedList(ts.Status.Refused))
 		case ts.Settled:
 			fmt.Fprintf(tw, "  %s\tsynced\n", ts.Target)
 		default:
 			fmt.Fprintf(tw, "  %s\tnot synced\n", ts.Target)
 		}
 	}
+}
+
+// refusedList says which parts a synced target left out and why.
+func refusedList(refused []api.RefusedPart) string {
+	parts := make([]string, len(refused))
+	for i, r := range refused {
+		parts[i] = r.Key + " (" + r.Reason + ": " + r.Message + ")"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // syncFailures turns downstream errors reported by --wait into the
@@ -381,6 +392,19 @@ func printTarget(tw *tabwriter.Writer, t api.Target) {
 		}
 		if t.Status.Error != "" {
 			fmt.Fprintf(tw, "Error:\t%s\n", t.Status.Error)
+		}
+		if d := t.Status.DependsOn; d != nil {
+			fmt.Fprintf(tw, "Depends on:\t%s (flushed again when it records an outcome)\n", d)
+		}
+		for _, w := range t.Status.Waiting {
+			what := w.Key
+			if what == "" {
+				what = "everything"
+			}
+			fmt.Fprintf(tw, "Waiting:\t%s for %s\n", what, w.For)
+		}
+		for _, r := range t.Status.Refused {
+			fmt.Fprintf(tw, "Not written:\t%s (%s): %s\n", r.Key, r.Reason, r.Message)
 		}
 		for i, line := range t.Status.Plan {
 			label := ""

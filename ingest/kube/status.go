@@ -36,6 +36,15 @@ const (
 	ReasonUnsupported = "Unsupported"
 	ReasonConflict    = "Conflict"
 	ReasonDeleting    = "Deleting"
+	// ReasonDependencyNotReady: the object's output waits for something
+	// another target of this cluster is about to create (a tunnel not
+	// created yet). The normal order of things, not a failure: a Normal
+	// Event, and the leader flushes it again as soon as that is recorded.
+	ReasonDependencyNotReady = "DependencyNotReady"
+	// ReasonRefused: Cloudflare refused one of the object's records (its
+	// code and message are in the message); the rest of the zone is
+	// written.
+	ReasonRefused = "Refused"
 	// ReasonNotApplied is the Degraded condition's (and Event's) reason
 	// when fields are not applied.
 	ReasonNotApplied = "NotApplied"
@@ -92,8 +101,8 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 		return v, nil
 	}
 	src := key.source()
-	var pending, failed, waits []string
-	permanent := false
+	var pending, failed, waits, refused []string
+	permanent, conflict := false, false
 	// A lost hostname explains a conflict better than the DNS record that
 	// follows it: judge the tunnel configuration first.
 	frags := slices.Clone(res.Fragments)
@@ -126,6 +135,11 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 		case st.Error != "" && st.Revision >= tg.Revision:
 			failed = append(failed, fmt.Sprintf("%s: %s (attempt %d)", f.Target, st.Error, st.Attempts))
 			permanent = permanent || st.Permanent
+		case st.Error == "" && st.DependsOn != nil && st.AttemptedHash == tg.Hash && !st.DryRun:
+			// The whole target waits for another one (engine.WaitFor).
+			for _, w := range st.Waiting {
+				waits = append(waits, f.Target.String()+" waits for "+w.For)
+			}
 		case st.SyncedHash != tg.Hash:
 			pending = append(pending, f.Target.String())
 		default:
@@ -135,15 +149,23 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 				}
 			}
 			waits = append(waits, waitingOf(f, st.Waiting)...)
+			r, c := refusedOf(f, st.Refused)
+			refused, conflict = append(refused, r...), conflict || c
 		}
 	}
 	switch {
 	case len(failed) > 0:
 		v.stalled, v.reason, v.message = permanent, ReasonSyncFailed, strings.Join(failed, "; ")
+	case len(refused) > 0:
+		// Only this object's records: the rest of the zone is written.
+		v.stalled, v.reason, v.message = true, ReasonRefused, strings.Join(refused, "; ")
+		if conflict {
+			v.reason = ReasonConflict
+		}
 	case res.Waiting != "":
 		v.reason, v.message = ReasonWaiting, res.Waiting
 	case len(waits) > 0:
-		v.reason, v.message = ReasonWaiting, strings.Join(waits, "; ")
+		v.reason, v.message = ReasonDependencyNotReady, strings.Join(waits, "; ")
 	case len(pending) > 0:
 		v.reason, v.message = ReasonProgressing, "waiting for the sync of "+strings.Join(pending, ", ")
 	case len(res.Fragments) == 0:
@@ -174,6 +196,31 @@ func waitingOf(f api.SourceFragment, waiting []api.WaitingPart) []string {
 		}
 	}
 	return out
+}
+
+// refusedOf describes the records of fragment f that its synced target
+// did not write (api.SyncStatus.Refused), and reports whether one of them
+// clashes with a record conflux-sync does not own (else Cloudflare
+// refused it).
+func refusedOf(f api.SourceFragment, refused []api.RefusedPart) (out []string, conflict bool) {
+	if len(refused) == 0 || f.Target.Kind != api.KindDNSRecord {
+		return nil, false
+	}
+	var spec api.DNSSpec
+	if err := json.Unmarshal(f.Spec, &spec); err != nil {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, r := range spec.Records {
+		for _, p := range refused {
+			if strings.EqualFold(p.Key, r.Key()) && !seen[p.Key+p.Message] {
+				seen[p.Key+p.Message] = true
+				out = append(out, "DNS record "+p.Key+" not written: "+p.Message)
+				conflict = conflict || p.Reason == api.RefusedConflict
+			}
+		}
+	}
+	return out, conflict
 }
 
 func problemList(ps []translate.Problem) string {
@@ -243,13 +290,16 @@ func (v verdict) conditions(gen int64, existing []metav1.Condition) []metav1.Con
 	return out
 }
 
-// event returns the Event a verdict deserves: success, conflicts and
-// errors; waiting is not news.
+// event returns the Event a verdict deserves: success and waiting for a
+// dependency are Normal; conflicts, refusals and errors are Warnings;
+// other waiting is not news.
 func (v verdict) event() (eventType, reason string, ok bool) {
 	switch {
 	case v.ready:
 		return corev1.EventTypeNormal, ReasonSynced, true
-	case v.reason == ReasonConflict, v.reason == ReasonInvalidSpec, v.reason == ReasonSyncFailed, v.reason == ReasonUnsupported:
+	case v.reason == ReasonDependencyNotReady:
+		return corev1.EventTypeNormal, v.reason, true
+	case v.reason == ReasonConflict, v.reason == ReasonInvalidSpec, v.reason == ReasonSyncFailed, v.reason == ReasonUnsupported, v.reason == ReasonRefused:
 		return corev1.EventTypeWarning, v.reason, true
 	}
 	return "", "", false

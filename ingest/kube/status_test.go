@@ -34,7 +34,7 @@ func TestJudge(t *testing.T) {
 	res := translate.Result{
 		Managed: true, Tunnel: "ClusterTunnel/edge",
 		Fragments: []api.SourceFragment{
-			{Target: dnsRef, Generation: 1, Spec: json.RawMessage(`{}`)},
+			{Target: dnsRef, Generation: 1, Spec: json.RawMessage(`{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/edge"}]}`)},
 			{Target: cfgRef, Generation: 1, Spec: json.RawMessage(`{}`)},
 		},
 	}
@@ -96,6 +96,32 @@ func TestJudge(t *testing.T) {
 			c := ts[cfgRef]
 			c.Status = &api.SyncStatus{Revision: 5, Error: "HTTP 503", SyncedHash: "c"}
 			ts[cfgRef] = c
+		}, ready: true, reason: ReasonSynced, msg: "synced to Cloudflare (2 targets)"},
+		{name: "the configuration waits for its tunnel: a dependency, not a failure", edit: func(ts targets) {
+			c := ts[cfgRef]
+			c.Status = &api.SyncStatus{Revision: 7, AttemptedHash: "c", DependsOn: &tunnelRef,
+				Waiting: []api.WaitingPart{{For: "tunnel ClusterTunnel/edge (not created yet)"}}}
+			ts[cfgRef] = c
+		}, reason: ReasonDependencyNotReady, msg: "cloudflare.TunnelConfiguration ClusterTunnel/edge waits for tunnel ClusterTunnel/edge (not created yet)"},
+		{name: "a record of this object waits for its tunnel", edit: func(ts targets) {
+			d := ts[dnsRef]
+			d.Status.Waiting = []api.WaitingPart{{Key: "app.example.com CNAME", For: "tunnel ClusterTunnel/edge (not created yet)"}}
+			ts[dnsRef] = d
+		}, reason: ReasonDependencyNotReady, msg: "DNS record app.example.com CNAME waits for tunnel ClusterTunnel/edge (not created yet)"},
+		{name: "a record of this object refused by Cloudflare", edit: func(ts targets) {
+			d := ts[dnsRef]
+			d.Status.Refused = []api.RefusedPart{{Key: "app.example.com CNAME", Reason: api.RefusedByDownstream, Code: 9003, Message: "nope (code 9003)"}}
+			ts[dnsRef] = d
+		}, stalled: true, reason: ReasonRefused, msg: "DNS record app.example.com CNAME not written: nope (code 9003)"},
+		{name: "a record of this object clashes with one not ours", edit: func(ts targets) {
+			d := ts[dnsRef]
+			d.Status.Refused = []api.RefusedPart{{Key: "app.example.com CNAME", Reason: api.RefusedConflict, Message: "taken"}}
+			ts[dnsRef] = d
+		}, stalled: true, reason: ReasonConflict, msg: "DNS record app.example.com CNAME not written: taken"},
+		{name: "another object's record refused: this one is synced", edit: func(ts targets) {
+			d := ts[dnsRef]
+			d.Status.Refused = []api.RefusedPart{{Key: "bad.example.com A", Reason: api.RefusedByDownstream, Code: 9003, Message: "nope"}}
+			ts[dnsRef] = d
 		}, ready: true, reason: ReasonSynced, msg: "synced to Cloudflare (2 targets)"},
 		{name: "deleting", deleting: true, reason: ReasonDeleting, msg: "waiting for Cloudflare to delete the tunnel"},
 	}

@@ -1,10 +1,13 @@
 package cfapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -355,6 +358,37 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.requests.WithLabelValues(req.Method, strconv.Itoa(code)).Inc()
 	if n, ok := req.Context().Value(noteKey{}).(*note); ok && err == nil {
 		n.set(resp.StatusCode, engine.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), t.credentials)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			n.setChain(readChain(resp))
+		}
 	}
 	return resp, err
+}
+
+// maxErrorBody bounds the error body read for its error_chain.
+const maxErrorBody = 64 << 10
+
+// readChain returns the error_chain entries of a 4xx answer's errors
+// (the specific reasons cloudflare-go drops: "DNS Validation Error" 1004
+// is caused by e.g. 9003) and puts the body back for the client to parse.
+func readChain(resp *http.Response) []Reason {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var env struct {
+		Errors []struct {
+			ErrorChain []Reason `json:"error_chain"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return nil
+	}
+	var out []Reason
+	for _, e := range env.Errors {
+		out = append(out, e.ErrorChain...)
+	}
+	return out
 }

@@ -24,6 +24,14 @@ type note struct {
 	// credentials is the Secret the client's token came from; nil for
 	// static credentials.
 	credentials *api.SecretRef
+	// chain is the error_chain of a 4xx answer.
+	chain []Reason
+}
+
+func (n *note) setChain(chain []Reason) {
+	n.mu.Lock()
+	n.chain = chain
+	n.mu.Unlock()
 }
 
 func (n *note) set(status int, retryAfter time.Duration, credentials *api.SecretRef) {
@@ -41,7 +49,36 @@ type Error struct {
 	Status int
 	// Wait is the Retry-After the API sent, if any.
 	Wait time.Duration
-	Err  error
+	// Chain is the error_chain of the API's errors: the specific reasons
+	// behind a general one (e.g. 9003 behind "DNS Validation Error" 1004),
+	// which the client's error does not carry.
+	Chain []Reason
+	Err   error
+}
+
+// Reason is one code and message of the API.
+type Reason struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// ReasonOf returns the most specific code and message the API gave for a
+// Call error: the first error_chain entry, else the first error; ok is
+// false when the API answered none.
+func ReasonOf(err error) (r Reason, ok bool) {
+	var e *Error
+	if errors.As(err, &e) && len(e.Chain) > 0 {
+		return e.Chain[0], true
+	}
+	var cfErr *cloudflare.Error
+	if errors.As(err, &cfErr) && len(cfErr.ErrorCodes) > 0 {
+		r.Code = cfErr.ErrorCodes[0]
+		if len(cfErr.ErrorMessages) > 0 {
+			r.Message = cfErr.ErrorMessages[0]
+		}
+		return r, true
+	}
+	return Reason{}, false
 }
 
 func (e *Error) Error() string { return e.What + ": " + e.Err.Error() }
@@ -66,7 +103,7 @@ func Call(ctx context.Context, what string, fn func(context.Context) error) erro
 		return fmt.Errorf("%s: %w", what, ctx.Err())
 	}
 	n.mu.Lock()
-	e := &Error{What: what, Status: n.status, Wait: n.retryAfter, Err: err}
+	e := &Error{What: what, Status: n.status, Wait: n.retryAfter, Chain: n.chain, Err: err}
 	credentials := n.credentials
 	n.mu.Unlock()
 	var cfErr *cloudflare.Error

@@ -10,6 +10,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 )
 
@@ -22,6 +23,27 @@ var ErrTunnelNotReady = errors.New("tunnel not created yet")
 // cloudflare.Tunnel target's plan creates its tunnel: what depends on the
 // tunnel's id cannot be planned further (see engine.PlanWaitsForTunnel).
 var ErrTunnelToBeCreated = errors.New("tunnel to be created")
+
+// WaitForTunnel turns ErrTunnelNotReady from resolving the cloudflare.Tunnel
+// target name into engine.WaitFor that target: the flush waits, without a
+// failure, and is retried as soon as the tunnel's outcome is recorded.
+// Any other error is returned as it is.
+func WaitForTunnel(name string, err error) error {
+	if !errors.Is(err, ErrTunnelNotReady) {
+		return err
+	}
+	return engine.WaitFor(api.TargetRef{Kind: KindTunnel, Name: name}, tunnelWait{name, err})
+}
+
+// tunnelWait says what waits in the words of api.WaitingPart.For, and
+// still is ErrTunnelNotReady.
+type tunnelWait struct {
+	name string
+	err  error
+}
+
+func (w tunnelWait) Error() string { return "tunnel " + w.name + " (not created yet)" }
+func (w tunnelWait) Unwrap() error { return w.err }
 
 // Tunnel is a tunnel as recorded by its cloudflare.Tunnel target.
 type Tunnel struct {

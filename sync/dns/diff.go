@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
 
@@ -87,8 +88,13 @@ type plan struct {
 	posts   []recordBody
 	// ids maps "<name> <type> <content>" to the id of every record that is
 	// ours and stays (unchanged or patched); posts add theirs when written.
-	ids     map[string]string
-	clashes []string
+	ids map[string]string
+	// names maps the id of every record deleted to its "<name> <TYPE>",
+	// which names the delete should the API refuse it.
+	names map[string]string
+	// clashes are the desired records left unwritten because records we
+	// do not own stand in their way, one api.RefusedConflict each.
+	clashes []api.RefusedPart
 	// lines say what the plan does, one action a line (engine.Outcome.Plan),
 	// sorted: every write, and every takeover or adoption (which writes
 	// nothing unless the record changes too).
@@ -105,7 +111,7 @@ func idKey(name, typ, content string) string { return name + " " + typ + " " + c
 // and type of a waiting record are kept as they are, and stay ours.
 func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 	prove(wants, remotes)
-	p := plan{ids: map[string]string{}}
+	p := plan{ids: map[string]string{}, names: map[string]string{}}
 	used := make([]bool, len(remotes))
 	byName := map[string][]int{}
 	for i := range remotes {
@@ -163,7 +169,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 				keep(w, j)
 			} else {
 				used[j] = true
-				p.clashes = append(p.clashes, clash(&remotes[j], w))
+				p.clashes = append(p.clashes, clashPart(w, clash(&remotes[j], w)))
 			}
 			continue
 		}
@@ -186,12 +192,12 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 		case w.Adopt && (len(blockers) == 1 || w.Type != "CNAME"):
 			keep(w, blockers[0])
 		case w.Adopt:
-			p.clashes = append(p.clashes, fmt.Sprintf(
+			p.clashes = append(p.clashes, clashPart(w, fmt.Sprintf(
 				"record %s CNAME cannot adopt the %d A/AAAA/CNAME records on its name that conflux-sync does not manage (a CNAME replaces exactly one; remove the others)",
-				w.Name, len(blockers)))
+				w.Name, len(blockers))))
 		default:
 			for _, j := range blockers {
-				p.clashes = append(p.clashes, clash(&remotes[j], w))
+				p.clashes = append(p.clashes, clashPart(w, clash(&remotes[j], w)))
 			}
 		}
 	}
@@ -199,6 +205,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 	for i := range remotes {
 		if r := &remotes[i]; r.owned && !used[i] {
 			p.deletes = append(p.deletes, r.id)
+			p.names[r.id] = key{r.name, r.typ}.String()
 			deleted = append(deleted, i)
 			why := "ours, and no fragment wants it"
 			if r.proof != "" {
@@ -210,9 +217,10 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 	for _, i := range registryClaims(remotes, used, deleted) {
 		r := &remotes[i]
 		p.deletes = append(p.deletes, r.id)
+		p.names[r.id] = key{r.name, r.typ}.String()
 		p.lines = append(p.lines, fmt.Sprintf("delete DNS record %s %s (id %s: the previous controller's registry entry of a record deleted with it)", r.name, r.typ, r.id))
 	}
-	slices.Sort(p.clashes)
+	slices.SortFunc(p.clashes, compareRefused)
 	p.clashes = slices.Compact(p.clashes)
 	slices.Sort(p.lines)
 	return p
@@ -280,6 +288,16 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// clashPart reports the desired record w refused by a clash (msg).
+func clashPart(w *want, msg string) api.RefusedPart {
+	return api.RefusedPart{Key: key{w.Name, w.Type}.String(), Reason: api.RefusedConflict, Message: msg}
+}
+
+func compareRefused(a, b api.RefusedPart) int {
+	return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Reason, b.Reason),
+		cmp.Compare(a.Code, b.Code), strings.Compare(a.Message, b.Message))
 }
 
 func clash(r *remote, w *want) string {

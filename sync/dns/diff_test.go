@@ -101,7 +101,7 @@ func TestDiff(t *testing.T) {
 			}
 			got.clashes = len(p.clashes)
 			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %+v\nwant %+v\nclashes %q", got, tc.want, p.clashes)
+				t.Fatalf("got %+v\nwant %+v\nclashes %+v", got, tc.want, p.clashes)
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
-	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
 
 var edgeTunnelTarget = api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/edge"}
@@ -144,10 +143,11 @@ func TestDryRunWaitsAndClashes(t *testing.T) {
 	e.handMade(t, "A", "taken.example.com", "203.0.113.2", "made by hand")
 	out, err = e.Plan(t, `{"records":[{"name":"taken.example.com","type":"A","content":"198.51.100.9"},
 		{"name":"free.example.com","type":"A","content":"198.51.100.10"}]}`)
-	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), "record taken.example.com A exists and is not managed by conflux-sync") {
-		t.Fatalf("clash: %v", err)
+	if err != nil || !strings.Contains(refusedText(out), "record taken.example.com A exists and is not managed by conflux-sync") {
+		t.Fatalf("clash: %v, refused %v", err, out.Refused)
 	}
-	if !slices.Equal(out.Plan, []string{"create DNS record free.example.com A 198.51.100.10"}) {
+	if !slices.Equal(out.Plan, []string{"create DNS record free.example.com A 198.51.100.10",
+		"not written: record taken.example.com A exists and is not managed by conflux-sync (set adopt to take it over)"}) {
 		t.Fatalf("plan beside the clash: %q", out.Plan)
 	}
 }

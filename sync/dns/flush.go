@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/cloudflare/cloudflare-go"
@@ -58,11 +59,14 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 func (f *Flusher) Kind() string { return cfapi.KindDNSRecord }
 
 // Flush lists the zone's records once, works out the changes (see diff) and
-// writes them through the batch endpoint, deletes first. Records that clash
-// with ones we do not own are left alone; after everything else is written
-// they make the flush fail permanently, naming each. A dry run works out
-// the same changes and returns them as the plan, writing nothing; a record
-// pointing at a tunnel the plan creates makes the zone wait for it.
+// writes them through the batch endpoint, deletes first. One record never
+// holds back the rest of its zone: records that clash with ones we do not
+// own are left alone, and a change the API refuses is isolated (see
+// apply); each is reported per record in Outcome.Refused (Conflict, or
+// Refused with Cloudflare's code and message) while everything else is
+// written and the flush succeeds. A dry run works out the same changes and
+// returns them as the plan, writing nothing; a record pointing at a tunnel
+// the plan creates makes the zone wait for it.
 func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
 	if req.ClusterID == "" {
 		return engine.Outcome{}, errors.New("the cluster id is not known yet, so the ownership marker cannot be built")
@@ -132,21 +136,27 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	}
 
 	p := diff(wants, remotes, waiting)
+	refused := p.clashes
 	if !req.DryRun {
-		if err := f.apply(ctx, a, zone, zoneID, &p); err != nil {
+		r, err := f.apply(ctx, a, zone, zoneID, &p)
+		if err != nil {
 			return engine.Outcome{}, err
 		}
+		refused = append(refused, r...)
+		slices.SortFunc(refused, compareRefused)
 	}
-	if len(p.clashes) > 0 {
-		return engine.Outcome{Plan: p.lines}, engine.Permanent(fmt.Errorf("zone %s: %d desired record(s) not written: %s",
-			zone, len(p.clashes), strings.Join(p.clashes, "; ")))
+	for _, r := range p.clashes {
+		p.lines = append(p.lines, "not written: "+r.Message)
+	}
+	if len(refused) > 0 {
+		f.log.Warn("dns: records not written", "zone", zone, "refused", len(refused))
 	}
 	if req.Result.Desired == nil {
-		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: p.lines}, nil
+		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: p.lines, Refused: refused}, nil
 	}
 	ids := cfapi.SetCredentials(p.ids, creds)
 	ids[IDAccount], ids[IDZone] = a.ID, zoneID
-	return engine.Outcome{DownstreamIDs: ids, Plan: p.lines, Waiting: waitingParts(waiting)}, nil
+	return engine.Outcome{DownstreamIDs: ids, Plan: p.lines, Waiting: waitingParts(waiting), Refused: refused}, nil
 }
 
 // waitingRecord is a desired tunnel CNAME whose tunnel has no id yet.
@@ -253,51 +263,148 @@ type batchResult struct {
 	Posts []cloudflare.DNSRecord `json:"posts"`
 }
 
+// change is one operation of a batch: a delete (id alone), a patch (body
+// with its id) or a post (body without).
+type change struct {
+	del  string
+	body recordBody
+	// key is the record's "<name> <TYPE>", naming a refused change.
+	key string
+}
+
+func (c change) kind() string {
+	switch {
+	case c.del != "":
+		return "delete"
+	case c.body.ID != "":
+		return "patch"
+	}
+	return "post"
+}
+
+// request builds the batch body of changes, which keep their order
+// (deletes, then patches, then posts).
+func request(changes []change) batchRequest {
+	var body batchRequest
+	for _, c := range changes {
+		switch c.kind() {
+		case "delete":
+			body.Deletes = append(body.Deletes, batchID{c.del})
+		case "patch":
+			body.Patches = append(body.Patches, c.body)
+		default:
+			body.Posts = append(body.Posts, c.body)
+		}
+	}
+	return body
+}
+
 // apply sends the plan in calls of at most BatchSize operations: all
 // deletes first (so a record changing type or a freed name never collides),
-// then patches, then posts. Each call is all-or-nothing; a failure midway
-// leaves a state the next flush reads back and finishes.
-func (f *Flusher) apply(ctx context.Context, a *cfapi.Account, zone, zoneID string, p *plan) error {
-	total := len(p.deletes) + len(p.patches) + len(p.posts)
-	if total == 0 {
+// then patches, then posts. Each call is all-or-nothing at Cloudflare, so
+// one change the API refuses (a 4xx other than 401, 403 and 429: invalid
+// content, a name taken by a record made meanwhile) would fail every other
+// change of its call: a refused call is split in halves, in order, until
+// the refused changes are alone, and every other change is written. The
+// refused ones are returned, one part each with the API's code and
+// message; a delete of a record already gone counts as done. Any other
+// failure ends the flush; what was written stays, and the next flush reads
+// it back and finishes.
+func (f *Flusher) apply(ctx context.Context, a *cfapi.Account, zone, zoneID string, p *plan) ([]api.RefusedPart, error) {
+	changes := make([]change, 0, len(p.deletes)+len(p.patches)+len(p.posts))
+	for _, id := range p.deletes {
+		changes = append(changes, change{del: id, key: p.names[id]})
+	}
+	for _, b := range p.patches {
+		changes = append(changes, change{body: b, key: strings.ToLower(b.Name) + " " + b.Type})
+	}
+	for _, b := range p.posts {
+		changes = append(changes, change{body: b, key: strings.ToLower(b.Name) + " " + b.Type})
+	}
+	w := batchWriter{f: f, a: a, zone: zone, zoneID: zoneID, p: p}
+	for len(changes) > 0 {
+		n := min(f.cfg.BatchSize, len(changes))
+		if err := w.write(ctx, changes[:n]); err != nil {
+			return nil, err
+		}
+		changes = changes[n:]
+	}
+	return w.refused, nil
+}
+
+// batchWriter writes the changes of one flush and collects the refused.
+type batchWriter struct {
+	f            *Flusher
+	a            *cfapi.Account
+	zone, zoneID string
+	p            *plan
+	calls        int
+	refused      []api.RefusedPart
+}
+
+// write sends changes in one call, isolating refused changes by halving.
+// A refusal costs at most 2·log2(len(changes)) more calls per refused
+// change, and nothing when every change is accepted.
+func (w *batchWriter) write(ctx context.Context, changes []change) error {
+	w.calls++
+	body := request(changes)
+	var raw cloudflare.RawResponse
+	err := cfapi.Call(ctx, fmt.Sprintf("write DNS records of zone %s (batch %d)", w.zone, w.calls), func(ctx context.Context) error {
+		var err error
+		raw, err = w.a.API.Raw(ctx, http.MethodPost, "/zones/"+w.zoneID+"/dns_records/batch", body, nil)
+		return err
+	})
+	switch {
+	case err == nil:
+	case !refusal(err):
+		return err
+	case len(changes) > 1:
+		half := len(changes) / 2
+		if err := w.write(ctx, changes[:half]); err != nil {
+			return err
+		}
+		return w.write(ctx, changes[half:])
+	case changes[0].kind() == "delete" && cfapi.StatusOf(err) == http.StatusNotFound:
+		return nil // already gone
+	default:
+		w.refused = append(w.refused, refusedPart(changes[0], err))
+		w.f.log.Warn("dns: change refused", "zone", w.zone, "change", changes[0].kind(), "record", changes[0].key, "err", err)
 		return nil
 	}
-	deletes, patches, posts := p.deletes, p.patches, p.posts
-	for calls := 1; len(deletes)+len(patches)+len(posts) > 0; calls++ {
-		var body batchRequest
-		room := f.cfg.BatchSize
-		n := min(room, len(deletes))
-		for _, id := range deletes[:n] {
-			body.Deletes = append(body.Deletes, batchID{id})
-		}
-		deletes, room = deletes[n:], room-n
-		n = min(room, len(patches))
-		body.Patches, patches, room = patches[:n], patches[n:], room-n
-		n = min(room, len(posts))
-		body.Posts, posts = posts[:n], posts[n:]
-
-		var raw cloudflare.RawResponse
-		err := cfapi.Call(ctx, fmt.Sprintf("write DNS records of zone %s (batch %d)", zone, calls), func(ctx context.Context) error {
-			var err error
-			raw, err = a.API.Raw(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records/batch", body, nil)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		var res batchResult
-		if err := json.Unmarshal(raw.Result, &res); err != nil {
-			return fmt.Errorf("zone %s: read batch result: %w", zone, err)
-		}
-		for i, r := range res.Posts {
-			content := r.Content
-			if i < len(body.Posts) && strings.EqualFold(body.Posts[i].Name, r.Name) && body.Posts[i].Type == r.Type {
-				content = body.Posts[i].Content
-			}
-			p.ids[idKey(strings.ToLower(r.Name), r.Type, content)] = r.ID
-		}
-		f.log.Info("dns: batch written", "zone", zone, "deletes", len(body.Deletes),
-			"patches", len(body.Patches), "posts", len(body.Posts))
+	var res batchResult
+	if err := json.Unmarshal(raw.Result, &res); err != nil {
+		return fmt.Errorf("zone %s: read batch result: %w", w.zone, err)
 	}
+	for i, r := range res.Posts {
+		content := r.Content
+		if i < len(body.Posts) && strings.EqualFold(body.Posts[i].Name, r.Name) && body.Posts[i].Type == r.Type {
+			content = body.Posts[i].Content
+		}
+		w.p.ids[idKey(strings.ToLower(r.Name), r.Type, content)] = r.ID
+	}
+	w.f.log.Info("dns: batch written", "zone", w.zone, "deletes", len(body.Deletes),
+		"patches", len(body.Patches), "posts", len(body.Posts))
 	return nil
+}
+
+// refusal reports whether the API refused the content of a batch (a 4xx
+// about its changes), as opposed to the call (authentication, permission,
+// rate limit) or no answer at all.
+func refusal(err error) bool {
+	switch s := cfapi.StatusOf(err); s {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return false
+	default:
+		return s >= 400 && s < 500
+	}
+}
+
+// refusedPart reports one refused change with the API's code and message.
+func refusedPart(c change, err error) api.RefusedPart {
+	part := api.RefusedPart{Key: c.key, Reason: api.RefusedByDownstream, Message: err.Error()}
+	if r, ok := cfapi.ReasonOf(err); ok {
+		part.Code, part.Message = r.Code, fmt.Sprintf("%s (code %d)", r.Message, r.Code)
+	}
+	part.Message = fmt.Sprintf("Cloudflare refused the %s of record %s: %s", c.kind(), c.key, part.Message)
+	return part
 }

@@ -115,7 +115,18 @@ func TestFlushDeleteOnEmptyKeepsOthers(t *testing.T) {
 	}
 }
 
-func TestFlushUnownedClashIsPermanent(t *testing.T) {
+// refusedText joins the messages of the records a flush did not write.
+func refusedText(out engine.Outcome) string {
+	msgs := make([]string, len(out.Refused))
+	for i, r := range out.Refused {
+		msgs[i] = r.Key + ": " + r.Message
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// A record that clashes with one we do not own is reported per record;
+// the rest of the zone is written and the flush succeeds.
+func TestFlushUnownedClashIsReportedPerRecord(t *testing.T) {
 	e := newEnv(t)
 	app := e.handMade(t, "CNAME", "app.example.com", "elsewhere.example.net", "")
 	web := e.handMade(t, "A", "web.example.com", "192.0.2.9", "manual")
@@ -125,16 +136,21 @@ func TestFlushUnownedClashIsPermanent(t *testing.T) {
 		{"name":"web.example.com","type":"CNAME","content":"mine.example.net"},
 		{"name":"ok.example.com","type":"A","content":"192.0.2.1"}]}`
 	before := e.Emu.Requests()[batchKey]
-	_, err := e.Flush(t, spec)
-	if !engine.IsPermanent(err) {
-		t.Fatalf("want a permanent error, got %v", err)
+	out, err := e.Flush(t, spec)
+	if err != nil {
+		t.Fatalf("one clash failed the zone: %v", err)
 	}
 	for _, want := range []string{
-		"record app.example.com CNAME exists and is not managed by conflux-sync (set adopt to take it over)",
-		"record web.example.com A exists and is not managed by conflux-sync (set adopt to take it over)",
+		"app.example.com CNAME: record app.example.com CNAME exists and is not managed by conflux-sync (set adopt to take it over)",
+		"web.example.com CNAME: record web.example.com A exists and is not managed by conflux-sync (set adopt to take it over)",
 	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q\nlacks %q", err, want)
+		if !strings.Contains(refusedText(out), want) {
+			t.Errorf("refused %q\nlacks %q", refusedText(out), want)
+		}
+	}
+	for _, r := range out.Refused {
+		if r.Reason != api.RefusedConflict {
+			t.Errorf("refused %+v: want reason %s", r, api.RefusedConflict)
 		}
 	}
 	if e.Emu.Requests()[batchKey]-before != 1 {
@@ -152,7 +168,7 @@ func TestFlushUnownedClashIsPermanent(t *testing.T) {
 	}
 	// Retrying finds the written record by its marker and writes nothing.
 	before = e.Emu.Requests()[batchKey]
-	if _, err := e.Flush(t, spec); !engine.IsPermanent(err) || e.Emu.Requests()[batchKey] != before {
+	if out, err := e.Flush(t, spec); err != nil || len(out.Refused) != 2 || e.Emu.Requests()[batchKey] != before {
 		t.Fatalf("retry: %v, %d batch calls", err, e.Emu.Requests()[batchKey]-before)
 	}
 	// Deleting everything leaves the hand-made records alone.
@@ -357,5 +373,45 @@ func TestFlushUnknownZoneIsPermanent(t *testing.T) {
 	_, err = e.f.Flush(cfapitest.Context(t), engine.Request{Target: ref, Result: res, ClusterID: cfapitest.ClusterID})
 	if !engine.IsPermanent(err) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A change Cloudflare refuses fails its whole batch call (the endpoint is
+// all-or-nothing): the flush isolates it, writes every other record, and
+// reports the refused one with the API's code and message.
+func TestFlushIsolatesARefusedRecord(t *testing.T) {
+	e := newEnv(t)
+	spec := `{"records":[
+		{"name":"a.example.com","type":"A","content":"192.0.2.1"},
+		{"name":"bad.example.com","type":"A","content":"10.0.0.1","proxied":true},
+		{"name":"c.example.com","type":"A","content":"192.0.2.3"},
+		{"name":"d.example.com","type":"TXT","content":"hello"}]}`
+	before := e.Emu.Requests()[batchKey]
+	out, err := e.Flush(t, spec)
+	if err != nil {
+		t.Fatalf("one refused record failed the zone: %v", err)
+	}
+	recs := e.records()
+	for _, k := range []string{"a.example.com A 192.0.2.1", "c.example.com A 192.0.2.3", "d.example.com TXT hello"} {
+		if _, ok := recs[k]; !ok {
+			t.Errorf("%s not written beside the refused record: %v", k, recs)
+		}
+	}
+	if _, ok := recs["bad.example.com A 10.0.0.1"]; ok {
+		t.Fatalf("the refused record was written")
+	}
+	if len(out.Refused) != 1 {
+		t.Fatalf("refused %+v, want one", out.Refused)
+	}
+	r := out.Refused[0]
+	if r.Key != "bad.example.com A" || r.Reason != api.RefusedByDownstream || r.Code != 9003 || !strings.Contains(r.Message, "is not allowed for a proxied record") {
+		t.Fatalf("refused %+v", r)
+	}
+	// Halving 4 changes to the refused one: 1 + 2 + 2 calls at most.
+	if n := e.Emu.Requests()[batchKey] - before; n > 5 {
+		t.Fatalf("%d batch calls to isolate one refused change", n)
+	}
+	if _, ok := out.DownstreamIDs["a.example.com A 192.0.2.1"]; !ok {
+		t.Fatalf("ids of the written records not recorded: %v", out.DownstreamIDs)
 	}
 }

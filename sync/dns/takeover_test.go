@@ -272,9 +272,9 @@ func TestTakeOverWrongEvidenceClashes(t *testing.T) {
 			tt.seed(t, e)
 			before := e.byID()
 			e.Emu.Reset()
-			_, err := e.Flush(t, tunnelCNAME(tt.takeOver))
-			if !engine.IsPermanent(err) || !strings.Contains(err.Error(), clashMsg) {
-				t.Fatalf("got %v, want a permanent clash containing %q", err, clashMsg)
+			out, err := e.Flush(t, tunnelCNAME(tt.takeOver))
+			if err != nil || !strings.Contains(refusedText(out), clashMsg) {
+				t.Fatalf("got %v, refused %v; want a clash containing %q", err, out.Refused, clashMsg)
 			}
 			if n := e.Writes(); n != 0 {
 				t.Fatalf("wrote %d times: %v", n, e.Emu.Requests())
@@ -293,9 +293,9 @@ func TestTakeOverRecordIDOfAnotherRecord(t *testing.T) {
 	e.SeedNamedTunnel(t, "ClusterTunnel/edge", edgeTunnelID, "edge")
 	e.previous(t, "CNAME", "app.example.com", edgeCNAME, "", true)
 	elsewhere := e.previous(t, "A", "db.example.com", "192.0.2.1", "", false)
-	_, err := e.Flush(t, tunnelCNAME(fmt.Sprintf(`{"recordIds":[%q]}`, elsewhere.ID)))
-	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), "record app.example.com CNAME exists") {
-		t.Fatalf("got %v", err)
+	out, err := e.Flush(t, tunnelCNAME(fmt.Sprintf(`{"recordIds":[%q]}`, elsewhere.ID)))
+	if err != nil || !strings.Contains(refusedText(out), "record app.example.com CNAME exists") {
+		t.Fatalf("got %v, refused %v", err, out.Refused)
 	}
 	if _, ok := e.byID()[elsewhere.ID]; !ok {
 		t.Fatal("the other record was deleted")

@@ -3,7 +3,11 @@
 // aggregate, hands it to the kind's Flusher under a shared rate limit, and
 // records every attempt's outcome through the raft log (fsm.RecordSync).
 // Failures are retried with exponential backoff and full jitter; a periodic
-// drift pass makes every flusher re-read its downstream object.
+// drift pass makes every flusher re-read its downstream object. A flush
+// that waits for another target (WaitFor: a tunnel not created yet) or is
+// blocked by one (BlockedBy: it holds the tunnel this one names) is
+// flushed again as soon as that target records an outcome, through an
+// index of what waits on what: no backoff, no polling.
 //
 // In a dry run (Config.DryRun) the same passes plan instead of writing:
 // each flusher reads downstream, decides what it would do and returns it
@@ -96,6 +100,12 @@ type Outcome struct {
 	// written, and the target that is waited for names this kind in its
 	// Recheck when it is ready.
 	Waiting []api.WaitingPart
+	// Refused lists the parts of the desired output downstream refused
+	// (or that clash with objects conflux-sync does not own), recorded as
+	// api.SyncStatus.Refused. The flush still succeeds: the rest is
+	// written, and the refused parts are reported per part instead of
+	// failing the target for every source.
+	Refused []api.RefusedPart
 }
 
 // PlanInSync is the plan of a target that needs no write.
@@ -192,6 +202,7 @@ type Engine struct {
 	q        *queue            // non-nil while Run runs
 	scanAll  chan struct{}     // non-nil while Run runs; buffered 1
 	permFail map[string]uint64 // target key → revision that failed permanently
+	deps     *deps             // non-nil while Run runs: what waits on what
 }
 
 // Flush results (label values of conflux_sync_flushes_total).
@@ -199,6 +210,8 @@ const (
 	resultSuccess   = "success"
 	resultError     = "error"
 	resultPermanent = "permanent"
+	// resultWaiting: the flush waits for another target (WaitFor).
+	resultWaiting = "waiting"
 )
 
 // New builds an engine.
@@ -251,7 +264,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.flushes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "conflux_sync_flushes_total",
-		Help: "Flush attempts by target kind and result (success, error, permanent).",
+		Help: "Flush attempts by target kind and result (success, error, permanent, waiting).",
 	}, []string{"kind", "result"})
 	e.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "conflux_sync_flush_duration_seconds",
@@ -305,6 +318,7 @@ func (e *Engine) Run(ctx context.Context) {
 	// Each term retries permanent failures once: the new leader may
 	// have what the old one lacked (a token, a permission).
 	e.permFail = make(map[string]uint64)
+	e.deps = newDeps()
 	e.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -331,7 +345,7 @@ loop:
 	}
 
 	e.mu.Lock()
-	e.q, e.scanAll = nil, nil
+	e.q, e.scanAll, e.deps = nil, nil, nil
 	e.mu.Unlock()
 	close(stop)
 	q.close()
@@ -454,15 +468,25 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	// A failure of the other mode (a plan that failed, before a real run)
 	// is not this mode's to wait on.
 	failedHere := prev != nil && prev.Error != "" && prev.Revision == rec.Revision && prev.DryRun == e.cfg.DryRun
+	// A target that waits for another one at this revision is flushed
+	// again when that one is recorded (see deps), not on the news of its
+	// own recorded wait. A new term's first pass (reasonCheck with an
+	// empty index) tries it again, which registers it again.
+	waitingHere := prev != nil && prev.DependsOn != nil && prev.Error == "" && prev.Revision == rec.Revision && prev.DryRun == e.cfg.DryRun
 	e.mu.Lock()
 	permRev, perm := e.permFail[t.Key()]
+	var startSeq uint64
+	indexed := false
+	if e.deps != nil {
+		startSeq, indexed = e.deps.seq, e.deps.waiting(t)
+	}
 	e.mu.Unlock()
 	perm = perm && permRev == rec.Revision
 	switch {
 	case why&reasonForce != 0:
 	case why&reasonDrift != 0 && !failedHere:
-	case why&reasonCheck != 0 && !upToDate && !perm:
-	case why&reasonChange != 0 && !upToDate && !failedHere:
+	case why&reasonCheck != 0 && !upToDate && !perm && !(waitingHere && indexed):
+	case why&reasonChange != 0 && !upToDate && !failedHere && !waitingHere:
 	default:
 		return false, 0
 	}
@@ -506,7 +530,28 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 
 	st := api.SyncStatus{Revision: rec.Revision, AttemptedHash: hash, Time: time.Now().UTC(), DryRun: e.cfg.DryRun}
 	result := resultSuccess
-	if ferr == nil {
+	dep, isDep := dependencyOf(ferr)
+	if isDep {
+		st.DependsOn = &dep.On
+	}
+	if isDep && !dep.Blocked {
+		// Not a failure: nothing was written, and the target is flushed
+		// again when what it waits for is recorded.
+		result = resultWaiting
+		if e.cfg.DryRun {
+			recordPlan(&st, prev, out)
+			if len(out.Plan) == 0 {
+				st.Plan = []string{"waits: " + dep.Err.Error()}
+			}
+		} else {
+			if prev != nil {
+				st.SyncedHash = prev.SyncedHash
+			}
+			st.DownstreamIDs = cp.ids()
+		}
+		st.Waiting = []api.WaitingPart{{For: dep.Err.Error()}}
+		ferr = nil
+	} else if ferr == nil {
 		if e.cfg.DryRun {
 			recordPlan(&st, prev, out)
 		} else {
@@ -514,12 +559,13 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 			st.DownstreamIDs = out.DownstreamIDs
 		}
 		st.Waiting = out.Waiting
+		st.Refused = out.Refused
 		e.mu.Lock()
 		delete(e.permFail, t.Key())
 		e.mu.Unlock()
 	} else {
 		result = resultError
-		if IsPermanent(ferr) {
+		if IsPermanent(ferr) || isDep {
 			result = resultPermanent
 			st.Permanent = true
 			e.mu.Lock()
@@ -543,8 +589,23 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	e.flushes.WithLabelValues(t.Kind, result).Inc()
 
 	recorded := e.record(ctx, t, st)
+	if recorded && isDep && e.waitFor(t, dep.On, startSeq) {
+		// What it waits for was recorded while this attempt ran.
+		e.mu.Lock()
+		q := e.q
+		e.mu.Unlock()
+		if q != nil {
+			q.add(t, reasonForce)
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
+		return false, 0
+	case isDep && dep.Blocked:
+		log.Warn("sync engine: flush blocked by another target; waiting for it to change", "revision", rec.Revision, "by", dep.On.String(), "err", ferr)
+		return false, 0
+	case result == resultWaiting && recorded:
+		log.Debug("sync engine: waiting for another target", "revision", rec.Revision, "for", dep.On.String(), "why", dep.Err)
 		return false, 0
 	case ferr == nil && recorded:
 		if e.cfg.DryRun {
@@ -552,6 +613,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		} else {
 			log.Debug("sync engine: flushed", "revision", rec.Revision, "hash", st.SyncedHash, "actions", out.Plan)
 		}
+		e.release(t)
 		if len(out.Recheck) > 0 {
 			e.recheck(out.Recheck)
 		}
@@ -652,6 +714,33 @@ func (cp *checkpointer) ids() map[string]string {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	return maps.Clone(cp.st.DownstreamIDs)
+}
+
+// waitFor registers that t waits for on; true when on was recorded since
+// the attempt started at seq (t must be flushed again at once).
+func (e *Engine) waitFor(t, on api.TargetRef, seq uint64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.deps != nil && e.deps.wait(t, on, seq)
+}
+
+// release queues, for a read-back flush now, every target that waited for
+// t, whose outcome was just recorded.
+func (e *Engine) release(t api.TargetRef) {
+	e.mu.Lock()
+	q := e.q
+	var waiters []api.TargetRef
+	if e.deps != nil {
+		e.deps.forget(t)
+		waiters = e.deps.done(t)
+	}
+	e.mu.Unlock()
+	if q == nil {
+		return
+	}
+	for _, w := range waiters {
+		q.add(w, reasonForce)
+	}
 }
 
 // recheck queues every target of the kinds for a read-back flush.

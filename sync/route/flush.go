@@ -97,7 +97,7 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		return engine.Outcome{Plan: []string{engine.PlanWaitsForTunnel(spec.Tunnel) + ": network route " + spec.Network + " goes through it"}}, nil
 	}
 	if err != nil {
-		return engine.Outcome{}, err
+		return engine.Outcome{}, cfapi.WaitForTunnel(spec.Tunnel, err)
 	}
 	a, err := f.clients.For(ctx, account, creds)
 	if err != nil {
@@ -219,7 +219,7 @@ func (f *Flusher) tunnel(spec Spec, resolve func(*store.View, string) (cfapi.Tun
 		t, err = resolve(v, spec.Tunnel)
 		return err
 	}); err != nil {
-		// ErrTunnelNotReady is retryable: the tunnel's flush rechecks us.
+		// ErrTunnelNotReady is waited for (see cfapi.WaitForTunnel).
 		return "", "", nil, err
 	}
 	account = spec.AccountID

@@ -32,6 +32,17 @@ func keyOf(r *Rule) ruleKey {
 	return ruleKey{host: host, path: r.Path}
 }
 
+// matchKey is what decides a conflict between sources: the rule's key
+// with every spelling of "any path" as "" (api.MatchPath). Two sources whose rules differ
+// only in that spelling route the same requests, so cloudflared would
+// only ever use the first: that is a conflict like an exact duplicate,
+// and the loser is reported and not written. One source's own rules keep
+// their keys (Validate judges those).
+func matchKey(k ruleKey) ruleKey {
+	k.path = api.MatchPath(k.path)
+	return k
+}
+
 // String is the conflict key: "host path", "*" standing for any host.
 func (k ruleKey) String() string {
 	host := k.host
@@ -165,22 +176,26 @@ func mergeRules(frs []*ranked) ([]claim, []api.Conflict) {
 	for _, fr := range frs {
 		n += len(fr.spec.Rules)
 	}
-	won := make(map[ruleKey]int, n)
+	won := make(map[ruleKey]int, n) // by matchKey
 	claims := make([]claim, 0, n)
 	var conflicts []api.Conflict
 	for _, fr := range frs {
 		for i := range fr.spec.Rules {
 			r := &fr.spec.Rules[i]
 			k := keyOf(r)
-			if w, taken := won[k]; taken {
+			mk := matchKey(k)
+			w, taken := won[mk]
+			if taken && claims[w].by != fr {
 				winner := claims[w].by
 				conflicts = append(conflicts, api.Conflict{
-					Key: k.String(), Winner: winner.frag.Source, Loser: fr.frag.Source,
+					Key: mk.String(), Winner: winner.frag.Source, Loser: fr.frag.Source,
 					Reason: "hostname and path already routed by another source: " + whyWins(winner, fr),
 				})
 				continue
 			}
-			won[k] = len(claims)
+			if !taken {
+				won[mk] = len(claims)
+			}
 			claims = append(claims, claim{key: k, rule: r, by: fr})
 		}
 	}

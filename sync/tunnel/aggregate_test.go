@@ -206,6 +206,45 @@ func TestAggregateConflicts(t *testing.T) {
 	}
 }
 
+// Rules of two sources that differ only in how they spell "any path"
+// route the same requests: the loser is a conflict and is not written, so
+// the verdict and the written configuration agree. One source's own rules
+// are left as they are.
+func TestAggregateAnyPathSpellingsConflict(t *testing.T) {
+	for _, path := range []string{"/", "^/", ".*", "^/.*", "^/.*$"} {
+		t.Run(path, func(t *testing.T) {
+			frags := []api.Fragment{
+				frag("Ingress", "old", 1, `{"rules":[{"hostname":"app.example.com","service":"http://old"}]}`),
+				frag("Ingress", "new", 2, fmt.Sprintf(`{"rules":[{"hostname":"App.example.com","path":%q,"service":"http://new"}]}`, path)),
+			}
+			for _, fs := range [][]api.Fragment{frags, reversed(frags)} {
+				res := mustAggregate(t, fs)
+				if strings.Contains(string(res.Desired), "http://new") || !strings.Contains(string(res.Desired), "http://old") {
+					t.Fatalf("desired %s: want only the older rule", res.Desired)
+				}
+				if len(res.Conflicts) != 1 || res.Conflicts[0].Key != "app.example.com" || res.Conflicts[0].Loser.Name != "new" {
+					t.Fatalf("conflicts %+v", res.Conflicts)
+				}
+			}
+		})
+	}
+	// A real path is not "any path".
+	res := mustAggregate(t, []api.Fragment{
+		frag("Ingress", "old", 1, `{"rules":[{"hostname":"app.example.com","service":"http://old"}]}`),
+		frag("Ingress", "new", 2, `{"rules":[{"hostname":"app.example.com","path":"^/api","service":"http://new"}]}`),
+	})
+	if len(res.Conflicts) != 0 || !strings.Contains(string(res.Desired), "http://new") {
+		t.Fatalf("conflicts %+v, desired %s", res.Conflicts, res.Desired)
+	}
+	// One source's own spellings are its business (both are written).
+	res = mustAggregate(t, []api.Fragment{
+		frag("Ingress", "one", 1, `{"rules":[{"hostname":"app.example.com","service":"http://a"},{"hostname":"app.example.com","path":"^/","service":"http://b"}]}`),
+	})
+	if len(res.Conflicts) != 0 || !strings.Contains(string(res.Desired), "http://a") || !strings.Contains(string(res.Desired), "http://b") {
+		t.Fatalf("conflicts %+v, desired %s", res.Conflicts, res.Desired)
+	}
+}
+
 func TestAggregateSettingsConflict(t *testing.T) {
 	frags := []api.Fragment{
 		frag("ClusterTunnel", "new", 9, `{"settings":{"warpRouting":true,"fallbackTarget":"http_status:503"}}`),

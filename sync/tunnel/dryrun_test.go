@@ -95,7 +95,7 @@ func TestTunnelDryRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := cfapitest.New(t)
-			f := NewTunnelFlusher(e.Clients, nil)
+			f := NewTunnelFlusher(e.Clients, nil, nil)
 			spec, prev := tt.setup(t, e, f)
 			var desired any
 			if spec != nil {

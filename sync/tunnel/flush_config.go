@@ -66,7 +66,9 @@ func (f *ConfigFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 		return engine.Outcome{Plan: []string{engine.PlanWaitsForTunnel(req.Target.Name)}}, nil
 	}
 	if err != nil {
-		return engine.Outcome{}, err
+		// A tunnel not created yet is waited for, not a failure: its own
+		// flush (usually in the same pass) releases this one.
+		return engine.Outcome{}, cfapi.WaitForTunnel(req.Target.Name, err)
 	}
 	// The configuration is written with the credentials of its tunnel.
 	acct, err := f.clients.For(ctx, t.AccountID, t.Credentials)

@@ -34,7 +34,7 @@ func liveTunnels(e *cfapitest.Env, name string) []emu.TunnelInfo {
 
 func TestTunnelFlusherCreatesOnceAndDeletesOnlyWhatItCreated(t *testing.T) {
 	e := cfapitest.New(t)
-	f := NewTunnelFlusher(e.Clients, nil)
+	f := NewTunnelFlusher(e.Clients, nil, nil)
 	ctx := context.Background()
 	spec := TunnelSpec{AccountID: cfapitest.Account, Name: "edge"}
 
@@ -109,7 +109,7 @@ func TestTunnelFlusherOwnership(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := cfapitest.New(t)
-			f := NewTunnelFlusher(e.Clients, nil)
+			f := NewTunnelFlusher(e.Clients, nil, nil)
 			id := e.HandMadeTunnel(t, "edge")
 			var prev *api.SyncStatus
 			if tt.prev != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 )
@@ -24,15 +25,19 @@ const idPendingName = "pendingName"
 // what the other kinds resolve a tunnel target to.
 type TunnelFlusher struct {
 	clients *cfapi.Clients
-	log     *slog.Logger
+	// store is read for the tunnels the other cloudflare.Tunnel targets
+	// hold (see holderOf); nil skips that check.
+	store *store.Store
+	log   *slog.Logger
 }
 
-// NewTunnelFlusher returns the flusher of cloudflare.Tunnel targets.
-func NewTunnelFlusher(clients *cfapi.Clients, log *slog.Logger) *TunnelFlusher {
+// NewTunnelFlusher returns the flusher of cloudflare.Tunnel targets. st is
+// read to keep one tunnel to one target; nil (unit tests) skips that.
+func NewTunnelFlusher(clients *cfapi.Clients, st *store.Store, log *slog.Logger) *TunnelFlusher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &TunnelFlusher{clients: clients, log: log}
+	return &TunnelFlusher{clients: clients, store: st, log: log}
 }
 
 // Kind returns "cloudflare.Tunnel".
@@ -60,6 +65,9 @@ func (f *TunnelFlusher) Flush(ctx context.Context, req engine.Request) (engine.O
 	}
 	acct, err := f.clients.For(ctx, spec.AccountID, spec.Credentials)
 	if err != nil {
+		return engine.Outcome{}, err
+	}
+	if err := f.shared(ctx, req, acct.ID, prev); err != nil {
 		return engine.Outcome{}, err
 	}
 	t, created, line, err := f.ensure(ctx, acct, spec, prev, req)
@@ -114,6 +122,9 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 		if prev[cfapi.IDTunnel] == spec.ID {
 			return *t, cfapi.Created(prev, false), "", nil
 		}
+		if err := f.notHeld(req, acct.ID, t.ID, "", fmt.Sprintf("tunnel %s (id %s, named by spec.id)", t.Name, t.ID)); err != nil {
+			return cloudflare.Tunnel{}, false, "", err
+		}
 		return *t, false, fmt.Sprintf("adopt tunnel %s (id %s, named by spec.id)", t.Name, t.ID), nil
 	}
 	// The tunnel we recorded, if it still exists under the wanted name (or
@@ -132,6 +143,9 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 		if !ok {
 			return cloudflare.Tunnel{}, false, "", err
 		}
+		if err := f.notHeld(req, acct.ID, t.ID, "", fmt.Sprintf("tunnel %s (id %s, named by spec.takeOver)", t.Name, t.ID)); err != nil {
+			return cloudflare.Tunnel{}, false, "", err
+		}
 		if !req.DryRun {
 			f.log.Info("took over tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
 		}
@@ -148,6 +162,11 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 	}
 	if len(found) > 0 {
 		t := found[0]
+		if prev[cfapi.IDTunnel] != t.ID {
+			if err := f.notHeld(req, acct.ID, t.ID, "", fmt.Sprintf("a tunnel named %s in account %s (id %s)", spec.Name, acct.ID, t.ID)); err != nil {
+				return cloudflare.Tunnel{}, false, "", err
+			}
+		}
 		switch {
 		case prev[idPendingName] == spec.Name:
 			// Created by an earlier attempt that crashed before recording.
@@ -161,6 +180,10 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 			return t, false, fmt.Sprintf("adopt tunnel %s (id %s)", t.Name, t.ID), nil
 		}
 		return cloudflare.Tunnel{}, false, "", engine.Permanent(fmt.Errorf("a tunnel named %s already exists in account %s (id %s) and was not created by conflux-sync: set adopt to take it over", spec.Name, acct.ID, t.ID))
+	}
+	// Another target may be creating a tunnel of this name right now.
+	if err := f.notHeld(req, acct.ID, "", spec.Name, fmt.Sprintf("a tunnel named %s in account %s (being created)", spec.Name, acct.ID)); err != nil {
+		return cloudflare.Tunnel{}, false, "", err
 	}
 	plan = "create tunnel " + spec.Name
 	if req.DryRun {
@@ -180,11 +203,59 @@ func (f *TunnelFlusher) ensure(ctx context.Context, acct *cfapi.Account, spec Tu
 		})
 		return err
 	})
+	if cfapi.HasCode(err, 1013) {
+		// The name was taken meanwhile: by another target of this cluster
+		// creating it at the same moment, this one waits for it.
+		if herr := f.notHeld(req, acct.ID, "", spec.Name, fmt.Sprintf("a tunnel named %s in account %s (created meanwhile)", spec.Name, acct.ID)); herr != nil {
+			return cloudflare.Tunnel{}, false, "", herr
+		}
+	}
 	if err != nil {
 		return cloudflare.Tunnel{}, false, "", err
 	}
 	f.log.Info("created tunnel", "account", acct.ID, "tunnel", t.ID, "name", t.Name)
 	return t, true, plan, nil
+}
+
+// shared settles a tunnel that this target and another one both
+// recorded (left by a version that let a second target adopt a tunnel of
+// this cluster): two configurations would overwrite each other. The
+// target that yields (see holder.yields) forgets the tunnel — its ids are
+// cleared through a checkpoint, so neither its configuration nor its
+// release touches the tunnel again — and is blocked on the other.
+func (f *TunnelFlusher) shared(ctx context.Context, req engine.Request, account string, prev map[string]string) error {
+	id := prev[cfapi.IDTunnel]
+	if id == "" {
+		return nil
+	}
+	h, ok, err := f.holderOf(req.Target, account, id, "")
+	if err != nil {
+		return fmt.Errorf("read the tunnels of the other targets: %w", err)
+	}
+	if !ok || !h.yields(req.Target, cfapi.Created(prev, false)) {
+		return nil
+	}
+	if !req.DryRun {
+		forget := map[string]string{cfapi.IDTunnel: "", cfapi.IDCreated: "", cfapi.IDTunnelName: "", idPendingName: ""}
+		if err := req.Checkpoint(ctx, forget); err != nil {
+			return err
+		}
+		f.log.Warn("tunnel recorded by two targets; this one gives it up", "target", req.Target.String(), "tunnel", id, "keeper", h.target.String())
+	}
+	return h.blocked(fmt.Sprintf("tunnel %s (recorded by both targets; this one gave it up)", id))
+}
+
+// notHeld returns the blocked error (see holder.blocked) when another
+// target of this cluster holds the tunnel id, or creates one named name.
+func (f *TunnelFlusher) notHeld(req engine.Request, account, id, name, what string) error {
+	h, ok, err := f.holderOf(req.Target, account, id, name)
+	if err != nil {
+		return fmt.Errorf("read the tunnels of the other targets: %w", err)
+	}
+	if ok {
+		return h.blocked(what)
+	}
+	return nil
 }
 
 // takeOver finds the tunnel with id that a previous controller created

@@ -45,7 +45,7 @@ func TestTunnelFlusherSecretCredentials(t *testing.T) {
 			if tt.secret != "" {
 				e.Secrets.Set(ref, tt.secret)
 			}
-			f := NewTunnelFlusher(e.Clients, nil)
+			f := NewTunnelFlusher(e.Clients, nil, nil)
 			out, err := f.Flush(cfapitest.Context(t), e.Request(t, tunnelTarget, tt.spec, nil))
 			if tt.wantErr == "" {
 				if err != nil {
@@ -78,7 +78,7 @@ func TestTunnelSecretCredentialsLifecycle(t *testing.T) {
 	ref := cfapitest.SecretRef
 	e.Secrets.Set(ref, cfapitest.Token)
 	ctx := context.Background()
-	tf := NewTunnelFlusher(e.Clients, nil)
+	tf := NewTunnelFlusher(e.Clients, nil, nil)
 	spec := TunnelSpec{AccountID: cfapitest.Account, Name: "edge", Credentials: &ref}
 	out, err := tf.Flush(ctx, e.Request(t, tunnelTarget, spec, nil))
 	if err != nil {
@@ -104,7 +104,7 @@ func TestTunnelSecretCredentialsLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewTunnelFlusher(fresh, nil).Flush(ctx, e.Request(t, tunnelTarget, nil, prev))
+	_, err = NewTunnelFlusher(fresh, nil, nil).Flush(ctx, e.Request(t, tunnelTarget, nil, prev))
 	if err == nil || engine.IsPermanent(err) || !strings.Contains(err.Error(), ref.String()) {
 		t.Fatalf("new leader, Secret gone: %v", err)
 	}
@@ -123,7 +123,7 @@ func TestTunnelCredentialsChangeRechecksDependents(t *testing.T) {
 	e := cfapitest.New(t)
 	ref := cfapitest.SecretRef
 	e.Secrets.Set(ref, cfapitest.Token)
-	f := NewTunnelFlusher(e.Clients, nil)
+	f := NewTunnelFlusher(e.Clients, nil, nil)
 	ctx := context.Background()
 	out, err := f.Flush(ctx, e.Request(t, tunnelTarget, TunnelSpec{AccountID: cfapitest.Account, Name: "edge"}, nil))
 	if err != nil {

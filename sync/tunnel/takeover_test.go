@@ -30,7 +30,7 @@ func TestTunnelTakeOver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := cfapitest.New(t)
-			f := NewTunnelFlusher(e.Clients, nil)
+			f := NewTunnelFlusher(e.Clients, nil, nil)
 			ctx := context.Background()
 			id := e.HandMadeTunnel(t, tt.made)
 			spec := TunnelSpec{AccountID: cfapitest.Account, Name: "edge", TakeOver: id}
@@ -115,7 +115,7 @@ func TestTunnelTakeOverFallsBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := cfapitest.New(t)
-			f := NewTunnelFlusher(e.Clients, nil)
+			f := NewTunnelFlusher(e.Clients, nil, nil)
 			spec := tt.spec
 			spec.AccountID, spec.Name, spec.TakeOver = cfapitest.Account, "edge", tt.setup(t, e)
 			e.Emu.Reset()
