@@ -32,7 +32,14 @@ func suffrageOf(leader *Node, id string) (raft.ServerSuffrage, string, bool) {
 // reports no resumption for a replication it stopped: a failure flag kept
 // from then used to hold the node back until the next leader change.
 func TestVoterBackAtNewAddressIsPromotedWithoutLeaderChange(t *testing.T) {
-	nodes, specs, leader := startCluster(t, 3, nil)
+	// Slower raft timing than the other tests: the assertion is that the
+	// leader does not change, and a busy machine must not cause an
+	// election of its own. Autopilot's timing, which the bound is about,
+	// stays fast.
+	relaxed := func(c *Config) {
+		c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout, c.Raft.LeaderLeaseTimeout = 2*time.Second, 2*time.Second, time.Second
+	}
+	nodes, specs, leader := startCluster(t, 3, relaxed)
 	apply(t, leader, "before")
 	term := leader.Raft().CurrentTerm()
 
@@ -53,6 +60,7 @@ func TestVoterBackAtNewAddressIsPromotedWithoutLeaderChange(t *testing.T) {
 
 	spec.raftAddr = fmt.Sprintf("127.0.0.1:%d", testutil.FreePorts(t, 1)[0])
 	cfg := testConfig(t, spec, gossipAddrs(specs), 3)
+	relaxed(&cfg)
 	restarted := startNode(t, cfg)
 	started := time.Now()
 
