@@ -327,23 +327,35 @@ func (c *Client) SaveSnapshot(ctx context.Context, w io.Writer) (int64, error) {
 	return io.Copy(w, resp.Body)
 }
 
-// RestoreSnapshot uploads a snapshot file; the cluster replaces its state.
+// RestoreSnapshot uploads a snapshot file; the cluster replaces its state
+// and keeps its own cluster id.
 func (c *Client) RestoreSnapshot(ctx context.Context, r io.Reader) (SnapshotMeta, error) {
-	req, err := c.newRequest(ctx, http.MethodPut, "/v1/snapshot", nil, r)
+	res, err := c.RestoreSnapshotWith(ctx, r, RestoreOptions{})
+	return res.SnapshotMeta, err
+}
+
+// RestoreSnapshotWith is RestoreSnapshot with options; it also returns the
+// cluster id the state has after the restore.
+func (c *Client) RestoreSnapshotWith(ctx context.Context, r io.Reader, opts RestoreOptions) (SnapshotRestore, error) {
+	var q url.Values
+	if opts.TakeClusterID {
+		q = url.Values{"take-cluster-id": {"true"}}
+	}
+	req, err := c.newRequest(ctx, http.MethodPut, "/v1/snapshot", q, r)
 	if err != nil {
-		return SnapshotMeta{}, err
+		return SnapshotRestore{}, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := c.snapshotHTTP().Do(req)
 	if err != nil {
-		return SnapshotMeta{}, fmt.Errorf("PUT /v1/snapshot: %w", err)
+		return SnapshotRestore{}, fmt.Errorf("PUT /v1/snapshot: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return SnapshotMeta{}, decodeError(resp)
+		return SnapshotRestore{}, decodeError(resp)
 	}
-	var meta SnapshotMeta
-	return meta, json.NewDecoder(resp.Body).Decode(&meta)
+	var res SnapshotRestore
+	return res, json.NewDecoder(resp.Body).Decode(&res)
 }
 
 // snapshotHTTP is the client without its overall timeout: a large

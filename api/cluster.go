@@ -46,3 +46,23 @@ type SnapshotMeta struct {
 	SHA256    string `json:"sha256,omitempty"`
 	CreatedAt string `json:"createdAt"`
 }
+
+// SnapshotRestore answers PUT /v1/snapshot: the restored file's metadata
+// and the cluster id the state has now.
+type SnapshotRestore struct {
+	SnapshotMeta
+	// RestoredClusterID is the cluster's id after the restore: the id it
+	// had before (the default), or the file's with take-cluster-id. The
+	// id is in the ownership markers of what the cluster creates
+	// downstream.
+	RestoredClusterID string `json:"restoredClusterId"`
+}
+
+// RestoreOptions tune PUT /v1/snapshot.
+type RestoreOptions struct {
+	// TakeClusterID makes the cluster take the snapshot's cluster id
+	// instead of keeping its own (query parameter take-cluster-id=true).
+	// Disaster recovery into a fresh cluster needs it to keep owning
+	// what the lost cluster created downstream.
+	TakeClusterID bool
+}

@@ -251,6 +251,9 @@ func (n *Node) autopilotPass(ctx context.Context, st *apState) {
 		}
 		var f raft.IndexFuture
 		id := raft.ServerID(a.id)
+		if a.kind != apPromote {
+			n.replicationReplaced(a.id)
+		}
 		switch a.kind {
 		case apAddNonvoter:
 			f = n.raft.AddNonvoter(id, raft.ServerAddress(a.addr), 0, n.cfg.ApplyTimeout)
@@ -266,4 +269,16 @@ func (n *Node) autopilotPass(ctx context.Context, st *apState) {
 		delete(st.healthySince, a.id)
 		n.log.Info("autopilot: configuration changed", "action", string(a.kind), "server", a.id, "addr", a.addr, "reason", a.reason)
 	}
+}
+
+// replicationReplaced forgets the heartbeat failures of server id before
+// autopilot removes or re-adds it: raft stops that replication and starts
+// a new one (at the new address), which reports its own failures, while
+// the old one never reports a recovery. Without this a server back at a
+// new address stayed "failing", a non-voter, until the next leader.
+func (n *Node) replicationReplaced(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.failing, id)
+	n.replaced[id] = time.Now()
 }

@@ -128,6 +128,7 @@ func (n *Node) revokeLeadership() {
 	cancel()
 	n.mu.Lock()
 	clear(n.failing)
+	clear(n.replaced)
 	n.mu.Unlock()
 	done := make(chan struct{})
 	go func() { lt.wg.Wait(); close(done) }()

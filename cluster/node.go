@@ -66,6 +66,12 @@ type Node struct {
 	meta    nodeMeta
 	members map[string]*member
 	failing map[string]bool
+	// replaced holds, per server, when autopilot last removed or (re)added
+	// it. raft reports a failed heartbeat with the replication's last
+	// contact, but reports no recovery for a replication it stopped: a
+	// failure whose last contact is older than this came from the
+	// replication to the old address, and must not mark the new one.
+	replaced map[string]time.Time
 
 	gossipEvent chan struct{}
 	publish     chan struct{}
@@ -177,6 +183,7 @@ func New(cfg Config) (*Node, error) {
 		log:         cfg.Logger.With("node", cfg.NodeID),
 		members:     map[string]*member{},
 		failing:     map[string]bool{},
+		replaced:    map[string]time.Time{},
 		gossipEvent: make(chan struct{}, 1),
 		publish:     make(chan struct{}, 1),
 		compactNow:  make(chan struct{}, 1),
@@ -307,7 +314,9 @@ func (n *Node) observeLoop(ctx context.Context) {
 				n.metrics.setState(d)
 			case raft.FailedHeartbeatObservation:
 				n.mu.Lock()
-				n.failing[string(d.PeerID)] = true
+				if !d.LastContact.Before(n.replaced[string(d.PeerID)]) {
+					n.failing[string(d.PeerID)] = true
+				}
 				n.mu.Unlock()
 			case raft.ResumedHeartbeatObservation:
 				n.mu.Lock()

@@ -27,6 +27,7 @@ const (
 	TypePutSource              Type = 5
 	TypeDeleteSource           Type = 6
 	TypeRecordSourceStatus     Type = 7
+	TypeSetClusterID           Type = 8
 )
 
 func (t Type) String() string {
@@ -45,6 +46,8 @@ func (t Type) String() string {
 		return "DeleteSource"
 	case TypeRecordSourceStatus:
 		return "RecordSourceStatus"
+	case TypeSetClusterID:
+		return "SetClusterID"
 	default:
 		return fmt.Sprintf("Type(%d)", byte(t))
 	}
@@ -91,6 +94,14 @@ type RecordSourceStatus struct {
 	Status json.RawMessage `json:"status"`
 }
 
+// SetClusterID names the cluster. The leader proposes it when the state
+// has no id carried by the log (a new cluster, or one bootstrapped by an
+// older release); the first one applied wins on every node and later ones
+// change nothing, so a cluster keeps its id for good. See NewClusterID.
+type SetClusterID struct {
+	ID string `json:"id"`
+}
+
 // Command is any of the command structs above.
 type Command interface {
 	commandType() Type
@@ -103,6 +114,7 @@ func (RecordSync) commandType() Type             { return TypeRecordSync }
 func (PutSource) commandType() Type              { return TypePutSource }
 func (DeleteSource) commandType() Type           { return TypeDeleteSource }
 func (RecordSourceStatus) commandType() Type     { return TypeRecordSourceStatus }
+func (SetClusterID) commandType() Type           { return TypeSetClusterID }
 
 // Encode serialises a command: version byte, type byte, body. The body of
 // a PutFragment — by far the most frequent command — is the fragment's
@@ -155,6 +167,8 @@ func Decode(b []byte) (Command, error) {
 		c = &DeleteSource{}
 	case TypeRecordSourceStatus:
 		c = &RecordSourceStatus{}
+	case TypeSetClusterID:
+		c = &SetClusterID{}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
 	}

@@ -35,6 +35,7 @@ func sampleCommands() map[string]Command {
 		"PutSource":          &PutSource{Source: api.Source{Source: testSource, Spec: json.RawMessage(`{"url":"https://git.example.com/a.git"}`)}},
 		"DeleteSource":       &DeleteSource{Source: testSource},
 		"RecordSourceStatus": &RecordSourceStatus{Source: testSource, Status: json.RawMessage(`{"lastSyncedCommit":"abc"}`)},
+		"SetClusterID":       &SetClusterID{ID: "0123456789abcdef"},
 	}
 }
 
@@ -44,6 +45,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		"ReplaceSourceFragments": TypeReplaceSourceFragments, "ReplaceSourceFragments empty": TypeReplaceSourceFragments,
 		"RecordSync": TypeRecordSync, "PutSource": TypePutSource, "DeleteSource": TypeDeleteSource,
 		"RecordSourceStatus": TypeRecordSourceStatus,
+		"SetClusterID":       TypeSetClusterID,
 	}
 	for name, cmd := range sampleCommands() {
 		t.Run(name, func(t *testing.T) {
@@ -87,7 +89,7 @@ func TestDecodeMalformed(t *testing.T) {
 		{"old version", append([]byte{0, byte(TypeDeleteSource)}, body...), "format version 0"},
 		{"newer version", append([]byte{Version + 1, byte(TypeDeleteSource)}, body...), "format version 2"},
 		{"unknown type 0", append([]byte{Version, 0}, body...), "unknown type 0"},
-		{"unknown type 8", append([]byte{Version, 8}, body...), "unknown type 8"},
+		{"unknown type 99", append([]byte{Version, 99}, body...), "unknown type 99"},
 		{"unknown type 255", append([]byte{Version, 255}, body...), "unknown type 255"},
 		{"no body", []byte{Version, byte(TypePutFragment)}, "PutFragment"},
 		{"bad JSON", append([]byte{Version, byte(TypePutFragment)}, `{"fragment":`...), "PutFragment"},

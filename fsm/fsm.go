@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -192,13 +190,6 @@ func (f *FSM) applyTx(logs []*raft.Log, applied uint64) (resps []any, changed []
 			}
 			last, lastTerm = l.Index, l.Term
 			switch l.Type {
-			case raft.LogConfiguration:
-				// The first configuration entry is the bootstrap one,
-				// identical on every node, so it names the cluster.
-				sum := sha256.Sum256(l.Data)
-				if err := tx.SetClusterID(hex.EncodeToString(sum[:8])); err != nil {
-					return err
-				}
 			case raft.LogCommand:
 				r, err := f.applyCommand(tx, l, note)
 				if err != nil {
@@ -365,6 +356,20 @@ func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) 
 		if ok {
 			res.Changed = 1
 		}
+	case *SetClusterID:
+		if err := ValidateClusterID(c.ID); err != nil {
+			f.logger.Error("skipping a cluster id entry", "index", l.Index, "error", err)
+			return Response{Err: err, Result: res}, nil
+		}
+		ok, err := tx.RecordClusterID(c.ID)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
+		} else {
+			res.Stale = true
+		}
 	case *DeleteSource:
 		before, err := tx.SourceFragments(c.Source)
 		if err != nil {
@@ -405,9 +410,12 @@ func (f *FSM) Restore(r io.ReadCloser) error {
 		return fmt.Errorf("fsm: restore: %w", err)
 	}
 	var idx uint64
-	// The image's cluster id comes with it. Keeping the local one instead
-	// would split the cluster's name: a follower that installs a snapshot
-	// before it applied the first configuration entry has no id to keep.
+	// The image's cluster id comes with it: raft installs the same image on
+	// every node, and keeping a local id instead would split the cluster's
+	// name (a follower that installs a snapshot before it applied the
+	// SetClusterID entry has no id to keep). A user restore into another
+	// cluster puts the id it keeps into the image before raft sees it
+	// (store.SetImageClusterID).
 	err := f.store.View(func(v *store.View) error {
 		idx, _ = v.AppliedIndex()
 		return nil

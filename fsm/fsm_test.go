@@ -2,8 +2,6 @@ package fsm
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,42 +315,87 @@ func TestApplyBatchStoreFailureWritesNothing(t *testing.T) {
 	}
 }
 
-func TestApplyBatchClusterIDFromFirstConfiguration(t *testing.T) {
-	h := newHarness(t, store.Options{})
-	cfg1 := []byte("bootstrap configuration")
-	sum := sha256.Sum256(cfg1)
-	want := hex.EncodeToString(sum[:8])
-	clusterID := func() string {
+// The cluster id comes from a SetClusterID entry, never from the
+// bootstrap configuration: two clusters bootstrapped with the same servers
+// at the same addresses got the same id, and each deleted the other's DNS
+// records as its own.
+func TestApplyBatchClusterID(t *testing.T) {
+	clusterID := func(h *harness) (string, bool) {
 		var id string
-		h.store.View(func(v *store.View) error { id = v.ClusterID(); return nil })
-		return id
+		var logged bool
+		h.store.View(func(v *store.View) error { id, logged = v.ClusterID(), v.ClusterIDLogged(); return nil })
+		return id, logged
+	}
+	bootstrap := []byte("bootstrap configuration: node-0, node-1, node-2 at the same addresses")
+
+	a, b := newHarness(t, store.Options{}), newHarness(t, store.Options{})
+	for _, h := range []*harness{a, b} {
+		h.apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: bootstrap})
+		if id, _ := clusterID(h); id != "" {
+			t.Fatalf("a configuration entry set cluster id %q", id)
+		}
+	}
+	idA, err := NewClusterID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idB, _ := NewClusterID()
+	if idA == idB || ValidateClusterID(idA) != nil {
+		t.Fatalf("NewClusterID gave %q and %q, want two distinct valid ids", idA, idB)
+	}
+	r := a.apply(cmdLog(t, 2, 1, &SetClusterID{ID: idA}))
+	b.apply(cmdLog(t, 2, 1, &SetClusterID{ID: idB}))
+	if r[0].Err != nil || r[0].Result.Changed != 1 {
+		t.Fatalf("SetClusterID response %+v", r[0])
+	}
+	if got, logged := clusterID(a); got != idA || !logged {
+		t.Fatalf("cluster id %q (logged %v), want %q", got, logged, idA)
+	}
+	if got, _ := clusterID(b); got != idB {
+		t.Fatalf("the second cluster's id %q, want its own %q", got, idB)
 	}
 
-	h.apply(
-		&raft.Log{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: cfg1},
-		cmdLog(t, 2, 1, putCmd("a", "s", 1, `{}`)),
-		&raft.Log{Index: 3, Term: 1, Type: raft.LogConfiguration, Data: []byte("added a voter")},
+	// A later entry (a second leader that proposed before it saw the
+	// first) changes nothing, nor do configurations or a restart.
+	r = a.apply(
+		cmdLog(t, 3, 2, &SetClusterID{ID: idB}),
+		&raft.Log{Index: 4, Term: 2, Type: raft.LogConfiguration, Data: []byte("added a voter")},
 	)
-	if got := clusterID(); got != want {
-		t.Errorf("cluster id = %q, want %q", got, want)
+	if !r[0].Result.Stale || r[0].Result.Changed != 0 {
+		t.Errorf("second SetClusterID response %+v, want stale", r[0])
 	}
-	h.apply(&raft.Log{Index: 4, Term: 2, Type: raft.LogConfiguration, Data: []byte("removed a voter")})
-	h.reopen()
-	if got := clusterID(); got != want {
-		t.Errorf("cluster id after later configurations = %q, want %q", got, want)
+	a.reopen()
+	if got, _ := clusterID(a); got != idA {
+		t.Errorf("cluster id after a later entry and a restart = %q, want %q", got, idA)
 	}
-	// Re-delivery of the first configuration after a restart is skipped.
-	h.apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: []byte("other")})
-	if got := clusterID(); got != want {
-		t.Errorf("cluster id = %q, want %q", got, want)
+
+	// A malformed id is refused, naming the reason, and stores nothing.
+	c := newHarness(t, store.Options{})
+	r = c.apply(cmdLog(t, 1, 1, &SetClusterID{ID: "not-hex"}))
+	if r[0].Err == nil || !strings.Contains(r[0].Err.Error(), "cluster id") {
+		t.Errorf("malformed id: response %+v, want an error naming the cluster id", r[0])
 	}
-	// Another node bootstrapped with the same configuration gets the same id.
-	h2 := newHarness(t, store.Options{})
-	h2.apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: cfg1})
-	var id2 string
-	h2.store.View(func(v *store.View) error { id2 = v.ClusterID(); return nil })
-	if id2 != want {
-		t.Errorf("second node cluster id = %q, want %q", id2, want)
+	if got, _ := clusterID(c); got != "" {
+		t.Errorf("malformed id stored as %q", got)
+	}
+}
+
+// A data dir written by an older release has the id it derived from the
+// bootstrap configuration, not marked as logged: it keeps it, and a
+// SetClusterID entry with that id (the leader's, see server) marks it.
+func TestApplyBatchKeepsAnExistingClusterID(t *testing.T) {
+	h := newHarness(t, store.Options{})
+	const legacy = "00112233445566ff"
+	if err := h.store.Update(func(tx *store.Tx) error { return tx.SetClusterID(legacy) }); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewClusterID()
+	h.apply(cmdLog(t, 1, 1, &SetClusterID{ID: other}))
+	var id string
+	var logged bool
+	h.store.View(func(v *store.View) error { id, logged = v.ClusterID(), v.ClusterIDLogged(); return nil })
+	if id != legacy || !logged {
+		t.Errorf("cluster id %q (logged %v), want the existing %q, logged", id, logged, legacy)
 	}
 }
 
@@ -585,10 +628,11 @@ func TestSnapshotIsPointInTime(t *testing.T) {
 func TestRestoreTakesTheImagesClusterID(t *testing.T) {
 	a := newHarness(t, store.Options{})
 	fill(t, a)
+	a.apply(cmdLog(t, 43, 2, &SetClusterID{ID: "aaaaaaaaaaaaaaaa"}))
 	sink := persist(t, a.fsm)
 
 	b := newHarness(t, store.Options{})
-	b.apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogConfiguration, Data: []byte("another cluster")})
+	b.apply(cmdLog(t, 1, 1, &SetClusterID{ID: "0123456789abcdef"}))
 	if err := b.fsm.Restore(io.NopCloser(bytes.NewReader(sink.Bytes()))); err != nil {
 		t.Fatal(err)
 	}

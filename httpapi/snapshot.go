@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/fsm"
 	"github.com/conflux-sync/conflux-sync/store"
 )
 
@@ -56,7 +57,22 @@ func restoreTimeout(applyTimeout time.Duration, size int64) time.Duration {
 // handleSnapshotRestore verifies an uploaded snapshot file completely
 // (spooled to a temporary file, never held in memory) before handing the
 // state to raft. A corrupt or truncated file touches nothing.
+//
+// The cluster keeps its own id (the one in the ownership markers of what
+// it created downstream) unless take-cluster-id=true: a snapshot from
+// another cluster must not make this one the owner of the other's
+// objects, while disaster recovery into a fresh cluster needs the lost
+// cluster's id to keep owning what it made.
 func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
+	take := false
+	if v := r.URL.Query().Get("take-cluster-id"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, api.Errorf(api.CodeBadRequest, "take-cluster-id", "want true or false, got %q", v))
+			return
+		}
+		take = b
+	}
 	tmp, err := os.CreateTemp(s.cfg.TempDir, "conflux-restore-*.db")
 	if err != nil {
 		s.internal(w, r, err)
@@ -80,20 +96,58 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("spooling the uploaded snapshot: %w", err))
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), restoreTimeout(s.cfg.ApplyTimeout, meta.StateSize))
+	defer cancel()
+	clusterID, err := s.restoredClusterID(ctx, meta, take)
+	if err != nil {
+		s.fail(w, r, applyError(err))
+		return
+	}
+	if err := store.SetImageClusterID(tmp.Name(), clusterID); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	fi, err := tmp.Stat()
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	if _, err := tmp.Seek(0, 0); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), restoreTimeout(s.cfg.ApplyTimeout, meta.StateSize))
-	defer cancel()
-	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: meta.StateSize}
+	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: fi.Size()}
 	if err := s.cfg.Cluster.Restore(ctx, rmeta, tmp); err != nil {
 		s.fail(w, r, applyError(err))
 		return
 	}
 	s.cfg.Cache.Purge()
-	s.log.Info("snapshot restored", "index", meta.Index, "clusterId", meta.ClusterID, "fragments", meta.Fragments)
-	writeJSON(w, http.StatusOK, meta)
+	s.log.Info("snapshot restored", "index", meta.Index, "snapshotClusterId", meta.ClusterID, "clusterId", clusterID,
+		"tookClusterId", take, "fragments", meta.Fragments)
+	writeJSON(w, http.StatusOK, api.SnapshotRestore{SnapshotMeta: meta, RestoredClusterID: clusterID})
+}
+
+// restoredClusterID is the id the state has after a restore: the
+// snapshot's when take is set (and it has one), else this cluster's. A
+// cluster whose leader has not applied its id yet (its first moments)
+// gets a new one, as its leader would have proposed.
+func (s *Server) restoredClusterID(ctx context.Context, meta api.SnapshotMeta, take bool) (string, error) {
+	if take && meta.ClusterID != "" {
+		return meta.ClusterID, nil
+	}
+	// Everything committed before this leader's term is applied by now,
+	// the id included if one was named.
+	if err := s.cfg.Cluster.WaitLeaderEstablished(ctx); err != nil {
+		return "", err
+	}
+	var id string
+	if err := s.cfg.Store.View(func(v *store.View) error { id = v.ClusterID(); return nil }); err != nil {
+		return "", err
+	}
+	if id != "" {
+		return id, nil
+	}
+	return fsm.NewClusterID()
 }
 
 // handleReady answers 200 once the node knows a leader and has applied

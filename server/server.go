@@ -401,6 +401,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	n.cluster.RegisterLeaderTask("cluster-id", n.nameCluster)
 
 	if cfg.Kube.REST != nil && cfg.Cloudflare.Secrets == nil {
 		// Tokens named by the objects' Secret references are read when a

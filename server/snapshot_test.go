@@ -50,13 +50,15 @@ func TestSnapshotRestoreIntoFreshClusterAfterTotalLoss(t *testing.T) {
 		}
 	}
 
+	// Disaster recovery takes the lost cluster's id, so the new cluster
+	// keeps owning what the old one created downstream.
 	fresh := newTestCluster(t, 3)
-	meta, err := fresh.client(fresh.follower(), adminToken).RestoreSnapshot(context.Background(), bytes.NewReader(snap))
+	meta, err := fresh.client(fresh.follower(), adminToken).RestoreSnapshotWith(context.Background(), bytes.NewReader(snap), api.RestoreOptions{TakeClusterID: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta.Fragments != 25 {
-		t.Fatalf("restored meta says %d fragments, want 25", meta.Fragments)
+	if meta.Fragments != 25 || meta.RestoredClusterID != meta.ClusterID {
+		t.Fatalf("restored meta says %d fragments, cluster id %q (snapshot's %q); want 25 and the snapshot's id", meta.Fragments, meta.RestoredClusterID, meta.ClusterID)
 	}
 	got := fresh.converge(fresh.lastIndex())
 	if got != want {

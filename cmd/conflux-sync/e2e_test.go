@@ -320,11 +320,18 @@ func TestE2ESnapshotSaveWipeRestore(t *testing.T) {
 		t.Fatalf("a refused restore changed the cluster:\n%s", got)
 	}
 
-	res := decodeJSON[api.SnapshotMeta](t, c.mustCLI(c.follower(), "snapshot", "restore", file, "-o", "json").stdout)
-	if res.Index != saved.Index || res.Fragments != saved.Fragments {
+	// Disaster recovery: the new cluster takes the lost one's id, which is
+	// in the ownership markers of what it created downstream.
+	res := decodeJSON[api.SnapshotRestore](t, c.mustCLI(c.follower(), "snapshot", "restore", "--take-cluster-id", file, "-o", "json").stdout)
+	if res.Index != saved.Index || res.Fragments != saved.Fragments || res.RestoredClusterID != saved.ClusterID || saved.ClusterID == "" {
 		t.Errorf("restore reported %+v, saved %+v", res, saved)
 	}
 	c.converged(before, 0, 1, 2)
+	for i := range c.nodes {
+		if st, err := c.client(i).Status(context.Background()); err != nil || st.ClusterID != saved.ClusterID {
+			t.Errorf("%s after the restore: cluster id %q (%v), want the snapshot's %q", c.nodes[i].id, st.ClusterID, err, saved.ClusterID)
+		}
+	}
 	if got := c.mustCLI(c.leader(), "targets", "ls", "-o", "json").stdout; got != beforeTargets {
 		t.Errorf("targets after restore:\n%s\nbefore:\n%s", got, beforeTargets)
 	}

@@ -6,7 +6,9 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -181,15 +183,53 @@ func describeOps(ops []porcupine.Operation) string {
 	return b.String()
 }
 
-// failingKeys returns the keys whose partition alone is not linearizable.
-func failingKeys(ops []porcupine.Operation, timeout time.Duration) map[string][]porcupine.Operation {
-	bad := map[string][]porcupine.Operation{}
+// linVerdict is the outcome of checking a history key by key.
+type linVerdict struct {
+	// illegal and unknown hold the history of each key that is not
+	// linearizable, and of each key whose check did not finish in time.
+	illegal, unknown map[string][]porcupine.Operation
+	// keys is how many keys were checked; slowest is the longest check.
+	keys    int
+	slowest time.Duration
+}
+
+// checkLinearizable checks ops one key (the model's partition) at a time,
+// each within perKey. Every key is a register of its own, so a key's
+// history is small whatever the length of the run, and a check that does
+// not finish is a failure too: counting it as a pass would make the suite
+// unable to fail once the history grows.
+func checkLinearizable(ops []porcupine.Operation, perKey time.Duration) linVerdict {
+	v := linVerdict{illegal: map[string][]porcupine.Operation{}, unknown: map[string][]porcupine.Operation{}}
 	for _, part := range registerModel.Partition(ops) {
-		if porcupine.CheckOperationsTimeout(registerModel, part, timeout) == porcupine.Illegal {
-			bad[part[0].Input.(regInput).Key] = part
+		key := part[0].Input.(regInput).Key
+		start := time.Now()
+		res := porcupine.CheckOperationsTimeout(registerModel, part, perKey)
+		v.keys++
+		v.slowest = max(v.slowest, time.Since(start))
+		switch res {
+		case porcupine.Illegal:
+			v.illegal[key] = part
+		case porcupine.Unknown:
+			v.unknown[key] = part
 		}
 	}
-	return bad
+	return v
+}
+
+// err is nil only when every key's history was proven linearizable.
+func (v linVerdict) err() error {
+	var msgs []string
+	for _, key := range slices.Sorted(maps.Keys(v.illegal)) {
+		msgs = append(msgs, fmt.Sprintf("history of %s is not linearizable; its operations:\n%s", key, describeOps(v.illegal[key])))
+	}
+	for _, key := range slices.Sorted(maps.Keys(v.unknown)) {
+		msgs = append(msgs, fmt.Sprintf("the linearizability check of %s (%d operations) did not finish in time, so the history is not proven linearizable; its operations:\n%s",
+			key, len(v.unknown[key]), describeOps(v.unknown[key])))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "\n"))
 }
 
 // cfWrite is one tunnel configuration Cloudflare accepted, in order: each
@@ -294,5 +334,77 @@ func TestHistoryNarrowsUnknownPuts(t *testing.T) {
 	h.add(0, regInput{Key: "k", Kind: opRead}, 50, regOutput{Value: 1}, 60)
 	if porcupine.CheckOperations(registerModel, h.operations()) {
 		t.Fatal("a read of 1 after a read of 2 passed")
+	}
+}
+
+// A history over many keys whose one key is not linearizable is reported
+// Illegal, for that key alone, and every key's check finishes (the
+// partitions keep each search small).
+func TestLinearizabilityPartitionedIllegal(t *testing.T) {
+	op := func(key string, client int, kind opKind, v int, call, ret int64) porcupine.Operation {
+		in := regInput{Key: key, Kind: kind}
+		out := regOutput{}
+		if kind == opRead {
+			out.Value = v
+		} else {
+			in.Value = v
+		}
+		return porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret}
+	}
+	var ops []porcupine.Operation
+	value := 0
+	// Twelve keys, four clients each, overlapping puts and reads: legal.
+	for k := range 12 {
+		key := fmt.Sprintf("key-%d", k)
+		for round := range 20 {
+			base := int64(round * 100)
+			for c := range 4 {
+				value++
+				ops = append(ops, op(key, c, opPut, value, base+int64(c), base+50+int64(c)))
+			}
+			// A read overlapping all four puts may see any of them.
+			ops = append(ops, op(key, 4, opRead, value-2, base+10, base+60))
+		}
+	}
+	// key-7: a read after an acknowledged put that returns the value
+	// before it (a stale read).
+	ops = append(ops,
+		op("key-7", 5, opPut, 1_000_001, 5000, 5010),
+		op("key-7", 5, opPut, 1_000_002, 5020, 5030),
+		op("key-7", 6, opRead, 1_000_001, 5040, 5050))
+
+	if got := porcupine.CheckOperationsTimeout(registerModel, ops, time.Minute); got != porcupine.Illegal {
+		t.Fatalf("whole history: %v, want Illegal", got)
+	}
+	v := checkLinearizable(ops, time.Minute)
+	if v.keys != 12 || len(v.unknown) != 0 || len(v.illegal) != 1 || v.illegal["key-7"] == nil {
+		t.Fatalf("checked %d keys: illegal %v, unknown %v; want key-7 alone illegal", v.keys, slices.Sorted(maps.Keys(v.illegal)), slices.Sorted(maps.Keys(v.unknown)))
+	}
+	if err := v.err(); err == nil || !strings.Contains(err.Error(), "key-7 is not linearizable") {
+		t.Fatalf("err = %v, want key-7 named", err)
+	}
+	t.Logf("%d operations over %d keys; slowest key %s", len(ops), v.keys, v.slowest)
+
+	// Without the stale read every key is proven linearizable.
+	if err := checkLinearizable(ops[:len(ops)-1], time.Minute).err(); err != nil {
+		t.Fatalf("legal history reported: %v", err)
+	}
+}
+
+// A check that runs out of time is a failure, never a pass: 24 concurrent
+// puts followed by a read of a value nobody wrote take porcupine 2^24
+// states to refute, far beyond 100ms.
+func TestLinearizabilityTimeoutFails(t *testing.T) {
+	var ops []porcupine.Operation
+	for i := range 24 {
+		ops = append(ops, porcupine.Operation{ClientId: i, Input: regInput{Key: "k", Kind: opPut, Value: i + 1}, Call: 0, Output: regOutput{}, Return: 100})
+	}
+	ops = append(ops, porcupine.Operation{ClientId: 24, Input: regInput{Key: "k", Kind: opRead}, Call: 200, Output: regOutput{Value: 999}, Return: 300})
+	v := checkLinearizable(ops, 100*time.Millisecond)
+	if len(v.unknown) != 1 {
+		t.Fatalf("unknown keys %v (illegal %v), want k: the check must not finish in 100ms", slices.Sorted(maps.Keys(v.unknown)), slices.Sorted(maps.Keys(v.illegal)))
+	}
+	if err := v.err(); err == nil || !strings.Contains(err.Error(), "did not finish in time") {
+		t.Fatalf("err = %v, want a failure for the unfinished check", err)
 	}
 }

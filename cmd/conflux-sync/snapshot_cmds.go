@@ -82,10 +82,21 @@ but the newest N such files in DIR once the new one is safely written.`,
 	}
 	save.Flags().StringVar(&intoDir, "into-dir", "", "write DIR/conflux-sync-<UTC time>.snap instead of FILE")
 	save.Flags().IntVar(&keep, "keep", 0, "with --into-dir: keep only the newest N backups in DIR (0: keep all)")
-	snap.AddCommand(save, &cobra.Command{
-		Use:   "restore FILE",
+	var takeClusterID bool
+	restore := &cobra.Command{
+		Use:   "restore FILE [--take-cluster-id]",
 		Short: "Replace the cluster's whole state with FILE (verified first)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Replace the cluster's whole state with FILE (verified first). The cluster keeps
+its own cluster id, which is in the ownership markers of everything it created
+downstream (conflux-sync:<id> in Cloudflare record comments): a snapshot of another
+cluster does not make this one the owner of the other's objects.
+
+Disaster recovery into a fresh cluster after the old one is lost must pass
+--take-cluster-id, so that the new cluster takes the snapshot's id and keeps
+owning (updating, deleting) what the old cluster created.`,
+		Example: `  conflux-sync snapshot restore backup.snap
+  conflux-sync snapshot restore --take-cluster-id backup.snap   # disaster recovery`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
@@ -103,16 +114,20 @@ but the newest N such files in DIR once the new one is safely written.`,
 			if err != nil {
 				return err
 			}
-			meta, err := c.RestoreSnapshot(cmd.Context(), f)
+			res, err := c.RestoreSnapshotWith(cmd.Context(), f, api.RestoreOptions{TakeClusterID: takeClusterID})
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), meta, func(tw *tabwriter.Writer) {
+			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
 				fmt.Fprintf(tw, "Restored %s\n", args[0])
-				printSnapshotMeta(tw, meta)
+				printSnapshotMeta(tw, res.SnapshotMeta)
+				fmt.Fprintf(tw, "Cluster id now:\t%s\n", orDash(res.RestoredClusterID))
 			})
 		},
-	}, &cobra.Command{
+	}
+	restore.Flags().BoolVar(&takeClusterID, "take-cluster-id", false,
+		"take the snapshot's cluster id instead of keeping this cluster's (disaster recovery into a fresh cluster)")
+	snap.AddCommand(save, restore, &cobra.Command{
 		Use:   "inspect FILE",
 		Short: "Verify a snapshot file and print its metadata (offline)",
 		Args:  cobra.ExactArgs(1),

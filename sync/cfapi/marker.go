@@ -9,10 +9,11 @@ import (
 const MaxCommentLen = 100
 
 // Marker is the ownership marker conflux-sync puts in the comments of the
-// objects it creates: "conflux-sync:<cluster id>". A snapshot restored
-// into a new cluster keeps the cluster id, so ownership survives disaster
-// recovery; a second, separate cluster has its own id and never takes
-// over the first one's objects.
+// objects it creates: "conflux-sync:<cluster id>". The id is random per
+// cluster (even for clusters bootstrapped alike), so a second, separate
+// cluster never takes over the first one's objects; a snapshot restored
+// into a fresh cluster with take-cluster-id brings the id along, so
+// ownership survives disaster recovery.
 func Marker(clusterID string) string { return "conflux-sync:" + clusterID }
 
 // Owned reports whether comment carries marker.

@@ -203,6 +203,15 @@ type Engine struct {
 	scanAll  chan struct{}     // non-nil while Run runs; buffered 1
 	permFail map[string]uint64 // target key → revision that failed permanently
 	deps     *deps             // non-nil while Run runs: what waits on what
+	// awaitID holds the targets that wait for the cluster id (a new
+	// cluster's first moments): no flush may build an ownership marker
+	// without it. Notify sends them back to the queue once it is applied.
+	awaitID map[string]awaiting
+}
+
+type awaiting struct {
+	target api.TargetRef
+	why    reason
 }
 
 // Flush results (label values of conflux_sync_flushes_total).
@@ -319,6 +328,7 @@ func (e *Engine) Run(ctx context.Context) {
 	// have what the old one lacked (a token, a permission).
 	e.permFail = make(map[string]uint64)
 	e.deps = newDeps()
+	e.awaitID = make(map[string]awaiting)
 	e.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -388,6 +398,7 @@ func (e *Engine) Notify(changed []api.TargetRef) {
 	if q == nil {
 		return
 	}
+	e.releaseAwaiting(q)
 	if changed == nil {
 		select {
 		case scanAll <- struct{}{}:
@@ -488,6 +499,14 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	case why&reasonCheck != 0 && !upToDate && !perm && !(waitingHere && indexed):
 	case why&reasonChange != 0 && !upToDate && !failedHere && !waitingHere:
 	default:
+		return false, 0
+	}
+
+	if clusterID == "" {
+		// A new cluster's leader proposes the id as it starts leading;
+		// until it is applied nothing flushes, and nothing is recorded
+		// against the target (no error, no attempt, no backoff).
+		e.awaitClusterID(t, why)
 		return false, 0
 	}
 
@@ -633,6 +652,48 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		}
 		log.Warn("sync engine: flush failed; retrying", "revision", rec.Revision, "attempts", st.Attempts, "in", delay, "err", ferr)
 		return true, delay
+	}
+}
+
+// awaitClusterID parks t until the cluster id is applied. The id may have
+// been applied since attempt read the store, before Notify could see t
+// parked: the queue is checked again here.
+func (e *Engine) awaitClusterID(t api.TargetRef, why reason) {
+	e.mu.Lock()
+	first := len(e.awaitID) == 0
+	e.awaitID[t.Key()] = awaiting{target: t, why: e.awaitID[t.Key()].why | why}
+	q := e.q
+	e.mu.Unlock()
+	if first {
+		e.log.Info("sync engine: waiting for the cluster id before flushing (the ownership markers carry it)")
+	}
+	if q != nil {
+		e.releaseAwaiting(q)
+	}
+}
+
+// releaseAwaiting queues the parked targets once the cluster id is known.
+// It is cheap when none are parked (every Notify calls it).
+func (e *Engine) releaseAwaiting(q *queue) {
+	e.mu.Lock()
+	n := len(e.awaitID)
+	e.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	id := ""
+	if err := e.cfg.Store.View(func(v *store.View) error { id = v.ClusterID(); return nil }); err != nil || id == "" {
+		return
+	}
+	e.mu.Lock()
+	parked := e.awaitID
+	e.awaitID = make(map[string]awaiting)
+	e.mu.Unlock()
+	if len(parked) > 0 {
+		e.log.Info("sync engine: the cluster id is known; flushing the targets that waited for it", "clusterId", id, "targets", len(parked))
+	}
+	for _, a := range parked {
+		q.add(a.target, a.why)
 	}
 }
 

@@ -71,6 +71,32 @@ type env struct {
 // cfg (Store, Cache, Cluster and Flushers are filled in).
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
+	v := newEnvWithoutClusterID(t, cfg)
+	v.setClusterID(testClusterID)
+	return v
+}
+
+const testClusterID = "0123456789abcdef"
+
+// setClusterID applies the entry that names the cluster (the server's
+// leader task proposes it).
+func (v *env) setClusterID(id string) {
+	v.t.Helper()
+	cmd, err := fsm.Encode(fsm.SetClusterID{ID: id})
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := v.node.Apply(ctx, cmd); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// newEnvWithoutClusterID is newEnv in a cluster whose id is not applied
+// yet.
+func newEnvWithoutClusterID(t *testing.T, cfg Config) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "state.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -254,6 +280,7 @@ type flushCall struct {
 	// (passed the write gate and "wrote" downstream).
 	dryRun, wrote bool
 	drift         bool
+	clusterID     string
 }
 
 // retryAfterErr is a transient error with a server-given delay.
@@ -288,7 +315,7 @@ func (f *fakeFlusher) Flush(ctx context.Context, req Request) (Outcome, error) {
 	f.mu.Lock()
 	_, gated := ctx.Value(writeGateKey{}).(writeGate)
 	gate := VerifyWrite(ctx)
-	call := flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now(), gate: gate, gated: gated, dryRun: req.DryRun, drift: req.Drift}
+	call := flushCall{target: tg, hash: res.Hash(), prev: prev, at: time.Now(), gate: gate, gated: gated, dryRun: req.DryRun, drift: req.Drift, clusterID: req.ClusterID}
 	var err error
 	if len(f.errs) > 0 {
 		err, f.errs = f.errs[0], f.errs[1:]
