@@ -40,6 +40,12 @@ type nodeMeta struct {
 	// bootstrap with; Locked says it is final (see bootstrap.go).
 	Proposal string `json:"p,omitempty"`
 	Locked   bool   `json:"l,omitempty"`
+	// Key is the fingerprint of the node's raft TLS key (KeyFingerprint).
+	Key string `json:"k,omitempty"`
+	// Secrets and GossipKeys are the digests (SecretsDigest) of the
+	// cluster secrets and operator gossip keys loaded now.
+	Secrets    string `json:"x,omitempty"`
+	GossipKeys string `json:"g,omitempty"`
 }
 
 func (m nodeMeta) encode() []byte {
@@ -60,6 +66,8 @@ func checkMetaSize(m nodeMeta) error {
 	m.HasState, m.Locked = true, true
 	m.Applied, m.Term = math.MaxUint64, math.MaxUint64
 	m.Proposal = strings.Repeat("f", proposalHashLen)
+	m.Key = strings.Repeat("f", 43)
+	m.Secrets, m.GossipKeys = strings.Repeat("f", 16), strings.Repeat("f", 16)
 	if n := len(m.encode()); n > memberlist.MetaMaxSize {
 		return fmt.Errorf("gossip metadata would be %d bytes, over memberlist's %d: shorten NodeID or advertise addresses", n, memberlist.MetaMaxSize)
 	}
@@ -123,13 +131,27 @@ func (n *Node) observeMember(node *memberlist.Node, state string) {
 		n.members[node.Name] = m
 	}
 	m.addr = node.Address()
+	var impostor string
 	if meta, ok := decodeMeta(node.Meta); ok {
-		m.meta, m.metaOK = meta, true
+		// Metadata claiming a bound id with another key is an impostor's:
+		// keep what the real server gossiped (its addresses), so nothing
+		// is forwarded or re-addressed to the impostor.
+		if n.secure() && node.Name != n.cfg.NodeID {
+			if bound, isBound := n.boundKey(node.Name); isBound && bound != meta.Key {
+				impostor = "it gossips another key than its node id is bound to"
+			}
+		}
+		if impostor == "" {
+			m.meta, m.metaOK = meta, true
+		}
 	}
 	if m.state != state {
 		m.state, m.since = state, now
 	}
 	n.mu.Unlock()
+	if impostor != "" {
+		n.reportImpostor(node.Name, impostor)
+	}
 	select {
 	case n.gossipEvent <- struct{}{}:
 	default:
@@ -239,8 +261,8 @@ func (n *Node) newMemberlist() (*memberlist.Memberlist, error) {
 		mc.GossipToTheDeadTime = t.GossipToTheDeadTime
 	}
 	mc.DeadNodeReclaimTime = t.DeadNodeReclaimTime
-	if len(cfg.GossipKey) > 0 {
-		mc.SecretKey = append([]byte(nil), cfg.GossipKey...)
+	if n.keyring != nil {
+		mc.Keyring = n.keyring
 	}
 	mc.Delegate = gossipDelegate{n}
 	mc.Events = gossipDelegate{n}

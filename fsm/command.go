@@ -27,6 +27,10 @@ const (
 	TypePutSource              Type = 5
 	TypeDeleteSource           Type = 6
 	TypeRecordSourceStatus     Type = 7
+	// 16 and 17 (not 8, 9) leave room for commands other work adds
+	// meanwhile; the numbers carry no order.
+	TypeBindNodeKey   Type = 16
+	TypeUnbindNodeKey Type = 17
 )
 
 func (t Type) String() string {
@@ -45,6 +49,10 @@ func (t Type) String() string {
 		return "DeleteSource"
 	case TypeRecordSourceStatus:
 		return "RecordSourceStatus"
+	case TypeBindNodeKey:
+		return "BindNodeKey"
+	case TypeUnbindNodeKey:
+		return "UnbindNodeKey"
 	default:
 		return fmt.Sprintf("Type(%d)", byte(t))
 	}
@@ -91,6 +99,21 @@ type RecordSourceStatus struct {
 	Status json.RawMessage `json:"status"`
 }
 
+// BindNodeKey binds a raft node id to the SHA-256 fingerprint of the public
+// key the node proved it holds (see cluster's PKI). A bound id keeps its
+// fingerprint: a different one is refused until UnbindNodeKey. Only the
+// fingerprint is logged, never key material.
+type BindNodeKey struct {
+	NodeID      string `json:"nodeId"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// UnbindNodeKey drops a node id's binding (the node was removed, e.g. to
+// rejoin with a wiped data dir and a new key).
+type UnbindNodeKey struct {
+	NodeID string `json:"nodeId"`
+}
+
 // Command is any of the command structs above.
 type Command interface {
 	commandType() Type
@@ -103,6 +126,8 @@ func (RecordSync) commandType() Type             { return TypeRecordSync }
 func (PutSource) commandType() Type              { return TypePutSource }
 func (DeleteSource) commandType() Type           { return TypeDeleteSource }
 func (RecordSourceStatus) commandType() Type     { return TypeRecordSourceStatus }
+func (BindNodeKey) commandType() Type            { return TypeBindNodeKey }
+func (UnbindNodeKey) commandType() Type          { return TypeUnbindNodeKey }
 
 // Encode serialises a command: version byte, type byte, body. The body of
 // a PutFragment — by far the most frequent command — is the fragment's
@@ -155,6 +180,10 @@ func Decode(b []byte) (Command, error) {
 		c = &DeleteSource{}
 	case TypeRecordSourceStatus:
 		c = &RecordSourceStatus{}
+	case TypeBindNodeKey:
+		c = &BindNodeKey{}
+	case TypeUnbindNodeKey:
+		c = &UnbindNodeKey{}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
 	}
