@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -375,12 +376,25 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports := testutil.FreePorts(t, 2)
-	base := func(extra ...string) []string {
+	unsecured := func(extra ...string) []string {
 		args := []string{"server", "--node-id", "solo", "--data-dir", t.TempDir(),
 			"--raft-addr", testutil.Addr(ports[0]), "--gossip-addr", testutil.Addr(ports[1]),
 			"--bootstrap-expect", "1", "--log-level", "warn"}
 		return append(args, extra...)
 	}
+	base := func(extra ...string) []string { return unsecured(append([]string{"--insecure-cluster"}, extra...)...) }
+	// Issue #19 finding 8: placeholder and typed keys, and secret files
+	// that hold them, are refused with the file and line.
+	secretFile := func(content string) string {
+		p := filepath.Join(t.TempDir(), "cluster-secret")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	placeholder := "cmVwbGFjZS13aXRoLTMyLXJhbmRvbS1ieXRlcy0hISE="
+	weak := secretFile("# the cluster secret\n" + placeholder + "\n")
+	typed := secretFile(base64.StdEncoding.EncodeToString([]byte("correct horse battery staple, a long one")) + "\n")
 	cases := []struct {
 		name string
 		args []string
@@ -391,6 +405,11 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		{"missing token file", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens+".missing"), 1, "token file"},
 		{"busy HTTP port", base("--http-addr", busy.Addr().String(), "--token-file", tokens), 1, "address already in use"},
 		{"bad log level", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--log-level", "loud"), 2, "--log-level"},
+		// Issue #19 finding 1: no plain-text cluster unless asked for.
+		{"no cluster secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens), 1, "--cluster-secret-file"},
+		{"placeholder gossip key", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--gossip-key", placeholder), 1, "published placeholder"},
+		{"placeholder secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--cluster-secret-file", weak), 1, weak + " line 2: it is a published placeholder"},
+		{"typed secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--cluster-secret-file", typed), 1, typed + " line 1: every byte is printable ASCII"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

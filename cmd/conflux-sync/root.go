@@ -67,6 +67,7 @@ wins over the environment, which wins over the file.`,
 		newSourcesCmd(g),
 		newGitopsCmd(g),
 		newRecoverCmd(),
+		newOperatorCmd(g),
 		newBenchCmd(g),
 	)
 	return root
