@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"slices"
@@ -333,4 +334,40 @@ func counterSum(t *testing.T, n *Node, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// `peers remove` drops the node's key binding: a server whose data dir
+// (and so its key) was wiped rejoins under its old id only after that;
+// before, the cluster refuses its new key.
+func TestSecurityRemovePeerDropsBinding(t *testing.T) {
+	nodes, specs, leader := startSecurityCluster(t, true)
+	vi := slices.IndexFunc(nodes, func(n *Node) bool { return n != leader })
+	victim := nodes[vi]
+	if err := victim.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The wiped server: same id and addresses, a new data dir and key.
+	spec := specs[vi]
+	spec.dir = t.TempDir()
+	cfg := testConfig(t, spec, gossipAddrs(specs), 3)
+	withIdentities(&cfg)
+	wiped := startNode(t, cfg)
+	testutil.WaitFor(t, 20*time.Second, "the leader refuses the new key under the bound id", func() bool {
+		_, reported := leader.Untrusted()[spec.id]
+		return reported
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	live := slices.Delete(slices.Clone(nodes), vi, vi+1)
+	if err := leader.RemovePeer(ctx, spec.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := leader.boundKey(spec.id); ok {
+		t.Fatal("the binding survived peers remove")
+	}
+	testutil.WaitFor(t, 30*time.Second, "the wiped server rejoins with its new key", func() bool {
+		fp, ok := leader.boundKey(spec.id)
+		return ok && fp == wiped.KeyFingerprint() && strings.Contains(configString(leader), spec.id+"@")
+	})
+	waitAllApplied(t, append(live, wiped), apply(t, leader, "after-rejoin"))
 }
