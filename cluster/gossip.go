@@ -136,10 +136,10 @@ func (n *Node) observeMember(node *memberlist.Node, state string) {
 		// Metadata claiming a bound id with another key is an impostor's:
 		// keep what the real server gossiped (its addresses), so nothing
 		// is forwarded or re-addressed to the impostor.
-		if n.secure() && node.Name != n.cfg.NodeID {
-			if bound, isBound := n.boundKey(node.Name); isBound && bound != meta.Key {
-				impostor = "it gossips another key than its node id is bound to"
-			}
+		// The bindings come from a cache (see refreshBindings): this runs
+		// under memberlist's locks and must not wait for the store.
+		if bound, isBound := n.bindCache[node.Name]; isBound && node.Name != n.cfg.NodeID && bound != meta.Key {
+			impostor = impostorMeta
 		}
 		if impostor == "" {
 			m.meta, m.metaOK = meta, true
@@ -155,6 +155,44 @@ func (n *Node) observeMember(node *memberlist.Node, state string) {
 	select {
 	case n.gossipEvent <- struct{}{}:
 	default:
+	}
+}
+
+// impostorMeta is the reason reported for a member whose metadata claims
+// a bound node id with another key.
+const impostorMeta = "it gossips another key than its node id is bound to"
+
+// refreshBindings reloads the binding cache observeMember checks, for the
+// ids seen in gossip, and drops metadata that contradicts a binding (seen
+// before the binding was cached). Called from the metadata loop.
+func (n *Node) refreshBindings() {
+	if n.cfg.Identities == nil || !n.secure() {
+		return
+	}
+	n.mu.Lock()
+	names := make([]string, 0, len(n.members))
+	for name := range n.members {
+		names = append(names, name)
+	}
+	n.mu.Unlock()
+	cache := make(map[string]string, len(names))
+	for _, name := range names {
+		if fp, ok := n.boundKey(name); ok {
+			cache[name] = fp
+		}
+	}
+	var impostors []string
+	n.mu.Lock()
+	n.bindCache = cache
+	for name, m := range n.members {
+		if fp, ok := cache[name]; ok && m.metaOK && name != n.cfg.NodeID && m.meta.Key != fp {
+			m.meta, m.metaOK = nodeMeta{}, false
+			impostors = append(impostors, name)
+		}
+	}
+	n.mu.Unlock()
+	for _, name := range impostors {
+		n.reportImpostor(name, impostorMeta)
 	}
 }
 

@@ -78,6 +78,9 @@ type Node struct {
 	// reason); lastRefusedLog rate-limits refused-handshake logs.
 	impostors      map[string]string
 	lastRefusedLog time.Time
+	// bindCache holds the key bindings of the ids seen in gossip, for
+	// observeMember (refreshBindings).
+	bindCache map[string]string
 
 	gossipEvent chan struct{}
 	publish     chan struct{}
@@ -363,6 +366,7 @@ func (n *Node) metaLoop(ctx context.Context) {
 		if n.raft.LastIndex() > 0 {
 			n.hasState.Store(true)
 		}
+		n.refreshBindings()
 		hasState := n.hasState.Load()
 		applied, term := n.raft.AppliedIndex(), n.raft.CurrentTerm()
 		n.updateLocalMeta(func(m *nodeMeta) {
