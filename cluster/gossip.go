@@ -166,7 +166,7 @@ const impostorMeta = "it gossips another key than its node id is bound to"
 // ids seen in gossip, and drops metadata that contradicts a binding (seen
 // before the binding was cached). Called from the metadata loop.
 func (n *Node) refreshBindings() {
-	if n.cfg.Identities == nil || !n.secure() {
+	if !n.binding() {
 		return
 	}
 	n.mu.Lock()

@@ -16,8 +16,9 @@ import (
 
 // Node identity
 //
-// A node id is bound to the fingerprint of the key its certificate carries
-// (IdentityStore, replicated through the raft log). The leader binds the
+// With certificates derived from the cluster secret, a node id is bound to
+// the fingerprint of the key its certificate carries (IdentityStore,
+// replicated through the raft log). The leader binds the
 // bootstrap voters from the certificates they present, and every later
 // server before autopilot adds it. Then:
 //
@@ -48,10 +49,16 @@ type IdentityStore interface {
 // secure reports whether raft runs TLS (derived or operator certificates).
 func (n *Node) secure() bool { return n.clientTLS != nil }
 
+// binding reports whether node ids are bound to keys: with certificates
+// derived from the cluster secret, whose node keys never change. An
+// operator's certificates are not bound: their CA vouches for them, and a
+// renewed certificate may well carry a new key.
+func (n *Node) binding() bool { return n.pki != nil && n.cfg.Identities != nil }
+
 // boundKey returns id's bound fingerprint. A read error counts as bound to
 // nothing anyone holds, so that verification fails closed.
 func (n *Node) boundKey(id string) (string, bool) {
-	if n.cfg.Identities == nil {
+	if !n.binding() {
 		return "", false
 	}
 	fp, ok, err := n.cfg.Identities.NodeKey(id)
@@ -80,25 +87,6 @@ func (n *Node) verifyPeer(rawCerts [][]byte) error {
 		n.refused(err)
 	}
 	return err
-}
-
-// verifyOperatorPeer adds the binding check to an operator-configured TLS
-// handshake (whose chain crypto/tls verified) when the certificate names a
-// node id.
-func (n *Node) verifyOperatorPeer(cs tls.ConnectionState) error {
-	if len(cs.PeerCertificates) == 0 {
-		return nil
-	}
-	leaf := cs.PeerCertificates[0]
-	id := certNodeID(leaf)
-	if id == "" {
-		return nil
-	}
-	if err := n.checkBinding(id, KeyFingerprint(leaf.RawSubjectPublicKeyInfo)); err != nil {
-		n.refused(err)
-		return err
-	}
-	return nil
 }
 
 // refused counts and logs (at most once a second) a refused handshake.
@@ -130,7 +118,7 @@ func (n *Node) transportTLS() error {
 	switch {
 	case cfg.RaftTLS != nil:
 		server, client := tlsConfigs(cfg.RaftTLS)
-		server.VerifyConnection, client.VerifyConnection = n.verifyOperatorPeer, n.verifyOperatorPeer
+		server.MinVersion, client.MinVersion = tls.VersionTLS13, tls.VersionTLS13
 		n.serverTLS, n.clientTLS = server, client
 		if len(cfg.RaftTLS.Certificates) > 0 && len(cfg.RaftTLS.Certificates[0].Certificate) > 0 {
 			if leaf, err := x509.ParseCertificate(cfg.RaftTLS.Certificates[0].Certificate[0]); err == nil {
@@ -194,7 +182,7 @@ func (n *Node) verifyMember(ctx context.Context, m member) (string, error) {
 
 // bind writes id → fp through the log (leader only) and confirms it.
 func (n *Node) bind(ctx context.Context, id, fp string) error {
-	if n.cfg.Identities == nil {
+	if !n.binding() {
 		return nil
 	}
 	if bound, ok := n.boundKey(id); ok {
@@ -219,7 +207,7 @@ func (n *Node) bind(ctx context.Context, id, fp string) error {
 
 // unbind drops id's binding (leader only); reports whether there was one.
 func (n *Node) unbind(ctx context.Context, id string) (bool, error) {
-	if n.cfg.Identities == nil {
+	if !n.binding() {
 		return false, nil
 	}
 	if _, ok := n.boundKey(id); !ok {
@@ -242,7 +230,7 @@ func (n *Node) unbind(ctx context.Context, id string) (bool, error) {
 // presents. Leader only; a server that does not answer is tried again on
 // the next pass.
 func (n *Node) bindConfigured(ctx context.Context, servers []raft.Server) {
-	if n.cfg.Identities == nil || !n.secure() {
+	if !n.binding() {
 		return
 	}
 	for _, s := range servers {
