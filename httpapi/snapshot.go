@@ -80,13 +80,20 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("spooling the uploaded snapshot: %w", err))
 		return
 	}
+	// The running servers' node key bindings replace the snapshot's (a
+	// backup of another cluster, or of older keys, would lock them out).
+	size, err := s.cfg.Store.CarryNodeKeys(tmp.Name())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	if _, err := tmp.Seek(0, 0); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), restoreTimeout(s.cfg.ApplyTimeout, meta.StateSize))
+	ctx, cancel := context.WithTimeout(r.Context(), restoreTimeout(s.cfg.ApplyTimeout, size))
 	defer cancel()
-	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: meta.StateSize}
+	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: size}
 	if err := s.cfg.Cluster.Restore(ctx, rmeta, tmp); err != nil {
 		s.fail(w, r, applyError(err))
 		return

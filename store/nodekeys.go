@@ -2,6 +2,11 @@ package store
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // bucketNodeKeys binds raft node ids to the fingerprint of the key the node
@@ -59,4 +64,55 @@ func (v *View) NodeKeys() map[string]string {
 		return nil
 	})
 	return out
+}
+
+// CarryNodeKeys makes the bbolt image at path (a snapshot about to be
+// restored) hold this store's node key bindings instead of its own. The
+// bindings belong to the servers running now, not to the ones the snapshot
+// was taken on: restoring a backup into a fresh cluster (new node keys
+// under the old ids) must not bind the ids to keys no server holds any
+// more. It returns the image's new size.
+func (s *Store) CarryNodeKeys(path string) (int64, error) {
+	var keys map[string]string
+	if err := s.View(func(v *View) error {
+		keys = v.NodeKeys()
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return 0, fmt.Errorf("store: open snapshot image: %w", err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketNodeKeys) != nil {
+			if err := tx.DeleteBucket(bucketNodeKeys); err != nil {
+				return err
+			}
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		b, err := tx.CreateBucket(bucketNodeKeys)
+		if err != nil {
+			return err
+		}
+		for id, fp := range keys {
+			if err := b.Put([]byte(id), []byte(fp)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: carry node key bindings into the snapshot image: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return fi.Size(), nil
 }
