@@ -151,6 +151,7 @@ func newLogger(level string, asJSON bool) (*slog.Logger, error) {
 // changes.
 type reloadable struct {
 	what    string // for logs: "tokens", "cluster secrets"
+	failed  string // the log message of a failed reload
 	paths   []string
 	reload  func() error
 	lastSum string
@@ -179,7 +180,7 @@ func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration)
 	defer signal.Stop(hup)
 	var files []*reloadable
 	if cfg.TokenFile != "" {
-		files = append(files, &reloadable{what: "tokens", paths: []string{cfg.TokenFile}, reload: node.ReloadTokens})
+		files = append(files, &reloadable{what: "tokens", failed: "token reload failed; keeping the old tokens", paths: []string{cfg.TokenFile}, reload: node.ReloadTokens})
 	}
 	var secretFiles []string
 	for _, p := range []string{cfg.ClusterSecretFile, cfg.GossipKeyFile} {
@@ -188,7 +189,7 @@ func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration)
 		}
 	}
 	if len(secretFiles) > 0 {
-		files = append(files, &reloadable{what: "cluster secrets", paths: secretFiles, reload: node.ReloadClusterSecrets})
+		files = append(files, &reloadable{what: "cluster secrets", failed: "cluster secrets reload failed; keeping the old ones", paths: secretFiles, reload: node.ReloadClusterSecrets})
 	}
 	var check <-chan time.Time
 	if len(files) > 0 && tokenCheck > 0 {
@@ -202,7 +203,7 @@ func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration)
 	reload := func(f *reloadable, why string) {
 		f.lastSum = f.sum()
 		if err := f.reload(); err != nil {
-			cfg.Logger.Error(f.what+" reload failed; keeping the old ones", "error", err, "trigger", why)
+			cfg.Logger.Error(f.failed, "error", err, "trigger", why)
 		} else {
 			cfg.Logger.Info(f.what+" reloaded", "trigger", why)
 		}
