@@ -82,8 +82,13 @@ type member struct {
 	addr   string // gossip address
 	meta   nodeMeta
 	metaOK bool
-	state  string
-	since  time.Time
+	// latest is the member's last gossiped metadata, also when meta kept
+	// an earlier one because latest contradicts a key binding (adopted by
+	// refreshBindings once the binding is dropped).
+	latest   nodeMeta
+	latestOK bool
+	state    string
+	since    time.Time
 }
 
 // gossipDelegate implements memberlist.Delegate and EventDelegate. Its
@@ -133,6 +138,7 @@ func (n *Node) observeMember(node *memberlist.Node, state string) {
 	m.addr = node.Address()
 	var impostor string
 	if meta, ok := decodeMeta(node.Meta); ok {
+		m.latest, m.latestOK = meta, true
 		// Metadata claiming a bound id with another key is an impostor's:
 		// keep what the real server gossiped (its addresses), so nothing
 		// is forwarded or re-addressed to the impostor.
@@ -185,7 +191,16 @@ func (n *Node) refreshBindings() {
 	n.mu.Lock()
 	n.bindCache = cache
 	for name, m := range n.members {
-		if fp, ok := cache[name]; ok && m.metaOK && name != n.cfg.NodeID && m.meta.Key != fp {
+		if name == n.cfg.NodeID {
+			continue
+		}
+		fp, bound := cache[name]
+		switch {
+		case m.latestOK && (!bound || m.latest.Key == fp):
+			// The last metadata is acceptable (again): a binding was
+			// dropped, or it was gossiped before the binding was cached.
+			m.meta, m.metaOK = m.latest, true
+		case bound && m.metaOK && m.meta.Key != fp:
 			m.meta, m.metaOK = nodeMeta{}, false
 			impostors = append(impostors, name)
 		}
