@@ -286,8 +286,9 @@ func (n *Node) clearImpostor(id string) {
 	}
 }
 
-// Untrusted returns the gossip members autopilot refused to trust and why
-// (leader only; empty on followers).
+// Untrusted returns the gossip members this node refused to trust and why:
+// metadata contradicting a key binding (any node), or a failed proof of
+// identity when autopilot would add or re-address them (the leader).
 func (n *Node) Untrusted() map[string]string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
