@@ -48,16 +48,19 @@ func TestTLSCluster(t *testing.T) {
 		_, refused := l.Untrusted()[rs.id]
 		return refused && l.gossipMembers()[rs.id].state == gossipAlive
 	})
-	// Several autopilot passes later it is still not in the configuration.
+	// A legitimate server joining now is the clock: once autopilot added
+	// it, it had every chance to add the rogue too.
+	ws := newSpecs(t, "witness", 1)[0]
+	wcfg := testConfig(t, ws, gossipAddrs(specs), 3)
+	wcfg.RaftTLS = ca.MutualTLS(t, ws.id)
+	startNode(t, wcfg)
+	testutil.WaitFor(t, 30*time.Second, "the legitimate server joins the raft configuration", func() bool {
+		l := agreedLeader(nodes)
+		return l != nil && strings.Contains(configString(l), ws.id+"@")
+	})
 	leader = agreedLeader(nodes)
-	for range 10 {
-		if err := leader.Barrier(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if cf := configString(leader); strings.Contains(cf, rs.id) {
-			t.Fatalf("rogue node was written into the raft configuration: %s", cf)
-		}
-		time.Sleep(leader.cfg.AutopilotInterval) // let autopilot passes run; nothing to poll for
+	if cf := configString(leader); strings.Contains(cf, rs.id) {
+		t.Fatalf("rogue node was written into the raft configuration: %s", cf)
 	}
 	idx = apply(t, leader, "tls-3")
 	for _, n := range nodes {
