@@ -294,6 +294,13 @@ See docs/operations.md.`,
 			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
 				return err
 			}
+			// The servers left out are removed, as by `peers remove`: their
+			// ids lose their key bindings, so that a wiped server can join
+			// again under its old id with its new key. Every survivor runs
+			// this with the same --peers and ends with the same bindings.
+			if err := dropBindingsExcept(st, servers); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
 			return nil
 		},
@@ -301,6 +308,29 @@ See docs/operations.md.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
 	return cmd
+}
+
+// dropBindingsExcept removes the node key bindings of every id not in
+// servers.
+func dropBindingsExcept(st *store.Store, servers []raft.Server) error {
+	keep := map[string]bool{}
+	for _, s := range servers {
+		keep[string(s.ID)] = true
+	}
+	err := st.Update(func(tx *store.Tx) error {
+		for id := range tx.NodeKeys() {
+			if !keep[id] {
+				if _, err := tx.UnbindNodeKey(id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("drop the key bindings of removed servers: %w", err)
+	}
+	return nil
 }
 
 func parsePeers(s string) ([]raft.Server, error) {
