@@ -291,14 +291,13 @@ See docs/operations.md.`,
 			}
 			// raft only needs a non-empty local id to validate its config
 			// here; the recovered configuration is exactly --peers.
-			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
-				return err
-			}
 			// The servers left out are removed, as by `peers remove`: their
 			// ids lose their key bindings, so that a wiped server can join
-			// again under its old id with its new key. Every survivor runs
-			// this with the same --peers and ends with the same bindings.
-			if err := dropBindingsExcept(st, servers); err != nil {
+			// again under its old id with its new key. This happens in the
+			// snapshot recover takes, after the log is replayed, so every
+			// survivor (same --peers) ends with the same state.
+			rf := &recoverFSM{FSM: machine, drop: func() error { return dropBindingsExcept(st, servers) }}
+			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: rf}, servers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
@@ -308,6 +307,20 @@ See docs/operations.md.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
 	return cmd
+}
+
+// recoverFSM runs drop before the snapshot raft.RecoverCluster takes of
+// the replayed state.
+type recoverFSM struct {
+	*fsm.FSM
+	drop func() error
+}
+
+func (f *recoverFSM) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.drop(); err != nil {
+		return nil, err
+	}
+	return f.FSM.Snapshot()
 }
 
 // dropBindingsExcept removes the node key bindings of every id not in
