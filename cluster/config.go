@@ -59,8 +59,9 @@ type Config struct {
 	// of GossipAdvertise, else the first private IP of this machine. With
 	// plain TCP a host name is resolved once at startup (raft's TCP
 	// transport advertises an IP; autopilot re-adds a server whose address
-	// changed). With RaftTLS the name is kept verbatim, so peers verify the
-	// certificate against it.
+	// changed). With TLS (RaftTLS or ClusterSecrets) the name is kept
+	// verbatim: peers verify an operator certificate against it, and a
+	// StatefulSet pod keeps its name across IP changes.
 	RaftAdvertise string
 	// GossipBindAddr is the memberlist listen address (TCP and UDP).
 	// Default ":7782". Port 0 picks a free port.
