@@ -14,20 +14,35 @@ type Member struct {
 	Leader bool   `json:"leader"`
 	// AppliedIndex as the member last gossiped it.
 	AppliedIndex uint64 `json:"appliedIndex"`
+	// KeyFingerprint is the SHA-256 (base64url) of the member's raft TLS
+	// key as it gossips it; its node id is bound to it.
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	// SecretsDigest and GossipKeysDigest name (without revealing) the
+	// cluster secrets and operator gossip keys the member has loaded, in
+	// order: `operator rotate` waits until every member reports the same.
+	SecretsDigest    string `json:"secretsDigest,omitempty"`
+	GossipKeysDigest string `json:"gossipKeysDigest,omitempty"`
 }
 
 // ClusterStatus answers GET /v1/status.
 type ClusterStatus struct {
-	ClusterID    string   `json:"clusterId,omitempty"`
-	NodeID       string   `json:"nodeId"`
-	State        string   `json:"state"` // Leader, Follower, Candidate, Shutdown
-	Leader       string   `json:"leader,omitempty"`
-	LeaderAddr   string   `json:"leaderAddr,omitempty"`
-	Term         uint64   `json:"term"`
-	CommitIndex  uint64   `json:"commitIndex"`
-	AppliedIndex uint64   `json:"appliedIndex"`
-	LastIndex    uint64   `json:"lastIndex"`
-	Members      []Member `json:"members"`
+	ClusterID    string `json:"clusterId,omitempty"`
+	NodeID       string `json:"nodeId"`
+	State        string `json:"state"` // Leader, Follower, Candidate, Shutdown
+	Leader       string `json:"leader,omitempty"`
+	LeaderAddr   string `json:"leaderAddr,omitempty"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commitIndex"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+	LastIndex    uint64 `json:"lastIndex"`
+	// Security is how raft and gossip are protected: "cluster-secret",
+	// "operator-tls" or "insecure".
+	Security string `json:"security,omitempty"`
+	// Untrusted lists gossip members the leader's autopilot refused to add
+	// or re-address because they could not prove their node id ("id:
+	// reason").
+	Untrusted []string `json:"untrusted,omitempty"`
+	Members   []Member `json:"members"`
 }
 
 // SnapshotMeta describes a snapshot file; `snapshot inspect` prints it.

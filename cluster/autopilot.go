@@ -14,7 +14,11 @@ import (
 //   - a live gossip member that is not in the raft configuration is added as
 //     a non-voter (its raft address comes from its gossip metadata); a member
 //     whose id is configured with another address, or whose address is
-//     configured under another (dead) id, is removed and added again;
+//     configured under another (dead) id, is removed and added again. With
+//     a secure transport only after a TLS handshake with that raft address
+//     proved the member holds a certificate for its id with the key it
+//     gossips (and its id is not bound to another key), and the id is bound
+//     to that key before it is added (identity.go);
 //   - a non-voter that has been healthy — alive in gossip, raft state, the
 //     leader's term, gossiped applied index within 1000 entries of the
 //     leader's, heartbeats succeeding — for ServerStabilizationTime without
@@ -59,6 +63,10 @@ type apInput struct {
 	failing       map[string]bool // peers whose heartbeats currently fail
 	stabilization time.Duration
 	deadTimeout   time.Duration
+	// secure: members are added or re-addressed only when trusted, i.e.
+	// a TLS handshake proved the id they claim (fingerprint by id).
+	secure  bool
+	trusted map[string]string
 }
 
 // quorumAfterRemoval reports whether, without server id, the voters still
@@ -100,8 +108,14 @@ func planAutopilot(st *apState, in apInput) []apAction {
 			continue
 		}
 		addr := m.meta.RaftAddr
+		if s, ok := inConf[name]; ok && string(s.Address) == addr {
+			continue
+		}
+		if in.secure && in.trusted[name] == "" {
+			continue // see autopilotPass: reported as untrusted
+		}
 		if s, ok := inConf[name]; ok {
-			if string(s.Address) == addr || removed {
+			if removed {
 				continue
 			}
 			if s.Suffrage == raft.Voter && !quorumAfterRemoval(in, name) {
@@ -245,6 +259,10 @@ func (n *Node) autopilotPass(ctx context.Context, st *apState) {
 		stabilization: n.cfg.ServerStabilizationTime,
 		deadTimeout:   n.cfg.DeadNodeTimeout,
 	}
+	if n.secure() {
+		n.bindConfigured(ctx, in.servers)
+		in.secure, in.trusted = true, n.verifyCandidates(ctx, in)
+	}
 	for _, a := range planAutopilot(st, in) {
 		if ctx.Err() != nil {
 			return
@@ -256,6 +274,12 @@ func (n *Node) autopilotPass(ctx context.Context, st *apState) {
 		}
 		switch a.kind {
 		case apAddNonvoter:
+			if in.secure {
+				if err := n.bind(ctx, a.id, in.trusted[a.id]); err != nil {
+					n.log.Warn("autopilot: not adding server", "server", a.id, "err", err)
+					return
+				}
+			}
 			f = n.raft.AddNonvoter(id, raft.ServerAddress(a.addr), 0, n.cfg.ApplyTimeout)
 		case apPromote:
 			f = n.raft.AddVoter(id, raft.ServerAddress(a.addr), 0, n.cfg.ApplyTimeout)
@@ -281,4 +305,36 @@ func (n *Node) replicationReplaced(id string) {
 	defer n.mu.Unlock()
 	delete(n.failing, id)
 	n.replaced[id] = time.Now()
+}
+
+// verifyCandidates probes the live gossip members autopilot would add or
+// re-address and returns those that proved their id (id -> fingerprint);
+// the others are reported as untrusted.
+func (n *Node) verifyCandidates(ctx context.Context, in apInput) map[string]string {
+	addrOf := map[string]string{}
+	for _, s := range in.servers {
+		addrOf[string(s.ID)] = string(s.Address)
+	}
+	for id := range n.Untrusted() {
+		if m, ok := in.members[id]; !ok || m.state == gossipDead || m.state == gossipLeft {
+			n.clearImpostor(id) // gone: nothing to refuse any more
+		}
+	}
+	trusted := map[string]string{}
+	for name, m := range in.members {
+		if name == in.self || m.state != gossipAlive || !m.metaOK || m.meta.ID != name || m.meta.RaftAddr == "" {
+			continue
+		}
+		if addr, ok := addrOf[name]; ok && addr == m.meta.RaftAddr {
+			continue
+		}
+		fp, err := n.verifyMember(ctx, m)
+		if err != nil {
+			n.reportImpostor(name, err.Error())
+			continue
+		}
+		n.clearImpostor(name)
+		trusted[name] = fp
+	}
+	return trusted
 }

@@ -59,8 +59,9 @@ type Config struct {
 	// of GossipAdvertise, else the first private IP of this machine. With
 	// plain TCP a host name is resolved once at startup (raft's TCP
 	// transport advertises an IP; autopilot re-adds a server whose address
-	// changed). With RaftTLS the name is kept verbatim, so peers verify the
-	// certificate against it.
+	// changed). With TLS (RaftTLS or ClusterSecrets) the name is kept
+	// verbatim: peers verify an operator certificate against it, and a
+	// StatefulSet pod keeps its name across IP changes.
 	RaftAdvertise string
 	// GossipBindAddr is the memberlist listen address (TCP and UDP).
 	// Default ":7782". Port 0 picks a free port.
@@ -104,8 +105,34 @@ type Config struct {
 	// per batch instead of bbolt's two: 15-50% more writes/s in docs/benchmarks.md).
 	// An existing data dir keeps the backend it was created with.
 	LogStore string
-	// GossipKey optionally encrypts gossip (16, 24 or 32 bytes, AES).
+	// GossipKey optionally encrypts gossip (16, 24 or 32 bytes, AES). It is
+	// GossipKeys with one key.
 	GossipKey []byte
+	// GossipKeys is an operator-managed memberlist keyring: the first key
+	// encrypts, all of them decrypt (rotation). It overrides the keys
+	// derived from ClusterSecrets. Change it at run time with
+	// Node.SetGossipKeys.
+	GossipKeys [][]byte
+
+	// ClusterSecrets makes the cluster secure with no other material (see
+	// secrets.go and pki.go): gossip is encrypted with keys derived from
+	// them (unless GossipKeys is set) and raft runs TLS 1.3 with mutual
+	// authentication by certificates issued from the CA derived from the
+	// first (primary) secret; peers are accepted with a certificate from
+	// any secret's CA. Each at least MinClusterSecretBytes. Change them at
+	// run time with Node.SetClusterSecrets. RaftTLS, when also set, takes
+	// precedence for raft.
+	ClusterSecrets [][]byte
+	// NodeCertLifetime is the validity of the node certificate issued from
+	// ClusterSecrets. Default DefaultNodeCertLifetime (7 days); re-issued
+	// after two thirds of it.
+	NodeCertLifetime time.Duration
+	// Identities is the replicated node id → key fingerprint record (the
+	// FSM's). With it and a secure transport, a node id cannot be claimed
+	// with another key: the raft handshake refuses it and autopilot never
+	// adds, re-addresses or removes a server because of it. Nil: only the
+	// CA is checked.
+	Identities IdentityStore
 
 	// FSM is the replicated state machine. Required.
 	FSM raft.BatchingFSM
@@ -204,6 +231,18 @@ func (c Config) withDefaults() (Config, error) {
 	case 0, 16, 24, 32:
 	default:
 		return c, fmt.Errorf("cluster: GossipKey must be 16, 24 or 32 bytes, got %d", len(c.GossipKey))
+	}
+	if len(c.GossipKey) > 0 && len(c.GossipKeys) == 0 {
+		c.GossipKeys = [][]byte{c.GossipKey}
+	}
+	if err := checkGossipKeyLengths(c.GossipKeys); err != nil {
+		return c, fmt.Errorf("cluster: GossipKeys: %w", err)
+	}
+	if err := checkSecretLengths(c.ClusterSecrets); err != nil {
+		return c, fmt.Errorf("cluster: ClusterSecrets: %w", err)
+	}
+	if c.NodeCertLifetime <= 0 {
+		c.NodeCertLifetime = DefaultNodeCertLifetime
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

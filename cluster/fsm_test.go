@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -22,11 +24,56 @@ type testFSM struct {
 	path    string
 	applied uint64
 	cmds    []string
+	keys    map[string]string // node key bindings (IdentityStore)
 }
 
 type testFSMState struct {
-	Applied uint64   `json:"applied"`
-	Cmds    []string `json:"cmds"`
+	Applied uint64            `json:"applied"`
+	Cmds    []string          `json:"cmds"`
+	Keys    map[string]string `json:"keys,omitempty"`
+}
+
+// Binding commands of testFSM's IdentityStore; they are not recorded in
+// cmds.
+const (
+	testBindPrefix   = "\x00bind "
+	testUnbindPrefix = "\x00unbind "
+)
+
+var _ IdentityStore = (*testFSM)(nil)
+
+func (f *testFSM) NodeKey(id string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fp, ok := f.keys[id]
+	return fp, ok, nil
+}
+
+func (f *testFSM) BindCommand(id, fp string) ([]byte, error) {
+	return []byte(testBindPrefix + id + " " + fp), nil
+}
+
+func (f *testFSM) UnbindCommand(id string) ([]byte, error) {
+	return []byte(testUnbindPrefix + id), nil
+}
+
+// applyBinding applies a binding command; false for other commands.
+func (f *testFSM) applyBinding(data string) bool {
+	if rest, ok := strings.CutPrefix(data, testBindPrefix); ok {
+		id, fp, _ := strings.Cut(rest, " ")
+		if f.keys == nil {
+			f.keys = map[string]string{}
+		}
+		if _, bound := f.keys[id]; !bound {
+			f.keys[id] = fp
+		}
+		return true
+	}
+	if id, ok := strings.CutPrefix(data, testUnbindPrefix); ok {
+		delete(f.keys, id)
+		return true
+	}
+	return false
 }
 
 var _ raft.BatchingFSM = (*testFSM)(nil)
@@ -45,12 +92,12 @@ func newTestFSM(t testing.TB, dir string) *testFSM {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatalf("parse fsm: %v", err)
 	}
-	f.applied, f.cmds = st.Applied, st.Cmds
+	f.applied, f.cmds, f.keys = st.Applied, st.Cmds, st.Keys
 	return f
 }
 
 func (f *testFSM) persistLocked() {
-	b, _ := json.Marshal(testFSMState{Applied: f.applied, Cmds: f.cmds})
+	b, _ := json.Marshal(testFSMState{Applied: f.applied, Cmds: f.cmds, Keys: f.keys})
 	tmp := f.path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		panic(err) // a real FSM stops the node rather than diverge
@@ -79,6 +126,9 @@ func (f *testFSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		f.applied, dirty = l.Index, true
+		if l.Type == raft.LogCommand && f.applyBinding(string(l.Data)) {
+			continue
+		}
 		if l.Type == raft.LogCommand {
 			f.cmds = append(f.cmds, string(l.Data))
 			resps[i] = len(f.cmds)
@@ -93,7 +143,7 @@ func (f *testFSM) ApplyBatch(logs []*raft.Log) []any {
 func (f *testFSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &testSnapshot{st: testFSMState{Applied: f.applied, Cmds: slices.Clone(f.cmds)}}, nil
+	return &testSnapshot{st: testFSMState{Applied: f.applied, Cmds: slices.Clone(f.cmds), Keys: maps.Clone(f.keys)}}, nil
 }
 
 func (f *testFSM) Restore(rc io.ReadCloser) error {
@@ -104,7 +154,7 @@ func (f *testFSM) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.applied, f.cmds = st.Applied, st.Cmds
+	f.applied, f.cmds, f.keys = st.Applied, st.Cmds, st.Keys
 	f.persistLocked()
 	return nil
 }

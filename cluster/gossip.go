@@ -40,6 +40,12 @@ type nodeMeta struct {
 	// bootstrap with; Locked says it is final (see bootstrap.go).
 	Proposal string `json:"p,omitempty"`
 	Locked   bool   `json:"l,omitempty"`
+	// Key is the fingerprint of the node's raft TLS key (KeyFingerprint).
+	Key string `json:"k,omitempty"`
+	// Secrets and GossipKeys are the digests (SecretsDigest) of the
+	// cluster secrets and operator gossip keys loaded now.
+	Secrets    string `json:"x,omitempty"`
+	GossipKeys string `json:"g,omitempty"`
 }
 
 func (m nodeMeta) encode() []byte {
@@ -60,6 +66,8 @@ func checkMetaSize(m nodeMeta) error {
 	m.HasState, m.Locked = true, true
 	m.Applied, m.Term = math.MaxUint64, math.MaxUint64
 	m.Proposal = strings.Repeat("f", proposalHashLen)
+	m.Key = strings.Repeat("f", 43)
+	m.Secrets, m.GossipKeys = strings.Repeat("f", 16), strings.Repeat("f", 16)
 	if n := len(m.encode()); n > memberlist.MetaMaxSize {
 		return fmt.Errorf("gossip metadata would be %d bytes, over memberlist's %d: shorten NodeID or advertise addresses", n, memberlist.MetaMaxSize)
 	}
@@ -74,8 +82,13 @@ type member struct {
 	addr   string // gossip address
 	meta   nodeMeta
 	metaOK bool
-	state  string
-	since  time.Time
+	// latest is the member's last gossiped metadata, also when meta kept
+	// an earlier one because latest contradicts a key binding (adopted by
+	// refreshBindings once the binding is dropped).
+	latest   nodeMeta
+	latestOK bool
+	state    string
+	since    time.Time
 }
 
 // gossipDelegate implements memberlist.Delegate and EventDelegate. Its
@@ -123,16 +136,78 @@ func (n *Node) observeMember(node *memberlist.Node, state string) {
 		n.members[node.Name] = m
 	}
 	m.addr = node.Address()
+	var impostor string
 	if meta, ok := decodeMeta(node.Meta); ok {
-		m.meta, m.metaOK = meta, true
+		m.latest, m.latestOK = meta, true
+		// Metadata claiming a bound id with another key is an impostor's:
+		// keep what the real server gossiped (its addresses), so nothing
+		// is forwarded or re-addressed to the impostor.
+		// The bindings come from a cache (see refreshBindings): this runs
+		// under memberlist's locks and must not wait for the store.
+		if bound, isBound := n.bindCache[node.Name]; isBound && node.Name != n.cfg.NodeID && bound != meta.Key {
+			impostor = impostorMeta
+		}
+		if impostor == "" {
+			m.meta, m.metaOK = meta, true
+		}
 	}
 	if m.state != state {
 		m.state, m.since = state, now
 	}
 	n.mu.Unlock()
+	if impostor != "" {
+		n.reportImpostor(node.Name, impostor)
+	}
 	select {
 	case n.gossipEvent <- struct{}{}:
 	default:
+	}
+}
+
+// impostorMeta is the reason reported for a member whose metadata claims
+// a bound node id with another key.
+const impostorMeta = "it gossips another key than its node id is bound to"
+
+// refreshBindings reloads the binding cache observeMember checks, for the
+// ids seen in gossip, and drops metadata that contradicts a binding (seen
+// before the binding was cached). Called from the metadata loop.
+func (n *Node) refreshBindings() {
+	if !n.binding() {
+		return
+	}
+	n.mu.Lock()
+	names := make([]string, 0, len(n.members))
+	for name := range n.members {
+		names = append(names, name)
+	}
+	n.mu.Unlock()
+	cache := make(map[string]string, len(names))
+	for _, name := range names {
+		if fp, ok := n.boundKey(name); ok {
+			cache[name] = fp
+		}
+	}
+	var impostors []string
+	n.mu.Lock()
+	n.bindCache = cache
+	for name, m := range n.members {
+		if name == n.cfg.NodeID {
+			continue
+		}
+		fp, bound := cache[name]
+		switch {
+		case m.latestOK && (!bound || m.latest.Key == fp):
+			// The last metadata is acceptable (again): a binding was
+			// dropped, or it was gossiped before the binding was cached.
+			m.meta, m.metaOK = m.latest, true
+		case bound && m.metaOK && m.meta.Key != fp:
+			m.meta, m.metaOK = nodeMeta{}, false
+			impostors = append(impostors, name)
+		}
+	}
+	n.mu.Unlock()
+	for _, name := range impostors {
+		n.reportImpostor(name, impostorMeta)
 	}
 }
 
@@ -239,8 +314,8 @@ func (n *Node) newMemberlist() (*memberlist.Memberlist, error) {
 		mc.GossipToTheDeadTime = t.GossipToTheDeadTime
 	}
 	mc.DeadNodeReclaimTime = t.DeadNodeReclaimTime
-	if len(cfg.GossipKey) > 0 {
-		mc.SecretKey = append([]byte(nil), cfg.GossipKey...)
+	if n.keyring != nil {
+		mc.Keyring = n.keyring
 	}
 	mc.Delegate = gossipDelegate{n}
 	mc.Events = gossipDelegate{n}

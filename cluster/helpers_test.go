@@ -52,6 +52,16 @@ func testLogger(t testing.TB) *slog.Logger {
 	return l
 }
 
+// testSecret is the cluster secret of every test cluster: tests run the
+// secure transport (derived TLS and gossip keys) unless they opt out.
+var testSecret = func() []byte {
+	b, err := RandomSecret()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 // testNodeSpec is one node of a test cluster: fixed addresses, its own dir.
 type testNodeSpec struct {
 	id         string
@@ -96,6 +106,7 @@ func testConfig(t testing.TB, s testNodeSpec, join []string, expect int) Config 
 		AutopilotInterval:       100 * time.Millisecond,
 		ApplyTimeout:            5 * time.Second,
 		FSM:                     newTestFSM(t, s.dir),
+		ClusterSecrets:          [][]byte{testSecret},
 		Raft: RaftTuning{
 			HeartbeatTimeout:   300 * time.Millisecond,
 			ElectionTimeout:    300 * time.Millisecond,

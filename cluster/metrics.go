@@ -22,6 +22,8 @@ type metrics struct {
 	applyLatency  prometheus.Histogram
 	peers         *prometheus.GaugeVec
 	gossipMembers *prometheus.GaugeVec
+	tlsRefused    *prometheus.CounterVec
+	impostors     prometheus.Gauge
 }
 
 // newMetrics creates the metrics; index gauges read r on scrape.
@@ -49,6 +51,14 @@ func newMetrics(reg prometheus.Registerer, r *raft.Raft) (*metrics, error) {
 			Namespace: metricsNamespace, Subsystem: "gossip", Name: "members",
 			Help: "Gossip members known to this node by state.",
 		}, []string{"state"}),
+		tlsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Subsystem: "cluster", Name: "tls_refused_total",
+			Help: "Raft TLS handshakes refused by this node: reason certificate (not from this cluster's CA, no node id) or key_mismatch (a node id bound to another key).",
+		}, []string{"reason"}),
+		impostors: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Subsystem: "cluster", Name: "impostor_members",
+			Help: "Gossip members this node refused to trust because they could not prove the node id they claim (see /v1/status untrusted).",
+		}),
 	}
 	gauge := func(name, help string, f func() uint64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -56,7 +66,7 @@ func newMetrics(reg prometheus.Registerer, r *raft.Raft) (*metrics, error) {
 		}, func() float64 { return float64(f()) })
 	}
 	m.collectors = []prometheus.Collector{
-		m.leaderChanges, m.state, m.applyLatency, m.peers, m.gossipMembers,
+		m.leaderChanges, m.state, m.applyLatency, m.peers, m.gossipMembers, m.tlsRefused, m.impostors,
 		gauge("last_index", "Last index in the raft log.", r.LastIndex),
 		gauge("commit_index", "Highest committed raft index known to this node.", r.CommitIndex),
 		gauge("applied_index", "Highest raft index applied to the FSM.", r.AppliedIndex),

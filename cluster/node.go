@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,13 @@ type Node struct {
 	raftAddr   string
 	gossipAddr string
 
+	// Transport security (identity.go): nil TLS configs mean plain TCP.
+	pki       *pki
+	serverTLS *tls.Config
+	clientTLS *tls.Config
+	keyFP     string
+	keyring   *memberlist.Keyring
+
 	ctx    context.Context // cancelled by Shutdown/Kill
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -72,6 +80,13 @@ type Node struct {
 	// failure whose last contact is older than this came from the
 	// replication to the old address, and must not mark the new one.
 	replaced map[string]time.Time
+	// impostors are gossip members autopilot refused to trust (id ->
+	// reason); lastRefusedLog rate-limits refused-handshake logs.
+	impostors      map[string]string
+	lastRefusedLog time.Time
+	// bindCache holds the key bindings of the ids seen in gossip, for
+	// observeMember (refreshBindings).
+	bindCache map[string]string
 
 	gossipEvent chan struct{}
 	publish     chan struct{}
@@ -184,6 +199,7 @@ func New(cfg Config) (*Node, error) {
 		members:     map[string]*member{},
 		failing:     map[string]bool{},
 		replaced:    map[string]time.Time{},
+		impostors:   map[string]string{},
 		gossipEvent: make(chan struct{}, 1),
 		publish:     make(chan struct{}, 1),
 		compactNow:  make(chan struct{}, 1),
@@ -218,7 +234,13 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: log cache: %w", err)
 	}
 
-	n.trans, err = newTransport(cfg)
+	if err := n.transportTLS(); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if n.keyring, err = newKeyring(cfg); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.trans, err = newTransport(cfg, n.serverTLS, n.clientTLS)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -227,7 +249,13 @@ func New(cfg Config) (*Node, error) {
 
 	n.meta = nodeMeta{
 		Version: metaVersion, ID: cfg.NodeID, RaftAddr: n.raftAddr, HTTPAddr: cfg.HTTPAdvertise,
-		Expect: cfg.BootstrapExpect, HasState: hasState,
+		Expect: cfg.BootstrapExpect, HasState: hasState, Key: n.keyFP,
+	}
+	if len(cfg.ClusterSecrets) > 0 {
+		n.meta.Secrets = SecretsDigest(cfg.ClusterSecrets)
+	}
+	if len(cfg.GossipKeys) > 0 {
+		n.meta.GossipKeys = SecretsDigest(cfg.GossipKeys)
 	}
 	if n.lock != nil {
 		n.meta.Proposal, n.meta.Locked = n.lock.Hash, true
@@ -288,7 +316,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	ok = true
 	n.log.Info("cluster node started", "raft", n.raftAddr, "gossip", n.GossipAddr(),
-		"bootstrap_expect", cfg.BootstrapExpect, "has_state", hasState, "tls", cfg.RaftTLS != nil)
+		"bootstrap_expect", cfg.BootstrapExpect, "has_state", hasState, "security", n.security(), "gossip_encrypted", n.keyring != nil)
 	return n, nil
 }
 
@@ -347,6 +375,7 @@ func (n *Node) metaLoop(ctx context.Context) {
 		if n.raft.LastIndex() > 0 {
 			n.hasState.Store(true)
 		}
+		n.refreshBindings()
 		hasState := n.hasState.Load()
 		applied, term := n.raft.AppliedIndex(), n.raft.CurrentTerm()
 		n.updateLocalMeta(func(m *nodeMeta) {
@@ -589,6 +618,8 @@ func (n *Node) Status() api.ClusterStatus {
 		CommitIndex:  n.raft.CommitIndex(),
 		AppliedIndex: n.raft.AppliedIndex(),
 		LastIndex:    n.raft.LastIndex(),
+		Security:     n.security(),
+		Untrusted:    untrustedList(n.Untrusted()),
 	}
 	byID := map[string]*api.Member{}
 	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
@@ -610,6 +641,7 @@ func (n *Node) Status() api.ClusterStatus {
 				m.RaftAddr = gm.meta.RaftAddr
 			}
 			m.HTTPAddr, m.AppliedIndex = gm.meta.HTTPAddr, gm.meta.Applied
+			m.KeyFingerprint, m.SecretsDigest, m.GossipKeysDigest = gm.meta.Key, gm.meta.Secrets, gm.meta.GossipKeys
 		}
 	}
 	if self, ok := byID[n.cfg.NodeID]; ok {
@@ -650,6 +682,13 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 		}
 	}
 	if target == nil {
+		// A server autopilot already removed may still hold its id's key
+		// binding: dropping it lets the id join again with a new key.
+		if dropped, err := n.unbind(ctx, id); err != nil {
+			return fmt.Errorf("cluster: remove peer %q: %w", id, err)
+		} else if dropped {
+			return nil
+		}
 		return fmt.Errorf("cluster: remove peer %q: %w", id, ErrUnknownPeer)
 	}
 	if target.Suffrage == raft.Voter {
@@ -671,8 +710,23 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("cluster: remove peer %q: %w", id, err)
 	}
+	if _, err := n.unbind(ctx, id); err != nil {
+		return fmt.Errorf("cluster: removed peer %q but kept its key binding: %w", id, err)
+	}
 	n.log.Info("removed raft peer", "server", id)
 	return nil
+}
+
+// security names how the cluster transport is protected, for status.
+func (n *Node) security() string {
+	switch {
+	case n.cfg.RaftTLS != nil:
+		return "operator-tls"
+	case n.pki != nil:
+		return "cluster-secret"
+	default:
+		return "insecure"
+	}
 }
 
 // Restore replaces the cluster's state with a snapshot through raft.Restore

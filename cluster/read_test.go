@@ -44,7 +44,7 @@ func TestStreamLayerDialsFromBindIP(t *testing.T) {
 	}
 	t.Cleanup(func() { peer.Close() })
 	cfg := Config{RaftBindAddr: "127.0.0.7:0", Logger: testLogger(t)}
-	stream, err := newStreamLayer(cfg)
+	stream, err := newStreamLayer(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

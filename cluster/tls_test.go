@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,26 +30,38 @@ func TestTLSCluster(t *testing.T) {
 		}
 	}
 
-	// A node whose certificate comes from another CA joins gossip (which
-	// is not TLS) but cannot take part in raft traffic.
+	// A node whose certificate comes from another CA but that holds the
+	// gossip key (issue #19 finding 3) joins gossip, yet it is never
+	// written into the raft configuration: autopilot first proves the
+	// member's certificate with a TLS handshake on its raft address.
 	rogueCA := testutil.NewCA(t, "rogue CA")
 	rs := newSpecs(t, "rogue", 1)[0]
 	rcfg := testConfig(t, rs, gossipAddrs(specs), 3)
 	rcfg.RaftTLS = rogueCA.MutualTLS(t, rs.id)
 	rogue := startNode(t, rcfg)
 
-	// The leader adds it as a non-voter and its heartbeats fail.
-	testutil.WaitFor(t, 20*time.Second, "leader fails to replicate to the rogue node", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the leader sees the rogue in gossip and refuses it", func() bool {
 		l := agreedLeader(nodes)
 		if l == nil {
 			return false
 		}
-		l.mu.Lock()
-		failing := l.failing[rs.id]
-		l.mu.Unlock()
-		return failing && slices.Contains(nonvoterIDs(l), rs.id)
+		_, refused := l.Untrusted()[rs.id]
+		return refused && l.gossipMembers()[rs.id].state == gossipAlive
+	})
+	// A legitimate server joining now is the clock: once autopilot added
+	// it, it had every chance to add the rogue too.
+	ws := newSpecs(t, "witness", 1)[0]
+	wcfg := testConfig(t, ws, gossipAddrs(specs), 3)
+	wcfg.RaftTLS = ca.MutualTLS(t, ws.id)
+	startNode(t, wcfg)
+	testutil.WaitFor(t, 30*time.Second, "the legitimate server joins the raft configuration", func() bool {
+		l := agreedLeader(nodes)
+		return l != nil && strings.Contains(configString(l), ws.id+"@")
 	})
 	leader = agreedLeader(nodes)
+	if cf := configString(leader); strings.Contains(cf, rs.id) {
+		t.Fatalf("rogue node was written into the raft configuration: %s", cf)
+	}
 	idx = apply(t, leader, "tls-3")
 	for _, n := range nodes {
 		if err := n.WaitForApplied(ctx, idx); err != nil {
@@ -58,8 +71,8 @@ func TestTLSCluster(t *testing.T) {
 	if got := rogue.Raft().LastIndex(); got != 0 {
 		t.Fatalf("rogue node received raft log entries up to %d", got)
 	}
-	if slices.Contains(voterIDs(leader), rs.id) {
-		t.Fatal("rogue node was promoted to voter")
+	if slices.Contains(voterIDs(leader), rs.id) || slices.Contains(nonvoterIDs(leader), rs.id) {
+		t.Fatal("rogue node is in the raft configuration")
 	}
 	// Its own RPCs are refused too.
 	var resp raft.AppendEntriesResponse

@@ -129,10 +129,10 @@ func raftAdvertise(cfg Config) (string, error) {
 	return net.JoinHostPort(ip, port), nil
 }
 
-// newTransport starts the raft transport: TLS when cfg.RaftTLS is set,
-// otherwise plain TCP.
-func newTransport(cfg Config) (*raft.NetworkTransport, error) {
-	stream, err := newStreamLayer(cfg)
+// newTransport starts the raft transport: TLS with the given configs, or
+// plain TCP when they are nil.
+func newTransport(cfg Config, server, client *tls.Config) (*raft.NetworkTransport, error) {
+	stream, err := newStreamLayer(cfg, server, client)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func newTransport(cfg Config) (*raft.NetworkTransport, error) {
 }
 
 // newStreamLayer listens on the raft bind address.
-func newStreamLayer(cfg Config) (*streamLayer, error) {
+func newStreamLayer(cfg Config, server, client *tls.Config) (*streamLayer, error) {
 	adv, err := raftAdvertise(cfg)
 	if err != nil {
 		return nil, err
@@ -158,8 +158,7 @@ func newStreamLayer(cfg Config) (*streamLayer, error) {
 		adv = ln.Addr().String()
 	}
 	stream := &streamLayer{Listener: ln, advertise: advertiseAddr(adv), dialer: DialerFrom(cfg.RaftBindAddr)}
-	if cfg.RaftTLS != nil {
-		server, client := tlsConfigs(cfg.RaftTLS)
+	if server != nil {
 		stream.Listener, stream.client = tls.NewListener(ln, server), client
 		return stream, nil
 	}

@@ -28,6 +28,8 @@ const (
 	TypeDeleteSource           Type = 6
 	TypeRecordSourceStatus     Type = 7
 	TypeSetClusterID           Type = 8
+	TypeBindNodeKey            Type = 9
+	TypeUnbindNodeKey          Type = 10
 )
 
 func (t Type) String() string {
@@ -48,6 +50,10 @@ func (t Type) String() string {
 		return "RecordSourceStatus"
 	case TypeSetClusterID:
 		return "SetClusterID"
+	case TypeBindNodeKey:
+		return "BindNodeKey"
+	case TypeUnbindNodeKey:
+		return "UnbindNodeKey"
 	default:
 		return fmt.Sprintf("Type(%d)", byte(t))
 	}
@@ -102,6 +108,21 @@ type SetClusterID struct {
 	ID string `json:"id"`
 }
 
+// BindNodeKey binds a raft node id to the SHA-256 fingerprint of the public
+// key the node proved it holds (see cluster's PKI). A bound id keeps its
+// fingerprint: a different one is refused until UnbindNodeKey. Only the
+// fingerprint is logged, never key material.
+type BindNodeKey struct {
+	NodeID      string `json:"nodeId"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// UnbindNodeKey drops a node id's binding (the node was removed, e.g. to
+// rejoin with a wiped data dir and a new key).
+type UnbindNodeKey struct {
+	NodeID string `json:"nodeId"`
+}
+
 // Command is any of the command structs above.
 type Command interface {
 	commandType() Type
@@ -115,6 +136,8 @@ func (PutSource) commandType() Type              { return TypePutSource }
 func (DeleteSource) commandType() Type           { return TypeDeleteSource }
 func (RecordSourceStatus) commandType() Type     { return TypeRecordSourceStatus }
 func (SetClusterID) commandType() Type           { return TypeSetClusterID }
+func (BindNodeKey) commandType() Type            { return TypeBindNodeKey }
+func (UnbindNodeKey) commandType() Type          { return TypeUnbindNodeKey }
 
 // Encode serialises a command: version byte, type byte, body. The body of
 // a PutFragment — by far the most frequent command — is the fragment's
@@ -169,6 +192,10 @@ func Decode(b []byte) (Command, error) {
 		c = &RecordSourceStatus{}
 	case TypeSetClusterID:
 		c = &SetClusterID{}
+	case TypeBindNodeKey:
+		c = &BindNodeKey{}
+	case TypeUnbindNodeKey:
+		c = &UnbindNodeKey{}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
 	}

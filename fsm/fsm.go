@@ -81,6 +81,29 @@ func New(cfg Config) (*FSM, error) {
 // Store is the store the FSM writes.
 func (f *FSM) Store() *store.Store { return f.store }
 
+// ErrNodeKeyBound is a BindNodeKey's response error when the node id is
+// already bound to another key.
+var ErrNodeKeyBound = errors.New("fsm: node id is bound to another key")
+
+// NodeKey returns the key fingerprint bound to node id (cluster PKI).
+func (f *FSM) NodeKey(id string) (fp string, ok bool, err error) {
+	err = f.store.View(func(v *store.View) error {
+		fp, ok = v.NodeKey(id)
+		return nil
+	})
+	return fp, ok, err
+}
+
+// BindCommand encodes a BindNodeKey.
+func (f *FSM) BindCommand(id, fingerprint string) ([]byte, error) {
+	return Encode(BindNodeKey{NodeID: id, Fingerprint: fingerprint})
+}
+
+// UnbindCommand encodes an UnbindNodeKey.
+func (f *FSM) UnbindCommand(id string) ([]byte, error) {
+	return Encode(UnbindNodeKey{NodeID: id})
+}
+
 // AppliedIndex is the index of the last entry whose effect is on disk.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
@@ -382,6 +405,23 @@ func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) 
 		res.Changed = n
 		for _, fr := range before {
 			note(fr.Target)
+		}
+	case *BindNodeKey:
+		ok, err := tx.BindNodeKey(c.NodeID, c.Fingerprint)
+		if err != nil {
+			return Response{}, err
+		}
+		if !ok {
+			return Response{Result: res, Err: fmt.Errorf("%w: node %q", ErrNodeKeyBound, c.NodeID)}, nil
+		}
+		res.Changed = 1
+	case *UnbindNodeKey:
+		ok, err := tx.UnbindNodeKey(c.NodeID)
+		if err != nil {
+			return Response{}, err
+		}
+		if ok {
+			res.Changed = 1
 		}
 	}
 	return Response{Result: res}, nil

@@ -3,7 +3,9 @@
 # with `conflux-sync bench`. Extra arguments go to bench, e.g.
 #   hack/bench-cluster.sh --clients 32 --size 1024 --duration 30s -o json
 # RAFT_LOG_STORE=wal selects the raft-wal log backend (default boltdb);
-# GC_PERCENT sets the servers' --gc-percent (default: the server's own).
+# GC_PERCENT sets the servers' --gc-percent (default: the server's own);
+# INSECURE_CLUSTER=1 runs plain TCP raft and gossip (--insecure-cluster)
+# instead of the default secure transport from a generated cluster secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache/bin
@@ -26,13 +28,16 @@ trap cleanup EXIT
 
 token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "admin:$token" >"$work/tokens"
+"$bin" operator keygen >"$work/cluster-secret"
+security=(--cluster-secret-file "$work/cluster-secret")
+[ "${INSECURE_CLUSTER:-}" = 1 ] && security=(--insecure-cluster)
 base=${BENCH_PORT_BASE:-17780}
 join="127.0.0.1:$((base + 2)),127.0.0.1:$((base + 12)),127.0.0.1:$((base + 22))"
 for i in 0 1 2; do
 	p=$((base + 10 * i))
 	"$bin" server --node-id "bench-$i" --data-dir "$work/n$i" \
 		--http-addr "127.0.0.1:$p" --raft-addr "127.0.0.1:$((p + 1))" --gossip-addr "127.0.0.1:$((p + 2))" \
-		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn --api-token-rate=-1 \
+		--join "$join" --bootstrap-expect 3 --token-file "$work/tokens" --log-level warn --api-token-rate=-1 "${security[@]}" \
 		--raft-log-store "${RAFT_LOG_STORE:-boltdb}" ${GC_PERCENT:+--gc-percent "$GC_PERCENT"} \
 		2>"$work/n$i.log" &
 	pids+=($!)

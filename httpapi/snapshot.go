@@ -107,7 +107,9 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	fi, err := tmp.Stat()
+	// The running servers' node key bindings replace the snapshot's (a
+	// backup of another cluster, or of older keys, would lock them out).
+	size, err := s.cfg.Store.CarryNodeKeys(tmp.Name())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -116,7 +118,7 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: fi.Size()}
+	rmeta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: meta.Index, Term: meta.Term, Size: size}
 	if err := s.cfg.Cluster.Restore(ctx, rmeta, tmp); err != nil {
 		s.fail(w, r, applyError(err))
 		return

@@ -85,6 +85,7 @@ func (c *testCluster) configure(dir string, n int) {
 			Join:            join,
 			BootstrapExpect: n,
 			Tokens:          tokens,
+			ClusterSecrets:  [][]byte{harnessSecret},
 			Logger:          logger.With("node", id),
 			Raft: cluster.RaftTuning{
 				HeartbeatTimeout: 300 * time.Millisecond, ElectionTimeout: 300 * time.Millisecond,
@@ -99,6 +100,16 @@ func (c *testCluster) configure(dir string, n int) {
 		}
 	}
 }
+
+// harnessSecret is the cluster secret of every test cluster: the nodes run
+// the secure transport (derived raft TLS, encrypted gossip).
+var harnessSecret = func() []byte {
+	b, err := cluster.RandomSecret()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
 
 // testWriter sends logs to t.Log so they show only for failing tests.
 // memberlist's goroutines may still log for a moment after a node is

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,8 +79,29 @@ type Config struct {
 	// TLS: when CertFile and KeyFile are set, the API serves HTTPS and raft
 	// uses TLS; with CAFile, peers must present a certificate it signed.
 	CertFile, KeyFile, CAFile string
-	// GossipKey is a base64 memberlist key (16, 24 or 32 bytes).
+	// GossipKey is a base64 memberlist key (16, 24 or 32 bytes). It is
+	// visible in the process list when given as a flag: prefer
+	// GossipKeyFile.
 	GossipKey string
+	// GossipKeyFile holds operator-managed gossip keys, one base64 key a
+	// line, the first one encrypting (see cluster.ParseGossipKeys). It
+	// overrides GossipKey and the keys derived from the cluster secret.
+	GossipKeyFile string
+
+	// ClusterSecretFile holds the cluster secrets (see
+	// cluster.ParseClusterSecrets): with it raft runs mutual TLS 1.3 with
+	// certificates derived from the secret and gossip is encrypted, with
+	// nothing else to configure. Re-read by ReloadClusterSecrets.
+	ClusterSecretFile string
+	// ClusterSecrets are secrets held in memory (`dev`, tests); used when
+	// ClusterSecretFile is empty.
+	ClusterSecrets [][]byte
+	// InsecureCluster lets the node run raft or gossip without
+	// protection (plain TCP, unencrypted gossip): anyone who reaches the
+	// ports can join, become leader and read forwarded tokens. Without
+	// it, Start refuses a configuration that is not secure. The node
+	// warns at start and every InsecureReminder while it runs so.
+	InsecureCluster bool
 
 	MaxFragmentSize int
 	// API bounds the admin API's connections, bodies and callers; zero
@@ -307,13 +329,22 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	gossipKey, err := decodeGossipKey(cfg.GossipKey)
+	gossipKeys, err := loadGossipKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
 	gitURLs, err := gitURLPolicy(cfg)
 	if err != nil {
 		return nil, err
+	}
+	secrets, err := loadClusterSecrets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	raftTLS := peerTLS(serverTLS, clientTLS)
+	insecure := insecurity(raftTLS, secrets, gossipKeys, cfg.CAFile != "")
+	if insecure != "" && !cfg.InsecureCluster {
+		return nil, fmt.Errorf("server: %s. Set --cluster-secret-file to a file holding a secret from `conflux-sync operator keygen` (the same file on every server), or --tls-cert, --tls-key and --tls-ca together with --gossip-key-file; or accept an unprotected cluster with --insecure-cluster", insecure)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -390,8 +421,10 @@ func Start(cfg Config) (n *Node, err error) {
 		BootstrapExpect: cfg.BootstrapExpect,
 		DeadNodeTimeout: cfg.DeadNodeTimeout,
 		LogStore:        cfg.LogStore,
-		RaftTLS:         peerTLS(serverTLS, clientTLS),
-		GossipKey:       gossipKey,
+		RaftTLS:         raftTLS,
+		GossipKeys:      gossipKeys,
+		ClusterSecrets:  secrets,
+		Identities:      n.fsm,
 		FSM:             n.fsm,
 		Raft:            cfg.Raft,
 		Gossip:          cfg.Gossip,
@@ -410,11 +443,11 @@ func Start(cfg Config) (n *Node, err error) {
 			return nil, err
 		}
 	}
-	secrets, err := n.secrets(cfg)
+	sourceSecrets, err := n.secrets(cfg)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := n.startSync(cfg, cache, secrets, reg)
+	eng, err := n.startSync(cfg, cache, sourceSecrets, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -448,7 +481,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := n.startGit(cfg, secrets, gitURLs, reg); err != nil {
+	if err := n.startGit(cfg, sourceSecrets, gitURLs, reg); err != nil {
 		return nil, err
 	}
 	if cfg.Kube.REST != nil {
@@ -491,7 +524,104 @@ func Start(cfg Config) (n *Node, err error) {
 	if cfg.DryRun {
 		go n.remindDryRun(dryRunReminder)
 	}
+	if insecure != "" {
+		go n.remindInsecure(insecure, InsecureReminder)
+	}
 	return n, nil
+}
+
+// InsecureReminder is how often a node running with --insecure-cluster
+// says so in its log, besides at start.
+const InsecureReminder = time.Minute
+
+// remindInsecure warns now and every interval until the node stops that
+// the cluster transport is unprotected.
+func (n *Node) remindInsecure(what string, every time.Duration) {
+	warn := func() {
+		n.log.Warn("INSECURE CLUSTER (--insecure-cluster): " + what + "; any process that reaches the raft and gossip ports can join, become leader and receive the API tokens followers forward. Set --cluster-secret-file (see `conflux-sync operator keygen`).")
+	}
+	warn()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.stopped:
+			return
+		case <-tick.C:
+			warn()
+		}
+	}
+}
+
+// insecurity says what is unprotected ("" when raft is mutual TLS and
+// gossip is encrypted).
+func insecurity(raftTLS *tls.Config, secrets, gossipKeys [][]byte, operatorCA bool) string {
+	var gaps []string
+	if len(secrets) == 0 && (raftTLS == nil || !operatorCA) {
+		gaps = append(gaps, "raft runs without mutual TLS")
+	}
+	if len(secrets) == 0 && len(gossipKeys) == 0 {
+		gaps = append(gaps, "gossip is not encrypted")
+	}
+	return strings.Join(gaps, " and ")
+}
+
+// loadClusterSecrets reads the cluster secret file (or the in-memory
+// secrets).
+func loadClusterSecrets(cfg Config) ([][]byte, error) {
+	if cfg.ClusterSecretFile == "" {
+		return cfg.ClusterSecrets, nil
+	}
+	secrets, err := cluster.ReadClusterSecretFile(cfg.ClusterSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: --cluster-secret-file: %w", err)
+	}
+	return secrets, nil
+}
+
+// loadGossipKeys reads the gossip key file, else the one --gossip-key.
+func loadGossipKeys(cfg Config) ([][]byte, error) {
+	if cfg.GossipKeyFile != "" {
+		b, err := os.ReadFile(cfg.GossipKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: --gossip-key-file: %w", err)
+		}
+		keys, err := cluster.ParseGossipKeys(cfg.GossipKeyFile, b)
+		if err != nil {
+			return nil, fmt.Errorf("server: --gossip-key-file: %w", err)
+		}
+		return keys, nil
+	}
+	key, err := decodeGossipKey(cfg.GossipKey)
+	if err != nil || key == nil {
+		return nil, err
+	}
+	return [][]byte{key}, nil
+}
+
+// ReloadClusterSecrets re-reads the cluster secret file and the gossip key
+// file (on SIGHUP or when one changed). A file that fails to parse changes
+// nothing.
+func (n *Node) ReloadClusterSecrets() error {
+	if n.cfg.ClusterSecretFile != "" {
+		secrets, err := loadClusterSecrets(n.cfg)
+		if err != nil {
+			return err
+		}
+		if err := n.cluster.SetClusterSecrets(secrets); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	if n.cfg.GossipKeyFile != "" {
+		keys, err := loadGossipKeys(n.cfg)
+		if err != nil {
+			return err
+		}
+		if err := n.cluster.SetGossipKeys(keys); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	return nil
 }
 
 // remindDryRun warns now and every interval until the node stops that it
@@ -649,13 +779,12 @@ func decodeGossipKey(s string) ([]byte, error) {
 	}
 	key, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("server: gossip key is not base64: %w", err)
+		return nil, errors.New("server: --gossip-key is not standard base64")
 	}
-	switch len(key) {
-	case 16, 24, 32:
-		return key, nil
+	if err := cluster.CheckGossipKey(s, key); err != nil {
+		return nil, fmt.Errorf("server: --gossip-key: %w", err)
 	}
-	return nil, fmt.Errorf("server: gossip key is %d bytes; it must be 16, 24 or 32", len(key))
+	return key, nil
 }
 
 // advertiseAddr combines the advertised host with the port of a listen

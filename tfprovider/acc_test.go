@@ -1,6 +1,7 @@
 package tfprovider_test
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -70,15 +71,20 @@ func newAccEnv(t *testing.T) *accEnv {
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(newTestLogWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var nodes []*server.Node
+	secret := make([]byte, 32) // the cluster secret: raft TLS and gossip keys derive from it
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
 		id := fmt.Sprintf("node-%d", i)
 		node, err := server.Start(server.Config{
 			NodeID: id, DataDir: filepath.Join(dir, id),
 			GossipAddr: join[i], HTTPAddr: testutil.Addr(ports[n+i]), RaftAddr: testutil.Addr(ports[2*n+i]),
 			Join: join, BootstrapExpect: n, Tokens: tokens, Logger: logger.With("node", id),
-			Conflux:    server.ConfluxConfig{URL: cxSrv.URL, Token: accCXToken},
-			Cloudflare: cfapi.Config{Credentials: cfapi.Credentials{accCFAccount: accCFToken}, BaseURL: cfSrv.URL + "/client/v4"},
-			Sync:       server.SyncTuning{Debounce: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second},
+			ClusterSecrets: [][]byte{secret},
+			Conflux:        server.ConfluxConfig{URL: cxSrv.URL, Token: accCXToken},
+			Cloudflare:     cfapi.Config{Credentials: cfapi.Credentials{accCFAccount: accCFToken}, BaseURL: cfSrv.URL + "/client/v4"},
+			Sync:           server.SyncTuning{Debounce: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second},
 		})
 		if err != nil {
 			t.Fatalf("start %s: %v", id, err)

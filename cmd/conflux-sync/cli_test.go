@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -379,12 +380,25 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ports := testutil.FreePorts(t, 2)
-	base := func(extra ...string) []string {
+	unsecured := func(extra ...string) []string {
 		args := []string{"server", "--node-id", "solo", "--data-dir", t.TempDir(),
 			"--raft-addr", testutil.Addr(ports[0]), "--gossip-addr", testutil.Addr(ports[1]),
 			"--bootstrap-expect", "1", "--log-level", "warn"}
 		return append(args, extra...)
 	}
+	base := func(extra ...string) []string { return unsecured(append([]string{"--insecure-cluster"}, extra...)...) }
+	// Issue #19 finding 8: placeholder and typed keys, and secret files
+	// that hold them, are refused with the file and line.
+	secretFile := func(content string) string {
+		p := filepath.Join(t.TempDir(), "cluster-secret")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	placeholder := "cmVwbGFjZS13aXRoLTMyLXJhbmRvbS1ieXRlcy0hISE="
+	weak := secretFile("# the cluster secret\n" + placeholder + "\n")
+	typed := secretFile(base64.StdEncoding.EncodeToString([]byte("correct horse battery staple, a long one")) + "\n")
 	cases := []struct {
 		name string
 		args []string
@@ -400,16 +414,15 @@ func TestE2EServerStartupErrors(t *testing.T) {
 		{"missing --local-sources-dir", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--local-sources-dir", filepath.Join(t.TempDir(), "none")), 1, "--local-sources-dir"},
 		{"bad --source-allow-namespaces", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--source-allow-namespaces", "team-a"), 1, "--source-allow-namespaces: \"team-a\": want NAMESPACE=PATTERN"},
 		{"bad token sources=", base("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", narrowTokens), 1, "line 1: sources=: \"github.com\""},
+		// Issue #19 finding 1: no plain-text cluster unless asked for.
+		{"no cluster secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens), 1, "--cluster-secret-file"},
+		{"placeholder gossip key", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--gossip-key", placeholder), 1, "published placeholder"},
+		{"placeholder secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--cluster-secret-file", weak), 1, weak + " line 2: it is a published placeholder"},
+		{"typed secret", unsecured("--http-addr", testutil.Addr(testutil.FreePort(t)), "--token-file", tokens, "--cluster-secret-file", typed), 1, typed + " line 1: every byte is printable ASCII"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cliWith(t, cliOptions{timeout: 30 * time.Second}, tc.args...)
-			if strings.Contains(r.stderr, "panic:") && strings.Contains(r.stderr, "server.(*Node).close") {
-				// Known bug (reported): server.Start's deferred cleanup
-				// calls close on the nil *Node its own `return nil, err`
-				// assigned. This asserts again once it is fixed.
-				t.Skipf("known bug: server.Start panics on a startup error instead of returning it (exit %d)", r.code)
-			}
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "panic:") {
 				t.Errorf("exit %d, stderr %q; want exit %d and a message containing %q", r.code, r.stderr, tc.code, tc.want)
 			}

@@ -31,8 +31,12 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), st, func(tw *tabwriter.Writer) {
-				fmt.Fprintf(tw, "Cluster:\t%s\nNode:\t%s (%s)\nLeader:\t%s\nTerm:\t%d\nCommit index:\t%d\nApplied index:\t%d\n\n",
-					orDash(st.ClusterID), st.NodeID, st.State, orDash(st.Leader), st.Term, st.CommitIndex, st.AppliedIndex)
+				fmt.Fprintf(tw, "Cluster:\t%s\nNode:\t%s (%s)\nLeader:\t%s\nTerm:\t%d\nCommit index:\t%d\nApplied index:\t%d\nSecurity:\t%s\n",
+					orDash(st.ClusterID), st.NodeID, st.State, orDash(st.Leader), st.Term, st.CommitIndex, st.AppliedIndex, orDash(st.Security))
+				for _, u := range st.Untrusted {
+					fmt.Fprintf(tw, "Untrusted member:\t%s\n", u)
+				}
+				fmt.Fprintln(tw)
 				printMembers(tw, st.Members)
 			})
 		},

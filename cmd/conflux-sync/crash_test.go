@@ -54,6 +54,10 @@ func TestCrashAtFailpoints(t *testing.T) {
 			c.stop(victim)
 			if tt.wipe {
 				c.wipe(victim)
+				// A wiped node has a new node key: its id's binding to
+				// the old one is dropped first (docs/operations.md,
+				// Replace a node).
+				c.mustCLI(c.leader(), "peers", "remove", c.nodes[victim].id)
 				// Its log must be gone from the others, so that only a
 				// snapshot can bring the wiped node back.
 				for _, i := range c.live() {

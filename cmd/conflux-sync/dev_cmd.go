@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/httpapi"
 	"github.com/conflux-sync/conflux-sync/server"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -117,6 +118,12 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	}
 	defer cx.Close()
 
+	// The nodes run the secure transport, as a server does by default,
+	// with a secret that lives only in this process.
+	clusterSecret, err := cluster.RandomSecret()
+	if err != nil {
+		return err
+	}
 	const n = 3
 	httpPorts, err := freePorts(opts.httpPort, n)
 	if err != nil {
@@ -168,6 +175,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 			Join:            join,
 			BootstrapExpect: n,
 			Tokens:          tokens,
+			ClusterSecrets:  [][]byte{clusterSecret},
 			Cloudflare: cfapi.Config{
 				Credentials: cfapi.Credentials{devAccount: cfToken},
 				BaseURL:     cf.URL + "/client/v4",

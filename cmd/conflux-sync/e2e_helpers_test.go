@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/cluster"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 )
 
@@ -114,6 +115,12 @@ type procCluster struct {
 	join            []string
 	tokenFile       string
 	bootstrapExpect int
+	// secretFile is the cluster secret every node of this build reads
+	// (--cluster-secret-file), unless insecure: then they run with
+	// --insecure-cluster (a cluster mixed with releases before the
+	// secure transport).
+	secretFile string
+	insecure   bool
 }
 
 // newProcCluster prepares n nodes (ports, folders, token file) and starts
@@ -132,9 +139,16 @@ func configureProcCluster(t testing.TB, n int) *procCluster {
 	t.Helper()
 	needBinary(t)
 	root := t.TempDir()
-	c := &procCluster{t: t, bootstrapExpect: n, tokenFile: filepath.Join(root, "tokens")}
+	c := &procCluster{t: t, bootstrapExpect: n, tokenFile: filepath.Join(root, "tokens"), secretFile: filepath.Join(root, "cluster-secret")}
 	tokens := fmt.Sprintf("# e2e tokens\nadmin:%s\nread:%s\nwrite:%s\n", e2eAdminToken, e2eReadToken, e2eWriteToken)
 	if err := os.WriteFile(c.tokenFile, []byte(tokens), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := cluster.GenerateClusterSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ports := testutil.FreePorts(t, 3*n) // one call: no port handed out twice
@@ -186,6 +200,11 @@ func (c *procCluster) serverArgs(i int, extra ...string) []string {
 	if p.bin == "" {
 		// Flags older releases lack (TestE2EMixedVersionRollingUpgrade).
 		args = append(args, "--token-file-check-interval", "200ms")
+		if c.insecure {
+			args = append(args, "--insecure-cluster")
+		} else {
+			args = append(args, "--cluster-secret-file", c.secretFile)
+		}
 	}
 	return append(args, extra...)
 }

@@ -422,6 +422,22 @@ func TestE2ERecoverLostQuorum(t *testing.T) {
 		t.Errorf("fragments after recover:\n%s\nbefore:\n%s", got, before)
 	}
 	c.putFragments(0, tunnelFragmentJSON(edgeTunnel, "after-recover", 1, "ar.example.com"))
+
+	// A server left out by recover and wiped joins again under its old id
+	// with a new node key: recover dropped the key bindings of the servers
+	// it removed, as `peers remove` does.
+	c.wipe(1)
+	c.bootstrapExpect = 3 // no state: wait to be added, never bootstrap alone
+	c.start(1)
+	eventually(t, 60*time.Second, "wiped node-1 rejoins", func() error {
+		st := decodeJSON[api.ClusterStatus](t, c.mustCLI(0, "status", "-o", "json").stdout)
+		for _, m := range st.Members {
+			if m.ID == "node-1" && m.Suffrage != "" {
+				return nil
+			}
+		}
+		return fmt.Errorf("node-1 not in the raft configuration (untrusted: %v)", st.Untrusted)
+	})
 }
 
 func jsonEqual(a json.RawMessage, b string) bool {

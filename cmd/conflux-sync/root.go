@@ -67,8 +67,8 @@ wins over the environment, which wins over the file.`,
 		newSourcesCmd(g),
 		newGitopsCmd(g),
 		newRecoverCmd(),
+		newOperatorCmd(g),
 		newBenchCmd(g),
-		newOperatorCmd(),
 	)
 	return root
 }

@@ -78,7 +78,7 @@ its cluster whatever the flags say.`,
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&tokenCheck, "token-file-check-interval", 10*time.Second, "how often the token file is checked for changes (a mounted Secret is updated in place); 0: only on SIGHUP")
+	f.DurationVar(&tokenCheck, "token-file-check-interval", 10*time.Second, "how often the token, cluster secret and gossip key files are checked for changes (a mounted Secret is updated in place); 0: only on SIGHUP")
 	f.StringVar(&cfg.NodeID, "node-id", "", "stable node id (default: the hostname, e.g. the StatefulSet pod name)")
 	f.StringVar(&cfg.DataDir, "data-dir", "data", "folder for the state and raft files")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":7780", "admin API listen address")
@@ -96,7 +96,10 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.CertFile, "tls-cert", "", "PEM certificate for the API and raft")
 	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
-	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip")
+	f.StringVar(&cfg.GossipKey, "gossip-key", "", "base64 key (16, 24 or 32 bytes) encrypting gossip; visible in the process list, prefer --gossip-key-file or --cluster-secret-file")
+	f.StringVar(&cfg.GossipKeyFile, "gossip-key-file", "", "file of base64 gossip keys, one a line, the first encrypting (rotation); re-read on SIGHUP and when it changes; overrides --gossip-key and the keys derived from --cluster-secret-file")
+	f.StringVar(&cfg.ClusterSecretFile, "cluster-secret-file", "", "file of cluster secrets (base64 of 32+ random bytes, one a line, the first primary; `conflux-sync operator keygen` makes one): raft runs mutual TLS with certificates derived from it and gossip is encrypted; the same file on every server; re-read on SIGHUP and when it changes")
+	f.BoolVar(&cfg.InsecureCluster, "insecure-cluster", false, "allow raft and gossip without protection (plain TCP, unencrypted gossip): anyone who reaches the ports can join the cluster; logged as a warning every minute")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", api.DefaultMaxFragmentSize, "largest fragment accepted, in bytes (the body of PUT /v1/fragments and /v1/sources)")
 	f.Int64Var(&cfg.API.Requests.MaxRequestBody, "max-request-body", httpapi.DefaultMaxRequestBody, "largest body of PUT /v1/source-fragments, in bytes (413 over it)")
 	f.Int64Var(&cfg.API.Requests.MaxInflightBytes, "max-inflight-bytes", httpapi.DefaultMaxInflightBytes, "request body bytes all writes on this node may hold at once; a write that does not fit is answered 503 with Retry-After unread (-1: no limit)")
@@ -198,10 +201,29 @@ func newLogger(level string, asJSON bool) (*slog.Logger, error) {
 	return logger, nil
 }
 
-// runServer runs one node until ctx ends, reloading tokens on SIGHUP and
-// whenever the token file's content changes (checked every tokenCheck):
-// in Kubernetes the file is a Secret the kubelet updates in place, and a
-// distroless container has no shell to send SIGHUP from.
+// reloadable is a file the server re-reads on SIGHUP and when its content
+// changes.
+type reloadable struct {
+	what    string // for logs: "tokens", "cluster secrets"
+	failed  string // the log message of a failed reload
+	paths   []string
+	reload  func() error
+	lastSum string
+}
+
+func (r *reloadable) sum() string {
+	var b strings.Builder
+	for _, p := range r.paths {
+		b.WriteString(fileSum(p) + "\n")
+	}
+	return b.String()
+}
+
+// runServer runs one node until ctx ends, reloading the token file and the
+// cluster secret and gossip key files on SIGHUP and whenever one's content
+// changes (checked every tokenCheck): in Kubernetes the files are Secrets
+// the kubelet updates in place, and a distroless container has no shell to
+// send SIGHUP from.
 func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration) error {
 	node, err := server.Start(cfg)
 	if err != nil {
@@ -210,29 +232,48 @@ func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var files []*reloadable
+	if cfg.TokenFile != "" {
+		files = append(files, &reloadable{what: "tokens", failed: "token reload failed; keeping the old tokens", paths: []string{cfg.TokenFile}, reload: node.ReloadTokens})
+	}
+	var secretFiles []string
+	for _, p := range []string{cfg.ClusterSecretFile, cfg.GossipKeyFile} {
+		if p != "" {
+			secretFiles = append(secretFiles, p)
+		}
+	}
+	if len(secretFiles) > 0 {
+		files = append(files, &reloadable{what: "cluster secrets", failed: "cluster secrets reload failed; keeping the old ones", paths: secretFiles, reload: node.ReloadClusterSecrets})
+	}
 	var check <-chan time.Time
-	if cfg.TokenFile != "" && tokenCheck > 0 {
+	if len(files) > 0 && tokenCheck > 0 {
 		ticker := time.NewTicker(tokenCheck)
 		defer ticker.Stop()
 		check = ticker.C
 	}
-	lastSum := fileSum(cfg.TokenFile)
-	reload := func(why string) {
-		lastSum = fileSum(cfg.TokenFile)
-		if err := node.ReloadTokens(); err != nil {
-			cfg.Logger.Error("token reload failed; keeping the old tokens", "error", err, "trigger", why)
+	for _, f := range files {
+		f.lastSum = f.sum()
+	}
+	reload := func(f *reloadable, why string) {
+		f.lastSum = f.sum()
+		if err := f.reload(); err != nil {
+			cfg.Logger.Error(f.failed, "error", err, "trigger", why)
 		} else {
-			cfg.Logger.Info("tokens reloaded", "trigger", why)
+			cfg.Logger.Info(f.what+" reloaded", "trigger", why)
 		}
 	}
 	for {
 		select {
 		case <-hup:
-			reload("SIGHUP")
+			for _, f := range files {
+				reload(f, "SIGHUP")
+			}
 		case <-check:
 			// A failed reload is not retried until the file changes again.
-			if sum := fileSum(cfg.TokenFile); sum != lastSum {
-				reload("file changed")
+			for _, f := range files {
+				if f.sum() != f.lastSum {
+					reload(f, "file changed")
+				}
 			}
 		case err := <-node.Err():
 			node.Kill()
@@ -304,7 +345,13 @@ See docs/operations.md.`,
 			}
 			// raft only needs a non-empty local id to validate its config
 			// here; the recovered configuration is exactly --peers.
-			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: machine}, servers); err != nil {
+			// The servers left out are removed, as by `peers remove`: their
+			// ids lose their key bindings, so that a wiped server can join
+			// again under its old id with its new key. This happens in the
+			// snapshot recover takes, after the log is replayed, so every
+			// survivor (same --peers) ends with the same state.
+			rf := &recoverFSM{FSM: machine, drop: func() error { return dropBindingsExcept(st, servers) }}
+			if err := cluster.RecoverCluster(cluster.Config{NodeID: "recover", DataDir: dataDir, FSM: rf}, servers); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Recovered %s with %d voter(s). Start the node(s) now.\n", dataDir, len(servers))
@@ -314,6 +361,43 @@ See docs/operations.md.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the stopped node's data folder")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new voter set: id=raft-addr, comma-separated")
 	return cmd
+}
+
+// recoverFSM runs drop before the snapshot raft.RecoverCluster takes of
+// the replayed state.
+type recoverFSM struct {
+	*fsm.FSM
+	drop func() error
+}
+
+func (f *recoverFSM) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.drop(); err != nil {
+		return nil, err
+	}
+	return f.FSM.Snapshot()
+}
+
+// dropBindingsExcept removes the node key bindings of every id not in
+// servers.
+func dropBindingsExcept(st *store.Store, servers []raft.Server) error {
+	keep := map[string]bool{}
+	for _, s := range servers {
+		keep[string(s.ID)] = true
+	}
+	err := st.Update(func(tx *store.Tx) error {
+		for id := range tx.NodeKeys() {
+			if !keep[id] {
+				if _, err := tx.UnbindNodeKey(id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("drop the key bindings of removed servers: %w", err)
+	}
+	return nil
 }
 
 func parsePeers(s string) ([]raft.Server, error) {

@@ -55,6 +55,10 @@ func TestE2EMixedVersionRollingUpgrade(t *testing.T) {
 	needBinary(t)
 	old := buildRelease(t, previousRelease)
 	c := configureProcCluster(t, 3)
+	// The previous release speaks plain TCP raft: the new build joins it
+	// with --insecure-cluster (securing the cluster is a later restart of
+	// every node with --cluster-secret-file, see docs/operations.md).
+	c.insecure = true
 	for i := range c.nodes {
 		c.nodes[i].bin = old
 		c.start(i)
