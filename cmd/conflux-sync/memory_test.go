@@ -79,7 +79,13 @@ func TestE2EMemoryBoundedUnderLargestWrites(t *testing.T) {
 			p.bin = bin
 			p.env = append(p.env, "GOMEMLIMIT=460MiB")
 		}
-		c.start(i, "--log-level", "info")
+		extra := []string{"--log-level", "info"}
+		if bin == binPath {
+			// A wrapped binary gets no flags of this build by default
+			// (procCluster.args): an older release may lack them.
+			extra = append(extra, "--cluster-secret-file", c.secretFile, "--token-file-check-interval", "200ms")
+		}
+		c.start(i, extra...)
 	}
 	c.waitAllReady()
 	leader := c.leader()

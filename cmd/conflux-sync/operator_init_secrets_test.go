@@ -204,7 +204,7 @@ func TestOperatorInitSecrets(t *testing.T) {
 		// From nothing (all race to create), and from a Secret missing a
 		// key (all race to patch it in).
 		if _, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "race-fill"},
-			Data: map[string][]byte{SecretKeyTokens: []byte("admin:" + strings.Repeat("9a", 32) + "\n")}}, metav1.CreateOptions{}); err != nil {
+			Data: map[string][]byte{SecretKeyTokens: []byte("admin:7c1e4b9a2f6d08e35a9c1b7f4e2d6a0c8b3f5e1d9a7c2b4e6f0a8d3c5b1e9f27\n")}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"race-create", "race-fill"} {

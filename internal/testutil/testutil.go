@@ -5,8 +5,11 @@ package testutil
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,12 @@ import (
 // FreePorts returns n distinct ports of 127.0.0.1 that are free for both
 // TCP and UDP (memberlist gossip uses both on one port). They are held
 // until all n are found, so the same port is never returned twice.
+//
+// The ports come from below the kernel's ephemeral range when it leaves
+// room: a port in that range may be handed to any outgoing connection
+// (the servers dial from their bind IP, which allocates the port at bind
+// time) the moment its listener closes, and a node restarted on it then
+// fails with "address already in use".
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
@@ -28,9 +37,9 @@ func FreePorts(t testing.TB, n int) []int {
 		if tries > 100*n {
 			t.Fatalf("found only %d of %d free TCP+UDP ports", len(ports), n)
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", Addr(candidatePort()))
 		if err != nil {
-			t.Fatal(err)
+			continue // taken: try another
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenPacket("udp", l.Addr().String())
@@ -82,4 +91,33 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// portsBelowEphemeral is the range candidatePort draws from: [low, high),
+// high being the start of the ephemeral range; empty when that range
+// starts too low to leave room.
+var portsBelowEphemeral = sync.OnceValues(func() (low, high int) {
+	const low0 = 20000
+	high = 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				high = n
+			}
+		}
+	}
+	if high-low0 < 1000 {
+		return 0, 0
+	}
+	return low0, high
+})
+
+// candidatePort is a random port below the ephemeral range, or 0 (the
+// kernel's choice) when there is no room below it.
+func candidatePort() int {
+	low, high := portsBelowEphemeral()
+	if high == 0 {
+		return 0
+	}
+	return low + rand.IntN(high-low)
 }
