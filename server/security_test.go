@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 	"github.com/conflux-sync/conflux-sync/server"
@@ -17,9 +18,14 @@ func TestInsecureClusterWarns(t *testing.T) {
 	c := newTestClusterWith(t, 1, func(cfg *server.Config) {
 		cfg.ClusterSecrets = nil
 		cfg.InsecureCluster = true
+		cfg.InsecureReminder = 50 * time.Millisecond
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	})
 	c.leader()
+	// At start, and again every reminder interval while it runs.
+	testutil.WaitFor(t, 10*time.Second, "the insecure-cluster warning repeated", func() bool {
+		return strings.Count(logs.String(), "INSECURE CLUSTER") >= 3
+	})
 	out := logs.String()
 	if !strings.Contains(out, "INSECURE CLUSTER") || !strings.Contains(out, "raft runs without mutual TLS and gossip is not encrypted") {
 		t.Fatalf("no insecure-cluster warning in the log:\n%s", out)

@@ -102,6 +102,9 @@ type Config struct {
 	// it, Start refuses a configuration that is not secure. The node
 	// warns at start and every InsecureReminder while it runs so.
 	InsecureCluster bool
+	// InsecureReminder is how often an insecure node repeats its
+	// warning. Default DefaultInsecureReminder.
+	InsecureReminder time.Duration
 
 	MaxFragmentSize int
 	// API bounds the admin API's connections, bodies and callers; zero
@@ -525,14 +528,18 @@ func Start(cfg Config) (n *Node, err error) {
 		go n.remindDryRun(dryRunReminder)
 	}
 	if insecure != "" {
-		go n.remindInsecure(insecure, InsecureReminder)
+		every := cfg.InsecureReminder
+		if every <= 0 {
+			every = DefaultInsecureReminder
+		}
+		go n.remindInsecure(insecure, every)
 	}
 	return n, nil
 }
 
-// InsecureReminder is how often a node running with --insecure-cluster
-// says so in its log, besides at start.
-const InsecureReminder = time.Minute
+// DefaultInsecureReminder is how often a node running with
+// --insecure-cluster says so in its log, besides at start.
+const DefaultInsecureReminder = time.Minute
 
 // remindInsecure warns now and every interval until the node stops that
 // the cluster transport is unprotected.
