@@ -105,23 +105,23 @@ func (w *walker) value(t reflect.Type, path string) *FieldError {
 	switch t.Kind() {
 	case reflect.Struct:
 		if tok != json.Delim('{') {
-			return typeError(path, "an object", tok)
+			return TypeError(path, "an object", tok)
 		}
 		return w.object(t, path)
 	case reflect.Map:
 		if tok != json.Delim('{') {
-			return typeError(path, "an object", tok)
+			return TypeError(path, "an object", tok)
 		}
 		return w.mapValue(t.Elem(), path)
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 { // []byte is a base64 string
 			if _, ok := tok.(string); !ok {
-				return typeError(path, "a base64 string", tok)
+				return TypeError(path, "a base64 string", tok)
 			}
 			return nil
 		}
 		if tok != json.Delim('[') {
-			return typeError(path, "an array", tok)
+			return TypeError(path, "an array", tok)
 		}
 		for i := 0; w.dec.More(); i++ {
 			if fe := w.value(t.Elem(), path+"["+strconv.Itoa(i)+"]"); fe != nil {
@@ -132,17 +132,17 @@ func (w *walker) value(t reflect.Type, path string) *FieldError {
 		return fe
 	case reflect.String:
 		if _, ok := tok.(string); !ok && !reflect.PointerTo(t).Implements(textType) {
-			return typeError(path, "a string", tok)
+			return TypeError(path, "a string", tok)
 		}
 	case reflect.Bool:
 		if _, ok := tok.(bool); !ok {
-			return typeError(path, "true or false", tok)
+			return TypeError(path, "true or false", tok)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, ok := tok.(json.Number)
 		if !ok {
-			return typeError(path, "an integer", tok)
+			return TypeError(path, "an integer", tok)
 		}
 		if strings.ContainsAny(string(n), ".eE") {
 			return &FieldError{Field: path, Reason: fmt.Sprintf("must be a whole number, got %s", n)}
@@ -157,7 +157,7 @@ func (w *walker) value(t reflect.Type, path string) *FieldError {
 		}
 	case reflect.Float32, reflect.Float64:
 		if _, ok := tok.(json.Number); !ok {
-			return typeError(path, "a number", tok)
+			return TypeError(path, "a number", tok)
 		}
 	default:
 		return &FieldError{Field: path, Reason: "unsupported field type " + t.String()}
@@ -167,7 +167,7 @@ func (w *walker) value(t reflect.Type, path string) *FieldError {
 
 // object checks the members of an object whose '{' was already read.
 func (w *walker) object(t reflect.Type, path string) *FieldError {
-	fields := jsonFields(t)
+	fields := JSONFields(t)
 	seen := make(map[string]bool, len(fields))
 	for w.dec.More() {
 		tok, fe := w.token(path)
@@ -178,7 +178,7 @@ func (w *walker) object(t reflect.Type, path string) *FieldError {
 		fieldPath := ChildPath(path, key)
 		ft, ok := fields[key]
 		if !ok {
-			return &FieldError{Field: fieldPath, Reason: "unknown field" + knownFieldsHint(key, fields)}
+			return &FieldError{Field: fieldPath, Reason: "unknown field" + KnownFieldsHint(key, fields)}
 		}
 		if seen[key] {
 			return &FieldError{Field: fieldPath, Reason: "is given twice"}
@@ -258,7 +258,10 @@ func (w *walker) any(tok json.Token, path string) *FieldError {
 	return nil
 }
 
-func typeError(path, want string, got json.Token) *FieldError {
+// TypeError reports that the JSON value at path is not of the wanted kind,
+// e.g. "must be an integer, got a string". It is exported so that other
+// strict walkers (sync/tunnel) word their type errors the same way.
+func TypeError(path, want string, got json.Token) *FieldError {
 	return &FieldError{Field: path, Reason: "must be " + want + ", got " + describeToken(got)}
 }
 
@@ -298,9 +301,10 @@ func ChildPath(path, key string) string {
 	return path + "[" + strconv.Quote(key) + "]"
 }
 
-// knownFieldsHint suggests the intended name when only the letter case is
-// wrong, the commonest slip (e.g. "noTlsVerify" for "noTLSVerify").
-func knownFieldsHint(key string, fields map[string]reflect.Type) string {
+// KnownFieldsHint suggests the intended name when only the letter case is
+// wrong, the commonest slip (e.g. "noTlsVerify" for "noTLSVerify"). fields
+// is a map from JSONFields. It returns "" when there is nothing to suggest.
+func KnownFieldsHint(key string, fields map[string]reflect.Type) string {
 	for name := range fields {
 		if strings.EqualFold(name, key) {
 			return fmt.Sprintf(" (names are case-sensitive: did you mean %q?)", name)
@@ -309,12 +313,15 @@ func knownFieldsHint(key string, fields map[string]reflect.Type) string {
 	return ""
 }
 
-// fieldCache memoises jsonFields.
+// fieldCache memoises JSONFields: strict decoding looks up the fields of
+// every object it walks, and reflecting over struct tags each time would
+// dominate (sync/tunnel decodes every rule of every fragment).
 var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
 
-// jsonFields maps the JSON member names of struct t to their types,
-// including the promoted fields of embedded structs.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
+// JSONFields maps the JSON member names of struct t to their types,
+// including the promoted fields of embedded structs, as encoding/json names
+// them. The result is cached and shared: callers must not modify it.
+func JSONFields(t reflect.Type) map[string]reflect.Type {
 	if m, ok := fieldCache.Load(t); ok {
 		return m.(map[string]reflect.Type)
 	}
@@ -332,7 +339,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
-				for k, v := range jsonFields(et) {
+				for k, v := range JSONFields(et) {
 					if _, own := fields[k]; !own {
 						fields[k] = v
 					}

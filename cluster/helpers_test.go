@@ -108,9 +108,9 @@ func testConfig(t testing.TB, s testNodeSpec, join []string, expect int) Config 
 		FSM:                     newTestFSM(t, s.dir),
 		ClusterSecrets:          [][]byte{testSecret},
 		Raft: RaftTuning{
-			HeartbeatTimeout:   300 * time.Millisecond,
-			ElectionTimeout:    300 * time.Millisecond,
-			LeaderLeaseTimeout: 150 * time.Millisecond,
+			HeartbeatTimeout:   500 * time.Millisecond,
+			ElectionTimeout:    500 * time.Millisecond,
+			LeaderLeaseTimeout: 300 * time.Millisecond,
 			CommitTimeout:      10 * time.Millisecond,
 		},
 		Gossip: GossipTuning{

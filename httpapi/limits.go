@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"math"
 	"net"
@@ -62,25 +63,15 @@ type Limits struct {
 	AnonBurst int
 }
 
+// withDefaults fills each zero field with its default, so that a zero
+// Limits means the defaults.
 func (l Limits) withDefaults() Limits {
-	if l.MaxRequestBody == 0 {
-		l.MaxRequestBody = DefaultMaxRequestBody
-	}
-	if l.MaxInflightBytes == 0 {
-		l.MaxInflightBytes = DefaultMaxInflightBytes
-	}
-	if l.TokenRate == 0 {
-		l.TokenRate = DefaultTokenRate
-	}
-	if l.TokenBurst == 0 {
-		l.TokenBurst = DefaultTokenBurst
-	}
-	if l.AnonRate == 0 {
-		l.AnonRate = DefaultAnonRate
-	}
-	if l.AnonBurst == 0 {
-		l.AnonBurst = DefaultAnonBurst
-	}
+	l.MaxRequestBody = cmp.Or(l.MaxRequestBody, DefaultMaxRequestBody)
+	l.MaxInflightBytes = cmp.Or(l.MaxInflightBytes, DefaultMaxInflightBytes)
+	l.TokenRate = cmp.Or(l.TokenRate, DefaultTokenRate)
+	l.TokenBurst = cmp.Or(l.TokenBurst, DefaultTokenBurst)
+	l.AnonRate = cmp.Or(l.AnonRate, DefaultAnonRate)
+	l.AnonBurst = cmp.Or(l.AnonBurst, DefaultAnonBurst)
 	return l
 }
 

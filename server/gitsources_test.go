@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,43 +21,6 @@ import (
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 	"github.com/conflux-sync/conflux-sync/server"
 )
-
-// authRecorder is a Git server an attacker runs: it counts requests and
-// records every Authorization header, answering 401.
-type authRecorder struct {
-	mu    sync.Mutex
-	reqs  int
-	auths []string
-	srv   *httptest.Server
-}
-
-func newAuthRecorder(t testing.TB) *authRecorder {
-	a := &authRecorder{}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.reqs++
-		if h := r.Header.Get("Authorization"); h != "" {
-			a.auths = append(a.auths, h)
-		}
-		a.mu.Unlock()
-		w.Header().Set("WWW-Authenticate", `Basic realm="evil"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-// url is the recorder's repository URL under the host "localhost", which
-// no rule treats as 127.0.0.1.
-func (a *authRecorder) url() string {
-	return strings.Replace(a.srv.URL, "127.0.0.1", "localhost", 1) + "/configs.git"
-}
-
-func (a *authRecorder) seen() (int, []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.reqs, append([]string(nil), a.auths...)
-}
 
 // wantAPIError checks that err is an API error with status and field whose
 // message holds want.
@@ -82,7 +42,8 @@ func TestGitSourceURLRules(t *testing.T) {
 	repo := gittest.NewRepo(t)
 	repo.Commit(t, "one", map[string]string{"app.yaml": configFile("app.yaml", "yaml", "pool: 1\n", "")})
 	git := gittest.NewHTTPServer(t, gittest.HTTPOptions{Username: gitUser, Password: gitPassword}, map[string]*gittest.Repo{"configs": repo})
-	evil := newAuthRecorder(t)
+	evil := gittest.NewAuthRecorder(t)
+	evilRepo := evil.URL() + "/configs.git"
 	local := filepath.Dir(repo.Dir())
 	outside := gittest.NewRepo(t)
 	if err := os.Symlink(outside.Dir(), filepath.Join(local, "escape.git")); err != nil {
@@ -140,14 +101,14 @@ func TestGitSourceURLRules(t *testing.T) {
 
 	// Credentials: a write token cannot be the first to use a Secret (it
 	// would choose where the Secret goes); an admin binds it to its host.
-	wantAPIError(t, "a write token and an unbound Secret", put(write, "thief", api.GitSourceSpec{URL: evil.url(), SecretRef: "db"}), 403, "spec.secretRef", "not bound to any host yet")
+	wantAPIError(t, "a write token and an unbound Secret", put(write, "thief", api.GitSourceSpec{URL: evilRepo, SecretRef: "db"}), 403, "spec.secretRef", "not bound to any host yet")
 	if err := put(admin, "app", api.GitSourceSpec{URL: git.URL("configs"), SecretRef: "git-auth", Tenant: "team-b", Interval: "1h"}); err != nil {
 		t.Fatal(err)
 	}
 	waitGitReady(t, read, "app", "True", "Succeeded")
 	// Pointing the source, or a new one, at another host is refused.
-	wantAPIError(t, "the source moved to another host", put(write, "app", api.GitSourceSpec{URL: evil.url(), SecretRef: "git-auth", Tenant: "team-b"}), 403, "spec.url", "bound to 127.0.0.1, not localhost")
-	wantAPIError(t, "a new source at another host", put(write, "thief", api.GitSourceSpec{URL: evil.url(), SecretRef: "git-auth"}), 403, "spec.url", "bind-secret git-auth --host 127.0.0.1 --host localhost")
+	wantAPIError(t, "the source moved to another host", put(write, "app", api.GitSourceSpec{URL: evilRepo, SecretRef: "git-auth", Tenant: "team-b"}), 403, "spec.url", "bound to 127.0.0.1, not localhost")
+	wantAPIError(t, "a new source at another host", put(write, "thief", api.GitSourceSpec{URL: evilRepo, SecretRef: "git-auth"}), 403, "spec.url", "bind-secret git-auth --host 127.0.0.1 --host localhost")
 	// The same host is fine for a write token.
 	if err := put(write, "app2", api.GitSourceSpec{URL: git.URL("configs"), SecretRef: "git-auth", Tenant: "team-c", Interval: "1h"}); err != nil {
 		t.Fatalf("a second source at the bound host: %v", err)
@@ -163,7 +124,7 @@ func TestGitSourceURLRules(t *testing.T) {
 	wantAPIError(t, "a write token unbinding", err, 403, "source.kind", "needs admin")
 	wantAPIError(t, "a bad binding", bind(admin, "https://localhost"), 400, "spec.hosts[0]", "host name")
 
-	if n, auths := evil.seen(); n != 0 || len(auths) != 0 {
+	if n, auths := evil.Seen(); n != 0 || len(auths) != 0 {
 		t.Errorf("the other host got %d requests and %d Authorization headers; want none", n, len(auths))
 	}
 	srcs, err := read.ListSources(ctx)
@@ -254,7 +215,7 @@ func waitGitReady(t *testing.T, cl *api.Client, name, status, reason string) api
 func TestGitOpsConfluxSourceURLRules(t *testing.T) {
 	f := newGitopsFixture(t)
 	f.repo.Commit(t, "one", map[string]string{"app/settings.yaml": configFile("settings.yaml", "yaml", "pool: 10\n", "")})
-	evil := newAuthRecorder(t)
+	evil := gittest.NewAuthRecorder(t)
 
 	f.source("configs", f.git.URL("configs"), "git-auth")
 	f.waitStatus("configs", "", "Ready", readyIs(metav1.ConditionTrue, "Succeeded"))
@@ -263,7 +224,7 @@ func TestGitOpsConfluxSourceURLRules(t *testing.T) {
 	f.source("inline", withPassword, "")
 	f.source("elsewhere", "https://git.example.com/configs.git", "")
 	f.source("plain", "http://git.example.com/configs.git", "")
-	f.source("thief", evil.url(), "git-auth")
+	f.source("thief", evil.URL()+"/configs.git", "git-auth")
 	for _, tc := range []struct{ name, reason, event, want string }{
 		{"inline", "InvalidSpec", "InvalidSpec", "spec.url: "},
 		{"elsewhere", "URLNotAllowed", "URLNotAllowed", "--source-allow-namespaces for namespace " + f.ns},
@@ -289,7 +250,7 @@ func TestGitOpsConfluxSourceURLRules(t *testing.T) {
 			t.Errorf("Event %q: want spec.url without the password", e.Message)
 		}
 	}
-	if n, auths := evil.seen(); n != 0 || len(auths) != 0 {
+	if n, auths := evil.Seen(); n != 0 || len(auths) != 0 {
 		t.Errorf("the other host got %d requests and %d Authorization headers; want none", n, len(auths))
 	}
 	// The password the user wrote into spec.url is in no log line and

@@ -43,8 +43,7 @@ func getTarget(t *testing.T, cl *api.Client, ref api.TargetRef) api.Target {
 func TestCloudflareBadRecordDoesNotHoldBackItsZone(t *testing.T) {
 	cf := newCloudflare(t, nil)
 	zoneID := cf.emu.AddZone(cfAccount, "example.com")
-	c := newTestClusterWith(t, 3, withCloudflare(cf, slowRetries))
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, slowRetries)
 	ctx := context.Background()
 	if _, err := cfclient(t, cf).CreateDNSRecord(ctx, zoneRC(zoneID), cfCreate("taken.example.com", "203.0.113.2")); err != nil {
 		t.Fatal(err)
@@ -108,8 +107,7 @@ func TestCloudflareBadRecordDoesNotHoldBackItsZone(t *testing.T) {
 // once the owner is deleted.
 func TestCloudflareTunnelClashNamesOwnerAndResumes(t *testing.T) {
 	cf := newCloudflare(t, nil)
-	c := newTestClusterWith(t, 3, withCloudflare(cf, slowRetries))
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, slowRetries)
 	ctx := context.Background()
 	spec := json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"shared"}`, cfAccount))
 	owner := api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/a"}
@@ -174,8 +172,7 @@ func TestCloudflareTunnelClashNamesOwnerAndResumes(t *testing.T) {
 // first. No PUT ever carries a losing rule.
 func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 	cf := newCloudflare(t, nil)
-	c := newTestClusterWith(t, 3, withCloudflare(cf, nil))
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, nil)
 	ctx := context.Background()
 	putTunnel(t, cl)
 	winner := api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "first"}
@@ -244,8 +241,7 @@ func TestCloudflareConflictLoserIsNeverWritten(t *testing.T) {
 func TestCloudflareNewTunnelConvergesWithoutFailures(t *testing.T) {
 	cf := newCloudflare(t, nil)
 	zoneID := cf.emu.AddZone(cfAccount, "example.com")
-	c := newTestClusterWith(t, 3, withCloudflare(cf, slowRetries))
-	cl := c.client(c.follower(), writeToken)
+	c, cl := newCloudflareCluster(t, cf, slowRetries)
 	ctx := context.Background()
 	zone := api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}
 	src := api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "web"}

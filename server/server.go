@@ -525,14 +525,14 @@ func Start(cfg Config) (n *Node, err error) {
 	}()
 	log.Info("node started", "http", n.httpURL, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr, "data", cfg.DataDir)
 	if cfg.DryRun {
-		go n.remindDryRun(dryRunReminder)
+		go n.remind(dryRunWarning, dryRunReminder)
 	}
 	if insecure != "" {
 		every := cfg.InsecureReminder
 		if every <= 0 {
 			every = DefaultInsecureReminder
 		}
-		go n.remindInsecure(insecure, every)
+		go n.remind(insecureWarning(insecure), every)
 	}
 	return n, nil
 }
@@ -541,13 +541,11 @@ func Start(cfg Config) (n *Node, err error) {
 // --insecure-cluster says so in its log, besides at start.
 const DefaultInsecureReminder = time.Minute
 
-// remindInsecure warns now and every interval until the node stops that
-// the cluster transport is unprotected.
-func (n *Node) remindInsecure(what string, every time.Duration) {
-	warn := func() {
-		n.log.Warn("INSECURE CLUSTER (--insecure-cluster): " + what + "; any process that reaches the raft and gossip ports can join, become leader and receive the API tokens followers forward. Set --cluster-secret-file (see `conflux-sync operator keygen`).")
-	}
-	warn()
+// remind logs msg as a warning now and every interval until the node
+// stops: a setting that leaves the node unprotected or inert must not
+// scroll out of sight after the start-up lines.
+func (n *Node) remind(msg string, every time.Duration) {
+	n.log.Warn(msg)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -555,9 +553,15 @@ func (n *Node) remindInsecure(what string, every time.Duration) {
 		case <-n.stopped:
 			return
 		case <-tick.C:
-			warn()
+			n.log.Warn(msg)
 		}
 	}
+}
+
+// insecureWarning is the reminder of --insecure-cluster; what says which
+// transport is unprotected (see insecurity).
+func insecureWarning(what string) string {
+	return "INSECURE CLUSTER (--insecure-cluster): " + what + "; any process that reaches the raft and gossip ports can join, become leader and receive the API tokens followers forward. Set --cluster-secret-file (see `conflux-sync operator keygen`)."
 }
 
 // insecurity says what is unprotected ("" when raft is mutual TLS and
@@ -631,24 +635,8 @@ func (n *Node) ReloadClusterSecrets() error {
 	return nil
 }
 
-// remindDryRun warns now and every interval until the node stops that it
-// runs as a dry run.
-func (n *Node) remindDryRun(every time.Duration) {
-	warn := func() {
-		n.log.Warn("DRY RUN: nothing is written to Cloudflare, Conflux or Kubernetes; the leader records what it would do (see `conflux-sync plan`). Restart without --dry-run to sync.")
-	}
-	warn()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-n.stopped:
-			return
-		case <-tick.C:
-			warn()
-		}
-	}
-}
+// dryRunWarning is the reminder of --dry-run.
+const dryRunWarning = "DRY RUN: nothing is written to Cloudflare, Conflux or Kubernetes; the leader records what it would do (see `conflux-sync plan`). Restart without --dry-run to sync."
 
 // URL is the node's admin API address.
 func (n *Node) URL() string { return n.httpURL }

@@ -146,6 +146,15 @@ func withCloudflare(cf *cloudflare, tune func(*server.Config)) func(*server.Conf
 	}
 }
 
+// newCloudflareCluster starts three nodes syncing to cf (see withCloudflare)
+// and returns a write client on a follower, so that every write also goes
+// through forwarding to the leader.
+func newCloudflareCluster(t testing.TB, cf *cloudflare, tune func(*server.Config)) (*testCluster, *api.Client) {
+	t.Helper()
+	c := newTestClusterWith(t, 3, withCloudflare(cf, tune))
+	return c, c.client(c.follower(), writeToken)
+}
+
 var edgeTunnel = api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/edge"}
 
 func edgeConfigTarget() api.TargetRef {
@@ -217,8 +226,7 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 
 func TestCloudflareSyncAggregatesSources(t *testing.T) {
 	cf := newCloudflare(t, nil)
-	c := newTestClusterWith(t, 3, withCloudflare(cf, nil))
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, nil)
 	ctx := context.Background()
 	putTunnel(t, cl)
 	for _, f := range []api.Fragment{
@@ -477,8 +485,7 @@ func TestCloudflareDriftIsRepaired(t *testing.T) {
 func TestCloudflareAllKinds(t *testing.T) {
 	cf := newCloudflare(t, nil)
 	zoneID := cf.emu.AddZone(cfAccount, "example.com")
-	c := newTestClusterWith(t, 3, withCloudflare(cf, nil))
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, nil)
 	ctx := context.Background()
 	putTunnel(t, cl)
 
@@ -593,8 +600,7 @@ func cfCreate(name, ip string) cfgo.CreateDNSRecordParams {
 // for the drift pass.
 func TestCloudflareForcedSyncRepairsNow(t *testing.T) {
 	cf := newCloudflare(t, nil)
-	c := newTestClusterWith(t, 3, withCloudflare(cf, nil)) // drift pass: the 10 min default
-	cl := c.client(c.follower(), writeToken)
+	_, cl := newCloudflareCluster(t, cf, nil) // drift pass: the 10 min default
 	putTunnel(t, cl)
 	if _, err := cl.PutFragment(context.Background(), tunnelFragment("web", 1, "app.example.com")); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -85,6 +86,25 @@ func requireNoSecretIn(t *testing.T, what, out string, data map[string][]byte) {
 	}
 }
 
+// secretsNamespace creates namespace ns on env's API server and returns an
+// admin kubeconfig for the command under test and the namespace's Secrets,
+// which the test reads and seeds behind the command's back.
+func secretsNamespace(t *testing.T, env *kubetest.Env, ns string) (kubeconfig string, secrets typedcorev1.SecretInterface) {
+	t.Helper()
+	kubeconfig, err := env.Kubeconfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig, cs.CoreV1().Secrets(ns)
+}
+
 // TestOperatorInitSecrets runs `conflux-sync operator init-secrets` against
 // a real kube-apiserver: it creates the Secret with strong values, a second
 // run changes nothing, existing keys are kept and only missing (or empty)
@@ -94,19 +114,8 @@ func TestOperatorInitSecrets(t *testing.T) {
 	t.Parallel()
 	env := kubetest.StartForTest(t)
 	ctx := t.Context()
-	kubeconfig, err := env.Kubeconfig(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns = "init-secrets"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	secrets := cs.CoreV1().Secrets(ns)
+	kubeconfig, secrets := secretsNamespace(t, env, ns)
 	get := func(t *testing.T, name string) *corev1.Secret {
 		t.Helper()
 		s, err := secrets.Get(ctx, name, metav1.GetOptions{})
@@ -436,19 +445,8 @@ func TestOperatorInitSecretsAdminTokenSecret(t *testing.T) {
 
 	env := kubetest.StartForTest(t)
 	ctx := t.Context()
-	kubeconfig, err := env.Kubeconfig(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const ns = "admin-token"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	secrets := cs.CoreV1().Secrets(ns)
+	kubeconfig, secrets := secretsNamespace(t, env, ns)
 	run := func(t *testing.T, extra ...string) (string, error) {
 		t.Helper()
 		return runOperatorCLI(t, append([]string{"operator", "init-secrets", "--kubeconfig", kubeconfig, "-n", ns}, extra...)...)

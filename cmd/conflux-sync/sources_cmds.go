@@ -42,6 +42,26 @@ func (g *globalOptions) gitSource(ctx context.Context, name string) (*api.Client
 	return c, s, err
 }
 
+// sourcesOfKind lists the registered sources of one kind: the API lists
+// every kind together, and each listing command shows only its own.
+func (g *globalOptions) sourcesOfKind(ctx context.Context, kind string) ([]api.Source, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	all, err := c.ListSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var of []api.Source
+	for _, s := range all {
+		if s.Source.Kind == kind {
+			of = append(of, s)
+		}
+	}
+	return of, nil
+}
+
 // findGitSource reads one GitSource; an error when it is not registered.
 func findGitSource(ctx context.Context, c *api.Client, name string) (api.Source, error) {
 	all, err := c.ListSources(ctx)
@@ -123,19 +143,13 @@ In Kubernetes, a ConfluxSource object does the same (see docs/gitops.md).`,
 		Short: "List Git sources with their last commit and readiness",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			all, err := c.ListSources(cmd.Context())
+			all, err := g.sourcesOfKind(cmd.Context(), api.SourceKindGit)
 			if err != nil {
 				return err
 			}
 			list := []gitSource{}
 			for _, s := range all {
-				if s.Source.Kind == api.SourceKindGit {
-					list = append(list, decodeGitSource(s))
-				}
+				list = append(list, decodeGitSource(s))
 			}
 			return g.print(cmd.OutOrStdout(), list, func(tw *tabwriter.Writer) {
 				fmt.Fprintln(tw, "NAME\tURL\tREF\tREADY\tCOMMIT\tCONFIGS\tMESSAGE")
@@ -269,11 +283,7 @@ token. bind-secret replaces the hosts: list every host the credentials are for.`
 		Short: "List the hosts each Secret's Git credentials are bound to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			all, err := c.ListSources(cmd.Context())
+			all, err := g.sourcesOfKind(cmd.Context(), api.SourceKindGitCredentials)
 			if err != nil {
 				return err
 			}
@@ -283,9 +293,6 @@ token. bind-secret replaces the hosts: list every host the credentials are for.`
 			}
 			list := []binding{}
 			for _, s := range all {
-				if s.Source.Kind != api.SourceKindGitCredentials {
-					continue
-				}
 				var spec api.GitCredentialsSpec
 				_ = json.Unmarshal(s.Spec, &spec)
 				list = append(list, binding{Secret: api.SecretName{Namespace: s.Source.Namespace, Name: s.Source.Name}, Hosts: spec.Hosts})

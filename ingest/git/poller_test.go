@@ -286,37 +286,6 @@ func testPolicy(t *testing.T, local string) *git.URLPolicy {
 	return p
 }
 
-// authRecorder is a Git server an attacker runs: it records every
-// Authorization header it receives and asks for basic auth.
-type authRecorder struct {
-	mu    sync.Mutex
-	auths []string
-	reqs  int
-	srv   *httptest.Server
-}
-
-func newAuthRecorder(t *testing.T) *authRecorder {
-	a := &authRecorder{}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.reqs++
-		if h := r.Header.Get("Authorization"); h != "" {
-			a.auths = append(a.auths, h)
-		}
-		a.mu.Unlock()
-		w.Header().Set("WWW-Authenticate", `Basic realm="evil"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *authRecorder) seen() (requests int, auths []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.reqs, append([]string(nil), a.auths...)
-}
-
 // TestPollerCredentialsStayWithTheirHost: the credentials of a Secret go
 // only to the host they were first used with. Pointing the source (or a
 // new one) at another host, or a server redirecting to one, fails the
@@ -325,11 +294,11 @@ func TestPollerCredentialsStayWithTheirHost(t *testing.T) {
 	repo := gittest.NewRepo(t)
 	repo.Commit(t, "one", map[string]string{"app.yaml": fmt.Sprintf(configDoc, 1)})
 	srv := gittest.NewHTTPServer(t, gittest.HTTPOptions{Username: "git-user", Password: "s3cret-pw-789"}, map[string]*gittest.Repo{"r": repo})
-	evil := newAuthRecorder(t)
+	evil := gittest.NewAuthRecorder(t)
 	// "localhost" is another host than 127.0.0.1 for every rule here.
-	evilURL := strings.Replace(evil.srv.URL, "127.0.0.1", "localhost", 1) + "/r.git"
+	evilURL := evil.URL() + "/r.git"
 	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, strings.Replace(evil.srv.URL, "127.0.0.1", "localhost", 1)+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
+		http.Redirect(w, r, evil.URL()+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
 	}))
 	t.Cleanup(redirect.Close)
 
@@ -379,7 +348,7 @@ func TestPollerCredentialsStayWithTheirHost(t *testing.T) {
 	if msg := findMsg(st, "Ready"); !strings.Contains(msg, "redirect to another host refused") {
 		t.Errorf("redirected: Ready message %q", msg)
 	}
-	if n, auths := evil.seen(); n != 0 || len(auths) != 0 {
+	if n, auths := evil.Seen(); n != 0 || len(auths) != 0 {
 		t.Errorf("the other host got %d requests with %d Authorization headers; want none", n, len(auths))
 	}
 }

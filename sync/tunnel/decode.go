@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/conflux-sync/conflux-sync/api"
 )
@@ -99,21 +98,21 @@ func (w *shapeWalker) value(t reflect.Type, path string) *api.FieldError {
 	switch t.Kind() {
 	case reflect.Struct:
 		if tok != json.Delim('{') {
-			return typeError(path, "an object", tok)
+			return api.TypeError(path, "an object", tok)
 		}
 		return w.object(t, path)
 	case reflect.Slice:
 		if tok != json.Delim('[') {
-			return typeError(path, "an array", tok)
+			return api.TypeError(path, "an array", tok)
 		}
 		return w.array(t.Elem(), path)
 	case reflect.String:
 		if _, ok := tok.(string); !ok {
-			return typeError(path, "a string", tok)
+			return api.TypeError(path, "a string", tok)
 		}
 	case reflect.Bool:
 		if _, ok := tok.(bool); !ok {
-			return typeError(path, "true or false", tok)
+			return api.TypeError(path, "true or false", tok)
 		}
 	case reflect.Int64:
 		return checkInteger(tok, path)
@@ -126,7 +125,7 @@ func (w *shapeWalker) value(t reflect.Type, path string) *api.FieldError {
 
 // object checks the members of an object whose '{' was already read.
 func (w *shapeWalker) object(t reflect.Type, path string) *api.FieldError {
-	fields := jsonFields(t)
+	fields := api.JSONFields(t)
 	seen := make(map[string]bool, len(fields))
 	for w.dec.More() {
 		tok, fe := w.token(path)
@@ -134,10 +133,10 @@ func (w *shapeWalker) object(t reflect.Type, path string) *api.FieldError {
 			return fe
 		}
 		key, _ := tok.(string) // object keys are always strings
-		fieldPath := childPath(path, key)
+		fieldPath := api.ChildPath(path, key)
 		ft, ok := fields[key]
 		if !ok {
-			return &api.FieldError{Field: fieldPath, Reason: "unknown field" + knownFieldsHint(key, fields)}
+			return &api.FieldError{Field: fieldPath, Reason: "unknown field" + api.KnownFieldsHint(key, fields)}
 		}
 		if seen[key] {
 			return &api.FieldError{Field: fieldPath, Reason: "duplicate field"}
@@ -175,7 +174,7 @@ func (w *shapeWalker) array(elem reflect.Type, path string) *api.FieldError {
 func checkInteger(tok json.Token, path string) *api.FieldError {
 	n, ok := tok.(json.Number)
 	if !ok {
-		return typeError(path, "an integer", tok)
+		return api.TypeError(path, "an integer", tok)
 	}
 	if strings.ContainsAny(string(n), ".eE") {
 		return &api.FieldError{Field: path, Reason: fmt.Sprintf("must be a whole number (e.g. 30), got %s", n)}
@@ -184,80 +183,4 @@ func checkInteger(tok json.Token, path string) *api.FieldError {
 		return &api.FieldError{Field: path, Reason: fmt.Sprintf("integer %s is out of range", n)}
 	}
 	return nil
-}
-
-func typeError(path, want string, got json.Token) *api.FieldError {
-	return &api.FieldError{Field: path, Reason: "must be " + want + ", got " + describeToken(got)}
-}
-
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '{' {
-			return "an object"
-		}
-		return "an array"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	}
-	return "null"
-}
-
-// childPath appends a member name to a JSON path; names that are not plain
-// identifiers are quoted so the path stays unambiguous.
-func childPath(path, key string) string {
-	if isPlainName(key) {
-		return path + "." + key
-	}
-	return path + "[" + strconv.Quote(key) + "]"
-}
-
-func isPlainName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		ok := r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// knownFieldsHint suggests the intended name when only the letter case is
-// wrong, the commonest slip (e.g. "noTlsVerify" for "noTLSVerify").
-func knownFieldsHint(key string, fields map[string]reflect.Type) string {
-	for name := range fields {
-		if strings.EqualFold(name, key) {
-			return fmt.Sprintf(" (did you mean %q?)", name)
-		}
-	}
-	return ""
-}
-
-// fieldCache memoises jsonFields: Aggregate decodes every rule of every
-// fragment, and reflecting over the struct tags each time would dominate.
-var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
-
-// jsonFields maps the JSON member names of struct t to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
-	}
-	fields := make(map[string]reflect.Type, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
-		}
-		fields[name] = f.Type
-	}
-	fieldCache.Store(t, fields)
-	return fields
 }
