@@ -177,6 +177,10 @@ func (c *compat) startCluster(defaultTunnel *translate.ObjectRef, tune func(*ser
 		cfg.Kube = server.KubeConfig{
 			REST: c.env.Config, Namespace: "cloudflare-operator-system", StatusInterval: 5 * time.Second,
 			DefaultTunnel: defaultTunnel,
+			// One worker registers objects queued together in the order
+			// the ingest lists them (oldest, then by name), so which of
+			// two conflicting samples wins does not depend on timing.
+			Workers: 1,
 		}
 		if tune != nil {
 			tune(cfg)

@@ -24,6 +24,8 @@ type KubeConfig struct {
 	// StatusInterval is how often every object's status is recomputed
 	// without a change; default 1m.
 	StatusInterval time.Duration
+	// Workers reconcile objects in parallel; default 4 (kube.Config's).
+	Workers int
 	// IngressControllers, GatewayControllers, DefaultTunnel, ClusterDomain
 	// and IgnoreKinds are kube.Config's.
 	IngressControllers map[string]translate.Dialect
@@ -62,6 +64,7 @@ func (n *Node) startKube(cfg KubeConfig, reg prometheus.Registerer) (*kube.Contr
 		Proposer:           n.api,
 		Reader:             n.api,
 		StatusInterval:     cfg.StatusInterval,
+		Workers:            cfg.Workers,
 		TunnelTokens:       n.tunnelTokens(),
 		IngressControllers: cfg.IngressControllers,
 		GatewayControllers: cfg.GatewayControllers,

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -490,11 +491,25 @@ func (t *term) list(ctx context.Context, kind, ns string) ([]objKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]objKey, 0, len(items))
+	objs := make([]client.Object, 0, len(items))
 	for _, it := range items {
 		if o, ok := it.(client.Object); ok {
-			keys = append(keys, objKey{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()})
+			objs = append(objs, o)
 		}
+	}
+	// Oldest first, then by namespace/name (Gateway API's order for
+	// conflicting routes): objects queued together register their
+	// fragments in this order, and the first registered wins a conflict.
+	// The cache lists in map order, which would make that winner random.
+	slices.SortFunc(objs, func(a, b client.Object) int {
+		if c := a.GetCreationTimestamp().Compare(b.GetCreationTimestamp().Time); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+	})
+	keys := make([]objKey, len(objs))
+	for i, o := range objs {
+		keys[i] = objKey{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 	}
 	return keys, nil
 }
