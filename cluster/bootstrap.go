@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,7 +142,10 @@ func decideBootstrap(in bootstrapInput) bootstrapDecision {
 			d.blocked = fmt.Sprintf("waiting for %d members, have %d", in.expect, len(in.members))
 			return d
 		}
-		set = lowestVoters(in.members, in.expect)
+		set = lockedSetWith(in.members, in.expect, in.self)
+		if set == nil {
+			set = lowestVoters(in.members, in.expect)
+		}
 		hash = voterSetHash(set)
 		d.proposal = hash
 	}
@@ -174,6 +178,50 @@ func decideBootstrap(in bootstrapInput) bootstrapDecision {
 		d.blocked = ""
 	}
 	return d
+}
+
+// maxLockedSetSearch bounds the members lockedSetWith searches: it tries
+// every BootstrapExpect-subset of them (C(12,5) = 792 hashes at most).
+const maxLockedSetSearch = 12
+
+// lockedSetWith returns a voter set that a live member is locked on and
+// that includes self, or nil. A lock is permanent, so such a set is the
+// only one its locked members can still bootstrap: proposing it instead of
+// the lowest ids keeps the agreement live when a lower id appeared after
+// some members had locked (four servers, expect three, one started late:
+// two locked on {1,2,3} while 1 saw 0 and proposed {0,1,2}, and neither
+// set could ever complete). Safety does not depend on proposals, only on
+// locks (see above). The set is found from the hash by trying the subsets
+// of the visible members; when several match, the lowest hash wins so that
+// every server picks the same one.
+func lockedSetWith(members []nodeMeta, expect int, self string) []voter {
+	locked := map[string]bool{}
+	for _, m := range members {
+		if m.Locked && m.Proposal != "" {
+			locked[m.Proposal] = true
+		}
+	}
+	if len(locked) == 0 || len(members) > maxLockedSetSearch {
+		return nil
+	}
+	all := lowestVoters(members, len(members)) // sorted
+	var best []voter
+	bestHash := ""
+	var pick func(start int, cur []voter)
+	pick = func(start int, cur []voter) {
+		if len(cur) == expect {
+			h := voterSetHash(cur)
+			if locked[h] && containsVoter(cur, self) && (best == nil || h < bestHash) {
+				best, bestHash = slices.Clone(cur), h
+			}
+			return
+		}
+		for i := start; i < len(all); i++ {
+			pick(i+1, append(cur, all[i]))
+		}
+	}
+	pick(0, make([]voter, 0, expect))
+	return best
 }
 
 func containsVoter(set []voter, id string) bool {

@@ -18,6 +18,34 @@ func metaFor(id string, expect int) nodeMeta {
 	return nodeMeta{Version: metaVersion, ID: id, RaftAddr: id + ":7781", Expect: expect}
 }
 
+// Four servers, expect three, the lowest id seen late: n2 and n3 locked on
+// {n1,n2,n3} while n1, having seen n0 meanwhile, proposed {n0,n1,n2}. The
+// unlocked servers follow the locked set that includes them, so the
+// agreement completes (it stalled for good before, seen in CI); a server
+// outside every locked set keeps proposing the lowest ids.
+func TestDecideBootstrapFollowsALockedSet(t *testing.T) {
+	n0, n1, n2, n3 := metaFor("n0", 3), metaFor("n1", 3), metaFor("n2", 3), metaFor("n3", 3)
+	locked := []voter{{"n1", "n1:7781"}, {"n2", "n2:7781"}, {"n3", "n3:7781"}}
+	h := voterSetHash(locked)
+	for _, m := range []*nodeMeta{&n2, &n3} {
+		m.Proposal, m.Locked = h, true
+	}
+	members := []nodeMeta{n0, n1, n2, n3}
+	dec := decideBootstrap(bootstrapInput{self: "n1", expect: 3, members: members})
+	if dec.proposal != h {
+		t.Fatalf("n1 proposes %s, want the locked set %s: %+v", dec.proposal, formatVoters(locked), dec)
+	}
+	n1.Proposal = h
+	dec = decideBootstrap(bootstrapInput{self: "n1", expect: 3, members: []nodeMeta{n0, n1, n2, n3}})
+	if !slices.Equal(dec.lock, locked) {
+		t.Fatalf("n1 does not lock the set the others locked: %+v", dec)
+	}
+	lowest := voterSetHash([]voter{{"n0", "n0:7781"}, {"n1", "n1:7781"}, {"n2", "n2:7781"}})
+	if dec := decideBootstrap(bootstrapInput{self: "n0", expect: 3, members: members}); dec.proposal != lowest || dec.lock != nil {
+		t.Fatalf("n0, outside the locked set: %+v", dec)
+	}
+}
+
 func TestDecideBootstrapSteps(t *testing.T) {
 	a, b, c, d := metaFor("a", 3), metaFor("b", 3), metaFor("c", 3), metaFor("d", 3)
 	set := []voter{{"a", "a:7781"}, {"b", "b:7781"}, {"c", "c:7781"}}
