@@ -154,8 +154,9 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				PlanModifiers: replace, Validators: []validator.String{stringvalidator.OneOf("json", "yaml", "toml", "properties", "text")},
 			},
 			"schema": schema.StringAttribute{
-				Optional: true, CustomType: jsontypes.NormalizedType{},
-				Description: "JSON Schema every version's content must satisfy (the subset Conflux checks), e.g. jsonencode({type = \"object\"}). Whitespace and key order never show as a difference. Not allowed for text.",
+				Optional: true, Computed: true, CustomType: jsontypes.NormalizedType{},
+				PlanModifiers: []planmodifier.String{keepEqualJSON{}},
+				Description:   "JSON Schema every version's content must satisfy (the subset Conflux checks), e.g. jsonencode({type = \"object\"}) or file(\"schema.json\"). Whitespace and key order never show as a difference, also after an import. Not allowed for text.",
 			},
 			"description": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(""),

@@ -86,8 +86,9 @@ func (r *ReleasePolicyResource) Schema(_ context.Context, _ resource.SchemaReque
 							Description: "A version published through conflux-sync, e.g. conflux_release.x.version_id.",
 						},
 						"labels": schema.MapAttribute{
-							Optional: true, ElementType: types.StringType,
-							Description: "Labels a client must all carry with equal values; none makes the rule the default (at most one).",
+							Optional: true, Computed: true, ElementType: types.StringType,
+							PlanModifiers: []planmodifier.Map{emptyLabels{}},
+							Description:   "Labels a client must all carry with equal values; none (or {}, the same) makes the rule the default (at most one).",
 						},
 					},
 				},
@@ -338,15 +339,12 @@ func (r *ReleasePolicyResource) Read(ctx context.Context, req resource.ReadReque
 				resp.Diagnostics.AddWarning("Policy rule without a version",
 					fmt.Sprintf("rule[%d] of the policy of config %s names release %s, which has no Conflux version yet", i, configID, rule.Release))
 			}
-			labels := types.MapNull(types.StringType)
-			if len(rule.Labels) > 0 {
-				var d diag.Diagnostics
-				labels, d = types.MapValueFrom(ctx, types.StringType, rule.Labels)
-				resp.Diagnostics.Append(d...)
-			} else if i < len(state.Rules) && !state.Rules[i].Labels.IsNull() && len(state.Rules[i].Labels.Elements()) == 0 {
-				// Keep an explicit "labels = {}": it means the same as none.
-				labels = state.Rules[i].Labels
+			// No labels is {} in the state, however the configuration spells it.
+			if rule.Labels == nil {
+				rule.Labels = map[string]string{}
 			}
+			labels, d := types.MapValueFrom(ctx, types.StringType, rule.Labels)
+			resp.Diagnostics.Append(d...)
 			rules = append(rules, policyRuleModel{Priority: types.Int64Value(int64(rule.Priority)), VersionID: types.StringValue(vid), Labels: labels})
 		}
 	}
