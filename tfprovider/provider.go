@@ -9,8 +9,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -129,6 +134,10 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Invalid server_endpoint", err.Error())
 		return
 	}
+	if detail := probeEndpoint(ctx, httpClient, endpoint, token); detail != "" {
+		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "server_endpoint is not a conflux-sync admin API", detail)
+		return
+	}
 	// Reads are consistent: a plan right after an apply on another node
 	// sees the apply.
 	c.Consistency = api.Consistent
@@ -154,6 +163,52 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 		NewResolvedReleaseDataSource,
 	}
 }
+
+// probeEndpoint asks endpoint for GET /v1/status, which every conflux-sync
+// node answers, and returns why endpoint is not a conflux-sync admin API
+// ("" when it is, or when the probe cannot tell: an unreachable endpoint
+// is reported by the first real request, as before). A Conflux server
+// answers with a problem document (application/problem+json), which the
+// admin API never sends: the provider writes through conflux-sync, the
+// single writer to Conflux, and cannot talk to Conflux directly.
+func probeEndpoint(ctx context.Context, hc *http.Client, endpoint, token string) string {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(endpoint, "/")+"/v1/status", nil)
+	if err != nil {
+		return ""
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	point := "Point server_endpoint (or " + EnvAddr + ") at the admin API of a conflux-sync node (its --http-addr, e.g. http://127.0.0.1:7780), not at Conflux: " +
+		"conflux-sync is the single writer to Conflux, and the provider writes through it."
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mediaType == "application/problem+json" {
+		var p struct {
+			Title  string `json:"title"`
+			Detail string `json:"detail"`
+		}
+		_ = json.Unmarshal(body, &p)
+		return fmt.Sprintf("%s answers like a Conflux server, not a conflux-sync node: GET /v1/status got HTTP %d %s %q. %s",
+			endpoint, resp.StatusCode, p.Title, p.Detail, point)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		var eb api.ErrorBody
+		if json.Unmarshal(body, &eb) != nil || eb.Error.Code == "" {
+			return fmt.Sprintf("%s has no GET /v1/status (HTTP 404: %s), so it is not a conflux-sync node. %s",
+				endpoint, strings.TrimSpace(string(body)), point)
+		}
+	}
+	return ""
+}
+
+// probeTimeout bounds the configure-time probe of server_endpoint.
+const probeTimeout = 30 * time.Second
 
 func stringOr(v types.String, fallback string) string {
 	if v.IsNull() || v.ValueString() == "" {
