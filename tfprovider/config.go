@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -42,6 +41,8 @@ var (
 	_ resource.Resource                = (*configResource)(nil)
 	_ resource.ResourceWithConfigure   = (*configResource)(nil)
 	_ resource.ResourceWithImportState = (*configResource)(nil)
+
+	_ resource.ResourceWithValidateConfig = (*configResource)(nil)
 )
 
 // NewConfigResource returns the conflux_config resource.
@@ -60,9 +61,21 @@ type configModel struct {
 	RetentionPolicy *retentionModel      `tfsdk:"retention_policy"`
 }
 
+// retentionModel is the retention_policy block. Its rules are written as
+// `rule` blocks or, as the design spells them, `rules` blocks; a config
+// uses one spelling (ValidateConfig), and the state keeps it.
 type retentionModel struct {
-	Strategy types.String         `tfsdk:"strategy"`
-	Rules    []retentionRuleModel `tfsdk:"rule"`
+	Strategy   types.String         `tfsdk:"strategy"`
+	Rules      []retentionRuleModel `tfsdk:"rule"`
+	RulesAlias []retentionRuleModel `tfsdk:"rules"`
+}
+
+// rules returns the rules in whichever spelling the config used.
+func (rp retentionModel) rules() []retentionRuleModel {
+	if len(rp.Rules) == 0 {
+		return rp.RulesAlias
+	}
+	return rp.Rules
 }
 
 type retentionRuleModel struct {
@@ -88,7 +101,7 @@ func (m configModel) section() api.ConfluxConfigSection {
 	}
 	if rp := m.RetentionPolicy; rp != nil {
 		s.RetentionPolicy = &api.ConfluxRetentionPolicy{Strategy: rp.Strategy.ValueString(), Rules: []api.ConfluxRetentionRule{}}
-		for _, r := range rp.Rules {
+		for _, r := range rp.rules() {
 			s.RetentionPolicy.Rules = append(s.RetentionPolicy.Rules, api.ConfluxRetentionRule{Type: r.Type.ValueString(), Keep: int(r.Keep.ValueInt64())})
 		}
 	}
@@ -111,11 +124,18 @@ func (m *configModel) setSection(s api.ConfluxConfigSection) {
 		}
 		m.Schema = jsontypes.NewNormalizedValue(string(s.Schema))
 	}
+	alias := m.RetentionPolicy != nil && len(m.RetentionPolicy.Rules) == 0 && len(m.RetentionPolicy.RulesAlias) > 0
 	m.RetentionPolicy = nil
 	if rp := s.RetentionPolicy; rp != nil {
-		m.RetentionPolicy = &retentionModel{Strategy: types.StringValue(rp.Strategy)}
+		var rules []retentionRuleModel
 		for _, r := range rp.Rules {
-			m.RetentionPolicy.Rules = append(m.RetentionPolicy.Rules, retentionRuleModel{Type: types.StringValue(r.Type), Keep: types.Int64Value(int64(r.Keep))})
+			rules = append(rules, retentionRuleModel{Type: types.StringValue(r.Type), Keep: types.Int64Value(int64(r.Keep))})
+		}
+		m.RetentionPolicy = &retentionModel{Strategy: types.StringValue(rp.Strategy), Rules: []retentionRuleModel{}, RulesAlias: []retentionRuleModel{}}
+		if alias {
+			m.RetentionPolicy.RulesAlias = rules
+		} else {
+			m.RetentionPolicy.Rules = rules
 		}
 	}
 }
@@ -174,18 +194,49 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					},
 				},
 				Blocks: map[string]schema.Block{
-					"rule": schema.ListNestedBlock{
-						Description: "A retention rule.",
-						Validators:  []validator.List{listvalidator.SizeAtLeast(1)},
-						NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-							"type": schema.StringAttribute{Required: true, Description: "count: keep the newest `keep` versions; days: keep versions younger than `keep` days.",
-								Validators: []validator.String{stringvalidator.OneOf("count", "days")}},
-							"keep": schema.Int64Attribute{Required: true, Description: "At least 1.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
-						}},
-					},
+					"rule":  retentionRuleBlock("A retention rule; at least one `rule` or `rules` block."),
+					"rules": retentionRuleBlock("A retention rule, as the design spells it: the same as `rule`. Use one spelling per config."),
 				},
 			},
 		},
+	}
+}
+
+// retentionRuleBlock is the schema of a retention rule block, under
+// either name.
+func retentionRuleBlock(description string) schema.ListNestedBlock {
+	return schema.ListNestedBlock{
+		Description: description,
+		NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+			"type": schema.StringAttribute{Required: true, Description: "count: keep the newest `keep` versions; days: keep versions younger than `keep` days.",
+				Validators: []validator.String{stringvalidator.OneOf("count", "days")}},
+			"keep": schema.Int64Attribute{Required: true, Description: "At least 1.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+		}},
+	}
+}
+
+// ValidateConfig checks that a retention_policy has rules, written in one
+// of the two spellings.
+func (r *configResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	rp := path.Root("retention_policy")
+	var policy types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, rp, &policy)...)
+	if resp.Diagnostics.HasError() || policy.IsNull() || policy.IsUnknown() {
+		return
+	}
+	var rule, rules types.List
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, rp.AtName("rule"), &rule)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, rp.AtName("rules"), &rules)...)
+	if resp.Diagnostics.HasError() || rule.IsUnknown() || rules.IsUnknown() {
+		return
+	}
+	switch n, m := len(rule.Elements()), len(rules.Elements()); {
+	case n > 0 && m > 0:
+		resp.Diagnostics.AddAttributeError(rp.AtName("rules"), "Conflicting retention rule blocks",
+			fmt.Sprintf("retention_policy has %d `rule` and %d `rules` blocks: the two names mean the same, write every rule with one of them", n, m))
+	case n == 0 && m == 0:
+		resp.Diagnostics.AddAttributeError(rp.AtName("rule"), "Missing retention rule",
+			"retention_policy needs at least one `rule` (or `rules`) block")
 	}
 }
 

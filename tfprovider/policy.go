@@ -270,6 +270,7 @@ func (r *ReleasePolicyResource) write(ctx context.Context, plan *policyModel, un
 		}
 	}
 	plan.ID = types.StringValue(configID)
+	sweepRetired(ctx, r.c.api, target, diags)
 	return true
 }
 
@@ -364,6 +365,9 @@ func (r *ReleasePolicyResource) Delete(ctx context.Context, req resource.DeleteR
 	configID := state.ConfigID.ValueString()
 	target := releaseTarget(configID)
 	res, err := r.c.api.DeleteFragment(ctx, target, policySource(configID), api.Wait(writeWait))
+	if err == nil || api.IsCode(err, api.CodeNotFound) {
+		defer sweepRetired(ctx, r.c.api, target, &resp.Diagnostics)
+	}
 	switch {
 	case api.IsCode(err, api.CodeNotFound):
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,11 @@ import (
 // releaseType is the resource type, and the source namespace of its
 // fragments: import and the policy find the provider's releases by it.
 const releaseType = "conflux_release"
+
+// retiredReleaseType is the source namespace of the markers of retired
+// releases: a destroyed release a policy still names keeps its fragment
+// until no policy names it (see retire and sweepRetired).
+const retiredReleaseType = "conflux_release_retired"
 
 // idRelease prefixes the status downstream id holding a release's
 // version id; idShaSuffix follows it for the version's content sha256.
@@ -236,6 +242,7 @@ func (r *ReleaseResource) Create(ctx context.Context, req resource.CreateRequest
 		r.undo(ctx, target, src, &resp.Diagnostics)
 		return
 	}
+	r.unretire(ctx, configID, rel.Name)
 	plan.ReleaseName = types.StringValue(rel.Name)
 	plan.VersionID = types.StringValue(vid)
 	plan.ID = types.StringValue(configID + "/" + vid)
@@ -333,7 +340,9 @@ func (r *ReleaseResource) Update(ctx context.Context, req resource.UpdateRequest
 }
 
 // Delete removes the fragment. The Conflux version stays: versions are
-// immutable, and clients or the policy may still point at it.
+// immutable, and clients or the policy may still point at it. A release a
+// policy still names is retired first, so the config stays in sync while
+// Terraform replaces the release and then updates the policy.
 func (r *ReleaseResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state releaseModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -342,6 +351,10 @@ func (r *ReleaseResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	configID := state.ConfigID.ValueString()
 	target := releaseTarget(configID)
+	if retired, ok := r.retire(ctx, configID, state.ReleaseName.ValueString(), &resp.Diagnostics); retired || !ok {
+		return
+	}
+	defer sweepRetired(ctx, r.c.api, target, &resp.Diagnostics)
 	res, err := r.c.api.DeleteFragment(ctx, target, releaseSource(configID, state.ReleaseName.ValueString()), api.Wait(writeWait))
 	switch {
 	case api.IsCode(err, api.CodeNotFound):
@@ -358,6 +371,96 @@ func (r *ReleaseResource) Delete(ctx context.Context, req resource.DeleteRequest
 		resp.Diagnostics.AddWarning("Config "+configID+" is not in sync",
 			"the release was removed, but syncing the config failed (a policy may still name the release): "+msg)
 	}
+}
+
+// retire keeps the fragment of release name while a policy fragment of
+// any source names it: Terraform destroys a replaced release before it
+// updates the policy that points at the new one, and without the
+// definition conflux-sync could not sync the config in between. It writes
+// a marker in the retired namespace instead of deleting the fragment;
+// sweepRetired deletes both once no policy names the release. The marker
+// repeats the release's definition (a fragment must define something);
+// the older release fragment stays the release's owner, so nothing is
+// published again. retired reports whether the release was retired; ok
+// is false after an error.
+func (r *ReleaseResource) retire(ctx context.Context, configID, name string, diags *diag.Diagnostics) (retired, ok bool) {
+	target := releaseTarget(configID)
+	t, found, err := getTarget(ctx, r.c.api, target)
+	if err != nil {
+		addAPIError(diags, path.Root("config_id"), "Cannot read config "+configID, err)
+		return false, false
+	}
+	if !found || !policyReleases(t)[name] {
+		return false, true
+	}
+	frag := fragmentOf(t, releaseSource(configID, name))
+	if frag == nil {
+		return false, true
+	}
+	_, err = r.c.api.PutFragment(ctx, api.Fragment{Target: target, Source: retiredSource(configID, name), Generation: generation(), Spec: frag.Spec}, api.Wait(writeWait))
+	if err != nil && !api.IsCode(err, api.CodeWaitTimeout) {
+		addAPIError(diags, path.Root("config_id"), "Cannot retire release "+name+" of config "+configID, err)
+		return false, false
+	}
+	return true, true
+}
+
+// retiredSource is the source of the marker of a retired release.
+func retiredSource(configID, name string) api.SourceRef {
+	return source(retiredReleaseType, configID+"/"+name)
+}
+
+// policyReleases returns the names of the releases the policy fragments
+// of a config name, of every source.
+func policyReleases(t api.Target) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range t.Fragments {
+		var spec api.ConfluxConfigSpec
+		if json.Unmarshal(f.Spec, &spec) != nil || spec.Policy == nil {
+			continue
+		}
+		for _, rule := range spec.Policy.Rules {
+			out[rule.Release] = true
+		}
+	}
+	return out
+}
+
+// sweepRetired deletes the retired releases of target that no policy
+// names any more: the marker first, then the release's fragment, so the
+// marker never becomes the release's owner. The Conflux versions stay.
+func sweepRetired(ctx context.Context, c *api.Client, target api.TargetRef, diags *diag.Diagnostics) {
+	t, found, err := getTarget(ctx, c, target)
+	if err != nil {
+		diags.AddWarning("Cannot clean up retired releases", fmt.Sprintf("config %s could not be read: %v", target.Name, err))
+		return
+	}
+	if !found {
+		return
+	}
+	named := policyReleases(t)
+	for _, f := range t.Fragments {
+		if f.Source.Kind != SourceKind || f.Source.Namespace != retiredReleaseType {
+			continue
+		}
+		var spec api.ConfluxConfigSpec
+		if json.Unmarshal(f.Spec, &spec) != nil || slices.ContainsFunc(spec.Releases, func(rel api.ConfluxRelease) bool { return named[rel.Name] }) {
+			continue
+		}
+		for _, src := range []api.SourceRef{f.Source, source(releaseType, f.Source.Name)} {
+			if _, err := c.DeleteFragment(ctx, target, src, api.Wait(writeWait)); err != nil && !api.IsCode(err, api.CodeNotFound) && !api.IsCode(err, api.CodeWaitTimeout) {
+				diags.AddWarning("Cannot clean up a retired release",
+					fmt.Sprintf("the fragment of %s for %s is left behind (delete it with the admin API): %v", src, target.Name, err))
+				break
+			}
+		}
+	}
+}
+
+// unretire removes the marker of release name, so a release created again
+// with the same arguments is not swept.
+func (r *ReleaseResource) unretire(ctx context.Context, configID, name string) {
+	_, _ = r.c.api.DeleteFragment(ctx, releaseTarget(configID), retiredSource(configID, name))
 }
 
 // ImportState takes "config_id/version_id" (config_id itself contains

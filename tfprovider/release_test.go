@@ -194,6 +194,22 @@ func TestAccConfluxRelease_Stable(t *testing.T) {
 	})
 }
 
+// canaryPolicyHCL is a policy sending canary clients to release r.
+const canaryPolicyHCL = `
+resource "conflux_release_policy" "p" {
+  config_id = conflux_config.app.id
+
+  rule {
+    priority   = 10
+    version_id = conflux_release.r.version_id
+    labels     = { canary = "true" }
+  }
+}
+`
+
+// TestAccConfluxRelease_UpdateContent is the headline workflow: the
+// content of the release the canary rule points at changes, and one apply
+// (no lifecycle block) publishes the new version and moves the rule to it.
 func TestAccConfluxRelease_UpdateContent(t *testing.T) {
 	e := newAccEnv(t)
 	const a, b = `{"pool":1}`, `{"pool":2}`
@@ -201,23 +217,60 @@ func TestAccConfluxRelease_UpdateContent(t *testing.T) {
 		ProtoV6ProviderFactories: protoV6,
 		Steps: []resource.TestStep{
 			{
-				Config: relConfigHCL(e, releaseHCL("r", a, "", false)),
-				Check:  e.checkVersions("conflux_release.r", cxemu.Version{Content: a}),
+				Config: relConfigHCL(e, releaseHCL("r", a, "", false)+canaryPolicyHCL),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					e.checkVersions("conflux_release.r", cxemu.Version{Content: a}),
+					e.checkConfluxPolicy(map[int]string{10: "conflux_release.r"}),
+				),
 			},
 			{
-				Config: relConfigHCL(e, releaseHCL("r", b, "", false)),
+				Config: relConfigHCL(e, releaseHCL("r", b, "", false)+canaryPolicyHCL),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction("conflux_release.r", plancheck.ResourceActionReplace)},
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("conflux_release.r", plancheck.ResourceActionReplace),
+						plancheck.ExpectResourceAction("conflux_release_policy.p", plancheck.ResourceActionUpdate),
+					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				// The old version is kept: versions are immutable.
+				// The old version is kept: versions are immutable. The
+				// canary rule points at the new one, the config is in
+				// sync, and the retired release is cleaned up.
 				Check: resource.ComposeAggregateTestCheckFunc(
 					e.checkVersions("conflux_release.r", cxemu.Version{Content: a}, cxemu.Version{Content: b}),
 					resource.TestCheckResourceAttr("conflux_release.r", "content_sha256", api.SHA256Hex(b)),
+					e.checkConfluxPolicy(map[int]string{10: "conflux_release.r"}),
+					e.checkResolve(t, map[string]string{"canary": "true"}, "conflux_release.r", 10),
+					e.noFragments(t, "conflux_release_retired"),
+					e.checkInSync(t),
+				),
+			},
+			{
+				// Destroying the release and the policy together leaves
+				// nothing behind.
+				Config: relConfigHCL(e, ""),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					e.noFragments(t, "conflux_release"),
+					e.noFragments(t, "conflux_release_policy"),
+					e.noFragments(t, "conflux_release_retired"),
+					e.checkInSync(t),
 				),
 			},
 		},
 	})
+}
+
+// checkInSync checks that the app config synced without error.
+func (e *accEnv) checkInSync(t *testing.T) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		tg, err := e.Client.GetTarget(t.Context(), relTarget)
+		if err != nil {
+			return err
+		}
+		if tg.Status == nil || tg.Status.Error != "" {
+			return fmt.Errorf("config %s is not in sync: %+v", relConfigKey, tg.Status)
+		}
+		return nil
+	}
 }
 
 func TestAccConfluxRelease_SchemaViolation(t *testing.T) {
