@@ -124,7 +124,9 @@ func (m *configModel) setSection(s api.ConfluxConfigSection) {
 		}
 		m.Schema = jsontypes.NewNormalizedValue(string(s.Schema))
 	}
-	alias := m.RetentionPolicy != nil && len(m.RetentionPolicy.Rules) == 0 && len(m.RetentionPolicy.RulesAlias) > 0
+	// The state keeps the spelling the configuration used; an import has
+	// none to go by and writes the design's, `rules`.
+	alias := m.RetentionPolicy == nil || len(m.RetentionPolicy.Rules) == 0
 	m.RetentionPolicy = nil
 	if rp := s.RetentionPolicy; rp != nil {
 		var rules []retentionRuleModel

@@ -34,7 +34,7 @@ resource "conflux_config" "db" {
 
   retention_policy {
     strategy = "OR"
-    rule {
+    rules {
       type = "count"
       keep = 10
     }

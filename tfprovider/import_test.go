@@ -35,7 +35,7 @@ resource "conflux_config" "app" {
 
   retention_policy {
     strategy = "OR"
-    rule {
+    rules {
       type = "count"
       keep = 10
     }

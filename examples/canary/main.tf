@@ -38,7 +38,7 @@ resource "conflux_config" "db" {
   # Keep the 10 newest versions; Conflux never prunes one a policy uses.
   retention_policy {
     strategy = "OR"
-    rule {
+    rules {
       type = "count"
       keep = 10
     }
