@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -397,9 +398,16 @@ func TestInitSecretsRBAC(t *testing.T) {
 				}
 				return r.Status.Allowed
 			}
+			// The API server's authorizer learns new RBAC objects from its
+			// own watch, a moment after they are created: poll the grants.
 			for _, c := range allowed {
-				if !review(c) {
-					t.Errorf("%s may not %s %s %s/%s; init-secrets needs it", user, c.verb, c.resource, c.namespace, c.name)
+				deadline := time.Now().Add(15 * time.Second)
+				for !review(c) {
+					if time.Now().After(deadline) {
+						t.Errorf("%s may not %s %s %s/%s; init-secrets needs it", user, c.verb, c.resource, c.namespace, c.name)
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
 				}
 			}
 			for _, c := range forbidden {

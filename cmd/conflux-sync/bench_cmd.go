@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,8 +22,12 @@ import (
 // benchResult has the same shape as hack/etcdbench's, so the two compare
 // line by line.
 type benchResult struct {
-	Writes          int64   `json:"writes"`
-	Errors          int64   `json:"errors"`
+	Writes int64 `json:"writes"`
+	Errors int64 `json:"errors"`
+	// Throttled counts writes the server answered 429 (the token's rate
+	// limit, --api-token-rate): each was retried after a second's pause,
+	// so they cost time, not writes.
+	Throttled       int64   `json:"throttled,omitempty"`
 	DurationSeconds float64 `json:"durationSeconds"`
 	WritesPerSecond float64 `json:"writesPerSecond"`
 	P50Ms           float64 `json:"p50Ms"`
@@ -63,6 +68,9 @@ source, spreading them over --targets targets, for --duration. Writes go through
 			return g.print(cmd.OutOrStdout(), res, func(tw *tabwriter.Writer) {
 				fmt.Fprintf(tw, "Writes:\t%d\nErrors:\t%d\nDuration:\t%.1f s\nWrites/s:\t%.0f\nLatency p50:\t%.2f ms\nLatency p99:\t%.2f ms\nLatency max:\t%.2f ms\n",
 					res.Writes, res.Errors, res.DurationSeconds, res.WritesPerSecond, res.P50Ms, res.P99Ms, res.MaxMs)
+				if res.Throttled > 0 {
+					fmt.Fprintf(tw, "Throttled (429):\t%d (raise the servers' --api-token-rate to measure past it)\n", res.Throttled)
+				}
 				if res.FirstError != "" {
 					fmt.Fprintf(tw, "First error:\t%s\n", res.FirstError)
 				}
@@ -111,11 +119,11 @@ func runBench(ctx context.Context, c *api.Client, o benchOptions, progress io.Wr
 	defer cancel()
 
 	var (
-		writes, errs atomic.Int64
-		mu           sync.Mutex
-		latencies    []time.Duration
-		firstErr     string
-		wg           sync.WaitGroup
+		writes, errs, throttled atomic.Int64
+		mu                      sync.Mutex
+		latencies               []time.Duration
+		firstErr                string
+		wg                      sync.WaitGroup
 	)
 	start := time.Now()
 	for cl := range o.clients {
@@ -129,6 +137,15 @@ func runBench(ctx context.Context, c *api.Client, o benchOptions, progress io.Wr
 				_, err := c2.PutFragment(ctx, f)
 				if ctx.Err() != nil {
 					break // the deadline cut this write short: not a result
+				}
+				var apiErr *api.Error
+				if errors.As(err, &apiErr) && apiErr.Code == api.CodeTooManyRequests {
+					throttled.Add(1)
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Second): // the server's Retry-After
+					}
+					continue
 				}
 				if err != nil {
 					errs.Add(1)
@@ -182,7 +199,7 @@ func runBench(ctx context.Context, c *api.Client, o benchOptions, progress io.Wr
 		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
 	}
 	res := benchResult{
-		Writes: writes.Load(), Errors: errs.Load(), DurationSeconds: elapsed.Seconds(),
+		Writes: writes.Load(), Errors: errs.Load(), Throttled: throttled.Load(), DurationSeconds: elapsed.Seconds(),
 		WritesPerSecond: float64(writes.Load()) / elapsed.Seconds(),
 		P50Ms:           ms(pct(0.50)), P99Ms: ms(pct(0.99)), FirstError: firstErr,
 	}
