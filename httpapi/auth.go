@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
 )
@@ -51,17 +54,84 @@ func ParseRole(s string) (Role, error) {
 	return RoleNone, fmt.Errorf("unknown role %q (want read, write or admin)", s)
 }
 
+// DefaultTokenRotationOverlap is how long a token that a reload removed
+// from the token file stays valid by default (--token-rotation-overlap):
+// long enough for every server to load the new file (the kubelet updates a
+// mounted Secret within about a minute and a half) and for a running
+// terraform apply or CLI call to finish with the token it started with.
+const DefaultTokenRotationOverlap = 10 * time.Minute
+
 // Tokens maps bearer tokens to roles. It is safe for concurrent use and can
-// be reloaded (on SIGHUP) while requests are served.
+// be reloaded (on SIGHUP) while requests are served. A token a reload
+// removes stays valid for the overlap (SetOverlap), unless the new file
+// revokes it.
 type Tokens struct {
 	mu      sync.RWMutex
 	entries []tokenEntry
+	// retiring are the tokens reloads removed, valid until their until.
+	retiring []tokenEntry
+	overlap  time.Duration
+	now      func() time.Time
 }
 
 type tokenEntry struct {
 	sum  [sha256.Size]byte
 	role Role
 	opts TokenOptions
+	// until is when a retiring token stops being accepted; zero for the
+	// tokens of the file.
+	until time.Time
+}
+
+// RetiringToken is a token a reload removed that is still accepted.
+type RetiringToken struct {
+	// Fingerprint identifies the token in logs (TokenFingerprint).
+	Fingerprint string
+	Role        Role
+	Until       time.Time
+}
+
+// TokenFingerprint is what logs and revoke lines name a token by: "sha256:"
+// and the first 12 hex digits of the token's SHA-256, which says which
+// token a client sends without revealing it. `printf %s TOKEN | sha256sum`
+// shows it.
+func TokenFingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return fingerprintOf(sum)
+}
+
+func fingerprintOf(sum [sha256.Size]byte) string {
+	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+}
+
+// SetOverlap sets how long a token that a later Reload removes stays
+// valid; 0 (the default) removes it at once.
+func (t *Tokens) SetOverlap(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.overlap = max(d, 0)
+}
+
+// Retiring lists the removed tokens still accepted, soonest expiry first.
+func (t *Tokens) Retiring() []RetiringToken {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	now := t.clock()
+	var out []RetiringToken
+	for _, e := range t.retiring {
+		if now.Before(e.until) {
+			out = append(out, RetiringToken{Fingerprint: fingerprintOf(e.sum), Role: e.role, Until: e.until})
+		}
+	}
+	slices.SortFunc(out, func(a, b RetiringToken) int { return a.Until.Compare(b.Until) })
+	return out
+}
+
+func (t *Tokens) clock() time.Time {
+	if t.now != nil {
+		return t.now()
+	}
+	return time.Now()
 }
 
 // TokenOptions are the options written after a token in the token file,
@@ -76,32 +146,62 @@ type TokenOptions struct {
 // NewTokens builds a token set from role → tokens.
 func NewTokens(byRole map[Role][]string) *Tokens {
 	t := &Tokens{}
-	t.set(byRole, nil)
+	t.set(tokenFile{byRole: byRole})
 	return t
 }
 
 // LoadTokens reads a token file (see LoadTokenFile) with the tokens'
 // options.
 func LoadTokens(path string) (*Tokens, error) {
-	byRole, opts, err := loadTokenFile(path)
+	f, err := loadTokenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	t := &Tokens{}
-	t.set(byRole, opts)
+	t.set(f)
 	return t, nil
 }
 
-func (t *Tokens) set(byRole map[Role][]string, opts map[string]TokenOptions) {
+// set makes f's tokens the valid ones. A token of the old set that f no
+// longer lists retires: it stays valid for the overlap, unless f revokes
+// it. A token f lists again (with any role) is no longer retiring.
+func (t *Tokens) set(f tokenFile) {
 	var entries []tokenEntry
-	for role, toks := range byRole {
+	listed := map[[sha256.Size]byte]bool{}
+	for role, toks := range f.byRole {
 		for _, tok := range toks {
-			entries = append(entries, tokenEntry{sum: sha256.Sum256([]byte(tok)), role: role, opts: opts[tok]})
+			sum := sha256.Sum256([]byte(tok))
+			entries = append(entries, tokenEntry{sum: sum, role: role, opts: f.opts[tok]})
+			listed[sum] = true
 		}
 	}
 	t.mu.Lock()
-	t.entries = entries
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	now := t.clock()
+	var retiring []tokenEntry
+	keep := func(e tokenEntry) {
+		if listed[e.sum] || f.revokes(e.sum) {
+			return
+		}
+		for _, r := range retiring {
+			if r.sum == e.sum && r.role >= e.role {
+				return
+			}
+		}
+		retiring = append(retiring, e)
+	}
+	for _, e := range t.retiring {
+		if now.Before(e.until) {
+			keep(e)
+		}
+	}
+	if t.overlap > 0 {
+		for _, e := range t.entries {
+			e.until = now.Add(t.overlap)
+			keep(e)
+		}
+	}
+	t.entries, t.retiring = entries, retiring
 }
 
 // LoadTokenFile reads a token file: one "ROLE:TOKEN" a line, "#" starts a
@@ -110,18 +210,53 @@ func (t *Tokens) set(byRole map[Role][]string, opts map[string]TokenOptions) {
 // register (TokenOptions; LoadTokens keeps them). Errors name the line but
 // never echo a token.
 func LoadTokenFile(path string) (map[Role][]string, error) {
-	byRole, _, err := loadTokenFile(path)
-	return byRole, err
+	f, err := loadTokenFile(path)
+	return f.byRole, err
 }
 
-func loadTokenFile(path string) (map[Role][]string, map[string]TokenOptions, error) {
+// tokenFile is a parsed token file.
+type tokenFile struct {
+	byRole map[Role][]string
+	opts   map[string]TokenOptions
+	// revoked are the tokens (their SHA-256) and fingerprints of the
+	// revoke: lines; they end a retiring token's overlap at once.
+	revoked      map[[sha256.Size]byte]bool
+	revokedPrint []string
+}
+
+func (f tokenFile) revokes(sum [sha256.Size]byte) bool {
+	if f.revoked[sum] {
+		return true
+	}
+	full := "sha256:" + hex.EncodeToString(sum[:])
+	for _, p := range f.revokedPrint {
+		if strings.HasPrefix(full, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// revokeRole is the pseudo-role of a line that revokes a token:
+// "revoke:TOKEN" or "revoke:sha256:HEX" (a fingerprint as logs show it, or
+// more of the digest).
+const revokeRole = "revoke"
+
+// minFingerprintHex is the fewest hex digits a revoke line's fingerprint
+// may have (TokenFingerprint's 12).
+const minFingerprintHex = 12
+
+func loadTokenFile(path string) (tokenFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("token file: %w", err)
+		return tokenFile{}, fmt.Errorf("token file: %w", err)
 	}
 	defer f.Close()
 	out := map[Role][]string{}
 	opts := map[string]TokenOptions{}
+	tf := tokenFile{revoked: map[[sha256.Size]byte]bool{}}
+	lineOf := map[[sha256.Size]byte]int{}
+	revokeLine := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -134,11 +269,29 @@ func loadTokenFile(path string) (map[Role][]string, map[string]TokenOptions, err
 		}
 		roleStr, rest, ok := strings.Cut(line, ":")
 		if !ok {
-			return nil, nil, fmt.Errorf("token file %s line %d: want ROLE:TOKEN", path, n)
+			return tokenFile{}, fmt.Errorf("token file %s line %d: want ROLE:TOKEN", path, n)
+		}
+		if strings.TrimSpace(roleStr) == revokeRole {
+			v := strings.TrimSpace(rest)
+			if hexPart, isPrint := strings.CutPrefix(v, "sha256:"); isPrint {
+				if len(hexPart) < minFingerprintHex || len(hexPart) > 2*sha256.Size || strings.Trim(hexPart, "0123456789abcdef") != "" {
+					return tokenFile{}, fmt.Errorf("token file %s line %d: revoke:sha256: wants %d to %d lower-case hex digits of the token's SHA-256 (the fingerprint logs show)", path, n, minFingerprintHex, 2*sha256.Size)
+				}
+				tf.revokedPrint = append(tf.revokedPrint, v)
+				revokeLine[v] = n
+				continue
+			}
+			if v == "" || strings.ContainsAny(v, " \t") {
+				return tokenFile{}, fmt.Errorf("token file %s line %d: want revoke:TOKEN or revoke:sha256:FINGERPRINT", path, n)
+			}
+			sum := sha256.Sum256([]byte(v))
+			tf.revoked[sum] = true
+			revokeLine[fingerprintOf(sum)] = n
+			continue
 		}
 		role, err := ParseRole(strings.TrimSpace(roleStr))
 		if err != nil {
-			return nil, nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
+			return tokenFile{}, fmt.Errorf("token file %s line %d: %w (or revoke)", path, n, err)
 		}
 		fields := strings.Fields(rest)
 		tok := ""
@@ -146,24 +299,40 @@ func loadTokenFile(path string) (map[Role][]string, map[string]TokenOptions, err
 			tok = fields[0]
 		}
 		if err := CheckTokenStrength(tok); err != nil {
-			return nil, nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
+			return tokenFile{}, fmt.Errorf("token file %s line %d: %w", path, n, err)
 		}
 		if len(fields) > 1 {
 			o, err := parseTokenOptions(fields[1:])
 			if err != nil {
-				return nil, nil, fmt.Errorf("token file %s line %d: %w", path, n, err)
+				return tokenFile{}, fmt.Errorf("token file %s line %d: %w", path, n, err)
 			}
 			opts[tok] = o
 		}
 		out[role] = append(out[role], tok)
+		lineOf[sha256.Sum256([]byte(tok))] = n
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("token file %s: %w", path, err)
+		return tokenFile{}, fmt.Errorf("token file %s: %w", path, err)
 	}
 	if len(out) == 0 {
-		return nil, nil, fmt.Errorf("token file %s has no tokens", path)
+		return tokenFile{}, fmt.Errorf("token file %s has no tokens", path)
 	}
-	return out, opts, nil
+	tf.byRole, tf.opts = out, opts
+	// A file that both lists and revokes a token is refused: which of the
+	// two the operator meant cannot be guessed, and guessing "valid" would
+	// keep a leaked token alive.
+	for sum, n := range lineOf {
+		if tf.revokes(sum) {
+			at := revokeLine[fingerprintOf(sum)]
+			for p, l := range revokeLine {
+				if strings.HasPrefix("sha256:"+hex.EncodeToString(sum[:]), p) {
+					at = l
+				}
+			}
+			return tokenFile{}, fmt.Errorf("token file %s line %d: the token is revoked by line %d; remove one of the two lines", path, n, at)
+		}
+	}
+	return tf, nil
 }
 
 // parseTokenOptions parses the key=value options after a token. Errors
@@ -197,11 +366,11 @@ func parseTokenOptions(fields []string) (TokenOptions, error) {
 
 // Reload replaces the tokens with those of path. On error the old set stays.
 func (t *Tokens) Reload(path string) error {
-	byRole, opts, err := loadTokenFile(path)
+	f, err := loadTokenFile(path)
 	if err != nil {
 		return err
 	}
-	t.set(byRole, opts)
+	t.set(f)
 	return nil
 }
 
@@ -214,7 +383,16 @@ func (t *Tokens) Role(token string) Role {
 
 // Lookup returns the role of a presented token and the options of its
 // line (of the line with the highest role, when a token is listed twice).
+// A retiring token keeps the role and options it had until its overlap
+// ends.
 func (t *Tokens) Lookup(token string) (Role, TokenOptions) {
+	role, opts, _ := t.lookup(token)
+	return role, opts
+}
+
+// lookup is Lookup that also says until when a retiring token is accepted
+// (zero for a token of the file).
+func (t *Tokens) lookup(token string) (Role, TokenOptions, time.Time) {
 	sum := sha256.Sum256([]byte(token))
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -224,7 +402,17 @@ func (t *Tokens) Lookup(token string) (Role, TokenOptions) {
 			best, opts = e.role, e.opts
 		}
 	}
-	return best, opts
+	if best != RoleNone || len(t.retiring) == 0 {
+		return best, opts, time.Time{}
+	}
+	now := t.clock()
+	var until time.Time
+	for _, e := range t.retiring {
+		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 && now.Before(e.until) && e.role > best {
+			best, opts, until = e.role, e.opts, e.until
+		}
+	}
+	return best, opts, until
 }
 
 type callerKey struct{}

@@ -119,6 +119,12 @@ type Server struct {
 	// first uses of one Secret cannot bind it to two hosts.
 	bindMu sync.Mutex
 
+	// retiringWarned is when a request with each retiring token (by
+	// fingerprint) was last logged: one warning a minute per token, not
+	// one per request.
+	retiringMu     sync.Mutex
+	retiringWarned map[string]time.Time
+
 	inflight    *inflight
 	tokenLimits *limiters // per token hash
 	anonLimits  *limiters // per client IP, requests without a valid token
@@ -428,8 +434,12 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := bearerToken(r)
 		role, opts := RoleNone, TokenOptions{}
+		var retiring time.Time
 		if ok {
-			role, opts = s.cfg.Tokens.Lookup(tok)
+			role, opts, retiring = s.cfg.Tokens.lookup(tok)
+		}
+		if !retiring.IsZero() {
+			s.retiringTokenUsed(w, r, tok, retiring)
 		}
 		// A valid token is limited as itself; anything else by the
 		// client's IP, so guessing tokens is slow. A forwarded request
@@ -461,6 +471,43 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r.WithContext(withCaller(r.Context(), caller{role: role, opts: opts})))
 		}
 	})
+}
+
+// TokenExpiresHeader is set on every answer to a request made with a
+// retiring token (one a reload removed, still valid for the rotation
+// overlap): the RFC 3339 time the token stops being accepted.
+const TokenExpiresHeader = "X-Conflux-Token-Expires"
+
+// retiringWarnEvery is how often requests with one retiring token are
+// logged.
+const retiringWarnEvery = time.Minute
+
+// retiringTokenUsed tells the caller (a header) and the operator (a
+// warning, at most once a minute per token, naming its fingerprint only)
+// that a request used a token that is about to stop working.
+func (s *Server) retiringTokenUsed(w http.ResponseWriter, r *http.Request, tok string, until time.Time) {
+	w.Header().Set(TokenExpiresHeader, until.UTC().Format(time.RFC3339))
+	fp := TokenFingerprint(tok)
+	now := time.Now()
+	s.retiringMu.Lock()
+	if s.retiringWarned == nil {
+		s.retiringWarned = map[string]time.Time{}
+	}
+	last, seen := s.retiringWarned[fp]
+	warn := !seen || now.Sub(last) >= retiringWarnEvery
+	if warn {
+		s.retiringWarned[fp] = now
+		for k, at := range s.retiringWarned {
+			if now.Sub(at) > retiringWarnEvery {
+				delete(s.retiringWarned, k) // bounded by the tokens retiring at once
+			}
+		}
+	}
+	s.retiringMu.Unlock()
+	if warn {
+		s.log.Warn("request with a retiring token: it was removed from the token file and stops working at the end of the rotation overlap; switch the client to the new token",
+			"token", fp, "until", until.UTC().Format(time.RFC3339), "client", clientIP(r), "route", r.Pattern)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -34,6 +34,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/internal/failpoint"
 	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 )
@@ -75,6 +76,11 @@ type Config struct {
 	// Tokens authorises API callers. Required unless TokenFile is set.
 	Tokens    *httpapi.Tokens
 	TokenFile string
+	// TokenRotationOverlap is how long a token that a reload of TokenFile
+	// removed stays valid, so clients can switch to its successor
+	// (httpapi.Tokens.SetOverlap). 0: removed at once; the server's flag
+	// defaults to httpapi.DefaultTokenRotationOverlap.
+	TokenRotationOverlap time.Duration
 
 	// TLS: when CertFile and KeyFile are set, the API serves HTTPS and raft
 	// uses TLS; with CAFile, peers must present a certificate it signed.
@@ -125,6 +131,15 @@ type Config struct {
 	// Conflux configures the Conflux sink; without a URL, conflux.Config
 	// targets are stored and aggregated but not written.
 	Conflux ConfluxConfig
+	// LoadCloudflareCredentials, when set, reads the static Cloudflare
+	// credentials again (the --cloudflare-credentials file and the
+	// environment) for ReloadCloudflareCredentials; nil: they are fixed at
+	// start. Errors name the file and line, never a token.
+	LoadCloudflareCredentials func() (cfapi.Credentials, error)
+	// LoadConfluxToken, when set, reads the Conflux token again (the
+	// --conflux-token-file) for ReloadConfluxToken; nil: it is fixed at
+	// start.
+	LoadConfluxToken func() (string, error)
 	// Sync tunes the leader's sync engine.
 	Sync SyncTuning
 	// Kube enables the Kubernetes ingest (and Cloudflare tokens from the
@@ -265,10 +280,17 @@ type Node struct {
 	tokens  *httpapi.Tokens
 	// cloudflare is the sink's clients; nil without credentials.
 	cloudflare *cfapi.Clients
-	http       *http.Server
-	listener   net.Listener
-	httpURL    string
-	serveErr   chan error
+	// conflux is the Conflux sink; nil without a URL.
+	conflux *conflux.Flusher
+	// credentialReloads counts reloads of the admin tokens, the Cloudflare
+	// credentials and the Conflux token by credential and result;
+	// credentialLoaded is the time each was last loaded.
+	credentialReloads *prometheus.CounterVec
+	credentialLoaded  *prometheus.GaugeVec
+	http              *http.Server
+	listener          net.Listener
+	httpURL           string
+	serveErr          chan error
 	// tokenReloads counts token file reloads by result ("ok", "error"):
 	// a refused file keeps the old tokens, and only the log and this
 	// metric say so.
@@ -357,6 +379,21 @@ func Start(cfg Config) (n *Node, err error) {
 		Help: "Token file reloads by result: ok, or error (the file was refused and the previous tokens stay in force).",
 	}, []string{"result"})
 	reg.MustRegister(n.tokenReloads)
+	n.credentialReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "conflux_credential_reloads_total",
+		Help: "Reloads of a credential file (SIGHUP or a changed file) by credential (tokens, cloudflare, conflux) and result: ok, or error (the file was refused and the credentials in force stay).",
+	}, []string{"credential", "result"})
+	n.credentialLoaded = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "conflux_credential_loaded_timestamp_seconds",
+		Help: "Unix time a credential (tokens, cloudflare, conflux) was last loaded, at start or by a successful reload.",
+	}, []string{"credential"})
+	reg.MustRegister(n.credentialReloads, n.credentialLoaded)
+	n.credentialLoaded.WithLabelValues(credTokens).SetToCurrentTime()
+	n.tokens.SetOverlap(cfg.TokenRotationOverlap)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "conflux_tokens_retiring",
+		Help: "Admin API tokens a reload removed that stay valid until --token-rotation-overlap has passed.",
+	}, func() float64 { return float64(len(n.tokens.Retiring())) }))
 
 	if n.store, err = openState(cfg, log); err != nil {
 		return nil, err
@@ -657,9 +694,73 @@ func (n *Node) ReloadTokens() error {
 	}
 	if err := n.tokens.Reload(n.cfg.TokenFile); err != nil {
 		n.tokenReloads.WithLabelValues("error").Inc()
+		n.credentialReloads.WithLabelValues(credTokens, "error").Inc()
 		return err
 	}
 	n.tokenReloads.WithLabelValues("ok").Inc()
+	n.credentialReloads.WithLabelValues(credTokens, "ok").Inc()
+	n.credentialLoaded.WithLabelValues(credTokens).SetToCurrentTime()
+	for _, r := range n.tokens.Retiring() {
+		n.log.Warn("a token the reload removed stays valid until the rotation overlap ends; clients still sending it must switch", "token", r.Fingerprint, "role", r.Role.String(), "until", r.Until.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Credential names of the reload metrics.
+const (
+	credTokens     = "tokens"
+	credCloudflare = "cloudflare"
+	credConflux    = "conflux"
+)
+
+// ReloadCloudflareCredentials reads the static Cloudflare credentials
+// again (Config.LoadCloudflareCredentials) and hands them to the sink:
+// every request from now on, also of a flush under way, carries the new
+// tokens. A file that does not parse, or holds no token, is refused as a
+// whole: the credentials in force stay, and the error (which names the file
+// and line, never a token) is counted in conflux_credential_reloads_total.
+func (n *Node) ReloadCloudflareCredentials() error {
+	if n.cfg.LoadCloudflareCredentials == nil || n.cloudflare == nil {
+		return nil
+	}
+	err := func() error {
+		creds, err := n.cfg.LoadCloudflareCredentials()
+		if err != nil {
+			return err
+		}
+		if len(creds) == 0 {
+			return errors.New("no Cloudflare credentials left: the sink keeps the ones it has")
+		}
+		return n.cloudflare.SetCredentials(creds)
+	}()
+	return n.credentialReloaded(credCloudflare, err)
+}
+
+// ReloadConfluxToken reads the Conflux token again
+// (Config.LoadConfluxToken) and hands it to the sink, as
+// ReloadCloudflareCredentials does for Cloudflare.
+func (n *Node) ReloadConfluxToken() error {
+	if n.cfg.LoadConfluxToken == nil || n.conflux == nil {
+		return nil
+	}
+	err := func() error {
+		tok, err := n.cfg.LoadConfluxToken()
+		if err != nil {
+			return err
+		}
+		return n.conflux.SetToken(tok)
+	}()
+	return n.credentialReloaded(credConflux, err)
+}
+
+// credentialReloaded records the outcome of a reload of credential.
+func (n *Node) credentialReloaded(credential string, err error) error {
+	if err != nil {
+		n.credentialReloads.WithLabelValues(credential, "error").Inc()
+		return err
+	}
+	n.credentialReloads.WithLabelValues(credential, "ok").Inc()
+	n.credentialLoaded.WithLabelValues(credential).SetToCurrentTime()
 	return nil
 }
 

@@ -41,6 +41,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			return nil, err
 		}
 		n.cloudflare = clients
+		n.credentialLoaded.WithLabelValues(credCloudflare).SetToCurrentTime()
 		flushers = append(flushers,
 			tunnel.NewTunnelFlusher(clients, n.store, n.log),
 			tunnel.NewConfigFlusher(clients, n.store, n.log),
@@ -60,6 +61,8 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 		if err != nil {
 			return nil, err
 		}
+		n.conflux = cx
+		n.credentialLoaded.WithLabelValues(credConflux).SetToCurrentTime()
 		flushers = append(flushers, cx)
 		n.log.Info("Conflux sink enabled", "url", cfg.Conflux.URL)
 	} else {

@@ -28,23 +28,9 @@ func (c *cloudflareFlags) register(f *pflag.FlagSet) {
 
 // config loads the credentials; tokens go only into the clients.
 func (c *cloudflareFlags) config(getenv func(string) string) (cfapi.Config, error) {
-	creds := cfapi.Credentials{}
-	if c.credentialsFile != "" {
-		fromFile, err := cfapi.LoadCredentials(c.credentialsFile)
-		if err != nil {
-			return cfapi.Config{}, fmt.Errorf("--cloudflare-credentials: %w", err)
-		}
-		maps.Copy(creds, fromFile)
-	}
-	fromEnv, err := cfapi.CredentialsFromEnv(getenv)
+	creds, err := c.credentials(getenv)
 	if err != nil {
 		return cfapi.Config{}, err
-	}
-	for account, token := range fromEnv {
-		if _, dup := creds[account]; dup {
-			return cfapi.Config{}, fmt.Errorf("account %s has a token both in --cloudflare-credentials and in %s", account, cfapi.EnvAPIToken)
-		}
-		creds[account] = token
 	}
 	if c.perFiveMinutes < 1 {
 		return cfapi.Config{}, fmt.Errorf("--cloudflare-rate-limit must be at least 1, not %d", c.perFiveMinutes)
@@ -58,4 +44,28 @@ func (c *cloudflareFlags) config(getenv func(string) string) (cfapi.Config, erro
 		BaseURL:     c.apiURL,
 		RateLimit:   rate.Limit(float64(c.perFiveMinutes) / (5 * time.Minute).Seconds()),
 	}, nil
+}
+
+// credentials reads the --cloudflare-credentials file and the environment's
+// token: at start, and again when the server reloads the file.
+func (c *cloudflareFlags) credentials(getenv func(string) string) (cfapi.Credentials, error) {
+	creds := cfapi.Credentials{}
+	if c.credentialsFile != "" {
+		fromFile, err := cfapi.LoadCredentials(c.credentialsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cloudflare-credentials: %w", err)
+		}
+		maps.Copy(creds, fromFile)
+	}
+	fromEnv, err := cfapi.CredentialsFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	for account, token := range fromEnv {
+		if _, dup := creds[account]; dup {
+			return nil, fmt.Errorf("account %s has a token both in --cloudflare-credentials and in %s", account, cfapi.EnvAPIToken)
+		}
+		creds[account] = token
+	}
+	return creds, nil
 }

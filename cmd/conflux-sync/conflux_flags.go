@@ -49,14 +49,40 @@ func (c *confluxFlags) config(getenv func(string) string) (server.ConfluxConfig,
 		if token != "" {
 			return server.ConfluxConfig{}, fmt.Errorf("the Conflux token is both in --conflux-token-file and in %s", envConfluxToken)
 		}
-		raw, err := os.ReadFile(c.tokenFile)
-		if err != nil {
-			return server.ConfluxConfig{}, fmt.Errorf("--conflux-token-file: %w", err)
+		var err error
+		if token, err = c.readTokenFile(); err != nil {
+			return server.ConfluxConfig{}, err
 		}
-		token = strings.TrimSpace(string(raw))
 	}
 	if token == "" {
 		return server.ConfluxConfig{}, fmt.Errorf("--conflux-url needs a token: --conflux-token-file or %s", envConfluxToken)
 	}
 	return server.ConfluxConfig{URL: strings.TrimSuffix(c.url, "/"), Token: token, Timeout: c.timeout}, nil
+}
+
+// readTokenFile reads --conflux-token-file: at start, and again when the
+// server reloads it. The file holds the token alone (white space around it
+// is dropped); anything else is refused naming the line, never the token.
+func (c *confluxFlags) readTokenFile() (string, error) {
+	raw, err := os.ReadFile(c.tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--conflux-token-file: %w", err)
+	}
+	token := ""
+	for n, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case token != "":
+			return "", fmt.Errorf("--conflux-token-file %s line %d: the file holds more than one line; it must hold the token alone", c.tokenFile, n+1)
+		case strings.ContainsAny(line, " \t"):
+			return "", fmt.Errorf("--conflux-token-file %s line %d: a token holds no white space", c.tokenFile, n+1)
+		default:
+			token = line
+		}
+	}
+	if token == "" {
+		return "", fmt.Errorf("--conflux-token-file %s is empty", c.tokenFile)
+	}
+	return token, nil
 }

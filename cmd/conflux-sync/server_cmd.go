@@ -29,6 +29,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/git"
 	"github.com/conflux-sync/conflux-sync/server"
 	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 )
 
 func newServerCmd() *cobra.Command {
@@ -63,22 +64,31 @@ its cluster whatever the flags say.`,
 			if cfg.Cloudflare, err = cf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
+			if cf.credentialsFile != "" {
+				cfg.LoadCloudflareCredentials = func() (cfapi.Credentials, error) { return cf.credentials(os.Getenv) }
+			}
 			if cfg.Kube, err = kf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
 			if cfg.Conflux, err = xf.config(os.Getenv); err != nil {
 				return usageError{err}
 			}
+			if xf.tokenFile != "" {
+				cfg.LoadConfluxToken = xf.readTokenFile
+			}
+			if cfg.TokenRotationOverlap < 0 {
+				return usageError{fmt.Errorf("--token-rotation-overlap must not be negative, not %s", cfg.TokenRotationOverlap)}
+			}
 			if cfg.NodeID == "" {
 				if cfg.NodeID, err = os.Hostname(); err != nil {
 					return fmt.Errorf("--node-id not set and no hostname: %w", err)
 				}
 			}
-			return runServer(cmd.Context(), cfg, tokenCheck)
+			return runServer(cmd.Context(), cfg, tokenCheck, cf.credentialsFile, xf.tokenFile)
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&tokenCheck, "token-file-check-interval", 10*time.Second, "how often the token, cluster secret and gossip key files are checked for changes (a mounted Secret is updated in place); 0: only on SIGHUP")
+	f.DurationVar(&tokenCheck, "token-file-check-interval", 10*time.Second, "how often the token, cluster secret, gossip key, Cloudflare credentials and Conflux token files are checked for changes (a mounted Secret is updated in place); 0: only on SIGHUP")
 	f.StringVar(&cfg.NodeID, "node-id", "", "stable node id (default: the hostname, e.g. the StatefulSet pod name)")
 	f.StringVar(&cfg.DataDir, "data-dir", "data", "folder for the state and raft files")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", ":7780", "admin API listen address")
@@ -92,7 +102,8 @@ its cluster whatever the flags say.`,
 	f.StringSliceVar(&cfg.Join, "join", nil, "gossip addresses of other nodes (comma list; DNS names are re-resolved)")
 	f.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 3, "form a new cluster once this many nodes see each other")
 	f.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", 30*time.Minute, "remove a raft member that has been dead this long (never below quorum)")
-	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin), optionally followed by sources=PATTERN,PATTERN narrowing the Git URLs the token may register; re-read on SIGHUP and when it changes")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file of ROLE:TOKEN lines (read, write, admin), optionally followed by sources=PATTERN,PATTERN narrowing the Git URLs the token may register, and revoke:TOKEN or revoke:sha256:FINGERPRINT lines; re-read on SIGHUP and when it changes")
+	f.DurationVar(&cfg.TokenRotationOverlap, "token-rotation-overlap", httpapi.DefaultTokenRotationOverlap, "how long a token removed from --token-file stays valid so clients can switch (requests with it are logged by fingerprint); 0: removed at once; a revoke: line ends it at once")
 	f.StringVar(&cfg.CertFile, "tls-cert", "", "PEM certificate for the API and raft")
 	f.StringVar(&cfg.KeyFile, "tls-key", "", "PEM key for --tls-cert")
 	f.StringVar(&cfg.CAFile, "tls-ca", "", "PEM CA: raft peers must present a certificate it signed")
@@ -219,12 +230,16 @@ func (r *reloadable) sum() string {
 	return b.String()
 }
 
-// runServer runs one node until ctx ends, reloading the token file and the
-// cluster secret and gossip key files on SIGHUP and whenever one's content
-// changes (checked every tokenCheck): in Kubernetes the files are Secrets
+// runServer runs one node until ctx ends, reloading the token file, the
+// cluster secret and gossip key files, the Cloudflare credentials and the
+// Conflux token on SIGHUP and whenever one's content changes (checked
+// every tokenCheck): in Kubernetes the files are Secrets
 // the kubelet updates in place, and a distroless container has no shell to
 // send SIGHUP from.
-func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration) error {
+//
+// cloudflareFile and confluxFile are the --cloudflare-credentials and
+// --conflux-token-file paths, watched when cfg has their loaders.
+func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration, cloudflareFile, confluxFile string) error {
 	node, err := server.Start(cfg)
 	if err != nil {
 		return err
@@ -244,6 +259,12 @@ func runServer(ctx context.Context, cfg server.Config, tokenCheck time.Duration)
 	}
 	if len(secretFiles) > 0 {
 		files = append(files, &reloadable{what: "cluster secrets", failed: "cluster secrets reload failed; keeping the old ones", paths: secretFiles, reload: node.ReloadClusterSecrets})
+	}
+	if cfg.LoadCloudflareCredentials != nil {
+		files = append(files, &reloadable{what: "Cloudflare credentials", failed: "Cloudflare credentials reload failed; keeping the old ones", paths: []string{cloudflareFile}, reload: node.ReloadCloudflareCredentials})
+	}
+	if cfg.LoadConfluxToken != nil {
+		files = append(files, &reloadable{what: "Conflux token", failed: "Conflux token reload failed; keeping the old one", paths: []string{confluxFile}, reload: node.ReloadConfluxToken})
 	}
 	var check <-chan time.Time
 	if len(files) > 0 && tokenCheck > 0 {

@@ -1,12 +1,15 @@
 package cloudflare
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/conflux-sync/conflux-sync/emulator/internal/fault"
 )
 
 // TokenScope lists what a bearer token may touch. A zone is in scope when
@@ -42,10 +45,48 @@ func (s *Server) authenticate(r *http.Request) (string, TokenScope, *apiError) {
 	s.mu.Lock()
 	scope, found := s.tokens[tok]
 	s.mu.Unlock()
+	s.tokenUse.Count(tok, r.Method, found)
 	if !found {
 		return "", TokenScope{}, newAPIError(http.StatusUnauthorized, 10000, "Authentication error")
 	}
 	return tok, scope, nil
+}
+
+// RevokeToken stops accepting token at once, as deleting an API token in
+// the Cloudflare dashboard does; false when it was not accepted.
+func (s *Server) RevokeToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.tokens[token]
+	delete(s.tokens, token)
+	return ok
+}
+
+// TokenUses lists how often each token was sent, by fingerprint (see
+// GET /__emulator/tokens).
+func (s *Server) TokenUses() []fault.TokenUse { return s.tokenUse.List(s.activeTokens()) }
+
+func (s *Server) activeTokens() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for tok := range s.tokens {
+		out[fault.Fingerprint(tok)] = true
+	}
+	return out
+}
+
+// serveTokens serves /__emulator/tokens: POST {"token", "accounts"} adds a
+// token scoped to the accounts, DELETE {"token"} revokes one, GET lists
+// the use of each token by fingerprint.
+func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
+	fault.ServeTokens(w, r, &s.tokenUse, func(req fault.TokenRequest) error {
+		if len(req.Accounts) == 0 {
+			return errors.New("accounts: name the accounts the token may use")
+		}
+		s.AddToken(req.Token, TokenScope{Accounts: req.Accounts})
+		return nil
+	}, s.RevokeToken, s.activeTokens)
 }
 
 // allowRate charges one request to tok. When the budget is spent, every

@@ -48,6 +48,8 @@ type Server struct {
 	control *fault.Control
 	// stateFile is set once by Open before serving; "" means memory only.
 	stateFile string
+	// tokenUse counts the requests of each token (by fingerprint).
+	tokenUse fault.TokenUsage
 
 	mu       sync.Mutex
 	tokens   map[string]TokenScope
@@ -216,7 +218,13 @@ func (s *Server) routes() {
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the
 // request, applies injected faults and routes it.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.control.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == fault.TokensPath {
+		s.serveTokens(w, r)
+		return
+	}
+	s.control.ServeHTTP(w, r)
+}
 
 // serveUnrouted answers an API request no route matches. The real API
 // answers unknown routes and malformed identifiers with both 7003 and 7000;

@@ -41,6 +41,8 @@ type Server struct {
 	log *slog.Logger
 	// control holds injected faults and request counts.
 	control *fault.Control
+	// tokenUse counts the requests of each token (by fingerprint).
+	tokenUse fault.TokenUsage
 
 	// db and dataFile are set once by Open before serving.
 	db       *bolt.DB
@@ -165,6 +167,7 @@ func (s *Server) authenticate(r *http.Request) *problem {
 	s.mu.Lock()
 	ok := s.tokens[tok]
 	s.mu.Unlock()
+	s.tokenUse.Count(tok, r.Method, ok)
 	if !ok {
 		return newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized", "The bearer token is not valid.")
 	}
@@ -173,7 +176,47 @@ func (s *Server) authenticate(r *http.Request) *problem {
 
 // ServeHTTP dispatches the token-less /__emulator/ endpoints, then counts
 // the request, applies injected faults and routes it.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.control.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == fault.TokensPath {
+		s.serveTokens(w, r)
+		return
+	}
+	s.control.ServeHTTP(w, r)
+}
+
+// RevokeToken stops accepting token at once; false when it was not
+// accepted.
+func (s *Server) RevokeToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok := s.tokens[token]
+	delete(s.tokens, token)
+	return ok
+}
+
+// TokenUses lists how often each token was sent, by fingerprint (see
+// GET /__emulator/tokens).
+func (s *Server) TokenUses() []fault.TokenUse { return s.tokenUse.List(s.activeTokens()) }
+
+func (s *Server) activeTokens() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for tok := range s.tokens {
+		out[fault.Fingerprint(tok)] = true
+	}
+	return out
+}
+
+// serveTokens serves /__emulator/tokens: POST {"token"} adds a token,
+// DELETE {"token"} revokes one, GET lists the use of each token by
+// fingerprint.
+func (s *Server) serveTokens(w http.ResponseWriter, r *http.Request) {
+	fault.ServeTokens(w, r, &s.tokenUse, func(req fault.TokenRequest) error {
+		s.AddToken(req.Token)
+		return nil
+	}, s.RevokeToken, s.activeTokens)
+}
 
 // serveUnrouted answers an API request no route matches. Unknown paths and
 // method mismatches both answer with a problem; a known path with another

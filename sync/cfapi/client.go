@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go"
@@ -63,9 +64,15 @@ type Config struct {
 type Clients struct {
 	cfg      Config // with the defaults filled in
 	requests *prometheus.CounterVec
-	accounts map[string]*Account // static credentials
 
 	mu sync.Mutex
+	// accounts are the clients of the static credentials; SetCredentials
+	// replaces the set.
+	accounts map[string]*Account
+	// staticTokens holds the current token of each static account. The
+	// transport sends it on every request, so a rotated token is used at
+	// once, also by a flush that fetched its Account before the rotation.
+	staticTokens map[string]*atomic.Pointer[string]
 	// limiters holds one token bucket per account id, shared by every
 	// client of that account, static or from a Secret: Cloudflare limits
 	// requests per account/user, not per token.
@@ -131,25 +138,67 @@ func New(cfg Config) (*Clients, error) {
 		cfg:           cfg,
 		requests:      requests,
 		accounts:      make(map[string]*Account, len(cfg.Credentials)),
+		staticTokens:  map[string]*atomic.Pointer[string]{},
 		limiters:      map[string]*rate.Limiter{},
 		secretClients: map[secretKey]*Account{},
 		lastTokens:    map[api.SecretRef]string{},
 		zones:         map[zoneKey]string{},
 	}
-	for id, token := range cfg.Credentials {
-		a, err := c.newAccount(id, token, nil)
-		if err != nil {
-			return nil, err
-		}
-		c.accounts[id] = a
+	if err := c.SetCredentials(cfg.Credentials); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// SetCredentials replaces the static credentials (a reloaded
+// --cloudflare-credentials file): every request sent from now on carries
+// the new token of its account, including those of flushes under way; an
+// account no longer listed has no client. An empty token fails the whole
+// set and changes nothing. Errors name the account, never a token.
+func (c *Clients) SetCredentials(creds Credentials) error {
+	for _, id := range creds.Accounts() {
+		if strings.TrimSpace(creds[id]) == "" {
+			return fmt.Errorf("cfapi: account %s: the API token is empty", id)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	accounts := make(map[string]*Account, len(creds))
+	for id, token := range creds {
+		tok := token
+		holder := c.staticTokens[id]
+		if holder == nil {
+			holder = &atomic.Pointer[string]{}
+			c.staticTokens[id] = holder
+		}
+		holder.Store(&tok)
+		if a, ok := c.accounts[id]; ok {
+			accounts[id] = a
+			continue
+		}
+		a, err := c.newAccountLocked(id, token, nil, holder)
+		if err != nil {
+			return err
+		}
+		accounts[id] = a
+	}
+	for id := range c.staticTokens {
+		if _, ok := creds[id]; !ok {
+			delete(c.staticTokens, id)
+		}
+	}
+	c.accounts = accounts
+	return nil
 }
 
 // limiter returns the token bucket of account id.
 func (c *Clients) limiter(id string) *rate.Limiter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.limiterLocked(id)
+}
+
+func (c *Clients) limiterLocked(id string) *rate.Limiter {
 	l, ok := c.limiters[id]
 	if !ok {
 		l = rate.NewLimiter(c.cfg.RateLimit, c.cfg.Burst)
@@ -161,14 +210,24 @@ func (c *Clients) limiter(id string) *rate.Limiter {
 // newAccount builds the client of one token for account id; credentials
 // is the Secret the token came from (nil: static).
 func (c *Clients) newAccount(id, token string, credentials *api.SecretRef) (*Account, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.newAccountLocked(id, token, credentials, nil)
+}
+
+// newAccountLocked is newAccount with c.mu held. current, when set, is the
+// token holder of a static account, whose value the transport sends
+// instead of token.
+func (c *Clients) newAccountLocked(id, token string, credentials *api.SecretRef, current *atomic.Pointer[string]) (*Account, error) {
 	httpClient := &http.Client{
 		Timeout: c.cfg.Timeout,
 		Transport: &transport{
 			next:        c.cfg.Transport,
-			limiter:     c.limiter(id),
+			limiter:     c.limiterLocked(id),
 			requests:    c.requests,
 			credentials: credentials,
 			dryRun:      c.cfg.DryRun,
+			token:       current,
 		},
 	}
 	cf, err := cloudflare.NewWithAPIToken(token,
@@ -194,6 +253,8 @@ func (c *Clients) newAccount(id, token string, credentials *api.SecretRef) (*Acc
 // Account returns the client of account id; "" means the only account
 // configured.
 func (c *Clients) Account(id string) (*Account, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if id == "" {
 		if len(c.accounts) == 1 {
 			for _, a := range c.accounts {
@@ -334,9 +395,19 @@ type transport struct {
 	credentials *api.SecretRef
 	// dryRun refuses every write (Config.DryRun).
 	dryRun bool
+	// token, when set, is the current token of a static account: it
+	// replaces the one the client was built with.
+	token *atomic.Pointer[string]
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.token != nil {
+		if tok := t.token.Load(); tok != nil && req.Header.Get("Authorization") != "Bearer "+*tok {
+			// A RoundTripper must not change the caller's request.
+			req = req.Clone(req.Context())
+			req.Header.Set("Authorization", "Bearer "+*tok)
+		}
+	}
 	if err := t.limiter.Wait(req.Context()); err != nil {
 		return nil, err
 	}

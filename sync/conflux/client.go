@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,8 +101,9 @@ func classify(e *Error) error {
 
 // client talks to one Conflux API.
 type client struct {
-	base    string
-	token   string
+	base string
+	// token is the bearer token; SetToken swaps it while requests run.
+	token   atomic.Pointer[string]
 	http    *http.Client
 	timeout time.Duration
 	// requests counts calls by method and status ("0": no answer).
@@ -144,7 +146,7 @@ func (c *client) do(ctx context.Context, op, method, path string, query url.Valu
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+*c.token.Load())
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")

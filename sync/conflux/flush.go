@@ -115,12 +115,25 @@ func NewFlusher(cfg FlusherConfig) (*Flusher, error) {
 	if err := cfg.Registerer.Register(requests); err != nil {
 		return nil, fmt.Errorf("conflux: register metrics: %w", err)
 	}
-	return &Flusher{
-		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), token: cfg.Token, http: hc, timeout: timeout,
+	f := &Flusher{
+		api: &client{base: strings.TrimRight(cfg.BaseURL, "/"), http: hc, timeout: timeout,
 			requests: requests, dryRun: cfg.DryRun},
 		log:     log,
 		secrets: cfg.Secrets,
-	}, nil
+	}
+	f.api.token.Store(&cfg.Token)
+	return f, nil
+}
+
+// SetToken replaces the bearer token (a reloaded --conflux-token-file):
+// every request sent from now on carries it, including those of a flush
+// under way. An empty token is refused and changes nothing.
+func (f *Flusher) SetToken(token string) error {
+	if strings.TrimSpace(token) == "" {
+		return errors.New("conflux: the API token is empty")
+	}
+	f.api.token.Store(&token)
+	return nil
 }
 
 // Kind returns "conflux.Config".
