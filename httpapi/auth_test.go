@@ -1,12 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
 )
@@ -154,5 +159,133 @@ func TestRedactSource(t *testing.T) {
 	clean := api.Source{Source: api.SourceRef{Kind: api.SourceKindGit, Name: "new"}, Spec: []byte(`{"url":"git@github.com:o/r.git"}`)}
 	if got := redactSource(clean); string(got.Spec) != string(clean.Spec) {
 		t.Errorf("redactSource changed a URL without credentials: %s", got.Spec)
+	}
+}
+
+// TestTokenRotationOverlap: a token a reload removes stays valid, with
+// its role, for the overlap and no longer; a revoke: line (by token or
+// fingerprint) or an overlap of 0 ends it at once; a role change takes
+// effect at once.
+func TestTokenRotationOverlap(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	type step struct {
+		file    string
+		advance time.Duration
+		want    map[string]Role
+		wantErr string
+	}
+	for _, tc := range []struct {
+		name    string
+		overlap time.Duration
+		steps   []step
+	}{
+		{"removed token retires for the overlap", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\n", want: map[string]Role{hexToken1: RoleAdmin, hexToken2: RoleAdmin}},
+			{advance: 9 * time.Minute, want: map[string]Role{hexToken1: RoleAdmin, hexToken2: RoleAdmin}},
+			{advance: time.Minute, want: map[string]Role{hexToken1: RoleNone, hexToken2: RoleAdmin}},
+		}},
+		{"overlap 0 removes at once", 0, []step{
+			{file: "admin:" + hexToken2 + "\n", want: map[string]Role{hexToken1: RoleNone, hexToken2: RoleAdmin}},
+		}},
+		{"revoke by token", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\n", want: map[string]Role{hexToken1: RoleAdmin}},
+			{file: "admin:" + hexToken2 + "\nrevoke:" + hexToken1 + "\n", want: map[string]Role{hexToken1: RoleNone, hexToken2: RoleAdmin}},
+		}},
+		{"revoke by fingerprint in the same reload", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\nrevoke:" + TokenFingerprint(hexToken1) + "\n", want: map[string]Role{hexToken1: RoleNone, hexToken2: RoleAdmin}},
+		}},
+		{"a later reload keeps the first deadline", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\n", want: map[string]Role{hexToken1: RoleAdmin}},
+			{advance: 6 * time.Minute, file: "admin:" + hexToken3 + "\n", want: map[string]Role{hexToken1: RoleAdmin, hexToken2: RoleAdmin, hexToken3: RoleAdmin}},
+			{advance: 5 * time.Minute, want: map[string]Role{hexToken1: RoleNone, hexToken2: RoleAdmin, hexToken3: RoleAdmin}},
+		}},
+		{"a role change is at once", 10 * time.Minute, []step{
+			{file: "read:" + hexToken1 + "\n", want: map[string]Role{hexToken1: RoleRead}},
+		}},
+		{"listed again is no longer retiring", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\n"},
+			{file: "admin:" + hexToken2 + "\nwrite:" + hexToken1 + "\n"},
+			{advance: time.Hour, want: map[string]Role{hexToken1: RoleWrite, hexToken2: RoleAdmin}},
+		}},
+		{"listed and revoked is refused", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\nrevoke:" + TokenFingerprint(hexToken2) + "\n", wantErr: "line 1: the token is revoked by line 2",
+				want: map[string]Role{hexToken1: RoleAdmin, hexToken2: RoleNone}},
+		}},
+		{"short fingerprint is refused", 10 * time.Minute, []step{
+			{file: "admin:" + hexToken2 + "\nrevoke:sha256:abc\n", wantErr: "line 2: revoke:sha256: wants 12 to 64"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTokenFile(t, "admin:"+hexToken1+"\n")
+			tokens, err := LoadTokens(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := now
+			tokens.now = func() time.Time { return clock }
+			tokens.SetOverlap(tc.overlap)
+			for i, s := range tc.steps {
+				clock = clock.Add(s.advance)
+				if s.file != "" {
+					os.WriteFile(path, []byte(s.file), 0o600)
+					err := tokens.Reload(path)
+					if s.wantErr == "" && err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+					if s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)) {
+						t.Fatalf("step %d: got %v, want an error containing %q", i, err, s.wantErr)
+					}
+					if err != nil && (strings.Contains(err.Error(), hexToken1) || strings.Contains(err.Error(), hexToken2)) {
+						t.Fatalf("step %d: the error leaks a token", i)
+					}
+				}
+				for tok, want := range s.want {
+					if got := tokens.Role(tok); got != want {
+						t.Errorf("step %d: token %s has role %s, want %s", i, TokenFingerprint(tok), got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRetiringTokenAnswer: a request with a retiring token is served,
+// says until when in a header, and is logged by the token's fingerprint,
+// never the token.
+func TestRetiringTokenAnswer(t *testing.T) {
+	path := writeTokenFile(t, "admin:"+hexToken1+"\n")
+	tokens, err := LoadTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens.SetOverlap(time.Hour)
+	os.WriteFile(path, []byte("admin:"+hexToken2+"\n"), 0o600)
+	if err := tokens.Reload(path); err != nil {
+		t.Fatal(err)
+	}
+	if r := tokens.Retiring(); len(r) != 1 || r[0].Fingerprint != TokenFingerprint(hexToken1) || r[0].Role != RoleAdmin {
+		t.Fatalf("Retiring() = %+v", r)
+	}
+	var logs bytes.Buffer
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for range 3 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/v1/status", nil)
+		role, _, until := tokens.lookup(hexToken1)
+		if role != RoleAdmin || until.IsZero() {
+			t.Fatalf("lookup of the retiring token: %s until %v", role, until)
+		}
+		s.retiringTokenUsed(rec, req, hexToken1, until)
+		ok.ServeHTTP(rec, req)
+		if h := rec.Header().Get(TokenExpiresHeader); h != until.UTC().Format(time.RFC3339) {
+			t.Errorf("%s: %q, want %s", TokenExpiresHeader, h, until.UTC().Format(time.RFC3339))
+		}
+	}
+	if n := strings.Count(logs.String(), "retiring token"); n != 1 {
+		t.Errorf("%d warnings for three requests within a minute, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), TokenFingerprint(hexToken1)) || strings.Contains(logs.String(), hexToken1) {
+		t.Errorf("the warning must name the fingerprint and never the token:\n%s", logs.String())
 	}
 }

@@ -240,3 +240,54 @@ func TestTokenBucketPacesRequests(t *testing.T) {
 		t.Fatalf("%d calls went out; the bucket admits 2", calls)
 	}
 }
+
+// TestSetCredentialsRotatesAtOnce: after SetCredentials every request
+// carries the new token, also one made through an Account fetched before
+// the rotation (a flush under way), so the old token can be revoked at
+// Cloudflare right away; an account no longer listed has no client, and a
+// set with an empty token changes nothing.
+func TestSetCredentialsRotatesAtOnce(t *testing.T) {
+	e, c := newEmulator(t)
+	const newToken = "rotated-token-0123456789abcdef"
+	list := func(a *Account) error {
+		return Call(context.Background(), "list tunnels", func(ctx context.Context) error {
+			_, _, err := a.API.ListTunnels(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.TunnelListParams{})
+			return err
+		})
+	}
+	before, err := c.Account(testAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.AddToken(newToken, emu.TokenScope{Accounts: []string{testAccount}})
+	if err := c.SetCredentials(Credentials{testAccount: newToken}); err != nil {
+		t.Fatal(err)
+	}
+	e.RevokeToken(testToken)
+	after, err := c.Account(testAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range map[string]*Account{"fetched before": before, "fetched after": after} {
+		if err := list(a); err != nil {
+			t.Errorf("%s the rotation: %v", name, err)
+		}
+	}
+	for _, u := range e.TokenUses() {
+		if u.Rejected > 0 {
+			t.Errorf("the revoked token was sent %d times after the rotation", u.Rejected)
+		}
+	}
+	if err := c.SetCredentials(Credentials{testAccount: newToken, "other": " "}); err == nil || strings.Contains(err.Error(), newToken) {
+		t.Fatalf("an empty token: %v", err)
+	}
+	if err := list(after); err != nil {
+		t.Fatalf("a refused set changed the credentials: %v", err)
+	}
+	if err := c.SetCredentials(Credentials{"other": newToken}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Account(testAccount); !engine.IsPermanent(err) {
+		t.Fatalf("an account no longer listed: %v", err)
+	}
+}

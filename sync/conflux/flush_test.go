@@ -579,3 +579,29 @@ func TestFlushPolicyResetWhenOwnerLeaves(t *testing.T) {
 		t.Errorf("a second flush without a policy wrote %d times", e.writes()-writes)
 	}
 }
+
+// TestSetTokenRotatesAtOnce: after SetToken the flusher sends the new
+// token, so the old one can be revoked at Conflux right away; an empty
+// token is refused and changes nothing.
+func TestSetTokenRotatesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	ids := e.mustFlush(t, nil, ownerFrag(`"port: 6543\n"`))
+	const rotated = "rotated-conflux-token"
+	e.srv.AddToken(rotated)
+	if err := e.f.SetToken(rotated); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.RevokeToken(testToken)
+	if err := e.f.SetToken("  "); err == nil {
+		t.Fatal("an empty token was taken")
+	}
+	e.mustFlush(t, ids, ownerFrag(`"port: 7654\n"`))
+	for _, u := range e.srv.TokenUses() {
+		if u.Rejected > 0 {
+			t.Errorf("%s was refused %d times after the rotation", u.Fingerprint, u.Rejected)
+		}
+	}
+	if vs := e.srv.Versions(ids[IDConfig]); len(vs) != 3 {
+		t.Fatalf("%d versions after a publish with the new token, want 3", len(vs))
+	}
+}
