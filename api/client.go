@@ -27,6 +27,13 @@ const (
 	Consistent Consistency = "consistent"
 )
 
+// TokenExpiresHeader is set on every answer to a request made with a
+// retiring token: one a server's token file no longer lists, still
+// accepted for the server's --token-rotation-overlap. Its value is the
+// RFC 3339 time the token stops working; a client that reads its token from
+// a file should read the file again.
+const TokenExpiresHeader = "X-Conflux-Token-Expires"
+
 // Client talks to the admin API. The zero value is not usable; use
 // NewClient.
 type Client struct {

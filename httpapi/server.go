@@ -473,10 +473,9 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 	})
 }
 
-// TokenExpiresHeader is set on every answer to a request made with a
-// retiring token (one a reload removed, still valid for the rotation
-// overlap): the RFC 3339 time the token stops being accepted.
-const TokenExpiresHeader = "X-Conflux-Token-Expires"
+// TokenExpiresHeader is api.TokenExpiresHeader: the RFC 3339 time a
+// retiring token stops being accepted.
+const TokenExpiresHeader = api.TokenExpiresHeader
 
 // retiringWarnEvery is how often requests with one retiring token are
 // logged.

@@ -45,6 +45,9 @@ type accEnv struct {
 	Conflux    *cxemu.Server
 	ConfluxURL string // base URL of the Conflux reference server (token accCXToken)
 	CF         *cfemu.Server
+	// Tokens are the nodes' admin API tokens (accToken); a test may
+	// Reload them to rotate.
+	Tokens *httpapi.Tokens
 }
 
 func newAccEnv(t *testing.T) *accEnv {
@@ -100,7 +103,7 @@ func newAccEnv(t *testing.T) *accEnv {
 		st, err := c.Status(t.Context())
 		return err == nil && st.Leader != ""
 	})
-	return &accEnv{URL: nodes[0].URL(), Client: c, Conflux: cx, ConfluxURL: cxSrv.URL, CF: cf}
+	return &accEnv{URL: nodes[0].URL(), Client: c, Conflux: cx, ConfluxURL: cxSrv.URL, CF: cf, Tokens: tokens}
 }
 
 // provider is the provider block every test configuration starts with.

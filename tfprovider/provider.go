@@ -35,6 +35,9 @@ const Address = "registry.terraform.io/conflux-sync/conflux"
 const (
 	EnvAddr  = "CONFLUX_SYNC_ADDR"
 	EnvToken = "CONFLUX_SYNC_TOKEN"
+	// EnvTokenFile names a file holding the token, re-read when the API
+	// refuses the token (see auth_token_file).
+	EnvTokenFile = "CONFLUX_SYNC_TOKEN_FILE"
 )
 
 // Provider is the conflux provider.
@@ -52,6 +55,7 @@ func New(version string) func() provider.Provider {
 type providerModel struct {
 	ServerEndpoint types.String `tfsdk:"server_endpoint"`
 	AuthToken      types.String `tfsdk:"auth_token"`
+	AuthTokenFile  types.String `tfsdk:"auth_token_file"`
 	CAFile         types.String `tfsdk:"ca_file"`
 }
 
@@ -74,7 +78,13 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 			"auth_token": schema.StringAttribute{
 				Optional:    true,
 				Sensitive:   true,
-				Description: "Bearer token of the admin API (role write). Default: the " + EnvToken + " environment variable.",
+				Description: "Bearer token of the admin API (role write). Conflicts with auth_token_file. Default: the " + EnvToken + " environment variable, else the file named by " + EnvTokenFile + ".",
+			},
+			"auth_token_file": schema.StringAttribute{
+				Optional: true,
+				Description: "File holding the bearer token of the admin API (the token alone, e.g. a mounted Secret). When the API refuses the token (HTTP 401) the provider " +
+					"reads the file again and retries the request once, so a token rotated during a long apply does not fail it. Conflicts with auth_token. " +
+					"Default: the " + EnvTokenFile + " environment variable, when neither auth_token nor " + EnvToken + " is set.",
 			},
 			"ca_file": schema.StringAttribute{
 				Optional:    true,
@@ -91,7 +101,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	for name, v := range map[string]types.String{"server_endpoint": cfg.ServerEndpoint, "auth_token": cfg.AuthToken, "ca_file": cfg.CAFile} {
+	for name, v := range map[string]types.String{"server_endpoint": cfg.ServerEndpoint, "auth_token": cfg.AuthToken, "auth_token_file": cfg.AuthTokenFile, "ca_file": cfg.CAFile} {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown "+name,
 				"The provider cannot be configured with a value known only after apply. Set "+name+" to a literal, a variable, or leave it unset to use the environment.")
@@ -101,19 +111,15 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		return
 	}
 	endpoint := stringOr(cfg.ServerEndpoint, os.Getenv(EnvAddr))
-	token := stringOr(cfg.AuthToken, os.Getenv(EnvToken))
 	if endpoint == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Missing server_endpoint",
 			"Set server_endpoint in the provider block or the "+EnvAddr+" environment variable to the admin API URL of a conflux-sync node.")
 	}
-	if token == "" {
-		resp.Diagnostics.AddAttributeError(path.Root("auth_token"), "Missing auth_token",
-			"Set auth_token in the provider block or the "+EnvToken+" environment variable to an admin API token with the write role.")
-	}
+	tokens := configureToken(cfg, os.Getenv, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	httpClient := &http.Client{Timeout: 5 * time.Minute}
+	var base http.RoundTripper = http.DefaultTransport
 	if ca := cfg.CAFile.ValueString(); ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
@@ -127,14 +133,17 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		httpClient.Transport = tr
+		base = tr
 	}
-	c, err := api.NewClient(endpoint, api.WithToken(token), api.WithHTTPClient(httpClient))
+	// The transport sends the token, so a token re-read from
+	// auth_token_file reaches every request, the probe's included.
+	httpClient := &http.Client{Timeout: 5 * time.Minute, Transport: &authTransport{next: base, tokens: tokens}}
+	c, err := api.NewClient(endpoint, api.WithHTTPClient(httpClient))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Invalid server_endpoint", err.Error())
 		return
 	}
-	if detail := probeEndpoint(ctx, httpClient, endpoint, token); detail != "" {
+	if detail := probeEndpoint(ctx, httpClient, endpoint); detail != "" {
 		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "server_endpoint is not a conflux-sync admin API", detail)
 		return
 	}
@@ -171,14 +180,13 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 // answers with a problem document (application/problem+json), which the
 // admin API never sends: the provider writes through conflux-sync, the
 // single writer to Conflux, and cannot talk to Conflux directly.
-func probeEndpoint(ctx context.Context, hc *http.Client, endpoint, token string) string {
+func probeEndpoint(ctx context.Context, hc *http.Client, endpoint string) string {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(endpoint, "/")+"/v1/status", nil)
 	if err != nil {
 		return ""
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return ""
