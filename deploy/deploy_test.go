@@ -783,14 +783,15 @@ func checkCustomChart(t *testing.T, objs []*unstructured.Unstructured) {
 	if img, _, _ := unstructured.NestedString(ctr, "image"); img != "ghcr.io/conflux-sync/conflux-sync:v1.2.3" {
 		t.Errorf("image %q", img)
 	}
+	if !slices.Contains(args, "--conflux-token-file=/etc/conflux-sync/conflux/token") {
+		t.Errorf("args %q lack the Conflux token file", args)
+	}
 	env, _ := yaml.Marshal(ctr["env"])
-	for _, want := range []string{"name: conflux-api", "key: token", "CONFLUX_API_TOKEN", "GOMEMLIMIT"} {
-		if !strings.Contains(string(env), want) {
-			t.Errorf("env lacks %q:\n%s", want, env)
-		}
+	if !strings.Contains(string(env), "GOMEMLIMIT") || strings.Contains(string(env), "CONFLUX_API_TOKEN") {
+		t.Errorf("env: want GOMEMLIMIT and no CONFLUX_API_TOKEN:\n%s", env)
 	}
 	vols, _ := yaml.Marshal(sts.Object["spec"])
-	for _, want := range []string{"secretName: edge-secrets", "storageClassName: fast-ssd", "storage: 20Gi", "kubernetes.io/os: linux", "dedicated"} {
+	for _, want := range []string{"secretName: edge-secrets", "secretName: conflux-api", "key: token", "storageClassName: fast-ssd", "storage: 20Gi", "kubernetes.io/os: linux", "dedicated"} {
 		if !strings.Contains(string(vols), want) {
 			t.Errorf("StatefulSet spec lacks %q", want)
 		}
@@ -803,7 +804,7 @@ func checkCustomChart(t *testing.T, objs []*unstructured.Unstructured) {
 // from its generated Secret.
 func checkOverlay(t *testing.T, objs []*unstructured.Unstructured) {
 	for _, u := range objs {
-		if u.GetKind() == "Secret" && !strings.HasPrefix(u.GetName(), "conflux-api-") {
+		if u.GetKind() == "Secret" && u.GetName() != "conflux-api" {
 			t.Errorf("the overlay renders %s: conflux-sync's secrets are generated in the cluster", key(u))
 		}
 	}
@@ -819,7 +820,7 @@ func checkOverlay(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 	sts := find(t, objs, "StatefulSet", "conflux-sync")
 	b, _ := yaml.Marshal(sts.Object)
-	for _, want := range []string{"ghcr.io/conflux-sync/conflux-sync:v0.1.0", "--conflux-url=https://conflux.example.com", "name: CONFLUX_API_TOKEN", "name: conflux-api-"} {
+	for _, want := range []string{"ghcr.io/conflux-sync/conflux-sync:v0.1.0", "--conflux-url=https://conflux.example.com", "--conflux-token-file=/etc/conflux-sync/conflux/conflux-token", "secretName: conflux-api"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the overlay's StatefulSet lacks %q", want)
 		}

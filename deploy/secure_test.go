@@ -64,6 +64,89 @@ func renders() []struct {
 		{"helm deploy/chart secret.existingSecret", func(t *testing.T) []*unstructured.Unstructured {
 			return helmRender(t, "-set", "secret.existingSecret=vault-synced")
 		}, "vault-synced", false, nil},
+		{"helm deploy/chart Conflux and Cloudflare tokens", func(t *testing.T) []*unstructured.Unstructured {
+			return helmRender(t, "-set", "conflux.url=https://conflux.example.com", "-set", "conflux.tokenSecret.name=conflux-api",
+				"-set", "cloudflare.credentialsSecret.name=cloudflare-api")
+		}, "conflux-sync", true, nil},
+		{"helm deploy/chart Conflux token from existingSecret", func(t *testing.T) []*unstructured.Unstructured {
+			return helmRender(t, "-set", "conflux.url=https://conflux.example.com", "-set", "secret.existingSecret=vault-synced")
+		}, "vault-synced", false, nil},
+	}
+}
+
+// rotatableFlags are the file flags of the programs the manifests run
+// whose files hold credentials that may rotate; each must name a file of a
+// mounted Secret volume.
+var rotatableFlags = []string{"--token-file", "--cluster-secret-file", "--gossip-key-file", "--conflux-token-file", "--cloudflare-credentials", "--token-path"}
+
+// checkSecretsRotate: every pod reads Secrets as files of whole Secret
+// volumes, which the kubelet updates when the Secret changes (the servers
+// reload them): never as environment variables (fixed when the container
+// starts) and never through a subPath mount (never updated). Every
+// credential file flag names a file under such a mount.
+func checkSecretsRotate(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, u := range objs {
+		var spec map[string]any
+		switch u.GetKind() {
+		case "StatefulSet", "Deployment", "DaemonSet", "Job":
+			spec, _, _ = unstructured.NestedMap(u.Object, "spec", "template", "spec")
+		case "CronJob":
+			spec, _, _ = unstructured.NestedMap(u.Object, "spec", "jobTemplate", "spec", "template", "spec")
+		default:
+			continue
+		}
+		secretVolumes := map[string]bool{}
+		vols, _, _ := unstructured.NestedSlice(spec, "volumes")
+		for _, v := range vols {
+			vm := v.(map[string]any)
+			_, isSecret := vm["secret"]
+			_, isProjected := vm["projected"]
+			if isSecret || isProjected {
+				secretVolumes[vm["name"].(string)] = true
+			}
+		}
+		ctrs, _, _ := unstructured.NestedSlice(spec, "containers")
+		inits, _, _ := unstructured.NestedSlice(spec, "initContainers")
+		for _, c := range append(ctrs, inits...) {
+			ctr := c.(map[string]any)
+			name, _ := ctr["name"].(string)
+			env, _, _ := unstructured.NestedSlice(ctr, "env")
+			for _, e := range env {
+				if _, ok, _ := unstructured.NestedMap(e.(map[string]any), "valueFrom", "secretKeyRef"); ok {
+					t.Errorf("%s container %s: environment variable %v comes from a Secret; mount the Secret as a volume and pass the file, so a rotated value is picked up", key(u), name, e.(map[string]any)["name"])
+				}
+			}
+			envFrom, _, _ := unstructured.NestedSlice(ctr, "envFrom")
+			for _, e := range envFrom {
+				if _, ok := e.(map[string]any)["secretRef"]; ok {
+					t.Errorf("%s container %s: envFrom a Secret; mount it as a volume instead", key(u), name)
+				}
+			}
+			var secretMounts []string
+			mounts, _, _ := unstructured.NestedSlice(ctr, "volumeMounts")
+			for _, m := range mounts {
+				mm := m.(map[string]any)
+				if !secretVolumes[mm["name"].(string)] {
+					continue
+				}
+				if mm["subPath"] != nil || mm["subPathExpr"] != nil {
+					t.Errorf("%s container %s: Secret volume %s is mounted with subPath, which the kubelet never updates", key(u), name, mm["name"])
+					continue
+				}
+				secretMounts = append(secretMounts, strings.TrimSuffix(mm["mountPath"].(string), "/")+"/")
+			}
+			args, _, _ := unstructured.NestedStringSlice(ctr, "args")
+			for _, a := range args {
+				flag, file, ok := strings.Cut(a, "=")
+				if !ok || !slices.Contains(rotatableFlags, flag) {
+					continue
+				}
+				if !slices.ContainsFunc(secretMounts, func(m string) bool { return strings.HasPrefix(file, m) }) {
+					t.Errorf("%s container %s: %s is not a file of a mounted Secret volume (mounts %q)", key(u), name, a, secretMounts)
+				}
+			}
+		}
 	}
 }
 
@@ -98,6 +181,7 @@ func TestSecureByDefault(t *testing.T) {
 				}
 			}
 			checkNodesReadTheSecret(t, objs, r.secret)
+			checkSecretsRotate(t, objs)
 			checkInitSecretsJob(t, objs, r.secret, r.job, r.tokenSecrets)
 		})
 	}
