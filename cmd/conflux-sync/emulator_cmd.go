@@ -35,7 +35,9 @@ zones, DNS records, tunnels (with secrets, configurations and deleted ones),
 Access apps and routes are loaded from FILE if it exists and saved to it after
 every change, so they survive restarts. --zone names already in the file are
 reused, not duplicated. Tokens are never saved. /__emulator/faults injects
-errors and /__emulator/requests counts calls per route; both need no token.`,
+errors, /__emulator/requests counts calls per route and /__emulator/tokens
+adds (POST {"token","accounts"}) and revokes (DELETE {"token"}) API tokens
+at run time and counts each token's use (GET); none needs a token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {

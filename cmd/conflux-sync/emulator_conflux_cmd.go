@@ -21,8 +21,10 @@ docs/conflux-api.md and docs/conflux-openapi.yaml). State lives in memory for th
 life of the process unless --data FILE is given: then configs, versions, release
 policies and idempotency records are kept in that bbolt file, written through on
 every change, and loaded again on the next start. Tokens are never saved.
-/__emulator/faults injects errors and /__emulator/requests counts calls per
-route; both need no token.`,
+/__emulator/faults injects errors, /__emulator/requests counts calls per
+route and /__emulator/tokens adds (POST {"token"}) and revokes (DELETE
+{"token"}) API tokens at run time and counts each token's use (GET); none
+needs a token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {

@@ -28,7 +28,11 @@
 //
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
-// ClearFaults, Requests and Reset do the same from Go.
+// ClearFaults, Requests and Reset do the same from Go. /__emulator/tokens
+// rotates API tokens at run time, as the dashboard does: POST
+// {"token", "accounts"} adds one, DELETE {"token"} revokes one at once, GET
+// lists each token's requests, writes and refusals by fingerprint (never
+// the token); Server.AddToken, RevokeToken and TokenUses from Go.
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,

@@ -28,7 +28,11 @@
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go. Request counts are
-// keyed "METHOD /v1/route/{pattern}".
+// keyed "METHOD /v1/route/{pattern}". /__emulator/tokens rotates the
+// accepted tokens at run time: POST {"token"} adds one, DELETE {"token"}
+// revokes one at once, GET lists each token's requests, writes and
+// refusals by fingerprint (never the token); Server.AddToken, RevokeToken
+// and TokenUses from Go.
 //
 // Persistence: New keeps state in memory. Open with Config.DataFile loads a
 // bbolt file and writes every change through to it; each request's changes
