@@ -291,7 +291,7 @@ func loadTokenFile(path string) (tokenFile, error) {
 		}
 		role, err := ParseRole(strings.TrimSpace(roleStr))
 		if err != nil {
-			return tokenFile{}, fmt.Errorf("token file %s line %d: %w (or revoke)", path, n, err)
+			return tokenFile{}, fmt.Errorf("token file %s line %d: unknown role %q (want read, write, admin, or revoke to revoke a token)", path, n, strings.TrimSpace(roleStr))
 		}
 		fields := strings.Fields(rest)
 		tok := ""
@@ -323,7 +323,7 @@ func loadTokenFile(path string) (tokenFile, error) {
 	// keep a leaked token alive.
 	for sum, n := range lineOf {
 		if tf.revokes(sum) {
-			at := revokeLine[fingerprintOf(sum)]
+			var at int
 			for p, l := range revokeLine {
 				if strings.HasPrefix("sha256:"+hex.EncodeToString(sum[:]), p) {
 					at = l
