@@ -386,16 +386,16 @@ func TestOperatorInitSecretsAsTheJob(t *testing.T) {
 				// CronJob reads it.
 				var cron batchv1.CronJob
 				m.decode(t, "batch/v1", "CronJob", "", "", &cron)
-				ref := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef
-				if ref.Name != tc.tokenSecret {
-					t.Fatalf("the CronJob reads Secret %s, want %s", ref.Name, tc.tokenSecret)
+				refName, refKey := tokenPathSecret(t, cron.Spec.JobTemplate.Spec.Template.Spec)
+				if refName != tc.tokenSecret {
+					t.Fatalf("the CronJob reads Secret %s, want %s", refName, tc.tokenSecret)
 				}
-				ts, err := cs.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+				ts, err := cs.CoreV1().Secrets(ns).Get(ctx, refName, metav1.GetOptions{})
 				if err != nil {
-					t.Fatalf("the CronJob's Secret %s: %v", ref.Name, err)
+					t.Fatalf("the CronJob's Secret %s: %v", refName, err)
 				}
-				if got, want := string(ts.Data[ref.Key]), firstAdminToken(s.Data[SecretKeyTokens]); got != want || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(got) {
-					t.Errorf("Secret %s key %s is not the generated admin token", ref.Name, ref.Key)
+				if got, want := strings.TrimSpace(string(ts.Data[refKey])), firstAdminToken(s.Data[SecretKeyTokens]); got != want || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(got) {
+					t.Errorf("Secret %s key %s is not the generated admin token", refName, refKey)
 				}
 				requireNoSecretIn(t, "the Job's output", out, ts.Data)
 			}
@@ -562,4 +562,41 @@ func (j *initSecretsJob) run(t *testing.T, env *kubetest.Env) (*corev1.Secret, s
 		t.Fatalf("the Secret the Job makes, %s/%s: %v", j.namespace, j.secret, err)
 	}
 	return s, out
+}
+
+// tokenPathSecret is the Secret and key behind the --token-path file of a
+// pod's first container: the Secret volume mounted at the file's folder,
+// and the key its items map to the file (the file's name without items).
+func tokenPathSecret(t *testing.T, pod corev1.PodSpec) (name, key string) {
+	t.Helper()
+	ctr := pod.Containers[0]
+	var file string
+	for _, a := range ctr.Args {
+		if v, ok := strings.CutPrefix(a, "--token-path="); ok {
+			file = v
+		}
+	}
+	if file == "" {
+		t.Fatalf("container %s has no --token-path: %q", ctr.Name, ctr.Args)
+	}
+	dir, base := filepath.Dir(file), filepath.Base(file)
+	for _, m := range ctr.VolumeMounts {
+		if m.MountPath != dir || m.SubPath != "" {
+			continue
+		}
+		for _, v := range pod.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			key = base
+			for _, it := range v.Secret.Items {
+				if it.Path == base {
+					key = it.Key
+				}
+			}
+			return v.Secret.SecretName, key
+		}
+	}
+	t.Fatalf("no Secret volume is mounted at %s for --token-path=%s", dir, file)
+	return "", ""
 }
