@@ -65,15 +65,34 @@ func TestE2ECLI(t *testing.T) {
 			}
 			return nil
 		})
+		// Removed again, the token keeps working for the rotation
+		// overlap (--token-rotation-overlap, 10m by default)...
 		if err := os.WriteFile(c.tokenFile, old, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the removed token refused again", func() error {
+		eventually(t, 10*time.Second, "the server reloads the file without the token", func() error {
+			n, err := c.metric(0, `conflux_credential_reloads_total{credential="tokens",result="ok"}`)
+			if err != nil || n < 2 {
+				return fmt.Errorf("%v reloads (%v)", n, err)
+			}
+			return nil
+		})
+		if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 0 {
+			t.Errorf("the removed token during the rotation overlap: exit %d: %s", r.code, r.stderr)
+		}
+		// ...until a revoke: line refuses it at once.
+		if err := os.WriteFile(c.tokenFile, append(append([]byte{}, old...), []byte("revoke:"+newToken+"\n")...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the revoked token refused", func() error {
 			if r := cli(t, "status", "--addr", addr, "--token", newToken); r.code != 1 {
 				return fmt.Errorf("exit %d", r.code)
 			}
 			return nil
 		})
+		if err := os.WriteFile(c.tokenFile, old, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("token file reloaded on SIGHUP", func(t *testing.T) {
@@ -95,7 +114,9 @@ func TestE2ECLI(t *testing.T) {
 				return nil
 			})
 		}()
-		rotated := fmt.Sprintf("admin:%s\nread:%s\n", newToken, e2eReadToken)
+		// The old admin token is revoked, not only removed: a removed
+		// one would keep working for the rotation overlap.
+		rotated := fmt.Sprintf("admin:%s\nread:%s\nrevoke:%s\n", newToken, e2eReadToken, e2eAdminToken)
 		if err := os.WriteFile(c.tokenFile, []byte(rotated), 0o600); err != nil {
 			t.Fatal(err)
 		}
