@@ -98,6 +98,9 @@ func run(root string, check bool) error {
 	if err := tfplugindocs(root, tmp, schema, out); err != nil {
 		return err
 	}
+	if err := validate(root, tmp, schema, filepath.Join(root, out)); err != nil {
+		return err
+	}
 	if check {
 		return compare(filepath.Join(tmp, "docs"), filepath.Join(root, docsDir))
 	}
@@ -190,6 +193,38 @@ func tfplugindocs(root, tmp, schema, out string) error {
 	cmd.Dir = filepath.Join(root, toolModule)
 	if log, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("tfplugindocs generate: %w\n%s", err, log)
+	}
+	return nil
+}
+
+// validate runs tfplugindocs' check of the registry's rules (layout,
+// front matter, a page for every resource and data source) over the
+// rendered pages, copied to the docs folder of a scratch provider
+// repository: the registry reads docs/ at a provider repository's root,
+// where this repository keeps its other documentation.
+func validate(root, tmp, schema, rendered string) error {
+	pages, err := managedFiles(rendered)
+	if err != nil {
+		return err
+	}
+	repo := filepath.Join(tmp, "registry")
+	for rel, body := range pages {
+		path := filepath.Join(repo, "docs", filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command("go", "tool", "tfplugindocs", "validate",
+		"--provider-dir", repo,
+		"--provider-name", providerName,
+		"--providers-schema", schema,
+	)
+	cmd.Dir = filepath.Join(root, toolModule)
+	if log, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("tfplugindocs validate (the registry's rules): %w\n%s", err, log)
 	}
 	return nil
 }
