@@ -153,21 +153,18 @@ func TestAccDesignExample(t *testing.T) {
 	}
 	verbatim := copyExample(t, func(_, body string) string { return body })
 	// The user rolls the canary forward: new content for v4, nothing else.
-	rolled := copyExample(t, func(name, body string) string {
+	roll := func(name, body string) string {
 		if name != "main.tf" {
 			return body
 		}
 		return strings.Replace(body, designCanaryContent, "jsonencode({ pool = 25 })", 1)
-	})
+	}
+	rolled := copyExample(t, roll)
 	// terraform import leaves the outputs null in the state, which the test
 	// framework cannot read, so the import steps use the configuration
 	// without its outputs; the apply after them fills them in.
 	importable := copyExample(t, func(name, body string) string {
-		if name != "main.tf" {
-			return body
-		}
-		body = strings.Replace(body, designCanaryContent, "jsonencode({ pool = 25 })", 1)
-		return regexp.MustCompile(`(?ms)^output "[^"]+" \{$.*?^\}$`).ReplaceAllString(body, "")
+		return regexp.MustCompile(`(?ms)^output "[^"]+" \{$.*?^\}$`).ReplaceAllString(roll(name, body), "")
 	})
 	// Terraform forgets the resources (they stay in conflux-sync), as after
 	// a lost state.
@@ -199,12 +196,12 @@ func TestAccDesignExample(t *testing.T) {
 		return nil
 	}
 	emptyAfterApply := resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
-	nonEmpty := knownvalue.StringRegexp(regexp.MustCompile(`^ver_`))
+	versionID := knownvalue.StringRegexp(regexp.MustCompile(`^ver_`))
 	priorities := []statecheck.StateCheck{
 		statecheck.ExpectKnownOutputValue("canary_client_priority", knownvalue.Int64Exact(100)),
 		statecheck.ExpectKnownOutputValue("other_client_priority", knownvalue.Int64Exact(1)),
-		statecheck.ExpectKnownOutputValue("stable_version", nonEmpty),
-		statecheck.ExpectKnownOutputValue("canary_version", nonEmpty),
+		statecheck.ExpectKnownOutputValue("stable_version", versionID),
+		statecheck.ExpectKnownOutputValue("canary_version", versionID),
 	}
 
 	steps := []resource.TestStep{
