@@ -344,6 +344,24 @@ func TestE2ETFStateBackendLifecycle(t *testing.T) {
 	if ws, _ := c.tfWorkspace(other, "lifecycle"); ws.Lock != nil {
 		t.Fatalf("the lock outlived the runs: %+v", ws.Lock)
 	}
+
+	// tfstate unlock: a lock id, or --force; neither is a usage error.
+	if r := c.cli(other, "tfstate", "unlock", "lifecycle"); r.code != 2 || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("tfstate unlock without LOCK_ID or --force: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	run := w.background(applyArgs("held", 30)...)
+	lock := c.waitTFLock(other, "lifecycle")
+	run.kill()
+	if r := c.cli(other, "tfstate", "unlock", "lifecycle", "not-"+lock.ID); r.code == 0 || !strings.Contains(r.stderr, lock.ID) {
+		t.Fatalf("tfstate unlock with a wrong id: exit %d, want a refusal naming the holder %s\n%s", r.code, lock.ID, r.stderr)
+	}
+	if r := c.cli(other, "tfstate", "restore", "lifecycle", strconv.FormatUint(oldest.Version+1, 10)); r.code == 0 || !strings.Contains(r.stderr, "locked") {
+		t.Fatalf("tfstate restore while locked: exit %d, want a refusal\n%s", r.code, r.stderr)
+	}
+	c.mustCLI(other, "tfstate", "unlock", "lifecycle", lock.ID)
+	if ws, _ := c.tfWorkspace(other, "lifecycle"); ws.Lock != nil {
+		t.Fatalf("tfstate unlock %s left %+v", lock.ID, ws.Lock)
+	}
 }
 
 // #20 item 5, test 2: two applies at once against one workspace: the
