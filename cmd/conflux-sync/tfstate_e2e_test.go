@@ -417,7 +417,7 @@ func TestE2ETFStateLeaderKilledDuringApply(t *testing.T) {
 
 	// Kill the leader while the apply holds the lock and sleeps in its
 	// provisioner; its state writes and the unlock go to the new leader.
-	run := w.background(applyArgs("during", 6)...)
+	run := w.background(applyArgs("during", 2)...)
 	c.waitTFLock(f, "failover")
 	c.kill(leader)
 	if out, code := run.wait(t); code != 0 {
