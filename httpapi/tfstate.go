@@ -130,7 +130,7 @@ func (s *Server) proposeTF(r *http.Request, cmd fsm.Command) (fsm.Response, erro
 // when the caller named a lock that is no longer held.
 func tfRefused(w http.ResponseWriter, workspace, lockID string, res store.TFResult) {
 	if res.Holder == nil {
-		writeError(w, api.Errorf(api.CodeConflict, "ID", "the state of workspace %q is not locked by %q (it is not locked: was the lock cleared with force-unlock?); nothing was changed", workspace, lockID))
+		writeError(w, api.Errorf(api.CodeConflict, "ID", "workspace %q is not locked, so lock %q is not held (was it cleared with force-unlock?); nothing was changed", workspace, lockID))
 		return
 	}
 	e := api.Errorf(api.CodeLocked, "ID", "the state of workspace %q is locked by lock %q; nothing was changed", workspace, res.Holder.ID)
