@@ -10,13 +10,13 @@ import (
 )
 
 // newTFStateCmd is `conflux-sync tfstate`: the Terraform state the cluster
-// keeps for Terraform's http backend (docs/terraform/backend.md).
+// keeps for Terraform's http backend (docs/terraform/guides/backend.md).
 func newTFStateCmd(g *globalOptions) *cobra.Command {
 	tf := &cobra.Command{
 		Use:   "tfstate",
 		Short: "Inspect, restore and unlock the Terraform states the cluster keeps (http backend)",
 		Long: `Terraform's http backend keeps each workspace's state in the cluster at
-/v1/terraform/state/<workspace> (docs/terraform/backend.md). These commands list
+/v1/terraform/state/<workspace> (docs/terraform/guides/backend.md). These commands list
 the workspaces and the versions kept (--tf-state-versions on the servers), show a
 state, make an older version current again, and release a lock. They need a token
 with the write role: a state holds the configuration's secrets.`,

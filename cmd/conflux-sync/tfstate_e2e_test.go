@@ -63,7 +63,7 @@ output "content" {
 `
 
 // tfBackend is the backend block the README tells users to copy, with the
-// retry settings docs/terraform/backend.md recommends.
+// retry settings docs/terraform/guides/backend.md recommends.
 const tfBackend = `
 terraform {
   backend "http" {
