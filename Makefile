@@ -5,7 +5,7 @@ PKGS      := ./...
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 15s
 
-.PHONY: all build dev test testacc helmrender vet fmt-check fuzz bench bench-quick bench-micro bench-sync bench-cluster bench-etcd envtest generate generate-check clean faults
+.PHONY: all build dev test docs docs-check testacc helmrender vet fmt-check fuzz bench bench-quick bench-micro bench-sync bench-cluster bench-etcd envtest generate generate-check clean faults
 
 # controller-gen writes the CRDs' deepcopy code and YAML (make generate); it is
 # installed from the Go module proxy into .cache/bin on first use.
@@ -29,8 +29,20 @@ dev: build
 ## The full-disk tests mount tmpfs volumes: where this user may mount (root,
 ## as in CI) a failure to do so fails them, elsewhere they skip.
 CONFLUX_REQUIRE_MOUNT ?= $(shell hack/can-mount.sh)
-test: fmt-check vet envtest
+test: fmt-check vet docs-check envtest
 	CONFLUX_REQUIRE_MOUNT=$(CONFLUX_REQUIRE_MOUNT) CONFLUX_REQUIRE_ENVTEST=1 TF_ACC=1 CHECKPOINT_DISABLE=1 $(GO) test $(TEST_FLAGS) $(PKGS)
+
+## docs: the Terraform provider's pages in docs/terraform (the registry's layout),
+## written by tfplugindocs (hack/tfdocs, its own module) from the schema
+## descriptions in tfprovider, the templates in tfprovider/templates and the
+## examples in examples/ (which it also terraform-fmts); uses the terraform on PATH
+docs:
+	cd hack/tfdocs && $(GO) run . -root $(CURDIR)
+
+## docs-check: fail when docs/terraform or the examples' formatting differ from
+## what `make docs` writes (part of make test)
+docs-check:
+	cd hack/tfdocs && $(GO) run . -root $(CURDIR) -check
 
 ## testacc: the Terraform provider's acceptance tests (real terraform binary, an
 ## in-process three-node cluster, the Conflux reference server and the Cloudflare emulator)

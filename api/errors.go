@@ -27,6 +27,10 @@ const (
 	CodeInsufficientStorage = "insufficient_storage"
 )
 
+// CodeLocked: a Terraform state is locked by someone else (423); the body
+// also carries the holder's lock info, as Terraform's http backend reads it.
+const CodeLocked = "locked"
+
 // CodeTooManyRequests: the caller's token (or, without a valid token, its
 // IP) is over its rate limit (429); Retry-After says when to retry.
 const CodeTooManyRequests = "too_many_requests"
@@ -71,6 +75,8 @@ func StatusFor(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeTooManyRequests:
 		return http.StatusTooManyRequests
+	case CodeLocked:
+		return http.StatusLocked
 	case CodeInvalidSpec:
 		return http.StatusUnprocessableEntity
 	case CodeNoLeader, CodeUnavailable:

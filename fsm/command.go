@@ -3,9 +3,11 @@
 package fsm
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/conflux-sync/conflux-sync/api"
 )
@@ -30,6 +32,11 @@ const (
 	TypeSetClusterID           Type = 8
 	TypeBindNodeKey            Type = 9
 	TypeUnbindNodeKey          Type = 10
+	TypeTFPutState             Type = 11
+	TypeTFLock                 Type = 12
+	TypeTFUnlock               Type = 13
+	TypeTFDeleteState          Type = 14
+	TypeTFRestoreState         Type = 15
 )
 
 func (t Type) String() string {
@@ -54,6 +61,16 @@ func (t Type) String() string {
 		return "BindNodeKey"
 	case TypeUnbindNodeKey:
 		return "UnbindNodeKey"
+	case TypeTFPutState:
+		return "TFPutState"
+	case TypeTFLock:
+		return "TFLock"
+	case TypeTFUnlock:
+		return "TFUnlock"
+	case TypeTFDeleteState:
+		return "TFDeleteState"
+	case TypeTFRestoreState:
+		return "TFRestoreState"
 	default:
 		return fmt.Sprintf("Type(%d)", byte(t))
 	}
@@ -123,6 +140,67 @@ type UnbindNodeKey struct {
 	NodeID string `json:"nodeId"`
 }
 
+// The Terraform state backend's commands (httpapi serves Terraform's
+// "http" backend over them). Every check that depends on the state — the
+// lock — is made in Apply, so two writes racing through the log are
+// ordered by it alone. Time is the proposing leader's clock, carried in
+// the entry so every node records the same.
+
+// TFPutState makes Body the workspace's current state as a new version,
+// keeping the newest Keep versions (the proposing leader's
+// --tf-state-versions). A locked workspace takes it only from the lock's
+// holder (LockID); an unlocked one only without a LockID.
+type TFPutState struct {
+	Workspace string    `json:"workspace"`
+	LockID    string    `json:"lockId,omitempty"`
+	Serial    int64     `json:"serial"`
+	Lineage   string    `json:"lineage,omitempty"`
+	MD5       string    `json:"md5"`
+	Keep      int       `json:"keep"`
+	Time      time.Time `json:"time"`
+	// Body is the state, byte for byte (Terraform checks its MD5). It is
+	// encoded after the JSON header rather than inside it, where it would
+	// be base64 — a third larger in the log.
+	Body []byte `json:"-"`
+}
+
+// TFLock takes a workspace's lock for ID; Info is the lock info Terraform
+// sent, kept to show to whoever finds the lock held.
+type TFLock struct {
+	Workspace string          `json:"workspace"`
+	ID        string          `json:"id"`
+	Info      json.RawMessage `json:"info"`
+	Time      time.Time       `json:"time"`
+}
+
+// TFUnlock releases a workspace's lock held by ID; Force releases it
+// whoever holds it (terraform force-unlock).
+type TFUnlock struct {
+	Workspace string `json:"workspace"`
+	ID        string `json:"id,omitempty"`
+	Force     bool   `json:"force,omitempty"`
+}
+
+// TFDeleteState clears a workspace's current state; the versions kept
+// stay restorable. The lock rule is TFPutState's, or Force.
+type TFDeleteState struct {
+	Workspace string    `json:"workspace"`
+	LockID    string    `json:"lockId,omitempty"`
+	Force     bool      `json:"force,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// TFRestoreState makes a kept version the current state again, as a new
+// version. The lock rule is TFPutState's, or Force.
+type TFRestoreState struct {
+	Workspace string    `json:"workspace"`
+	Version   uint64    `json:"version"`
+	LockID    string    `json:"lockId,omitempty"`
+	Force     bool      `json:"force,omitempty"`
+	Keep      int       `json:"keep"`
+	Time      time.Time `json:"time"`
+}
+
 // Command is any of the command structs above.
 type Command interface {
 	commandType() Type
@@ -138,6 +216,11 @@ func (RecordSourceStatus) commandType() Type     { return TypeRecordSourceStatus
 func (SetClusterID) commandType() Type           { return TypeSetClusterID }
 func (BindNodeKey) commandType() Type            { return TypeBindNodeKey }
 func (UnbindNodeKey) commandType() Type          { return TypeUnbindNodeKey }
+func (TFPutState) commandType() Type             { return TypeTFPutState }
+func (TFLock) commandType() Type                 { return TypeTFLock }
+func (TFUnlock) commandType() Type               { return TypeTFUnlock }
+func (TFDeleteState) commandType() Type          { return TypeTFDeleteState }
+func (TFRestoreState) commandType() Type         { return TypeTFRestoreState }
 
 // Encode serialises a command: version byte, type byte, body. The body of
 // a PutFragment — by far the most frequent command — is the fragment's
@@ -149,6 +232,10 @@ func Encode(c Command) ([]byte, error) {
 		return pf.Fragment.AppendBinary([]byte{Version, byte(TypePutFragment)}), nil
 	case *PutFragment:
 		return pf.Fragment.AppendBinary([]byte{Version, byte(TypePutFragment)}), nil
+	case TFPutState:
+		return encodeTFPutState(&pf)
+	case *TFPutState:
+		return encodeTFPutState(pf)
 	}
 	body, err := json.Marshal(c)
 	if err != nil {
@@ -196,11 +283,48 @@ func Decode(b []byte) (Command, error) {
 		c = &BindNodeKey{}
 	case TypeUnbindNodeKey:
 		c = &UnbindNodeKey{}
+	case TypeTFPutState:
+		return decodeTFPutState(b[2:])
+	case TypeTFLock:
+		c = &TFLock{}
+	case TypeTFUnlock:
+		c = &TFUnlock{}
+	case TypeTFDeleteState:
+		c = &TFDeleteState{}
+	case TypeTFRestoreState:
+		c = &TFRestoreState{}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, b[1])
 	}
 	if err := json.Unmarshal(b[2:], c); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, Type(b[1]), err)
 	}
+	return c, nil
+}
+
+// encodeTFPutState writes the version and type bytes, the JSON header's
+// length (uvarint), the header, then the state verbatim.
+func encodeTFPutState(c *TFPutState) ([]byte, error) {
+	hdr, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("fsm: encode %s: %w", TypeTFPutState, err)
+	}
+	out := make([]byte, 0, 2+binary.MaxVarintLen64+len(hdr)+len(c.Body))
+	out = append(out, Version, byte(TypeTFPutState))
+	out = binary.AppendUvarint(out, uint64(len(hdr)))
+	out = append(out, hdr...)
+	return append(out, c.Body...), nil
+}
+
+func decodeTFPutState(b []byte) (*TFPutState, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return nil, fmt.Errorf("%w: %s: bad header length", ErrMalformed, TypeTFPutState)
+	}
+	c := &TFPutState{}
+	if err := json.Unmarshal(b[w:w+int(n)], c); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, TypeTFPutState, err)
+	}
+	c.Body = b[w+int(n):]
 	return c, nil
 }

@@ -36,6 +36,12 @@ func sampleCommands() map[string]Command {
 		"DeleteSource":       &DeleteSource{Source: testSource},
 		"RecordSourceStatus": &RecordSourceStatus{Source: testSource, Status: json.RawMessage(`{"lastSyncedCommit":"abc"}`)},
 		"SetClusterID":       &SetClusterID{ID: "0123456789abcdef"},
+		"TFPutState": &TFPutState{Workspace: "prod", LockID: "l-1", Serial: 4, Lineage: "lin", MD5: "x", Keep: 10,
+			Time: time.Date(2026, 12, 7, 1, 2, 3, 4, time.UTC), Body: []byte(`{"version":4, "serial":4}` + "\n")},
+		"TFLock":         &TFLock{Workspace: "prod", ID: "l-1", Info: json.RawMessage(`{"ID":"l-1","Who":"a@b"}`), Time: time.Date(2026, 12, 7, 1, 2, 3, 4, time.UTC)},
+		"TFUnlock":       &TFUnlock{Workspace: "prod", ID: "l-1", Force: true},
+		"TFDeleteState":  &TFDeleteState{Workspace: "prod", LockID: "l-1", Time: time.Date(2026, 12, 7, 1, 2, 3, 4, time.UTC)},
+		"TFRestoreState": &TFRestoreState{Workspace: "prod", Version: 3, Force: true, Keep: 5, Time: time.Date(2026, 12, 7, 1, 2, 3, 4, time.UTC)},
 	}
 }
 
@@ -46,6 +52,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		"RecordSync": TypeRecordSync, "PutSource": TypePutSource, "DeleteSource": TypeDeleteSource,
 		"RecordSourceStatus": TypeRecordSourceStatus,
 		"SetClusterID":       TypeSetClusterID,
+		"TFPutState":         TypeTFPutState, "TFLock": TypeTFLock, "TFUnlock": TypeTFUnlock,
+		"TFDeleteState": TypeTFDeleteState, "TFRestoreState": TypeTFRestoreState,
 	}
 	for name, cmd := range sampleCommands() {
 		t.Run(name, func(t *testing.T) {

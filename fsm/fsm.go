@@ -23,6 +23,8 @@ type Response struct {
 	// for entries written by Encode; it is reported, not fatal, so one bad
 	// entry cannot wedge the cluster.
 	Err error
+	// TF is what a Terraform state command did (TF* commands only).
+	TF store.TFResult
 }
 
 // FSM applies the raft log to a store. It implements raft.BatchingFSM.
@@ -423,6 +425,8 @@ func (f *FSM) applyCommand(tx *store.Tx, l *raft.Log, note func(api.TargetRef)) 
 		if ok {
 			res.Changed = 1
 		}
+	case *TFPutState, *TFLock, *TFUnlock, *TFDeleteState, *TFRestoreState:
+		return applyTF(tx, cmd, res, l.Index)
 	}
 	return Response{Result: res}, nil
 }
@@ -488,3 +492,34 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 func (s *fsmSnapshot) Release() { s.snap.Release() }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
+
+// applyTF applies a Terraform state command. A command the lock refused,
+// or a restore of a version not kept, changes nothing; its Response says
+// why (TF.Refused, TF.Holder, TF.Missing).
+func applyTF(tx *store.Tx, cmd Command, res api.WriteResult, index uint64) (Response, error) {
+	var (
+		r   store.TFResult
+		err error
+	)
+	switch c := cmd.(type) {
+	case *TFPutState:
+		r, err = tx.TFPutState(store.TFStateWrite{
+			Workspace: c.Workspace, Body: c.Body, Serial: c.Serial, Lineage: c.Lineage, MD5: c.MD5, Time: c.Time,
+		}, c.LockID, false, c.Keep, index)
+	case *TFLock:
+		r, err = tx.TFLock(c.Workspace, c.ID, c.Info, c.Time, index)
+	case *TFUnlock:
+		r, err = tx.TFUnlock(c.Workspace, c.ID, c.Force, index)
+	case *TFDeleteState:
+		r, err = tx.TFDeleteState(c.Workspace, c.LockID, c.Force, c.Time, index)
+	case *TFRestoreState:
+		r, err = tx.TFRestoreVersion(c.Workspace, c.Version, c.LockID, c.Force, c.Keep, c.Time, index)
+	}
+	if err != nil {
+		return Response{}, err
+	}
+	if r.Changed {
+		res.Changed = 1
+	}
+	return Response{Result: res, TF: r}, nil
+}

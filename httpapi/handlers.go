@@ -69,14 +69,27 @@ func (s *Server) validate(field string, f *api.Fragment) error {
 }
 
 func (s *Server) propose(ctx context.Context, cmd fsm.Command) (api.WriteResult, error) {
-	b, err := fsm.Encode(cmd)
+	r, err := s.proposeResponse(ctx, cmd)
 	if err != nil {
 		return api.WriteResult{}, err
+	}
+	if r.Err != nil {
+		return api.WriteResult{}, r.Err
+	}
+	return r.Result, nil
+}
+
+// proposeResponse proposes cmd and returns the FSM's whole response once
+// it is applied on this node (the leader).
+func (s *Server) proposeResponse(ctx context.Context, cmd fsm.Command) (fsm.Response, error) {
+	b, err := fsm.Encode(cmd)
+	if err != nil {
+		return fsm.Response{}, err
 	}
 	// A leader that cannot apply what it commits would only lengthen
 	// the queue of entries waiting for space: refuse at once.
 	if err := s.cfg.Store.WriteErr(); err != nil {
-		return api.WriteResult{}, s.noSpaceError(err)
+		return fsm.Response{}, s.noSpaceError(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	defer cancel()
@@ -85,19 +98,16 @@ func (s *Server) propose(ctx context.Context, cmd fsm.Command) (api.WriteResult,
 		if werr := s.cfg.Store.WriteErr(); werr != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 			// Stuck behind entries this node cannot apply until space
 			// is freed (it hands leadership away meanwhile).
-			return api.WriteResult{}, api.Errorf(api.CodeInsufficientStorage, "",
+			return fsm.Response{}, api.Errorf(api.CodeInsufficientStorage, "",
 				"node %s cannot apply writes: %s on its data volume; this write may have been committed, and then takes effect once space is freed", s.cfg.NodeID, noSpaceCause(werr))
 		}
-		return api.WriteResult{}, applyError(err)
+		return fsm.Response{}, applyError(err)
 	}
 	r, ok := resp.(fsm.Response)
 	if !ok {
-		return api.WriteResult{}, fmt.Errorf("unexpected apply response %T", resp)
+		return fsm.Response{}, fmt.Errorf("unexpected apply response %T", resp)
 	}
-	if r.Err != nil {
-		return api.WriteResult{}, r.Err
-	}
-	return r.Result, nil
+	return r, nil
 }
 
 func staleError(stored, sent int64) error {

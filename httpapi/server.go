@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -85,6 +86,11 @@ type Config struct {
 	// extends for a write made with ?wait (by its wait) and lifts for
 	// snapshot streams; 0: the server has none.
 	WriteTimeout time.Duration
+	// TFStateVersions is how many versions of each Terraform state
+	// workspace are kept, the current one included; default
+	// DefaultTFStateVersions. The leader's setting goes into each write,
+	// so every node prunes alike.
+	TFStateVersions int
 	// MaxSnapshotSize limits an uploaded snapshot; default 64 GiB.
 	MaxSnapshotSize int64
 	// LeaderWait is how long a request waits for a leader before 503;
@@ -147,6 +153,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxSourceFragments = 10000
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.TFStateVersions == 0 {
+		cfg.TFStateVersions = DefaultTFStateVersions
+	}
+	if cfg.TFStateVersions < 0 {
+		return nil, fmt.Errorf("httpapi: TFStateVersions is %d; at least 1 version is kept", cfg.TFStateVersions)
+	}
 	if cfg.MaxSnapshotSize == 0 {
 		cfg.MaxSnapshotSize = 64 << 30
 	}
@@ -220,6 +232,7 @@ func (s *Server) routes() {
 		}
 		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authorize(rt.role, s.deadlines(h))))
 	}
+	s.tfRoutes()
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.handleHealth)))
 	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.handleReady)))
 	s.mux.Handle("GET /readyz/commit-index", s.instrument("GET /readyz/commit-index", http.HandlerFunc(s.handleCommitIndex)))
@@ -239,7 +252,7 @@ func (s *Server) routes() {
 // allowedMethods lists the methods that have a route for r's path.
 func (s *Server) allowedMethods(r *http.Request) []string {
 	var out []string
-	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, "LOCK", "UNLOCK"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
@@ -431,8 +444,27 @@ func (s *Server) waitLeader(ctx context.Context) (api.Member, error) {
 
 // authorize checks the bearer token's role.
 func (s *Server) authorize(need Role, h http.Handler) http.Handler {
+	return s.authorizeWith(need, false, h)
+}
+
+// authorizeWith checks the role of the caller's token; with basic the
+// token may also come as the password of HTTP Basic auth (any username),
+// which is all Terraform's http backend can send, and a missing or wrong
+// one is challenged for Basic so Terraform reports it as such.
+func (s *Server) authorizeWith(need Role, basic bool, h http.Handler) http.Handler {
+	challenge := func(w http.ResponseWriter, bearer string) {
+		if basic {
+			w.Header().Add("WWW-Authenticate", `Basic realm="conflux-sync", charset="UTF-8"`)
+		}
+		w.Header().Add("WWW-Authenticate", bearer)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := bearerToken(r)
+		if !ok && basic {
+			if _, pw, hasBasic := r.BasicAuth(); hasBasic && pw != "" {
+				tok, ok = pw, true
+			}
+		}
 		role, opts := RoleNone, TokenOptions{}
 		var retiring time.Time
 		if ok {
@@ -457,13 +489,17 @@ func (s *Server) authorize(need Role, h http.Handler) http.Handler {
 			return
 		}
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="conflux-sync"`)
+			challenge(w, `Bearer realm="conflux-sync"`)
+			if basic {
+				writeError(w, api.Errorf(api.CodeUnauthenticated, "", "missing token: send it as the Basic auth password (Terraform: username and password, or TF_HTTP_USERNAME and TF_HTTP_PASSWORD) or as Authorization: Bearer <token>"))
+				return
+			}
 			writeError(w, api.Errorf(api.CodeUnauthenticated, "", "missing bearer token (Authorization: Bearer <token>)"))
 			return
 		}
 		switch {
 		case role == RoleNone:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="conflux-sync", error="invalid_token"`)
+			challenge(w, `Bearer realm="conflux-sync", error="invalid_token"`)
 			writeError(w, api.Errorf(api.CodeUnauthenticated, "", "unknown bearer token"))
 		case role < need:
 			writeError(w, api.Errorf(api.CodeForbidden, "", "this token has role %s; %s needs %s", role, r.Pattern, need))

@@ -113,6 +113,10 @@ type Config struct {
 	InsecureReminder time.Duration
 
 	MaxFragmentSize int
+	// TFStateVersions is how many versions of each Terraform state
+	// workspace the cluster keeps, the current one included; default
+	// httpapi.DefaultTFStateVersions.
+	TFStateVersions int
 	// API bounds the admin API's connections, bodies and callers; zero
 	// values take the Default* constants here and in httpapi.
 	API APILimits
@@ -510,6 +514,7 @@ func Start(cfg Config) (n *Node, err error) {
 		Syncer:           eng,
 		GitURLs:          gitURLs,
 		MaxFragmentSize:  cfg.MaxFragmentSize,
+		TFStateVersions:  cfg.TFStateVersions,
 		Limits:           cfg.API.Requests,
 		WriteTimeout:     cfg.API.WriteTimeout,
 		ForwardTransport: fwd,

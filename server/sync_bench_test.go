@@ -82,10 +82,10 @@ func BenchmarkCloudflareCallsPer1000Changes(b *testing.B) {
 				prefix := fmt.Sprintf("r%d-", round)
 				start := time.Now()
 				if mode.spread == 0 {
-					burst(b, []*api.Client{cl}, 1000, 32, prefix)
+					burst(b, []*api.Client{cl}, 1000, 32, prefix, 0)
 				} else {
 					for part := range 10 {
-						burst(b, []*api.Client{cl}, 100, 8, fmt.Sprintf("%sp%d-", prefix, part))
+						burst(b, []*api.Client{cl}, 100, 8, fmt.Sprintf("%sp%d-", prefix, part), 0)
 						time.Sleep(mode.spread / 10)
 					}
 				}

@@ -287,8 +287,11 @@ func TestCloudflareSyncAggregatesSources(t *testing.T) {
 
 // burst writes n fragments for the edge tunnel, each adding one hostname,
 // from workers goroutines through the given clients, and returns the
-// hostnames whose write was acknowledged.
-func burst(t testing.TB, clients []*api.Client, n, workers int, prefix string) []string {
+// hostnames whose write was acknowledged. A write that fails is tried again
+// until patience has passed (0: once); the writes are idempotent, so a
+// test that is not about elections rides one out that a loaded machine
+// brings.
+func burst(t testing.TB, clients []*api.Client, n, workers int, prefix string, patience time.Duration) []string {
 	t.Helper()
 	var (
 		mu    sync.Mutex
@@ -298,12 +301,20 @@ func burst(t testing.TB, clients []*api.Client, n, workers int, prefix string) [
 	next := make(chan int)
 	for w := range workers {
 		wg.Go(func() {
+			var err error
 			for i := range next {
 				host := fmt.Sprintf("%s%d.example.com", prefix, i)
 				cl := clients[(w+i)%len(clients)]
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := cl.PutFragment(ctx, tunnelFragment(fmt.Sprintf("%s%d", prefix, i), 1, host))
-				cancel()
+				giveUp := time.Now().Add(patience)
+				for {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					_, err = cl.PutFragment(ctx, tunnelFragment(fmt.Sprintf("%s%d", prefix, i), 1, host))
+					cancel()
+					if err == nil || time.Now().After(giveUp) {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 				if err == nil {
 					mu.Lock()
 					acked = append(acked, host)
@@ -332,7 +343,7 @@ func TestCloudflareBurstCoalesces(t *testing.T) {
 	before := len(cf.configPuts())
 
 	start := time.Now()
-	acked := burst(t, []*api.Client{cl}, 1000, 32, "b")
+	acked := burst(t, []*api.Client{cl}, 1000, 32, "b", 30*time.Second)
 	took := time.Since(start)
 	if len(acked) != 1000 {
 		t.Fatalf("%d of 1000 writes acknowledged", len(acked))
@@ -402,7 +413,7 @@ func TestCloudflareLeaderKilledMidBurst(t *testing.T) {
 
 	// The first half of the burst goes through every node; the leader
 	// dies while the engine is still flushing it.
-	acked := burst(t, clients, 300, 16, "k")
+	acked := burst(t, clients, 300, 16, "k", 0)
 	c.kill(l)
 	var live []*api.Client
 	for i, n := range c.nodes {
@@ -411,7 +422,7 @@ func TestCloudflareLeaderKilledMidBurst(t *testing.T) {
 		}
 	}
 	c.leader()
-	acked = append(acked, burst(t, live, 300, 16, "m")...)
+	acked = append(acked, burst(t, live, 300, 16, "m", 0)...)
 
 	got := waitConverged(t, cf, live[0], 30*time.Second)
 	hosts := ruleHosts(t, got)
@@ -438,7 +449,7 @@ func TestCloudflareConvergesThroughErrorStorms(t *testing.T) {
 	before := cf.emu.Requests()
 
 	for round := range 5 {
-		burst(t, []*api.Client{cl}, 50, 8, fmt.Sprintf("s%d-", round))
+		burst(t, []*api.Client{cl}, 50, 8, fmt.Sprintf("s%d-", round), 0)
 		time.Sleep(200 * time.Millisecond) // spread the rounds over several debounce windows
 	}
 	waitConverged(t, cf, cl, 60*time.Second)
@@ -614,7 +625,9 @@ func TestCloudflareForcedSyncRepairsNow(t *testing.T) {
 	if err != nil || !req.Queued {
 		t.Fatalf("sync: %+v %v", req, err)
 	}
-	if got := waitConverged(t, cf, cl, 10*time.Second); !bytes.Equal(got, want) {
+	// Well inside the 10 minutes of the drift pass, and loose enough for a
+	// loaded machine.
+	if got := waitConverged(t, cf, cl, 60*time.Second); !bytes.Equal(got, want) {
 		t.Fatalf("repaired to %s, want %s", got, want)
 	}
 }

@@ -51,6 +51,14 @@ func (v *View) Dump(w io.Writer) error {
 			bw.WriteByte('\n')
 		}
 	}
+	// The Terraform state backend's rows, once there are any (the bucket
+	// is created on first write); keys hold a binary version number.
+	if b := v.tx.Bucket(bucketTFState); b != nil {
+		c := b.Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			fmt.Fprintf(bw, "%s %q %q\n", bucketTFState, k, val)
+		}
+	}
 	return bw.Flush()
 }
 

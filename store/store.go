@@ -66,14 +66,16 @@ type Options struct {
 	NoSync bool
 }
 
-// Store is the bbolt-backed state. It is safe for concurrent use; Replace
-// waits for open readers.
+// Store is the bbolt-backed state. It is safe for concurrent use.
 type Store struct {
 	path string
 	opts Options
 
 	mu sync.RWMutex // guards db against Replace
 	db *bolt.DB
+	// retired are the files Replace swapped out, closed in the background
+	// once their last snapshot is released (see Replace); Close waits.
+	retired sync.WaitGroup
 
 	noSpace atomic.Pointer[error] // see WriteErr
 }
@@ -158,6 +160,7 @@ func (s *Store) Close() error {
 	}
 	errs = append(errs, s.db.Close())
 	s.db = nil
+	s.retired.Wait()
 	if s.opts.NoSync && errors.Join(errs...) == nil {
 		errs = append(errs, removeOpenMarker(s.path))
 	}
@@ -193,15 +196,14 @@ func (s *Store) Update(fn func(*Tx) error) error {
 // writes go on. Release it exactly once.
 type Snapshot struct {
 	View
-	release func()
+	released bool
 }
 
 // Release ends the read transaction.
 func (s *Snapshot) Release() {
-	if s.release != nil {
+	if !s.released {
+		s.released = true
 		s.tx.Rollback()
-		s.release()
-		s.release = nil
 	}
 }
 
@@ -213,20 +215,24 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 // Size is the size in bytes of the image WriteTo writes.
 func (s *Snapshot) Size() int64 { return s.tx.Size() }
 
-// BeginSnapshot opens a read transaction that stays open until Release. It
-// holds off Replace (not writers).
+// BeginSnapshot opens a read transaction that stays open until Release.
+// It holds off neither writers nor Replace: a snapshot must never wait on
+// anything that waits on it. Raft takes the FSM's snapshot and then asks
+// its main loop for the configuration, while that loop may be waiting for
+// the FSM to install a snapshot from the leader (Replace); a snapshot that
+// held Replace off would deadlock the node. A snapshot open across a
+// Replace keeps reading the old file, which is closed once it is released.
 func (s *Store) BeginSnapshot() (*Snapshot, error) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.db == nil {
-		s.mu.RUnlock()
 		return nil, ErrClosed
 	}
 	tx, err := s.db.Begin(false)
 	if err != nil {
-		s.mu.RUnlock()
 		return nil, fmt.Errorf("store: begin snapshot: %w", err)
 	}
-	return &Snapshot{View: View{tx: tx}, release: s.mu.RUnlock}, nil
+	return &Snapshot{View: View{tx: tx}}, nil
 }
 
 // Replace swaps the whole state for the bbolt image read from r. The image is
@@ -258,28 +264,34 @@ func (s *Store) Replace(r io.Reader) error {
 		os.Remove(tmp)
 		return ErrClosed
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close for restore: %w", err)
-	}
-	s.db = nil
-	// The old state is closed and the new one complete beside it: a
-	// crash here must leave the old state, whole.
+	// No write is in flight (writers hold mu), so the old file is final;
+	// a crash before the rename leaves it, whole, as the state.
 	failpoint.Inject(failpoint.StoreRestoreBeforeSwap)
 	if err := os.Rename(tmp, s.path); err != nil {
-		// Reopen what we had: the rename did not happen.
-		db, oerr := s.openDB(s.path)
-		if oerr == nil {
-			s.db = db
-		}
+		os.Remove(tmp)
 		return fmt.Errorf("store: install restored image: %w", err)
 	}
 	syncDir(filepath.Dir(s.path))
+	s.retire(s.db)
+	s.db = nil
 	db, err := s.openDB(s.path)
 	if err != nil {
 		return err
 	}
 	s.db = db
 	return nil
+}
+
+// retire closes a file Replace swapped out once its open snapshots are
+// released (bbolt's Close waits for them). The renamed-over file stays
+// readable through its open descriptor meanwhile, and its lock does not
+// cover the new file, which is another inode.
+func (s *Store) retire(db *bolt.DB) {
+	s.retired.Add(1)
+	go func() {
+		defer s.retired.Done()
+		db.Close()
+	}()
 }
 
 // checkImage verifies a restored image before it is opened for writing.

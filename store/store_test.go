@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -949,7 +948,10 @@ func TestUpdateErrorRollsBack(t *testing.T) {
 
 // --- Replace while a snapshot is open --------------------------------------
 
-func TestReplaceWaitsForOpenSnapshot(t *testing.T) {
+// Replace must not wait for an open snapshot: raft holds the FSM's snapshot
+// while it waits on its main loop, which may itself be waiting for the FSM
+// to install the leader's snapshot (a deadlock seen as a hung node).
+func TestReplaceDoesNotWaitForOpenSnapshot(t *testing.T) {
 	src := openStore(t, Options{})
 	mustUpdate(t, src, func(tx *Tx) error {
 		_, err := tx.PutFragment(frag("from-image", "a", 1, `{}`), 7)
@@ -962,42 +964,20 @@ func TestReplaceWaitsForOpenSnapshot(t *testing.T) {
 		_, err := tx.PutFragment(frag("live", "a", 1, `{}`), 1)
 		return err
 	})
+	before := image(t, s)
 	snap, err := s.BeginSnapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Replace(bytes.NewReader(img)) }()
-
-	// Wait until Replace is queued on the lock (a pending writer makes
-	// TryRLock fail), without sleeping.
-	for s.mu.TryRLock() {
-		s.mu.RUnlock()
-		select {
-		case err := <-done:
-			t.Fatalf("Replace returned while a snapshot is open: %v", err)
-		default:
-		}
-		runtime.Gosched()
-	}
 	select {
 	case err := <-done:
-		t.Fatalf("Replace returned while a snapshot is open: %v", err)
-	default:
-	}
-	// The open snapshot still reads the old state, completely.
-	var b bytes.Buffer
-	if _, err := snap.WriteTo(&b); err != nil {
-		t.Fatalf("snapshot WriteTo while Replace waits: %v", err)
-	}
-	if _, ok, _ := snap.Fragment(tref("live"), sref("a")); !ok {
-		t.Error("open snapshot lost the live fragment")
-	}
-	snap.Release()
-	snap.Release() // a second release is a no-op
-
-	if err := <-done; err != nil {
-		t.Fatalf("Replace after Release: %v", err)
+		if err != nil {
+			t.Fatalf("Replace with a snapshot open: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Replace waits for an open snapshot")
 	}
 	if _, ok := getFragment(t, s, "from-image", "a"); !ok {
 		t.Error("replaced state misses the image's fragment")
@@ -1008,9 +988,27 @@ func TestReplaceWaitsForOpenSnapshot(t *testing.T) {
 	if dump(t, s) != dump(t, src) {
 		t.Error("replaced state differs from the image's store")
 	}
-	// And it is writable.
+	// The open snapshot still reads the old state, completely.
+	if _, ok, _ := snap.Fragment(tref("live"), sref("a")); !ok {
+		t.Error("open snapshot lost the live fragment")
+	}
+	var b bytes.Buffer
+	if _, err := snap.WriteTo(&b); err != nil {
+		t.Fatalf("snapshot WriteTo after Replace: %v", err)
+	}
+	if !bytes.Equal(b.Bytes(), before) {
+		t.Error("open snapshot's image changed under Replace")
+	}
+	snap.Release()
+	snap.Release() // a second release is a no-op
+
+	// The new file is writable, and Close returns once the old one is
+	// closed.
 	put(t, s, frag("after", "a", 1, `{}`), 8)
 	checkConsistency(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func image(t testing.TB, s *Store) []byte {

@@ -156,48 +156,52 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:      true,
-				Description:   "The natural key tenant/application/environment/name; the import id.",
+				Description:   "The natural key `tenant/application/environment/name`: the `config_id` of releases and policies, the target name, and the import id.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"conflux_id": schema.StringAttribute{
 				Computed:      true,
-				Description:   "The config's id in Conflux (cfg_…), once synced.",
+				Description:   "The config's id in Conflux (`cfg_…`), once synced.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"tenant":      schema.StringAttribute{Required: true, Description: "Conflux tenant. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
-			"application": schema.StringAttribute{Required: true, Description: "Application. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
-			"environment": schema.StringAttribute{Required: true, Description: "Environment. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
+			"tenant":      schema.StringAttribute{Required: true, Description: "Conflux tenant: starts with a letter or digit, then letters, digits, `.`, `_` and `-`, at most 128. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
+			"application": schema.StringAttribute{Required: true, Description: "Application: starts with a letter or digit, then letters, digits, `.`, `_` and `-`, at most 128. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
+			"environment": schema.StringAttribute{Required: true, Description: "Environment: starts with a letter or digit, then letters, digits, `.`, `_` and `-`, at most 128. Changing it replaces the config.", PlanModifiers: replace, Validators: segment},
 			"name": schema.StringAttribute{
-				Required: true, Description: "Config name (may contain '/'). Changing it replaces the config.", PlanModifiers: replace,
+				Required: true, Description: "Config name: as `tenant`, and may also contain `/`; at most 255. Changing it replaces the config.", PlanModifiers: replace,
 				Validators: []validator.String{stringvalidator.RegexMatches(mustRegexp(namePattern), "must start with a letter or digit and hold only letters, digits, '.', '_', '/' and '-' (at most 255)")},
 			},
 			"format": schema.StringAttribute{
-				Required: true, Description: "Content format: json, yaml, toml, properties or text. A config's format cannot change: changing it replaces the config.",
+				Required: true, Description: "Content format: `json`, `yaml`, `toml`, `properties` or `text`. A config's format cannot change in Conflux, so changing it replaces the config.",
 				PlanModifiers: replace, Validators: []validator.String{stringvalidator.OneOf("json", "yaml", "toml", "properties", "text")},
 			},
 			"schema": schema.StringAttribute{
 				Optional: true, Computed: true, CustomType: jsontypes.NormalizedType{},
 				PlanModifiers: []planmodifier.String{keepEqualJSON{}},
-				Description:   "JSON Schema every version's content must satisfy (the subset Conflux checks), e.g. jsonencode({type = \"object\"}) or file(\"schema.json\"). Whitespace and key order never show as a difference, also after an import. Not allowed for text.",
+				Description: "JSON Schema every version's content must satisfy (the subset Conflux checks), e.g. `jsonencode({...})`, `file(\"schema.json\")` or a heredoc of pretty-printed JSON. " +
+					"Whitespace and key order never show as a difference, also after an import (whose state holds the JSON as conflux-sync stores it: the plan keeps that spelling while the JSON is equal). " +
+					"Not allowed with `format = \"text\"`. Changes in place.",
 			},
 			"description": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(""),
-				Description: "Free text, at most 1,024 characters.", Validators: []validator.String{stringvalidator.UTF8LengthAtMost(1024)},
+				Description: "Free text, at most 1,024 characters; default `\"\"`. Changes in place.", Validators: []validator.String{stringvalidator.UTF8LengthAtMost(1024)},
 			},
 		},
 		Blocks: map[string]schema.Block{
 			"retention_policy": schema.SingleNestedBlock{
-				Description: "Which versions Conflux prunes; absent keeps every version. Conflux never removes the newest version, the newest stable one, or one a policy rule points at.",
+				Description: "Which versions Conflux prunes; without it every version is kept. Conflux never removes the newest version, the newest stable one, or one a policy rule points at. Changes in place.",
 				Validators:  []validator.Object{objectvalidator.AlsoRequires(path.MatchRelative().AtName("strategy"))},
 				Attributes: map[string]schema.Attribute{
 					"strategy": schema.StringAttribute{
-						Optional: true, Description: "AND: remove a version only when every rule would; OR: when any rule would.",
+						Optional: true, Description: "Required within the block. `AND`: remove a version only when every rule would; `OR`: when any rule would.",
 						Validators: []validator.String{stringvalidator.OneOf("AND", "OR")},
 					},
 				},
 				Blocks: map[string]schema.Block{
-					"rule":  retentionRuleBlock("A retention rule; at least one `rule` or `rules` block."),
-					"rules": retentionRuleBlock("A retention rule, as the design spells it: the same as `rule`. Use one spelling per config."),
+					"rule": retentionRuleBlock("A retention rule, the provider's earlier spelling of `rules`: both mean the same. At least one `rule` or `rules` block."),
+					"rules": retentionRuleBlock("A retention rule, as the design spells it; also accepted as `rule`. Both mean the same, and the state keeps the one the configuration uses. " +
+						"An import writes `rules`, so a configuration spelled `rule` shows the rename once after an import (the apply changes nothing in Conflux). " +
+						"A configuration with both `rule` and `rules` blocks fails with *Conflicting retention rule blocks*."),
 				},
 			},
 		},
@@ -210,9 +214,9 @@ func retentionRuleBlock(description string) schema.ListNestedBlock {
 	return schema.ListNestedBlock{
 		Description: description,
 		NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
-			"type": schema.StringAttribute{Required: true, Description: "count: keep the newest `keep` versions; days: keep versions younger than `keep` days.",
+			"type": schema.StringAttribute{Required: true, Description: "`count`: keep the newest `keep` versions; `days`: keep versions younger than `keep` days.",
 				Validators: []validator.String{stringvalidator.OneOf("count", "days")}},
-			"keep": schema.Int64Attribute{Required: true, Description: "At least 1.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+			"keep": schema.Int64Attribute{Required: true, Description: "A number of versions or days, at least 1.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
 		}},
 	}
 }

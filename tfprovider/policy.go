@@ -64,17 +64,17 @@ func (r *ReleasePolicyResource) Schema(_ context.Context, _ resource.SchemaReque
 			"id": schema.StringAttribute{
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				Description:   "The config_id; the import id.",
+				Description:   "The `config_id`; the import id.",
 			},
 			"config_id": schema.StringAttribute{
 				Required:      true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Description:   "The conflux_config id: tenant/application/environment/name.",
+				Description:   "The config's id `tenant/application/environment/name`, e.g. `conflux_config.db.id`; the config must exist in conflux-sync. Changing it replaces the policy.",
 			},
 		},
 		Blocks: map[string]schema.Block{
 			"rule": schema.ListNestedBlock{
-				Description: "A rule: clients carrying all of labels receive version_id, unless a rule with a higher priority matches too.",
+				Description: "A rule: clients carrying all of `labels` receive `version_id`, unless a rule with a higher priority matches too. Rules are checked at plan time and change in place.",
 				NestedObject: schema.NestedBlockObject{
 					Attributes: map[string]schema.Attribute{
 						"priority": schema.Int64Attribute{
@@ -83,12 +83,12 @@ func (r *ReleasePolicyResource) Schema(_ context.Context, _ resource.SchemaReque
 						},
 						"version_id": schema.StringAttribute{
 							Required:    true,
-							Description: "A version published through conflux-sync, e.g. conflux_release.x.version_id.",
+							Description: "A version published through conflux-sync (by `conflux_release`, a Git file or Kubernetes), e.g. `conflux_release.v4.version_id`.",
 						},
 						"labels": schema.MapAttribute{
 							Optional: true, Computed: true, ElementType: types.StringType,
 							PlanModifiers: []planmodifier.Map{emptyLabels{}},
-							Description:   "Labels a client must all carry with equal values; none (or {}, the same) makes the rule the default (at most one).",
+							Description:   "Labels a client must all carry with equal values. A rule without labels (or `labels = {}`, the same) is the default; at most one rule may be. Both spellings are `{}` in the state, so neither shows as a difference, also after an import.",
 						},
 					},
 				},

@@ -78,7 +78,7 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 			"auth_token": schema.StringAttribute{
 				Optional:    true,
 				Sensitive:   true,
-				Description: "Bearer token of the admin API (role write). Conflicts with auth_token_file. Default: the " + EnvToken + " environment variable, else the file named by " + EnvTokenFile + ".",
+				Description: "Bearer token of the admin API (role write). Conflicts with auth_token_file. When neither is set: the " + EnvToken + " environment variable, else the file named by " + EnvTokenFile + " (not both).",
 			},
 			"auth_token_file": schema.StringAttribute{
 				Optional: true,

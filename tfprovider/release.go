@@ -82,38 +82,38 @@ func (r *ReleaseResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true, PlanModifiers: keep,
-				Description: "config_id/version_id; the import id.",
+				Description: "`config_id/version_id`; the import id.",
 			},
 			"config_id": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
-				Description: "The conflux_config id: tenant/application/environment/name.",
+				Description: "The config's id `tenant/application/environment/name`, e.g. `conflux_config.db.id`. Changing it publishes a new version (replaces).",
 			},
 			"content": schema.StringAttribute{
 				Required: true, Sensitive: true, PlanModifiers: replace,
 				Description: "The version's content, in the config's format; it must satisfy the config's schema. " +
-					"Sensitive because it may hold credentials; like every argument it is stored in the Terraform state.",
+					"Sensitive because it may hold credentials; like every argument it is stored in the Terraform state. At most 1 MiB. Changing it publishes a new version (replaces).",
 			},
 			"description": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(""), PlanModifiers: replace,
-				Description: "The version's description.",
+				Description: "The version's description; default `\"\"`. Changing it publishes a new version (replaces).",
 			},
 			"is_stable": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
-				Description:   "Whether the version is stable.",
+				Description:   "Whether the version is stable: retention keeps the newest stable version, and destroying a policy falls back to it. Default `false`. Changing it publishes a new version (replaces).",
 			},
 			"version_id": schema.StringAttribute{
 				Computed: true, PlanModifiers: keep,
-				Description: "The Conflux version id; refer to it in conflux_release_policy rules.",
+				Description: "The Conflux version id (`ver_…`); refer to it in `conflux_release_policy` rules.",
 			},
 			"content_sha256": schema.StringAttribute{
 				Computed: true, PlanModifiers: keep,
-				Description: "Hex sha256 of content, as Conflux reports it.",
+				Description: "Hex SHA-256 of `content`, as Conflux reports it; known at plan time.",
 			},
 			"release_name": schema.StringAttribute{
 				Computed: true, PlanModifiers: keep,
 				Description: "The release's name inside conflux-sync (policy fragments refer to releases by name): " +
-					"derived from content, description and is_stable, so two resources with the same arguments agree.",
+					"`tf-` and 16 hex digits derived from `content`, `description` and `is_stable`, so it is known at plan time and two resources with the same arguments agree.",
 			},
 		},
 	}

@@ -349,9 +349,13 @@ data "conflux_resolved_release" "default" {
 }
 
 // resolveHTTP asks the Conflux reference server which version a client
-// with labels receives.
-func (e *accEnv) resolveHTTP(t *testing.T, labels map[string]string) (vid string, priority int, err error) {
-	q := url.Values{"tenant": {"acme"}, "application": {"shop"}, "environment": {"prod"}, "name": {relConfigName}}
+// with labels receives from the config key (tenant/application/environment/name).
+func (e *accEnv) resolveHTTP(t *testing.T, key string, labels map[string]string) (vid string, priority int, err error) {
+	parts := strings.SplitN(key, "/", 4)
+	if len(parts) != 4 {
+		return "", 0, fmt.Errorf("config key %q: want tenant/application/environment/name", key)
+	}
+	q := url.Values{"tenant": {parts[0]}, "application": {parts[1]}, "environment": {parts[2]}, "name": {parts[3]}}
 	for k, v := range labels {
 		q.Set("label."+k, v)
 	}
@@ -386,7 +390,7 @@ func (e *accEnv) checkResolve(t *testing.T, labels map[string]string, res string
 		if err != nil {
 			return err
 		}
-		got, gotPrio, err := e.resolveHTTP(t, labels)
+		got, gotPrio, err := e.resolveHTTP(t, relConfigKey, labels)
 		if err != nil {
 			return err
 		}

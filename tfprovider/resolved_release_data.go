@@ -50,17 +50,19 @@ func (d *ResolvedReleaseDataSource) Schema(_ context.Context, _ datasource.Schem
 		Description: "The release a client carrying labels receives from a Conflux config: the highest-priority policy rule whose labels it all carries.",
 		Attributes: map[string]schema.Attribute{
 			"config_id": schema.StringAttribute{
-				Required:    true,
-				Description: "The conflux_config id: tenant/application/environment/name.",
+				Required: true,
+				Description: "The config's id `tenant/application/environment/name`, e.g. `conflux_config.db.id`. " +
+					"Errors: *Unknown config* (no source writes it), *No release policy* (no fragment sets one), *No matching rule* (every rule needs a label the client lacks), " +
+					"*Release not published* (the matching rule names a release with no Conflux version yet).",
 			},
 			"labels": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
-				Description: "The client's labels; none matches only rules without labels.",
+				Description: "The client's labels. Without labels only a default rule (one without labels) matches.",
 			},
 			"version_id":       schema.StringAttribute{Computed: true, Description: "The Conflux version id the client receives."},
 			"release_name":     schema.StringAttribute{Computed: true, Description: "The release's name inside conflux-sync."},
 			"matched_priority": schema.Int64Attribute{Computed: true, Description: "The priority of the rule that matched."},
-			"content_sha256":   schema.StringAttribute{Computed: true, Description: "Hex sha256 of the version's content."},
+			"content_sha256":   schema.StringAttribute{Computed: true, Description: "Hex SHA-256 of the version's content."},
 		},
 	}
 }

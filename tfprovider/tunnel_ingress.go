@@ -112,7 +112,7 @@ func (r *tunnelIngressResource) Schema(_ context.Context, _ resource.SchemaReque
 	seconds := func(what string) schema.Int64Attribute {
 		return schema.Int64Attribute{
 			Optional:    true,
-			Description: what + ", in whole seconds (the Cloudflare API stores integers; \"30s\" is not accepted).",
+			Description: what + ", in **whole seconds** (`10`, not `\"10s\"`): the Cloudflare API stores integers of seconds.",
 			Validators:  []validator.Int64{int64validator.Between(0, maxDurationSeconds)},
 		}
 	}
@@ -126,40 +126,42 @@ func (r *tunnelIngressResource) Schema(_ context.Context, _ resource.SchemaReque
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed:      true,
-				Description:   "tunnel|hostname|path; also the name of the fragment's source.",
+				Description:   "`tunnel|hostname|path` (path empty when unset): the name of the fragment's source and the import id.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"tunnel": schema.StringAttribute{
 				Required: true,
-				Description: "Name of the tunnel's cloudflare.Tunnel target, e.g. \"ClusterTunnel/edge\": the rule is added to the " +
-					"cloudflare.TunnelConfiguration target of that name. Changing it replaces the rule.",
+				Description: "Name of the tunnel's `cloudflare.Tunnel` target, e.g. `\"ClusterTunnel/edge\"`: the rule is added to the " +
+					"`cloudflare.TunnelConfiguration` target of that name. The tunnel must exist (else *Unknown tunnel*). No spaces, no `|`. Changing it replaces the rule.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{tunnelNameValidator},
 			},
 			"hostname": schema.StringAttribute{
 				Required: true,
-				Description: "The DNS name the rule matches, exact (\"api.example.com\") or a wildcard (\"*.example.com\"); no port, no trailing dot. " +
+				Description: "The DNS name the rule matches, exact (`api.example.com`) or a wildcard (`*.example.com`, one `*`, only as the first label); " +
+					"no port, no trailing dot, ASCII (punycode for international names). A rule for every host (`*` or empty) is not supported. " +
 					"Changing it replaces the rule.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{hostnameValidator},
 			},
 			"path": schema.StringAttribute{
 				Optional: true,
-				Description: "A Go RE2 regular expression matched against the request path, as cloudflared takes it (\"^/api\", not a glob \"/api/*\"). " +
-					"Unset matches every path. Changing it replaces the rule.",
+				Description: "A Go RE2 regular expression matched against the request path, as cloudflared takes it (`^/api`, `\\.js$`; a regular expression, not a glob: `.*`, not `*`). " +
+					"Unset matches every path. No whitespace (write `\\s`): it is part of the id. Changing it replaces the rule.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{stringvalidator.LengthAtLeast(1), pathRegexValidator},
 			},
 			"service": schema.StringAttribute{
 				Required: true,
-				Description: "Where cloudflared sends matching requests: a URL with a scheme and host and no path (http://app:80, https://…, tcp://…, ssh://…, rdp://…), " +
-					"unix:PATH, unix+tls:PATH, http_status:NNN, hello_world, bastion or socks5. Changes in place.",
+				Description: "Where cloudflared sends matching requests: a URL with a scheme and host and no path (`http://app:80`, `https://app:443`, `tcp://db:5432`, `ssh://host:22`, `rdp://host:3389`), " +
+					"`unix:/path/to.sock`, `unix+tls:/path`, `http_status:NNN` (100–999), `hello_world`, `bastion` or `socks5`. Changes in place.",
 				Validators: []validator.String{serviceValidator},
 			},
 		},
 		Blocks: map[string]schema.Block{
 			"origin_request": schema.SingleNestedBlock{
-				Description: "How cloudflared connects to the service (the rule's originRequest); overrides the tunnel-wide defaults. Changes in place.",
+				Description: "How cloudflared connects to the service (the rule's `originRequest`); overrides the tunnel-wide defaults. Every field is optional, and `false`, `0` and `\"\"` are real values, distinct from unset. " +
+					"The `ipRules` and `access` fields are not exposed; a rule needing them belongs in another source. Changes in place.",
 				Attributes: map[string]schema.Attribute{
 					"connect_timeout":          seconds("Timeout for establishing a connection to the origin"),
 					"tls_timeout":              seconds("Timeout for the TLS handshake with the origin"),
@@ -176,7 +178,7 @@ func (r *tunnelIngressResource) Schema(_ context.Context, _ resource.SchemaReque
 					"bastion_mode":             optBool("Run the rule as a bastion: the client chooses the destination."),
 					"proxy_address":            optString("Listen address of cloudflared's proxy for this rule."),
 					"proxy_port":               schema.Int64Attribute{Optional: true, Description: "Listen port of cloudflared's proxy; 0 picks one.", Validators: []validator.Int64{int64validator.Between(0, 65535)}},
-					"proxy_type":               schema.StringAttribute{Optional: true, Description: "\"\" for a plain proxy or \"socks\".", Validators: []validator.String{stringvalidator.OneOf("", "socks")}},
+					"proxy_type":               schema.StringAttribute{Optional: true, Description: "`\"\"` for a plain proxy or `\"socks\"`.", Validators: []validator.String{stringvalidator.OneOf("", "socks")}},
 					"http2_origin":             optBool("Speak HTTP/2 to the origin."),
 				},
 			},

@@ -79,6 +79,9 @@ its cluster whatever the flags say.`,
 			if cfg.TokenRotationOverlap < 0 {
 				return usageError{fmt.Errorf("--token-rotation-overlap must not be negative, not %s", cfg.TokenRotationOverlap)}
 			}
+			if cfg.TFStateVersions < 1 {
+				return usageError{fmt.Errorf("--tf-state-versions is %d: at least 1 (the current state) is kept", cfg.TFStateVersions)}
+			}
 			if cfg.NodeID == "" {
 				if cfg.NodeID, err = os.Hostname(); err != nil {
 					return fmt.Errorf("--node-id not set and no hostname: %w", err)
@@ -112,7 +115,8 @@ its cluster whatever the flags say.`,
 	f.StringVar(&cfg.ClusterSecretFile, "cluster-secret-file", "", "file of cluster secrets (base64 of 32+ random bytes, one a line, the first primary; `conflux-sync operator keygen` makes one): raft runs mutual TLS with certificates derived from it and gossip is encrypted; the same file on every server; re-read on SIGHUP and when it changes")
 	f.BoolVar(&cfg.InsecureCluster, "insecure-cluster", false, "allow raft and gossip without protection (plain TCP, unencrypted gossip): anyone who reaches the ports can join the cluster; logged as a warning every minute")
 	f.IntVar(&cfg.MaxFragmentSize, "max-fragment-size", api.DefaultMaxFragmentSize, "largest fragment accepted, in bytes (the body of PUT /v1/fragments and /v1/sources)")
-	f.Int64Var(&cfg.API.Requests.MaxRequestBody, "max-request-body", httpapi.DefaultMaxRequestBody, "largest body of PUT /v1/source-fragments, in bytes (413 over it)")
+	f.IntVar(&cfg.TFStateVersions, "tf-state-versions", httpapi.DefaultTFStateVersions, "versions of each Terraform state workspace kept (the current one included), listed and restorable with conflux-sync tfstate; the leader's value applies")
+	f.Int64Var(&cfg.API.Requests.MaxRequestBody, "max-request-body", httpapi.DefaultMaxRequestBody, "largest body of PUT /v1/source-fragments and of a Terraform state write, in bytes (413 over it)")
 	f.Int64Var(&cfg.API.Requests.MaxInflightBytes, "max-inflight-bytes", httpapi.DefaultMaxInflightBytes, "request body bytes all writes on this node may hold at once; a write that does not fit is answered 503 with Retry-After unread (-1: no limit)")
 	f.Float64Var(&cfg.API.Requests.TokenRate, "api-token-rate", httpapi.DefaultTokenRate, "requests per second one token may make on this node (429 with Retry-After over it; -1: no limit)")
 	f.IntVar(&cfg.API.Requests.TokenBurst, "api-token-burst", httpapi.DefaultTokenBurst, "requests one token may make at once above --api-token-rate")

@@ -1,7 +1,8 @@
-# A canary rollout of a Conflux config, end to end: the config with its
-# schema and retention, a stable release v3, a canary release v4, a policy
-# sending canary clients to v4 and everyone else to v3, and what a client
-# of each kind resolves to.
+# The design's example, complete: a Conflux config with a JSON Schema (read
+# from schema.json, pretty-printed as people write it) and a retention
+# policy, a stable release v3 and a canary release v4, a policy sending
+# canary clients to v4 and everyone else to v3, and what a client of each
+# kind resolves to. See README.md next to this file.
 #
 # Run it against a local cluster (see docs/terraform/index.md):
 #   conflux-sync dev                  # prints the admin address and token
@@ -10,7 +11,7 @@
 #
 # The provider block is left out on purpose: the provider reads
 # CONFLUX_SYNC_ADDR and CONFLUX_SYNC_TOKEN, so no credential lands in the
-# file.
+# file and it runs unedited against any cluster.
 
 terraform {
   required_providers {
@@ -28,12 +29,9 @@ resource "conflux_config" "db" {
   format      = "json"
   description = "Connection pool of the shop database"
 
-  # Every release's content must carry an integer pool.
-  schema = jsonencode({
-    type       = "object"
-    required   = ["pool"]
-    properties = { pool = { type = "integer", minimum = 1 } }
-  })
+  # Every release's content must carry a positive integer pool. The
+  # file's whitespace and key order never show as a difference.
+  schema = file("${path.module}/schema.json")
 
   # Keep the 10 newest versions; Conflux never prunes one a policy uses.
   retention_policy {
@@ -52,6 +50,8 @@ resource "conflux_release" "v3" {
   is_stable   = true
 }
 
+# Changing the content publishes a new version, and the canary rule below
+# follows it in the same terraform apply.
 resource "conflux_release" "v4" {
   config_id   = conflux_config.db.id
   content     = jsonencode({ pool = 20 })
@@ -67,9 +67,12 @@ resource "conflux_release_policy" "db" {
     labels     = { canary = "true" }
   }
 
+  # The default rule: labels = {} as the design writes it, or no labels
+  # at all; both mean the same.
   rule {
     priority   = 1
     version_id = conflux_release.v3.version_id
+    labels     = {}
   }
 }
 
