@@ -37,7 +37,7 @@ const (
 	EnvToken = "CONFLUX_SYNC_TOKEN"
 	// EnvTokenFile names a file holding the token, re-read when the API
 	// refuses the token (see auth_token_file).
-	EnvTokenFile = "CONFLUX_SYNC_TOKEN_FILE"
+	EnvTokenFile = "CONFLUX_SYNC_TOKEN_PATH"
 )
 
 // Provider is the conflux provider.

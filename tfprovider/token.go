@@ -16,7 +16,7 @@ import (
 
 // tokenSource is the admin API token the provider sends: a fixed one
 // (auth_token, CONFLUX_SYNC_TOKEN) or one read from a file
-// (auth_token_file, CONFLUX_SYNC_TOKEN_FILE) that is read again when the
+// (auth_token_file, CONFLUX_SYNC_TOKEN_PATH) that is read again when the
 // API refuses it or says it is retiring.
 type tokenSource struct {
 	// path is the token file; "" for a fixed token.
@@ -82,7 +82,7 @@ func readTokenFile(p string) (string, error) {
 
 // configureToken picks the token source. auth_token and auth_token_file
 // in the provider block come first (one of them); then the environment,
-// CONFLUX_SYNC_TOKEN or CONFLUX_SYNC_TOKEN_FILE (one of them). Problems
+// CONFLUX_SYNC_TOKEN or CONFLUX_SYNC_TOKEN_PATH (one of them). Problems
 // are attribute errors in diags.
 func configureToken(cfg providerModel, getenv func(string) string, diags *diag.Diagnostics) *tokenSource {
 	hclToken, hclFile := stringOr(cfg.AuthToken, ""), stringOr(cfg.AuthTokenFile, "")

@@ -29,7 +29,7 @@ const (
 // auth_token_file while the token rotates between the plan and the apply's
 // write: the server drops the old token at once (no overlap) and answers
 // 401, the provider reads the file again and retries with the new token,
-// and the apply succeeds. CONFLUX_SYNC_TOKEN_FILE works the same way when
+// and the apply succeeds. CONFLUX_SYNC_TOKEN_PATH works the same way when
 // the provider block names no token.
 func TestAccProvider_TokenFileRotatedDuringApply(t *testing.T) {
 	env := newAccEnv(t)
@@ -124,11 +124,11 @@ func TestAccProvider_TokenSettingsRefused(t *testing.T) {
 		{"auth_token and auth_token_file", fmt.Sprintf("auth_token = %q\n  auth_token_file = %q", rotTokenOld, good), nil,
 			`auth_token_file = .*\s+The provider block sets both auth_token and auth_token_file; set one of\s+them`},
 		{"both environment variables", "", map[string]string{tfprovider.EnvToken: rotTokenOld, tfprovider.EnvTokenFile: good},
-			`Conflicting CONFLUX_SYNC_TOKEN and CONFLUX_SYNC_TOKEN_FILE`},
+			`Conflicting CONFLUX_SYNC_TOKEN and CONFLUX_SYNC_TOKEN_PATH`},
 		{"the server's token file", fmt.Sprintf("auth_token_file = %q", serverFormat), nil,
 			regexp.QuoteMeta(serverFormat) + ` line 1: starts with "admin:" like a line of the server's --token-file`},
 		{"an empty file from the environment", "", map[string]string{tfprovider.EnvTokenFile: empty},
-			`auth_token_file \(from CONFLUX_SYNC_TOKEN_FILE\):\s+` + regexp.QuoteMeta(empty) + `\s+is\s+empty`},
+			`auth_token_file \(from CONFLUX_SYNC_TOKEN_PATH\):\s+` + regexp.QuoteMeta(empty) + `\s+is\s+empty`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
