@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,6 +41,8 @@ type Client struct {
 	base  *url.URL
 	token string
 	http  *http.Client
+	// retryFor: see WithRetry.
+	retryFor time.Duration
 	// Consistency applies to every read; empty means Default.
 	Consistency Consistency
 }
@@ -49,6 +52,16 @@ type ClientOption func(*Client)
 
 // WithHTTPClient sets the HTTP client (TLS settings, timeouts).
 func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// WithRetry makes the client send a request again, for up to d, while the
+// cluster answers that it cannot take it now: 503 no_leader or unavailable
+// (an election is under way, or leadership moved while a write was
+// proposed) and 429 (throttled). It waits what the answer's Retry-After
+// says (1s without one; never past d or the context). Every request sent
+// this way is safe to repeat: a fragment write carries its generation, a
+// delete or a replace repeats to the same state, and a read reads. 0, the
+// default, returns the first such answer as an error.
+func WithRetry(d time.Duration) ClientOption { return func(c *Client) { c.retryFor = d } }
 
 // WithToken sets the bearer token.
 func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
@@ -102,39 +115,74 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 // do sends a request and decodes a JSON answer into out (unless nil). An
 // error status becomes an *Error.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
-	var body io.Reader
+	var payload []byte
 	if in != nil {
 		switch v := in.(type) {
 		case []byte:
-			body = bytes.NewReader(v)
+			payload = v
 		default:
 			b, err := json.Marshal(in)
 			if err != nil {
 				return err
 			}
-			body = bytes.NewReader(b)
+			payload = b
 		}
 	}
-	req, err := c.newRequest(ctx, method, path, q, body)
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return decodeError(resp)
-	}
-	if out == nil {
-		io.Copy(io.Discard, resp.Body)
+	giveUp := time.Now().Add(c.retryFor)
+	for {
+		var body io.Reader
+		if in != nil {
+			body = bytes.NewReader(payload)
+		}
+		req, err := c.newRequest(ctx, method, path, q, body)
+		if err != nil {
+			return err
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		if resp.StatusCode/100 != 2 {
+			apiErr := decodeError(resp)
+			resp.Body.Close()
+			wait, retry := retryAfter(resp, apiErr)
+			if !retry || time.Now().Add(wait).After(giveUp) {
+				return apiErr
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return apiErr
+			case <-t.C:
+			}
+			continue
+		}
+		defer resp.Body.Close()
+		if out == nil {
+			io.Copy(io.Discard, resp.Body)
+			return nil
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+		}
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+}
+
+// retryAfter reports whether an answer says "not now" (see WithRetry) and
+// how long it asks to wait.
+func retryAfter(resp *http.Response, err error) (time.Duration, bool) {
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusServiceUnavailable && (IsCode(err, CodeNoLeader) || IsCode(err, CodeUnavailable)):
+	default:
+		return 0, false
 	}
-	return nil
+	if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	return time.Second, true
 }
 
 func decodeError(resp *http.Response) error {

@@ -178,7 +178,10 @@ func (c *testCluster) stopAll() {
 
 func (c *testCluster) client(i int, token string) *api.Client {
 	c.t.Helper()
-	cl, err := api.NewClient(c.nodes[i].URL(), api.WithToken(token))
+	// Clients ride out an election as the CLI's and the provider's users
+	// would (a loaded machine brings some); a test about a missing leader
+	// makes its own client.
+	cl, err := api.NewClient(c.nodes[i].URL(), api.WithToken(token), api.WithRetry(30*time.Second))
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -40,6 +40,12 @@ const (
 	EnvTokenFile = "CONFLUX_SYNC_TOKEN_PATH"
 )
 
+// RetryUnavailable is how long a request is sent again while the cluster
+// answers that it cannot take it now (503 during a leader election, 429
+// when throttled; see api.WithRetry): a failover in the middle of an apply
+// takes seconds and must not fail it.
+const RetryUnavailable = time.Minute
+
 // Provider is the conflux provider.
 type Provider struct {
 	version string
@@ -138,7 +144,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	// The transport sends the token, so a token re-read from
 	// auth_token_file reaches every request, the probe's included.
 	httpClient := &http.Client{Timeout: 5 * time.Minute, Transport: &authTransport{next: base, tokens: tokens}}
-	c, err := api.NewClient(endpoint, api.WithHTTPClient(httpClient))
+	c, err := api.NewClient(endpoint, api.WithHTTPClient(httpClient), api.WithRetry(RetryUnavailable))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("server_endpoint"), "Invalid server_endpoint", err.Error())
 		return
