@@ -87,9 +87,14 @@ func (c *testCluster) configure(dir string, n int) {
 			Tokens:          tokens,
 			ClusterSecrets:  [][]byte{harnessSecret},
 			Logger:          logger.With("node", id),
+			// Faster than the defaults, so failovers are quick, but with
+			// room for the stalls of a loaded two-core machine running
+			// TLS under the race detector: a 150 ms lease lost leadership
+			// there several times a run, and each election reorders what
+			// producers register (see TestCompatUpstreamManifests).
 			Raft: cluster.RaftTuning{
-				HeartbeatTimeout: 300 * time.Millisecond, ElectionTimeout: 300 * time.Millisecond,
-				LeaderLeaseTimeout: 150 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
+				HeartbeatTimeout: 800 * time.Millisecond, ElectionTimeout: 800 * time.Millisecond,
+				LeaderLeaseTimeout: 500 * time.Millisecond, CommitTimeout: 5 * time.Millisecond,
 			},
 			Gossip: cluster.GossipTuning{
 				ProbeInterval: 200 * time.Millisecond, ProbeTimeout: 100 * time.Millisecond,
