@@ -215,6 +215,12 @@ func TestFlushTakeOver(t *testing.T) {
 		if out := e.MustFlush(t, spec); out.DownstreamIDs[idWidget] != id || out.DownstreamIDs[cfapi.IDCreated] != "true" {
 			t.Fatalf("ids %v", out.DownstreamIDs)
 		}
+		// A status recorded without created (an older version) still owns
+		// what the spec takes over.
+		delete(e.Prev.DownstreamIDs, cfapi.IDCreated)
+		if out := e.MustFlush(t, spec); out.DownstreamIDs[cfapi.IDCreated] != "true" {
+			t.Fatalf("ids %v", out.DownstreamIDs)
+		}
 		if out := e.MustFlush(t); !slices.Equal(out.Plan, []string{"delete widget " + map[bool]string{false: id, true: "a (id " + id + ")"}[marked]}) {
 			t.Fatalf("plan %q", out.Plan)
 		}
@@ -310,6 +316,54 @@ func TestFlushCredentialsFromSecret(t *testing.T) {
 		t.Fatalf("plan %q; the deletion must resolve the recorded credentials (reads %d -> %d)", out.Plan, reads, e.Secrets.Reads())
 	}
 	wantWrites(t, e, "create w1", "delete w1")
+}
+
+// Several objects that could each be claimed: the kind's Pick decides,
+// here with a permanent error, and nothing is written.
+func TestFlushSeveralCandidates(t *testing.T) {
+	both(t, func(t *testing.T, marked bool) {
+		e := newEnv(t, marked)
+		e.k.put(widget{Name: "a", Region: "eu", Comment: "[old]"})
+		e.k.put(widget{Name: "a", Region: "us", Comment: "[old]"})
+		spec, action := `{"name":"a","adopt":true}`, "adopt"
+		if marked {
+			spec, action = `{"name":"a","takeOver":"[old]"}`, "take over"
+		}
+		_, err := e.Flush(t, spec)
+		if !engine.IsPermanent(err) || !strings.Contains(err.Error(), "cannot tell which to "+action) {
+			t.Fatalf("got %v", err)
+		}
+		wantWrites(t, e)
+	})
+}
+
+// When List cannot filter exactly, an unowned object in it is no proof of
+// a clash: the create decides, and its refusal is the permanent clash.
+func TestFlushInexactListLetsCreateDecide(t *testing.T) {
+	e := newEnv(t, true)
+	e.k.inexact = true
+	e.k.put(widget{Name: "a", Region: "eu"})
+	_, err := e.Flush(t, `{"name":"a"}`)
+	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), "set adopt: 409") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A target moved to another account lets the object in the old one go
+// (with the old account's credentials) before making the new one.
+func TestFlushAccountChange(t *testing.T) {
+	e := newEnv(t, false, cfapitest.SecretsOnly())
+	ref := api.SecretRef{Namespace: "infra", Name: "cloudflare", Key: "token"}
+	e.Secrets.Set(ref, cfapitest.Token)
+	spec := func(account string) string {
+		return `{"name":"a","accountId":"` + account + `","credentials":{"namespace":"infra","name":"cloudflare","key":"token"}}`
+	}
+	e.MustFlush(t, spec(cfapitest.Account))
+	out := e.MustFlush(t, spec("acc2"))
+	if !slices.Equal(out.Plan, []string{"delete widget w1", "create widget a in eu"}) || out.DownstreamIDs[cfapi.IDAccount] != "acc2" {
+		t.Fatalf("plan %q, ids %v", out.Plan, out.DownstreamIDs)
+	}
+	wantWrites(t, e, "create w1", "delete w1", "create w2")
 }
 
 var _ kind.Kind = widgetOneOwner()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -60,6 +61,8 @@ type widgets struct {
 	writes []string
 	// getErr, when set, fails every read.
 	getErr error
+	// inexact makes List say it cannot filter exactly.
+	inexact bool
 }
 
 var _ owned.Kind[widgetSpec, widget] = (*widgets)(nil)
@@ -177,8 +180,8 @@ func (k *widgets) List(_ context.Context, _ *cfapi.Account, s widgetSpec) ([]wid
 			out = append(out, w)
 		}
 	}
-	slices.SortFunc(out, func(a, b widget) int { return len(a.ID) - len(b.ID) })
-	return out, true, nil
+	slices.SortFunc(out, func(a, b widget) int { return strings.Compare(a.ID, b.ID) })
+	return out, !k.inexact, nil
 }
 
 func (k *widgets) comment(marker string) string {
