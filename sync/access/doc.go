@@ -45,6 +45,9 @@
 // not recorded as ours is a permanent clash unless the spec sets adopt (or
 // names its id).
 //
+// The flush is sync/owned's (the contract every single-owner kind
+// shares); this package supplies the spec, the diff and the client calls.
+//
 // Takeover: takeOver names the application a previous controller created
 // for this producer (StringKe's status.applicationId). If it exists it is
 // owned as created, without a write unless a managed field differs; if it

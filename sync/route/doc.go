@@ -22,6 +22,9 @@
 // owner's spec in canonical form (network and ids normalised), re-marshalled
 // from Spec so the key order is fixed.
 //
+// The flush is sync/owned's (the contract every single-owner kind
+// shares); this package supplies the spec, the diff and the client calls.
+//
 // Routes are written through the route-id endpoints
 // (/accounts/{a}/teamnet/routes[/{id}]), not the retired CIDR-path ones.
 //

@@ -67,3 +67,23 @@ func TestDryRun(t *testing.T) {
 		}
 	})
 }
+
+// Moving a route to the default virtual network: the plan deletes the old
+// route and creates one, as the flush does, though the old route (ours,
+// still there during a dry run) is listed for the network.
+func TestDryRunMoveToDefaultVirtualNetwork(t *testing.T) {
+	e := newEnv(t)
+	tid := e.tunnel(t, "edge")
+	const v1 = "11111111-1111-4111-8111-111111111111"
+	e.Emu.AddVirtualNetwork(cfapitest.Account, v1, "")
+	first := e.MustFlush(t, `{"network":"10.0.0.0/8","tunnel":"edge","virtualNetworkId":"`+v1+`"}`).DownstreamIDs[IDRoute]
+	const spec = `{"network":"10.0.0.0/8","tunnel":"edge"}`
+	want := []string{"delete network route 10.0.0.0/8 (id " + first + "): the network moved", "create network route 10.0.0.0/8 through tunnel " + tid}
+	if plan := e.MustPlan(t, spec); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q\nwant %q", plan, want)
+	}
+	out := e.MustFlush(t, spec)
+	if live := e.live(); len(live) != 1 || live[0].ID == first || out.DownstreamIDs[IDRoute] != live[0].ID || out.DownstreamIDs[IDVnet] != "" {
+		t.Fatalf("routes %+v, ids %v", live, out.DownstreamIDs)
+	}
+}
