@@ -108,6 +108,36 @@ func tfLockID(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// tfArgs are a state request's arguments: the workspace of its path, the
+// version when the path has one, ?ID (the lock id Terraform sends with a
+// write while it holds the lock) and ?force.
+type tfArgs struct {
+	workspace string
+	version   uint64
+	lockID    string
+	force     bool
+}
+
+// tfArgsOf parses and checks every argument r carries; the first bad one
+// is a 400 naming it.
+func tfArgsOf(r *http.Request) (tfArgs, error) {
+	var a tfArgs
+	var err error
+	if a.workspace, err = tfWorkspaceOf(r); err != nil {
+		return a, err
+	}
+	if r.PathValue("version") != "" {
+		if a.version, err = tfVersionOf(r); err != nil {
+			return a, err
+		}
+	}
+	if a.lockID, err = tfLockID(r); err != nil {
+		return a, err
+	}
+	a.force, err = tfForce(r)
+	return a, err
+}
+
 func md5Base64(b []byte) string {
 	sum := md5.Sum(b)
 	return base64.StdEncoding.EncodeToString(sum[:])
@@ -167,11 +197,12 @@ func writeTFState(w http.ResponseWriter, body []byte, v api.TFStateVersion) {
 }
 
 func (s *Server) handleTFGet(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	name := a.workspace
 	var (
 		body []byte
 		meta api.TFStateVersion
@@ -202,16 +233,12 @@ type tfStateHeader struct {
 }
 
 func (s *Server) handleTFPut(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	lockID, err := tfLockID(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	name, lockID := a.workspace, a.lockID
 	body, err := readBody(r, s.cfg.Limits.MaxRequestBody, "max-request-body")
 	if err != nil {
 		writeError(w, err)
@@ -258,21 +285,12 @@ func (s *Server) handleTFPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTFDelete(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	lockID, err := tfLockID(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	force, err := tfForce(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	name, lockID, force := a.workspace, a.lockID, a.force
 	resp, err := s.proposeTF(r, fsm.TFDeleteState{Workspace: name, LockID: lockID, Force: force, Time: time.Now().UTC()})
 	if err != nil {
 		s.fail(w, r, err)
@@ -314,11 +332,12 @@ func (s *Server) tfLockInfo(r *http.Request) (json.RawMessage, string, error) {
 }
 
 func (s *Server) handleTFLock(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	name := a.workspace
 	info, id, err := s.tfLockInfo(r)
 	if err == nil && info == nil {
 		err = api.Errorf(api.CodeBadRequest, "body", "is empty: send Terraform's lock info (a JSON object with an ID)")
@@ -340,11 +359,12 @@ func (s *Server) handleTFLock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTFUnlock(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	name := a.workspace
 	info, id, err := s.tfLockInfo(r)
 	if err != nil {
 		writeError(w, err)
@@ -352,12 +372,7 @@ func (s *Server) handleTFUnlock(w http.ResponseWriter, r *http.Request) {
 	}
 	// No lock info: Terraform's force-unlock (it never locked, so it has
 	// none to send), or ?force=true from another client.
-	force, err := tfForce(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	force = force || info == nil
+	force := a.force || info == nil
 	resp, err := s.proposeTF(r, fsm.TFUnlock{Workspace: name, ID: id, Force: force})
 	if err != nil {
 		s.fail(w, r, err)
@@ -374,11 +389,12 @@ func (s *Server) handleTFUnlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTFVersions(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	name := a.workspace
 	var (
 		list   []api.TFStateVersion
 		exists bool
@@ -401,16 +417,12 @@ func (s *Server) handleTFVersions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTFVersion(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	version, err := tfVersionOf(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	name, version := a.workspace, a.version
 	var (
 		body []byte
 		meta api.TFStateVersion
@@ -431,26 +443,12 @@ func (s *Server) handleTFVersion(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTFRestore(w http.ResponseWriter, r *http.Request) {
-	name, err := tfWorkspaceOf(r)
+	a, err := tfArgsOf(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	version, err := tfVersionOf(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	lockID, err := tfLockID(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	force, err := tfForce(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	name, version, lockID, force := a.workspace, a.version, a.lockID, a.force
 	resp, err := s.proposeTF(r, fsm.TFRestoreState{
 		Workspace: name, Version: version, LockID: lockID, Force: force,
 		Keep: s.cfg.TFStateVersions, Time: time.Now().UTC(),

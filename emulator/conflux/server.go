@@ -201,11 +201,7 @@ func (s *Server) TokenUses() []fault.TokenUse { return s.tokenUse.List(s.activeT
 func (s *Server) activeTokens() map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]bool{}
-	for tok := range s.tokens {
-		out[fault.Fingerprint(tok)] = true
-	}
-	return out
+	return fault.Fingerprints(s.tokens)
 }
 
 // serveTokens serves /__emulator/tokens: POST {"token"} adds a token,

@@ -22,6 +22,16 @@ func Fingerprint(token string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])[:12]
 }
 
+// Fingerprints is the set of the fingerprints of tokens' keys: the
+// tokens an emulator accepts, as GET /__emulator/tokens marks them.
+func Fingerprints[V any](tokens map[string]V) map[string]bool {
+	out := make(map[string]bool, len(tokens))
+	for tok := range tokens {
+		out[Fingerprint(tok)] = true
+	}
+	return out
+}
+
 // TokenUse is how often one token was sent, as GET /__emulator/tokens
 // lists it.
 type TokenUse struct {
