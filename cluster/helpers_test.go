@@ -107,10 +107,13 @@ func testConfig(t testing.TB, s testNodeSpec, join []string, expect int) Config 
 		ApplyTimeout:            5 * time.Second,
 		FSM:                     newTestFSM(t, s.dir),
 		ClusterSecrets:          [][]byte{testSecret},
+		// Room for the stalls of a loaded two-core machine running TLS
+		// under the race detector (350 ms seen in CI), which cost a 300 ms
+		// lease its leadership.
 		Raft: RaftTuning{
-			HeartbeatTimeout:   500 * time.Millisecond,
-			ElectionTimeout:    500 * time.Millisecond,
-			LeaderLeaseTimeout: 300 * time.Millisecond,
+			HeartbeatTimeout:   800 * time.Millisecond,
+			ElectionTimeout:    800 * time.Millisecond,
+			LeaderLeaseTimeout: 500 * time.Millisecond,
 			CommitTimeout:      10 * time.Millisecond,
 		},
 		Gossip: GossipTuning{
