@@ -136,7 +136,9 @@ func decodeAll(fragments []api.Fragment) ([]*ranked, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fragment from %s: %w", f.Source, err)
 		}
-		if fe := validateSpec(&spec, f.Source); fe != nil {
+		// Warnings were returned to the producer when it wrote the
+		// fragment; the aggregate has no one to tell them to.
+		if fe := validateSpec(&spec, f.Source, &checks{}); fe != nil {
 			return nil, fmt.Errorf("fragment from %s: %w", f.Source, fe)
 		}
 		frs[i] = &ranked{frag: f, spec: spec, priority: SourcePriority(f.Source.Kind), key: f.Source.Key()}

@@ -362,9 +362,10 @@ func ipRulesValue(rules []IPRule) string {
 // reads it; nil is its zero value.
 func accessValue(a *Access) string {
 	v := struct {
-		Required bool     `json:"required"`
-		TeamName string   `json:"teamName"`
-		AudTag   []string `json:"audTag"`
+		Required    bool     `json:"required"`
+		TeamName    string   `json:"teamName"`
+		AudTag      []string `json:"audTag"`
+		Environment string   `json:"environment,omitempty"`
 	}{AudTag: []string{}}
 	if a != nil {
 		v.Required = a.Required != nil && *a.Required
@@ -373,6 +374,9 @@ func accessValue(a *Access) string {
 		}
 		if a.AudTag != nil {
 			v.AudTag = a.AudTag
+		}
+		if a.Environment != nil {
+			v.Environment = *a.Environment
 		}
 	}
 	return compactJSON(v)

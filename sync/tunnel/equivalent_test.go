@@ -255,9 +255,15 @@ func TestCompareConfigs(t *testing.T) {
 		},
 		{
 			name:    "unknown field on one side",
+			remote:  cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"],"jwksURL":"x"}}}`, catch404}),
+			desired: cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"]}}}`, catch404}),
+			diffs:   []string{`rule app.example.com: unknown field originRequest.access.jwksURL "x" -> (absent)`},
+		},
+		{
+			name:    "the Access environment is part of the check",
 			remote:  cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"],"environment":"fed"}}}`, catch404}),
 			desired: cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"]}}}`, catch404}),
-			diffs:   []string{`rule app.example.com: unknown field originRequest.access.environment "fed" -> (absent)`},
+			prefix:  `rule app.example.com: originRequest.access {"required":true,"teamName":"t","audTag":["a"],"environme`,
 		},
 		{
 			name:    "unknown fields identical on both sides",
@@ -454,7 +460,7 @@ func TestCompareConfigsKnowsEveryField(t *testing.T) {
 	if want := []string{"prefix", "ports", "allow"}; !slices.Equal(ipRuleKnown, want) {
 		t.Errorf("IPRule has %q, ipRulesValue compares %q", ipRuleKnown, want)
 	}
-	if want := []string{"required", "teamName", "audTag"}; !slices.Equal(accessKnown, want) {
+	if want := []string{"required", "teamName", "audTag", "environment"}; !slices.Equal(accessKnown, want) {
 		t.Errorf("Access has %q, accessValue compares %q", accessKnown, want)
 	}
 	if want := []string{"ingress", "warp-routing", "originRequest"}; !slices.Equal(configKnown, want) {
