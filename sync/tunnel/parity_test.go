@@ -101,6 +101,7 @@ var parityRows = []parityRow{
 	{name: "two wildcards", rules: `[{"hostname":"*.*.example.com","service":"http://web"}]`, cfd: refuse, ours: refuse, field: "spec.rules[0].hostname", msg: "at most one wildcard"},
 	{name: "leading star without a dot", rules: `[{"hostname":"*example.com","service":"http://web"}]`, cfd: accept, ours: warn, field: "spec.rules[0].hostname"},
 	{name: "Unicode hostname", rules: `[{"hostname":"bücher.example","service":"http://web"}]`, cfd: accept, ours: accept},
+	{name: "Unicode wildcard", rules: `[{"hostname":"*.bücher.example","service":"http://web"}]`, cfd: accept, ours: warn, field: "spec.rules[0].hostname"},
 	{name: "punycode hostname", rules: `[{"hostname":"xn--bcher-kva.example","service":"http://web"}]`, cfd: accept, ours: accept},
 	{name: "underscore in a label", rules: `[{"hostname":"a_b.example.com","service":"http://web"}]`, cfd: accept, ours: warn, field: "spec.rules[0].hostname"},
 	{name: "empty label", rules: `[{"hostname":"a..example.com","service":"http://web"}]`, cfd: accept, ours: warn, field: "spec.rules[0].hostname"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/conflux-sync/conflux-sync/api"
 )
 
@@ -135,6 +137,13 @@ func validateRule(r *Rule, top *OriginRequest, path string, tunnelSource bool, c
 	}
 	if reason := api.RuleHostnameWarning(r.Hostname); reason != "" {
 		c.warn(path+".hostname", "%s", reason)
+	} else if !isASCII(r.Hostname) {
+		// Requests carry the punycode form; cloudflared matches a Unicode
+		// rule against it only when it can convert the rule (never a
+		// wildcard: idna refuses the "*").
+		if _, err := idna.Lookup.ToASCII(r.Hostname); err != nil {
+			c.warn(path+".hostname", "cloudflared cannot convert it to punycode (%v), and requests carry that form, so it never matches; write the name in punycode (xn--…)", err)
+		}
 	}
 	if reason := api.CheckRulePath(r.Path); reason != "" {
 		return &api.FieldError{Field: path + ".path", Reason: reason}
