@@ -14,7 +14,9 @@ import (
 // The checks of one tunnel ingress rule, as cloudflared runs them on every
 // configuration PUT (ingress/ingress.go). sync/tunnel validates fragments
 // with them and the Terraform provider validates plans with them, so a bad
-// value fails where it is written, with cloudflared's own words.
+// value fails where it is written, with cloudflared's own words. The
+// Check* functions refuse only what cloudflared refuses; the *Warning ones
+// name what it accepts but what will likely never work.
 
 const (
 	maxHostnameLen = 253
@@ -56,7 +58,8 @@ func RuleHostnameWarning(h string) string {
 		return fmt.Sprintf("%q is not a wildcard: cloudflared treats only a leading \"*.\" as one, so this matches only a Host header spelled exactly like it", h)
 	}
 	name := strings.TrimPrefix(h, "*.")
-	if len(h) > maxHostnameLen {
+	// A Unicode name's length is that of its punycode form, unknown here.
+	if len(h) > maxHostnameLen && !strings.ContainsFunc(h, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		return fmt.Sprintf("is %d characters long; a DNS name may have at most %d", len(h), maxHostnameLen)
 	}
 	if strings.HasSuffix(name, ".") {
