@@ -113,7 +113,7 @@ func validateSettings(st *Settings, c *checks) *api.FieldError {
 			c.warn(path+".access", "has no effect: cloudflared checks Access tokens only with the access of a rule's own originRequest")
 		}
 		if isTrue(o.BastionMode) {
-			c.warn(path+".bastionMode", "makes every rule whose service is not unix:, http_status:, hello_world or socks-proxy the bastion, whatever its service says (the generated catch-all included, unless fallbackTarget is one of those)")
+			c.warn(path+".bastionMode", "makes every rule whose service is not unix:, http_status:, hello_world or socks-proxy the bastion, whatever its service says (the generated catch-all too, when fallbackTarget is a URL)")
 		}
 	}
 	return validateOriginRequest(st.OriginRequest, path, c)
