@@ -97,7 +97,7 @@ func validateSpec(s *Spec, source api.SourceRef, c *checks) *api.FieldError {
 
 func validateSettings(st *Settings, c *checks) *api.FieldError {
 	if st.FallbackTarget != "" {
-		if fe := checkService(st.FallbackTarget, "spec.settings.fallbackTarget", c); fe != nil {
+		if fe := checkService(st.FallbackTarget, "spec.settings", ".fallbackTarget", c); fe != nil {
 			return fe
 		}
 	}
@@ -162,29 +162,37 @@ func validateRule(r *Rule, top *OriginRequest, path string, tunnelSource bool, c
 	case r.Service == "":
 		return &api.FieldError{Field: path + ".service", Reason: "is required (or set originRequest.bastionMode for a bastion)"}
 	default:
-		if fe := checkService(r.Service, path+".service", c); fe != nil {
+		if fe := checkService(r.Service, path, ".service", c); fe != nil {
 			return fe
 		}
 	}
 	if o == nil {
 		return nil
 	}
-	if fe := validateIPRules(o.IPRules, r.Service, path+".originRequest.ipRules", c); fe != nil {
-		return fe
+	path += ".originRequest"
+	// The field paths are built only when there is something to check:
+	// validation runs for every rule of every fragment on each aggregate.
+	if len(o.IPRules) > 0 {
+		if fe := validateIPRules(o.IPRules, r.Service, path+".ipRules", c); fe != nil {
+			return fe
+		}
 	}
-	if fe := validateAccess(o.Access, path+".originRequest.access", c); fe != nil {
-		return fe
+	if o.Access != nil {
+		if fe := validateAccess(o.Access, path+".access", c); fe != nil {
+			return fe
+		}
 	}
-	return validateOriginRequest(o, path+".originRequest", c)
+	return validateOriginRequest(o, path, c)
 }
 
-// checkService checks a service cloudflared must parse.
-func checkService(svc, field string, c *checks) *api.FieldError {
+// checkService checks a service cloudflared must parse; its field is
+// path+name, built only when there is something to say.
+func checkService(svc, path, name string, c *checks) *api.FieldError {
 	if reason := api.CheckRuleService(svc); reason != "" {
-		return &api.FieldError{Field: field, Reason: reason}
+		return &api.FieldError{Field: path + name, Reason: reason}
 	}
 	if reason := api.RuleServiceWarning(svc); reason != "" {
-		c.warn(field, "%s", reason)
+		c.warn(path+name, "%s", reason)
 	}
 	return nil
 }
