@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/conflux-sync/conflux-sync/api"
 )
 
 // Comparing configurations by meaning. The config flusher skips its PUT
@@ -200,6 +202,11 @@ func readRule(r *Rule, top *OriginRequest) (ruleMeaning, error) {
 		svc:     parsedService(r.Service),
 		origin:  effectiveOrigin(top, r.OriginRequest),
 		own:     map[string]string{},
+	}
+	// In bastion mode cloudflared makes any service but the named ones
+	// the bastion (validateIngress), so "" or a URL there is "bastion".
+	if rm.origin[bastionField] == "true" && !api.IsNamedService(r.Service) {
+		rm.svc = api.ServiceBastion
 	}
 	switch {
 	case strings.HasPrefix(rm.svc, "http_status:"):

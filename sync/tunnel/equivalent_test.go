@@ -200,6 +200,12 @@ func TestCompareConfigs(t *testing.T) {
 			diffs:   []string{"catch-all: originRequest.noTLSVerify true -> false"},
 		},
 		{
+			name:    "bastionMode makes the service the bastion",
+			remote:  cfg([]string{`{"hostname":"ssh.example.com","service":"bastion"}`, `{"hostname":"b.example.com","service":"http://old:80","originRequest":{"bastionMode":true}}`, catch404}),
+			desired: cfg([]string{`{"hostname":"ssh.example.com","service":"","originRequest":{"bastionMode":true}}`, `{"hostname":"b.example.com","originRequest":{"bastionMode":true},"service":"bastion"}`, catch404}),
+			equal:   true,
+		},
+		{
 			name:    "bastion service with bastionMode spelled out",
 			remote:  cfg([]string{`{"hostname":"ssh.example.com","service":"bastion","originRequest":{"bastionMode":true}}`, catch404}),
 			desired: cfg([]string{`{"hostname":"ssh.example.com","service":"bastion"}`, catch404}),
