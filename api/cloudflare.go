@@ -108,6 +108,10 @@ type OriginAccess struct {
 	Required *bool    `json:"required,omitempty"`
 	TeamName *string  `json:"teamName,omitempty"`
 	AudTag   []string `json:"audTag,omitempty"`
+	// Environment "fed" makes cloudflared fetch the Access keys from the
+	// FedRAMP endpoint (<team>.fed.cloudflareaccess.com); anything else
+	// means the commercial one.
+	Environment *string `json:"environment,omitempty"`
 }
 
 // TunnelSpec is a fragment of a cloudflare.Tunnel target: the tunnel to

@@ -242,9 +242,21 @@ type WriteResult struct {
 	StoredGeneration int64 `json:"storedGeneration,omitempty"`
 	// Changed counts the fragments created, updated or deleted.
 	Changed int `json:"changed"`
+	// Warnings name values the write stored because the downstream API
+	// accepts them, but that are likely mistakes (e.g. a tunnel rule's
+	// hostname that is not a DNS name). Nothing was refused for them.
+	Warnings []Warning `json:"warnings,omitempty"`
 	// Sync is set when the write was made with ?wait (api.Wait) and every
 	// target it touched settled: one entry per target, ordered by target.
 	Sync []TargetSync `json:"sync,omitempty"`
+}
+
+// Warning is one accepted but doubtful value of a write.
+type Warning struct {
+	// Field is the JSON path of the value, e.g. "spec.rules[2].hostname"
+	// (in a ReplaceSourceFragments write, "fragments[1].spec…").
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 // TargetSync is where one target touched by a write stands after the

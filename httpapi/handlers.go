@@ -52,20 +52,33 @@ func readBody(r *http.Request, limit int64, flag string) ([]byte, error) {
 	return body, nil
 }
 
-// validate checks a fragment against its kind.
-func (s *Server) validate(field string, f *api.Fragment) error {
+// validate checks a fragment against its kind and returns the warnings
+// of an accepted one, their fields prefixed with field.
+func (s *Server) validate(field string, f *api.Fragment) ([]api.Warning, error) {
 	k, ok := s.cfg.Kinds.Get(f.Target.Kind)
 	if !ok {
-		return api.Errorf(api.CodeBadRequest, field+"target.kind", "unknown kind %q (known: %v)", f.Target.Kind, s.cfg.Kinds.Names())
+		return nil, api.Errorf(api.CodeBadRequest, field+"target.kind", "unknown kind %q (known: %v)", f.Target.Kind, s.cfg.Kinds.Names())
 	}
-	if err := k.Validate(f.Target, f.Source, f.Spec); err != nil {
+	warnings, err := kind.ValidateWarn(k, f.Target, f.Source, f.Spec)
+	if err != nil {
 		var fe *api.FieldError
 		if errors.As(err, &fe) {
-			return api.Errorf(api.CodeInvalidSpec, field+fe.Field, "%s", fe.Reason)
+			return nil, api.Errorf(api.CodeInvalidSpec, field+fe.Field, "%s", fe.Reason)
 		}
-		return api.Errorf(api.CodeInvalidSpec, field+"spec", "%v", err)
+		return nil, api.Errorf(api.CodeInvalidSpec, field+"spec", "%v", err)
 	}
-	return nil
+	for i := range warnings {
+		warnings[i].Field = field + warnings[i].Field
+	}
+	return warnings, nil
+}
+
+// logWarnings logs the warnings of an applied write, one line each, so an
+// operator sees them whichever producer made the write.
+func (s *Server) logWarnings(src api.SourceRef, warnings []api.Warning) {
+	for _, w := range warnings {
+		s.log.Warn("fragment accepted with a warning", "source", src.String(), "field", w.Field, "warning", w.Message)
+	}
 }
 
 func (s *Server) propose(ctx context.Context, cmd fsm.Command) (api.WriteResult, error) {
@@ -126,8 +139,9 @@ func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := api.DecodeFragment(body, s.cfg.MaxFragmentSize)
+	var warnings []api.Warning
 	if err == nil {
-		err = s.validate("", &f)
+		warnings, err = s.validate("", &f)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -157,6 +171,8 @@ func (s *Server) handlePutFragment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, staleError(res.StoredGeneration, f.Generation))
 		return
 	}
+	res.Warnings = warnings
+	s.logWarnings(f.Source, warnings)
 	s.answerWrite(w, r, res, wait, []api.TargetRef{f.Target})
 }
 

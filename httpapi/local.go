@@ -23,16 +23,25 @@ func (s *Server) ReplaceSourceFragments(ctx context.Context, req api.ReplaceSour
 	if fe := req.Source.Validate("source"); fe != nil {
 		return api.WriteResult{}, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
 	}
+	var warnings []api.Warning
 	for i, sf := range req.Fragments {
 		if fe := sf.Target.Validate(fmt.Sprintf("fragments[%d].target", i)); fe != nil {
 			return api.WriteResult{}, api.Errorf(api.CodeBadRequest, fe.Field, "%s", fe.Reason)
 		}
 		f := api.Fragment{Target: sf.Target, Source: req.Source, Generation: sf.Generation, Spec: sf.Spec}
-		if err := s.validate(fmt.Sprintf("fragments[%d].", i), &f); err != nil {
+		w, err := s.validate(fmt.Sprintf("fragments[%d].", i), &f)
+		if err != nil {
 			return api.WriteResult{}, err
 		}
+		warnings = append(warnings, w...)
 	}
-	return s.propose(ctx, fsm.ReplaceSourceFragments{Source: req.Source, Fragments: req.Fragments})
+	res, err := s.propose(ctx, fsm.ReplaceSourceFragments{Source: req.Source, Fragments: req.Fragments})
+	if err != nil {
+		return api.WriteResult{}, err
+	}
+	res.Warnings = warnings
+	s.logWarnings(req.Source, warnings)
+	return res, nil
 }
 
 // SourceFragments returns every stored fragment whose source is of kind

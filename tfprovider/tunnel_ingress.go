@@ -139,7 +139,8 @@ func (r *tunnelIngressResource) Schema(_ context.Context, _ resource.SchemaReque
 			"hostname": schema.StringAttribute{
 				Required: true,
 				Description: "The DNS name the rule matches, exact (`api.example.com`) or a wildcard (`*.example.com`, one `*`, only as the first label); " +
-					"no port, no trailing dot, ASCII (punycode for international names). A rule for every host (`*` or empty) is not supported. " +
+					"no port; international names in Unicode or punycode. A name cloudflared accepts but no request can match (a trailing dot, `_`, an empty label) plans with a warning. " +
+					"A rule for every host (`*` or empty) is not supported. " +
 					"Changing it replaces the rule.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{hostnameValidator},
@@ -154,7 +155,7 @@ func (r *tunnelIngressResource) Schema(_ context.Context, _ resource.SchemaReque
 			"service": schema.StringAttribute{
 				Required: true,
 				Description: "Where cloudflared sends matching requests: a URL with a scheme and host and no path (`http://app:80`, `https://app:443`, `tcp://db:5432`, `ssh://host:22`, `rdp://host:3389`), " +
-					"`unix:/path/to.sock`, `unix+tls:/path`, `http_status:NNN` (100–999), `hello_world`, `bastion` or `socks5`. Changes in place.",
+					"`unix:/path/to.sock`, `unix+tls:/path`, `http_status:NNN` (100–999), `hello_world` (or `hello-world`), `bastion` or `socks-proxy`. Changes in place.",
 				Validators: []validator.String{serviceValidator},
 			},
 		},
@@ -606,6 +607,10 @@ func (r *tunnelIngressResource) ImportState(ctx context.Context, req resource.Im
 type stringCheck struct {
 	summary, description string
 	check                func(string) string
+	// warn returns why a value check accepted is doubtful, or "": the
+	// admin API accepts such a value (cloudflared does) and warns; the
+	// plan warns the same. Nil for none.
+	warn func(string) string
 }
 
 func (v stringCheck) Description(context.Context) string { return v.description }
@@ -616,26 +621,34 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if reason := v.check(req.ConfigValue.ValueString()); reason != "" {
+	value := req.ConfigValue.ValueString()
+	if reason := v.check(value); reason != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, v.summary, reason)
+		return
+	}
+	if v.warn == nil {
+		return
+	}
+	if reason := v.warn(value); reason != "" {
+		resp.Diagnostics.AddAttributeWarning(req.Path, "Doubtful value", fmt.Sprintf("%q: %s.", value, reason))
 	}
 }
 
 var (
-	tunnelNameValidator = stringCheck{"Invalid tunnel", "a target name such as ClusterTunnel/edge: no spaces, no \"|\"", checkTunnelName}
+	tunnelNameValidator = stringCheck{"Invalid tunnel", "a target name such as ClusterTunnel/edge: no spaces, no \"|\"", checkTunnelName, nil}
 	hostnameValidator   = stringCheck{"Invalid hostname", "a DNS hostname, optionally with a leading \"*.\" wildcard", func(h string) string {
 		if reason := checkHostname(h); reason != "" {
 			return fmt.Sprintf("hostname %q: %s.", h, reason)
 		}
 		return ""
-	}}
-	pathRegexValidator = stringCheck{"Invalid path", "a Go RE2 regular expression without whitespace", checkPathRegex}
-	serviceValidator   = stringCheck{"Invalid service", "a cloudflared service: a URL without a path, unix:PATH, http_status:NNN, hello_world, bastion or socks5", func(v string) string {
+	}, api.RuleHostnameWarning}
+	pathRegexValidator = stringCheck{"Invalid path", "a Go RE2 regular expression without whitespace", checkPathRegex, nil}
+	serviceValidator   = stringCheck{"Invalid service", "a cloudflared service: a URL without a path, unix:PATH, http_status:NNN, hello_world, bastion or socks-proxy", func(v string) string {
 		if reason := api.CheckRuleService(v); reason != "" {
 			return fmt.Sprintf("service %q: %s.", v, reason)
 		}
 		return ""
-	}}
+	}, api.RuleServiceWarning}
 )
 
 // checkTunnelName returns why s cannot name the tunnel target, or "".

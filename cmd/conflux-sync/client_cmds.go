@@ -129,10 +129,7 @@ func newFragmentsCmd(g *globalOptions) *cobra.Command {
 				results = append(results, res)
 			}
 			if err := g.print(cmd.OutOrStdout(), results, func(tw *tabwriter.Writer) {
-				for _, r := range results {
-					fmt.Fprintf(tw, "applied at index %d (%d changed)\n", r.Index, r.Changed)
-					printSync(tw, r.Sync)
-				}
+				printWrites(tw, results)
 			}); err != nil {
 				return err
 			}
@@ -207,6 +204,18 @@ func newFragmentsCmd(g *globalOptions) *cobra.Command {
 }
 
 // printSync shows what a write with --wait found downstream.
+// printWrites is the table of fragment writes: where each applied, its
+// warnings (values stored although likely mistakes), and its sync.
+func printWrites(tw *tabwriter.Writer, results []api.WriteResult) {
+	for _, r := range results {
+		fmt.Fprintf(tw, "applied at index %d (%d changed)\n", r.Index, r.Changed)
+		for _, w := range r.Warnings {
+			fmt.Fprintf(tw, "  warning: %s\t%s\n", w.Field, w.Message)
+		}
+		printSync(tw, r.Sync)
+	}
+}
+
 func printSync(tw *tabwriter.Writer, sync []api.TargetSync) {
 	for _, ts := range sync {
 		switch {

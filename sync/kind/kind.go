@@ -28,6 +28,24 @@ type Kind interface {
 	Aggregate(target api.TargetRef, fragments []api.Fragment) (Result, error)
 }
 
+// Warner is a Kind whose validation also reports values it accepts
+// because the downstream API does, but that are likely mistakes. The admin
+// API returns them with the write (api.WriteResult.Warnings) and logs them.
+type Warner interface {
+	Kind
+	// ValidateWarn is Validate, returning the warnings of a valid spec.
+	ValidateWarn(target api.TargetRef, source api.SourceRef, spec json.RawMessage) ([]api.Warning, error)
+}
+
+// ValidateWarn validates spec with k, and collects its warnings when k is
+// a Warner.
+func ValidateWarn(k Kind, target api.TargetRef, source api.SourceRef, spec json.RawMessage) ([]api.Warning, error) {
+	if w, ok := k.(Warner); ok {
+		return w.ValidateWarn(target, source, spec)
+	}
+	return nil, k.Validate(target, source, spec)
+}
+
 // Result is the aggregate of a target's fragments.
 type Result struct {
 	// Desired is the canonical JSON of the downstream body; nil when there

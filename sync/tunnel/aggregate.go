@@ -9,6 +9,9 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
@@ -38,9 +41,37 @@ func keyOf(r *Rule) ruleKey {
 // only ever use the first: that is a conflict like an exact duplicate,
 // and the loser is reported and not written. One source's own rules keep
 // their keys (Validate judges those).
+//
+// The same holds for a hostname in Unicode and in punycode: cloudflared
+// matches a Unicode rule hostname against its punycode form as well
+// (ingress.go, punycodeHostname), the form requests carry, so
+// "bücher.example" and "xn--bcher-kva.example" conflict.
 func matchKey(k ruleKey) ruleKey {
 	k.path = api.MatchPath(k.path)
+	k.host = punycodeHost(k.host)
 	return k
+}
+
+// punycodeHost is h as cloudflared converts it for matching (idna's
+// Lookup profile), or h itself when it is ASCII or does not convert.
+func punycodeHost(h string) string {
+	if isASCII(h) {
+		return h
+	}
+	p, err := idna.Lookup.ToASCII(h)
+	if err != nil {
+		return h
+	}
+	return p
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // String is the conflict key: "host path", "*" standing for any host.
@@ -136,7 +167,9 @@ func decodeAll(fragments []api.Fragment) ([]*ranked, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fragment from %s: %w", f.Source, err)
 		}
-		if fe := validateSpec(&spec, f.Source); fe != nil {
+		// Warnings were returned to the producer when it wrote the
+		// fragment; the aggregate has no one to tell them to.
+		if fe := validateSpec(&spec, f.Source, &checks{}); fe != nil {
 			return nil, fmt.Errorf("fragment from %s: %w", f.Source, fe)
 		}
 		frs[i] = &ranked{frag: f, spec: spec, priority: SourcePriority(f.Source.Kind), key: f.Source.Key()}

@@ -407,7 +407,10 @@ func checkCloudflared(desired []byte) error {
 		if reason := api.CheckRulePath(r.Path); reason != "" {
 			return fmt.Errorf("rule #%d: %s", i+1, reason)
 		}
-		if reason := api.CheckRuleService(r.Service); reason != "" {
+		// In bastion mode cloudflared does not parse a service other
+		// than the named ones.
+		inBastion := bastionMode(r.OriginRequest, &cfg.OriginRequest) && !api.IsNamedService(r.Service)
+		if reason := api.CheckRuleService(r.Service); reason != "" && !inBastion {
 			return fmt.Errorf("rule #%d: %s", i+1, reason)
 		}
 		k := keyOf(&r)
@@ -420,4 +423,26 @@ func checkCloudflared(desired []byte) error {
 		}
 	}
 	return nil
+}
+
+// cloudflared matches a Unicode rule hostname against its punycode form
+// too, the form requests carry: the two spellings from two sources route
+// the same requests, so the later one loses as a conflict.
+func TestUnicodeAndPunycodeConflict(t *testing.T) {
+	first := api.SourceRef{Kind: "Ingress", Namespace: "a", Name: "unicode"}
+	second := api.SourceRef{Kind: "Ingress", Namespace: "b", Name: "punycode"}
+	res, err := Kind{}.Aggregate(testTarget, []api.Fragment{
+		{Source: second, Spec: json.RawMessage(`{"rules":[{"hostname":"xn--bcher-kva.example","service":"http://two"}]}`), CreateIndex: 2},
+		{Source: first, Spec: json.RawMessage(`{"rules":[{"hostname":"Bücher.example","service":"http://one"}]}`), CreateIndex: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Conflicts) != 1 || res.Conflicts[0].Winner != first || res.Conflicts[0].Loser != second || res.Conflicts[0].Key != "xn--bcher-kva.example" {
+		t.Fatalf("conflicts %+v, want the punycode rule to lose to the Unicode one", res.Conflicts)
+	}
+	want := `{"ingress":[{"hostname":"bücher.example","service":"http://one"},{"service":"http_status:404"}],"originRequest":{}}`
+	if string(res.Desired) != want {
+		t.Fatalf("got  %s\nwant %s", res.Desired, want)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/conflux-sync/conflux-sync/api"
 )
 
 // Comparing configurations by meaning. The config flusher skips its PUT
@@ -201,6 +203,11 @@ func readRule(r *Rule, top *OriginRequest) (ruleMeaning, error) {
 		origin:  effectiveOrigin(top, r.OriginRequest),
 		own:     map[string]string{},
 	}
+	// In bastion mode cloudflared makes any service but the named ones
+	// the bastion (validateIngress), so "" or a URL there is "bastion".
+	if rm.origin[bastionField] == "true" && !api.IsNamedService(r.Service) {
+		rm.svc = api.ServiceBastion
+	}
 	switch {
 	case strings.HasPrefix(rm.svc, "http_status:"):
 		// A status rule answers without an origin: statusCode's start
@@ -362,9 +369,10 @@ func ipRulesValue(rules []IPRule) string {
 // reads it; nil is its zero value.
 func accessValue(a *Access) string {
 	v := struct {
-		Required bool     `json:"required"`
-		TeamName string   `json:"teamName"`
-		AudTag   []string `json:"audTag"`
+		Required    bool     `json:"required"`
+		TeamName    string   `json:"teamName"`
+		AudTag      []string `json:"audTag"`
+		Environment string   `json:"environment,omitempty"`
 	}{AudTag: []string{}}
 	if a != nil {
 		v.Required = a.Required != nil && *a.Required
@@ -373,6 +381,9 @@ func accessValue(a *Access) string {
 		}
 		if a.AudTag != nil {
 			v.AudTag = a.AudTag
+		}
+		if a.Environment != nil {
+			v.Environment = *a.Environment
 		}
 	}
 	return compactJSON(v)

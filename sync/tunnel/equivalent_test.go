@@ -200,6 +200,12 @@ func TestCompareConfigs(t *testing.T) {
 			diffs:   []string{"catch-all: originRequest.noTLSVerify true -> false"},
 		},
 		{
+			name:    "bastionMode makes the service the bastion",
+			remote:  cfg([]string{`{"hostname":"ssh.example.com","service":"bastion"}`, `{"hostname":"b.example.com","service":"http://old:80","originRequest":{"bastionMode":true}}`, catch404}),
+			desired: cfg([]string{`{"hostname":"ssh.example.com","service":"","originRequest":{"bastionMode":true}}`, `{"hostname":"b.example.com","originRequest":{"bastionMode":true},"service":"bastion"}`, catch404}),
+			equal:   true,
+		},
+		{
 			name:    "bastion service with bastionMode spelled out",
 			remote:  cfg([]string{`{"hostname":"ssh.example.com","service":"bastion","originRequest":{"bastionMode":true}}`, catch404}),
 			desired: cfg([]string{`{"hostname":"ssh.example.com","service":"bastion"}`, catch404}),
@@ -255,9 +261,15 @@ func TestCompareConfigs(t *testing.T) {
 		},
 		{
 			name:    "unknown field on one side",
+			remote:  cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"],"jwksURL":"x"}}}`, catch404}),
+			desired: cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"]}}}`, catch404}),
+			diffs:   []string{`rule app.example.com: unknown field originRequest.access.jwksURL "x" -> (absent)`},
+		},
+		{
+			name:    "the Access environment is part of the check",
 			remote:  cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"],"environment":"fed"}}}`, catch404}),
 			desired: cfg([]string{`{"hostname":"app.example.com","service":"http://app:80","originRequest":{"access":{"required":true,"teamName":"t","audTag":["a"]}}}`, catch404}),
-			diffs:   []string{`rule app.example.com: unknown field originRequest.access.environment "fed" -> (absent)`},
+			prefix:  `rule app.example.com: originRequest.access {"required":true,"teamName":"t","audTag":["a"],"environme`,
 		},
 		{
 			name:    "unknown fields identical on both sides",
@@ -454,7 +466,7 @@ func TestCompareConfigsKnowsEveryField(t *testing.T) {
 	if want := []string{"prefix", "ports", "allow"}; !slices.Equal(ipRuleKnown, want) {
 		t.Errorf("IPRule has %q, ipRulesValue compares %q", ipRuleKnown, want)
 	}
-	if want := []string{"required", "teamName", "audTag"}; !slices.Equal(accessKnown, want) {
+	if want := []string{"required", "teamName", "audTag", "environment"}; !slices.Equal(accessKnown, want) {
 		t.Errorf("Access has %q, accessValue compares %q", accessKnown, want)
 	}
 	if want := []string{"ingress", "warp-routing", "originRequest"}; !slices.Equal(configKnown, want) {

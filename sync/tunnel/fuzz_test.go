@@ -22,6 +22,10 @@ var fuzzSeeds = []string{
 	`{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"connectTimeout":1.5}}]}`,
 	`{"rules":[{"hostname":"a.x","service":"http://a","x":{"y":[1,2,{}]}}]}`,
 	`{"rules":[{"hostname":"a.x","hostname":"b.x","service":"http://a"}]}`,
+	`{"rules":[{"hostname":"ssh.x","originRequest":{"bastionMode":true}},{"hostname":"b.x"}],"settings":{"originRequest":{"bastionMode":true}}}`,
+	`{"rules":[{"hostname":"s.x","service":"socks-proxy","originRequest":{"ipRules":[{"prefix":"10.0.0.0/8","ports":[1080]},{"prefix":"::/0","allow":false}]}}]}`,
+	`{"rules":[{"hostname":"bücher.example","service":"hello-world"},{"hostname":"::1","service":"unix:"}]}`,
+	`{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"access":{"audTag":["x"],"environment":"fed"},"proxyType":"socks5","keepAliveConnections":-1}}]}`,
 	`[]`, `null`, `{}`, ``, `{"rules":[`, `"\ud800"`,
 }
 
@@ -157,6 +161,9 @@ func FuzzRule(f *testing.F) {
 	f.Add("", "*", "unix:/s")
 	f.Add("a.b:80", "(", "http://a/b")
 	f.Add("xn--bcher-kva.example", "[a-z]+", "tcp://[::1]:22")
+	f.Add("bücher.example", "", "socks-proxy")
+	f.Add("::1", "", "hello-world")
+	f.Add("*example.com", "", "http://:80")
 	f.Fuzz(func(t *testing.T, hostname, path, service string) {
 		spec, err := json.Marshal(Spec{Rules: []Rule{
 			{Hostname: hostname, Path: path, Service: service},

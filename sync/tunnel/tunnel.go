@@ -23,7 +23,7 @@ const Name = "cloudflare.TunnelConfiguration"
 // Kind implements kind.Kind for tunnel configurations. It has no state.
 type Kind struct{}
 
-var _ kind.Kind = Kind{}
+var _ kind.Warner = Kind{}
 
 // New returns the tunnel configuration kind.
 func New() kind.Kind { return Kind{} }
@@ -34,20 +34,29 @@ func (Kind) Name() string { return Name }
 // Validate checks one fragment spec: its shape (no unknown fields, integer
 // seconds) and cloudflared's ingress rules. A violation is an
 // *api.FieldError whose Field is a JSON path such as "spec.rules[2].hostname".
-func (Kind) Validate(target api.TargetRef, source api.SourceRef, spec json.RawMessage) error {
+func (k Kind) Validate(target api.TargetRef, source api.SourceRef, spec json.RawMessage) error {
+	_, err := k.ValidateWarn(target, source, spec)
+	return err
+}
+
+// ValidateWarn is Validate that also returns the warnings of an accepted
+// spec: values cloudflared takes but that are likely mistakes, such as a
+// hostname that is not a DNS name or a negative keepAliveConnections.
+func (Kind) ValidateWarn(target api.TargetRef, source api.SourceRef, spec json.RawMessage) ([]api.Warning, error) {
 	if target.Kind != Name {
-		return &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, Name)}
+		return nil, &api.FieldError{Field: "target.kind", Reason: fmt.Sprintf("is %q, but this validator is for %q", target.Kind, Name)}
 	}
 	s, err := DecodeSpec(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var c checks
 	// Return a literal nil, not a nil *api.FieldError, which would be a
 	// non-nil error interface.
-	if fe := validateSpec(&s, source); fe != nil {
-		return fe
+	if fe := validateSpec(&s, source, &c); fe != nil {
+		return nil, fe
 	}
-	return nil
+	return c.warnings, nil
 }
 
 // Aggregate merges the fragments of one tunnel into its configuration body

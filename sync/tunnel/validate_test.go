@@ -37,7 +37,7 @@ func TestValidate(t *testing.T) {
 		{"upper case hostname", ingressSrc, `{"rules":[{"hostname":"App.Example.COM","service":"http://a"}]}`, "", ""},
 		{"any host with path", ingressSrc, `{"rules":[{"path":"^/healthz$","service":"http_status:200"}]}`, "", ""},
 		{"star host with path", ingressSrc, `{"rules":[{"hostname":"*","path":"^/x","service":"http_status:200"}]}`, "", ""},
-		{"special services", ingressSrc, `{"rules":[{"hostname":"a.x","service":"hello_world"},{"hostname":"b.x","service":"bastion"},{"hostname":"c.x","service":"socks5"},{"hostname":"d.x","service":"unix:/run/a.sock"},{"hostname":"e.x","service":"unix+tls:/run/b.sock"},{"hostname":"f.x","service":"http_status:503"},{"hostname":"g.x","service":"ssh://localhost:22"},{"hostname":"h.x","service":"tcp://10.0.0.1:5432"}]}`, "", ""},
+		{"special services", ingressSrc, `{"rules":[{"hostname":"a.x","service":"hello_world"},{"hostname":"b.x","service":"bastion"},{"hostname":"c.x","service":"socks-proxy"},{"hostname":"c2.x","service":"hello-world"},{"hostname":"d.x","service":"unix:/run/a.sock"},{"hostname":"e.x","service":"unix+tls:/run/b.sock"},{"hostname":"f.x","service":"http_status:503"},{"hostname":"g.x","service":"ssh://localhost:22"},{"hostname":"h.x","service":"tcp://10.0.0.1:5432"}]}`, "", ""},
 		{"tunnel settings", tunnelSrc, `{"settings":{"fallbackTarget":"http_status:503","warpRouting":false,"originRequest":{}}}`, "", ""},
 		{"tunnel empty settings", tunnelSrc, `{"settings":{}}`, "", ""},
 		{"all originRequest fields", ingressSrc, `{"rules":[{"hostname":"a.example.com","service":"http://a","originRequest":` + allOriginRequest + `}]}`, "", ""},
@@ -70,30 +70,16 @@ func TestValidate(t *testing.T) {
 		{"30.0 seconds", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"tlsTimeout":30.0}}]}`, "spec.rules[0].originRequest.tlsTimeout", "whole number"},
 		{"exponent seconds", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"tcpKeepAlive":1e3}}]}`, "spec.rules[0].originRequest.tcpKeepAlive", "whole number"},
 		{"string seconds", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"keepAliveTimeout":"30s"}}]}`, "spec.rules[0].originRequest.keepAliveTimeout", "must be an integer"},
-		{"negative seconds", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"keepAliveTimeout":-1}}]}`, "spec.rules[0].originRequest.keepAliveTimeout", "between 0 and"},
-		{"huge seconds", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"connectTimeout":9223372036854775807}}]}`, "spec.rules[0].originRequest.connectTimeout", "between 0 and"},
 		{"out of int64", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"connectTimeout":99999999999999999999}}]}`, "spec.rules[0].originRequest.connectTimeout", "out of range"},
-		{"negative keepAliveConnections", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"keepAliveConnections":-2}}]}`, "spec.rules[0].originRequest.keepAliveConnections", "negative"},
-		{"bad proxyPort", tunnelSrc, `{"settings":{"originRequest":{"proxyPort":70000}}}`, "spec.settings.originRequest.proxyPort", "port between"},
-		{"bad proxyType", tunnelSrc, `{"settings":{"originRequest":{"proxyType":"http"}}}`, "spec.settings.originRequest.proxyType", `"socks"`},
-		{"ipRule without prefix", ingressSrc, `{"rules":[{"hostname":"a.x","service":"bastion","originRequest":{"ipRules":[{"ports":[22]}]}}]}`, "spec.rules[0].originRequest.ipRules[0].prefix", "is required"},
-		{"ipRule bad prefix", ingressSrc, `{"rules":[{"hostname":"a.x","service":"bastion","originRequest":{"ipRules":[{"prefix":"10.0.0.1"}]}}]}`, "spec.rules[0].originRequest.ipRules[0].prefix", "CIDR"},
-		{"ipRule bad port", ingressSrc, `{"rules":[{"hostname":"a.x","service":"bastion","originRequest":{"ipRules":[{"prefix":"10.0.0.0/8","ports":[22,0]}]}}]}`, "spec.rules[0].originRequest.ipRules[0].ports[1]", "invalid port 0"},
+		{"negative proxyPort", tunnelSrc, `{"settings":{"originRequest":{"proxyPort":-1}}}`, "spec.settings.originRequest.proxyPort", "must not be negative"},
+		{"ipRule without prefix", ingressSrc, `{"rules":[{"hostname":"a.x","service":"socks-proxy","originRequest":{"ipRules":[{"ports":[22]}]}}]}`, "spec.rules[0].originRequest.ipRules[0].prefix", "is required"},
+		{"ipRule bad prefix", ingressSrc, `{"rules":[{"hostname":"a.x","service":"socks-proxy","originRequest":{"ipRules":[{"prefix":"10.0.0.1"}]}}]}`, "spec.rules[0].originRequest.ipRules[0].prefix", "CIDR"},
+		{"ipRule bad port", ingressSrc, `{"rules":[{"hostname":"a.x","service":"socks-proxy","originRequest":{"ipRules":[{"prefix":"10.0.0.0/8","ports":[22,0]}]}}]}`, "spec.rules[0].originRequest.ipRules[0].ports[1]", "invalid port 0"},
 
 		// Hostnames.
 		{"port in hostname", ingressSrc, `{"rules":[{"hostname":"a.example.com:443","service":"http://a"}]}`, "spec.rules[0].hostname", "Hostname cannot contain a port"},
 		{"wildcard in middle", ingressSrc, `{"rules":[{"hostname":"a.*.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "at most one wildcard"},
 		{"two wildcards", ingressSrc, `{"rules":[{"hostname":"*.*.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "at most one wildcard"},
-		{"wildcard not a label", ingressSrc, `{"rules":[{"hostname":"*example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "at most one wildcard"},
-		{"wildcard only suffix", ingressSrc, `{"rules":[{"hostname":"*.","service":"http://a"}]}`, "spec.rules[0].hostname", "empty label"},
-		{"underscore", ingressSrc, `{"rules":[{"hostname":"a_b.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "only letters, digits and hyphens"},
-		{"space", ingressSrc, `{"rules":[{"hostname":"a b.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "only letters"},
-		{"leading hyphen", ingressSrc, `{"rules":[{"hostname":"-a.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "hyphen"},
-		{"double dot", ingressSrc, `{"rules":[{"hostname":"a..example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "empty label"},
-		{"trailing dot", ingressSrc, `{"rules":[{"hostname":"a.example.com.","service":"http://a"}]}`, "spec.rules[0].hostname", "must not end with a dot"},
-		{"long label", ingressSrc, `{"rules":[{"hostname":"` + strings.Repeat("a", 64) + `.example.com","service":"http://a"}]}`, "spec.rules[0].hostname", "at most 63"},
-		{"long name", ingressSrc, `{"rules":[{"hostname":"` + strings.Repeat("abcdefghi.", 26) + `com","service":"http://a"}]}`, "spec.rules[0].hostname", "at most 253"},
-		{"unicode", ingressSrc, `{"rules":[{"hostname":"bücher.example","service":"http://a"}]}`, "spec.rules[0].hostname", "punycode"},
 
 		// Catch-all.
 		{"catch-all empty host", ingressSrc, `{"rules":[{"service":"http://a"}]}`, "spec.rules[0].hostname", "settings.fallbackTarget"},
@@ -115,12 +101,10 @@ func TestValidate(t *testing.T) {
 		{"url with path", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://web/api"}]}`, "spec.rules[0].service", "don't support proxying to a different path"},
 		{"url with slash", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://web/"}]}`, "spec.rules[0].service", "different path"},
 		{"url parse error", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://127.0.0.1:2333 "}]}`, "spec.rules[0].service", "invalid port"},
-		{"unix without path", ingressSrc, `{"rules":[{"hostname":"a.x","service":"unix:"}]}`, "spec.rules[0].service", "path of a socket"},
 		{"bad fallback", tunnelSrc, `{"settings":{"fallbackTarget":"nowhere"}}`, "spec.settings.fallbackTarget", "scheme and a hostname"},
 
 		// Access.
 		{"audTag without team", ingressSrc, `{"rules":[{"hostname":"a.x","service":"http://a","originRequest":{"access":{"required":true,"audTag":["x"]}}}]}`, "spec.rules[0].originRequest.access.teamName", "TeamName cannot be blank"},
-		{"audTag empty team", tunnelSrc, `{"settings":{"originRequest":{"access":{"teamName":"","audTag":["x"]}}}}`, "spec.settings.originRequest.access.teamName", "TeamName cannot be blank"},
 
 		// Duplicates and settings ownership.
 		{"duplicate rule", ingressSrc, `{"rules":[{"hostname":"a.x","path":"/p","service":"http://a"},{"hostname":"b.x","service":"http://a"},{"hostname":"A.X","path":"/p","service":"http://b"}]}`, "spec.rules[2]", "duplicates spec.rules[0]"},

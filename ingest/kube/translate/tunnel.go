@@ -149,7 +149,7 @@ func fallbackTunnelName(names ...string) string {
 // accepts, or "".
 func checkFallback(s string) string {
 	switch {
-	case s == "hello_world" || s == "hello-world" || s == "bastion" || s == "socks5":
+	case s == api.ServiceHelloWorld || s == api.ServiceHelloWorldAlias || s == api.ServiceBastion || s == api.ServiceSocksProxy:
 	case strings.HasPrefix(s, "http_status:"):
 		if code, err := strconv.Atoi(strings.TrimPrefix(s, "http_status:")); err != nil || code < 100 || code > 599 {
 			return "http_status needs a status code between 100 and 599, not " + s
@@ -158,7 +158,7 @@ func checkFallback(s string) string {
 	default:
 		scheme, rest, ok := strings.Cut(s, "://")
 		if !ok || scheme == "" || rest == "" || strings.Contains(rest, "/") {
-			return "must be http_status:<code>, hello_world, bastion, socks5, unix:<path> or <scheme>://<host>[:port] without a path, not " + s
+			return "must be http_status:<code>, hello_world, bastion, socks-proxy, unix:<path> or <scheme>://<host>[:port] without a path, not " + s
 		}
 	}
 	return ""
