@@ -2,9 +2,9 @@ package api
 
 // The fragment specs of the Cloudflare target kinds: what producers send
 // (the admin API, the Kubernetes ingest, Terraform) and what the kinds in
-// sync/tunnel, sync/dns, sync/access and sync/route validate, aggregate and
-// flush. They live here, with the other wire types, so every producer
-// writes the one shape the kinds read.
+// sync/tunnel, sync/dns, sync/access, sync/route and sync/vnet validate,
+// aggregate and flush. They live here, with the other wire types, so every
+// producer writes the one shape the kinds read.
 
 // The Cloudflare target kinds.
 const (
@@ -13,6 +13,7 @@ const (
 	KindDNSRecord           = "cloudflare.DNSRecord"
 	KindAccessApplication   = "cloudflare.AccessApplication"
 	KindNetworkRoute        = "cloudflare.NetworkRoute"
+	KindVirtualNetwork      = "cloudflare.VirtualNetwork"
 )
 
 // The tunnel configuration types are both the fragment spec (what producers send)
@@ -264,10 +265,15 @@ type AccessApplicationSpec struct {
 // NetworkRouteSpec is a cloudflare.NetworkRoute fragment (and,
 // canonicalised, the target's desired state); see docs/api.md.
 type NetworkRouteSpec struct {
-	AccountID        string `json:"accountId,omitempty"`
-	Network          string `json:"network"`
-	Tunnel           string `json:"tunnel,omitempty"`
-	TunnelID         string `json:"tunnelId,omitempty"`
+	AccountID string `json:"accountId,omitempty"`
+	Network   string `json:"network"`
+	Tunnel    string `json:"tunnel,omitempty"`
+	TunnelID  string `json:"tunnelId,omitempty"`
+	// VirtualNetwork names the route's virtual network: a
+	// cloudflare.VirtualNetwork target of this cluster, else an existing
+	// virtual network of the account with that name; resolved to its id
+	// at flush time. Not together with VirtualNetworkID.
+	VirtualNetwork   string `json:"virtualNetwork,omitempty"`
 	VirtualNetworkID string `json:"virtualNetworkId,omitempty"`
 	Comment          string `json:"comment,omitempty"`
 	Adopt            bool   `json:"adopt,omitempty"`
@@ -282,5 +288,32 @@ type NetworkRouteSpec struct {
 	// use instead of the server's static credentials. Without it, a route
 	// naming a tunnel target uses that tunnel's credentials. The account
 	// must be known: AccountID, or the tunnel's.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// VirtualNetworkSpec is a cloudflare.VirtualNetwork fragment (and,
+// canonicalised, the target's desired state); see docs/api.md.
+type VirtualNetworkSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	Comment   string `json:"comment,omitempty"`
+	// IsDefaultNetwork makes the network the account's default (the one
+	// routes naming no virtual network use); the previous default stops
+	// being it. false does not take the flag away: the API cannot, only
+	// marking another network the default does.
+	IsDefaultNetwork bool `json:"isDefaultNetwork,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing network
+	// with this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this network (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a network that the controller conflux-sync
+	// replaces created (e.g. a status.virtualNetworkId): if it exists, it
+	// is owned as if conflux-sync had created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
 	Credentials *SecretRef `json:"credentials,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	"github.com/conflux-sync/conflux-sync/sync/tunnel"
+	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
 
 // sinkKinds are the target kinds every node validates and aggregates,
@@ -22,6 +23,7 @@ func sinkKinds() []kind.Kind {
 		dns.New(),
 		access.New(),
 		route.New(),
+		vnet.New(),
 		conflux.New(),
 	}
 }
@@ -48,6 +50,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
+			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)
 		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {

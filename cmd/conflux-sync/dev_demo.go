@@ -80,6 +80,10 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(`{"rules":[{"hostname":"api.example.com","path":"^/v1","service":"http://api-v1.api.svc:8080","originRequest":{"connectTimeout":10}}]}`)},
 		{Target: api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}, Source: api.SourceRef{Kind: "Ingress", Namespace: "default", Name: "web"}, Generation: 1,
 			Spec: json.RawMessage(`{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/demo","proxied":true}]}`)},
+		{Target: api.TargetRef{Kind: cfapi.KindVirtualNetwork, Name: "lab"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"lab","comment":"demo lab network"}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"config":{"format":"json","schema":{"type":"object","required":["pool"]},"description":"shop database settings"},` +
 				`"releases":[{"name":"v1","content":"{\"pool\":10}","stable":true},{"name":"v2","content":"{\"pool\":20}"}],` +
@@ -131,11 +135,12 @@ records what it would do; see it with:
 	if h.demo {
 		fmt.Fprintf(out, `
 The demo registered a tunnel, rules from a ClusterTunnel, an Ingress and an
-HTTPRoute, and a CNAME to the tunnel. See their aggregate, and what the leader
-wrote to Cloudflare:
+HTTPRoute, a CNAME to the tunnel, and a private route in a virtual network.
+See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.TunnelConfiguration ClusterTunnel/demo
   %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
   %[1]s targets get cloudflare.DNSRecord example.com
+  %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
 

@@ -17,7 +17,9 @@
 // Every account has one default virtual network ("default"), created on
 // first use and saved at once; routes that name no virtual network use it.
 // Virtual networks, like tunnels and routes, are soft-deleted and listings
-// default to active ones (is_deleted omitted = false). PATCHes of routes and
+// default to active ones (is_deleted omitted = false). A create takes the
+// default flag as is_default (what cloudflare-go v0 sends) or
+// is_default_network, and moves it from the old default. PATCHes of routes and
 // virtual networks keep absent fields and apply present ones, so
 // "comment":"" clears a comment. An Access app PUT replaces the app: absent
 // fields return to their defaults, except an absent policies list, which

@@ -132,9 +132,12 @@ func (s *Server) listVnets(w http.ResponseWriter, r *http.Request, scope TokenSc
 
 func (s *Server) createVnet(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var body struct {
-		Name      string `json:"name"`
-		Comment   string `json:"comment"`
-		IsDefault bool   `json:"is_default"`
+		Name    string `json:"name"`
+		Comment string `json:"comment"`
+		// The API takes both: is_default (what cloudflare-go v0 sends,
+		// deprecated) and is_default_network (the current name).
+		IsDefault        bool `json:"is_default"`
+		IsDefaultNetwork bool `json:"is_default_network"`
 	}
 	if aerr := decodeBody(r, &body); aerr != nil {
 		return aerr
@@ -156,7 +159,7 @@ func (s *Server) createVnet(w http.ResponseWriter, r *http.Request, scope TokenS
 	}
 	v := &virtualNetwork{id: newUUID(), name: body.Name, comment: body.Comment, created: s.now()}
 	a.vnets = append(a.vnets, v)
-	if body.IsDefault {
+	if body.IsDefault || body.IsDefaultNetwork {
 		a.makeDefault(v)
 	}
 	writeResult(w, http.StatusOK, vnetJSON(v), nil)

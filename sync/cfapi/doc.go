@@ -20,6 +20,7 @@ const (
 	KindDNSRecord           = api.KindDNSRecord
 	KindAccessApplication   = api.KindAccessApplication
 	KindNetworkRoute        = api.KindNetworkRoute
+	KindVirtualNetwork      = api.KindVirtualNetwork
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's

@@ -8,7 +8,9 @@
 //	 "network": "10.0.0.0/8",           // required, canonical CIDR (no host bits set)
 //	 "tunnel": "ClusterTunnel/edge",    // a cloudflare.Tunnel target name ...
 //	 "tunnelId": "<uuid>",              // ... or a tunnel id: exactly one of the two
-//	 "virtualNetworkId": "",            // "" = the account's default virtual network
+//	 "virtualNetwork": "lab",           // a cloudflare.VirtualNetwork target name, else the
+//	                                    // account's network of that name ...
+//	 "virtualNetworkId": "",            // ... or its id; neither = the account's default
 //	 "comment": "office LAN",
 //	 "adopt": false,                    // take over an existing route for this network
 //	 "takeOver": "[managed:NetworkRoute/edge-route]",
@@ -24,6 +26,12 @@
 //
 // The flush is sync/owned's (the contract every single-owner kind
 // shares); this package supplies the spec, the diff and the client calls.
+//
+// spec.virtualNetwork is resolved at every flush (Place): the id the
+// cloudflare.VirtualNetwork target of that name recorded, else the
+// account's active network with that name. While neither exists the
+// flush waits for that target (engine.WaitFor, like a tunnel not created
+// yet) and is flushed again when the target records an outcome.
 //
 // Routes are written through the route-id endpoints
 // (/accounts/{a}/teamnet/routes[/{id}]), not the retired CIDR-path ones.

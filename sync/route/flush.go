@@ -45,13 +45,16 @@ var _ engine.Flusher = (*Flusher)(nil)
 
 // NewFlusher returns the network route flusher.
 func NewFlusher(cfg FlusherConfig) *Flusher {
-	return owned.New(routes{store: cfg.Store}, cfg.Clients, cfg.Logger)
+	return owned.New(routes{store: cfg.Store, clients: cfg.Clients}, cfg.Clients, cfg.Logger)
 }
 
 // routes is the kind as owned.Flush sees it: routes carry the ownership
 // marker in their comment.
 type routes struct {
 	store *store.Store
+	// clients look spec.virtualNetwork up in the account when no target
+	// of this cluster has that name.
+	clients *cfapi.Clients
 }
 
 var _ owned.Kind[Spec, remoteRoute] = routes{}
@@ -76,10 +79,11 @@ func (routes) Claim(s Spec) owned.Claim {
 	return owned.Claim{Adopt: s.Adopt, TakeOverMarker: s.TakeOver}
 }
 
-// Place resolves spec.tunnel: the returned spec carries the tunnel id, and
-// the account and credentials default to the tunnel target's. A dry run
-// waits for a tunnel its plan creates.
-func (k routes) Place(_ context.Context, req engine.Request, s Spec) (Spec, owned.Place, error) {
+// Place resolves spec.tunnel and spec.virtualNetwork: the returned spec
+// carries the tunnel id and the virtual network id, and the account and
+// credentials default to the tunnel target's. A dry run waits for a
+// tunnel or a virtual network its plan creates.
+func (k routes) Place(ctx context.Context, req engine.Request, s Spec) (Spec, owned.Place, error) {
 	tunnelID, account, creds, err := k.tunnel(s, cfapi.Resolver(req.DryRun))
 	if errors.Is(err, cfapi.ErrTunnelToBeCreated) {
 		return s, owned.Place{Waits: engine.PlanWaitsForTunnel(s.Tunnel) + ": network route " + s.Network + " goes through it"}, nil
@@ -88,7 +92,56 @@ func (k routes) Place(_ context.Context, req engine.Request, s Spec) (Spec, owne
 		return s, owned.Place{}, cfapi.WaitForTunnel(s.Tunnel, err)
 	}
 	s.TunnelID = tunnelID
+	if s.VirtualNetwork != "" {
+		id, waits, err := k.virtualNetwork(ctx, req.DryRun, s, account, creds)
+		if err != nil || waits != "" {
+			return s, owned.Place{Waits: waits}, err
+		}
+		s.VirtualNetworkID = id
+	}
 	return s, owned.Place{Account: account, Credentials: creds, IDs: map[string]string{IDTunnel: tunnelID}}, nil
+}
+
+// virtualNetwork resolves spec.virtualNetwork to a network id: the one
+// the cloudflare.VirtualNetwork target of that name recorded, else the
+// account's active network with that name. Neither there yet, the route
+// waits for the target (engine.WaitFor): recorded, it is flushed again
+// at once; a network made by hand is found by the next drift pass. waits
+// is a dry run's plan when its plan creates the network.
+func (k routes) virtualNetwork(ctx context.Context, dryRun bool, s Spec, account string, creds *api.SecretRef) (id, waits string, err error) {
+	name := s.VirtualNetwork
+	if k.store == nil {
+		return "", "", engine.Permanent(errors.New("route flusher has no store to resolve spec.virtualNetwork"))
+	}
+	var vn cfapi.VirtualNetwork
+	var ok bool
+	err = k.store.View(func(v *store.View) (err error) {
+		vn, ok, err = cfapi.ResolveVirtualNetwork(v, name, dryRun)
+		return err
+	})
+	switch {
+	case errors.Is(err, cfapi.ErrVirtualNetworkToBeCreated):
+		return "", "waits for virtual network " + name + " (to be created): network route " + s.Network + " goes in it", nil
+	case errors.Is(err, cfapi.ErrVirtualNetworkNotReady):
+		return "", "", cfapi.WaitForVirtualNetwork(name, "not created yet")
+	case err != nil:
+		return "", "", err
+	case ok && account != "" && vn.AccountID != "" && vn.AccountID != account:
+		return "", "", engine.Permanent(fmt.Errorf("virtual network %s is in account %s, not in the route's account %s", name, vn.AccountID, account))
+	case ok:
+		return vn.ID, "", nil
+	}
+	if k.clients == nil {
+		return "", "", engine.Permanent(errors.New("route flusher has no clients to look spec.virtualNetwork up"))
+	}
+	a, err := k.clients.For(ctx, account, creds)
+	if err != nil {
+		return "", "", err
+	}
+	if id, err = cfapi.FindVirtualNetwork(ctx, a, name); err != nil || id != "" {
+		return id, "", err
+	}
+	return "", "", cfapi.WaitForVirtualNetwork(name, "no such target in this cluster, nor a network by that name in account "+a.ID)
 }
 
 func (routes) Ref(rt remoteRoute) owned.Ref {

@@ -68,6 +68,11 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.tunnel", Reason: "must be a cloudflare.Tunnel target name such as ClusterTunnel/edge"}
 	case s.TunnelID != "" && !isUUID(s.TunnelID):
 		return &api.FieldError{Field: "spec.tunnelId", Reason: fmt.Sprintf("%q is not a tunnel id (a UUID)", s.TunnelID)}
+	case s.VirtualNetwork != "" && s.VirtualNetworkID != "":
+		return &api.FieldError{Field: "spec.virtualNetworkId", Reason: "give either virtualNetwork (a name) or virtualNetworkId, not both"}
+	case s.VirtualNetwork != "" && (len(s.VirtualNetwork) > 255 || strings.IndexFunc(s.VirtualNetwork, unicode.IsControl) >= 0 ||
+		strings.TrimSpace(s.VirtualNetwork) != s.VirtualNetwork || !utf8.ValidString(s.VirtualNetwork)):
+		return &api.FieldError{Field: "spec.virtualNetwork", Reason: "must be a cloudflare.VirtualNetwork target name or a virtual network's name, without control characters or surrounding spaces, at most 255 bytes"}
 	case s.VirtualNetworkID != "" && !isUUID(s.VirtualNetworkID):
 		return &api.FieldError{Field: "spec.virtualNetworkId", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.VirtualNetworkID)}
 	case utf8.RuneCountInString(s.Comment) > maxComment:

@@ -1,0 +1,234 @@
+package vnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/owned"
+)
+
+// Keys of the downstream ids this kind records.
+const (
+	IDAccount = cfapi.IDAccount
+	IDVnet    = cfapi.IDVirtualNetwork
+	IDName    = "name"
+	IDCreated = cfapi.IDCreated
+)
+
+// FlusherConfig configures a Flusher.
+type FlusherConfig struct {
+	Clients *cfapi.Clients
+	Logger  *slog.Logger
+}
+
+// Flusher writes cloudflare.VirtualNetwork targets: the shared
+// single-owner flush over this kind's spec, diff and client calls.
+type Flusher = owned.Flusher[Spec, cloudflare.TunnelVirtualNetwork]
+
+var _ engine.Flusher = (*Flusher)(nil)
+
+// NewFlusher returns the virtual network flusher.
+func NewFlusher(cfg FlusherConfig) *Flusher {
+	return owned.New(vnets{}, cfg.Clients, cfg.Logger)
+}
+
+// vnets is the kind as owned.Flush sees it: virtual networks carry the
+// ownership marker in their comment.
+type vnets struct{}
+
+var _ owned.Kind[Spec, cloudflare.TunnelVirtualNetwork] = vnets{}
+
+func (vnets) Names() owned.Names {
+	return owned.Names{Kind: Name, Noun: "virtual network", IDKey: IDVnet, LabelKey: "name", Marked: true}
+}
+
+func (vnets) Canonical(s Spec) Spec { return Canonical(s) }
+
+func (vnets) Claim(s Spec) owned.Claim {
+	return owned.Claim{Adopt: s.Adopt, ID: s.ID, TakeOverID: s.TakeOver}
+}
+
+func (vnets) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Place, error) {
+	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
+}
+
+func (vnets) Ref(vn cloudflare.TunnelVirtualNetwork) owned.Ref {
+	return owned.Ref{ID: vn.ID, Label: vn.Name, Comment: vn.Comment}
+}
+
+// IDs record the network's name beside its id, for people reading the
+// status (routes find the network by target name and id).
+func (vnets) IDs(s Spec, _ *cloudflare.TunnelVirtualNetwork) map[string]string {
+	return map[string]string{IDName: s.Name}
+}
+
+func (vnets) Creates(s Spec) string {
+	if s.IsDefaultNetwork {
+		return s.Name + " (the account's default)"
+	}
+	return s.Name
+}
+
+// Moved is never: a network can be renamed and re-commented in place.
+func (vnets) Moved(cloudflare.TunnelVirtualNetwork, Spec, map[string]string) string { return "" }
+
+// Pick is never needed: active names are unique, so List finds at most
+// one network; should the API ever list two, neither is taken.
+func (vnets) Pick(s Spec, found []cloudflare.TunnelVirtualNetwork, action string) (*cloudflare.TunnelVirtualNetwork, error) {
+	return nil, engine.Permanent(fmt.Errorf("%d virtual networks are named %q: set id to say which to %s", len(found), s.Name, action))
+}
+
+func (vnets) Clash(s Spec, err error) error {
+	msg := fmt.Sprintf("a virtual network named %q exists and is not managed by conflux-sync; set adopt", s.Name)
+	if err != nil {
+		return engine.Permanent(fmt.Errorf("%s: %w", msg, err))
+	}
+	return engine.Permanent(errors.New(msg))
+}
+
+// Diff compares the managed fields. isDefaultNetwork false is no change:
+// the API cannot take the flag away, only give it to another network.
+func (vnets) Diff(vn cloudflare.TunnelVirtualNetwork, s Spec, marker string) []string {
+	var out []string
+	if vn.Name != s.Name {
+		out = append(out, fmt.Sprintf("name %q -> %q", vn.Name, s.Name))
+	}
+	if c := cfapi.Comment(marker, s.Comment); vn.Comment != c {
+		out = append(out, fmt.Sprintf("comment %q -> %q", vn.Comment, c))
+	}
+	if s.IsDefaultNetwork && !vn.IsDefaultNetwork {
+		out = append(out, "is_default_network false -> true")
+	}
+	return out
+}
+
+// list returns the active networks params selects.
+func list(ctx context.Context, a *cfapi.Account, what string, params cloudflare.TunnelVirtualNetworksListParams) ([]cloudflare.TunnelVirtualNetwork, error) {
+	notDeleted := false
+	params.IsDeleted = &notDeleted
+	var out []cloudflare.TunnelVirtualNetwork
+	err := cfapi.Call(ctx, what, func(ctx context.Context) (err error) {
+		out, err = a.API.ListTunnelVirtualNetworks(ctx, cloudflare.AccountIdentifier(a.ID), params)
+		return err
+	})
+	return out, err
+}
+
+// Get reads one network through the list's id filter (cloudflare-go v0
+// has no single-network read); nil, nil when it does not exist or was
+// deleted.
+func (vnets) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.TunnelVirtualNetwork, error) {
+	found, err := list(ctx, a, "get virtual network "+id, cloudflare.TunnelVirtualNetworksListParams{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	for _, vn := range found {
+		// The filter is the API's; check it here too.
+		if vn.ID == id && vn.DeletedAt == nil {
+			return &vn, nil
+		}
+	}
+	return nil, nil
+}
+
+// List returns the active network named like spec: the one a create would
+// collide with (names are unique per account), so the list is exact.
+func (vnets) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.TunnelVirtualNetwork, bool, error) {
+	found, err := list(ctx, a, "list virtual networks named "+s.Name, cloudflare.TunnelVirtualNetworksListParams{Name: s.Name})
+	if err != nil {
+		return nil, false, err
+	}
+	var out []cloudflare.TunnelVirtualNetwork
+	for _, vn := range found {
+		if vn.Name == s.Name && vn.DeletedAt == nil {
+			out = append(out, vn)
+		}
+	}
+	return out, true, nil
+}
+
+func (k vnets) Create(ctx context.Context, a *cfapi.Account, s Spec, marker string) (cloudflare.TunnelVirtualNetwork, error) {
+	var vn cloudflare.TunnelVirtualNetwork
+	err := cfapi.Call(ctx, "create virtual network "+s.Name, func(ctx context.Context) (err error) {
+		vn, err = a.API.CreateTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.TunnelVirtualNetworkCreateParams{
+			Name: s.Name, Comment: cfapi.Comment(marker, s.Comment), IsDefault: s.IsDefaultNetwork,
+		})
+		return err
+	})
+	if cfapi.StatusOf(err) == http.StatusConflict {
+		return vn, k.Clash(s, err)
+	}
+	return vn, err
+}
+
+// Update writes the name and our comment (never empty: it carries the
+// marker, so cloudflare-go's omitempty cannot drop it) and, when asked,
+// makes the network the default.
+func (k vnets) Update(ctx context.Context, a *cfapi.Account, old cloudflare.TunnelVirtualNetwork, s Spec, marker string) (cloudflare.TunnelVirtualNetwork, error) {
+	params := cloudflare.TunnelVirtualNetworkUpdateParams{VnetID: old.ID, Name: s.Name, Comment: cfapi.Comment(marker, s.Comment)}
+	if s.IsDefaultNetwork && !old.IsDefaultNetwork {
+		t := true
+		params.IsDefaultNetwork = &t
+	}
+	var vn cloudflare.TunnelVirtualNetwork
+	err := cfapi.Call(ctx, "update virtual network "+old.ID, func(ctx context.Context) (err error) {
+		vn, err = a.API.UpdateTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), params)
+		return err
+	})
+	if cfapi.StatusOf(err) == http.StatusConflict {
+		return vn, k.Clash(s, err)
+	}
+	return vn, err
+}
+
+// Delete removes the network. The API refuses to delete the account's
+// default network or one that routes are still in; both are states that
+// change without a new fragment (the routes' own targets are deleted
+// too, someone marks another default), so they are retried, not held.
+func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
+	err := cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete virtual network "+id, func(ctx context.Context) error {
+		return a.API.DeleteTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), id)
+	}))
+	if cfapi.StatusOf(err) != http.StatusBadRequest {
+		return err
+	}
+	vn, gerr := k.Get(ctx, a, id)
+	switch {
+	case gerr != nil:
+		return gerr
+	case vn == nil:
+		return nil
+	case vn.IsDefaultNetwork:
+		// %v, not %w: the API's 400 is permanent, this wait is not.
+		return fmt.Errorf("virtual network %s (%s) is the account's default, which cannot be deleted: mark another network the default (%v)", vn.Name, id, err)
+	}
+	n, rerr := routesIn(ctx, a, id)
+	switch {
+	case rerr != nil:
+		return rerr
+	case n == 0:
+		return err
+	}
+	return fmt.Errorf("virtual network %s (%s) still has %d route(s); waiting for them to be deleted (%v)", vn.Name, id, n, err)
+}
+
+// routesIn counts the active routes in virtual network id (one page is
+// enough to know there are some).
+func routesIn(ctx context.Context, a *cfapi.Account, id string) (int, error) {
+	notDeleted := false
+	var n int
+	err := cfapi.Call(ctx, "list the routes in virtual network "+id, func(ctx context.Context) error {
+		routes, err := a.API.ListTunnelRoutes(ctx, cloudflare.AccountIdentifier(a.ID),
+			cloudflare.TunnelRoutesListParams{VirtualNetworkID: id, IsDeleted: &notDeleted})
+		n = len(routes)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,93 @@
+package vnet
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/kind"
+)
+
+// Name is the target kind this package implements.
+const Name = cfapi.KindVirtualNetwork
+
+// maxNameLen bounds spec.name: long enough for any name people give, short
+// enough to stay a name in plans and logs.
+const maxNameLen = 255
+
+// Spec is a cloudflare.VirtualNetwork fragment (see api.VirtualNetworkSpec).
+type Spec = api.VirtualNetworkSpec
+
+// New returns the virtual network kind: one owner per target, Conflicts
+// keyed "virtualNetwork".
+func New() kind.Kind {
+	return kind.OneOwnerKind[Spec]{KindName: Name, ConflictKey: "virtualNetwork", Check: validate, Canonical: Canonical}
+}
+
+// Canonical normalises s so equal meanings marshal to equal bytes. It
+// does not validate.
+func Canonical(s Spec) Spec {
+	s.ID = strings.ToLower(s.ID)
+	s.TakeOver = strings.ToLower(s.TakeOver)
+	if s.Credentials != nil {
+		c := *s.Credentials
+		s.Credentials = &c
+	}
+	return s
+}
+
+func validate(s *Spec) *api.FieldError {
+	switch {
+	case s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, notIDRune)):
+		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
+	case s.Name == "":
+		return &api.FieldError{Field: "spec.name", Reason: "is required"}
+	case strings.TrimSpace(s.Name) != s.Name:
+		// Routes find a network by its exact name.
+		return &api.FieldError{Field: "spec.name", Reason: "must not start or end with spaces"}
+	case utf8.RuneCountInString(s.Name) > maxNameLen:
+		return &api.FieldError{Field: "spec.name", Reason: fmt.Sprintf("is longer than %d characters", maxNameLen)}
+	case strings.IndexFunc(s.Name, unicode.IsControl) >= 0 || !utf8.ValidString(s.Name):
+		return &api.FieldError{Field: "spec.name", Reason: "must be valid UTF-8 without control characters"}
+	case utf8.RuneCountInString(s.Comment) > cfapi.MaxCommentLen:
+		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", cfapi.MaxCommentLen)}
+	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
+		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
+	case s.ID != "" && !isUUID(s.ID):
+		return &api.FieldError{Field: "spec.id", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.ID)}
+	case s.TakeOver != "" && s.ID != "":
+		return &api.FieldError{Field: "spec.takeOver", Reason: "give either id (adopt that network) or takeOver (own the network a previous controller created), not both"}
+	case s.TakeOver != "" && !isUUID(s.TakeOver):
+		return &api.FieldError{Field: "spec.takeOver", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.TakeOver)}
+	case s.Credentials != nil && s.AccountID == "":
+		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials"}
+	}
+	return cfapi.ValidateCredentials(s.Credentials)
+}
+
+func notIDRune(r rune) bool {
+	return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+}
+
+// isUUID accepts the 8-4-4-4-12 hex form, any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
