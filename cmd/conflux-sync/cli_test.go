@@ -549,6 +549,20 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		config = string(cfg.Config)
 		return strings.Contains(config, "app.example.com") && strings.Contains(config, "api.example.com") && strings.Contains(config, "^/static")
 	})
+	// The demo's private route lands in the demo's virtual network.
+	testutil.WaitFor(t, 30*time.Second, "the demo route in the demo virtual network", func() bool {
+		var vnets []struct {
+			ID string `json:"id"`
+		}
+		if !get("/accounts/"+account+"/teamnet/virtual_networks?name=lab&is_deleted=false", &vnets) || len(vnets) != 1 {
+			return false
+		}
+		var routes []struct {
+			Network string `json:"network"`
+		}
+		return get("/accounts/"+account+"/teamnet/routes?is_deleted=false&virtual_network_id="+vnets[0].ID, &routes) &&
+			len(routes) == 1 && routes[0].Network == "10.99.0.0/16"
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with
