@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -405,6 +406,15 @@ func printTarget(tw *tabwriter.Writer, t api.Target) {
 		}
 		if t.Status.Error != "" {
 			fmt.Fprintf(tw, "Error:\t%s\n", t.Status.Error)
+		}
+		// What the flush found or made downstream (a tunnel's or a virtual
+		// network's id, what a route points at), in key order.
+		for i, k := range slices.Sorted(maps.Keys(t.Status.DownstreamIDs)) {
+			label := ""
+			if i == 0 {
+				label = "Downstream:"
+			}
+			fmt.Fprintf(tw, "%s\t%s=%s\n", label, k, t.Status.DownstreamIDs[k])
 		}
 		if d := t.Status.DependsOn; d != nil {
 			fmt.Fprintf(tw, "Depends on:\t%s (flushed again when it records an outcome)\n", d)

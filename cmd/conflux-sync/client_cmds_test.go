@@ -27,3 +27,19 @@ func TestPrintWritesShowsWarnings(t *testing.T) {
 		t.Fatal("a write without warnings printed one")
 	}
 }
+
+// targets get shows what a flush recorded downstream, whatever the kind:
+// a virtual network's id is what its routes go into.
+func TestPrintTargetShowsDownstreamIDs(t *testing.T) {
+	var out bytes.Buffer
+	tw := tabwriter.NewWriter(&out, 0, 4, 2, ' ', 0)
+	printTarget(tw, api.Target{Target: api.TargetRef{Kind: api.KindVirtualNetwork, Name: "lab"}, Status: &api.SyncStatus{
+		DownstreamIDs: map[string]string{"virtualNetworkId": "f174e90a-fafe-4643-bbbc-4a0ed4fc8415", "accountId": "acc1", "created": "true"},
+	}})
+	want := "Downstream:    accountId=acc1\n" +
+		"               created=true\n" +
+		"               virtualNetworkId=f174e90a-fafe-4643-bbbc-4a0ed4fc8415\n"
+	if !strings.Contains(out.String(), want) {
+		t.Fatalf("got\n%s\nwant it to contain\n%s", out.String(), want)
+	}
+}
