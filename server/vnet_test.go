@@ -42,6 +42,7 @@ func TestCloudflareVirtualNetworkAndRoute(t *testing.T) {
 		t.Fatalf("%d routes before their virtual network exists", n)
 	}
 
+	start := time.Now()
 	if _, err := cl.PutFragment(ctx, api.Fragment{Target: vnetTarget, Source: src, Generation: 1,
 		Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"lab-network","comment":"lab"}`, cfAccount))}); err != nil {
 		t.Fatal(err)
@@ -62,6 +63,10 @@ func TestCloudflareVirtualNetworkAndRoute(t *testing.T) {
 	}) {
 		t.Fatalf("virtual networks %+v, routes %+v", cf.emu.VirtualNetworks(cfAccount), cf.emu.Routes(cfAccount))
 	}
+	// The route follows the network's recorded outcome at once (no backoff,
+	// no drift pass): measured here about 0.52 s, of which 0.5 s is the
+	// network target's own debounce.
+	t.Logf("the route is in the new network %v after its fragment was written", time.Since(start))
 	if tg, err := cl.GetTarget(ctx, vnetTarget); err != nil || tg.Status == nil || tg.Status.DownstreamIDs[cfapi.IDVirtualNetwork] != lab.ID {
 		t.Fatalf("virtual network target status %+v, %v", tg.Status, err)
 	}
