@@ -155,6 +155,22 @@ func (s *Server) proposeTF(r *http.Request, cmd fsm.Command) (fsm.Response, erro
 	return resp, nil
 }
 
+// commitTF proposes cmd and answers its failure, or its refusal (a lock
+// held by another, a wrong lock id); ok reports that it committed and the
+// caller answers.
+func (s *Server) commitTF(w http.ResponseWriter, r *http.Request, cmd fsm.Command, workspace, lockID string) (fsm.Response, bool) {
+	resp, err := s.proposeTF(r, cmd)
+	if err != nil {
+		s.fail(w, r, err)
+		return resp, false
+	}
+	if resp.TF.Refused {
+		tfRefused(w, workspace, lockID, resp.TF)
+		return resp, false
+	}
+	return resp, true
+}
+
 // tfRefused answers a command the lock refused: 423 with the holder's lock
 // info (Terraform reads the body as its LockInfo and prints it), or 409
 // when the caller named a lock that is no longer held.
@@ -269,16 +285,11 @@ func (s *Server) handleTFPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, api.Errorf(api.CodeBadRequest, "body", "is not a Terraform state: it lacks version, serial or lineage"))
 		return
 	}
-	resp, err := s.proposeTF(r, fsm.TFPutState{
+	resp, ok := s.commitTF(w, r, fsm.TFPutState{
 		Workspace: name, LockID: lockID, Serial: *hdr.Serial, Lineage: *hdr.Lineage, MD5: sum,
 		Keep: s.cfg.TFStateVersions, Time: time.Now().UTC(), Body: body,
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if resp.TF.Refused {
-		tfRefused(w, name, lockID, resp.TF)
+	}, name, lockID)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.TFStateWrite{Workspace: name, Version: resp.TF.Version, Index: resp.Result.Index})
@@ -291,13 +302,8 @@ func (s *Server) handleTFDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, lockID, force := a.workspace, a.lockID, a.force
-	resp, err := s.proposeTF(r, fsm.TFDeleteState{Workspace: name, LockID: lockID, Force: force, Time: time.Now().UTC()})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if resp.TF.Refused {
-		tfRefused(w, name, lockID, resp.TF)
+	resp, ok := s.commitTF(w, r, fsm.TFDeleteState{Workspace: name, LockID: lockID, Force: force, Time: time.Now().UTC()}, name, lockID)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp.Result)
@@ -346,13 +352,8 @@ func (s *Server) handleTFLock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	resp, err := s.proposeTF(r, fsm.TFLock{Workspace: name, ID: id, Info: info, Time: time.Now().UTC()})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if resp.TF.Refused {
-		tfRefused(w, name, id, resp.TF)
+	resp, ok := s.commitTF(w, r, fsm.TFLock{Workspace: name, ID: id, Info: info, Time: time.Now().UTC()}, name, id)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp.Result)
@@ -373,13 +374,8 @@ func (s *Server) handleTFUnlock(w http.ResponseWriter, r *http.Request) {
 	// No lock info: Terraform's force-unlock (it never locked, so it has
 	// none to send), or ?force=true from another client.
 	force := a.force || info == nil
-	resp, err := s.proposeTF(r, fsm.TFUnlock{Workspace: name, ID: id, Force: force})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if resp.TF.Refused {
-		tfRefused(w, name, id, resp.TF)
+	resp, ok := s.commitTF(w, r, fsm.TFUnlock{Workspace: name, ID: id, Force: force}, name, id)
+	if !ok {
 		return
 	}
 	if force && resp.TF.Changed {

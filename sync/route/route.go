@@ -43,7 +43,7 @@ func Canonical(s Spec) Spec {
 }
 
 func validate(s *Spec) *api.FieldError {
-	if s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, notIDRune)) {
+	if s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, cfapi.NotIDRune)) {
 		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
 	}
 	if s.Network == "" {
@@ -66,14 +66,14 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.tunnelId", Reason: "give either tunnel or tunnelId, not both"}
 	case s.Tunnel != "" && (len(s.Tunnel) > 253 || strings.IndexFunc(s.Tunnel, unicode.IsControl) >= 0 || strings.TrimSpace(s.Tunnel) != s.Tunnel):
 		return &api.FieldError{Field: "spec.tunnel", Reason: "must be a cloudflare.Tunnel target name such as ClusterTunnel/edge"}
-	case s.TunnelID != "" && !isUUID(s.TunnelID):
+	case s.TunnelID != "" && !cfapi.IsUUID(s.TunnelID):
 		return &api.FieldError{Field: "spec.tunnelId", Reason: fmt.Sprintf("%q is not a tunnel id (a UUID)", s.TunnelID)}
 	case s.VirtualNetwork != "" && s.VirtualNetworkID != "":
 		return &api.FieldError{Field: "spec.virtualNetworkId", Reason: "give either virtualNetwork (a name) or virtualNetworkId, not both"}
 	case s.VirtualNetwork != "" && (len(s.VirtualNetwork) > 255 || strings.IndexFunc(s.VirtualNetwork, unicode.IsControl) >= 0 ||
 		strings.TrimSpace(s.VirtualNetwork) != s.VirtualNetwork || !utf8.ValidString(s.VirtualNetwork)):
 		return &api.FieldError{Field: "spec.virtualNetwork", Reason: "must be a cloudflare.VirtualNetwork target name or a virtual network's name, without control characters or surrounding spaces, at most 255 bytes"}
-	case s.VirtualNetworkID != "" && !isUUID(s.VirtualNetworkID):
+	case s.VirtualNetworkID != "" && !cfapi.IsUUID(s.VirtualNetworkID):
 		return &api.FieldError{Field: "spec.virtualNetworkId", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.VirtualNetworkID)}
 	case utf8.RuneCountInString(s.Comment) > maxComment:
 		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", maxComment)}
@@ -89,28 +89,4 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials and spec.tunnelId"}
 	}
 	return cfapi.ValidateCredentials(s.Credentials)
-}
-
-func notIDRune(r rune) bool {
-	return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-}
-
-// isUUID accepts the 8-4-4-4-12 hex form, any case.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

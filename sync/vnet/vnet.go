@@ -41,7 +41,7 @@ func Canonical(s Spec) Spec {
 
 func validate(s *Spec) *api.FieldError {
 	switch {
-	case s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, notIDRune)):
+	case s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, cfapi.NotIDRune)):
 		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
 	case s.Name == "":
 		return &api.FieldError{Field: "spec.name", Reason: "is required"}
@@ -56,38 +56,14 @@ func validate(s *Spec) *api.FieldError {
 		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", cfapi.MaxCommentLen)}
 	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
 		return &api.FieldError{Field: "spec.comment", Reason: "must not contain control characters or newlines"}
-	case s.ID != "" && !isUUID(s.ID):
+	case s.ID != "" && !cfapi.IsUUID(s.ID):
 		return &api.FieldError{Field: "spec.id", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.ID)}
 	case s.TakeOver != "" && s.ID != "":
 		return &api.FieldError{Field: "spec.takeOver", Reason: "give either id (adopt that network) or takeOver (own the network a previous controller created), not both"}
-	case s.TakeOver != "" && !isUUID(s.TakeOver):
+	case s.TakeOver != "" && !cfapi.IsUUID(s.TakeOver):
 		return &api.FieldError{Field: "spec.takeOver", Reason: fmt.Sprintf("%q is not a virtual network id (a UUID)", s.TakeOver)}
 	case s.Credentials != nil && s.AccountID == "":
 		return &api.FieldError{Field: "spec.accountId", Reason: "is required with spec.credentials"}
 	}
 	return cfapi.ValidateCredentials(s.Credentials)
-}
-
-func notIDRune(r rune) bool {
-	return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-}
-
-// isUUID accepts the 8-4-4-4-12 hex form, any case.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
