@@ -1,8 +1,11 @@
 package api
 
+import "encoding/json"
+
 // The fragment specs of the Cloudflare target kinds: what producers send
 // (the admin API, the Kubernetes ingest, Terraform) and what the kinds in
-// sync/tunnel, sync/dns, sync/access, sync/route and sync/vnet validate,
+// sync/tunnel, sync/dns, sync/access, sync/accessgroup, sync/route and
+// sync/vnet validate,
 // aggregate and flush. They live here, with the other wire types, so every
 // producer writes the one shape the kinds read.
 
@@ -14,6 +17,7 @@ const (
 	KindAccessApplication   = "cloudflare.AccessApplication"
 	KindNetworkRoute        = "cloudflare.NetworkRoute"
 	KindVirtualNetwork      = "cloudflare.VirtualNetwork"
+	KindAccessGroup         = "cloudflare.AccessGroup"
 )
 
 // The tunnel configuration types are both the fragment spec (what producers send)
@@ -311,6 +315,40 @@ type VirtualNetworkSpec struct {
 	// TakeOver is the id of a network that the controller conflux-sync
 	// replaces created (e.g. a status.virtualNetworkId): if it exists, it
 	// is owned as if conflux-sync had created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// AccessGroupSpec is a cloudflare.AccessGroup fragment (and, canonicalised,
+// the target's desired state); see docs/api.md.
+//
+// Rules are kept as the API's own rule objects (e.g. {"email":{"email":
+// "a@example.com"}}, {"everyone":{}}) rather than a Go type per rule: the
+// API has two dozen rule types and adds more, and a rule is passed to it
+// verbatim. Validation checks each rule's shape only: an object with
+// exactly one known rule key whose value is an object.
+type AccessGroupSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Include: a user matching any of these rules is in the group (at
+	// least one is required, as the API requires).
+	Include []json.RawMessage `json:"include"`
+	// Exclude: a user matching any of these is not in the group.
+	Exclude []json.RawMessage `json:"exclude,omitempty"`
+	// Require: a user must match all of these as well.
+	Require []json.RawMessage `json:"require,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing group
+	// with this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this group (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a group that the controller conflux-sync
+	// replaces created: if it exists, it is owned as if conflux-sync had
+	// created it.
 	TakeOver string `json:"takeOver,omitempty"`
 	// Credentials names the Kubernetes Secret key holding the API token to
 	// use instead of the server's static credentials; AccountID is then

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/conflux-sync/conflux-sync/sync/access"
+	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
@@ -22,6 +23,7 @@ func sinkKinds() []kind.Kind {
 		tunnel.New(),
 		dns.New(),
 		access.New(),
+		accessgroup.New(),
 		route.New(),
 		vnet.New(),
 		conflux.New(),
@@ -49,6 +51,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			tunnel.NewConfigFlusher(clients, n.store, n.log),
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
+			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

@@ -38,6 +38,17 @@ type accountState struct {
 	AccessApps  []accessAppState `json:"access_apps"`
 	Routes      []routeState     `json:"routes"`
 	Vnets       []vnetState      `json:"virtual_networks,omitempty"`
+	Groups      []groupState     `json:"access_groups,omitempty"`
+}
+
+type groupState struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Include []any     `json:"include"`
+	Exclude []any     `json:"exclude,omitempty"`
+	Require []any     `json:"require,omitempty"`
+	Created time.Time `json:"created_at"`
+	Updated time.Time `json:"updated_at"`
 }
 
 type vnetState struct {
@@ -187,6 +198,10 @@ func (s *Server) restore(st *stateFile) {
 			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
 				policies: ap.Policies, created: ap.Created, updated: ap.Updated})
 		}
+		for _, gs := range as.Groups {
+			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
+				exclude: gs.Exclude, require: gs.Require, created: gs.Created, updated: gs.Updated})
+		}
 		for _, rs := range as.Routes {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
 				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
@@ -268,6 +283,10 @@ func (a *account) state() accountState {
 	for _, ap := range a.apps {
 		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
 			Policies: ap.policies, Created: ap.created, Updated: ap.updated})
+	}
+	for _, g := range a.groups {
+		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,
+			Exclude: g.exclude, Require: g.require, Created: g.created, Updated: g.updated})
 	}
 	for _, rt := range a.routes {
 		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,

@@ -61,8 +61,9 @@ type Server struct {
 // account holds account-level resources.
 type account struct {
 	id      string
-	tunnels []*tunnel    // creation order
-	apps    []*accessApp // creation order
+	tunnels []*tunnel      // creation order
+	apps    []*accessApp   // creation order
+	groups  []*accessGroup // creation order
 	routes  []*tunnelRoute
 	vnets   []*virtualNetwork // creation order; the default is made lazily
 }
@@ -214,6 +215,11 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/access/apps/{id}", s.getAccessApp)
 	s.route("PUT /accounts/{account}/access/apps/{id}", s.updateAccessApp)
 	s.route("DELETE /accounts/{account}/access/apps/{id}", s.deleteAccessApp)
+	s.route("GET /accounts/{account}/access/groups", s.listAccessGroups)
+	s.route("POST /accounts/{account}/access/groups", s.createAccessGroup)
+	s.route("GET /accounts/{account}/access/groups/{id}", s.getAccessGroup)
+	s.route("PUT /accounts/{account}/access/groups/{id}", s.updateAccessGroup)
+	s.route("DELETE /accounts/{account}/access/groups/{id}", s.deleteAccessGroup)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

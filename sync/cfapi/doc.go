@@ -21,6 +21,7 @@ const (
 	KindAccessApplication   = api.KindAccessApplication
 	KindNetworkRoute        = api.KindNetworkRoute
 	KindVirtualNetwork      = api.KindVirtualNetwork
+	KindAccessGroup         = api.KindAccessGroup
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's
