@@ -563,6 +563,12 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		return get("/accounts/"+account+"/teamnet/routes?is_deleted=false&virtual_network_id="+vnets[0].ID, &routes) &&
 			len(routes) == 1 && routes[0].Network == "10.99.0.0/16"
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo Access group", func() bool {
+		var groups []struct {
+			Name string `json:"name"`
+		}
+		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 && groups[0].Name == "staff"
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with

@@ -82,6 +82,8 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(`{"records":[{"name":"app.example.com","type":"CNAME","tunnel":"ClusterTunnel/demo","proxied":true}]}`)},
 		{Target: api.TargetRef{Kind: cfapi.KindVirtualNetwork, Name: "lab"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"lab","comment":"demo lab network"}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessGroup, Name: "staff"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"staff","include":[{"email_domain":{"domain":"example.com"}}]}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
