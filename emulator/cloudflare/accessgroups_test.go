@@ -109,6 +109,7 @@ func TestAccessGroupValidation(t *testing.T) {
 	}
 }
 
+// A create is saved before it is answered; a restart restores the group.
 func TestAccessGroupsPersist(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	cfg := emu.Config{Tokens: map[string]emu.TokenScope{testToken: {Accounts: []string{acct}}}, StateFile: path}
@@ -120,9 +121,6 @@ func TestAccessGroupsPersist(t *testing.T) {
 	g, err := e.api.CreateAccessGroup(ctx(t), cf.AccountIdentifier(acct), cf.CreateAccessGroupParams{Name: "staff",
 		Include: rules(t, `[{"group":{"id":"abc"}}]`)})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
 	s2, err := emu.Open(cfg)

@@ -11,6 +11,7 @@
 //	GET    /accounts/{a}/cfd_tunnel[/{id}], POST, DELETE, GET .../{id}/token
 //	GET    /accounts/{a}/cfd_tunnel/{id}/configurations, PUT
 //	GET    /accounts/{a}/access/apps[/{id}], POST, PUT (full replace), DELETE
+//	GET    /accounts/{a}/access/groups[/{id}], POST, PUT (full replace), DELETE
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
 //	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
 //
@@ -23,7 +24,12 @@
 // virtual networks keep absent fields and apply present ones, so
 // "comment":"" clears a comment. An Access app PUT replaces the app: absent
 // fields return to their defaults, except an absent policies list, which
-// keeps the current policies as cloudflare-go documents. DNS records get the real same-name
+// keeps the current policies as cloudflare-go documents. Access groups
+// keep their rules as sent; a create or PUT without a name, without an
+// include rule, or with a rule that is not an object with one known rule
+// key (whose value is an object) is refused with 400/12130 (the code the
+// emulator uses for every Access refusal; the real API's codes for these
+// were not confirmed), an unknown id is 404/12130. DNS records get the real same-name
 // rules (81053/81054/81056/81058) and proxied A/AAAA records to private,
 // loopback, link-local, CGNAT or 1.1.1.1-style targets are refused with
 // 1004/9003 (and report "proxiable":false), in the batch endpoint too.
@@ -38,7 +44,7 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps, routes and virtual networks (deleted ones included), as
+// Access apps and groups, routes and virtual networks (deleted ones included), as
 // {"version":1,...}. Files written before virtual networks were saved load
 // fine: their default_virtual_network_id becomes the default network and
 // other vnet ids named by routes become networks "vnet-<id prefix>".
