@@ -98,7 +98,7 @@ func sortedSet(in []string) []string {
 }
 
 func validate(s *Spec) *api.FieldError {
-	if fe := checkAccountID("spec.accountId", s.AccountID); fe != nil {
+	if fe := cfapi.CheckAccountID("spec.accountId", s.AccountID); fe != nil {
 		return fe
 	}
 	switch {
@@ -153,19 +153,8 @@ func validate(s *Spec) *api.FieldError {
 	return cfapi.ValidateCredentials(s.Credentials)
 }
 
-func checkAccountID(field, id string) *api.FieldError {
-	if id != "" && (len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return !isIDRune(r) })) {
-		return &api.FieldError{Field: field, Reason: "must be a Cloudflare account id (letters and digits)"}
-	}
-	return nil
-}
-
-func isIDRune(r rune) bool {
-	return r < utf8.RuneSelf && (r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r))
-}
-
 func checkID(id string) string {
-	if len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return !isIDRune(r) }) {
+	if len(id) > 64 || strings.ContainsFunc(id, cfapi.NotIDRune) {
 		return "must be an Access application id (a UUID)"
 	}
 	return ""

@@ -43,8 +43,8 @@ func Canonical(s Spec) Spec {
 }
 
 func validate(s *Spec) *api.FieldError {
-	if s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, cfapi.NotIDRune)) {
-		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
+	if fe := cfapi.CheckAccountID("spec.accountId", s.AccountID); fe != nil {
+		return fe
 	}
 	if s.Network == "" {
 		return &api.FieldError{Field: "spec.network", Reason: "is required (a CIDR such as 10.0.0.0/8)"}

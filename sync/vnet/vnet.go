@@ -40,18 +40,13 @@ func Canonical(s Spec) Spec {
 }
 
 func validate(s *Spec) *api.FieldError {
+	if fe := cfapi.CheckAccountID("spec.accountId", s.AccountID); fe != nil {
+		return fe
+	}
+	if fe := cfapi.CheckObjectName("spec.name", s.Name, maxNameLen); fe != nil {
+		return fe
+	}
 	switch {
-	case s.AccountID != "" && (len(s.AccountID) > 64 || strings.ContainsFunc(s.AccountID, cfapi.NotIDRune)):
-		return &api.FieldError{Field: "spec.accountId", Reason: "must be a Cloudflare account id (letters and digits)"}
-	case s.Name == "":
-		return &api.FieldError{Field: "spec.name", Reason: "is required"}
-	case strings.TrimSpace(s.Name) != s.Name:
-		// Routes find a network by its exact name.
-		return &api.FieldError{Field: "spec.name", Reason: "must not start or end with spaces"}
-	case utf8.RuneCountInString(s.Name) > maxNameLen:
-		return &api.FieldError{Field: "spec.name", Reason: fmt.Sprintf("is longer than %d characters", maxNameLen)}
-	case strings.IndexFunc(s.Name, unicode.IsControl) >= 0 || !utf8.ValidString(s.Name):
-		return &api.FieldError{Field: "spec.name", Reason: "must be valid UTF-8 without control characters"}
 	case utf8.RuneCountInString(s.Comment) > cfapi.MaxCommentLen:
 		return &api.FieldError{Field: "spec.comment", Reason: fmt.Sprintf("is longer than %d characters", cfapi.MaxCommentLen)}
 	case strings.IndexFunc(s.Comment, unicode.IsControl) >= 0:
