@@ -32,6 +32,10 @@ func (g *accessGroup) json() map[string]any {
 		"id": g.id, "name": g.name,
 		"include": orNoRules(g.include), "exclude": orNoRules(g.exclude), "require": orNoRules(g.require),
 		"created_at": g.created, "updated_at": g.updated,
+		// Cloudflare's schema types is_default in answers as a rule list
+		// (requests take a boolean); a group that is not the account's
+		// default has none.
+		"is_default": []any{},
 	}
 }
 

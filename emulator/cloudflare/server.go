@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,9 @@ type Server struct {
 	stateFile string
 	// tokenUse counts the requests of each token (by fingerprint).
 	tokenUse fault.TokenUsage
+	// patterns are the API routes served, "METHOD /path" relative to
+	// /client/v4, in registration order; fixed once New returns.
+	patterns []string
 
 	mu       sync.Mutex
 	tokens   map[string]TokenScope
@@ -153,6 +157,7 @@ type handler func(w http.ResponseWriter, r *http.Request, scope TokenScope) *api
 func (s *Server) route(pattern string, h handler) {
 	method, path, _ := strings.Cut(pattern, " ")
 	mutates := method != http.MethodGet
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(method+" "+apiPrefix+path, func(w http.ResponseWriter, r *http.Request) {
 		tok, scope, aerr := s.authenticate(r)
 		if aerr != nil {
@@ -242,6 +247,10 @@ func serveUnrouted(w http.ResponseWriter, r *http.Request) {
 		{Code: 7000, Message: "No route for that URI"},
 	}})
 }
+
+// APIRoutes returns the API routes the emulator serves, "METHOD /path"
+// relative to /client/v4 with {name} wildcards, as Requests keys them.
+func (s *Server) APIRoutes() []string { return slices.Clone(s.patterns) }
 
 // Requests returns a copy of the per-route request counts, keyed
 // "METHOD /route/{pattern}" relative to /client/v4.

@@ -20,14 +20,19 @@ func (z *zone) json() map[string]any {
 	return map[string]any{
 		"id": z.id, "name": z.name, "status": "active", "paused": false, "type": "full",
 		"development_mode": 0, "name_servers": []string{"ada.ns.cloudflare.com", "bob.ns.cloudflare.com"},
-		"original_name_servers": []string{},
-		"account":               map[string]any{"id": z.account, "name": z.account},
-		"owner":                 map[string]any{"id": "", "type": "user", "email": ""},
+		"original_name_servers": []string{}, "original_registrar": nil, "original_dnshost": nil,
+		"vanity_name_servers": []string{}, "cname_suffix": "cdn.cloudflare.net",
+		"account":     map[string]any{"id": z.account, "name": z.account},
+		"owner":       map[string]any{"id": nil, "name": nil, "type": "user", "email": nil},
+		"tenant":      map[string]any{"id": nil, "name": nil},
+		"tenant_unit": map[string]any{"id": nil},
 		"plan": map[string]any{"id": "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "name": "Free Website",
-			"price": 0, "currency": "USD", "is_subscribed": true},
+			"price": 0, "currency": "USD", "frequency": "", "is_subscribed": true, "can_subscribe": false,
+			"legacy_id": "free", "legacy_discount": false, "externally_managed": false},
 		"permissions": []string{},
-		"meta":        map[string]any{"page_rule_quota": 3, "wildcard_proxiable": false, "phishing_detected": false},
-		"created_on":  z.created, "modified_on": z.created,
+		"meta": map[string]any{"step": 2, "custom_certificate_quota": 0, "page_rule_quota": 3,
+			"phishing_detected": false, "cdn_only": false, "dns_only": false, "foundation_dns": false},
+		"created_on": z.created, "modified_on": z.created, "activated_on": z.created,
 	}
 }
 
