@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 type crdDataField struct {
 	crd, api string
 	get      func(d *v1alpha2.DNSRecordData) any // nil: not set
+	// decimal: a number the CRD holds as a string ("23.5"), parsed.
+	decimal bool
 }
 
 func int32Field(crd, apiName string, f func(d *v1alpha2.DNSRecordData) *int32) crdDataField {
@@ -39,7 +40,7 @@ func stringField(crd, apiName string, f func(d *v1alpha2.DNSRecordData) string) 
 // decimalField is a LOC number the CRD holds as a string ("23.5").
 func decimalField(crd, apiName string, f func(d *v1alpha2.DNSRecordData) string) crdDataField {
 	fd := stringField(crd, apiName, f)
-	fd.crd = "~" + crd // parsed, see recordData
+	fd.decimal = true
 	return fd
 }
 
@@ -167,13 +168,13 @@ func dataRecord(base api.DNSRecord, s *v1alpha2.DNSRecordSpec, typ string, ps *p
 	data := map[string]any{}
 	for _, f := range fields {
 		v := f.get(s.Data)
-		crd := strings.TrimPrefix(f.crd, "~")
+		crd := f.crd
 		switch {
 		case v == nil && f.api == "value" && typ != "CAA":
 			// HTTPS/SVCB parameters may be empty.
 		case v == nil:
 			ps.add("spec.data."+crd, "is required for %s records", typ)
-		case strings.HasPrefix(f.crd, "~"):
+		case f.decimal:
 			n, err := strconv.ParseFloat(v.(string), 64)
 			if err != nil {
 				ps.add("spec.data."+crd, "%q is not a number", v)
@@ -185,7 +186,7 @@ func dataRecord(base api.DNSRecord, s *v1alpha2.DNSRecordSpec, typ string, ps *p
 		}
 	}
 	for _, f := range allCRDDataFields {
-		if f.get(s.Data) == nil || slices.ContainsFunc(fields, func(g crdDataField) bool { return strings.TrimPrefix(g.crd, "~") == f.crd }) {
+		if f.get(s.Data) == nil || slices.ContainsFunc(fields, func(g crdDataField) bool { return g.crd == f.crd }) {
 			continue
 		}
 		if typ == "SRV" && (f.crd == "service" || f.crd == "proto") {
@@ -239,7 +240,7 @@ func checkSRVLabel(name, field, v string, ps *problems) {
 func crdFieldNames(fields []crdDataField) string {
 	names := make([]string, len(fields))
 	for i, f := range fields {
-		names[i] = strings.TrimPrefix(f.crd, "~")
+		names[i] = f.crd
 	}
 	return strings.Join(names, ", ")
 }
@@ -251,5 +252,5 @@ func dataTypeNote() string {
 		types = append(types, t)
 	}
 	slices.Sort(types)
-	return fmt.Sprint(strings.Join(types, ", "))
+	return strings.Join(types, ", ")
 }
