@@ -174,17 +174,28 @@ type DNSSpec struct {
 type DNSRecord struct {
 	// Name is the FQDN, inside the target zone.
 	Name string `json:"name"`
-	// Type is A, AAAA, CNAME, TXT or MX.
+	// Type is A, AAAA, CNAME, MX, NS, PTR, TXT or OPENPGPKEY (content
+	// types), or CAA, CERT, DNSKEY, DS, HTTPS, LOC, NAPTR, SMIMEA, SSHFP,
+	// SRV, SVCB, TLSA or URI (data types).
 	Type string `json:"type"`
-	// Content is the record value. Exactly one of Content and Tunnel.
+	// Content is the record value of a content type. Exactly one of
+	// Content and Tunnel there; never on a data type, whose content
+	// Cloudflare builds from Data.
 	Content string `json:"content,omitempty"`
+	// Data is the record value of a data type: its fields as the
+	// Cloudflare API names them (e.g. SRV {"priority", "weight", "port",
+	// "target"}; see docs/api.md for every type). In Desired every field
+	// of the type is present, numbers are JSON numbers, host names
+	// lower-case without the trailing dot and hex digits lower-case.
+	Data map[string]any `json:"data,omitempty"`
 	// Tunnel names a cloudflare.Tunnel target (CNAME only): the content
 	// becomes "<tunnel id>.cfargotunnel.com" when flushed.
 	Tunnel string `json:"tunnel,omitempty"`
 	// TTL is 1 (automatic) or 60..86400; 0 means 1.
 	TTL     int  `json:"ttl,omitempty"`
 	Proxied bool `json:"proxied"`
-	// Priority is required for MX and refused otherwise.
+	// Priority is required for MX and URI and refused otherwise (SRV,
+	// HTTPS and SVCB carry theirs in Data).
 	Priority *int     `json:"priority,omitempty"`
 	Comment  string   `json:"comment,omitempty"`
 	Tags     []string `json:"tags,omitempty"`

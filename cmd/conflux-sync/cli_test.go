@@ -569,6 +569,20 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 && groups[0].Name == "staff"
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo SRV record with its data", func() bool {
+		var zones []struct {
+			ID string `json:"id"`
+		}
+		if !get("/zones?name=example.com", &zones) || len(zones) != 1 {
+			return false
+		}
+		var recs []struct {
+			Data struct {
+				Port float64 `json:"port"`
+			} `json:"data"`
+		}
+		return get("/zones/"+zones[0].ID+"/dns_records?type=SRV", &recs) && len(recs) == 1 && recs[0].Data.Port == 5060
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with

@@ -84,6 +84,10 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"lab","comment":"demo lab network"}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindAccessGroup, Name: "staff"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"staff","include":[{"email_domain":{"domain":"example.com"}}]}`, devAccount))},
+		// Structured records beside the Ingress's CNAME in one zone.
+		{Target: api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(`{"records":[{"name":"_sip._tcp.example.com","type":"SRV","data":{"priority":10,"weight":5,"port":5060,"target":"sip.example.com"}},` +
+				`{"name":"example.com","type":"CAA","data":{"flags":0,"tag":"issue","value":"letsencrypt.org"}}]}`)},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
@@ -145,6 +149,7 @@ See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
+    (the zone also has an SRV and a CAA record, written from their data: ...dns_records?type=SRV)
 
 It also published a Conflux config with a stable release and a canary:
   %[1]s targets get conflux.Config acme/shop/prod/db.json

@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -13,17 +14,20 @@ import (
 // dnsRecord is a stored record. Names are FQDN, lower-case. The tags name
 // its fields in the state file.
 type dnsRecord struct {
-	ID       string    `json:"id"`
-	Type     string    `json:"type"`
-	Name     string    `json:"name"`
-	Content  string    `json:"content"`
-	TTL      int       `json:"ttl"`
-	Proxied  bool      `json:"proxied"`
-	Priority *int      `json:"priority,omitempty"`
-	Comment  string    `json:"comment,omitempty"`
-	Tags     []string  `json:"tags,omitempty"`
-	Created  time.Time `json:"created_on"`
-	Modified time.Time `json:"modified_on"`
+	ID       string   `json:"id"`
+	Type     string   `json:"type"`
+	Name     string   `json:"name"`
+	Content  string   `json:"content"`
+	TTL      int      `json:"ttl"`
+	Proxied  bool     `json:"proxied"`
+	Priority *int     `json:"priority,omitempty"`
+	Comment  string   `json:"comment,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	// Data holds the fields of a structured type (see recordData), every
+	// one present; nil for other types.
+	Data     map[string]any `json:"data,omitempty"`
+	Created  time.Time      `json:"created_on"`
+	Modified time.Time      `json:"modified_on"`
 }
 
 // dnsInput is a create/put/patch body. Pointers distinguish absent fields;
@@ -40,6 +44,8 @@ type dnsInput struct {
 	Priority *int      `json:"priority"`
 	Comment  *string   `json:"comment"`
 	Tags     *[]string `json:"tags"`
+	// Data replaces the whole data object of a structured record.
+	Data map[string]any `json:"data"`
 }
 
 func proxiable(t string) bool { return t == "A" || t == "AAAA" || t == "CNAME" }
@@ -99,6 +105,9 @@ func (z *zone) recordJSON(rec *dnsRecord) map[string]any {
 	if rec.Priority != nil {
 		m["priority"] = *rec.Priority
 	}
+	if rec.Data != nil {
+		m["data"] = rec.Data
+	}
 	return m
 }
 
@@ -120,7 +129,12 @@ func (z *zone) fqdn(n string) string {
 
 // validateRecord applies the field rules and the same-name conflict rules
 // against records (excluding rec itself).
+// A structured type's content is built from its data first (see
+// buildFromData).
 func validateRecord(rec *dnsRecord, records []*dnsRecord) *apiError {
+	if aerr := buildFromData(rec); aerr != nil {
+		return aerr
+	}
 	if rec.Type == "" || rec.Name == "" || rec.Content == "" {
 		return dnsValidation(9000, "DNS record requires type, name and content.")
 	}
@@ -203,6 +217,9 @@ func (z *zone) applyInput(rec *dnsRecord, in dnsInput, patch bool) {
 	}
 	if in.Tags != nil {
 		rec.Tags = slices.Clone(*in.Tags)
+	}
+	if in.Data != nil {
+		rec.Data = maps.Clone(in.Data)
 	}
 	// Proxied records are always "automatic" TTL.
 	if rec.Proxied {

@@ -34,6 +34,18 @@
 // loopback, link-local, CGNAT or 1.1.1.1-style targets are refused with
 // 1004/9003 (and report "proxiable":false), in the batch endpoint too.
 //
+// Structured DNS records (CAA, CERT, DNSKEY, DS, HTTPS, LOC, NAPTR, SMIMEA,
+// SRV, SSHFP, SVCB, TLSA, URI) take a data object with the API's field
+// names (recordData): each missing field is one 400/9101 error "<field> is
+// a required data field." as the API answers; a value of the wrong type or
+// out of range is 400/9102 (the emulator's code: the API's was not
+// confirmed). The content is built from the data in zone-file order (SRV
+// "priority weight port target", CAA `flags tag "value"`, LOC with its
+// decimals and metres), data is echoed with every field, and SRV also
+// returns the deprecated top-level priority. A PATCH with data replaces the
+// whole data object; one without keeps it. The type filter and pagination
+// of the list cover them like every record.
+//
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go. /__emulator/tokens

@@ -58,6 +58,7 @@ func seedForRestart(t *testing.T, a *env) string {
 		{Type: "CNAME", Name: "app", Content: keep.ID + ".cfargotunnel.com", Proxied: ptr(true), Comment: "managed by conflux-sync"},
 		{Type: "TXT", Name: "_owner.app", Content: "heritage=conflux-sync", TTL: 300},
 		{Type: "A", Name: "@", Content: "192.0.2.1"},
+		{Type: "SRV", Name: "_sip._tcp", Data: map[string]any{"priority": 10, "weight": 5, "port": 5060, "target": "sip.example.com"}},
 	} {
 		if _, err := a.api.CreateDNSRecord(c, cf.ZoneIdentifier(zoneID), p); err != nil {
 			t.Fatal(err)

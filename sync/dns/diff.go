@@ -25,11 +25,13 @@ type want struct {
 // remote is a record as listed, with its ownership decided.
 type remote struct {
 	id, name, typ, content string
-	ttl                    int
-	proxied                bool
-	priority               *int
-	comment                string
-	tags                   []string
+	// data is the record's data as the API returns it (data types).
+	data     map[string]any
+	ttl      int
+	proxied  bool
+	priority *int
+	comment  string
+	tags     []string
 	// marked: the comment carries our marker. owned: marked, recorded as
 	// ours, or proven by a desired record's takeover evidence.
 	marked, owned bool
@@ -42,6 +44,9 @@ func fromAPI(r cloudflare.DNSRecord, marker string, ownedIDs map[string]bool) re
 	out := remote{
 		id: r.ID, name: strings.ToLower(r.Name), typ: strings.ToUpper(r.Type), content: r.Content,
 		ttl: r.TTL, proxied: r.Proxied != nil && *r.Proxied, comment: r.Comment,
+	}
+	if d, ok := r.Data.(map[string]any); ok {
+		out.data = d
 	}
 	if r.Priority != nil {
 		p := int(*r.Priority)
@@ -61,15 +66,18 @@ func fromAPI(r cloudflare.DNSRecord, marker string, ownedIDs map[string]bool) re
 // field is sent so a patch leaves nothing of the old record behind: tags
 // [] clears tags (null would keep them), comment always carries the marker.
 type recordBody struct {
-	ID       string   `json:"id,omitempty"`
-	Type     string   `json:"type"`
-	Name     string   `json:"name"`
-	Content  string   `json:"content"`
-	TTL      int      `json:"ttl"`
-	Proxied  bool     `json:"proxied"`
-	Priority *int     `json:"priority,omitempty"`
-	Comment  string   `json:"comment"`
-	Tags     []string `json:"tags"`
+	ID   string `json:"id,omitempty"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// Content is empty (and left out) for data types: the API builds it
+	// from Data.
+	Content  string         `json:"content,omitempty"`
+	Data     map[string]any `json:"data,omitempty"`
+	TTL      int            `json:"ttl"`
+	Proxied  bool           `json:"proxied"`
+	Priority *int           `json:"priority,omitempty"`
+	Comment  string         `json:"comment"`
+	Tags     []string       `json:"tags"`
 }
 
 func bodyOf(w *want, id string) recordBody {
@@ -77,7 +85,7 @@ func bodyOf(w *want, id string) recordBody {
 	if tags == nil {
 		tags = []string{}
 	}
-	return recordBody{ID: id, Type: w.Type, Name: w.Name, Content: w.Content, TTL: w.TTL, Proxied: w.Proxied,
+	return recordBody{ID: id, Type: w.Type, Name: w.Name, Content: w.Content, Data: w.Data, TTL: w.TTL, Proxied: w.Proxied,
 		Priority: w.Priority, Comment: w.comment, Tags: tags}
 }
 
@@ -140,7 +148,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 	keep := func(w *want, i int) {
 		r := &remotes[i]
 		used[i] = true
-		p.ids[idKey(w.Name, w.Type, w.Content)] = r.id
+		p.ids[idKey(w.Name, w.Type, value(&w.Record))] = r.id
 		changes := recordChanges(w, r)
 		if len(changes) > 0 {
 			p.patches = append(p.patches, bodyOf(w, r.id))
@@ -155,7 +163,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 	pending := make([]*want, 0, len(wants))
 	for i := range wants {
 		w := &wants[i]
-		j := find(w.Name, func(r *remote) bool { return r.owned && r.typ == w.Type && sameContent(w.Type, w.Content, r.content) })
+		j := find(w.Name, func(r *remote) bool { return r.owned && r.typ == w.Type && sameValue(w, r) })
 		if j >= 0 {
 			keep(w, j)
 			continue
@@ -163,7 +171,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 		// The same value in a record that is not ours: patching one of ours
 		// to it would be refused as a duplicate, so it is that record or
 		// nothing.
-		j = find(w.Name, func(r *remote) bool { return !r.owned && r.typ == w.Type && sameContent(w.Type, w.Content, r.content) })
+		j = find(w.Name, func(r *remote) bool { return !r.owned && r.typ == w.Type && sameValue(w, r) })
 		if j >= 0 {
 			if w.Adopt {
 				keep(w, j)
@@ -188,7 +196,7 @@ func diff(wants []want, remotes []remote, waiting []waitingRecord) plan {
 		switch {
 		case len(blockers) == 0:
 			p.posts = append(p.posts, bodyOf(w, ""))
-			p.lines = append(p.lines, "create DNS record "+describe(w.Name, w.Type, w.Content))
+			p.lines = append(p.lines, "create DNS record "+describe(w.Name, w.Type, value(&w.Record)))
 		case w.Adopt && (len(blockers) == 1 || w.Type != "CNAME"):
 			keep(w, blockers[0])
 		case w.Adopt:
@@ -323,7 +331,9 @@ func recordChanges(w *want, r *remote) []string {
 	if r.typ != w.Type {
 		out = append(out, fmt.Sprintf("type %s -> %s", r.typ, w.Type))
 	}
-	if !sameContent(w.Type, w.Content, r.content) {
+	if isDataType(w.Type) {
+		out = append(out, dataChanges(w.Type, w.Data, r.data)...)
+	} else if !sameContent(w.Type, w.Content, r.content) {
 		out = append(out, fmt.Sprintf("content %s -> %s", shorten(r.content), shorten(w.Content)))
 	}
 	if r.ttl != w.TTL {
@@ -332,7 +342,7 @@ func recordChanges(w *want, r *remote) []string {
 	if r.proxied != w.Proxied {
 		out = append(out, fmt.Sprintf("proxied %t -> %t", r.proxied, w.Proxied))
 	}
-	if w.Type == "MX" && (r.priority == nil || w.Priority == nil || *r.priority != *w.Priority) {
+	if (w.Type == "MX" || w.Type == "URI") && (r.priority == nil || w.Priority == nil || *r.priority != *w.Priority) {
 		out = append(out, fmt.Sprintf("priority %s -> %s", orNone(r.priority), orNone(w.Priority)))
 	}
 	if !slices.Equal(r.tags, w.Tags) {
@@ -351,6 +361,15 @@ func orNone(p *int) string {
 	return fmt.Sprint(*p)
 }
 
+// sameValue reports whether r holds w's value: its data field by field
+// for data types, else its content.
+func sameValue(w *want, r *remote) bool {
+	if isDataType(w.Type) {
+		return len(dataChanges(w.Type, w.Data, r.data)) == 0
+	}
+	return sameContent(w.Type, w.Content, r.content)
+}
+
 // sameContent compares values the way the API does: addresses by value,
 // host names without case or trailing dot, TXT exactly.
 func sameContent(typ, a, b string) bool {
@@ -361,7 +380,7 @@ func sameContent(typ, a, b string) bool {
 		if err1 == nil && err2 == nil {
 			return x == y
 		}
-	case "CNAME", "MX":
+	case "CNAME", "MX", "NS", "PTR":
 		return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
 	}
 	return a == b

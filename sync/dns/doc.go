@@ -18,18 +18,35 @@
 //	   {"name": "api.example.com", "type": "A", "content": "203.0.113.7", "ttl": 300,
 //	    "comment": "team api", "tags": ["team:api"]},
 //	   {"name": "mail.example.com", "type": "MX", "content": "mx1.example.net", "priority": 10},
+//	   {"name": "_sip._tcp.example.com", "type": "SRV",
+//	    "data": {"priority": 10, "weight": 5, "port": 5060, "target": "sip.example.com"}},
+//	   {"name": "example.com", "type": "CAA", "data": {"flags": 0, "tag": "issue", "value": "letsencrypt.org"}},
 //	   {"name": "legacy.example.com", "type": "CNAME", "content": "old.example.net", "adopt": true},
 //	   {"name": "web.example.com", "type": "CNAME", "tunnel": "ClusterTunnel/edge", "proxied": true,
 //	    "takeOver": {"registry": "cfargotunnel"}}
 //	 ]}
 //
 // name is a fully qualified name inside the zone ("@" and relative names
-// are refused); type is A, AAAA, CNAME, TXT or MX (MX needs priority).
-// Exactly one of content and tunnel is given; tunnel (CNAME only) names a
+// are refused). type is every type Cloudflare serves: A, AAAA, CNAME, MX,
+// NS, PTR, TXT and OPENPGPKEY take content (MX and URI need priority);
+// CAA, CERT, DNSKEY, DS, HTTPS, LOC, NAPTR, SMIMEA, SSHFP, SRV, SVCB, TLSA
+// and URI take data, an object with the type's fields as the Cloudflare API
+// names them (dataTypes lists them with their ranges; docs/api.md has the
+// table), from which Cloudflare builds the content. For a content type
+// exactly one of content and tunnel is given; tunnel (CNAME only) names a
 // cloudflare.Tunnel target and becomes "<tunnel id>.cfargotunnel.com" at
-// flush time. ttl is 1 (automatic, the default) or 60..86400; proxied
-// records always get ttl 1, as the API does. adopt takes over an existing
-// record that conflux-sync did not create.
+// flush time. Only A, AAAA and CNAME may be proxied. ttl is 1 (automatic,
+// the default) or 60..86400 (the API's 30 for Enterprise zones is refused:
+// the kind does not know a zone's plan); proxied records always get ttl 1,
+// as the API does. adopt takes over an existing record that conflux-sync
+// did not create.
+//
+// The data of a data type is compared with what the API returns field by
+// field (numbers by value, host names without case or trailing dot, hex
+// without case), never through the content the API builds, so a record is
+// written only when a field differs. Records of one name and type are told
+// apart by their data's zone-file form ("10 5 5060 sip.example.com"), which
+// also names them in plans and downstream ids.
 //
 // credentials (optional, {"namespace", "name", "key"}) names a Kubernetes
 // Secret key holding the API token for the zone, instead of the server's

@@ -379,6 +379,10 @@ func (w *batchWriter) write(ctx context.Context, changes []change) error {
 		content := r.Content
 		if i < len(body.Posts) && strings.EqualFold(body.Posts[i].Name, r.Name) && body.Posts[i].Type == r.Type {
 			content = body.Posts[i].Content
+			if isDataType(r.Type) {
+				// Keyed by our presentation, as diff keys data records.
+				content = presentation(r.Type, body.Posts[i].Data)
+			}
 		}
 		w.p.ids[idKey(strings.ToLower(r.Name), r.Type, content)] = r.ID
 	}

@@ -143,7 +143,7 @@ func (Kind) Aggregate(target api.TargetRef, fragments []api.Fragment) (kind.Resu
 	out.AccountID = account
 	slices.SortFunc(out.Records, func(a, b Record) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Type, b.Type),
-			strings.Compare(a.Content, b.Content), strings.Compare(a.Tunnel, b.Tunnel))
+			strings.Compare(value(&a), value(&b)), strings.Compare(a.Tunnel, b.Tunnel))
 	})
 	desired, err := json.Marshal(out)
 	if err != nil {

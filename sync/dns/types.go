@@ -55,10 +55,10 @@ func (k key) String() string { return k.name + " " + k.typ }
 func keyOf(r *Record) key { return key{r.Name, r.Type} }
 
 // recordValue is what tells two records of one key apart in a spec: the
-// content or the tunnel reference.
+// content, the data or the tunnel reference.
 func recordValue(r *Record) string {
 	if r.Tunnel != "" {
 		return "tunnel:" + r.Tunnel
 	}
-	return r.Content
+	return value(r)
 }

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -100,26 +101,44 @@ func normalizeRecord(r *Record, zone, path string) *api.FieldError {
 	r.Name = name
 
 	typ := strings.ToUpper(r.Type)
-	switch typ {
-	case "A", "AAAA", "CNAME", "TXT", "MX":
-	case "":
-		return fe(".type", "is required: A, AAAA, CNAME, TXT or MX")
-	case "SRV":
-		return fe(".type", "SRV records are not supported by conflux-sync (A, AAAA, CNAME, TXT and MX are)")
-	default:
-		return fe(".type", fmt.Sprintf("%q is not supported: use A, AAAA, CNAME, TXT or MX", r.Type))
+	switch {
+	case typ == "":
+		return fe(".type", "is required: one of "+typesList())
+	case !slices.Contains(contentTypes, typ) && !isDataType(typ):
+		return fe(".type", fmt.Sprintf("%q is not a record type Cloudflare serves: use one of %s", r.Type, typesList()))
 	}
 	r.Type = typ
 
-	if fe := normalizeContent(r, path); fe != nil {
-		return fe
+	if isDataType(typ) {
+		switch {
+		case r.Content != "":
+			return fe(".content", fmt.Sprintf("is not allowed on %s records: give data, from which Cloudflare builds the content", typ))
+		case r.Tunnel != "":
+			return fe(".tunnel", "is only allowed on CNAME records")
+		}
+		if fe := normalizeData(r, path); fe != nil {
+			return fe
+		}
+	} else {
+		if r.Data != nil {
+			return fe(".data", fmt.Sprintf("is not allowed on %s records, whose value is content (data is for %s)", typ, dataTypesList()))
+		}
+		if fe := normalizeContent(r, path); fe != nil {
+			return fe
+		}
 	}
 
+	// MX and URI carry their priority beside the value; SRV, HTTPS and
+	// SVCB in data.
+	topPriority := typ == "MX" || typ == "URI"
 	switch {
-	case r.Type == "MX" && r.Priority == nil:
-		return fe(".priority", "is required for MX records (0..65535)")
-	case r.Type != "MX" && r.Priority != nil:
-		return fe(".priority", "is only allowed on MX records")
+	case topPriority && r.Priority == nil:
+		return fe(".priority", fmt.Sprintf("is required for %s records (0..65535)", typ))
+	case !topPriority && r.Priority != nil:
+		if _, inData := r.Data["priority"]; inData || typ == "SRV" || typ == "HTTPS" || typ == "SVCB" {
+			return fe(".priority", fmt.Sprintf("is not allowed on %s records: give data.priority", typ))
+		}
+		return fe(".priority", "is only allowed on MX and URI records")
 	case r.Priority != nil && (*r.Priority < 0 || *r.Priority > 65535):
 		return fe(".priority", fmt.Sprintf("%d is out of range 0..65535", *r.Priority))
 	}
@@ -213,12 +232,16 @@ func normalizeContent(r *Record, path string) *api.FieldError {
 			return fe(".content", fmt.Sprintf("%q is not an %s address", r.Content, version))
 		}
 		r.Content = ip.String()
-	case "CNAME", "MX":
+	case "CNAME", "MX", "NS", "PTR":
 		host := strings.TrimSuffix(strings.ToLower(r.Content), ".")
 		if reason := checkHostname(host, false, true); reason != "" {
 			return fe(".content", "must be a host name: "+reason)
 		}
 		r.Content = host
+	case "OPENPGPKEY":
+		if _, err := base64.StdEncoding.DecodeString(r.Content); err != nil {
+			return fe(".content", "must be the public key in standard base64 (no spaces or line breaks)")
+		}
 	case "TXT":
 		if len(r.Content) > MaxTXTLen {
 			return fe(".content", fmt.Sprintf("is %d bytes; TXT content is at most %d", len(r.Content), MaxTXTLen))

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -14,12 +15,9 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 )
 
-// recordTypes are the record types the cloudflare.DNSRecord kind syncs.
-var recordTypes = []string{"A", "AAAA", "CNAME", "TXT", "MX"}
-
-// recordTypesNote ends the reason of every record type conflux-sync does
-// not sync yet.
-const recordTypesNote = "not synced yet (conflux-sync syncs A, AAAA, CNAME, TXT and MX records)"
+// recordTypes are the content types a DNSRecord takes (its CRD's enum has
+// no PTR or OPENPGPKEY); the structured ones are crdDataTypes.
+var recordTypes = []string{"A", "AAAA", "CNAME", "TXT", "MX", "NS"}
 
 // tagNameRE is the name of a DNS record tag (name:value).
 var tagNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -46,11 +44,11 @@ func DNSRecord(r *v1alpha2.DNSRecord, l Lookup, o Options) Result {
 	s := &r.Spec
 
 	typ := strings.ToUpper(strings.TrimSpace(s.Type))
-	if typ != "" && !slices.Contains(recordTypes, typ) {
-		ps.addUnsupported("spec.type", "%s records are %s", typ, recordTypesNote)
+	if typ != "" && !slices.Contains(recordTypes, typ) && !isCRDDataType(typ) {
+		ps.add("spec.type", "%s is not a record type Cloudflare serves", typ)
 	}
-	if s.Data != nil && *s.Data != (v1alpha2.DNSRecordData{}) {
-		ps.addUnsupported("spec.data", "structured record data is %s", recordTypesNote)
+	if s.Data != nil && *s.Data != (v1alpha2.DNSRecordData{}) && !isCRDDataType(typ) {
+		ps.add("spec.data", "is for %s records; %s records take content", dataTypeNote(), cmp.Or(typ, "address"))
 	}
 	modes := 0
 	for _, set := range []bool{s.Content != "", s.SourceRef != nil, s.TunnelRef != nil} {
@@ -61,7 +59,7 @@ func DNSRecord(r *v1alpha2.DNSRecord, l Lookup, o Options) Result {
 	switch {
 	case modes > 1:
 		ps.add("spec", "give exactly one of content, sourceRef and tunnelRef")
-	case modes == 0 && s.Data == nil:
+	case modes == 0 && !isCRDDataType(typ):
 		ps.add("spec.content", "is required (or sourceRef, or tunnelRef for a CNAME to a tunnel)")
 	}
 	switch s.SourceDeletionPolicy {
@@ -180,6 +178,8 @@ func recordsOf(base api.DNSRecord, s *v1alpha2.DNSRecordSpec, typ string, t *tun
 		rec := base
 		rec.Type, rec.Tunnel = "CNAME", t.target
 		recs = append(recs, rec)
+	case src != nil && isCRDDataType(typ):
+		ps.add("spec.sourceRef", "gives addresses, which make A, AAAA or CNAME records; %s records take spec.data", typ)
 	case src != nil:
 		var picked []address
 		picked, wait = pickAddresses(src, typ, s.AddressSelection, ps)
@@ -201,9 +201,13 @@ func recordsOf(base api.DNSRecord, s *v1alpha2.DNSRecordSpec, typ string, t *tun
 		if len(recs) > 1 && recs[0].Type == "CNAME" {
 			ps.add("spec.addressSelection", "All makes one record per address, but %s has %d addresses for a CNAME: a CNAME must be the only record on its name", src.what, len(recs))
 		}
+	case isCRDDataType(typ):
+		if rec, ok := dataRecord(base, s, typ, ps); ok {
+			recs = append(recs, rec)
+		}
 	case s.Content != "":
 		if typ == "" {
-			ps.add("spec.type", "is required with content: one of A, AAAA, CNAME, TXT and MX")
+			ps.add("spec.type", "is required with content: one of %s", strings.Join(recordTypes, ", "))
 		}
 		if typ == "A" || typ == "AAAA" {
 			ip, err := netip.ParseAddr(s.Content)

@@ -350,13 +350,12 @@ func TestDNSRecordProblems(t *testing.T) {
 			return DNSRecord(dnsRecord("default", "x", v1alpha2.DNSRecordSpec{Name: "example.com", Type: "TXT", Content: "hello",
 				Cloudflare: &v1alpha2.CloudflareDetails{Domain: "example.com", Secret: "missing"}}), f, opts)
 		}, field: "spec.cloudflare.secret", reason: "Secret default/missing not found"},
-		{name: "docs sample SRV: type", run: srvSample, field: "spec.type", unsupported: true,
-			reason: "SRV records are not synced yet (conflux-sync syncs A, AAAA, CNAME, TXT and MX records)"},
-		{name: "docs sample SRV: data", run: srvSample, field: "spec.data", unsupported: true,
-			reason: "structured record data is not synced yet (conflux-sync syncs A, AAAA, CNAME, TXT and MX records)"},
-		{name: "CAA", run: func(f *fake) Result {
+		// The sample's name has a dot, so it is not relative to the zone
+		// (TestDNSRecordStructuredData has it written in full).
+		{name: "docs sample SRV", run: srvSample, field: "spec.name", reason: "_ldap._tcp is not in zone example.com"},
+		{name: "CAA as content", run: func(f *fake) Result {
 			return DNSRecord(dnsRecord("default", "x", v1alpha2.DNSRecordSpec{Name: "example.com", Type: "caa", Content: `0 issue "letsencrypt.org"`, Cloudflare: docsCloudflare()}), f, opts)
-		}, field: "spec.type", unsupported: true, reason: "CAA records are not synced yet..."},
+		}, field: "spec.data", reason: "is required for CAA records: {flags, tag, value}"},
 		{name: "content and sourceRef", run: func(f *fake) Result {
 			return DNSRecord(dnsRecord("default", "x", v1alpha2.DNSRecordSpec{Name: "a.example.com", Content: "192.0.2.1", Type: "A", Cloudflare: docsCloudflare(),
 				SourceRef: &v1alpha2.DNSRecordSourceRef{Service: &v1alpha2.AddressSource{Name: "app-service"}}}), f, opts)
@@ -366,7 +365,7 @@ func TestDNSRecordProblems(t *testing.T) {
 		}, field: "spec.content", reason: "is required (or sourceRef, or tunnelRef for a CNAME to a tunnel)"},
 		{name: "content without type", run: func(f *fake) Result {
 			return DNSRecord(dnsRecord("default", "x", v1alpha2.DNSRecordSpec{Name: "a.example.com", Content: "192.0.2.1", Cloudflare: docsCloudflare()}), f, opts)
-		}, field: "spec.type", reason: "is required with content: one of A, AAAA, CNAME, TXT and MX"},
+		}, field: "spec.type", reason: "is required with content: one of A, AAAA, CNAME, TXT, MX, NS"},
 		{name: "A with an IPv6 address", run: func(f *fake) Result {
 			return DNSRecord(dnsRecord("default", "x", v1alpha2.DNSRecordSpec{Name: "a.example.com", Type: "A", Content: "2001:db8::1", Cloudflare: docsCloudflare()}), f, opts)
 		}, field: "spec.content", reason: `"2001:db8::1" is not an IPv4 address`},
