@@ -10,6 +10,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
+	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	"github.com/conflux-sync/conflux-sync/sync/tunnel"
@@ -26,6 +27,7 @@ func sinkKinds() []kind.Kind {
 		access.New(),
 		accessgroup.New(),
 		gatewaylist.New(),
+		gatewayrule.New(),
 		route.New(),
 		vnet.New(),
 		conflux.New(),
@@ -55,6 +57,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
 			gatewaylist.NewFlusher(gatewaylist.FlusherConfig{Clients: clients, Logger: n.log}),
+			gatewayrule.NewFlusher(gatewayrule.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

@@ -21,7 +21,7 @@ const (
 	IDAccount = cfapi.IDAccount
 	// IDList is the list's id; a Gateway rule's $<target name> resolves
 	// to it.
-	IDList    = "listId"
+	IDList    = cfapi.IDGatewayList
 	IDName    = "name"
 	IDCreated = cfapi.IDCreated
 )
