@@ -24,7 +24,7 @@
 // name and description, and the items only when the body has them; a
 // PATCH removes, then appends (a value still present is refused). A list
 // that a rule's expression refers to ($ and the list id without dashes)
-// cannot be deleted. Gateway rules have exactly one filter (dns, http,
+// cannot be deleted (400/2002). Gateway rules have exactly one filter (dns, http,
 // l4, egress, dns_resolver) and an action that filter takes (dns: allow,
 // block, override, safesearch, ytrestricted; http: allow, block, on, off,
 // scan, noscan, isolate, noisolate; l4: allow, block, audit_ssh,

@@ -54,7 +54,8 @@ type gatewayRule struct {
 }
 
 // The Gateway API answers every refusal with code 2001 and a message
-// naming the field, and an unknown id with 404 code 2007.
+// naming the field (2002: deleting a list a rule uses), and an unknown id
+// with 404 code 2007.
 func gatewayInvalid(format string, args ...any) *apiError {
 	return newAPIError(http.StatusBadRequest, 2001, fmt.Sprintf(format, args...))
 }
@@ -294,7 +295,7 @@ func (s *Server) deleteGatewayList(w http.ResponseWriter, r *http.Request, scope
 	ref := "$" + strings.ReplaceAll(l.id, "-", "")
 	for _, rule := range a.rules {
 		if strings.Contains(rule.traffic+" "+rule.identity+" "+rule.devicePosture, ref) {
-			return gatewayInvalid("list %s is used by rule %s", l.id, rule.id)
+			return newAPIError(http.StatusBadRequest, 2002, fmt.Sprintf("list %s is in use by rule %s", l.id, rule.id))
 		}
 	}
 	a.lists = slices.DeleteFunc(a.lists, func(x *gatewayList) bool { return x == l })

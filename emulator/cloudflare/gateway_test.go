@@ -133,7 +133,7 @@ func TestGatewayRules(t *testing.T) {
 	}
 	// A list a rule uses cannot be deleted.
 	err = e.api.DeleteTeamsList(c, rc, l.ID)
-	wantAPIError(t, err, 400, 2001)
+	wantAPIError(t, err, 400, 2002)
 	if err := e.api.TeamsDeleteRule(c, acct, r.ID); err != nil {
 		t.Fatal(err)
 	}

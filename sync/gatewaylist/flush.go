@@ -277,11 +277,19 @@ func (lists) Update(ctx context.Context, a *cfapi.Account, old remoteList, s Spe
 	return remoteList{TeamsList: cur, items: teamsItems(s.Items)}, nil
 }
 
+// codeInUse is the API's refusal to delete a list a rule still uses.
+const codeInUse = 2002
+
 // Delete removes the list; one already gone is done. A list a rule still
-// refers to is refused by the API (retried: the rule's own target removes
-// the reference).
+// refers to is refused by the API: retried (not held as permanent), as
+// the rule's own target removes the reference.
 func (lists) Delete(ctx context.Context, a *cfapi.Account, id string) error {
-	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Gateway list "+id, func(ctx context.Context) error {
+	err := cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Gateway list "+id, func(ctx context.Context) error {
 		return a.API.DeleteTeamsList(ctx, cloudflare.AccountIdentifier(a.ID), id)
 	}))
+	if cfapi.HasCode(err, codeInUse) {
+		// %v, not %w: the API's 400 is permanent, this wait is not.
+		return fmt.Errorf("Gateway list %s is still used by a Gateway rule; waiting for the rule to let go of it (%v)", id, err)
+	}
+	return err
 }

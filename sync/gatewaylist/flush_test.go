@@ -147,3 +147,25 @@ func TestDryRunCreate(t *testing.T) {
 		t.Fatalf("the dry run created %+v", ls)
 	}
 }
+
+// A list a rule still uses is not deleted yet: the error is retried, not
+// held, and the list goes once the rule lets go of it.
+func TestFlushDeleteWaitsForRules(t *testing.T) {
+	fl := newFlow(t)
+	id := fl.MustFlush(t, specV1).DownstreamIDs[IDList]
+	rule, err := fl.Human.TeamsCreateRule(cfapitest.Context(t), cfapitest.Account, cf.TeamsRule{Name: "r", Action: cf.Block,
+		Filters: []cf.TeamsFilterType{cf.DnsFilter}, Traffic: "any(dns.domains[*] in $" + strings.ReplaceAll(id, "-", "") + ")"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fl.Flush(t); err == nil || engine.IsPermanent(err) || !strings.Contains(err.Error(), "still used by a Gateway rule") {
+		t.Fatalf("want a retryable wait, got %v", err)
+	}
+	if err := fl.Human.TeamsDeleteRule(cfapitest.Context(t), cfapitest.Account, rule.ID); err != nil {
+		t.Fatal(err)
+	}
+	fl.MustFlush(t)
+	if ls := listsOf(fl); len(ls) != 0 {
+		t.Fatalf("not deleted: %+v", ls)
+	}
+}

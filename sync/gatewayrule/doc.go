@@ -31,7 +31,11 @@
 // Lists: $name or ${name} in an expression names a cloudflare.GatewayList
 // target (its recorded listId), else the account's one list of that name;
 // $ and 32 hex digits is a list id as the API writes it. A target whose
-// list is not created yet is waited for (status.dependsOn); an unknown
+// list is not created yet, or a name that is neither a target nor a list
+// of the account, is waited for (status.dependsOn names the
+// cloudflare.GatewayList target of that name): the whole rule set waits,
+// so that no rule is written out of order; it is flushed again as soon as
+// that target records an outcome. Several lists of the account with the
 // name is a permanent error naming the rule and the list.
 //
 // Ownership: each rule's description starts with Tag (the cluster's

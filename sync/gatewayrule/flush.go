@@ -146,42 +146,49 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 // resolveLists returns rules with every list reference written as the
 // API takes it ($ and the list id without dashes): a cloudflare.GatewayList
 // target's recorded list, else the account's one list of that name; a
-// 32-hex reference is already an id. A target whose list is not made yet
-// is waited for (engine.WaitFor; in a dry run whose plan creates it,
-// waits is the plan).
+// 32-hex reference is already an id. A target whose list is not made yet,
+// or a name that is neither a target nor a list of the account, is waited
+// for (engine.WaitFor on the target of that name: it may be written
+// later); in a dry run whose plan creates the list, waits is the plan.
 func (f *Flusher) resolveLists(ctx context.Context, req engine.Request, a *cfapi.Account, rules []Rule) (out []Rule, waits string, err error) {
 	var accountLists []cloudflare.TeamsList
 	listed := false
 	resolved := map[string]string{}
-	resolve := func(ruleName, name string) (string, error) {
+	resolve := func(ruleName, name string) (id, waits string, err error) {
 		if id, ok := resolved[name]; ok {
-			return id, nil
+			return id, "", nil
 		}
 		if listIDRE.MatchString(name) {
-			return strings.ToLower(name), nil
+			return strings.ToLower(name), "", nil
 		}
 		var l cfapi.GatewayList
 		var ok bool
 		if f.store != nil {
-			if err := f.store.View(func(v *store.View) (err error) {
+			err := f.store.View(func(v *store.View) (err error) {
 				l, ok, err = cfapi.ResolveGatewayList(v, name, req.DryRun)
 				return err
-			}); err != nil {
-				return "", err
+			})
+			switch {
+			case errors.Is(err, cfapi.ErrGatewayListToBeCreated):
+				return "", fmt.Sprintf("waits for Gateway list %s (to be created): rule %s refers to it", name, ruleName), nil
+			case errors.Is(err, cfapi.ErrGatewayListNotReady):
+				return "", "", cfapi.WaitForGatewayList(name, "not created yet; rule "+ruleName+" refers to it")
+			case err != nil:
+				return "", "", err
 			}
 		}
 		if ok {
 			if l.AccountID != "" && l.AccountID != a.ID {
-				return "", engine.Permanent(fmt.Errorf("rule %q: list $%s is in account %s, the rules in %s", ruleName, name, l.AccountID, a.ID))
+				return "", "", engine.Permanent(fmt.Errorf("rule %q: list $%s is in account %s, the rules in %s", ruleName, name, l.AccountID, a.ID))
 			}
-			return strings.ReplaceAll(l.ID, "-", ""), nil
+			return strings.ReplaceAll(l.ID, "-", ""), "", nil
 		}
 		if !listed {
 			if err := cfapi.Call(ctx, "list Gateway lists", func(ctx context.Context) (err error) {
 				accountLists, _, err = a.API.ListTeamsLists(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListTeamListsParams{})
 				return err
 			}); err != nil {
-				return "", err
+				return "", "", err
 			}
 			listed = true
 		}
@@ -193,52 +200,37 @@ func (f *Flusher) resolveLists(ctx context.Context, req engine.Request, a *cfapi
 		}
 		switch len(found) {
 		case 0:
-			return "", engine.Permanent(fmt.Errorf("rule %q: list $%s is neither a %s target nor a list of account %s", ruleName, name, cfapi.KindGatewayList, a.ID))
+			return "", "", cfapi.WaitForGatewayList(name, fmt.Sprintf("neither a %s target nor a list of account %s yet; rule %s refers to it", cfapi.KindGatewayList, a.ID, ruleName))
 		case 1:
-			return strings.ReplaceAll(found[0], "-", ""), nil
+			return strings.ReplaceAll(found[0], "-", ""), "", nil
 		}
-		return "", engine.Permanent(fmt.Errorf("rule %q: %d lists of account %s are named %q: name the list by a %s target or by its id", ruleName, len(found), a.ID, name, cfapi.KindGatewayList))
+		return "", "", engine.Permanent(fmt.Errorf("rule %q: %d lists of account %s are named %q: name the list by a %s target or by its id", ruleName, len(found), a.ID, name, cfapi.KindGatewayList))
 	}
 	out = make([]Rule, len(rules))
 	for i, r := range rules {
 		for _, e := range []*string{&r.Traffic, &r.Identity, &r.DevicePosture} {
 			var rerr error
 			*e = listRefRE.ReplaceAllStringFunc(*e, func(m string) string {
-				if rerr != nil {
+				if rerr != nil || waits != "" {
 					return m
 				}
 				sub := listRefRE.FindStringSubmatch(m)
 				name := sub[1] + sub[2]
-				id, err := resolve(r.Name, name)
-				if err != nil {
-					rerr = err
+				id, w, err := resolve(r.Name, name)
+				if err != nil || w != "" {
+					rerr, waits = err, w
 					return m
 				}
 				resolved[name] = id
 				return "$" + id
 			})
-			switch {
-			case errors.Is(rerr, cfapi.ErrGatewayListToBeCreated):
-				return nil, fmt.Sprintf("waits for Gateway list %s (to be created): rule %s refers to it", listName(rerr), r.Name), nil
-			case errors.Is(rerr, cfapi.ErrGatewayListNotReady):
-				return nil, "", cfapi.WaitForGatewayList(listName(rerr), "not created yet; rule "+r.Name+" refers to it")
-			case rerr != nil:
-				return nil, "", rerr
+			if rerr != nil || waits != "" {
+				return nil, waits, rerr
 			}
 		}
 		out[i] = r
 	}
 	return out, "", nil
-}
-
-// listName is the target name in an error of cfapi.ResolveGatewayList
-// ("cloudflare.GatewayList <name>: ...").
-func listName(err error) string {
-	s := strings.TrimPrefix(err.Error(), cfapi.KindGatewayList+" ")
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // sync writes rules (nil: none) into a's rule set of this target, and

@@ -188,12 +188,14 @@ func TestFlushListReference(t *testing.T) {
 }
 
 // Without a target of that name, the account's list of that name is
-// used; with neither, the flush fails naming the rule and the list.
+// used; with neither, the flush waits for a target of that name.
 func TestFlushListByAccountName(t *testing.T) {
 	fl := newFlow(t)
 	spec := `{"rules":[{"name":"r","action":"allow","filters":["http"],"identity":"any(identity.email[*] in ${vip users})"}]}`
 	_, err := fl.Flush(t, spec)
-	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), `rule "r": list $vip users is neither a cloudflare.GatewayList target nor a list of account`) {
+	var dep *engine.DependencyError
+	if !errors.As(err, &dep) || dep.On != (api.TargetRef{Kind: cfapi.KindGatewayList, Name: "vip users"}) || engine.IsPermanent(err) ||
+		!strings.Contains(err.Error(), "neither a cloudflare.GatewayList target nor a list of account "+cfapitest.Account+" yet; rule r refers to it") {
 		t.Fatalf("got %v", err)
 	}
 	l, err := fl.Human.CreateTeamsList(cfapitest.Context(t), account, cf.CreateTeamsListParams{Name: "vip users", Type: "EMAIL"})
@@ -203,6 +205,18 @@ func TestFlushListByAccountName(t *testing.T) {
 	fl.MustFlush(t, spec)
 	if r := find(fl, "r"); r.Identity != "any(identity.email[*] in $"+strings.ReplaceAll(l.ID, "-", "")+")" {
 		t.Fatalf("rule %+v", r)
+	}
+}
+
+// A dry run whose list target's plan creates the list says so as its
+// plan, and writes nothing.
+func TestDryRunWaitsForPlannedList(t *testing.T) {
+	fl := newFlow(t)
+	listTarget := api.TargetRef{Kind: cfapi.KindGatewayList, Name: "blocked"}
+	fl.RecordPlan(t, listTarget, map[string]string{cfapi.IDCreated: "true"})
+	spec := `{"rules":[{"name":"b","action":"block","filters":["dns"],"traffic":"any(dns.domains[*] in $blocked)"}]}`
+	if plan := fl.MustPlan(t, spec); !slices.Equal(plan, []string{"waits for Gateway list blocked (to be created): rule b refers to it"}) {
+		t.Fatalf("plan %q", plan)
 	}
 }
 
