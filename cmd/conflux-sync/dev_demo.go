@@ -84,6 +84,11 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"lab","comment":"demo lab network"}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindAccessGroup, Name: "staff"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"staff","include":[{"email_domain":{"domain":"example.com"}}]}`, devAccount))},
+		// A Gateway list and a rule set whose rule names it ($blocked).
+		{Target: api.TargetRef{Kind: cfapi.KindGatewayList, Name: "blocked"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"blocked","type":"DOMAIN","items":[{"value":"malware.example.net","description":"demo"}]}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindGatewayRule, Name: "main"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"rules":[{"name":"block listed","action":"block","filters":["dns"],"traffic":"any(dns.domains[*] in $blocked)","precedence":10}]}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
@@ -143,6 +148,7 @@ See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
   %[1]s targets get cloudflare.DNSRecord example.com
   %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
+  %[1]s targets get cloudflare.GatewayRule main       # its rule names cloudflare.GatewayList blocked
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
 
