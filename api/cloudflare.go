@@ -434,4 +434,8 @@ type GatewayRule struct {
 	RuleSettings json.RawMessage `json:"ruleSettings,omitempty"`
 	// Schedule is the API's schedule object (DNS rules only).
 	Schedule json.RawMessage `json:"schedule,omitempty"`
+	// TakeOver is the id of a rule the controller conflux-sync replaces
+	// created: while no rule of the target has this name, that rule
+	// becomes this one (updated and marked), instead of a new one.
+	TakeOver string `json:"takeOver,omitempty"`
 }

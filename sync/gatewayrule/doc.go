@@ -42,9 +42,12 @@
 // marker and the target's name), then the spec's description. A flush
 // lists the account's rules and considers only those with the tag or a
 // recorded id: the dashboard's rules, other clusters' and other targets'
-// are never changed or deleted. Each desired rule is found by name,
-// created when missing, replaced (PUT) when any field differs (drift is
-// repaired on every flush), and our rules no longer desired are deleted.
+// are never changed or deleted. Each desired rule is found by its
+// recorded id (a rule renamed in the dashboard is renamed back), then by
+// name among the tagged ones, then (takeOver) by the id of the rule a
+// previous controller made; it is created when missing, replaced (PUT)
+// when any field differs (drift is repaired on every flush), and our
+// rules no longer desired are deleted.
 // A target that loses its last fragment deletes all of its rules, with
 // the account and credentials recorded.
 //

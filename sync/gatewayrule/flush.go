@@ -243,23 +243,37 @@ func (f *Flusher) sync(ctx context.Context, req engine.Request, a *cfapi.Account
 	}); err != nil {
 		return nil, err
 	}
-	recorded := map[string]bool{}
+	// recorded maps a recorded rule id to the name it was recorded under:
+	// a rule renamed in the dashboard is still that rule.
+	recorded := map[string]string{}
 	for k, id := range prevIDs {
-		if strings.HasPrefix(k, IDRulePrefix) {
-			recorded[id] = true
+		if name, ok := strings.CutPrefix(k, IDRulePrefix); ok {
+			recorded[id] = name
 		}
 	}
 	// ours maps a name to the rules of this target with that name: the
 	// recorded one first.
 	ours := map[string][]cloudflare.TeamsRule{}
 	for _, r := range remote {
-		if !tagged(r.Description, tag) && !recorded[r.ID] {
+		name, isRecorded := recorded[r.ID]
+		switch {
+		case isRecorded:
+			ours[name] = append([]cloudflare.TeamsRule{r}, ours[name]...)
+		case tagged(r.Description, tag):
+			ours[r.Name] = append(ours[r.Name], r)
+		}
+	}
+	// A rule a previous controller made (takeOver) becomes ours while no
+	// rule of ours has its name; one marked by conflux-sync (this target
+	// or another) is never taken.
+	for _, r := range rules {
+		if r.TakeOver == "" || len(ours[r.Name]) > 0 {
 			continue
 		}
-		if prevIDs[IDRulePrefix+r.Name] == r.ID {
-			ours[r.Name] = append([]cloudflare.TeamsRule{r}, ours[r.Name]...)
-		} else {
-			ours[r.Name] = append(ours[r.Name], r)
+		for _, x := range remote {
+			if strings.EqualFold(x.ID, r.TakeOver) && !strings.Contains(x.Description, cfapi.Marker("")) {
+				ours[r.Name] = []cloudflare.TeamsRule{x}
+			}
 		}
 	}
 	var ids map[string]string
@@ -365,6 +379,7 @@ func diff(have, want cloudflare.TeamsRule) []string {
 			out = append(out, fmt.Sprintf("%s %q -> %q", field, h, w))
 		}
 	}
+	str("name", have.Name, want.Name)
 	str("description", have.Description, want.Description)
 	str("action", string(have.Action), string(want.Action))
 	str("filters", fmt.Sprint(have.Filters), fmt.Sprint(want.Filters))

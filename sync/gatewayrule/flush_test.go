@@ -244,3 +244,33 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("plan %q", plan)
 	}
 }
+
+// A rule the previous controller made (takeOver) becomes ours, updated
+// in place; a rule renamed in the dashboard is still ours by its recorded
+// id, and renamed back.
+func TestFlushTakeOverAndRename(t *testing.T) {
+	fl := newFlow(t)
+	prev, err := fl.Human.TeamsCreateRule(cfapitest.Context(t), cfapitest.Account, cf.TeamsRule{Name: "old name", Action: cf.Allow,
+		Filters: []cf.TeamsFilterType{cf.DnsFilter}, Precedence: 3, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := `{"rules":[{"name":"block bad","action":"block","filters":["dns"],"takeOver":"` + strings.ToUpper(prev.ID) + `"}]}`
+	out := fl.MustFlush(t, spec)
+	rs := rulesOf(fl)
+	if len(rs) != 1 || rs[0].ID != prev.ID || rs[0].Name != "block bad" || rs[0].Action != "block" || out.DownstreamIDs["rule:block bad"] != prev.ID {
+		t.Fatalf("rules %+v, ids %v", rs, out.DownstreamIDs)
+	}
+	r, err := fl.Human.TeamsRule(cfapitest.Context(t), cfapitest.Account, prev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Name, r.Description = "renamed by hand", "by hand"
+	if _, err := fl.Human.TeamsUpdateRule(cfapitest.Context(t), cfapitest.Account, r.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	fl.MustFlush(t, spec)
+	if rs := rulesOf(fl); len(rs) != 1 || rs[0].ID != prev.ID || rs[0].Name != "block bad" || !strings.HasPrefix(rs[0].Description, "conflux-sync:") {
+		t.Fatalf("rules %+v", rs)
+	}
+}

@@ -65,6 +65,7 @@ type Rule struct {
 	Precedence    uint64          `json:"precedence"`
 	RuleSettings  json.RawMessage `json:"ruleSettings,omitempty"`
 	Schedule      json.RawMessage `json:"schedule,omitempty"`
+	TakeOver      string          `json:"takeOver,omitempty"`
 }
 
 // New returns the Gateway rule kind.
@@ -157,6 +158,9 @@ func validateRule(path string, r *api.GatewayRule) *api.FieldError {
 				return &api.FieldError{Field: path + "." + e.field, Reason: fmt.Sprintf("list reference ${%s} must name a cloudflare.GatewayList target", ref)}
 			}
 		}
+	}
+	if r.TakeOver != "" && !cfapi.IsUUID(r.TakeOver) {
+		return &api.FieldError{Field: path + ".takeOver", Reason: fmt.Sprintf("%q is not a Gateway rule id (a UUID)", r.TakeOver)}
 	}
 	if len(r.RuleSettings) > 0 {
 		if _, err := decodeSettings(r.RuleSettings); err != nil {
@@ -303,6 +307,7 @@ func (gatewayKind) Aggregate(_ api.TargetRef, fragments []api.Fragment) (kind.Re
 			Name: r.Name, Description: r.Description, Action: r.Action, Enabled: enabled,
 			Filters: slices.Clone(r.Filters), Traffic: r.Traffic, Identity: r.Identity, DevicePosture: r.DevicePosture,
 			Precedence: prec, RuleSettings: canonicalJSON(r.RuleSettings, settingsAny), Schedule: canonicalJSON(r.Schedule, scheduleAny),
+			TakeOver: strings.ToLower(r.TakeOver),
 		})
 	}
 	desired, err := json.Marshal(out)
