@@ -39,7 +39,8 @@
 // name is a permanent error naming the rule and the list.
 //
 // Ownership: each rule's description starts with Tag (the cluster's
-// marker and the target's name), then the spec's description. A flush
+// marker and the target's name, or a fingerprint of a long one), then
+// the spec's description. A flush
 // lists the account's rules and considers only those with the tag or a
 // recorded id: the dashboard's rules, other clusters' and other targets'
 // are never changed or deleted. Each desired rule is found by its

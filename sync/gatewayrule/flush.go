@@ -2,6 +2,8 @@ package gatewayrule
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,11 +57,22 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 // Kind returns Name.
 func (f *Flusher) Kind() string { return Name }
 
+// maxTagName is the longest target name a tag spells out; a longer one
+// (a Kubernetes rule set names its account and Secret) is written as a
+// fingerprint, so that the description people read stays short.
+const maxTagName = 40
+
 // Tag is what marks a rule as the target's: the cluster's marker and the
-// target's name. A rule's description is the tag, then a space and the
-// spec's description.
+// target's name (or, beyond maxTagName characters, the first 12 hex
+// digits of its sha256). A rule's description is the tag, then a space
+// and the spec's description.
 func Tag(clusterID string, target api.TargetRef) string {
-	return cfapi.Marker(clusterID) + " [" + target.Name + "]"
+	name := target.Name
+	if len(name) > maxTagName {
+		sum := sha256.Sum256([]byte(name))
+		name = "#" + hex.EncodeToString(sum[:])[:12]
+	}
+	return cfapi.Marker(clusterID) + " [" + name + "]"
 }
 
 // describe is the description written for r.

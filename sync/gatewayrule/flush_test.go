@@ -3,6 +3,7 @@ package gatewayrule
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -134,6 +135,17 @@ func TestFlushLeavesDashboardRulesAlone(t *testing.T) {
 	rs := rulesOf(fl)
 	if len(rs) != 1 || rs[0].ID != hand.ID || rs[0].Action != "block" || rs[0].Description != "by hand" {
 		t.Fatalf("rules %+v", rs)
+	}
+}
+
+// A long target name is tagged by its fingerprint.
+func TestTag(t *testing.T) {
+	if got := Tag("c1", testTarget); got != "conflux-sync:c1 [main]" {
+		t.Fatalf("tag %q", got)
+	}
+	long := api.TargetRef{Kind: Name, Name: "GatewayRule/0123456789abcdef0123456789abcdef/infra/cf/token"}
+	if got := Tag("c1", long); !regexp.MustCompile(`^conflux-sync:c1 \[#[0-9a-f]{12}\]$`).MatchString(got) {
+		t.Fatalf("tag %q", got)
 	}
 }
 
