@@ -106,29 +106,28 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		}
 	}
 	tag := Tag(req.ClusterID, req.Target)
-	var plan []string
-	// Rules left in an account the target no longer names are deleted
-	// there, with the credentials they were written with.
-	if prevAccount := prevIDs[IDAccount]; prevAccount != "" && (req.Result.Desired == nil || (d.AccountID != "" && d.AccountID != prevAccount)) {
+	prevAccount := prevIDs[IDAccount]
+	// release deletes this target's rules from the account they were
+	// recorded in, with the credentials they were written with.
+	release := func() ([]string, error) {
 		creds, err := cfapi.CredentialsOf(prevIDs)
 		if err != nil {
-			return engine.Outcome{}, engine.Permanent(err)
+			return nil, engine.Permanent(err)
 		}
-		a, err := f.clients.For(ctx, prevAccount, creds)
+		old, err := f.clients.For(ctx, prevAccount, creds)
 		if err != nil {
-			return engine.Outcome{}, err
+			return nil, err
 		}
-		lines, err := f.sync(ctx, req, a, tag, nil, prevIDs)
-		plan = append(plan, lines...)
-		if err != nil {
-			return engine.Outcome{}, err
-		}
-		if req.Result.Desired == nil {
-			return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: plan}, nil
-		}
-		prevIDs = nil
+		return f.sync(ctx, req, old, tag, nil, prevIDs, nil)
 	}
 	if req.Result.Desired == nil {
+		if prevAccount == "" {
+			return engine.Outcome{DownstreamIDs: map[string]string{}}, nil
+		}
+		plan, err := release()
+		if err != nil {
+			return engine.Outcome{}, err
+		}
 		return engine.Outcome{DownstreamIDs: map[string]string{}, Plan: plan}, nil
 	}
 	a, err := f.clients.For(ctx, d.AccountID, d.Credentials)
@@ -142,7 +141,12 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	if waits != "" {
 		return engine.Outcome{Plan: []string{waits}}, nil
 	}
-	if prevIDs[IDAccount] != "" && prevIDs[IDAccount] != a.ID {
+	var plan []string
+	if prevAccount != "" && prevAccount != a.ID {
+		// The rule set moved to another account: the old one's go.
+		if plan, err = release(); err != nil {
+			return engine.Outcome{}, err
+		}
 		prevIDs = nil
 	}
 	ids := map[string]string{}
@@ -248,7 +252,7 @@ func (f *Flusher) resolveLists(ctx context.Context, req engine.Request, a *cfapi
 
 // sync writes rules (nil: none) into a's rule set of this target, and
 // records each rule's id in ids (when not nil). It returns the plan.
-func (f *Flusher) sync(ctx context.Context, req engine.Request, a *cfapi.Account, tag string, rules []Rule, prevIDs map[string]string, idsOut ...map[string]string) ([]string, error) {
+func (f *Flusher) sync(ctx context.Context, req engine.Request, a *cfapi.Account, tag string, rules []Rule, prevIDs, ids map[string]string) ([]string, error) {
 	var remote []cloudflare.TeamsRule
 	if err := cfapi.Call(ctx, "list Gateway rules", func(ctx context.Context) (err error) {
 		remote, err = a.API.TeamsRules(ctx, a.ID)
@@ -288,10 +292,6 @@ func (f *Flusher) sync(ctx context.Context, req engine.Request, a *cfapi.Account
 				ours[r.Name] = []cloudflare.TeamsRule{x}
 			}
 		}
-	}
-	var ids map[string]string
-	if len(idsOut) > 0 {
-		ids = idsOut[0]
 	}
 	var plan []string
 	for _, r := range rules {

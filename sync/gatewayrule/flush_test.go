@@ -286,3 +286,25 @@ func TestFlushTakeOverAndRename(t *testing.T) {
 		t.Fatalf("rules %+v", rs)
 	}
 }
+
+// A rule set moved to another account (with that account's token from a
+// Secret) is written there and deleted from the old one.
+func TestFlushMovesAccounts(t *testing.T) {
+	fl := newFlow(t)
+	fl.Emu.AddAccount("acc2")
+	fl.Emu.AddToken("token-acc2", emu.TokenScope{Accounts: []string{"acc2"}})
+	fl.Secrets.Set(cfapitest.SecretRef, "token-acc2")
+	fl.MustFlush(t, specB)
+	moved := `{"accountId":"acc2","credentials":{"namespace":"infra","name":"cloudflare","key":"token"},` + strings.TrimPrefix(specB, "{")
+	out := fl.MustFlush(t, moved)
+	if rs := rulesOf(fl); len(rs) != 0 {
+		t.Fatalf("left in the old account: %+v", rs)
+	}
+	if rs := fl.Emu.GatewayRules("acc2"); len(rs) != 1 || rs[0].Name != "isolate news" || out.DownstreamIDs[IDAccount] != "acc2" || out.DownstreamIDs[cfapi.IDCredentials] != "infra/cloudflare/token" {
+		t.Fatalf("rules %+v, ids %v", rs, out.DownstreamIDs)
+	}
+	fl.MustFlush(t)
+	if rs := fl.Emu.GatewayRules("acc2"); len(rs) != 0 {
+		t.Fatalf("not deleted with the recorded credentials: %+v", rs)
+	}
+}
