@@ -4,8 +4,8 @@ import "encoding/json"
 
 // The fragment specs of the Cloudflare target kinds: what producers send
 // (the admin API, the Kubernetes ingest, Terraform) and what the kinds in
-// sync/tunnel, sync/dns, sync/access, sync/accessgroup, sync/route and
-// sync/vnet validate,
+// sync/tunnel, sync/dns, sync/access, sync/accessgroup, sync/route,
+// sync/vnet, sync/gatewaylist and sync/gatewayrule validate,
 // aggregate and flush. They live here, with the other wire types, so every
 // producer writes the one shape the kinds read.
 
@@ -18,6 +18,8 @@ const (
 	KindNetworkRoute        = "cloudflare.NetworkRoute"
 	KindVirtualNetwork      = "cloudflare.VirtualNetwork"
 	KindAccessGroup         = "cloudflare.AccessGroup"
+	KindGatewayList         = "cloudflare.GatewayList"
+	KindGatewayRule         = "cloudflare.GatewayRule"
 )
 
 // The tunnel configuration types are both the fragment spec (what producers send)
@@ -365,4 +367,86 @@ type AccessGroupSpec struct {
 	// use instead of the server's static credentials; AccountID is then
 	// required.
 	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// GatewayListSpec is a cloudflare.GatewayList fragment (and, canonicalised,
+// the target's desired state): one Zero Trust Gateway list of an account;
+// see docs/api.md.
+type GatewayListSpec struct {
+	AccountID   string `json:"accountId,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Type is SERIAL, URL, DOMAIN, EMAIL or IP; a list's type cannot
+	// change (another type replaces the list).
+	Type  string            `json:"type"`
+	Items []GatewayListItem `json:"items,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing list with
+	// this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this list (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a list that the controller conflux-sync
+	// replaces created: if it exists, it is owned as if conflux-sync had
+	// created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// GatewayListItem is one entry of a Gateway list; values are unique in a
+// list.
+type GatewayListItem struct {
+	Value       string `json:"value"`
+	Description string `json:"description,omitempty"`
+}
+
+// GatewayRuleSpec is a cloudflare.GatewayRule fragment: one producer's
+// Gateway rules for the account (or the rule set) the target names. The
+// rules of every fragment of a target are merged into one ordered list;
+// see docs/api.md for the order and for conflicts.
+type GatewayRuleSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef    `json:"credentials,omitempty"`
+	Rules       []GatewayRule `json:"rules"`
+}
+
+// GatewayRule is one Zero Trust Gateway rule.
+type GatewayRule struct {
+	// Name is unique among the rules of a target: it is how the rule is
+	// found again downstream.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Action is what the rule does (allow, block, safesearch, …); which
+	// actions a filter takes is checked.
+	Action string `json:"action"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Filters is the one traffic type the rule applies to: dns, http, l4,
+	// egress or dns_resolver.
+	Filters []string `json:"filters"`
+	// Traffic, Identity and DevicePosture are wirefilter expressions. A
+	// list is named $<GatewayList target name> (or ${<name>} for a name
+	// with characters other than letters, digits, '_', '-' and '.'), or
+	// by its id ($ and the id's 32 hex digits).
+	Traffic       string `json:"traffic,omitempty"`
+	Identity      string `json:"identity,omitempty"`
+	DevicePosture string `json:"devicePosture,omitempty"`
+	// Precedence, when set, places the rule among the explicitly placed
+	// ones (lowest first); rules without it follow, in fragment order.
+	Precedence *uint64 `json:"precedence,omitempty"`
+	// RuleSettings is the API's rule_settings object, passed through
+	// (its members are checked against the client's known fields).
+	RuleSettings json.RawMessage `json:"ruleSettings,omitempty"`
+	// Schedule is the API's schedule object (DNS rules only).
+	Schedule json.RawMessage `json:"schedule,omitempty"`
+	// TakeOver is the id of a rule the controller conflux-sync replaces
+	// created: while no rule of the target has this name, that rule
+	// becomes this one (updated and marked), instead of a new one.
+	TakeOver string `json:"takeOver,omitempty"`
 }

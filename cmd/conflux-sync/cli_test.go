@@ -583,6 +583,18 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/zones/"+zones[0].ID+"/dns_records?type=SRV", &recs) && len(recs) == 1 && recs[0].Data.Port == 5060
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo Gateway rule, naming the demo list by its id", func() bool {
+		var lists []struct {
+			ID string `json:"id"`
+		}
+		var rules []struct {
+			Name    string `json:"name"`
+			Traffic string `json:"traffic"`
+		}
+		return get("/accounts/"+account+"/gateway/lists", &lists) && len(lists) == 1 &&
+			get("/accounts/"+account+"/gateway/rules", &rules) && len(rules) == 1 && rules[0].Name == "block listed" &&
+			rules[0].Traffic == "any(dns.domains[*] in $"+strings.ReplaceAll(lists[0].ID, "-", "")+")"
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with
