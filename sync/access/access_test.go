@@ -79,7 +79,10 @@ func TestValidate(t *testing.T) {
 		{"oidc scope", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","scopes":["offline"]}}`, "spec.saasApp.scopes[0]", "must be one of openid"},
 		{"oidc redirect", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","redirectUris":["/cb"]}}`, "spec.saasApp.redirectUris[0]", "not an absolute URI"},
 		{"oidc regex", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","groupFilterRegex":"("}}`, "spec.saasApp.groupFilterRegex", "not a regular expression"},
-		{"oidc lifetime", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","accessTokenLifetime":"forever"}}`, "spec.saasApp.accessTokenLifetime", "not a positive duration"},
+		{"oidc lifetime", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","accessTokenLifetime":"forever"}}`, "spec.saasApp.accessTokenLifetime", "not a duration from 1m to 24h"},
+		{"oidc access lifetime in days", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","accessTokenLifetime":"2d"}}`, "spec.saasApp.accessTokenLifetime", "not a duration from 1m to 24h"},
+		{"oidc refresh lifetime in days", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","refreshTokenLifetime":"30d"}}`, "", ""},
+		{"oidc refresh lifetime too short", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","refreshTokenLifetime":"30s"}}`, "spec.saasApp.refreshTokenLifetime", "longer than 1m"},
 		{"oidc client secret", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","clientSecret":"s"}}`, "spec.saasApp.clientSecret", "unknown field"},
 
 		// Bookmarks.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cloudflare/cloudflare-go"
 
@@ -204,7 +203,7 @@ func sameSaaS(remote, want *api.AccessSaaSApp) bool {
 }
 
 func normDuration(s string) string {
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, ok := lifetime(s); ok {
 		return d.String()
 	}
 	return s

@@ -420,12 +420,14 @@ func checkOIDC(a *api.AccessSaaSApp) *api.FieldError {
 			return &api.FieldError{Field: p + "groupFilterRegex", Reason: fmt.Sprintf("is not a regular expression: %v", err)}
 		}
 	}
-	for _, d := range []struct{ field, v string }{{"accessTokenLifetime", a.AccessTokenLifetime}, {"refreshTokenLifetime", a.RefreshTokenLifetime}} {
-		if d.v == "" {
-			continue
+	if v := a.AccessTokenLifetime; v != "" {
+		if d, ok := lifetime(v); !ok || d < time.Minute || d > 24*time.Hour {
+			return &api.FieldError{Field: p + "accessTokenLifetime", Reason: fmt.Sprintf("%q is not a duration from 1m to 24h such as \"5m\"", v)}
 		}
-		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
-			return &api.FieldError{Field: p + d.field, Reason: fmt.Sprintf("%q is not a positive duration such as \"5m\" or \"720h\"", d.v)}
+	}
+	if v := a.RefreshTokenLifetime; v != "" {
+		if d, ok := lifetime(v); !ok || d <= time.Minute {
+			return &api.FieldError{Field: p + "refreshTokenLifetime", Reason: fmt.Sprintf("%q is not a duration longer than 1m such as \"720h\" or \"30d\"", v)}
 		}
 	}
 	names := map[string]int{}
@@ -446,6 +448,17 @@ func checkOIDC(a *api.AccessSaaSApp) *api.FieldError {
 		names[c.Name] = i
 	}
 	return nil
+}
+
+// lifetime parses a token lifetime: a Go duration, or whole days ("30d"),
+// which the API takes for refresh tokens.
+func lifetime(s string) (time.Duration, bool) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err == nil && n > 0
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil
 }
 
 func checkSource(f string, s api.AccessAttributeSource) *api.FieldError {
