@@ -203,7 +203,7 @@ func generateSaaS(account string, app *accessApp, prev *accessApp) {
 			app.saas["public_key"] = newAUD() + newAUD()
 		}
 	}
-	app.fields["domain"] = account + ".cloudflareaccess.com/cdn-cgi/access/sso/" + auth + "/" + app.aud
+	app.fields["domain"] = account + ".cloudflareaccess.com/cdn-cgi/access/sso/" + auth + "/" + app.id
 }
 
 func accessNotFound() *apiError {

@@ -101,6 +101,10 @@ func accessSettings(s *v1alpha2.AccessApplicationSpec, spec *api.AccessApplicati
 	if spec.Type == "saas" {
 		spec.Domain = ""
 	}
+	if (spec.Type == "saas" || spec.Type == "bookmark") && spec.SessionDuration == "24h" {
+		// The schema's default, not the user's: these types have no session.
+		spec.SessionDuration = ""
+	}
 	st.Destinations = accessDestinations(s, spec.Domain, l, ps)
 }
 

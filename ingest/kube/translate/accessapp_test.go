@@ -143,7 +143,7 @@ func TestAccessApplicationHappy(t *testing.T) {
 			name: "saas SAML", source: SourceAccessApplication, ns: "default", obj: "wiki",
 			run: func(f *fake) Result {
 				return AccessApplication(accessApplication("wiki", v1alpha2.AccessApplicationSpec{
-					Domain: "wiki.example.com", Type: "saas",
+					Domain: "wiki.example.com", Type: "saas", SessionDuration: "24h",
 					SaasApp: &apiextensionsv1.JSON{Raw: []byte(`{"authType":"saml","consumerServiceUrl":"https://wiki.example.com/saml/acs",` +
 						`"spEntityId":"https://wiki.example.com/saml/metadata","nameIdFormat":"email","defaultRelayState":"https://wiki.example.com/",` +
 						`"customAttributes":[{"name":"groups","nameFormat":"urn:oasis:names:tc:SAML:2.0:attrname-format:basic","friendlyName":"Groups","required":false,"source":{"name":"groups"}}]}`)},

@@ -346,7 +346,8 @@
 // page, interstitial, preflight, 401 and WARP settings, corsHeaders and
 // saasApp (refreshTokenOptions.lifetime becomes refreshTokenLifetime; a
 // saas application's domain, which the schema requires, is not sent:
-// Cloudflare assigns it). The domain, selfHostedDomains and destinations
+// Cloudflare assigns it; nor is the sessionDuration "24h" the schema
+// defaults for saas and bookmark applications, which have none). The domain, selfHostedDomains and destinations
 // become one destination list, the domain first, each once; a
 // destination's vnetRef resolves as a route's virtualNetworkRef does. A
 // JSON-typed field with a member the schema lacks is a problem naming it.
