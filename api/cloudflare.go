@@ -333,7 +333,8 @@ type AccessCORSHeaders struct {
 // authType "saml" with the SAML fields, or "oidc" with the OIDC fields.
 // What Cloudflare generates (the OIDC client id and secret, the SAML
 // entity id, SSO endpoint and public key) is not part of the spec; the
-// OIDC client secret is never read into conflux-sync at all.
+// OIDC client secret is never copied out of Cloudflare's answer, so it
+// reaches no log, status, plan or error.
 type AccessSaaSApp struct {
 	AuthType string `json:"authType"`
 

@@ -57,8 +57,8 @@
 //	appId      the application id
 //	aud        its audience tag (for producers validating Access JWTs)
 //	clientId   an OIDC saas application's client id; its client secret is
-//	           never read into conflux-sync (not recorded, logged or
-//	           reported): take it from the dashboard
+//	           never copied out of Cloudflare's answer (not recorded,
+//	           logged, planned or reported): take it from the dashboard
 //	created    "true" when conflux-sync created or took it over (then it
 //	           may delete it); "false" when it was adopted (then it is only
 //	           released); read through cfapi.Created
