@@ -84,7 +84,9 @@
 // which the API replaced by destinations and v0.119 does not have.
 //
 // A saas application is found for adoption by its name among the saas
-// applications, since Cloudflare assigns its domain.
+// applications, since Cloudflare assigns its domain. A recorded
+// application whose type is of another schema (self-hosted — self_hosted,
+// ssh, vnc —, saas, bookmark) than the spec's is replaced, not updated.
 //
 // Takeover: takeOver names the application a previous controller created
 // for this producer (StringKe's status.applicationId). If it exists it is

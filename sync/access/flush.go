@@ -94,8 +94,28 @@ func (apps) Creates(s Spec) string {
 	return s.Name + " for " + s.Domain
 }
 
-// Moved is never: any recorded application can be updated into the spec's.
-func (apps) Moved(cloudflare.AccessApplication, Spec, map[string]string) string { return "" }
+// Moved: an application of another schema (self-hosted, saas, bookmark)
+// is replaced rather than updated into the spec's, since its type is not
+// one a PUT is sure to change; self_hosted, ssh and vnc become each other
+// in place.
+func (apps) Moved(app cloudflare.AccessApplication, s Spec, _ map[string]string) string {
+	typ := string(app.Type)
+	if typ == "" {
+		typ = DefaultType
+	}
+	if schema(typ) != schema(s.Type) {
+		return fmt.Sprintf("it is a %s application and the spec asks for %s", typ, s.Type)
+	}
+	return ""
+}
+
+// schema groups the types whose applications have the same fields.
+func schema(typ string) string {
+	if selfHosted(typ) {
+		return TypeSelfHosted
+	}
+	return typ
+}
 
 // Pick adopts the first: the API refuses a second application for a domain.
 func (apps) Pick(_ Spec, found []cloudflare.AccessApplication, _ string) (*cloudflare.AccessApplication, error) {

@@ -228,3 +228,25 @@ func TestFlushBookmark(t *testing.T) {
 	}
 	e.flushNoWrite(t, spec)
 }
+
+// A recorded application of another schema is replaced, not updated:
+// self_hosted into saas deletes the old one and creates the new.
+func TestFlushTypeChangeReplaces(t *testing.T) {
+	e := newEnv(t)
+	old := e.MustFlush(t, specV1).DownstreamIDs[IDApp]
+	out := e.MustFlush(t, samlSpec)
+	id := out.DownstreamIDs[IDApp]
+	if id == old || out.DownstreamIDs[IDCreated] != "true" {
+		t.Fatalf("ids %v (old app %s)", out.DownstreamIDs, old)
+	}
+	apps := e.Emu.AccessApps(cfapitest.Account)
+	if len(apps) != 1 || apps[0].ID != id || e.app(t, id).Type != "saas" {
+		t.Fatalf("apps %+v", apps)
+	}
+	// ssh and self_hosted share a schema: updated in place.
+	e.MustFlush(t, `{"name":"app","domain":"app.example.com"}`)
+	sh := e.Prev.DownstreamIDs[IDApp]
+	if got := e.MustFlush(t, `{"name":"app","domain":"app.example.com","type":"ssh"}`).DownstreamIDs[IDApp]; got != sh || e.app(t, sh).Type != "ssh" {
+		t.Fatalf("ssh: id %s (was %s)", got, sh)
+	}
+}
