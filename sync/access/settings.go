@@ -62,6 +62,12 @@ const (
 	maxURLLen      = 2048
 )
 
+// setting is a field of the spec and whether the spec sets it.
+type setting struct {
+	field string
+	set   bool
+}
+
 // selfHosted says whether typ has the self-hosted schema (domain,
 // destinations, session, cookies, deny pages, CORS).
 func selfHosted(typ string) bool {
@@ -106,10 +112,7 @@ func checkSettings(s *Spec) *api.FieldError {
 	typ := s.Type
 	// Fields of the self-hosted schema only.
 	if !selfHosted(typ) {
-		for _, f := range []struct {
-			field string
-			set   bool
-		}{
+		for _, f := range []setting{
 			{"spec.destinations", len(st.Destinations) > 0},
 			{"spec.customDenyMessage", st.CustomDenyMessage != ""},
 			{"spec.customDenyUrl", st.CustomDenyURL != ""},
@@ -130,10 +133,7 @@ func checkSettings(s *Spec) *api.FieldError {
 		}
 	}
 	if typ == TypeBookmark {
-		for _, f := range []struct {
-			field string
-			set   bool
-		}{
+		for _, f := range []setting{
 			{"spec.policies", len(s.Policies) > 0},
 			{"spec.allowedIdps", len(s.AllowedIdps) > 0},
 			{"spec.autoRedirectToIdentity", s.AutoRedirectToIdentity},
@@ -301,14 +301,8 @@ func checkCORS(c *api.AccessCORSHeaders) *api.FieldError {
 }
 
 // samlOnly and oidcOnly name each protocol's fields, to refuse them on the other.
-func samlOnly(a *api.AccessSaaSApp) []struct {
-	field string
-	set   bool
-} {
-	return []struct {
-		field string
-		set   bool
-	}{
+func samlOnly(a *api.AccessSaaSApp) []setting {
+	return []setting{
 		{"spEntityId", a.SPEntityID != ""}, {"consumerServiceUrl", a.ConsumerServiceURL != ""},
 		{"nameIdFormat", a.NameIDFormat != ""}, {"defaultRelayState", a.DefaultRelayState != ""},
 		{"customAttributes", len(a.CustomAttributes) > 0}, {"nameIdTransformJsonata", a.NameIDTransformJsonata != ""},
@@ -316,14 +310,8 @@ func samlOnly(a *api.AccessSaaSApp) []struct {
 	}
 }
 
-func oidcOnly(a *api.AccessSaaSApp) []struct {
-	field string
-	set   bool
-} {
-	return []struct {
-		field string
-		set   bool
-	}{
+func oidcOnly(a *api.AccessSaaSApp) []setting {
+	return []setting{
 		{"redirectUris", len(a.RedirectURIs) > 0}, {"grantTypes", len(a.GrantTypes) > 0}, {"scopes", len(a.Scopes) > 0},
 		{"appLauncherUrl", a.AppLauncherURL != ""}, {"groupFilterRegex", a.GroupFilterRegex != ""},
 		{"customClaims", len(a.CustomClaims) > 0}, {"allowPkceWithoutClientSecret", a.AllowPKCEWithoutClientSecret},
@@ -334,10 +322,7 @@ func oidcOnly(a *api.AccessSaaSApp) []struct {
 
 func checkSaaS(a *api.AccessSaaSApp) *api.FieldError {
 	const p = "spec.saasApp."
-	var other []struct {
-		field string
-		set   bool
-	}
+	var other []setting
 	switch a.AuthType {
 	case SaaSAuthSAML:
 		other = oidcOnly(a)
