@@ -122,7 +122,7 @@ func accessRef(ref v1alpha2.ObjectRef, field, kind, statusField, what, whats str
 }
 
 // unsupportedAccessFields reports every field set that conflux-sync does
-// not sync yet.
+// not sync, with why.
 func unsupportedAccessFields(s *v1alpha2.AccessApplicationSpec, ps *problems) {
 	const ignoredToo = "; cloudflare-operator ignored them too (the application it made has none of them)"
 	for _, f := range []struct {
