@@ -181,8 +181,8 @@ func (k apps) Create(ctx context.Context, a *cfapi.Account, spec Spec, _ string)
 		AppLauncherVisible:     &visible,
 		Tags:                   spec.Tags,
 	}
-	b := settingsBody(spec)
-	params.LogoURL, params.CustomPages, params.SaasApplication = b.LogoURL, b.CustomPages, b.SaasApp
+	b, st := settingsBody(spec), spec.AccessApplicationSettings
+	params.LogoURL, params.CustomPages, params.SaasApplication = b.LogoURL, st.CustomPages, b.SaasApp
 	params.Destinations, params.CustomDenyMessage, params.CustomDenyURL = b.Destinations, b.CustomDenyMessage, b.CustomDenyURL
 	params.CustomNonIdentityDenyURL, params.SameSiteCookieAttribute = b.CustomNonIdentityDenyURL, b.SameSiteCookieAttribute
 	params.EnableBindingCookie, params.HttpOnlyCookieAttribute, params.PathCookieAttribute = b.EnableBindingCookie, b.HTTPOnlyCookieAttribute, b.PathCookieAttribute
@@ -223,7 +223,7 @@ type putBody struct {
 type settingsPut struct {
 	Destinations             []cloudflare.AccessDestination           `json:"destinations,omitempty"`
 	LogoURL                  string                                   `json:"logo_url,omitempty"`
-	CustomPages              []string                                 `json:"custom_pages,omitempty"`
+	CustomPages              *[]string                                `json:"custom_pages,omitempty"` // [] clears, as for allowed_idps
 	CustomDenyMessage        string                                   `json:"custom_deny_message,omitempty"`
 	CustomDenyURL            string                                   `json:"custom_deny_url,omitempty"`
 	CustomNonIdentityDenyURL string                                   `json:"custom_non_identity_deny_url,omitempty"`
@@ -243,7 +243,8 @@ func settingsBody(spec Spec) settingsPut {
 	st := spec.AccessApplicationSettings
 	b := settingsPut{LogoURL: st.LogoURL, SaasApp: toCFSaaS(st.SaaSApp)}
 	if spec.Type != TypeBookmark {
-		b.CustomPages = orEmpty(st.CustomPages)
+		pages := orEmpty(st.CustomPages)
+		b.CustomPages = &pages
 	}
 	if !selfHosted(spec.Type) {
 		return b
