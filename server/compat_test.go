@@ -336,7 +336,7 @@ func (c *compat) outcome() (string, bool) {
 	}
 	var rest []string
 	for _, a := range c.emu.AccessApps(compatAccount) {
-		rest = append(rest, fmt.Sprintf("access app %q %s", a.Name, a.Domain))
+		rest = append(rest, norm(fmt.Sprintf("access app %q %s", a.Name, a.Domain)))
 	}
 	for _, r := range c.emu.Routes(compatAccount) {
 		if !r.Deleted {

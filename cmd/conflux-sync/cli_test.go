@@ -595,6 +595,18 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 			get("/accounts/"+account+"/gateway/rules", &rules) && len(rules) == 1 && rules[0].Name == "block listed" &&
 			rules[0].Traffic == "any(dns.domains[*] in $"+strings.ReplaceAll(lists[0].ID, "-", "")+")"
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo SAML application", func() bool {
+		var apps []struct {
+			Name    string `json:"name"`
+			Type    string `json:"type"`
+			SaasApp struct {
+				SPEntityID  string `json:"sp_entity_id"`
+				SSOEndpoint string `json:"sso_endpoint"`
+			} `json:"saas_app"`
+		}
+		return get("/accounts/"+account+"/access/apps", &apps) && len(apps) == 1 && apps[0].Name == "wiki" && apps[0].Type == "saas" &&
+			apps[0].SaasApp.SPEntityID == "https://wiki.example.com/saml" && apps[0].SaasApp.SSOEndpoint != ""
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with

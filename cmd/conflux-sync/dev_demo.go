@@ -93,6 +93,8 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"blocked","type":"DOMAIN","items":[{"value":"malware.example.net","description":"demo"}]}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindGatewayRule, Name: "main"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"rules":[{"name":"block listed","action":"block","filters":["dns"],"traffic":"any(dns.domains[*] in $blocked)","precedence":10}]}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "wiki-sso"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"wiki","type":"saas","saasApp":{"authType":"saml","spEntityId":"https://wiki.example.com/saml","consumerServiceUrl":"https://wiki.example.com/saml/acs"}}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,

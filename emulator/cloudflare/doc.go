@@ -44,7 +44,19 @@
 // virtual networks keep absent fields and apply present ones, so
 // "comment":"" clears a comment. An Access app PUT replaces the app: absent
 // fields return to their defaults, except an absent policies list, which
-// keeps the current policies as cloudflare-go documents. Access groups
+// keeps the current policies as cloudflare-go documents. Access apps
+// answer with the API's defaults per schema (self_hosted, ssh and vnc:
+// session_duration "24h", destinations [the domain], the cookie and
+// bypass flags false, http_only_cookie_attribute true; every type:
+// app_launcher_visible true) and refuse with 400/12130 an unknown type, a
+// self-hosted app without a domain or public destination (whose first
+// becomes the domain), a self-hosted setting on a saas or bookmark app,
+// saas_app missing on saas or present elsewhere, an auth_type other than
+// saml or oidc, options_preflight_bypass with cors_headers and an
+// unknown same_site_cookie_attribute. A saas app's domain and its
+// saas_app's generated fields (OIDC client_id and client_secret; SAML
+// idp_entity_id, sso_endpoint, public_key, and name_id_format "email"
+// when absent) are the server's, kept over a PUT that keeps auth_type. Access groups
 // keep their rules as sent; a create or PUT without a name, without an
 // include rule, or with a rule that is not an object with one known rule
 // key (whose value is an object) is refused with 400/12130 (the code the

@@ -108,6 +108,9 @@ type accessAppState struct {
 	Policies []string       `json:"policies,omitempty"`
 	Created  time.Time      `json:"created_at"`
 	Updated  time.Time      `json:"updated_at"`
+	// SaaS holds what the server generated for a saas application's
+	// saas_app (client id and secret, SSO endpoint, ...).
+	SaaS map[string]any `json:"saas,omitempty"`
 }
 
 type routeState struct {
@@ -226,7 +229,7 @@ func (s *Server) restore(st *stateFile) {
 				ap.Fields = map[string]any{}
 			}
 			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
-				policies: ap.Policies, created: ap.Created, updated: ap.Updated})
+				policies: ap.Policies, created: ap.Created, updated: ap.Updated, saas: ap.SaaS})
 		}
 		for _, gs := range as.Groups {
 			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
@@ -322,7 +325,7 @@ func (a *account) state() accountState {
 	}
 	for _, ap := range a.apps {
 		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
-			Policies: ap.policies, Created: ap.created, Updated: ap.updated})
+			Policies: ap.policies, Created: ap.created, Updated: ap.updated, SaaS: ap.saas})
 	}
 	for _, g := range a.groups {
 		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,

@@ -354,8 +354,6 @@ func resolvers(rs []gatewayResolver) []map[string]any {
 	return out
 }
 
-func deref(b *bool) bool { return b != nil && *b }
-
 // ruleIDKey is the downstream id key of the rule a GatewayRule's fragment
 // asks for, in its rule set's status.
 func ruleIDKey(spec json.RawMessage) string {
