@@ -4,8 +4,8 @@ import "encoding/json"
 
 // The fragment specs of the Cloudflare target kinds: what producers send
 // (the admin API, the Kubernetes ingest, Terraform) and what the kinds in
-// sync/tunnel, sync/dns, sync/access, sync/accessgroup, sync/route and
-// sync/vnet validate,
+// sync/tunnel, sync/dns, sync/access, sync/accessgroup, sync/route,
+// sync/vnet, sync/gatewaylist and sync/gatewayrule validate,
 // aggregate and flush. They live here, with the other wire types, so every
 // producer writes the one shape the kinds read.
 
@@ -18,6 +18,8 @@ const (
 	KindNetworkRoute        = "cloudflare.NetworkRoute"
 	KindVirtualNetwork      = "cloudflare.VirtualNetwork"
 	KindAccessGroup         = "cloudflare.AccessGroup"
+	KindGatewayList         = "cloudflare.GatewayList"
+	KindGatewayRule         = "cloudflare.GatewayRule"
 )
 
 // The tunnel configuration types are both the fragment spec (what producers send)
@@ -262,8 +264,14 @@ type AccessApplicationSpec struct {
 	// AppLauncherVisible is a pointer so that "absent" can default to true.
 	AppLauncherVisible *bool    `json:"appLauncherVisible,omitempty"`
 	Tags               []string `json:"tags,omitempty"`
-	Adopt              bool     `json:"adopt,omitempty"`
-	ID                 string   `json:"id,omitempty"`
+
+	// The application's other settings, as the API's application object
+	// names them (in camelCase). Absent means the API's default. Which
+	// types take which field: see docs/api.md.
+	AccessApplicationSettings
+
+	Adopt bool   `json:"adopt,omitempty"`
+	ID    string `json:"id,omitempty"`
 	// TakeOver is the id of an application that the controller
 	// conflux-sync replaces created (e.g. StringKe's
 	// status.applicationId). If it exists, it is owned as if conflux-sync
@@ -275,6 +283,124 @@ type AccessApplicationSpec struct {
 	// use instead of the server's static credentials; AccountID is then
 	// required.
 	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// AccessApplicationSettings are the fields of an Access application
+// beyond the basics: destinations, cookies, deny pages, CORS and the SaaS
+// (SAML or OIDC) configuration. Booleans whose API default is false are
+// plain bools; the pointers are those whose absence means something else
+// (httpOnlyCookieAttribute defaults to true; allowAuthenticateViaWarp
+// absent follows the account's setting).
+type AccessApplicationSettings struct {
+	// Destinations are the public hostnames (and paths) and private
+	// addresses the application protects; absent means the domain alone.
+	Destinations             []AccessDestination `json:"destinations,omitempty"`
+	CustomDenyMessage        string              `json:"customDenyMessage,omitempty"`
+	CustomDenyURL            string              `json:"customDenyUrl,omitempty"`
+	CustomNonIdentityDenyURL string              `json:"customNonIdentityDenyUrl,omitempty"`
+	// CustomPages are ids of Access custom pages (sorted in the canonical
+	// form).
+	CustomPages              []string           `json:"customPages,omitempty"`
+	EnableBindingCookie      bool               `json:"enableBindingCookie,omitempty"`
+	HTTPOnlyCookieAttribute  *bool              `json:"httpOnlyCookieAttribute,omitempty"`
+	SameSiteCookieAttribute  string             `json:"sameSiteCookieAttribute,omitempty"`
+	PathCookieAttribute      bool               `json:"pathCookieAttribute,omitempty"`
+	LogoURL                  string             `json:"logoUrl,omitempty"`
+	OptionsPreflightBypass   bool               `json:"optionsPreflightBypass,omitempty"`
+	ServiceAuth401Redirect   bool               `json:"serviceAuth401Redirect,omitempty"`
+	SkipInterstitial         bool               `json:"skipInterstitial,omitempty"`
+	AllowAuthenticateViaWarp *bool              `json:"allowAuthenticateViaWarp,omitempty"`
+	CORSHeaders              *AccessCORSHeaders `json:"corsHeaders,omitempty"`
+	// SaaSApp configures a "saas" application (and only one).
+	SaaSApp *AccessSaaSApp `json:"saasApp,omitempty"`
+}
+
+// AccessDestination is one destination of an Access application: a public
+// hostname with an optional path (URI), or a private hostname or CIDR
+// reached through a tunnel (optionally with ports, protocol and virtual
+// network).
+type AccessDestination struct {
+	Type       string `json:"type"` // "public" or "private"
+	URI        string `json:"uri,omitempty"`
+	Hostname   string `json:"hostname,omitempty"`
+	CIDR       string `json:"cidr,omitempty"`
+	PortRange  string `json:"portRange,omitempty"`
+	L4Protocol string `json:"l4Protocol,omitempty"`
+	VnetID     string `json:"vnetId,omitempty"`
+}
+
+// AccessCORSHeaders are the CORS settings Access answers preflight
+// requests with.
+type AccessCORSHeaders struct {
+	AllowedMethods   []string `json:"allowedMethods,omitempty"`
+	AllowedOrigins   []string `json:"allowedOrigins,omitempty"`
+	AllowedHeaders   []string `json:"allowedHeaders,omitempty"`
+	AllowAllMethods  bool     `json:"allowAllMethods,omitempty"`
+	AllowAllHeaders  bool     `json:"allowAllHeaders,omitempty"`
+	AllowAllOrigins  bool     `json:"allowAllOrigins,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials,omitempty"`
+	MaxAge           int      `json:"maxAge,omitempty"`
+}
+
+// AccessSaaSApp is the SaaS configuration of a "saas" application:
+// authType "saml" with the SAML fields, or "oidc" with the OIDC fields.
+// What Cloudflare generates (the OIDC client id and secret, the SAML
+// entity id, SSO endpoint and public key) is not part of the spec; the
+// OIDC client secret is never copied out of Cloudflare's answer, so it
+// reaches no log, status, plan or error.
+type AccessSaaSApp struct {
+	AuthType string `json:"authType"`
+
+	// SAML
+	SPEntityID                    string                `json:"spEntityId,omitempty"`
+	ConsumerServiceURL            string                `json:"consumerServiceUrl,omitempty"`
+	NameIDFormat                  string                `json:"nameIdFormat,omitempty"`
+	DefaultRelayState             string                `json:"defaultRelayState,omitempty"`
+	CustomAttributes              []AccessSAMLAttribute `json:"customAttributes,omitempty"`
+	NameIDTransformJsonata        string                `json:"nameIdTransformJsonata,omitempty"`
+	SAMLAttributeTransformJsonata string                `json:"samlAttributeTransformJsonata,omitempty"`
+
+	// OIDC
+	RedirectURIs                 []string                 `json:"redirectUris,omitempty"`
+	GrantTypes                   []string                 `json:"grantTypes,omitempty"`
+	Scopes                       []string                 `json:"scopes,omitempty"`
+	AppLauncherURL               string                   `json:"appLauncherUrl,omitempty"`
+	GroupFilterRegex             string                   `json:"groupFilterRegex,omitempty"`
+	CustomClaims                 []AccessOIDCClaim        `json:"customClaims,omitempty"`
+	AllowPKCEWithoutClientSecret bool                     `json:"allowPkceWithoutClientSecret,omitempty"`
+	AccessTokenLifetime          string                   `json:"accessTokenLifetime,omitempty"`
+	RefreshTokenLifetime         string                   `json:"refreshTokenLifetime,omitempty"`
+	HybridAndImplicitOptions     *AccessOIDCHybridOptions `json:"hybridAndImplicitOptions,omitempty"`
+}
+
+// AccessSAMLAttribute is one attribute of a SAML assertion.
+type AccessSAMLAttribute struct {
+	Name         string                `json:"name"`
+	NameFormat   string                `json:"nameFormat,omitempty"`
+	FriendlyName string                `json:"friendlyName,omitempty"`
+	Required     bool                  `json:"required,omitempty"`
+	Source       AccessAttributeSource `json:"source"`
+}
+
+// AccessOIDCClaim is one custom claim of an OIDC token.
+type AccessOIDCClaim struct {
+	Name     string                `json:"name"`
+	Required bool                  `json:"required,omitempty"`
+	Scope    string                `json:"scope,omitempty"`
+	Source   AccessAttributeSource `json:"source"`
+}
+
+// AccessAttributeSource names the identity provider attribute a SAML
+// attribute or OIDC claim is taken from, optionally per provider id.
+type AccessAttributeSource struct {
+	Name      string            `json:"name"`
+	NameByIdP map[string]string `json:"nameByIdp,omitempty"`
+}
+
+// AccessOIDCHybridOptions are the OIDC hybrid and implicit flow options.
+type AccessOIDCHybridOptions struct {
+	ReturnIDTokenFromAuthorizationEndpoint     bool `json:"returnIdTokenFromAuthorizationEndpoint,omitempty"`
+	ReturnAccessTokenFromAuthorizationEndpoint bool `json:"returnAccessTokenFromAuthorizationEndpoint,omitempty"`
 }
 
 // NetworkRouteSpec is a cloudflare.NetworkRoute fragment (and,
@@ -365,4 +491,86 @@ type AccessGroupSpec struct {
 	// use instead of the server's static credentials; AccountID is then
 	// required.
 	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// GatewayListSpec is a cloudflare.GatewayList fragment (and, canonicalised,
+// the target's desired state): one Zero Trust Gateway list of an account;
+// see docs/api.md.
+type GatewayListSpec struct {
+	AccountID   string `json:"accountId,omitempty"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Type is SERIAL, URL, DOMAIN, EMAIL or IP; a list's type cannot
+	// change (another type replaces the list).
+	Type  string            `json:"type"`
+	Items []GatewayListItem `json:"items,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing list with
+	// this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this list (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a list that the controller conflux-sync
+	// replaces created: if it exists, it is owned as if conflux-sync had
+	// created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// GatewayListItem is one entry of a Gateway list; values are unique in a
+// list.
+type GatewayListItem struct {
+	Value       string `json:"value"`
+	Description string `json:"description,omitempty"`
+}
+
+// GatewayRuleSpec is a cloudflare.GatewayRule fragment: one producer's
+// Gateway rules for the account (or the rule set) the target names. The
+// rules of every fragment of a target are merged into one ordered list;
+// see docs/api.md for the order and for conflicts.
+type GatewayRuleSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef    `json:"credentials,omitempty"`
+	Rules       []GatewayRule `json:"rules"`
+}
+
+// GatewayRule is one Zero Trust Gateway rule.
+type GatewayRule struct {
+	// Name is unique among the rules of a target: it is how the rule is
+	// found again downstream.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Action is what the rule does (allow, block, safesearch, …); which
+	// actions a filter takes is checked.
+	Action string `json:"action"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Filters is the one traffic type the rule applies to: dns, http, l4,
+	// egress or dns_resolver.
+	Filters []string `json:"filters"`
+	// Traffic, Identity and DevicePosture are wirefilter expressions. A
+	// list is named $<GatewayList target name> (or ${<name>} for a name
+	// with characters other than letters, digits, '_', '-' and '.'), or
+	// by its id ($ and the id's 32 hex digits).
+	Traffic       string `json:"traffic,omitempty"`
+	Identity      string `json:"identity,omitempty"`
+	DevicePosture string `json:"devicePosture,omitempty"`
+	// Precedence, when set, places the rule among the explicitly placed
+	// ones (lowest first); rules without it follow, in fragment order.
+	Precedence *uint64 `json:"precedence,omitempty"`
+	// RuleSettings is the API's rule_settings object, passed through
+	// (its members are checked against the client's known fields).
+	RuleSettings json.RawMessage `json:"ruleSettings,omitempty"`
+	// Schedule is the API's schedule object (DNS rules only).
+	Schedule json.RawMessage `json:"schedule,omitempty"`
+	// TakeOver is the id of a rule the controller conflux-sync replaces
+	// created: while no rule of the target has this name, that rule
+	// becomes this one (updated and marked), instead of a new one.
+	TakeOver string `json:"takeOver,omitempty"`
 }

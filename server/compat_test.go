@@ -336,12 +336,23 @@ func (c *compat) outcome() (string, bool) {
 	}
 	var rest []string
 	for _, a := range c.emu.AccessApps(compatAccount) {
-		rest = append(rest, fmt.Sprintf("access app %q %s", a.Name, a.Domain))
+		rest = append(rest, norm(fmt.Sprintf("access app %q %s", a.Name, a.Domain)))
 	}
 	for _, r := range c.emu.Routes(compatAccount) {
 		if !r.Deleted {
 			rest = append(rest, norm(fmt.Sprintf("route %s via %s vnet=%s comment=%q", r.Network, r.TunnelID, r.VirtualNetworkID, r.Comment)))
 		}
+	}
+	for _, l := range c.emu.GatewayLists(compatAccount) {
+		var items []string
+		for _, it := range l.Items {
+			items = append(items, it.Value)
+		}
+		rest = append(rest, norm(fmt.Sprintf("gateway list %q %s description=%q items=%v", l.Name, l.Type, l.Description, items)))
+	}
+	for _, r := range c.emu.GatewayRules(compatAccount) {
+		rest = append(rest, norm(fmt.Sprintf("gateway rule %q %v %s precedence=%d enabled=%v traffic=%q identity=%q settings=%s description=%q",
+			r.Name, r.Filters, r.Action, r.Precedence, r.Enabled, r.Traffic, r.Identity, r.RuleSettings, r.Description)))
 	}
 	sort.Strings(rest)
 	for _, l := range rest {
@@ -397,7 +408,7 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 // the operators' ids and state, which their users' tools read.
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
-	"gatewayCount", "routeCount"}
+	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's
@@ -504,6 +515,12 @@ func (c *compat) normaliser() func(string) string {
 		for _, r := range c.emu.DNSRecords(z.ID) {
 			records[r.ID] = "<record " + r.Name + " " + r.Type + ">"
 		}
+	}
+	for _, l := range c.emu.GatewayLists(compatAccount) {
+		names[l.ID] = "<gateway list " + l.Name + ">"
+	}
+	for _, r := range c.emu.GatewayRules(compatAccount) {
+		names[r.ID] = "<gateway rule " + r.Name + ">"
 	}
 	marker := regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
 	return func(s string) string {

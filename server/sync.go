@@ -9,6 +9,8 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
+	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	"github.com/conflux-sync/conflux-sync/sync/tunnel"
@@ -24,6 +26,8 @@ func sinkKinds() []kind.Kind {
 		dns.New(),
 		access.New(),
 		accessgroup.New(),
+		gatewaylist.New(),
+		gatewayrule.New(),
 		route.New(),
 		vnet.New(),
 		conflux.New(),
@@ -52,6 +56,8 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
+			gatewaylist.NewFlusher(gatewaylist.FlusherConfig{Clients: clients, Logger: n.log}),
+			gatewayrule.NewFlusher(gatewayrule.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

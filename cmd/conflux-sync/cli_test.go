@@ -583,6 +583,30 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/zones/"+zones[0].ID+"/dns_records?type=SRV", &recs) && len(recs) == 1 && recs[0].Data.Port == 5060
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo Gateway rule, naming the demo list by its id", func() bool {
+		var lists []struct {
+			ID string `json:"id"`
+		}
+		var rules []struct {
+			Name    string `json:"name"`
+			Traffic string `json:"traffic"`
+		}
+		return get("/accounts/"+account+"/gateway/lists", &lists) && len(lists) == 1 &&
+			get("/accounts/"+account+"/gateway/rules", &rules) && len(rules) == 1 && rules[0].Name == "block listed" &&
+			rules[0].Traffic == "any(dns.domains[*] in $"+strings.ReplaceAll(lists[0].ID, "-", "")+")"
+	})
+	testutil.WaitFor(t, 30*time.Second, "the demo SAML application", func() bool {
+		var apps []struct {
+			Name    string `json:"name"`
+			Type    string `json:"type"`
+			SaasApp struct {
+				SPEntityID  string `json:"sp_entity_id"`
+				SSOEndpoint string `json:"sso_endpoint"`
+			} `json:"saas_app"`
+		}
+		return get("/accounts/"+account+"/access/apps", &apps) && len(apps) == 1 && apps[0].Name == "wiki" && apps[0].Type == "saas" &&
+			apps[0].SaasApp.SPEntityID == "https://wiki.example.com/saml" && apps[0].SaasApp.SSOEndpoint != ""
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with

@@ -88,6 +88,13 @@ func demoFragments() []api.Fragment {
 		{Target: api.TargetRef{Kind: cfapi.KindDNSRecord, Name: "example.com"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"records":[{"name":"_sip._tcp.example.com","type":"SRV","data":{"priority":10,"weight":5,"port":5060,"target":"sip.example.com"}},` +
 				`{"name":"example.com","type":"CAA","data":{"flags":0,"tag":"issue","value":"letsencrypt.org"}}]}`)},
+		// A Gateway list and a rule set whose rule names it ($blocked).
+		{Target: api.TargetRef{Kind: cfapi.KindGatewayList, Name: "blocked"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"blocked","type":"DOMAIN","items":[{"value":"malware.example.net","description":"demo"}]}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindGatewayRule, Name: "main"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"rules":[{"name":"block listed","action":"block","filters":["dns"],"traffic":"any(dns.domains[*] in $blocked)","precedence":10}]}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "wiki-sso"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"wiki","type":"saas","saasApp":{"authType":"saml","spEntityId":"https://wiki.example.com/saml","consumerServiceUrl":"https://wiki.example.com/saml/acs"}}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
@@ -147,6 +154,7 @@ See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
   %[1]s targets get cloudflare.DNSRecord example.com
   %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
+  %[1]s targets get cloudflare.GatewayRule main       # its rule names cloudflare.GatewayList blocked
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
     (the zone also has an SRV and a CAA record, written from their data: ...dns_records?type=SRV)

@@ -18,6 +18,9 @@ type accessApp struct {
 	policies []string
 	created  time.Time
 	updated  time.Time
+	// saas is what the server generated for a saas application's
+	// saas_app; it survives PUTs that keep the type and auth_type.
+	saas map[string]any
 }
 
 // serverOwned keys are never taken from request bodies.
@@ -30,16 +33,33 @@ func (a *accessApp) json() map[string]any {
 	}
 	out["id"], out["uid"], out["aud"] = a.id, a.id, a.aud
 	out["created_at"], out["updated_at"] = a.created, a.updated
-	if _, ok := out["session_duration"]; !ok {
-		out["session_duration"] = "24h"
-	}
 	if _, ok := out["type"]; !ok {
 		out["type"] = "self_hosted"
 	}
-	if d, _ := out["destinations"].([]any); len(d) == 0 {
-		if dom, _ := out["domain"].(string); dom != "" {
-			out["destinations"] = []map[string]any{{"type": "public", "uri": dom}}
+	typ, _ := out["type"].(string)
+	defaults := appDefaults
+	if selfHostedSchema(typ) {
+		defaults = selfHostedDefaults
+		if d, _ := out["destinations"].([]any); len(d) == 0 {
+			if dom, _ := out["domain"].(string); dom != "" {
+				out["destinations"] = []map[string]any{{"type": "public", "uri": dom}}
+			}
 		}
+	}
+	for k, v := range defaults {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	if sa, ok := out["saas_app"].(map[string]any); ok {
+		merged := make(map[string]any, len(sa)+len(a.saas))
+		for k, v := range sa {
+			merged[k] = v
+		}
+		for k, v := range a.saas {
+			merged[k] = v
+		}
+		out["saas_app"] = merged
 	}
 	pols := make([]map[string]any, 0, len(a.policies))
 	for i, p := range a.policies {
@@ -54,8 +74,136 @@ func (a *accessApp) json() map[string]any {
 }
 
 func (a *accessApp) domain() string {
+	if t, _ := a.fields["type"].(string); t == "saas" {
+		return "" // assigned by the server, unique
+	}
 	d, _ := a.fields["domain"].(string)
 	return strings.ToLower(d)
+}
+
+// The API's defaults for what a body leaves out, per schema.
+var (
+	appDefaults = map[string]any{
+		"app_launcher_visible": true, "auto_redirect_to_identity": false,
+	}
+	selfHostedDefaults = map[string]any{
+		"session_duration": "24h", "app_launcher_visible": true, "auto_redirect_to_identity": false,
+		"enable_binding_cookie": false, "http_only_cookie_attribute": true, "options_preflight_bypass": false,
+		"service_auth_401_redirect": false, "skip_interstitial": false, "path_cookie_attribute": false,
+	}
+	appTypes = []string{"self_hosted", "saas", "ssh", "vnc", "app_launcher", "warp", "biso", "bookmark", "dash_sso", "infrastructure"}
+	// selfHostedOnly are the fields of the self-hosted schema (self_hosted,
+	// ssh, vnc) that the saas and bookmark schemas do not have.
+	selfHostedOnly = []string{"session_duration", "destinations", "self_hosted_domains", "custom_deny_message", "custom_deny_url",
+		"custom_non_identity_deny_url", "enable_binding_cookie", "http_only_cookie_attribute", "same_site_cookie_attribute",
+		"path_cookie_attribute", "options_preflight_bypass", "service_auth_401_redirect", "skip_interstitial",
+		"allow_authenticate_via_warp", "cors_headers"}
+	// saasGenerated are the saas_app fields the server owns.
+	saasGenerated = []string{"client_id", "client_secret", "public_key", "idp_entity_id", "sso_endpoint", "created_at", "updated_at"}
+)
+
+func selfHostedSchema(typ string) bool {
+	return typ == "" || typ == "self_hosted" || typ == "ssh" || typ == "vnc"
+}
+
+// checkAppFields refuses what the API refuses: an unknown type, a
+// self-hosted application without a domain (or public destination), a
+// self-hosted setting on a saas or bookmark application, saas_app on
+// another type or without a known auth_type, options_preflight_bypass
+// with cors_headers, an unknown same_site_cookie_attribute. It fills in
+// the domain from the first public destination and the SAML
+// name_id_format default.
+func checkAppFields(f map[string]any) *apiError {
+	typ, _ := f["type"].(string)
+	if typ != "" && !slices.Contains(appTypes, typ) {
+		return accessInvalid("type " + typ + " is not a valid application type")
+	}
+	if selfHostedSchema(typ) {
+		if _, ok := f["domain"]; !ok {
+			ds, _ := f["destinations"].([]any)
+			for _, d := range ds {
+				if m, _ := d.(map[string]any); m["type"] == "public" {
+					if uri, _ := m["uri"].(string); uri != "" {
+						f["domain"] = uri
+						break
+					}
+				}
+			}
+		}
+		if _, ok := f["domain"]; !ok {
+			return accessInvalid("domain is required for " + cmpOr(typ, "self_hosted") + " applications")
+		}
+	} else if typ == "saas" || typ == "bookmark" {
+		for _, k := range selfHostedOnly {
+			if v, ok := f[k]; ok && v != false {
+				return accessInvalid(k + " is not allowed for " + typ + " applications")
+			}
+			delete(f, k) // a false default the client always sends
+		}
+	}
+	sa, hasSaaS := f["saas_app"].(map[string]any)
+	switch {
+	case typ == "saas" && !hasSaaS:
+		return accessInvalid("saas_app is required for saas applications")
+	case typ != "saas" && f["saas_app"] != nil:
+		return accessInvalid("saas_app is only allowed for saas applications")
+	case hasSaaS:
+		for k, v := range sa {
+			if v == nil || v == "" || slices.Contains(saasGenerated, k) {
+				delete(sa, k)
+			}
+		}
+		switch sa["auth_type"] {
+		case nil:
+			sa["auth_type"] = "saml"
+		case "saml", "oidc":
+		default:
+			return accessInvalid("saas_app.auth_type must be saml or oidc")
+		}
+		if _, ok := sa["name_id_format"]; !ok && sa["auth_type"] == "saml" {
+			sa["name_id_format"] = "email"
+		}
+	}
+	if f["options_preflight_bypass"] == true && f["cors_headers"] != nil {
+		return accessInvalid("options_preflight_bypass cannot be set with cors_headers")
+	}
+	if v, ok := f["same_site_cookie_attribute"]; ok && v != "strict" && v != "lax" && v != "none" {
+		return accessInvalid("same_site_cookie_attribute must be strict, lax or none")
+	}
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// generateSaaS fills in what the server owns of a saas application:
+// kept from prev while the auth_type stays, else made anew (an OIDC
+// client id and secret; a SAML entity id, SSO endpoint and public key).
+// The domain of a saas application is the server's too.
+func generateSaaS(account string, app *accessApp, prev *accessApp) {
+	sa, ok := app.fields["saas_app"].(map[string]any)
+	if !ok {
+		return
+	}
+	auth, _ := sa["auth_type"].(string)
+	if prev != nil && prev.saas != nil && prev.saas["auth_type"] == auth {
+		app.saas = prev.saas
+	} else {
+		team := "https://" + account + ".cloudflareaccess.com"
+		app.saas = map[string]any{"auth_type": auth}
+		if auth == "oidc" {
+			app.saas["client_id"], app.saas["client_secret"] = newAUD(), newAUD()
+		} else {
+			app.saas["idp_entity_id"] = team
+			app.saas["sso_endpoint"] = team + "/cdn-cgi/access/sso/saml/" + app.aud
+			app.saas["public_key"] = newAUD() + newAUD()
+		}
+	}
+	app.fields["domain"] = account + ".cloudflareaccess.com/cdn-cgi/access/sso/" + auth + "/" + app.id
 }
 
 func accessNotFound() *apiError {
@@ -116,11 +264,15 @@ func (s *Server) createAccessApp(w http.ResponseWriter, r *http.Request, scope T
 	if aerr != nil {
 		return aerr
 	}
+	if aerr := checkAppFields(fields); aerr != nil {
+		return aerr
+	}
 	now := s.now()
 	app := &accessApp{id: newUUID(), aud: newAUD(), fields: fields, created: now, updated: now}
 	if pols != nil {
 		app.policies = *pols
 	}
+	generateSaaS(a.id, app, nil)
 	if aerr := s.checkAccessDomain(a, app); aerr != nil {
 		return aerr
 	}
@@ -169,12 +321,16 @@ func (s *Server) updateAccessApp(w http.ResponseWriter, r *http.Request, scope T
 	if aerr != nil {
 		return aerr
 	}
+	if aerr := checkAppFields(fields); aerr != nil {
+		return aerr
+	}
 	cur := a.apps[i]
 	next := &accessApp{id: cur.id, aud: cur.aud, fields: fields, policies: cur.policies,
 		created: cur.created, updated: s.now()}
 	if pols != nil {
 		next.policies = *pols
 	}
+	generateSaaS(a.id, next, cur)
 	if aerr := s.checkAccessDomain(a, next); aerr != nil {
 		return aerr
 	}

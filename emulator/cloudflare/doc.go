@@ -14,6 +14,26 @@
 //	GET    /accounts/{a}/access/groups[/{id}], POST, PUT (full replace), DELETE
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
 //	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
+//	GET    /accounts/{a}/gateway/lists[/{id}], POST, PUT, PATCH (append/remove), DELETE, GET .../{id}/items
+//	GET    /accounts/{a}/gateway/rules[/{id}], POST, PUT (full replace), DELETE
+//
+// Gateway lists are answered without their items (count says how many);
+// the items come from .../items in pages (50 by default, 1000 at most). A
+// list's type is SERIAL, URL, DOMAIN, EMAIL or IP and cannot change; item
+// values are checked for the type and unique in a list. A PUT replaces the
+// name and description, and the items only when the body has them; a
+// PATCH removes, then appends (a value still present is refused). A list
+// that a rule's expression refers to ($ and the list id without dashes)
+// cannot be deleted (400/2002). Gateway rules have exactly one filter (dns, http,
+// l4, egress, dns_resolver) and an action that filter takes (dns: allow,
+// block, override, safesearch, ytrestricted; http: allow, block, on, off,
+// scan, noscan, isolate, noisolate; l4: allow, block, audit_ssh,
+// l4_override; egress: egress; dns_resolver: resolve), a schedule only on
+// dns rules, and expressions naming only lists the account has;
+// rule_settings and schedule round-trip as sent; a PUT bumps version; the
+// listing is by precedence, in one page. Every Gateway refusal is
+// 400/2001 with a message naming the field, an unknown id 404/2007 (codes
+// chosen here; the real API's were not confirmed).
 //
 // Every account has one default virtual network ("default"), created on
 // first use and saved at once; routes that name no virtual network use it.
@@ -24,7 +44,19 @@
 // virtual networks keep absent fields and apply present ones, so
 // "comment":"" clears a comment. An Access app PUT replaces the app: absent
 // fields return to their defaults, except an absent policies list, which
-// keeps the current policies as cloudflare-go documents. Access groups
+// keeps the current policies as cloudflare-go documents. Access apps
+// answer with the API's defaults per schema (self_hosted, ssh and vnc:
+// session_duration "24h", destinations [the domain], the cookie and
+// bypass flags false, http_only_cookie_attribute true; every type:
+// app_launcher_visible true) and refuse with 400/12130 an unknown type, a
+// self-hosted app without a domain or public destination (whose first
+// becomes the domain), a self-hosted setting on a saas or bookmark app,
+// saas_app missing on saas or present elsewhere, an auth_type other than
+// saml or oidc, options_preflight_bypass with cors_headers and an
+// unknown same_site_cookie_attribute. A saas app's domain and its
+// saas_app's generated fields (OIDC client_id and client_secret; SAML
+// idp_entity_id, sso_endpoint, public_key, and name_id_format "email"
+// when absent) are the server's, kept over a PUT that keeps auth_type. Access groups
 // keep their rules as sent; a create or PUT without a name, without an
 // include rule, or with a rule that is not an object with one known rule
 // key (whose value is an object) is refused with 400/12130 (the code the
@@ -56,7 +88,8 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps and groups, routes and virtual networks (deleted ones included), as
+// Access apps and groups, routes and virtual networks (deleted ones included),
+// Gateway lists (with items) and rules, as
 // {"version":1,...}. Files written before virtual networks were saved load
 // fine: their default_virtual_network_id becomes the default network and
 // other vnet ids named by routes become networks "vnet-<id prefix>".
@@ -72,7 +105,8 @@
 //
 // Inspection and out-of-band edits from Go, bypassing tokens, faults and
 // counts: Zones, DNSRecords, Tunnels (deleted included), TunnelConfig,
-// AccessApps, Routes and VirtualNetworks (deleted included) return copies;
+// AccessApps, Routes, VirtualNetworks (deleted included), GatewayLists and
+// GatewayRules return copies;
 // SetTunnelConfig replaces a configuration as a dashboard edit would,
 // bumping its version, so drift can be simulated.
 //

@@ -54,7 +54,7 @@ func TestAccessApplicationPutReplaces(t *testing.T) {
 	}
 	for _, got := range []cf.AccessApplication{up, must(e.api.GetAccessApplication(c, rc, app.ID))} {
 		if got.Name != "renamed" || got.SessionDuration != "24h" || got.Type != cf.SelfHosted ||
-			len(got.AllowedIdps) != 0 || got.AppLauncherVisible != nil || len(got.Tags) != 0 || got.CustomDenyURL != "" {
+			len(got.AllowedIdps) != 0 || got.AppLauncherVisible == nil || !*got.AppLauncherVisible || len(got.Tags) != 0 || got.CustomDenyURL != "" {
 			t.Fatalf("PUT must reset absent fields to defaults: %+v", got)
 		}
 		if len(got.Policies) != 1 || got.Policies[0].ID != "pol1" || got.AUD != app.AUD || got.ID != app.ID {

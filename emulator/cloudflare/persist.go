@@ -33,12 +33,42 @@ type accountState struct {
 	// virtual network as those created before it. Files written before
 	// virtual networks were emulated have only this (and the routes' vnet
 	// ids); restore rebuilds the networks from them.
-	DefaultVnet string           `json:"default_virtual_network_id,omitempty"`
-	Tunnels     []tunnelState    `json:"tunnels"`
-	AccessApps  []accessAppState `json:"access_apps"`
-	Routes      []routeState     `json:"routes"`
-	Vnets       []vnetState      `json:"virtual_networks,omitempty"`
-	Groups      []groupState     `json:"access_groups,omitempty"`
+	DefaultVnet string             `json:"default_virtual_network_id,omitempty"`
+	Tunnels     []tunnelState      `json:"tunnels"`
+	AccessApps  []accessAppState   `json:"access_apps"`
+	Routes      []routeState       `json:"routes"`
+	Vnets       []vnetState        `json:"virtual_networks,omitempty"`
+	Groups      []groupState       `json:"access_groups,omitempty"`
+	Lists       []gatewayListState `json:"gateway_lists,omitempty"`
+	Rules       []gatewayRuleState `json:"gateway_rules,omitempty"`
+}
+
+type gatewayListState struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Type        string            `json:"type"`
+	Items       []gatewayListItem `json:"items,omitempty"`
+	Created     time.Time         `json:"created_at"`
+	Updated     time.Time         `json:"updated_at"`
+}
+
+type gatewayRuleState struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	Description   string         `json:"description,omitempty"`
+	Precedence    uint64         `json:"precedence"`
+	Version       uint64         `json:"version"`
+	Enabled       bool           `json:"enabled"`
+	Action        string         `json:"action"`
+	Filters       []string       `json:"filters"`
+	Traffic       string         `json:"traffic,omitempty"`
+	Identity      string         `json:"identity,omitempty"`
+	DevicePosture string         `json:"device_posture,omitempty"`
+	Settings      map[string]any `json:"rule_settings,omitempty"`
+	Schedule      map[string]any `json:"schedule,omitempty"`
+	Created       time.Time      `json:"created_at"`
+	Updated       time.Time      `json:"updated_at"`
 }
 
 type groupState struct {
@@ -78,6 +108,9 @@ type accessAppState struct {
 	Policies []string       `json:"policies,omitempty"`
 	Created  time.Time      `json:"created_at"`
 	Updated  time.Time      `json:"updated_at"`
+	// SaaS holds what the server generated for a saas application's
+	// saas_app (client id and secret, SSO endpoint, ...).
+	SaaS map[string]any `json:"saas,omitempty"`
 }
 
 type routeState struct {
@@ -196,11 +229,21 @@ func (s *Server) restore(st *stateFile) {
 				ap.Fields = map[string]any{}
 			}
 			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
-				policies: ap.Policies, created: ap.Created, updated: ap.Updated})
+				policies: ap.Policies, created: ap.Created, updated: ap.Updated, saas: ap.SaaS})
 		}
 		for _, gs := range as.Groups {
 			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
 				exclude: gs.Exclude, require: gs.Require, created: gs.Created, updated: gs.Updated})
+		}
+		for _, ls := range as.Lists {
+			a.lists = append(a.lists, &gatewayList{id: ls.ID, name: ls.Name, description: ls.Description,
+				typ: ls.Type, items: ls.Items, created: ls.Created, updated: ls.Updated})
+		}
+		for _, rs := range as.Rules {
+			a.rules = append(a.rules, &gatewayRule{id: rs.ID, name: rs.Name, description: rs.Description,
+				precedence: rs.Precedence, version: rs.Version, enabled: rs.Enabled, action: rs.Action,
+				filters: rs.Filters, traffic: rs.Traffic, identity: rs.Identity, devicePosture: rs.DevicePosture,
+				settings: rs.Settings, schedule: rs.Schedule, created: rs.Created, updated: rs.Updated})
 		}
 		for _, rs := range as.Routes {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
@@ -282,11 +325,21 @@ func (a *account) state() accountState {
 	}
 	for _, ap := range a.apps {
 		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
-			Policies: ap.policies, Created: ap.created, Updated: ap.updated})
+			Policies: ap.policies, Created: ap.created, Updated: ap.updated, SaaS: ap.saas})
 	}
 	for _, g := range a.groups {
 		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,
 			Exclude: g.exclude, Require: g.require, Created: g.created, Updated: g.updated})
+	}
+	for _, l := range a.lists {
+		as.Lists = append(as.Lists, gatewayListState{ID: l.id, Name: l.name, Description: l.description,
+			Type: l.typ, Items: l.items, Created: l.created, Updated: l.updated})
+	}
+	for _, g := range a.rules {
+		as.Rules = append(as.Rules, gatewayRuleState{ID: g.id, Name: g.name, Description: g.description,
+			Precedence: g.precedence, Version: g.version, Enabled: g.enabled, Action: g.action,
+			Filters: g.filters, Traffic: g.traffic, Identity: g.identity, DevicePosture: g.devicePosture,
+			Settings: g.settings, Schedule: g.schedule, Created: g.created, Updated: g.updated})
 	}
 	for _, rt := range a.routes {
 		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,

@@ -70,6 +70,8 @@ type account struct {
 	groups  []*accessGroup // creation order
 	routes  []*tunnelRoute
 	vnets   []*virtualNetwork // creation order; the default is made lazily
+	lists   []*gatewayList    // creation order
+	rules   []*gatewayRule    // creation order
 }
 
 // New builds an in-memory Server from cfg, applying the documented
@@ -225,6 +227,18 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/access/groups/{id}", s.getAccessGroup)
 	s.route("PUT /accounts/{account}/access/groups/{id}", s.updateAccessGroup)
 	s.route("DELETE /accounts/{account}/access/groups/{id}", s.deleteAccessGroup)
+	s.route("GET /accounts/{account}/gateway/lists", s.listGatewayLists)
+	s.route("POST /accounts/{account}/gateway/lists", s.createGatewayList)
+	s.route("GET /accounts/{account}/gateway/lists/{id}", s.getGatewayList)
+	s.route("GET /accounts/{account}/gateway/lists/{id}/items", s.listGatewayListItems)
+	s.route("PUT /accounts/{account}/gateway/lists/{id}", s.updateGatewayList)
+	s.route("PATCH /accounts/{account}/gateway/lists/{id}", s.patchGatewayList)
+	s.route("DELETE /accounts/{account}/gateway/lists/{id}", s.deleteGatewayList)
+	s.route("GET /accounts/{account}/gateway/rules", s.listGatewayRules)
+	s.route("POST /accounts/{account}/gateway/rules", s.createGatewayRule)
+	s.route("GET /accounts/{account}/gateway/rules/{id}", s.getGatewayRule)
+	s.route("PUT /accounts/{account}/gateway/rules/{id}", s.updateGatewayRule)
+	s.route("DELETE /accounts/{account}/gateway/rules/{id}", s.deleteGatewayRule)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

@@ -194,6 +194,16 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &r); err == nil {
 			res = translate.NetworkRoute(&r, l, o)
 		}
+	case "GatewayList":
+		var gl v1alpha2.GatewayList
+		if unknown, err = decode(u, &gl); err == nil {
+			res = translate.GatewayList(&gl, l, o)
+		}
+	case "GatewayRule":
+		var gr v1alpha2.GatewayRule
+		if unknown, err = decode(u, &gr); err == nil {
+			res = translate.GatewayRule(&gr, l, o)
+		}
 	case "CloudflareCredentials":
 		var c v1alpha2.CloudflareCredentials
 		if unknown, err = decode(u, &c); err == nil {

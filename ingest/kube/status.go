@@ -244,6 +244,8 @@ func conflictNoun(targetKind string) string {
 		return "hostname"
 	case api.KindDNSRecord:
 		return "DNS record"
+	case api.KindGatewayRule:
+		return "Gateway"
 	}
 	return targetKind
 }
@@ -481,6 +483,12 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 		}
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
+	case "GatewayList":
+		set("listId", v.ids["listId"])
+	case "GatewayRule":
+		if k := translate.GatewayRuleIDKey(res); k != "" {
+			set("ruleId", v.ids[k])
+		}
 	case "CloudflareCredentials":
 		if len(res.Problems) == 0 {
 			out["lastValidatedTime"] = metav1.Now()

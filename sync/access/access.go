@@ -22,6 +22,8 @@ const (
 	TypeSelfHosted = "self_hosted"
 	TypeSSH        = "ssh"
 	TypeVNC        = "vnc"
+	TypeSaaS       = "saas"
+	TypeBookmark   = "bookmark"
 )
 
 // Defaults filled into the canonical spec.
@@ -52,7 +54,7 @@ func Canonical(s Spec) Spec {
 	if s.Type == "" {
 		s.Type = DefaultType
 	}
-	if s.SessionDuration == "" {
+	if s.SessionDuration == "" && selfHosted(s.Type) {
 		s.SessionDuration = DefaultSessionDuration
 	}
 	if s.AppLauncherVisible == nil {
@@ -72,6 +74,10 @@ func Canonical(s Spec) Spec {
 		c := *s.Credentials
 		s.Credentials = &c
 	}
+	if s.Domain == "" && selfHosted(s.Type) {
+		s.Domain = firstPublic(s.Destinations)
+	}
+	s.AccessApplicationSettings = canonicalSettings(s.AccessApplicationSettings)
 	return s
 }
 
@@ -109,15 +115,27 @@ func validate(s *Spec) *api.FieldError {
 	case strings.IndexFunc(s.Name, unicode.IsControl) >= 0:
 		return &api.FieldError{Field: "spec.name", Reason: "must not contain control characters"}
 	}
-	if reason := checkDomain(s.Domain); reason != "" {
-		return &api.FieldError{Field: "spec.domain", Reason: reason}
+	if fe := checkType(s.Type); fe != nil {
+		return fe
 	}
-	switch s.Type {
-	case "", TypeSelfHosted, TypeSSH, TypeVNC:
+	switch {
+	case s.Type == TypeSaaS && s.Domain != "":
+		return &api.FieldError{Field: "spec.domain", Reason: "must not be set for a saas application: Cloudflare assigns its domain"}
+	case s.Type == TypeSaaS:
+	case s.Domain == "" && selfHosted(s.Type) && firstPublic(s.Destinations) != "":
+		// The API takes the first public destination as the domain.
 	default:
-		return &api.FieldError{Field: "spec.type", Reason: fmt.Sprintf("is %q; must be %q, %q or %q", s.Type, TypeSelfHosted, TypeSSH, TypeVNC)}
+		if reason := checkDomain(s.Domain); reason != "" {
+			return &api.FieldError{Field: "spec.domain", Reason: reason}
+		}
+	}
+	if fe := checkSettings(s); fe != nil {
+		return fe
 	}
 	if s.SessionDuration != "" {
+		if !selfHosted(s.Type) {
+			return notForType("spec.sessionDuration", s.Type)
+		}
 		d, err := time.ParseDuration(s.SessionDuration)
 		switch {
 		case err != nil:

@@ -31,7 +31,65 @@ func TestValidate(t *testing.T) {
 		{"bad char", `{"name":"app","domain":"a_b.example.com"}`, "spec.domain", "may only contain"},
 		{"inner wildcard", `{"name":"app","domain":"a.*.example.com"}`, "spec.domain", "may only contain"},
 		{"query in path", `{"name":"app","domain":"a.example.com/x?y"}`, "spec.domain", "path"},
-		{"bad type", `{"name":"app","domain":"a.example.com","type":"saas"}`, "spec.type", "self_hosted"},
+		{"bad type", `{"name":"app","domain":"a.example.com","type":"web"}`, "spec.type", "must be one of self_hosted, ssh, vnc, saas and bookmark"},
+		{"app_launcher", `{"name":"app","type":"app_launcher"}`, "spec.type", "app_launcher applications are not synced (the App Launcher is the account's one built-in application"},
+		{"warp", `{"name":"app","type":"warp"}`, "spec.type", "warp applications are not synced"},
+		{"biso", `{"name":"app","type":"biso"}`, "spec.type", "biso applications are not synced"},
+		{"infrastructure", `{"name":"app","type":"infrastructure"}`, "spec.type", "target criteria are not synced"},
+
+		// Self-hosted settings.
+		{"every self-hosted setting", `{"name":"app","domain":"a.example.com","destinations":[{"type":"public","uri":"a.example.com"},{"type":"public","uri":"b.example.com/x"},{"type":"private","cidr":"10.0.0.0/24","portRange":"80-443","l4Protocol":"tcp","vnetId":"0b7c1f0e-1111-4222-8333-444455556666"},{"type":"private","hostname":"db.internal.example"}],"customDenyMessage":"no","customDenyUrl":"https://deny.example.com","customNonIdentityDenyUrl":"https://deny.example.com/ni","customPages":["pg1"],"enableBindingCookie":true,"httpOnlyCookieAttribute":false,"sameSiteCookieAttribute":"strict","pathCookieAttribute":true,"logoUrl":"https://logo.example.com/l.png","serviceAuth401Redirect":true,"skipInterstitial":true,"allowAuthenticateViaWarp":false,"corsHeaders":{"allowedMethods":["GET","POST"],"allowedOrigins":["https://x.example.com"],"allowCredentials":true,"maxAge":600}}`, "", ""},
+		{"domain from destinations", `{"name":"app","destinations":[{"type":"private","cidr":"10.0.0.0/8"},{"type":"public","uri":"a.example.com"}]}`, "", ""},
+		{"only private destinations need a domain", `{"name":"app","destinations":[{"type":"private","cidr":"10.0.0.0/8"}]}`, "spec.domain", "required"},
+		{"domain not first public", `{"name":"app","domain":"b.example.com","destinations":[{"type":"public","uri":"a.example.com"},{"type":"public","uri":"b.example.com"}]}`, "spec.domain", `must be the first public destination's uri ("a.example.com")`},
+		{"bad destination type", `{"name":"app","domain":"a.example.com","destinations":[{"type":"internal","uri":"a.example.com"}]}`, "spec.destinations[0].type", `must be "public" or "private"`},
+		{"public with cidr", `{"name":"app","domain":"a.example.com","destinations":[{"type":"public","uri":"a.example.com","cidr":"10.0.0.0/8"}]}`, "spec.destinations[0]", "only a uri"},
+		{"public with scheme", `{"name":"app","domain":"a.example.com","destinations":[{"type":"public","uri":"https://a.example.com"}]}`, "spec.destinations[0].uri", "scheme"},
+		{"private with both", `{"name":"app","domain":"a.example.com","destinations":[{"type":"private","cidr":"10.0.0.0/8","hostname":"db.example.com"}]}`, "spec.destinations[0]", "exactly one of hostname and cidr"},
+		{"private host bits", `{"name":"app","domain":"a.example.com","destinations":[{"type":"private","cidr":"10.0.0.1/8"}]}`, "spec.destinations[0].cidr", "not a network"},
+		{"private port range", `{"name":"app","domain":"a.example.com","destinations":[{"type":"private","cidr":"10.0.0.0/8","portRange":"443-80"}]}`, "spec.destinations[0].portRange", "not a port"},
+		{"private protocol", `{"name":"app","domain":"a.example.com","destinations":[{"type":"private","cidr":"10.0.0.0/8","l4Protocol":"icmp"}]}`, "spec.destinations[0].l4Protocol", `must be "tcp" or "udp"`},
+		{"dup destination", `{"name":"app","domain":"a.example.com","destinations":[{"type":"public","uri":"a.example.com"},{"type":"public","uri":"A.example.com"}]}`, "spec.destinations[1]", "duplicates spec.destinations[0]"},
+		{"deny url", `{"name":"app","domain":"a.example.com","customDenyUrl":"deny.example.com"}`, "spec.customDenyUrl", "not an absolute http(s) URL"},
+		{"logo url", `{"name":"app","domain":"a.example.com","logoUrl":"ftp://x.example.com/l.png"}`, "spec.logoUrl", "not an absolute http(s) URL"},
+		{"same site", `{"name":"app","domain":"a.example.com","sameSiteCookieAttribute":"Strict"}`, "spec.sameSiteCookieAttribute", `must be "strict", "lax" or "none"`},
+		{"preflight with cors", `{"name":"app","domain":"a.example.com","optionsPreflightBypass":true,"corsHeaders":{"allowAllOrigins":true}}`, "spec.optionsPreflightBypass", "cannot be turned on with corsHeaders"},
+		{"cors method", `{"name":"app","domain":"a.example.com","corsHeaders":{"allowedMethods":["get"]}}`, "spec.corsHeaders.allowedMethods[0]", "must be one of GET"},
+		{"cors max age", `{"name":"app","domain":"a.example.com","corsHeaders":{"maxAge":86401}}`, "spec.corsHeaders.maxAge", "between -1 and 86400"},
+		{"cors unknown", `{"name":"app","domain":"a.example.com","corsHeaders":{"allowOrigins":["*"]}}`, "spec.corsHeaders.allowOrigins", "unknown field"},
+		{"saasApp on self_hosted", `{"name":"app","domain":"a.example.com","saasApp":{"authType":"oidc"}}`, "spec.saasApp", "only for type saas"},
+
+		// SaaS.
+		{"saml", `{"name":"app","type":"saas","allowedIdps":["i"],"customPages":["p"],"logoUrl":"https://l.example.com/x.png","tags":["t"],"saasApp":{"authType":"saml","spEntityId":"https://sp.example.com","consumerServiceUrl":"https://sp.example.com/acs","nameIdFormat":"id","defaultRelayState":"/home","customAttributes":[{"name":"email","nameFormat":"urn:oasis:names:tc:SAML:2.0:attrname-format:basic","friendlyName":"Email","required":true,"source":{"name":"email","nameByIdp":{"i":"mail"}}}]}}`, "", ""},
+		{"oidc", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","redirectUris":["https://sp.example.com/cb","myapp://cb"],"grantTypes":["authorization_code_with_pkce","refresh_tokens"],"scopes":["openid","email"],"appLauncherUrl":"https://sp.example.com","groupFilterRegex":"^eng-","customClaims":[{"name":"dept","scope":"profile","source":{"name":"department"}}],"allowPkceWithoutClientSecret":true,"accessTokenLifetime":"5m","refreshTokenLifetime":"720h","hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true}}}`, "", ""},
+		{"saas without saasApp", `{"name":"app","type":"saas"}`, "spec.saasApp", "required for a saas application"},
+		{"saas with domain", `{"name":"app","type":"saas","domain":"a.example.com","saasApp":{"authType":"oidc"}}`, "spec.domain", "Cloudflare assigns its domain"},
+		{"saas with session", `{"name":"app","type":"saas","sessionDuration":"1h","saasApp":{"authType":"oidc"}}`, "spec.sessionDuration", "not a setting of saas applications"},
+		{"saas with cookie", `{"name":"app","type":"saas","enableBindingCookie":true,"saasApp":{"authType":"oidc"}}`, "spec.enableBindingCookie", "not a setting of saas applications"},
+		{"saas with destinations", `{"name":"app","type":"saas","destinations":[{"type":"public","uri":"a.example.com"}],"saasApp":{"authType":"oidc"}}`, "spec.destinations", "not a setting of saas applications"},
+		{"saas no auth type", `{"name":"app","type":"saas","saasApp":{}}`, "spec.saasApp.authType", "required"},
+		{"saas bad auth type", `{"name":"app","type":"saas","saasApp":{"authType":"ws-fed"}}`, "spec.saasApp.authType", `must be "saml" or "oidc"`},
+		{"saml with oidc field", `{"name":"app","type":"saas","saasApp":{"authType":"saml","spEntityId":"x","consumerServiceUrl":"https://x.example.com","scopes":["openid"]}}`, "spec.saasApp.scopes", "not a setting of saml SaaS applications"},
+		{"oidc with saml field", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","spEntityId":"x"}}`, "spec.saasApp.spEntityId", "not a setting of oidc SaaS applications"},
+		{"saml without entity", `{"name":"app","type":"saas","saasApp":{"authType":"saml","consumerServiceUrl":"https://x.example.com"}}`, "spec.saasApp.spEntityId", "required"},
+		{"saml without acs", `{"name":"app","type":"saas","saasApp":{"authType":"saml","spEntityId":"x"}}`, "spec.saasApp.consumerServiceUrl", "required"},
+		{"saml name id", `{"name":"app","type":"saas","saasApp":{"authType":"saml","spEntityId":"x","consumerServiceUrl":"https://x.example.com","nameIdFormat":"upn"}}`, "spec.saasApp.nameIdFormat", `must be "email" or "id"`},
+		{"saml attribute source", `{"name":"app","type":"saas","saasApp":{"authType":"saml","spEntityId":"x","consumerServiceUrl":"https://x.example.com","customAttributes":[{"name":"a","source":{}}]}}`, "spec.saasApp.customAttributes[0].source.name", "required"},
+		{"oidc grant", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","grantTypes":["client_credentials"]}}`, "spec.saasApp.grantTypes[0]", "must be one of authorization_code"},
+		{"oidc scope", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","scopes":["offline"]}}`, "spec.saasApp.scopes[0]", "must be one of openid"},
+		{"oidc redirect", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","redirectUris":["/cb"]}}`, "spec.saasApp.redirectUris[0]", "not an absolute URI"},
+		{"oidc regex", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","groupFilterRegex":"("}}`, "spec.saasApp.groupFilterRegex", "not a regular expression"},
+		{"oidc lifetime", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","accessTokenLifetime":"forever"}}`, "spec.saasApp.accessTokenLifetime", "not a duration from 1m to 24h"},
+		{"oidc access lifetime in days", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","accessTokenLifetime":"2d"}}`, "spec.saasApp.accessTokenLifetime", "not a duration from 1m to 24h"},
+		{"oidc refresh lifetime in days", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","refreshTokenLifetime":"30d"}}`, "", ""},
+		{"oidc refresh lifetime too short", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","refreshTokenLifetime":"30s"}}`, "spec.saasApp.refreshTokenLifetime", "longer than 1m"},
+		{"oidc client secret", `{"name":"app","type":"saas","saasApp":{"authType":"oidc","clientSecret":"s"}}`, "spec.saasApp.clientSecret", "unknown field"},
+
+		// Bookmarks.
+		{"bookmark", `{"name":"docs","type":"bookmark","domain":"docs.example.com","logoUrl":"https://l.example.com/x.png","appLauncherVisible":true,"tags":["t"]}`, "", ""},
+		{"bookmark policies", `{"name":"docs","type":"bookmark","domain":"docs.example.com","policies":["p"]}`, "spec.policies", "not a setting of bookmark applications"},
+		{"bookmark session", `{"name":"docs","type":"bookmark","domain":"docs.example.com","sessionDuration":"1h"}`, "spec.sessionDuration", "not a setting of bookmark applications"},
+		{"bookmark cors", `{"name":"docs","type":"bookmark","domain":"docs.example.com","corsHeaders":{"maxAge":1}}`, "spec.corsHeaders", "not a setting of bookmark applications"},
 		{"bad duration", `{"name":"app","domain":"a.example.com","sessionDuration":"1 day"}`, "spec.sessionDuration", "not a duration"},
 		{"zero duration", `{"name":"app","domain":"a.example.com","sessionDuration":"0s"}`, "spec.sessionDuration", "positive"},
 		{"empty policy", `{"name":"app","domain":"a.example.com","policies":["p",""]}`, "spec.policies[1]", "empty"},
@@ -91,6 +149,27 @@ func TestAggregate(t *testing.T) {
 	}
 	want = `{"name":"app","domain":"app.example.com/Admin","type":"self_hosted","sessionDuration":"24h","policies":["p2","p1"],"allowedIdps":["x","y"],"appLauncherVisible":true,"tags":["a","z"]}`
 	if string(r.Desired) != want || len(r.Conflicts) != 0 {
+		t.Fatalf("desired = %s\nwant      %s", r.Desired, want)
+	}
+
+	// Settings: sets sorted, defaults and the domain-only destination
+	// written as absent, so equal meanings hash equal.
+	a = frag("a", 5, `{"name":"app","domain":"App.example.com","destinations":[{"type":"public","uri":"app.EXAMPLE.com"}],"httpOnlyCookieAttribute":true,"customPages":["b","a"],"corsHeaders":{"allowedMethods":["POST","GET"]}}`)
+	r, err = New().Aggregate(testTarget, []api.Fragment{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"name":"app","domain":"app.example.com","type":"self_hosted","sessionDuration":"24h","appLauncherVisible":true,"customPages":["a","b"],"corsHeaders":{"allowedMethods":["GET","POST"]}}`
+	if string(r.Desired) != want {
+		t.Fatalf("desired = %s\nwant      %s", r.Desired, want)
+	}
+	a = frag("a", 5, `{"name":"app","type":"saas","saasApp":{"authType":"saml","spEntityId":"e","consumerServiceUrl":"https://sp.example.com/acs","nameIdFormat":"email"}}`)
+	r, err = New().Aggregate(testTarget, []api.Fragment{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"name":"app","domain":"","type":"saas","appLauncherVisible":true,"saasApp":{"authType":"saml","spEntityId":"e","consumerServiceUrl":"https://sp.example.com/acs"}}`
+	if string(r.Desired) != want {
 		t.Fatalf("desired = %s\nwant      %s", r.Desired, want)
 	}
 

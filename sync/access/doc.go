@@ -6,13 +6,36 @@
 //	{"accountId": "",                       // "" = the only configured account
 //	 "name": "app",                         // required
 //	 "domain": "app.example.com/admin",     // required: hostname, optional path, no scheme or port
-//	 "type": "self_hosted",                 // default; also "ssh", "vnc"
-//	 "sessionDuration": "24h",              // default; a Go duration
+//	                                        // (saas: none, Cloudflare assigns it)
+//	 "type": "self_hosted",                 // default; also "ssh", "vnc", "saas", "bookmark"
+//	 "sessionDuration": "24h",              // default (self_hosted, ssh, vnc); a Go duration
 //	 "policies": ["<policy id>", ...],      // reusable policy ids, in precedence order
 //	 "allowedIdps": ["<idp id>", ...],
 //	 "autoRedirectToIdentity": false,
 //	 "appLauncherVisible": true,            // default true
 //	 "tags": ["team-a"],
+//	 "logoUrl": "", "customPages": [],      // every type but bookmark has customPages
+//	 // self_hosted, ssh and vnc only (the API's defaults when absent):
+//	 "destinations": [{"type": "public", "uri": "app.example.com"},
+//	                  {"type": "private", "cidr": "10.0.0.0/24", "portRange": "443",
+//	                   "l4Protocol": "tcp", "vnetId": ""}],  // default: the domain
+//	 "customDenyMessage": "", "customDenyUrl": "", "customNonIdentityDenyUrl": "",
+//	 "enableBindingCookie": false, "httpOnlyCookieAttribute": true,
+//	 "sameSiteCookieAttribute": "",        // "strict", "lax" or "none"
+//	 "pathCookieAttribute": false, "optionsPreflightBypass": false,
+//	 "serviceAuth401Redirect": false, "skipInterstitial": false,
+//	 "allowAuthenticateViaWarp": null,      // null: the account's setting
+//	 "corsHeaders": {"allowedMethods": ["GET"], "allowedOrigins": [], "allowedHeaders": [],
+//	                 "allowAllMethods": false, "allowAllHeaders": false, "allowAllOrigins": false,
+//	                 "allowCredentials": false, "maxAge": 0},
+//	 // saas only: SAML or OIDC
+//	 "saasApp": {"authType": "saml", "spEntityId": "", "consumerServiceUrl": "",
+//	             "nameIdFormat": "email", "defaultRelayState": "", "customAttributes": [...],
+//	             "nameIdTransformJsonata": "", "samlAttributeTransformJsonata": ""}
+//	         or {"authType": "oidc", "redirectUris": [], "grantTypes": [], "scopes": [],
+//	             "appLauncherUrl": "", "groupFilterRegex": "", "customClaims": [...],
+//	             "allowPkceWithoutClientSecret": false, "accessTokenLifetime": "",
+//	             "refreshTokenLifetime": "", "hybridAndImplicitOptions": {...}},
 //	 "adopt": false,                        // take over an existing app with this domain
 //	 "id": "",                              // adopt exactly this existing app
 //	 "takeOver": "",                        // own this app a previous controller created
@@ -33,6 +56,9 @@
 //	accountId  the account the application is in
 //	appId      the application id
 //	aud        its audience tag (for producers validating Access JWTs)
+//	clientId   an OIDC saas application's client id; its client secret is
+//	           never copied out of Cloudflare's answer (not recorded,
+//	           logged, planned or reported): take it from the dashboard
 //	created    "true" when conflux-sync created or took it over (then it
 //	           may delete it); "false" when it was adopted (then it is only
 //	           released); read through cfapi.Created
@@ -47,6 +73,20 @@
 //
 // The flush is sync/owned's (the contract every single-owner kind
 // shares); this package supplies the spec, the diff and the client calls.
+//
+// Types: app_launcher, warp, biso and dash_sso (the account's built-in
+// applications) and infrastructure are refused naming the type; the
+// fields only those types have (skipAppLauncherLoginPage and the App
+// Launcher's look, target criteria) are not in the spec. Also not synced:
+// inline (application-scoped) policies — cloudflare-go v0.119 sends
+// policies as ids only —, scim_config (its credentials are secrets the
+// spec cannot reference yet), gateway_rules, and self_hosted_domains,
+// which the API replaced by destinations and v0.119 does not have.
+//
+// A saas application is found for adoption by its name among the saas
+// applications, since Cloudflare assigns its domain. A recorded
+// application whose type is of another schema (self-hosted — self_hosted,
+// ssh, vnc —, saas, bookmark) than the spec's is replaced, not updated.
 //
 // Takeover: takeOver names the application a previous controller created
 // for this producer (StringKe's status.applicationId). If it exists it is

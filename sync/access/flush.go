@@ -24,6 +24,10 @@ const (
 	IDApp     = "appId"
 	IDAUD     = "aud"
 	IDCreated = cfapi.IDCreated
+	// IDClientID is an OIDC SaaS application's client id (not secret:
+	// the SaaS side is configured with it). Its client secret is never
+	// recorded.
+	IDClientID = "clientId"
 )
 
 // errCodeExists is the API's "application already exists" (duplicate
@@ -76,13 +80,42 @@ func (apps) IDs(_ Spec, app *cloudflare.AccessApplication) map[string]string {
 	if app == nil {
 		return nil
 	}
-	return map[string]string{IDAUD: app.AUD}
+	ids := map[string]string{IDAUD: app.AUD}
+	if sa := app.SaasApplication; sa != nil && sa.AuthType == SaaSAuthOIDC && sa.ClientID != "" {
+		ids[IDClientID] = sa.ClientID
+	}
+	return ids
 }
 
-func (apps) Creates(s Spec) string { return s.Name + " for " + s.Domain }
+func (apps) Creates(s Spec) string {
+	if s.Type == TypeSaaS {
+		return "SaaS application " + s.Name
+	}
+	return s.Name + " for " + s.Domain
+}
 
-// Moved is never: any recorded application can be updated into the spec's.
-func (apps) Moved(cloudflare.AccessApplication, Spec, map[string]string) string { return "" }
+// Moved: an application of another schema (self-hosted, saas, bookmark)
+// is replaced rather than updated into the spec's, since its type is not
+// one a PUT is sure to change; self_hosted, ssh and vnc become each other
+// in place.
+func (apps) Moved(app cloudflare.AccessApplication, s Spec, _ map[string]string) string {
+	typ := string(app.Type)
+	if typ == "" {
+		typ = DefaultType
+	}
+	if schema(typ) != schema(s.Type) {
+		return fmt.Sprintf("it is a %s application and the spec asks for %s", typ, s.Type)
+	}
+	return ""
+}
+
+// schema groups the types whose applications have the same fields.
+func schema(typ string) string {
+	if selfHosted(typ) {
+		return TypeSelfHosted
+	}
+	return typ
+}
 
 // Pick adopts the first: the API refuses a second application for a domain.
 func (apps) Pick(_ Spec, found []cloudflare.AccessApplication, _ string) (*cloudflare.AccessApplication, error) {
@@ -100,7 +133,9 @@ func (apps) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.A
 	})
 }
 
-// List returns the applications for the spec's domain.
+// List returns the applications for the spec's domain; for a saas
+// application, whose domain Cloudflare assigns, the saas applications with
+// the spec's name.
 func (apps) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.AccessApplication, bool, error) {
 	var all []cloudflare.AccessApplication
 	err := cfapi.Call(ctx, "list Access applications", func(ctx context.Context) error {
@@ -113,7 +148,8 @@ func (apps) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.Ac
 	}
 	var out []cloudflare.AccessApplication
 	for _, app := range all {
-		if strings.EqualFold(app.Domain, s.Domain) {
+		if s.Type == TypeSaaS && app.Type == TypeSaaS && app.Name == s.Name ||
+			s.Type != TypeSaaS && strings.EqualFold(app.Domain, s.Domain) {
 			out = append(out, app)
 		}
 	}
@@ -121,7 +157,11 @@ func (apps) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.Ac
 }
 
 func (apps) Clash(s Spec, err error) error {
-	msg := fmt.Sprintf("Access application for %s exists and is not managed by conflux-sync; set adopt", s.Domain)
+	what := s.Domain
+	if s.Type == TypeSaaS {
+		what = "SaaS application " + s.Name
+	}
+	msg := fmt.Sprintf("Access application for %s exists and is not managed by conflux-sync; set adopt", what)
 	if err != nil {
 		return engine.Permanent(fmt.Errorf("%s: %w", msg, err))
 	}
@@ -141,6 +181,13 @@ func (k apps) Create(ctx context.Context, a *cfapi.Account, spec Spec, _ string)
 		AppLauncherVisible:     &visible,
 		Tags:                   spec.Tags,
 	}
+	b, st := settingsBody(spec), spec.AccessApplicationSettings
+	params.LogoURL, params.CustomPages, params.SaasApplication = b.LogoURL, st.CustomPages, b.SaasApp
+	params.Destinations, params.CustomDenyMessage, params.CustomDenyURL = b.Destinations, b.CustomDenyMessage, b.CustomDenyURL
+	params.CustomNonIdentityDenyURL, params.SameSiteCookieAttribute = b.CustomNonIdentityDenyURL, b.SameSiteCookieAttribute
+	params.EnableBindingCookie, params.HttpOnlyCookieAttribute, params.PathCookieAttribute = b.EnableBindingCookie, b.HTTPOnlyCookieAttribute, b.PathCookieAttribute
+	params.OptionsPreflightBypass, params.ServiceAuth401Redirect, params.SkipInterstitial = b.OptionsPreflightBypass, b.ServiceAuth401Redirect, b.SkipInterstitial
+	params.AllowAuthenticateViaWarp, params.CorsHeaders = b.AllowAuthenticateViaWarp, b.CorsHeaders
 	var app cloudflare.AccessApplication
 	err := cfapi.Call(ctx, "create Access application "+spec.Domain, func(ctx context.Context) error {
 		var err error
@@ -159,14 +206,59 @@ func (k apps) Create(ctx context.Context, a *cfapi.Account, spec Spec, _ string)
 // omitempty: an emptied list could never be cleared.
 type putBody struct {
 	Name                   string   `json:"name"`
-	Domain                 string   `json:"domain"`
+	Domain                 string   `json:"domain,omitempty"`
 	Type                   string   `json:"type"`
-	SessionDuration        string   `json:"session_duration"`
+	SessionDuration        string   `json:"session_duration,omitempty"`
 	Policies               []string `json:"policies"`
 	AllowedIdps            []string `json:"allowed_idps"`
 	AutoRedirectToIdentity bool     `json:"auto_redirect_to_identity"`
 	AppLauncherVisible     bool     `json:"app_launcher_visible"`
 	Tags                   []string `json:"tags"`
+	settingsPut
+}
+
+// settingsPut is the PUT body's settings. Those of the self-hosted schema
+// are sent (every one, false included) only for self_hosted, ssh and vnc;
+// saas_app only for saas.
+type settingsPut struct {
+	Destinations             []cloudflare.AccessDestination           `json:"destinations,omitempty"`
+	LogoURL                  string                                   `json:"logo_url,omitempty"`
+	CustomPages              *[]string                                `json:"custom_pages,omitempty"` // [] clears, as for allowed_idps
+	CustomDenyMessage        string                                   `json:"custom_deny_message,omitempty"`
+	CustomDenyURL            string                                   `json:"custom_deny_url,omitempty"`
+	CustomNonIdentityDenyURL string                                   `json:"custom_non_identity_deny_url,omitempty"`
+	SameSiteCookieAttribute  string                                   `json:"same_site_cookie_attribute,omitempty"`
+	EnableBindingCookie      *bool                                    `json:"enable_binding_cookie,omitempty"`
+	HTTPOnlyCookieAttribute  *bool                                    `json:"http_only_cookie_attribute,omitempty"`
+	PathCookieAttribute      *bool                                    `json:"path_cookie_attribute,omitempty"`
+	OptionsPreflightBypass   *bool                                    `json:"options_preflight_bypass,omitempty"`
+	ServiceAuth401Redirect   *bool                                    `json:"service_auth_401_redirect,omitempty"`
+	SkipInterstitial         *bool                                    `json:"skip_interstitial,omitempty"`
+	AllowAuthenticateViaWarp *bool                                    `json:"allow_authenticate_via_warp,omitempty"`
+	CorsHeaders              *cloudflare.AccessApplicationCorsHeaders `json:"cors_headers,omitempty"`
+	SaasApp                  *cloudflare.SaasApplication              `json:"saas_app,omitempty"`
+}
+
+func settingsBody(spec Spec) settingsPut {
+	st := spec.AccessApplicationSettings
+	b := settingsPut{LogoURL: st.LogoURL, SaasApp: toCFSaaS(st.SaaSApp)}
+	if spec.Type != TypeBookmark {
+		pages := orEmpty(st.CustomPages)
+		b.CustomPages = &pages
+	}
+	if !selfHosted(spec.Type) {
+		return b
+	}
+	val := func(v bool) *bool { return &v }
+	b.Destinations = toCFDestinations(wantDestinations(spec))
+	b.CustomDenyMessage, b.CustomDenyURL, b.CustomNonIdentityDenyURL = st.CustomDenyMessage, st.CustomDenyURL, st.CustomNonIdentityDenyURL
+	b.SameSiteCookieAttribute = st.SameSiteCookieAttribute
+	b.EnableBindingCookie, b.HTTPOnlyCookieAttribute = val(st.EnableBindingCookie), val(boolOr(st.HTTPOnlyCookieAttribute, true))
+	b.PathCookieAttribute, b.OptionsPreflightBypass = val(st.PathCookieAttribute), val(st.OptionsPreflightBypass)
+	b.ServiceAuth401Redirect, b.SkipInterstitial = val(st.ServiceAuth401Redirect), val(st.SkipInterstitial)
+	b.AllowAuthenticateViaWarp = cloneBool(st.AllowAuthenticateViaWarp)
+	b.CorsHeaders = toCFCORS(st.CORSHeaders)
+	return b
 }
 
 // Update replaces the application with spec; app is returned as it was,
@@ -179,6 +271,7 @@ func (k apps) Update(ctx context.Context, a *cfapi.Account, app cloudflare.Acces
 		AutoRedirectToIdentity: spec.AutoRedirectToIdentity,
 		AppLauncherVisible:     *spec.AppLauncherVisible,
 		Tags:                   orEmpty(spec.Tags),
+		settingsPut:            settingsBody(spec),
 	}
 	err := cfapi.Call(ctx, "update Access application "+app.ID, func(ctx context.Context) error {
 		_, err := a.API.Raw(ctx, http.MethodPut, appPath(a.ID, app.ID), body, nil)
@@ -228,9 +321,13 @@ func differences(app *cloudflare.AccessApplication, spec Spec) []string {
 		}
 	}
 	differ("name", app.Name == spec.Name, app.Name, spec.Name)
-	differ("domain", strings.EqualFold(app.Domain, spec.Domain), app.Domain, spec.Domain)
+	if spec.Type != TypeSaaS {
+		differ("domain", strings.EqualFold(app.Domain, spec.Domain), app.Domain, spec.Domain)
+	}
 	differ("type", typ == spec.Type, typ, spec.Type)
-	differ("session_duration", sameDuration(app.SessionDuration, spec.SessionDuration), app.SessionDuration, spec.SessionDuration)
+	if selfHosted(spec.Type) {
+		differ("session_duration", sameDuration(app.SessionDuration, spec.SessionDuration), app.SessionDuration, spec.SessionDuration)
+	}
 	differ("policies", slices.Equal(ids, orEmpty(spec.Policies)), ids, orEmpty(spec.Policies))
 	idps := orEmpty(sortedSet(app.AllowedIdps))
 	differ("allowed_idps", slices.Equal(idps, orEmpty(spec.AllowedIdps)), idps, orEmpty(spec.AllowedIdps))
@@ -240,6 +337,7 @@ func differences(app *cloudflare.AccessApplication, spec Spec) []string {
 	differ("auto_redirect_to_identity", auto == spec.AutoRedirectToIdentity, auto, spec.AutoRedirectToIdentity)
 	visible := boolOr(app.AppLauncherVisible, true)
 	differ("app_launcher_visible", visible == *spec.AppLauncherVisible, visible, *spec.AppLauncherVisible)
+	settingsDifferences(app, spec, differ)
 	return out
 }
 

@@ -22,6 +22,8 @@ const (
 	KindNetworkRoute        = api.KindNetworkRoute
 	KindVirtualNetwork      = api.KindVirtualNetwork
 	KindAccessGroup         = api.KindAccessGroup
+	KindGatewayList         = api.KindGatewayList
+	KindGatewayRule         = api.KindGatewayRule
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's

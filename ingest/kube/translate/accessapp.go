@@ -11,10 +11,10 @@ import (
 
 // accessTypes are the application types the cloudflare.AccessApplication
 // kind syncs.
-var accessTypes = []string{"self_hosted", "ssh", "vnc"}
+var accessTypes = []string{"self_hosted", "ssh", "vnc", "saas", "bookmark"}
 
 // accessSynced says what of an AccessApplication conflux-sync syncs.
-const accessSynced = "conflux-sync syncs name, domain, type, sessionDuration, allowedIdps, identityProviderRefs, autoRedirectToIdentity, appLauncherVisible, tags and reusablePolicyRefs"
+const accessSynced = "conflux-sync syncs every field but policies, reusableGroupRefs, domainType, privateAddress, gatewayRules, scimConfig, appLauncherCustomization and targetContexts"
 
 // AccessApplication translates an AccessApplication to the target
 // "AccessApplication/<namespace>/<name>". An application that sets a field
@@ -40,7 +40,7 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Resul
 		spec.Name = a.Name
 	}
 	if spec.Type != "" && !slices.Contains(accessTypes, spec.Type) {
-		ps.addUnsupported("spec.type", "%s applications are not synced yet (conflux-sync syncs self_hosted, ssh and vnc applications)", spec.Type)
+		ps.addUnsupported("spec.type", "%s applications are not synced (conflux-sync syncs self_hosted, ssh, vnc, saas and bookmark applications)", spec.Type)
 	}
 
 	idps := slices.Clone(s.AllowedIdps)
@@ -71,6 +71,7 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Resul
 	if len(s.Tags) > 0 {
 		spec.Tags = slices.Compact(slices.Sorted(slices.Values(s.Tags)))
 	}
+	accessSettings(s, &spec, l, &ps)
 	unsupportedAccessFields(s, &ps)
 
 	// The application cloudflare-operator made (or adopted by name, which
@@ -86,7 +87,7 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Resul
 	spec.AccountID = account(&s.Cloudflare, c, "spec.cloudflare", &ps)
 	b.add(api.KindAccessApplication, "AccessApplication/"+a.Namespace+"/"+a.Name, spec)
 	res := b.result(ps)
-	if len(res.Problems) == 0 {
+	if len(res.Problems) == 0 && spec.Domain != "" {
 		host, _, _ := strings.Cut(spec.Domain, "/")
 		res.Hostnames = []string{strings.ToLower(host)}
 		res.Status = map[string]any{"domain": spec.Domain}
@@ -121,7 +122,7 @@ func accessRef(ref v1alpha2.ObjectRef, field, kind, statusField, what, whats str
 }
 
 // unsupportedAccessFields reports every field set that conflux-sync does
-// not sync yet.
+// not sync, with why.
 func unsupportedAccessFields(s *v1alpha2.AccessApplicationSpec, ps *problems) {
 	const ignoredToo = "; cloudflare-operator ignored them too (the application it made has none of them)"
 	for _, f := range []struct {
@@ -129,35 +130,18 @@ func unsupportedAccessFields(s *v1alpha2.AccessApplicationSpec, ps *problems) {
 		set   bool
 		extra string
 	}{
-		{"spec.policies", len(s.Policies) > 0, ignoredToo + ": name reusable policies by id in reusablePolicyRefs"},
+		{"spec.policies", len(s.Policies) > 0, ignoredToo + ": name reusable policies by id in reusablePolicyRefs (inline policies are not synced: cloudflare-go v0.119, which conflux-sync uses, links policies to an application by id only)"},
 		{"spec.reusableGroupRefs", len(s.ReusableGroupRefs) > 0, ignoredToo},
-		{"spec.selfHostedDomains", len(s.SelfHostedDomains) > 0, ""},
-		{"spec.destinations", len(s.Destinations) > 0, ""},
-		{"spec.domainType", s.DomainType != "", ""},
-		{"spec.privateAddress", s.PrivateAddress != "", ""},
-		{"spec.enableBindingCookie", s.EnableBindingCookie != nil, ""},
-		{"spec.httpOnlyCookieAttribute", s.HTTPOnlyCookieAttribute != nil, ""},
-		{"spec.pathCookieAttribute", s.PathCookieAttribute != nil, ""},
-		{"spec.sameSiteCookieAttribute", s.SameSiteCookieAttribute != "", ""},
-		{"spec.logoUrl", s.LogoURL != "", ""},
-		{"spec.skipInterstitial", s.SkipInterstitial != nil, ""},
-		{"spec.optionsPreflightBypass", s.OptionsPreflightBypass != nil, ""},
-		{"spec.serviceAuth401Redirect", s.ServiceAuth401Redirect != nil, ""},
-		{"spec.customDenyMessage", s.CustomDenyMessage != "", ""},
-		{"spec.customDenyUrl", s.CustomDenyURL != "", ""},
-		{"spec.customNonIdentityDenyUrl", s.CustomNonIdentityDenyURL != "", ""},
-		{"spec.allowAuthenticateViaWarp", s.AllowAuthenticateViaWarp != nil, ""},
-		{"spec.customPages", len(s.CustomPages) > 0, ""},
+		{"spec.domainType", s.DomainType != "", "; the API replaced it by destinations: give destinations[].type"},
+		{"spec.privateAddress", s.PrivateAddress != "", "; the API replaced it by destinations: give a private destination (cidr or hostname)"},
 		{"spec.gatewayRules", len(s.GatewayRules) > 0, ""},
-		{"spec.corsHeaders", s.CorsHeaders != nil, ""},
-		{"spec.saasApp", s.SaasApp != nil, ""},
-		{"spec.scimConfig", s.ScimConfig != nil, ""},
-		{"spec.appLauncherCustomization", s.AppLauncherCustomization != nil, ""},
-		{"spec.targetContexts", len(s.TargetContexts) > 0, ""},
+		{"spec.scimConfig", s.ScimConfig != nil, "; its authentication holds credentials, which conflux-sync cannot take from a Secret for it yet"},
+		{"spec.appLauncherCustomization", s.AppLauncherCustomization != nil, "; it belongs to the app_launcher application, which conflux-sync does not sync"},
+		{"spec.targetContexts", len(s.TargetContexts) > 0, "; it belongs to infrastructure applications, which conflux-sync does not sync"},
 	} {
 		if f.set {
 			name := f.field[len("spec."):]
-			ps.addUnsupported(f.field, "%s is not synced yet (%s), so the application is not synced while it is set%s", name, accessSynced, f.extra)
+			ps.addUnsupported(f.field, "%s is not synced (%s), so the application is not synced while it is set%s", name, accessSynced, f.extra)
 		}
 	}
 }

@@ -649,3 +649,6 @@ func normHost(h string) string { return strings.TrimSuffix(strings.ToLower(strin
 
 // maxSeconds keeps seconds*time.Second inside int64.
 const maxSeconds = math.MaxInt64 / int64(time.Second)
+
+// deref reads an optional CRD boolean, absent meaning false.
+func deref(b *bool) bool { return b != nil && *b }

@@ -336,16 +336,28 @@
 // # AccessApplication
 //
 // Synced: name (default the object's name), domain, type (self_hosted,
-// ssh, vnc), sessionDuration, allowedIdps and identityProviderRefs,
+// ssh, vnc, saas, bookmark), sessionDuration, allowedIdps and identityProviderRefs,
 // autoRedirectToIdentity, appLauncherVisible, tags, and reusablePolicyRefs
 // in list order (precedence is ignored, as cloudflare-operator ignores it).
 // A reference by name reads the id cloudflare-operator recorded in the
 // AccessPolicy's status.policyId or the AccessIdentityProvider's
-// status.providerId; by cloudflareName it is Unsupported. Every other field
-// set (inline policies and reusableGroupRefs, which cloudflare-operator
-// ignores too, and the application's other settings) is an Unsupported
-// problem: the application is not synced at all rather than synced without
-// what may keep people out. status.applicationId is the takeover evidence.
+// status.providerId; by cloudflareName it is Unsupported. Also synced, as
+// the kind's fields of the same names: the cookie, deny-page, logo, custom
+// page, interstitial, preflight, 401 and WARP settings, corsHeaders and
+// saasApp (refreshTokenOptions.lifetime becomes refreshTokenLifetime; a
+// saas application's domain, which the schema requires, is not sent:
+// Cloudflare assigns it; nor is the sessionDuration "24h" the schema
+// defaults for saas and bookmark applications, which have none). The domain, selfHostedDomains and destinations
+// become one destination list, the domain first, each once; a
+// destination's vnetRef resolves as a route's virtualNetworkRef does. A
+// JSON-typed field with a member the schema lacks is a problem naming it.
+// Every other field set (inline policies and reusableGroupRefs, which
+// cloudflare-operator ignores too; domainType and privateAddress, which
+// the API replaced by destinations; gatewayRules; scimConfig, whose
+// credentials cannot be referenced yet; appLauncherCustomization and
+// targetContexts, of types not synced) is an Unsupported problem: the
+// application is not synced at all rather than synced without what may
+// keep people out. status.applicationId is the takeover evidence.
 //
 // # NetworkRoute
 //

@@ -16,6 +16,8 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
+	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
+	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	tunnelkind "github.com/conflux-sync/conflux-sync/sync/tunnel"
@@ -211,6 +213,8 @@ var kinds = map[string]kind.Kind{
 	api.KindDNSRecord:           dns.New(),
 	api.KindAccessApplication:   access.New(),
 	api.KindNetworkRoute:        route.New(),
+	api.KindGatewayList:         gatewaylist.New(),
+	api.KindGatewayRule:         gatewayrule.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

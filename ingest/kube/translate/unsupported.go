@@ -11,8 +11,6 @@ var unsupportedKinds = map[string]string{
 	"AccessPolicy":           "Access policies",
 	"AccessServiceToken":     "Access service tokens",
 	"AccessIdentityProvider": "Access identity providers",
-	"GatewayRule":            "Zero Trust Gateway rules",
-	"GatewayList":            "Zero Trust Gateway lists",
 }
 
 // referredKinds are the unsupported kinds whose status ids other objects

@@ -7,7 +7,9 @@ import (
 
 // The kinds below map to Cloudflare objects conflux-sync does not sync yet
 // (virtual networks, private services, Access groups, policies, service
-// tokens and identity providers, Zero Trust Gateway rules and lists). Their
+// tokens and identity providers), or, for Zero Trust Gateway rules and
+// lists, syncs from the spec as written (translate.GatewayRule and
+// translate.GatewayList decode it). Their
 // CRDs accept every cloudflare-operator manifest unchanged (the spec is kept
 // as written) so that a cluster's objects apply, and conflux-sync answers
 // each with Ready=False, reason Unsupported, and an Event, rather than
