@@ -51,6 +51,36 @@ func (a *accessApp) json() map[string]any {
 			out[k] = v
 		}
 	}
+	// Lists the API answers empty rather than leaving out.
+	for _, k := range []string{"allowed_idps", "tags"} {
+		if _, ok := out[k]; !ok {
+			out[k] = []any{}
+		}
+	}
+	if selfHostedSchema(typ) {
+		if _, ok := out["custom_pages"]; !ok {
+			out["custom_pages"] = []any{}
+		}
+		// The deprecated self_hosted_domains is still answered: the
+		// public destinations' hostnames.
+		if _, ok := out["self_hosted_domains"]; !ok {
+			domains := []any{}
+			if ds, ok := out["destinations"].([]map[string]any); ok {
+				for _, d := range ds {
+					if d["type"] == "public" {
+						domains = append(domains, d["uri"])
+					}
+				}
+			} else if ds, ok := out["destinations"].([]any); ok {
+				for _, d := range ds {
+					if dm, _ := d.(map[string]any); dm != nil && (dm["type"] == "public" || dm["type"] == nil) && dm["uri"] != nil {
+						domains = append(domains, dm["uri"])
+					}
+				}
+			}
+			out["self_hosted_domains"] = domains
+		}
+	}
 	if sa, ok := out["saas_app"].(map[string]any); ok {
 		merged := make(map[string]any, len(sa)+len(a.saas))
 		for k, v := range sa {

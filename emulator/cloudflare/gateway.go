@@ -303,12 +303,33 @@ func (s *Server) deleteGatewayList(w http.ResponseWriter, r *http.Request, scope
 	return nil
 }
 
+// gatewayRuleSettings are the rule_settings keys the API answers for
+// every rule, whatever its action; one the rule does not set is null.
+var gatewayRuleSettings = []string{
+	"add_headers", "allow_child_bypass", "audit_ssh", "biso_admin_controls", "block_page", "block_page_enabled",
+	"block_reason", "bypass_parent_rule", "check_session", "dns_resolvers", "egress", "forensic_copy",
+	"ignore_cname_category_matches", "insecure_disable_dnssec_validation", "ip_categories", "ip_indicator_feeds",
+	"l4override", "notification_settings", "override_host", "override_ips", "payload_log", "quarantine", "redirect",
+	"resolve_dns_internally", "resolve_dns_through_cloudflare", "untrusted_cert",
+}
+
 func (g *gatewayRule) json() map[string]any {
+	settings := make(map[string]any, len(gatewayRuleSettings))
+	for _, k := range gatewayRuleSettings {
+		settings[k] = nil
+	}
+	for k, v := range g.settings {
+		settings[k] = v
+	}
 	m := map[string]any{
 		"id": g.id, "name": g.name, "description": g.description, "precedence": g.precedence,
 		"enabled": g.enabled, "action": g.action, "filters": g.filters, "traffic": g.traffic,
 		"identity": g.identity, "device_posture": g.devicePosture, "version": g.version,
-		"rule_settings": orEmpty(g.settings), "created_at": g.created, "updated_at": g.updated,
+		"rule_settings": settings, "created_at": g.created, "updated_at": g.updated,
+		// Not modelled: rules never expire, are never shared from a
+		// parent account, and carry no warnings.
+		"deleted_at": nil, "expiration": nil, "schedule": nil, "read_only": false, "sharable": false,
+		"source_account": nil, "warning_status": nil,
 	}
 	if g.schedule != nil {
 		m["schedule"] = g.schedule

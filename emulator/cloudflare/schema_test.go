@@ -46,10 +46,36 @@ type schemaCall struct {
 
 // Reasons shared by several endpoints.
 const (
-	notModelledZone = "zone plans, owners, name servers and hosting details are not modelled; conflux-sync reads only id, name, status and account"
-	recordSettings  = "record settings are not modelled: records answer settings {} as the API does for a record that sets none"
-	echoedAsWritten = "the tunnel configuration is stored and returned as written; a key its writer left out stays out"
+	notModelledZone  = "zone plans, owners, name servers and hosting details are not modelled; conflux-sync reads only id, name, status and account"
+	recordSettings   = "record settings are not modelled: records answer settings {} as the API does for a record that sets none"
+	appUnsetOptional = "an optional setting the API leaves out of the answer until it is set; the emulator does the same"
+	appNotModelled   = "not modelled: conflux-sync does not manage MFA, OAuth, SCIM, iframes, clientless isolation or service tokens in headers; the emulator stores such a setting when given but has no default for it"
+	echoedAsWritten  = "the tunnel configuration is stored and returned as written; a key its writer left out stays out"
 )
+
+// appOmitted: optional settings the API leaves out until they are set,
+// and settings of features the emulator does not model.
+var appOmitted = map[string]string{
+	"allow_authenticate_via_warp":               appUnsetOptional,
+	"cors_headers":                              appUnsetOptional,
+	"custom_deny_message":                       appUnsetOptional,
+	"custom_deny_url":                           appUnsetOptional,
+	"custom_non_identity_deny_url":              appUnsetOptional,
+	"logo_url":                                  appUnsetOptional,
+	"same_site_cookie_attribute":                appUnsetOptional,
+	"allow_iframe":                              appNotModelled,
+	"mfa_config":                                appNotModelled,
+	"oauth_configuration":                       appNotModelled,
+	"read_service_tokens_from_header":           appNotModelled,
+	"scim_config":                               appNotModelled,
+	"use_clientless_isolation_app_launcher_url": appNotModelled,
+}
+
+// listOmitted: a Gateway list is answered with its count, its items are
+// read from .../items.
+var listOmitted = map[string]string{
+	"items": "a list is answered without its items (count only), as the API does; they are paged from .../items",
+}
 
 // tunnelConfigOmitted: the configuration is stored and echoed as
 // written, so keys its writer left out stay out.
@@ -160,14 +186,39 @@ func TestSchemaFidelityV6(t *testing.T) {
 
 		{route: "POST /accounts/{account}/access/apps", path: "/accounts/{account}/access/apps", save: "app",
 			body:   `{"name":"app","domain":"app.example.com","type":"self_hosted","session_duration":"8h"}`,
-			result: newOf[zero_trust.AccessApplicationNewResponse]},
-		{route: "GET /accounts/{account}/access/apps", path: "/accounts/{account}/access/apps", result: sliceOf[zero_trust.AccessApplicationListResponse]},
-		{route: "GET /accounts/{account}/access/apps/{id}", path: "/accounts/{account}/access/apps/{app}", result: newOf[zero_trust.AccessApplicationGetResponse]},
+			result: newOf[zero_trust.AccessApplicationNewResponse], omitted: appOmitted},
+		{route: "GET /accounts/{account}/access/apps", path: "/accounts/{account}/access/apps", result: sliceOf[zero_trust.AccessApplicationListResponse], omitted: appOmitted},
+		{route: "GET /accounts/{account}/access/apps/{id}", path: "/accounts/{account}/access/apps/{app}", result: newOf[zero_trust.AccessApplicationGetResponse], omitted: appOmitted},
 		{route: "PUT /accounts/{account}/access/apps/{id}", path: "/accounts/{account}/access/apps/{app}",
 			body:   `{"name":"app","domain":"app.example.com","type":"self_hosted"}`,
-			result: newOf[zero_trust.AccessApplicationUpdateResponse]},
+			result: newOf[zero_trust.AccessApplicationUpdateResponse], omitted: appOmitted},
+
+		{route: "POST /accounts/{account}/gateway/lists", path: "/accounts/{account}/gateway/lists", save: "list",
+			body:   `{"name":"blocked","type":"DOMAIN","description":"d","items":[{"value":"malware.example.net","description":"seen"}]}`,
+			result: newOf[zero_trust.GatewayListNewResponse], omitted: listOmitted},
+		{route: "GET /accounts/{account}/gateway/lists", path: "/accounts/{account}/gateway/lists", result: sliceOf[zero_trust.GatewayList], omitted: listOmitted},
+		{route: "GET /accounts/{account}/gateway/lists/{id}", path: "/accounts/{account}/gateway/lists/{list}", result: newOf[zero_trust.GatewayList], omitted: listOmitted},
+		{route: "GET /accounts/{account}/gateway/lists/{id}/items", path: "/accounts/{account}/gateway/lists/{list}/items",
+			result: sliceOf[zero_trust.GatewayItem]},
+		{route: "PATCH /accounts/{account}/gateway/lists/{id}", path: "/accounts/{account}/gateway/lists/{list}",
+			body: `{"append":[{"value":"phishing.example.net"}],"remove":["malware.example.net"]}`, result: newOf[zero_trust.GatewayList], omitted: listOmitted},
+		{route: "PUT /accounts/{account}/gateway/lists/{id}", path: "/accounts/{account}/gateway/lists/{list}",
+			body:   `{"name":"blocked","description":"d2","items":[{"value":"malware.example.net"}]}`,
+			result: newOf[zero_trust.GatewayList], omitted: listOmitted},
+		{route: "POST /accounts/{account}/gateway/rules", path: "/accounts/{account}/gateway/rules", save: "rule",
+			body:   `{"name":"block listed","action":"block","enabled":true,"filters":["dns"],"traffic":"any(dns.domains[*] in ${list})","precedence":10}`,
+			result: newOf[zero_trust.GatewayRule]},
+		{route: "GET /accounts/{account}/gateway/rules", path: "/accounts/{account}/gateway/rules", result: sliceOf[zero_trust.GatewayRule]},
+		{route: "GET /accounts/{account}/gateway/rules/{id}", path: "/accounts/{account}/gateway/rules/{rule}", result: newOf[zero_trust.GatewayRule]},
+		{route: "PUT /accounts/{account}/gateway/rules/{id}", path: "/accounts/{account}/gateway/rules/{rule}",
+			body:   `{"name":"block listed","action":"block","enabled":false,"filters":["dns"],"traffic":"any(dns.domains[*] in ${list})","precedence":11}`,
+			result: newOf[zero_trust.GatewayRule]},
 
 		// Deletions last, in dependency order.
+		{route: "DELETE /accounts/{account}/gateway/rules/{id}", path: "/accounts/{account}/gateway/rules/{rule}",
+			result: newOf[zero_trust.GatewayRuleDeleteResponse]},
+		{route: "DELETE /accounts/{account}/gateway/lists/{id}", path: "/accounts/{account}/gateway/lists/{list}",
+			result: newOf[zero_trust.GatewayListDeleteResponse]},
 		{route: "DELETE /accounts/{account}/access/apps/{id}", path: "/accounts/{account}/access/apps/{app}",
 			result: newOf[zero_trust.AccessApplicationDeleteResponse]},
 		{route: "DELETE /accounts/{account}/access/groups/{id}", path: "/accounts/{account}/access/groups/{group}",
