@@ -5,6 +5,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
+	"github.com/conflux-sync/conflux-sync/sync/accesspolicy"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
@@ -24,6 +25,7 @@ func sinkKinds() []kind.Kind {
 		dns.New(),
 		access.New(),
 		accessgroup.New(),
+		accesspolicy.New(),
 		route.New(),
 		vnet.New(),
 		conflux.New(),
@@ -52,6 +54,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
+			accesspolicy.NewFlusher(accesspolicy.FlusherConfig{Clients: clients, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

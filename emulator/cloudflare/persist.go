@@ -39,6 +39,7 @@ type accountState struct {
 	Routes      []routeState     `json:"routes"`
 	Vnets       []vnetState      `json:"virtual_networks,omitempty"`
 	Groups      []groupState     `json:"access_groups,omitempty"`
+	Policies    []policyState    `json:"access_policies,omitempty"`
 }
 
 type groupState struct {
@@ -198,6 +199,7 @@ func (s *Server) restore(st *stateFile) {
 			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
 				policies: ap.Policies, created: ap.Created, updated: ap.Updated})
 		}
+		a.restorePolicies(as.Policies)
 		for _, gs := range as.Groups {
 			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
 				exclude: gs.Exclude, require: gs.Require, created: gs.Created, updated: gs.Updated})
@@ -284,6 +286,7 @@ func (a *account) state() accountState {
 		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
 			Policies: ap.policies, Created: ap.created, Updated: ap.updated})
 	}
+	as.Policies = a.policyStates()
 	for _, g := range a.groups {
 		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,
 			Exclude: g.exclude, Require: g.require, Created: g.created, Updated: g.updated})

@@ -66,6 +66,8 @@ type account struct {
 	groups  []*accessGroup // creation order
 	routes  []*tunnelRoute
 	vnets   []*virtualNetwork // creation order; the default is made lazily
+	// policies are the reusable Access policies, in creation order.
+	policies []*accessPolicy
 }
 
 // New builds an in-memory Server from cfg, applying the documented
@@ -220,6 +222,11 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/access/groups/{id}", s.getAccessGroup)
 	s.route("PUT /accounts/{account}/access/groups/{id}", s.updateAccessGroup)
 	s.route("DELETE /accounts/{account}/access/groups/{id}", s.deleteAccessGroup)
+	s.route("GET /accounts/{account}/access/policies", s.listAccessPolicies)
+	s.route("POST /accounts/{account}/access/policies", s.createAccessPolicy)
+	s.route("GET /accounts/{account}/access/policies/{id}", s.getAccessPolicy)
+	s.route("PUT /accounts/{account}/access/policies/{id}", s.updateAccessPolicy)
+	s.route("DELETE /accounts/{account}/access/policies/{id}", s.deleteAccessPolicy)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

@@ -1,0 +1,141 @@
+package cfapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/store"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+// IDAccessPolicy is the downstream id key of a reusable Access policy's
+// id, as its cloudflare.AccessPolicy target records it (the name
+// StringKe's status uses too).
+const IDAccessPolicy = "policyId"
+
+// ErrAccessPolicyNotReady means a cloudflare.AccessPolicy target of this
+// cluster has no recorded policy id yet. Like ErrVirtualNetworkNotReady
+// it is waited for (WaitForAccessPolicy), not a failure.
+var ErrAccessPolicyNotReady = errors.New("Access policy not created yet")
+
+// ErrAccessPolicyToBeCreated means, in a dry run, that the plan of the
+// referenced cloudflare.AccessPolicy target creates its policy.
+var ErrAccessPolicyToBeCreated = errors.New("Access policy to be created")
+
+// AccessPolicy is a reusable policy as its cloudflare.AccessPolicy target
+// recorded it.
+type AccessPolicy struct {
+	AccountID string
+	ID        string
+}
+
+// ResolveAccessPolicy returns the policy the cloudflare.AccessPolicy
+// target named name last synced (in a dry run: the one its plan found).
+// ok is false when this cluster has no such target (no fragments,
+// nothing recorded): the name may then be a policy of the account. A
+// target whose policy is not made yet is ErrAccessPolicyNotReady, or
+// ErrAccessPolicyToBeCreated when a dry run's plan creates it.
+func ResolveAccessPolicy(v *store.View, name string, dryRun bool) (p AccessPolicy, ok bool, err error) {
+	ref := api.TargetRef{Kind: KindAccessPolicy, Name: name}
+	st, err := v.Status(ref)
+	if err != nil {
+		return AccessPolicy{}, false, err
+	}
+	var ids map[string]string
+	switch {
+	case st == nil:
+	case dryRun && st.DryRun && st.Error == "":
+		if st.PlannedIDs[IDAccessPolicy] == "" && st.PlannedIDs[IDCreated] == "true" {
+			return AccessPolicy{}, true, fmt.Errorf("%s %s: %w", KindAccessPolicy, name, ErrAccessPolicyToBeCreated)
+		}
+		ids = st.PlannedIDs
+	default:
+		ids = st.DownstreamIDs
+	}
+	if ids[IDAccessPolicy] != "" {
+		return AccessPolicy{AccountID: ids[IDAccount], ID: ids[IDAccessPolicy]}, true, nil
+	}
+	frags, err := v.TargetFragments(ref)
+	if err != nil {
+		return AccessPolicy{}, false, err
+	}
+	if len(frags) == 0 {
+		return AccessPolicy{}, false, nil
+	}
+	return AccessPolicy{}, true, fmt.Errorf("%s %s: %w", KindAccessPolicy, name, ErrAccessPolicyNotReady)
+}
+
+// WaitForAccessPolicy is the engine.WaitFor of a flush that needs the
+// policy the cloudflare.AccessPolicy target name makes; why says what is
+// missing, in the words of api.WaitingPart.For.
+func WaitForAccessPolicy(name, why string) error {
+	return engine.WaitFor(api.TargetRef{Kind: KindAccessPolicy, Name: name}, policyWait{name, why})
+}
+
+// policyWait says what waits, and is ErrAccessPolicyNotReady.
+type policyWait struct{ name, why string }
+
+func (w policyWait) Error() string { return "Access policy " + w.name + " (" + w.why + ")" }
+func (w policyWait) Unwrap() error { return ErrAccessPolicyNotReady }
+
+// ListAccessPolicies returns the account's reusable policies (no
+// application id: the API lists only those); cloudflare-go pages through
+// them all.
+func ListAccessPolicies(ctx context.Context, a *Account) ([]cloudflare.AccessPolicy, error) {
+	var all []cloudflare.AccessPolicy
+	err := Call(ctx, "list Access policies", func(ctx context.Context) (err error) {
+		all, _, err = a.API.ListAccessPolicies(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessPoliciesParams{})
+		return err
+	})
+	return all, err
+}
+
+// FindAccessPolicy returns the id of the account's one reusable policy
+// called name; "" when there is none. Names need not be unique: several
+// is a permanent error, since only an id can say which.
+func FindAccessPolicy(ctx context.Context, a *Account, name string) (string, error) {
+	all, err := ListAccessPolicies(ctx, a)
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, p := range all {
+		if p.Name == name {
+			ids = append(ids, p.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", nil
+	case 1:
+		return ids[0], nil
+	}
+	return "", engine.Permanent(fmt.Errorf("%d Access policies in account %s are named %q: name the policy by id", len(ids), a.ID, name))
+}
+
+// AppsUsingPolicy returns the names of the account's Access applications
+// that list policy id.
+func AppsUsingPolicy(ctx context.Context, a *Account, id string) ([]string, error) {
+	var apps []cloudflare.AccessApplication
+	err := Call(ctx, "list Access applications", func(ctx context.Context) (err error) {
+		apps, _, err = a.API.ListAccessApplications(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessApplicationsParams{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, app := range apps {
+		for _, p := range app.Policies {
+			if p.ID == id {
+				out = append(out, app.Name)
+				break
+			}
+		}
+	}
+	return out, nil
+}
