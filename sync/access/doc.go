@@ -8,7 +8,9 @@
 //	 "domain": "app.example.com/admin",     // required: hostname, optional path, no scheme or port
 //	 "type": "self_hosted",                 // default; also "ssh", "vnc"
 //	 "sessionDuration": "24h",              // default; a Go duration
-//	 "policies": ["<policy id>", ...],      // reusable policy ids, in precedence order
+//	 "policies": ["staff", "<policy id>"],  // reusable policies in precedence order: an id,
+//	                                        // or a cloudflare.AccessPolicy target's name (else
+//	                                        // the account's reusable policy of that name)
 //	 "allowedIdps": ["<idp id>", ...],
 //	 "autoRedirectToIdentity": false,
 //	 "appLauncherVisible": true,            // default true
@@ -47,6 +49,13 @@
 //
 // The flush is sync/owned's (the contract every single-owner kind
 // shares); this package supplies the spec, the diff and the client calls.
+//
+// A policy named by name is resolved at every flush (Place): the id its
+// cloudflare.AccessPolicy target recorded, else the account's one reusable
+// policy with that name. While neither exists the application waits for
+// that target (engine.WaitFor: status.dependsOn, like a route for its
+// virtual network) and is flushed again when the target records its
+// policy.
 //
 // Takeover: takeOver names the application a previous controller created
 // for this producer (StringKe's status.applicationId). If it exists it is
