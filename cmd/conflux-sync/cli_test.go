@@ -569,6 +569,21 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 && groups[0].Name == "staff"
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo Access application with its policy, named by name", func() bool {
+		var policies []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		var apps []struct {
+			Domain   string `json:"domain"`
+			Policies []struct {
+				ID string `json:"id"`
+			} `json:"policies"`
+		}
+		return get("/accounts/"+account+"/access/policies", &policies) && len(policies) == 1 && policies[0].Name == "Allow staff" &&
+			get("/accounts/"+account+"/access/apps", &apps) && len(apps) == 1 && apps[0].Domain == "wiki.example.com" &&
+			len(apps[0].Policies) == 1 && apps[0].Policies[0].ID == policies[0].ID
+	})
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with
