@@ -80,7 +80,7 @@ func (k apps) Place(ctx context.Context, req engine.Request, s Spec) (Spec, owne
 		return s, owned.Place{Waits: waits}, err
 	}
 	s.Policies = ids
-	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
+	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials, IDs: policyIDs(ids)}, nil
 }
 
 func (apps) Ref(app cloudflare.AccessApplication) owned.Ref {

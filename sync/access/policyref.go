@@ -85,6 +85,18 @@ func (k apps) policyID(ctx context.Context, dryRun bool, s Spec, name string) (i
 	return "", "", cfapi.WaitForAccessPolicy(name, "no such target in this cluster, nor a reusable policy by that name in account "+a.ID)
 }
 
+// IDPolicies is the downstream id key of the policy ids an application
+// lists, comma-separated in precedence order (names resolved), recorded
+// when it lists any.
+const IDPolicies = "policyIds"
+
+func policyIDs(ids []string) map[string]string {
+	if len(ids) == 0 {
+		return nil
+	}
+	return map[string]string{IDPolicies: strings.Join(ids, ",")}
+}
+
 func containsFunc(list []string, f func(string) bool) bool {
 	for _, s := range list {
 		if f(s) {

@@ -100,9 +100,12 @@ func TestFlushPolicyTargets(t *testing.T) {
 
 	staff := e.reusable(t, "staff")
 	e.RecordStatus(t, policyTarget("staff"), map[string]string{cfapi.IDAccount: cfapitest.Account, cfapi.IDAccessPolicy: staff, cfapi.IDCreated: "true"})
-	e.MustFlush(t, spec)
+	out := e.MustFlush(t, spec)
 	if got, want := e.appPolicies(t), []string{contractors, fixedPolicy, staff}; !slices.Equal(got, want) {
 		t.Fatalf("policies %v, want %v", got, want)
+	}
+	if got, want := out.DownstreamIDs[IDPolicies], contractors+","+fixedPolicy+","+staff; got != want {
+		t.Fatalf("recorded %s %q, want %q", IDPolicies, got, want)
 	}
 	w := e.Writes()
 	e.MustFlush(t, spec)
