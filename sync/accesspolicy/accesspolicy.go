@@ -37,7 +37,7 @@ func New() kind.Kind {
 
 // Canonical normalises s so equal meanings marshal to equal bytes: rules
 // re-encoded with sorted keys, ids lower-cased, the session duration in
-// Go's own spelling ("1440m" is "24h0m0s"), and the API's defaults
+// one spelling ("1440m" and "24h0m0s" are "24h"), and the API's defaults
 // ("24h", one approval) written out so stating them is no change. It does
 // not validate.
 func Canonical(s Spec) Spec {
@@ -75,10 +75,12 @@ func Canonical(s Spec) Spec {
 }
 
 // DefaultSessionDuration is the API's session_duration when none is given.
-const DefaultSessionDuration = "24h0m0s"
+const DefaultSessionDuration = "24h"
 
-// canonicalDuration spells a valid duration as time.Duration.String does;
-// "" is the API's default. Anything else is kept for validate to refuse.
+// canonicalDuration spells a valid duration as time.Duration.String does
+// without its zero tails ("8h", "1h30m", "90s"), which is also how people
+// and the dashboard write them; "" is the API's default. Anything else is
+// kept for validate to refuse.
 func canonicalDuration(d string) string {
 	if d == "" {
 		return DefaultSessionDuration
@@ -87,7 +89,14 @@ func canonicalDuration(d string) string {
 	if err != nil {
 		return d
 	}
-	return v.String()
+	out := v.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }
 
 func validate(s *Spec) *api.FieldError {

@@ -81,7 +81,7 @@ func TestAggregate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"staff","decision":"allow","include":[{"saml":{"attribute_name":"team","attribute_value":"eng"}}],"sessionDuration":"24h0m0s","id":"` + uuid1 + `"}`
+	want := `{"name":"staff","decision":"allow","include":[{"saml":{"attribute_name":"team","attribute_value":"eng"}}],"sessionDuration":"24h","id":"` + uuid1 + `"}`
 	if !bytes.Equal(r1.Desired, r2.Desired) || string(r1.Desired) != want {
 		t.Fatalf("desired %s / %s, want %s", r1.Desired, r2.Desired, want)
 	}

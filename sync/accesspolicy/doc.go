@@ -27,8 +27,8 @@
 //
 // Rules are the API's own rule objects, checked like an Access group's
 // (cfapi.CheckAccessRules) and passed to the API as given. Canonical
-// sorts their keys and spells the session duration as Go does, writing
-// out the API's default (24h0m0s), so neither formatting nor stating a
+// sorts their keys and spells the session duration one way ("1440m" is
+// "24h"), writing out the API's default (24h), so neither formatting nor stating a
 // default shows as a change.
 //
 // Aggregation: kind.OneOwner — the fragment registered first owns the

@@ -90,7 +90,7 @@ func TestFlushCreateRepeatUpdateDelete(t *testing.T) {
 	ps = policiesOf(fl)
 	if len(ps) != 1 || ps[0].ID != ids[IDPolicy] || ps[0].Name != "on-call" || out.DownstreamIDs[IDName] != "on-call" ||
 		field(t, ps[0], "decision") != `"non_identity"` || field(t, ps[0], "exclude") != `[]` ||
-		field(t, ps[0], "require") != `[{"any_valid_service_token":{}}]` || field(t, ps[0], "session_duration") != `"30m0s"` ||
+		field(t, ps[0], "require") != `[{"any_valid_service_token":{}}]` || field(t, ps[0], "session_duration") != `"30m"` ||
 		field(t, ps[0], "isolation_required") != `true` || field(t, ps[0], "purpose_justification_required") != `true` ||
 		field(t, ps[0], "purpose_justification_prompt") != `"Which ticket?"` || field(t, ps[0], "approval_required") != `true` ||
 		field(t, ps[0], "approval_groups") != `[{"approvals_needed":1,"email_addresses":["boss@example.com"]},{"approvals_needed":2,"email_list_uuid":"`+uuid1+`"}]` ||
@@ -189,12 +189,12 @@ func TestFlushDriftRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{`update Access policy staff (id ` + id + `): decision bypass -> allow, include [{"everyone":{}}] -> [{"email_domain":{"domain":"example.com"}}], ` +
-		`exclude [] -> [{"email":{"email":"intern@example.com"}}], session_duration 168h -> 24h0m0s`}
+		`exclude [] -> [{"email":{"email":"intern@example.com"}}], session_duration 168h -> 24h`}
 	if plan := fl.MustPlan(t, specV1); !slices.Equal(plan, want) {
 		t.Fatalf("plan %q\nwant %q", plan, want)
 	}
 	fl.MustFlush(t, specV1)
-	if ps := policiesOf(fl); len(ps) != 1 || field(t, ps[0], "decision") != `"allow"` || field(t, ps[0], "session_duration") != `"24h0m0s"` {
+	if ps := policiesOf(fl); len(ps) != 1 || field(t, ps[0], "decision") != `"allow"` || field(t, ps[0], "session_duration") != `"24h"` {
 		t.Fatalf("drift not repaired: %+v", ps)
 	}
 }
@@ -264,7 +264,7 @@ func TestDryRun(t *testing.T) {
 	id := fl.MustFlush(t, specV1).DownstreamIDs[IDPolicy]
 	want := []string{`update Access policy staff (id ` + id + `): name "staff" -> "on-call", decision allow -> non_identity, ` +
 		`include [{"email_domain":{"domain":"example.com"}}] -> [{"group":{"id":"g1"}}], exclude [{"email":{"email":"intern@example.com"}}] -> [], ` +
-		`require [] -> [{"any_valid_service_token":{}}], session_duration 24h0m0s -> 30m0s, isolation_required false -> true, ` +
+		`require [] -> [{"any_valid_service_token":{}}], session_duration 24h -> 30m, isolation_required false -> true, ` +
 		`purpose_justification_required false -> true, approval_required false -> true, purpose_justification_prompt "" -> "Which ticket?", ` +
 		`approval_groups [] -> [1 of boss@example.com; 2 of list ` + uuid1 + `], connection_rules none -> ssh as [root,ops] (email alias true)`}
 	if plan := fl.MustPlan(t, specV2); !slices.Equal(plan, want) {
