@@ -41,32 +41,12 @@ type AccessPolicy struct {
 // ErrAccessPolicyToBeCreated when a dry run's plan creates it.
 func ResolveAccessPolicy(v *store.View, name string, dryRun bool) (p AccessPolicy, ok bool, err error) {
 	ref := api.TargetRef{Kind: KindAccessPolicy, Name: name}
-	st, err := v.Status(ref)
+	account, id, state, err := resolveRecorded(v, ref, IDAccessPolicy, dryRun)
 	if err != nil {
 		return AccessPolicy{}, false, err
 	}
-	var ids map[string]string
-	switch {
-	case st == nil:
-	case dryRun && st.DryRun && st.Error == "":
-		if st.PlannedIDs[IDAccessPolicy] == "" && st.PlannedIDs[IDCreated] == "true" {
-			return AccessPolicy{}, true, fmt.Errorf("%s %s: %w", KindAccessPolicy, name, ErrAccessPolicyToBeCreated)
-		}
-		ids = st.PlannedIDs
-	default:
-		ids = st.DownstreamIDs
-	}
-	if ids[IDAccessPolicy] != "" {
-		return AccessPolicy{AccountID: ids[IDAccount], ID: ids[IDAccessPolicy]}, true, nil
-	}
-	frags, err := v.TargetFragments(ref)
-	if err != nil {
-		return AccessPolicy{}, false, err
-	}
-	if len(frags) == 0 {
-		return AccessPolicy{}, false, nil
-	}
-	return AccessPolicy{}, true, fmt.Errorf("%s %s: %w", KindAccessPolicy, name, ErrAccessPolicyNotReady)
+	return AccessPolicy{AccountID: account, ID: id}, state != recordedNone,
+		recordedError(ref, state, ErrAccessPolicyToBeCreated, ErrAccessPolicyNotReady)
 }
 
 // WaitForAccessPolicy is the engine.WaitFor of a flush that needs the
