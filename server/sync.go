@@ -54,7 +54,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log, Store: n.store}),
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
-			accesspolicy.NewFlusher(accesspolicy.FlusherConfig{Clients: clients, Logger: n.log}),
+			accesspolicy.NewFlusher(accesspolicy.FlusherConfig{Clients: clients, Logger: n.log, Store: n.store}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

@@ -569,10 +569,18 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 && groups[0].Name == "staff"
 	})
-	testutil.WaitFor(t, 30*time.Second, "the demo Access application with its policy, named by name", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the demo Access policy of the demo group, and the application listing it, each named by name", func() bool {
+		var groups []struct {
+			ID string `json:"id"`
+		}
 		var policies []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
+			ID      string `json:"id"`
+			Name    string `json:"name"`
+			Include []struct {
+				Group struct {
+					ID string `json:"id"`
+				} `json:"group"`
+			} `json:"include"`
 		}
 		var apps []struct {
 			Domain   string `json:"domain"`
@@ -580,7 +588,9 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 				ID string `json:"id"`
 			} `json:"policies"`
 		}
-		return get("/accounts/"+account+"/access/policies", &policies) && len(policies) == 1 && policies[0].Name == "Allow staff" &&
+		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 &&
+			get("/accounts/"+account+"/access/policies", &policies) && len(policies) == 1 && policies[0].Name == "Allow staff" &&
+			len(policies[0].Include) == 1 && policies[0].Include[0].Group.ID == groups[0].ID &&
 			get("/accounts/"+account+"/access/apps", &apps) && len(apps) == 1 && apps[0].Domain == "wiki.example.com" &&
 			len(apps[0].Policies) == 1 && apps[0].Policies[0].ID == policies[0].ID
 	})

@@ -87,7 +87,7 @@ func demoFragments() []api.Fragment {
 		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "wiki"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"wiki","domain":"wiki.example.com","policies":["staff"]}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindAccessPolicy, Name: "staff"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
-			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"Allow staff","decision":"allow","include":[{"email_domain":{"domain":"example.com"}}],"sessionDuration":"8h"}`, devAccount))},
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"Allow staff","decision":"allow","include":[{"group":{"name":"staff"}}],"sessionDuration":"8h"}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
@@ -147,7 +147,7 @@ See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.Tunnel ClusterTunnel/demo
   %[1]s targets get cloudflare.DNSRecord example.com
   %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
-  %[1]s targets get cloudflare.AccessPolicy staff     # then cloudflare.AccessApplication wiki, which lists it by name
+  %[1]s targets get cloudflare.AccessPolicy staff     # of the group staff; cloudflare.AccessApplication wiki lists it by name
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
 

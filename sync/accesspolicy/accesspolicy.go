@@ -126,6 +126,10 @@ func validate(s *Spec) *api.FieldError {
 		cfapi.AccessRuleList{Field: "spec.exclude", Rules: s.Exclude}, cfapi.AccessRuleList{Field: "spec.require", Rules: s.Require}); fe != nil {
 		return fe
 	}
+	if fe := checkGroupRules(cfapi.AccessRuleList{Field: "spec.include", Rules: s.Include},
+		cfapi.AccessRuleList{Field: "spec.exclude", Rules: s.Exclude}, cfapi.AccessRuleList{Field: "spec.require", Rules: s.Require}); fe != nil {
+		return fe
+	}
 	if s.SessionDuration != "" {
 		// The API takes Go's duration syntax (units ns, us, ms, s, m, h).
 		if d, err := time.ParseDuration(s.SessionDuration); err != nil || d < 0 {

@@ -48,6 +48,12 @@
 // is retried, not held: the applications' own targets drop it (or are
 // deleted) without a new fragment for the policy.
 //
+// A group rule may name its group by name ({"group": {"name": "staff"}})
+// instead of id: the cloudflare.AccessGroup target of that name (its
+// recorded groupId; the policy waits for the target, status.dependsOn,
+// until it has one), else the account's one group so named. It is
+// resolved at every flush and sent as {"group": {"id": "…"}}.
+//
 // An Access application refers to a policy by this target's name
 // (sync/access resolves it to the recorded policyId and waits for it,
 // cfapi.ResolveAccessPolicy).

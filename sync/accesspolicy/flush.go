@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/owned"
@@ -30,6 +31,9 @@ const (
 type FlusherConfig struct {
 	Clients *cfapi.Clients
 	Logger  *slog.Logger
+	// Store resolves group rules naming a cloudflare.AccessGroup target
+	// to the group id it recorded.
+	Store *store.Store
 }
 
 // Flusher writes cloudflare.AccessPolicy targets: the shared single-owner
@@ -40,13 +44,17 @@ var _ engine.Flusher = (*Flusher)(nil)
 
 // NewFlusher returns the Access policy flusher.
 func NewFlusher(cfg FlusherConfig) *Flusher {
-	return owned.New(policies{}, cfg.Clients, cfg.Logger)
+	return owned.New(policies{store: cfg.Store, clients: cfg.Clients}, cfg.Clients, cfg.Logger)
 }
 
 // policies is the kind as owned.Flush sees it. Reusable policies have no
 // comment for the ownership marker: ownership lives in the recorded
 // status alone.
-type policies struct{}
+type policies struct {
+	// store and clients resolve group rules by name (groupref.go).
+	store   *store.Store
+	clients *cfapi.Clients
+}
 
 var _ owned.Kind[Spec, cloudflare.AccessPolicy] = policies{}
 
@@ -60,7 +68,13 @@ func (policies) Claim(s Spec) owned.Claim {
 	return owned.Claim{Adopt: s.Adopt, ID: s.ID, TakeOverID: s.TakeOver}
 }
 
-func (policies) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Place, error) {
+// Place resolves group rules naming their group by name (groupref.go);
+// the returned spec names groups by id only.
+func (k policies) Place(ctx context.Context, req engine.Request, s Spec) (Spec, owned.Place, error) {
+	s, waits, err := k.resolveGroups(ctx, req.DryRun, s)
+	if err != nil || waits != "" {
+		return s, owned.Place{Waits: waits}, err
+	}
 	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
 }
 

@@ -119,3 +119,67 @@ func AppsUsingPolicy(ctx context.Context, a *Account, id string) ([]string, erro
 	}
 	return out, nil
 }
+
+// IDAccessGroup is the downstream id key of an Access group's id, as its
+// cloudflare.AccessGroup target records it.
+const IDAccessGroup = "groupId"
+
+// ErrAccessGroupNotReady means a cloudflare.AccessGroup target of this
+// cluster has no recorded group id yet: waited for (WaitForAccessGroup),
+// not a failure.
+var ErrAccessGroupNotReady = errors.New("Access group not created yet")
+
+// ErrAccessGroupToBeCreated means, in a dry run, that the plan of the
+// referenced cloudflare.AccessGroup target creates its group.
+var ErrAccessGroupToBeCreated = errors.New("Access group to be created")
+
+// ResolveAccessGroup returns the account and id of the group the
+// cloudflare.AccessGroup target named name last synced (in a dry run:
+// planned); ok is false when this cluster has no such target. Its errors
+// are ErrAccessGroupNotReady and ErrAccessGroupToBeCreated.
+func ResolveAccessGroup(v *store.View, name string, dryRun bool) (accountID, id string, ok bool, err error) {
+	ref := api.TargetRef{Kind: KindAccessGroup, Name: name}
+	accountID, id, state, err := resolveRecorded(v, ref, IDAccessGroup, dryRun)
+	if err != nil {
+		return "", "", false, err
+	}
+	return accountID, id, state != recordedNone, recordedError(ref, state, ErrAccessGroupToBeCreated, ErrAccessGroupNotReady)
+}
+
+// WaitForAccessGroup is the engine.WaitFor of a flush that needs the
+// group the cloudflare.AccessGroup target name makes.
+func WaitForAccessGroup(name, why string) error {
+	return engine.WaitFor(api.TargetRef{Kind: KindAccessGroup, Name: name}, groupWait{name, why})
+}
+
+type groupWait struct{ name, why string }
+
+func (w groupWait) Error() string { return "Access group " + w.name + " (" + w.why + ")" }
+func (w groupWait) Unwrap() error { return ErrAccessGroupNotReady }
+
+// FindAccessGroup returns the id of the account's one Access group
+// called name; "" when there is none, a permanent error when several
+// share it.
+func FindAccessGroup(ctx context.Context, a *Account, name string) (string, error) {
+	var all []cloudflare.AccessGroup
+	err := Call(ctx, "list Access groups", func(ctx context.Context) (err error) {
+		all, _, err = a.API.ListAccessGroups(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessGroupsParams{})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, g := range all {
+		if g.Name == name {
+			ids = append(ids, g.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", nil
+	case 1:
+		return ids[0], nil
+	}
+	return "", engine.Permanent(fmt.Errorf("%d Access groups in account %s are named %q: name the group by id", len(ids), a.ID, name))
+}
