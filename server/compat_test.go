@@ -338,6 +338,9 @@ func (c *compat) outcome() (string, bool) {
 	for _, a := range c.emu.AccessApps(compatAccount) {
 		rest = append(rest, norm(fmt.Sprintf("access app %q %s", a.Name, a.Domain)))
 	}
+	for _, p := range c.emu.AccessPolicies(compatAccount) {
+		rest = append(rest, fmt.Sprintf("access policy %q decision=%v session=%v", p.Name, p.Fields["decision"], p.Fields["session_duration"]))
+	}
 	for _, r := range c.emu.Routes(compatAccount) {
 		if !r.Deleted {
 			rest = append(rest, norm(fmt.Sprintf("route %s via %s vnet=%s comment=%q", r.Network, r.TunnelID, r.VirtualNetworkID, r.Comment)))
@@ -408,7 +411,7 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 // the operators' ids and state, which their users' tools read.
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
-	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount"}
+	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount", "policyId", "resolvedPolicyIds"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's

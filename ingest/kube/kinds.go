@@ -83,7 +83,7 @@ var crdKinds = []crdKind{
 	{group: translate.GroupCloudflareOperator, kind: "VirtualNetwork", role: roleUnsupported, states: lowerStates},
 	{group: translate.GroupCloudflareOperator, kind: "PrivateService", role: roleUnsupported, states: lowerStates},
 	{group: translate.GroupCloudflareOperator, kind: "AccessGroup", role: roleUnsupported, states: titleStates},
-	{group: translate.GroupCloudflareOperator, kind: "AccessPolicy", role: roleUnsupported, states: titleStates},
+	{group: translate.GroupCloudflareOperator, kind: "AccessPolicy", role: roleSource, states: titleStates, finalizers: []string{"accesspolicy.networking.cloudflare-operator.io/finalizer"}},
 	{group: translate.GroupCloudflareOperator, kind: "AccessServiceToken", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCloudflareOperator, kind: "AccessIdentityProvider", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCloudflareOperator, kind: "GatewayRule", role: roleSource, states: titleStates, finalizers: []string{"gatewayrule.networking.cloudflare-operator.io/finalizer"}},

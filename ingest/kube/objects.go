@@ -189,6 +189,11 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &a); err == nil {
 			res = translate.AccessApplication(&a, l, o)
 		}
+	case "AccessPolicy":
+		var p translate.AccessPolicyObject
+		if unknown, err = decode(u, &p); err == nil {
+			res = translate.AccessPolicy(&p, l, o)
+		}
 	case "NetworkRoute":
 		var r v1alpha2.NetworkRoute
 		if unknown, err = decode(u, &r); err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -478,9 +479,11 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 	case "AccessApplication":
 		set("applicationId", v.ids["appId"])
 		set("aud", v.ids["aud"])
-		if pol := accessPolicies(res); len(pol) > 0 {
+		if pol := accessPolicies(res, v); len(pol) > 0 {
 			out["resolvedPolicyIds"] = pol
 		}
+	case "AccessPolicy":
+		set("policyId", v.ids["policyId"])
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
 	case "GatewayList":
@@ -552,15 +555,26 @@ func recordIDs(res translate.Result, v verdict) []string {
 }
 
 // accessPolicies are the policy ids an AccessApplication's fragment asks for.
-func accessPolicies(res translate.Result) []string {
+func accessPolicies(res translate.Result, v verdict) []string {
+	// The ids the flush resolved the policies to (names of AccessPolicy
+	// targets among them), once it has.
+	if ids := v.ids["policyIds"]; ids != "" {
+		return strings.Split(ids, ",")
+	}
 	for _, f := range res.Fragments {
 		var spec api.AccessApplicationSpec
 		if f.Target.Kind == api.KindAccessApplication && json.Unmarshal(f.Spec, &spec) == nil {
+			if slices.ContainsFunc(spec.Policies, func(p string) bool { return !uuidPattern.MatchString(p) }) {
+				return nil // names, not resolved yet
+			}
 			return spec.Policies
 		}
 	}
 	return nil
 }
+
+// uuidPattern is a policy id, as opposed to a policy's name.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // classConfigCounts counts the Ingresses, Gateways and routes using a
 // TunnelIngressClassConfig or TunnelGatewayClassConfig.

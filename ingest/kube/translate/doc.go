@@ -19,8 +19,9 @@
 //	DNSRecord              cloudflare.DNSRecord          <zone> its record(s)
 //	AccessApplication      cloudflare.AccessApplication  AccessApplication/<ns>/<name>
 //	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<name> (NetworkRoute/<ns>/<name> if namespaced)
+//	AccessPolicy           cloudflare.AccessPolicy       AccessPolicy/<name>
 //	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
-//	VirtualNetwork, PrivateService, Access{Group,Policy,ServiceToken,IdentityProvider},
+//	VirtualNetwork, PrivateService, Access{Group,ServiceToken,IdentityProvider},
 //	GatewayRule, GatewayList, AccessTunnel: read, not synced (one Unsupported problem)
 //
 // # Tunnels and the two API groups
@@ -339,9 +340,13 @@
 // ssh, vnc, saas, bookmark), sessionDuration, allowedIdps and identityProviderRefs,
 // autoRedirectToIdentity, appLauncherVisible, tags, and reusablePolicyRefs
 // in list order (precedence is ignored, as cloudflare-operator ignores it).
-// A reference by name reads the id cloudflare-operator recorded in the
-// AccessPolicy's status.policyId or the AccessIdentityProvider's
-// status.providerId; by cloudflareName it is Unsupported. Also synced, as
+// A policy named by name is its AccessPolicy object's target
+// (AccessPolicy/<name>): the application waits for that target's policy
+// (status.dependsOn); by cloudflareName it is the account's reusable
+// policy of that name; by cloudflareId, the id (a UUID). An identity
+// provider by name reads the id cloudflare-operator recorded in the
+// AccessIdentityProvider's status.providerId; by cloudflareName it is
+// Unsupported. Also synced, as
 // the kind's fields of the same names: the cookie, deny-page, logo, custom
 // page, interstitial, preflight, 401 and WARP settings, corsHeaders and
 // saasApp (refreshTokenOptions.lifetime becomes refreshTokenLifetime; a
@@ -358,6 +363,24 @@
 // targetContexts, of types not synced) is an Unsupported problem: the
 // application is not synced at all rather than synced without what may
 // keep people out. status.applicationId is the takeover evidence.
+//
+// # AccessPolicy
+//
+// Synced, every field: name (default the object's name), decision
+// (default allow), include, exclude and require, sessionDuration,
+// isolationRequired, purposeJustificationRequired and
+// purposeJustificationPrompt, approvalRequired and approvalGroups
+// (approvalsNeeded default 1), cloudflare (credentials and account).
+// precedence has no effect: a reusable policy has none of its own (the API
+// ignored it for cloudflare-operator too); applications order their
+// reusablePolicyRefs. Rules become the API's rule objects (accessRules): a
+// rule sets one rule type; ipRanges, country and github teams with several
+// entries become one API rule each in include and exclude, and are refused
+// in require (where they would all have to match). An identity provider in
+// a rule (idpRef) resolves like an AccessApplication's
+// identityProviderRefs. status.policyId, as cloudflare-operator wrote it,
+// is the takeover evidence; conflux-sync writes it back with the policy it
+// syncs.
 //
 // # NetworkRoute
 //

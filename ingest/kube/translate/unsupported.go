@@ -8,15 +8,14 @@ var unsupportedKinds = map[string]string{
 	"VirtualNetwork":         "virtual networks",
 	"PrivateService":         "private services",
 	"AccessGroup":            "Access groups",
-	"AccessPolicy":           "Access policies",
 	"AccessServiceToken":     "Access service tokens",
 	"AccessIdentityProvider": "Access identity providers",
 }
 
 // referredKinds are the unsupported kinds whose status ids other objects
 // use (a NetworkRoute's virtualNetworkRef, an AccessApplication's
-// reusablePolicyRefs and identityProviderRefs).
-var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessPolicy": true, "AccessIdentityProvider": true}
+// identityProviderRefs).
+var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessIdentityProvider": true}
 
 // Unsupported is the Result of an object of a kind conflux-sync reads but
 // does not sync (kind is a source kind: "AccessTunnel" or
