@@ -343,6 +343,15 @@ func (c *compat) outcome() (string, bool) {
 			rest = append(rest, norm(fmt.Sprintf("route %s via %s vnet=%s comment=%q", r.Network, r.TunnelID, r.VirtualNetworkID, r.Comment)))
 		}
 	}
+	for _, v := range c.emu.VirtualNetworks(compatAccount) {
+		if !v.Deleted {
+			rest = append(rest, norm(fmt.Sprintf("vnet %q default=%v comment=%q", v.Name, v.IsDefault, v.Comment)))
+		}
+	}
+	for _, g := range c.emu.AccessGroups(compatAccount) {
+		rules, _ := json.Marshal(map[string][]any{"include": g.Include, "exclude": g.Exclude, "require": g.Require})
+		rest = append(rest, norm(fmt.Sprintf("access group %q %s", g.Name, rules)))
+	}
 	sort.Strings(rest)
 	for _, l := range rest {
 		fmt.Fprintln(&b, l)
@@ -397,7 +406,8 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 // the operators' ids and state, which their users' tools read.
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
-	"gatewayCount", "routeCount"}
+	"gatewayCount", "routeCount",
+	"isDefault", "groupId"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's
@@ -504,6 +514,12 @@ func (c *compat) normaliser() func(string) string {
 		for _, r := range c.emu.DNSRecords(z.ID) {
 			records[r.ID] = "<record " + r.Name + " " + r.Type + ">"
 		}
+	}
+	for _, v := range c.emu.VirtualNetworks(compatAccount) {
+		names[v.ID] = "<vnet " + v.Name + ">"
+	}
+	for _, g := range c.emu.AccessGroups(compatAccount) {
+		names[g.ID] = "<group " + g.Name + ">"
 	}
 	marker := regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
 	return func(s string) string {

@@ -15,10 +15,12 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/sync/access"
+	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	tunnelkind "github.com/conflux-sync/conflux-sync/sync/tunnel"
+	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
 
 // fake is a map-backed Lookup; keys are "namespace/name" (or "name").
@@ -211,6 +213,8 @@ var kinds = map[string]kind.Kind{
 	api.KindDNSRecord:           dns.New(),
 	api.KindAccessApplication:   access.New(),
 	api.KindNetworkRoute:        route.New(),
+	api.KindVirtualNetwork:      vnet.New(),
+	api.KindAccessGroup:         accessgroup.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as
