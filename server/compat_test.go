@@ -498,6 +498,9 @@ func verdictLine(gk schema.GroupKind, u *unstructured.Unstructured) (string, boo
 // 32 hex digits).
 var recordIDPattern = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
 
+// clusterMarker is conflux-sync's ownership marker with its cluster id.
+var clusterMarker = regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
+
 var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // normaliser returns a function replacing generated ids by stable names:
@@ -521,9 +524,8 @@ func (c *compat) normaliser() func(string) string {
 	for _, g := range c.emu.AccessGroups(compatAccount) {
 		names[g.ID] = "<group " + g.Name + ">"
 	}
-	marker := regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
 	return func(s string) string {
-		s = marker.ReplaceAllString(s, "conflux-sync:<cluster>")
+		s = clusterMarker.ReplaceAllString(s, "conflux-sync:<cluster>")
 		s = recordIDPattern.ReplaceAllStringFunc(s, func(id string) string {
 			if n, ok := records[id]; ok {
 				return n

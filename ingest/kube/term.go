@@ -319,8 +319,6 @@ func (t *term) watchedKinds() []watchedKind {
 			w.dependents = []string{kindIngress}
 		case "TunnelGatewayClassConfig":
 			w.dependents = []string{kindHTTPRoute, kindGateway, kindGatewayClass}
-		case "VirtualNetwork":
-			w.dependents = t.servedKinds("NetworkRoute")
 		case "AccessPolicy", "AccessIdentityProvider":
 			w.dependents = t.servedKinds("AccessApplication")
 			if s.kind == "AccessIdentityProvider" {
