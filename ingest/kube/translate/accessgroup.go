@@ -105,7 +105,7 @@ func accessRule(r *v1alpha2.AccessGroupRule, field string, require bool, l Looku
 			ps.add(f, "needs at least one value")
 			return
 		case require && len(values) > 1:
-			ps.add(f, "lists %d values, but every require rule must match and an Access rule holds one value (cloudflare-operator sent only the first, %s): move the alternatives into an include rule of another AccessGroup and require that group, or keep one value", len(values), values[0])
+			ps.add(f, "lists %d values, but every require rule must match and an Access rule holds one value (cloudflare-operator sent only the first, %s): put the alternatives in the include rules of another AccessGroup and require that group (group.id: its status.groupId), or keep one value", len(values), values[0])
 			return
 		}
 		for j, v := range values {
