@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -85,195 +86,181 @@ func accessRules(rules []v1alpha2.AccessGroupRule, field string, require bool, l
 // rule is one Access API rule object: {"<type>": {fields}}.
 type rule map[string]map[string]string
 
+// ruleBuilder converts one rule of the CRD: the rule types it sets (set,
+// in the CRD's names) and the API rule objects they make (out).
+type ruleBuilder struct {
+	field   string // e.g. "spec.include[0]"
+	require bool   // in a require list: a list of values cannot be split
+	l       Lookup
+	ps      *problems
+	set     []string
+	out     []rule
+}
+
+// one makes the single rule {key: fields} of the rule type name; need are
+// the CRD's required fields of it (name: value), each a problem if blank.
+func (b *ruleBuilder) one(name, key string, need, fields map[string]string) {
+	b.set = append(b.set, name)
+	for _, k := range slices.Sorted(maps.Keys(need)) {
+		if strings.TrimSpace(need[k]) == "" {
+			b.ps.add(b.field+"."+name+"."+k, "is required")
+		}
+	}
+	b.out = []rule{{key: fields}}
+}
+
+// each makes one rule {key: {apiField: value}} (plus base's fields) per
+// value of the rule type name's list listField: any of them matches. In a
+// require list every rule must match, so only one value can be given.
+func (b *ruleBuilder) each(name, listField, key, apiField string, values []string, check func(string) string, base map[string]string) {
+	b.set = append(b.set, name)
+	b.out = nil
+	f := b.field + "." + name + "." + listField
+	switch {
+	case len(values) == 0:
+		b.ps.add(f, "needs at least one value")
+		return
+	case b.require && len(values) > 1:
+		b.ps.add(f, "lists %d values, but every require rule must match and an Access rule holds one value (cloudflare-operator sent only the first, %s): put the alternatives in the include rules of another AccessGroup and require that group (group.id: its status.groupId), or keep one value", len(values), values[0])
+		return
+	}
+	for j, v := range values {
+		v = strings.TrimSpace(v)
+		if reason := check(v); reason != "" {
+			b.ps.add(fmt.Sprintf("%s[%d]", f, j), "%s", reason)
+			continue
+		}
+		fields := maps.Clone(base)
+		if fields == nil {
+			fields = map[string]string{}
+		}
+		fields[apiField] = v
+		b.out = append(b.out, rule{key: fields})
+	}
+}
+
+// idp adds the identity provider idpRef names to fields, as the API's
+// identity_provider_id; an absent idpRef leaves it out.
+func (b *ruleBuilder) idp(name string, ref *v1alpha2.ObjectRef, fields map[string]string) map[string]string {
+	if ref == nil || *ref == (v1alpha2.ObjectRef{}) {
+		return fields
+	}
+	if id := accessRef(*ref, b.field+"."+name+".idpRef", "AccessIdentityProvider", "providerId", "identity provider", "identity providers", b.l, b.ps); id != "" {
+		fields["identity_provider_id"] = id
+	}
+	return fields
+}
+
 // accessRule converts one rule of the CRD to the API's rule objects (one,
 // or one per value of a list outside require).
 func accessRule(r *v1alpha2.AccessGroupRule, field string, require bool, l Lookup, ps *problems) []rule {
-	var set []string
-	var out []rule
-	one := func(name, key string, fields map[string]string) {
-		set = append(set, name)
-		out = []rule{{key: fields}}
+	b := &ruleBuilder{field: field, require: require, l: l, ps: ps}
+	trim := strings.TrimSpace
+	type m = map[string]string
+	if x := r.Email; x != nil {
+		b.one("email", "email", m{"email": x.Email}, m{"email": trim(x.Email)})
 	}
-	// each makes one rule per value; in a require list only one value is
-	// possible.
-	each := func(name, listField, key, apiField string, values []string, check func(string) string) {
-		set = append(set, name)
-		out = nil
-		f := field + "." + name + "." + listField
-		switch {
-		case len(values) == 0:
-			ps.add(f, "needs at least one value")
-			return
-		case require && len(values) > 1:
-			ps.add(f, "lists %d values, but every require rule must match and an Access rule holds one value (cloudflare-operator sent only the first, %s): put the alternatives in the include rules of another AccessGroup and require that group (group.id: its status.groupId), or keep one value", len(values), values[0])
-			return
-		}
-		for j, v := range values {
-			v = strings.TrimSpace(v)
-			if reason := check(v); reason != "" {
-				ps.add(fmt.Sprintf("%s[%d]", f, j), "%s", reason)
-				continue
-			}
-			out = append(out, rule{key: {apiField: v}})
-		}
+	if x := r.EmailDomain; x != nil {
+		b.one("emailDomain", "email_domain", m{"domain": x.Domain}, m{"domain": trim(x.Domain)})
 	}
-	required := func(name string, values map[string]string) bool {
-		ok := true
-		for _, k := range sortedKeys(values) {
-			if strings.TrimSpace(values[k]) == "" {
-				ps.add(field+"."+name+"."+k, "is required")
-				ok = false
-			}
-		}
-		return ok
-	}
-	idp := func(name string, ref *v1alpha2.ObjectRef, fields map[string]string) map[string]string {
-		if ref == nil || *ref == (v1alpha2.ObjectRef{}) {
-			return fields
-		}
-		if id := accessRef(*ref, field+"."+name+".idpRef", "AccessIdentityProvider", "providerId", "identity provider", "identity providers", l, ps); id != "" {
-			fields["identity_provider_id"] = id
-		}
-		return fields
-	}
-
-	if x := r.Email; x != nil && required("email", map[string]string{"email": x.Email}) {
-		one("email", "email", map[string]string{"email": strings.TrimSpace(x.Email)})
-	} else if x != nil {
-		set = append(set, "email")
-	}
-	if x := r.EmailDomain; x != nil && required("emailDomain", map[string]string{"domain": x.Domain}) {
-		one("emailDomain", "email_domain", map[string]string{"domain": strings.TrimSpace(x.Domain)})
-	} else if x != nil {
-		set = append(set, "emailDomain")
-	}
-	if x := r.EmailList; x != nil && required("emailList", map[string]string{"id": x.ID}) {
-		one("emailList", "email_list", map[string]string{"id": strings.TrimSpace(x.ID)})
-	} else if x != nil {
-		set = append(set, "emailList")
+	if x := r.EmailList; x != nil {
+		b.one("emailList", "email_list", m{"id": x.ID}, m{"id": trim(x.ID)})
 	}
 	if r.Everyone {
-		one("everyone", "everyone", map[string]string{})
+		b.one("everyone", "everyone", nil, m{})
 	}
 	if x := r.IPRanges; x != nil {
-		each("ipRanges", "ip", "ip", "ip", x.IP, checkIPRange)
+		b.each("ipRanges", "ip", "ip", "ip", x.IP, checkIPRange, nil)
 	}
-	if x := r.IPList; x != nil && required("ipList", map[string]string{"id": x.ID}) {
-		one("ipList", "ip_list", map[string]string{"id": strings.TrimSpace(x.ID)})
-	} else if x != nil {
-		set = append(set, "ipList")
+	if x := r.IPList; x != nil {
+		b.one("ipList", "ip_list", m{"id": x.ID}, m{"id": trim(x.ID)})
 	}
 	if x := r.Country; x != nil {
-		each("country", "country", "geo", "country_code", upper(x.Country), checkCountry)
+		b.each("country", "country", "geo", "country_code", upper(x.Country), checkCountry, nil)
 	}
-	if x := r.Group; x != nil && required("group", map[string]string{"id": x.ID}) {
-		one("group", "group", map[string]string{"id": strings.TrimSpace(x.ID)})
-	} else if x != nil {
-		set = append(set, "group")
+	if x := r.Group; x != nil {
+		b.one("group", "group", m{"id": x.ID}, m{"id": trim(x.ID)})
 	}
-	if x := r.ServiceToken; x != nil && required("serviceToken", map[string]string{"tokenId": x.TokenID}) {
-		one("serviceToken", "service_token", map[string]string{"token_id": strings.TrimSpace(x.TokenID)})
-	} else if x != nil {
-		set = append(set, "serviceToken")
+	if x := r.ServiceToken; x != nil {
+		b.one("serviceToken", "service_token", m{"tokenId": x.TokenID}, m{"token_id": trim(x.TokenID)})
 	}
 	if r.AnyValidServiceToken {
-		one("anyValidServiceToken", "any_valid_service_token", map[string]string{})
+		b.one("anyValidServiceToken", "any_valid_service_token", nil, m{})
 	}
 	if r.Certificate {
-		one("certificate", "certificate", map[string]string{})
+		b.one("certificate", "certificate", nil, m{})
 	}
-	if x := r.CommonName; x != nil && required("commonName", map[string]string{"commonName": x.CommonName}) {
-		one("commonName", "common_name", map[string]string{"common_name": strings.TrimSpace(x.CommonName)})
-	} else if x != nil {
-		set = append(set, "commonName")
+	if x := r.CommonName; x != nil {
+		b.one("commonName", "common_name", m{"commonName": x.CommonName}, m{"common_name": trim(x.CommonName)})
 	}
-	if x := r.DevicePosture; x != nil && required("devicePosture", map[string]string{"integrationUid": x.IntegrationUID}) {
-		one("devicePosture", "device_posture", map[string]string{"integration_uid": strings.TrimSpace(x.IntegrationUID)})
-	} else if x != nil {
-		set = append(set, "devicePosture")
+	if x := r.DevicePosture; x != nil {
+		b.one("devicePosture", "device_posture", m{"integrationUid": x.IntegrationUID}, m{"integration_uid": trim(x.IntegrationUID)})
 	}
-	if x := r.GSuite; x != nil && required("gsuite", map[string]string{"email": x.Email}) {
-		one("gsuite", "gsuite", idp("gsuite", x.IdpRef, map[string]string{"email": strings.TrimSpace(x.Email)}))
-	} else if x != nil {
-		set = append(set, "gsuite")
+	if x := r.GSuite; x != nil {
+		b.one("gsuite", "gsuite", m{"email": x.Email}, b.idp("gsuite", x.IdpRef, m{"email": trim(x.Email)}))
 	}
-	if x := r.GitHub; x != nil && required("github", map[string]string{"name": x.Name}) {
-		base := idp("github", x.IdpRef, map[string]string{"name": strings.TrimSpace(x.Name)})
+	if x := r.GitHub; x != nil {
+		// The API's rule names one team; the CRD's list is any of them.
+		org := b.idp("github", x.IdpRef, m{"name": trim(x.Name)})
 		if len(x.Teams) == 0 {
-			one("github", "github-organization", base)
+			b.one("github", "github-organization", m{"name": x.Name}, org)
 		} else {
-			each("github", "teams", "github-organization", "team", x.Teams, func(v string) string {
-				if v == "" {
-					return "is empty"
-				}
-				return ""
-			})
-			for _, o := range out {
-				for k, v := range base {
-					o["github-organization"][k] = v
-				}
+			if trim(x.Name) == "" {
+				ps.add(field+".github.name", "is required")
 			}
+			b.each("github", "teams", "github-organization", "team", x.Teams, nonEmptyValue, org)
 		}
-	} else if x != nil {
-		set = append(set, "github")
 	}
-	if x := r.Azure; x != nil && required("azure", map[string]string{"id": x.ID}) {
-		one("azure", "azureAD", idp("azure", x.IdpRef, map[string]string{"id": strings.TrimSpace(x.ID)}))
-	} else if x != nil {
-		set = append(set, "azure")
+	if x := r.Azure; x != nil {
+		b.one("azure", "azureAD", m{"id": x.ID}, b.idp("azure", x.IdpRef, m{"id": trim(x.ID)}))
 	}
-	if x := r.Okta; x != nil && required("okta", map[string]string{"name": x.Name}) {
-		one("okta", "okta", idp("okta", x.IdpRef, map[string]string{"name": strings.TrimSpace(x.Name)}))
-	} else if x != nil {
-		set = append(set, "okta")
+	if x := r.Okta; x != nil {
+		b.one("okta", "okta", m{"name": x.Name}, b.idp("okta", x.IdpRef, m{"name": trim(x.Name)}))
 	}
-	if x := r.OIDC; x != nil && required("oidc", map[string]string{"claimName": x.ClaimName, "claimValue": x.ClaimValue}) {
-		one("oidc", "oidc", idp("oidc", x.IdpRef, map[string]string{"claim_name": strings.TrimSpace(x.ClaimName), "claim_value": x.ClaimValue}))
-	} else if x != nil {
-		set = append(set, "oidc")
+	if x := r.OIDC; x != nil {
+		b.one("oidc", "oidc", m{"claimName": x.ClaimName, "claimValue": x.ClaimValue},
+			b.idp("oidc", x.IdpRef, m{"claim_name": trim(x.ClaimName), "claim_value": x.ClaimValue}))
 	}
-	if x := r.SAML; x != nil && required("saml", map[string]string{"attributeName": x.AttributeName, "attributeValue": x.AttributeValue}) {
-		one("saml", "saml", idp("saml", x.IdpRef, map[string]string{"attribute_name": strings.TrimSpace(x.AttributeName), "attribute_value": x.AttributeValue}))
-	} else if x != nil {
-		set = append(set, "saml")
+	if x := r.SAML; x != nil {
+		b.one("saml", "saml", m{"attributeName": x.AttributeName, "attributeValue": x.AttributeValue},
+			b.idp("saml", x.IdpRef, m{"attribute_name": trim(x.AttributeName), "attribute_value": x.AttributeValue}))
 	}
-	if x := r.AuthMethod; x != nil && required("authMethod", map[string]string{"authMethod": x.AuthMethod}) {
-		one("authMethod", "auth_method", map[string]string{"auth_method": strings.TrimSpace(x.AuthMethod)})
-	} else if x != nil {
-		set = append(set, "authMethod")
+	if x := r.AuthMethod; x != nil {
+		b.one("authMethod", "auth_method", m{"authMethod": x.AuthMethod}, m{"auth_method": trim(x.AuthMethod)})
 	}
-	if x := r.AuthContext; x != nil && required("authContext", map[string]string{"id": x.ID, "acId": x.AcID}) {
-		one("authContext", "auth_context", idp("authContext", x.IdpRef, map[string]string{"id": strings.TrimSpace(x.ID), "ac_id": strings.TrimSpace(x.AcID)}))
-	} else if x != nil {
-		set = append(set, "authContext")
+	if x := r.AuthContext; x != nil {
+		b.one("authContext", "auth_context", m{"id": x.ID, "acId": x.AcID},
+			b.idp("authContext", x.IdpRef, m{"id": trim(x.ID), "ac_id": trim(x.AcID)}))
 	}
 	if x := r.LoginMethod; x != nil {
-		fields := idp("loginMethod", x.IdpRef, map[string]string{})
+		// The API's login_method rule names the provider as its id.
 		if x.IdpRef == nil || *x.IdpRef == (v1alpha2.ObjectRef{}) {
 			ps.add(field+".loginMethod.idpRef", "is required: the identity provider users must have logged in with")
 		}
-		// The API's login_method rule names the provider as id.
-		if id := fields["identity_provider_id"]; id != "" {
-			one("loginMethod", "login_method", map[string]string{"id": id})
-		} else {
-			set = append(set, "loginMethod")
-		}
+		id := b.idp("loginMethod", x.IdpRef, m{})["identity_provider_id"]
+		b.one("loginMethod", "login_method", nil, m{"id": id})
 	}
-	if x := r.ExternalEvaluation; x != nil && required("externalEvaluation", map[string]string{"evaluateUrl": x.EvaluateURL, "keysUrl": x.KeysURL}) {
-		one("externalEvaluation", "external_evaluation", map[string]string{"evaluate_url": strings.TrimSpace(x.EvaluateURL), "keys_url": strings.TrimSpace(x.KeysURL)})
-	} else if x != nil {
-		set = append(set, "externalEvaluation")
+	if x := r.ExternalEvaluation; x != nil {
+		b.one("externalEvaluation", "external_evaluation", m{"evaluateUrl": x.EvaluateURL, "keysUrl": x.KeysURL},
+			m{"evaluate_url": trim(x.EvaluateURL), "keys_url": trim(x.KeysURL)})
 	}
 
 	switch {
-	case len(set) == 0:
+	case len(b.set) == 0:
 		ps.add(field, "sets no rule type (e.g. email, emailDomain, everyone: true)")
 		return nil
-	case len(set) > 1:
-		ps.add(field, "sets %s: a rule has exactly one rule type; give each its own list entry", strings.Join(set, " and "))
+	case len(b.set) > 1:
+		ps.add(field, "sets %s: a rule has exactly one rule type; give each its own list entry", strings.Join(b.set, " and "))
 		return nil
 	}
-	return out
+	return b.out
+}
+
+func nonEmptyValue(v string) string {
+	if v == "" {
+		return "is empty"
+	}
+	return ""
 }
 
 // checkIPRange returns why s is not an IP address or CIDR range the
@@ -305,13 +292,4 @@ func upper(in []string) []string {
 		out[i] = strings.ToUpper(strings.TrimSpace(s))
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
