@@ -16,7 +16,8 @@ import (
 // StringKe's AccessGroup and VirtualNetwork over time, with its own CRDs:
 // a group whose identity provider has no id yet says so, and follows as
 // soon as the AccessIdentityProvider's status has one (a change to that
-// object re-translates the groups naming it); deleting a VirtualNetwork
+// object re-translates the groups naming it); a NetworkRoute naming a
+// VirtualNetwork applied later waits for it; deleting a VirtualNetwork
 // deletes the network conflux-sync made and lets the object go (the
 // operator's finalizer removed).
 func TestKubeZeroTrustFollowsReferencesAndDeletes(t *testing.T) {
@@ -79,12 +80,64 @@ spec:
 		t.Errorf("include = %s, want %s", rules, want)
 	}
 
+	// A route naming a VirtualNetwork that is not there yet waits for its
+	// target, and lands in the network once it is made.
+	c.emu.AddTunnel(compatAccount, "", "lab-tunnel", "cloudflare")
+	c.applyText(`
+apiVersion: networking.cloudflare-operator.io/v1alpha2
+kind: ClusterTunnel
+metadata: {name: lab}
+spec:
+  existingTunnel: {name: lab-tunnel}
+  cloudflare: {accountId: ` + compatAccount + `, domain: example.com, secret: cloudflare-api, CLOUDFLARE_API_TOKEN: api-token}
+`)
+	c.waitVerdict(schema.GroupKind{Group: translate.GroupCloudflareOperator, Kind: "ClusterTunnel"}, "lab", "Ready=True")
+	c.applyText(`
+apiVersion: networking.cloudflare-operator.io/v1alpha2
+kind: NetworkRoute
+metadata: {name: late-route}
+spec:
+  network: 10.200.0.0/16
+  tunnelRef: {kind: ClusterTunnel, name: lab}
+  virtualNetworkRef: {name: late}
+  cloudflare: ` + cloudflare + `
+`)
+	route := schema.GroupKind{Group: translate.GroupCloudflareOperator, Kind: "NetworkRoute"}
+	c.waitVerdict(route, "late-route", "Ready=False DependencyNotReady: cloudflare.NetworkRoute NetworkRoute/late-route waits for virtual network VirtualNetwork/late")
+	c.applyText(`
+apiVersion: networking.cloudflare-operator.io/v1alpha2
+kind: VirtualNetwork
+metadata: {name: late}
+spec:
+  name: late-network
+  cloudflare: ` + cloudflare + `
+`)
+	c.waitVerdict(route, "late-route", "Ready=True")
+	late := c.liveVnets("late-network")
+	var in []string
+	for _, r := range c.emu.Routes(compatAccount) {
+		if r.Network == "10.200.0.0/16" && !r.Deleted {
+			in = append(in, r.VirtualNetworkID)
+		}
+	}
+	if len(late) != 1 || len(in) != 1 || in[0] != late[0] {
+		t.Errorf("route 10.200.0.0/16 in networks %v, want the one late-network %v", in, late)
+	}
+
 	if n := len(c.liveVnets("lab-network")); n != 1 {
 		t.Fatalf("%d networks lab-network", n)
 	}
 	c.kubectl("delete", "virtualnetworks.networking.cloudflare-operator.io", "lab", "--wait=false")
-	if !waitUntil(time.Minute, func() bool { return len(c.list(vnet)) == 0 && len(c.liveVnets("lab-network")) == 0 }) {
-		t.Fatalf("after the delete: objects %d, networks %+v", len(c.list(vnet)), c.liveVnets("lab-network"))
+	gone := func() bool {
+		for _, u := range c.list(vnet) {
+			if u.GetName() == "lab" {
+				return false
+			}
+		}
+		return true
+	}
+	if !waitUntil(time.Minute, func() bool { return gone() && len(c.liveVnets("lab-network")) == 0 }) {
+		t.Fatalf("after the delete: object gone %v, networks %v", gone(), c.liveVnets("lab-network"))
 	}
 }
 
