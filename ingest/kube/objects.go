@@ -209,6 +209,16 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &gr); err == nil {
 			res = translate.GatewayRule(&gr, l, o)
 		}
+	case "VirtualNetwork":
+		var v v1alpha2.VirtualNetwork
+		if unknown, err = decode(u, &v); err == nil {
+			res = translate.VirtualNetwork(&v, l, o)
+		}
+	case "AccessGroup":
+		var g v1alpha2.AccessGroup
+		if unknown, err = decode(u, &g); err == nil {
+			res = translate.AccessGroup(&g, l, o)
+		}
 	case "CloudflareCredentials":
 		var c v1alpha2.CloudflareCredentials
 		if unknown, err = decode(u, &c); err == nil {

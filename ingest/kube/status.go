@@ -486,12 +486,20 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 		set("policyId", v.ids["policyId"])
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
+		set("virtualNetworkId", v.ids["virtualNetworkId"])
 	case "GatewayList":
 		set("listId", v.ids["listId"])
 	case "GatewayRule":
 		if k := translate.GatewayRuleIDKey(res); k != "" {
 			set("ruleId", v.ids[k])
 		}
+	case "VirtualNetwork":
+		set("virtualNetworkId", v.ids["virtualNetworkId"])
+		if v.ready {
+			out["isDefault"] = defaultNetwork(res)
+		}
+	case "AccessGroup":
+		set("groupId", v.ids["groupId"])
 	case "CloudflareCredentials":
 		if len(res.Problems) == 0 {
 			out["lastValidatedTime"] = metav1.Now()
@@ -552,6 +560,19 @@ func recordIDs(res translate.Result, v verdict) []string {
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids)
+}
+
+// defaultNetwork says whether a VirtualNetwork's fragment makes its
+// network the account's default (as cloudflare-operator's status.isDefault
+// says once synced).
+func defaultNetwork(res translate.Result) bool {
+	for _, f := range res.Fragments {
+		var spec api.VirtualNetworkSpec
+		if f.Target.Kind == api.KindVirtualNetwork && json.Unmarshal(f.Spec, &spec) == nil {
+			return spec.IsDefaultNetwork
+		}
+	}
+	return false
 }
 
 // accessPolicies are the policy ids an AccessApplication's fragment asks for.

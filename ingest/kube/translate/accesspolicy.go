@@ -42,9 +42,9 @@ type AccessPolicySpec struct {
 	// policy has none of its own (the API ignores it, as it did for
 	// cloudflare-operator): an application orders its reusablePolicyRefs.
 	Precedence                   int                        `json:"precedence,omitempty"`
-	Include                      []AccessRule               `json:"include,omitempty"`
-	Exclude                      []AccessRule               `json:"exclude,omitempty"`
-	Require                      []AccessRule               `json:"require,omitempty"`
+	Include                      []v1alpha2.AccessGroupRule `json:"include,omitempty"`
+	Exclude                      []v1alpha2.AccessGroupRule `json:"exclude,omitempty"`
+	Require                      []v1alpha2.AccessGroupRule `json:"require,omitempty"`
 	SessionDuration              string                     `json:"sessionDuration,omitempty"`
 	IsolationRequired            *bool                      `json:"isolationRequired,omitempty"`
 	PurposeJustificationRequired *bool                      `json:"purposeJustificationRequired,omitempty"`
@@ -88,9 +88,9 @@ func AccessPolicy(p *AccessPolicyObject, l Lookup, o Options) Result {
 	if len(s.Include) == 0 {
 		ps.add("spec.include", "needs at least one rule")
 	}
-	spec.Include = accessRules("spec.include", s.Include, false, l, &ps)
-	spec.Exclude = accessRules("spec.exclude", s.Exclude, false, l, &ps)
-	spec.Require = accessRules("spec.require", s.Require, true, l, &ps)
+	spec.Include = accessRules(s.Include, "spec.include", false, l, &ps)
+	spec.Exclude = accessRules(s.Exclude, "spec.exclude", false, l, &ps)
+	spec.Require = accessRules(s.Require, "spec.require", true, l, &ps)
 	if d := spec.SessionDuration; d != "" {
 		if v, err := time.ParseDuration(d); err != nil || v < 0 {
 			ps.add("spec.sessionDuration", "%q is not a duration such as 24h or 30m", s.SessionDuration)

@@ -30,9 +30,9 @@ func TestAccessPolicyHappy(t *testing.T) {
 			run: func(f *fake) Result {
 				p := accessPolicy("allow-employees", AccessPolicySpec{
 					Name: "Allow Employees", Decision: "allow", Precedence: 10,
-					Include:         []AccessRule{{EmailDomain: &AccessEmailDomainRule{Domain: "example.com"}}},
-					Exclude:         []AccessRule{{IPRanges: &AccessIPRangesRule{IP: []string{"192.0.2.0/24", "198.51.100.0/24"}}}},
-					Require:         []AccessRule{{DevicePosture: &AccessDevicePostureRule{IntegrationUID: "posture-1"}}},
+					Include:         []v1alpha2.AccessGroupRule{{EmailDomain: &v1alpha2.AccessGroupEmailDomainRule{Domain: "example.com"}}},
+					Exclude:         []v1alpha2.AccessGroupRule{{IPRanges: &v1alpha2.AccessGroupIPRangesRule{IP: []string{"192.0.2.0/24", "198.51.100.0/24"}}}},
+					Require:         []v1alpha2.AccessGroupRule{{DevicePosture: &v1alpha2.AccessGroupDevicePostureRule{IntegrationUID: "posture-1"}}},
 					SessionDuration: "8h", IsolationRequired: ptr(true),
 				})
 				p.Status.PolicyID = policyStaff
@@ -51,8 +51,8 @@ func TestAccessPolicyHappy(t *testing.T) {
 			name: "database access", source: SourceAccessPolicy, obj: "database-access",
 			run: func(f *fake) Result {
 				return AccessPolicy(accessPolicy("database-access", AccessPolicySpec{
-					Include: []AccessRule{{OIDC: &AccessOIDCRule{ClaimName: "groups", ClaimValue: "dba", IdpRef: &AccessIdP{Name: "test-otp"}}},
-						{GitHub: &AccessGitHubRule{Name: "acme", Teams: []string{"dba", "sre"}, IdpRef: &AccessIdP{CloudflareID: idpOTP}}}},
+					Include: []v1alpha2.AccessGroupRule{{OIDC: &v1alpha2.AccessGroupOIDCRule{ClaimName: "groups", ClaimValue: "dba", IdpRef: &v1alpha2.ObjectRef{Name: "test-otp"}}},
+						{GitHub: &v1alpha2.AccessGroupGitHubRule{Name: "acme", Teams: []string{"dba", "sre"}, IdpRef: &v1alpha2.ObjectRef{CloudflareID: idpOTP}}}},
 					ApprovalRequired:             ptr(true),
 					ApprovalGroups:               []AccessApprovalGroup{{EmailAddresses: []string{"lead@example.com"}}, {EmailListUUID: "A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D", ApprovalsNeeded: 2}},
 					PurposeJustificationRequired: ptr(true), PurposeJustificationPrompt: "Which ticket?",
@@ -70,15 +70,15 @@ func TestAccessPolicyHappy(t *testing.T) {
 			name: "every other rule type", source: SourceAccessPolicy, obj: "rules",
 			run: func(f *fake) Result {
 				return AccessPolicy(accessPolicy("rules", AccessPolicySpec{Decision: "non_identity",
-					Include: []AccessRule{{Email: &AccessEmailRule{Email: "a@example.com"}}, {EmailList: &AccessIDRule{ID: "l1"}}, {Everyone: true},
-						{IPList: &AccessIDRule{ID: "ipl"}}, {Country: &AccessCountryRule{Country: []string{"US", "CA"}}}, {Group: &AccessIDRule{ID: "g1"}},
-						{ServiceToken: &AccessServiceTokenRule{TokenID: "t1"}}, {AnyValidServiceToken: true}, {Certificate: true},
-						{CommonName: &AccessCommonNameRule{CommonName: "cn"}}, {GSuite: &AccessIdPEmailRule{Email: "g@example.com", IdpRef: &AccessIdP{CloudflareID: "i"}}},
-						{Azure: &AccessIdPIDRule{ID: "az", IdpRef: &AccessIdP{CloudflareID: "i"}}}, {Okta: &AccessIdPNameRule{Name: "ok", IdpRef: &AccessIdP{CloudflareID: "i"}}},
-						{SAML: &AccessSAMLRule{AttributeName: "n", AttributeValue: "v", IdpRef: &AccessIdP{CloudflareID: "i"}}},
-						{AuthMethod: &AccessAuthMethodRule{AuthMethod: "mfa"}}, {AuthContext: &AccessAuthContextRule{ID: "c", AcID: "ac", IdpRef: &AccessIdP{CloudflareID: "i"}}},
-						{LoginMethod: &AccessLoginMethodRule{IdpRef: &AccessIdP{CloudflareID: "i"}}},
-						{ExternalEvaluation: &AccessExternalEvaluationRule{EvaluateURL: "https://e.example.com", KeysURL: "https://k.example.com"}}},
+					Include: []v1alpha2.AccessGroupRule{{Email: &v1alpha2.AccessGroupEmailRule{Email: "a@example.com"}}, {EmailList: &v1alpha2.AccessGroupIDRule{ID: "l1"}}, {Everyone: true},
+						{IPList: &v1alpha2.AccessGroupIDRule{ID: "ipl"}}, {Country: &v1alpha2.AccessGroupCountryRule{Country: []string{"US", "CA"}}}, {Group: &v1alpha2.AccessGroupIDRule{ID: "g1"}},
+						{ServiceToken: &v1alpha2.AccessGroupServiceTokenRule{TokenID: "t1"}}, {AnyValidServiceToken: true}, {Certificate: true},
+						{CommonName: &v1alpha2.AccessGroupCommonNameRule{CommonName: "cn"}}, {GSuite: &v1alpha2.AccessGroupGSuiteRule{Email: "g@example.com", IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}},
+						{Azure: &v1alpha2.AccessGroupAzureRule{ID: "az", IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}}, {Okta: &v1alpha2.AccessGroupOktaRule{Name: "ok", IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}},
+						{SAML: &v1alpha2.AccessGroupSAMLRule{AttributeName: "n", AttributeValue: "v", IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}},
+						{AuthMethod: &v1alpha2.AccessGroupAuthMethodRule{AuthMethod: "mfa"}}, {AuthContext: &v1alpha2.AccessGroupAuthContextRule{ID: "c", AcID: "ac", IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}},
+						{LoginMethod: &v1alpha2.AccessGroupLoginMethodRule{IdpRef: &v1alpha2.ObjectRef{CloudflareID: "i"}}},
+						{ExternalEvaluation: &v1alpha2.AccessGroupExternalEvaluationRule{EvaluateURL: "https://e.example.com", KeysURL: "https://k.example.com"}}},
 				}), f, opts)
 			},
 			want: `cloudflare.AccessPolicy AccessPolicy/rules 1 {"accountId":"` + acct2 + `","name":"rules","decision":"non_identity","include":[` +
@@ -98,23 +98,21 @@ func TestAccessPolicyProblems(t *testing.T) {
 	pol := func(spec AccessPolicySpec) func(f *fake) Result {
 		return func(f *fake) Result {
 			if spec.Include == nil {
-				spec.Include = []AccessRule{{Everyone: true}}
+				spec.Include = []v1alpha2.AccessGroupRule{{Everyone: true}}
 			}
 			return AccessPolicy(accessPolicy("p", spec), f, opts)
 		}
 	}
 	runRecProblems(t, []recProblem{
 		{name: "unknown decision", run: pol(AccessPolicySpec{Decision: "permit"}), field: "spec.decision", reason: `must be one of allow, deny, bypass, non_identity, not "permit"`},
-		{name: "no include", run: pol(AccessPolicySpec{Include: []AccessRule{}}), field: "spec.include", reason: "needs at least one rule"},
-		{name: "empty rule", run: pol(AccessPolicySpec{Include: []AccessRule{{}}}), field: "spec.include[0]", reason: "sets no rule type: give one, such as emailDomain or everyone: true"},
-		{name: "two rule types", run: pol(AccessPolicySpec{Exclude: []AccessRule{{Everyone: true, Email: &AccessEmailRule{Email: "a@example.com"}}}}),
-			field: "spec.exclude[0]", reason: "sets 2 rule types (email, everyone): give each its own rule"},
-		{name: "several countries in require", run: pol(AccessPolicySpec{Require: []AccessRule{{Country: &AccessCountryRule{Country: []string{"US", "CA"}}}}}),
-			field: "spec.require[0].country", reason: "lists 2 entries: a require rule matches one, and all require rules must match; give one per rule, or put the list in include"},
-		{name: "no IP ranges", run: pol(AccessPolicySpec{Include: []AccessRule{{IPRanges: &AccessIPRangesRule{}}}}), field: "spec.include[0].ipRanges", reason: "needs at least one entry"},
-		{name: "identity provider missing", run: pol(AccessPolicySpec{Include: []AccessRule{{Okta: &AccessIdPNameRule{Name: "eng"}}}}),
-			field: "spec.include[0].okta.idpRef", reason: "is required: the API needs the identity provider this rule is evaluated with"},
-		{name: "identity provider not found", run: pol(AccessPolicySpec{Include: []AccessRule{{SAML: &AccessSAMLRule{AttributeName: "a", AttributeValue: "b", IdpRef: &AccessIdP{Name: "gone"}}}}}),
+		{name: "no include", run: pol(AccessPolicySpec{Include: []v1alpha2.AccessGroupRule{}}), field: "spec.include", reason: "needs at least one rule"},
+		{name: "empty rule", run: pol(AccessPolicySpec{Include: []v1alpha2.AccessGroupRule{{}}}), field: "spec.include[0]", reason: "sets no rule type (e.g. email, emailDomain, everyone: true)"},
+		{name: "two rule types", run: pol(AccessPolicySpec{Exclude: []v1alpha2.AccessGroupRule{{Everyone: true, Email: &v1alpha2.AccessGroupEmailRule{Email: "a@example.com"}}}}),
+			field: "spec.exclude[0]", reason: "sets email and everyone: a rule has exactly one rule type; give each its own list entry"},
+		{name: "several countries in require", run: pol(AccessPolicySpec{Require: []v1alpha2.AccessGroupRule{{Country: &v1alpha2.AccessGroupCountryRule{Country: []string{"US", "CA"}}}}}),
+			field: "spec.require[0].country.country", reason: "lists 2 values, but every require rule must match and an Access rule holds one value (cloudflare-operator sent only the first, US): put the alternatives in the include rules of another AccessGroup and require that group (group.id: its status.groupId), or keep one value"},
+		{name: "no IP ranges", run: pol(AccessPolicySpec{Include: []v1alpha2.AccessGroupRule{{IPRanges: &v1alpha2.AccessGroupIPRangesRule{}}}}), field: "spec.include[0].ipRanges.ip", reason: "needs at least one value"},
+		{name: "identity provider not found", run: pol(AccessPolicySpec{Include: []v1alpha2.AccessGroupRule{{SAML: &v1alpha2.AccessGroupSAMLRule{AttributeName: "a", AttributeValue: "b", IdpRef: &v1alpha2.ObjectRef{Name: "gone"}}}}}),
 			field: "spec.include[0].saml.idpRef.name", reason: "AccessIdentityProvider gone not found..."},
 		{name: "bad session", run: pol(AccessPolicySpec{SessionDuration: "1 day"}), field: "spec.sessionDuration", reason: `"1 day" is not a duration such as 24h or 30m`},
 		{name: "prompt alone", run: pol(AccessPolicySpec{PurposeJustificationPrompt: "why?"}), field: "spec.purposeJustificationPrompt", reason: "is shown only with purposeJustificationRequired: true"},
