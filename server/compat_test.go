@@ -544,7 +544,6 @@ func (c *compat) normaliser() func(string) string {
 	for _, g := range c.emu.AccessGroups(compatAccount) {
 		names[g.ID] = "<group " + g.Name + ">"
 	}
-	marker := regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
 	return func(s string) string {
 		s = clusterMarker.ReplaceAllString(s, "conflux-sync:<cluster>")
 		s = recordIDPattern.ReplaceAllStringFunc(s, func(id string) string {
