@@ -520,6 +520,63 @@ type GatewayListSpec struct {
 	Credentials *SecretRef `json:"credentials,omitempty"`
 }
 
+// KindAccessPolicy is the cloudflare.AccessPolicy target kind: one
+// account-level reusable Access policy.
+const KindAccessPolicy = "cloudflare.AccessPolicy"
+
+// AccessPolicySpec is a cloudflare.AccessPolicy fragment (and,
+// canonicalised, the target's desired state); see docs/api.md. A reusable
+// policy lives in the account (/accounts/{a}/access/policies) and
+// applications list it by id, or by this target's name (an
+// AccessApplication's policies).
+//
+// Rules are the API's own rule objects, as in AccessGroupSpec, checked
+// for their shape the same way.
+type AccessPolicySpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Decision is allow, deny, non_identity or bypass.
+	Decision string `json:"decision"`
+	// Include: the policy applies to a user matching any of these (at
+	// least one is required, as the API requires).
+	Include []json.RawMessage `json:"include"`
+	// Exclude: it does not apply to a user matching any of these.
+	Exclude []json.RawMessage `json:"exclude,omitempty"`
+	// Require: a user must match all of these as well.
+	Require []json.RawMessage `json:"require,omitempty"`
+	// SessionDuration overrides the application's session for users let
+	// in by this policy (a Go duration such as "24h" or "30m"); "" is the
+	// API's default, 24h.
+	SessionDuration string `json:"sessionDuration,omitempty"`
+	// IsolationRequired sends users through Browser Isolation.
+	IsolationRequired bool `json:"isolationRequired,omitempty"`
+	// PurposeJustificationRequired asks users why they need access;
+	// PurposeJustificationPrompt is the question (only with it).
+	PurposeJustificationRequired bool   `json:"purposeJustificationRequired,omitempty"`
+	PurposeJustificationPrompt   string `json:"purposeJustificationPrompt,omitempty"`
+	// ApprovalRequired makes access wait for approvers from
+	// ApprovalGroups (at least one group is then required).
+	ApprovalRequired bool                  `json:"approvalRequired,omitempty"`
+	ApprovalGroups   []AccessApprovalGroup `json:"approvalGroups,omitempty"`
+	// ConnectionRules limit what users may do on an infrastructure
+	// application's targets (the SSH usernames they may log in as).
+	ConnectionRules *AccessConnectionRules `json:"connectionRules,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing reusable
+	// policy with this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this policy (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a policy that the controller conflux-sync
+	// replaces created (e.g. StringKe's status.policyId): if it exists, it
+	// is owned as if conflux-sync had created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
 // GatewayListItem is one entry of a Gateway list; values are unique in a
 // list.
 type GatewayListItem struct {
@@ -573,4 +630,26 @@ type GatewayRule struct {
 	// created: while no rule of the target has this name, that rule
 	// becomes this one (updated and marked), instead of a new one.
 	TakeOver string `json:"takeOver,omitempty"`
+}
+
+// AccessApprovalGroup is one group of approvers of an Access policy:
+// email addresses, or an email list by id, and how many of them must
+// approve.
+type AccessApprovalGroup struct {
+	EmailAddresses  []string `json:"emailAddresses,omitempty"`
+	EmailListUUID   string   `json:"emailListUuid,omitempty"`
+	ApprovalsNeeded int      `json:"approvalsNeeded"`
+}
+
+// AccessConnectionRules are an Access policy's rules for connections to
+// infrastructure targets.
+type AccessConnectionRules struct {
+	SSH *AccessSSHRules `json:"ssh,omitempty"`
+}
+
+// AccessSSHRules: the UNIX usernames a user may log in as, and whether
+// the user's email alias (the part before @) is one more.
+type AccessSSHRules struct {
+	Usernames       []string `json:"usernames"`
+	AllowEmailAlias bool     `json:"allowEmailAlias,omitempty"`
 }

@@ -338,6 +338,9 @@ func (c *compat) outcome() (string, bool) {
 	for _, a := range c.emu.AccessApps(compatAccount) {
 		rest = append(rest, norm(fmt.Sprintf("access app %q %s", a.Name, a.Domain)))
 	}
+	for _, p := range c.emu.AccessPolicies(compatAccount) {
+		rest = append(rest, fmt.Sprintf("access policy %q decision=%v session=%v", p.Name, p.Fields["decision"], p.Fields["session_duration"]))
+	}
 	for _, r := range c.emu.Routes(compatAccount) {
 		if !r.Deleted {
 			rest = append(rest, norm(fmt.Sprintf("route %s via %s vnet=%s comment=%q", r.Network, r.TunnelID, r.VirtualNetworkID, r.Comment)))
@@ -353,6 +356,15 @@ func (c *compat) outcome() (string, bool) {
 	for _, r := range c.emu.GatewayRules(compatAccount) {
 		rest = append(rest, norm(fmt.Sprintf("gateway rule %q %v %s precedence=%d enabled=%v traffic=%q identity=%q settings=%s description=%q",
 			r.Name, r.Filters, r.Action, r.Precedence, r.Enabled, r.Traffic, r.Identity, r.RuleSettings, r.Description)))
+	}
+	for _, v := range c.emu.VirtualNetworks(compatAccount) {
+		if !v.Deleted {
+			rest = append(rest, norm(fmt.Sprintf("vnet %q default=%v comment=%q", v.Name, v.IsDefault, v.Comment)))
+		}
+	}
+	for _, g := range c.emu.AccessGroups(compatAccount) {
+		rules, _ := json.Marshal(map[string][]any{"include": g.Include, "exclude": g.Exclude, "require": g.Require})
+		rest = append(rest, norm(fmt.Sprintf("access group %q %s", g.Name, rules)))
 	}
 	sort.Strings(rest)
 	for _, l := range rest {
@@ -408,7 +420,8 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 // the operators' ids and state, which their users' tools read.
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
-	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount"}
+	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount", "policyId", "resolvedPolicyIds",
+	"isDefault", "groupId"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's
@@ -499,6 +512,9 @@ func verdictLine(gk schema.GroupKind, u *unstructured.Unstructured) (string, boo
 // 32 hex digits).
 var recordIDPattern = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
 
+// clusterMarker is conflux-sync's ownership marker with its cluster id.
+var clusterMarker = regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
+
 var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // normaliser returns a function replacing generated ids by stable names:
@@ -522,9 +538,14 @@ func (c *compat) normaliser() func(string) string {
 	for _, r := range c.emu.GatewayRules(compatAccount) {
 		names[r.ID] = "<gateway rule " + r.Name + ">"
 	}
-	marker := regexp.MustCompile(regexp.QuoteMeta(cfapi.Marker("")) + `[0-9a-f]+`)
+	for _, v := range c.emu.VirtualNetworks(compatAccount) {
+		names[v.ID] = "<vnet " + v.Name + ">"
+	}
+	for _, g := range c.emu.AccessGroups(compatAccount) {
+		names[g.ID] = "<group " + g.Name + ">"
+	}
 	return func(s string) string {
-		s = marker.ReplaceAllString(s, "conflux-sync:<cluster>")
+		s = clusterMarker.ReplaceAllString(s, "conflux-sync:<cluster>")
 		s = recordIDPattern.ReplaceAllStringFunc(s, func(id string) string {
 			if n, ok := records[id]; ok {
 				return n

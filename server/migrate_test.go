@@ -20,11 +20,13 @@ import (
 // operatorState is what one of the three operators left behind in
 // Cloudflare, as its code writes it (docs/kubernetes.md, "Migrating"):
 // a tunnel, its configuration, DNS records with the operator's ownership
-// conventions, and a route.
+// conventions, a route, and (StringKe) a virtual network and an Access
+// group.
 type operatorState struct {
 	strrlTunnel, skTunnel, adyTunnel string
 	skCNAME, skRecord, adyCNAME      string
 	skRoute                          string
+	skVnet, skGroup                  string
 }
 
 // seedOperators writes, through the Cloudflare API as the operators do,
@@ -87,6 +89,21 @@ func (c *compat) seedOperators() operatorState {
 			s.skRoute = r.ID
 		}
 	}
+	// A VirtualNetwork's network, its comment behind StringKe's marker,
+	// and an AccessGroup's group, its rules as StringKe sent them.
+	vn, err := cf.CreateTunnelVirtualNetwork(ctx, cfgo.AccountIdentifier(compatAccount), cfgo.TunnelVirtualNetworkCreateParams{
+		Name: "sk-mig-network", Comment: "[managed:VirtualNetwork/sk-mig-vnet] lab network"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s.skVnet = vn.ID
+	g, err := cf.CreateAccessGroup(ctx, cfgo.AccountIdentifier(compatAccount), cfgo.CreateAccessGroupParams{Name: "sk Mig Staff",
+		Include: []any{map[string]any{"email_domain": map[string]string{"domain": "example.com"}}},
+		Exclude: []any{map[string]any{"email": map[string]string{"email": "intern@example.com"}}}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s.skGroup = g.ID
 
 	// adyanth: a locally managed tunnel (cloudflared reads the operator's
 	// ConfigMap, so Cloudflare holds no configuration), a CNAME with its
@@ -224,6 +241,23 @@ spec:
   tunnelRef: {kind: ClusterTunnel, name: sk-mig}
   cloudflare: ` + cloudflare + `
 ---
+apiVersion: networking.cloudflare-operator.io/v1alpha2
+kind: VirtualNetwork
+metadata: {name: sk-mig-vnet, finalizers: [virtualnetwork.networking.cloudflare-operator.io/finalizer]}
+spec:
+  name: sk-mig-network
+  comment: lab network
+  cloudflare: ` + cloudflare + `
+---
+apiVersion: networking.cloudflare-operator.io/v1alpha2
+kind: AccessGroup
+metadata: {name: sk-mig-group, finalizers: [accessgroup.networking.cloudflare-operator.io/finalizer]}
+spec:
+  name: sk Mig Staff
+  include: [{emailDomain: {domain: example.com}}]
+  exclude: [{email: {email: intern@example.com}}]
+  cloudflare: ` + cloudflare + `
+---
 # adyanth: a ClusterTunnel it created and a TunnelBinding.
 apiVersion: networking.cfargotunnel.com/v1alpha2
 kind: ClusterTunnel
@@ -267,6 +301,10 @@ spec:
 			`{"recordId":"` + s.skCNAME + `","zoneId":"` + compatZoneID + `","state":"Active"}`},
 		{"dnsrecords.networking.cloudflare-operator.io", "mig-sk", "www",
 			`{"recordId":"` + s.skRecord + `","zoneId":"` + compatZoneID + `","state":"Active"}`},
+		{"virtualnetworks.networking.cloudflare-operator.io", "", "sk-mig-vnet",
+			`{"virtualNetworkId":"` + s.skVnet + `","accountId":"` + compatAccount + `","state":"active"}`},
+		{"accessgroups.networking.cloudflare-operator.io", "", "sk-mig-group",
+			`{"groupId":"` + s.skGroup + `","accountId":"` + compatAccount + `","state":"Ready"}`},
 		{"clustertunnels.networking.cfargotunnel.com", "", "ady-mig",
 			`{"tunnelId":"` + s.adyTunnel + `","tunnelName":"ady-mig","accountId":"` + compatAccount + `","zoneId":"` + compatZoneID + `"}`},
 	} {
@@ -285,7 +323,8 @@ spec:
 // to Cloudflare or Kubernetes; the plans say take over or in sync. The
 // first real sync then writes nothing, except the configuration of the
 // adyanth tunnel, which its operator kept in a ConfigMap for cloudflared
-// and Cloudflare never had.
+// and Cloudflare never had, and the comment of StringKe's virtual network,
+// where conflux-sync's ownership marker replaces StringKe's.
 func TestMigrationFromOperators(t *testing.T) {
 	c := newCompat(t, kubetest.UpstreamCRDs)
 	s := c.seedOperators()
@@ -309,6 +348,12 @@ func TestMigrationFromOperators(t *testing.T) {
 			"take over DNS record www-sk-mig.example.com A 203.0.113.80 (takeOver.recordIds names its id)",
 		},
 		"cloudflare.NetworkRoute NetworkRoute/sk-mig-route": {"take over network route 10.77.0.0/16 (id " + s.skRoute + ": its comment carries [managed:NetworkRoute/sk-mig-route])"},
+		// The network's comment takes conflux-sync's marker in place of
+		// StringKe's (the proof of ownership if its status is lost).
+		"cloudflare.VirtualNetwork VirtualNetwork/sk-mig-vnet": {
+			"take over virtual network sk-mig-network (id " + s.skVnet + ": spec.takeOver names it)",
+			"update virtual network sk-mig-network (id " + s.skVnet + `): comment "[managed:VirtualNetwork/sk-mig-vnet] lab network" -> "conflux-sync:<cluster> lab network"`},
+		"cloudflare.AccessGroup AccessGroup/sk-mig-group": {"take over Access group sk Mig Staff (id " + s.skGroup + ": spec.takeOver names it)"},
 	}
 	cl := c.cluster.client(c.cluster.leader(), writeToken)
 	ctx := context.Background()
@@ -318,6 +363,9 @@ func TestMigrationFromOperators(t *testing.T) {
 	waitUntil(2*time.Minute, func() bool {
 		got = map[string][]string{}
 		for tg, lines := range plans(ctx, cl) {
+			for i, l := range lines {
+				lines[i] = clusterMarker.ReplaceAllString(l, "conflux-sync:<cluster>")
+			}
 			got[tg.String()] = lines
 		}
 		return maps.EqualFunc(got, wantPlans, slices.Equal)
@@ -353,6 +401,8 @@ func TestMigrationFromOperators(t *testing.T) {
 		"TunnelBinding.networking.cfargotunnel.com mig-ady/web: Ready=True",
 		"DNSRecord.networking.cloudflare-operator.io mig-sk/www: Ready=True",
 		"NetworkRoute.networking.cloudflare-operator.io sk-mig-route: Ready=True",
+		"VirtualNetwork.networking.cloudflare-operator.io sk-mig-vnet: Ready=True",
+		"AccessGroup.networking.cloudflare-operator.io sk-mig-group: Ready=True",
 		"ClusterTunnel.networking.cloudflare-operator.io sk-mig: Ready=True",
 		"ClusterTunnel.networking.cfargotunnel.com ady-mig: Ready=True",
 		"Tunnel.networking.cloudflare-operator.io mig-strrl/strrl: Ready=True",
@@ -367,8 +417,8 @@ func TestMigrationFromOperators(t *testing.T) {
 			writes[k] = v
 		}
 	}
-	if want := map[string]int{"PUT /accounts/{account}/cfd_tunnel/{id}/configurations": 1}; !maps.Equal(writes, want) {
-		t.Errorf("the first sync after the takeover wrote %v, want only the adyanth tunnel's configuration %v", writes, want)
+	if want := map[string]int{"PUT /accounts/{account}/cfd_tunnel/{id}/configurations": 1, "PATCH /accounts/{account}/teamnet/virtual_networks/{id}": 1}; !maps.Equal(writes, want) {
+		t.Errorf("the first sync after the takeover wrote %v, want only the adyanth tunnel's configuration and the virtual network's comment %v", writes, want)
 	}
 	if puts := c.cf.configPuts(); len(puts) != 1 || !strings.Contains(string(puts[0]), `"ady-mig.example.com"`) {
 		t.Errorf("configuration PUTs: %s", puts)

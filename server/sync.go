@@ -5,6 +5,7 @@ import (
 
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
+	"github.com/conflux-sync/conflux-sync/sync/accesspolicy"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
@@ -28,6 +29,7 @@ func sinkKinds() []kind.Kind {
 		accessgroup.New(),
 		gatewaylist.New(),
 		gatewayrule.New(),
+		accesspolicy.New(),
 		route.New(),
 		vnet.New(),
 		conflux.New(),
@@ -54,10 +56,11 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			tunnel.NewTunnelFlusher(clients, n.store, n.log),
 			tunnel.NewConfigFlusher(clients, n.store, n.log),
 			dns.NewFlusher(dns.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
-			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log}),
+			access.NewFlusher(access.FlusherConfig{Clients: clients, Logger: n.log, Store: n.store}),
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
 			gatewaylist.NewFlusher(gatewaylist.FlusherConfig{Clients: clients, Logger: n.log}),
 			gatewayrule.NewFlusher(gatewayrule.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
+			accesspolicy.NewFlusher(accesspolicy.FlusherConfig{Clients: clients, Logger: n.log, Store: n.store}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 		)

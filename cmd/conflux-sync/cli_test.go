@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -596,7 +597,7 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 			rules[0].Traffic == "any(dns.domains[*] in $"+strings.ReplaceAll(lists[0].ID, "-", "")+")"
 	})
 	testutil.WaitFor(t, 30*time.Second, "the demo SAML application", func() bool {
-		var apps []struct {
+		type samlApp struct {
 			Name    string `json:"name"`
 			Type    string `json:"type"`
 			SaasApp struct {
@@ -604,8 +605,38 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 				SSOEndpoint string `json:"sso_endpoint"`
 			} `json:"saas_app"`
 		}
-		return get("/accounts/"+account+"/access/apps", &apps) && len(apps) == 1 && apps[0].Name == "wiki" && apps[0].Type == "saas" &&
-			apps[0].SaasApp.SPEntityID == "https://wiki.example.com/saml" && apps[0].SaasApp.SSOEndpoint != ""
+		var apps []samlApp
+		return get("/accounts/"+account+"/access/apps", &apps) && slices.ContainsFunc(apps, func(a samlApp) bool {
+			return a.Name == "tickets" && a.Type == "saas" &&
+				a.SaasApp.SPEntityID == "https://tickets.example.com/saml" && a.SaasApp.SSOEndpoint != ""
+		})
+	})
+	testutil.WaitFor(t, 30*time.Second, "the demo Access policy of the demo group, and the application listing it, each named by name", func() bool {
+		var groups []struct {
+			ID string `json:"id"`
+		}
+		var policies []struct {
+			ID      string `json:"id"`
+			Name    string `json:"name"`
+			Include []struct {
+				Group struct {
+					ID string `json:"id"`
+				} `json:"group"`
+			} `json:"include"`
+		}
+		type demoApp struct {
+			Domain   string `json:"domain"`
+			Policies []struct {
+				ID string `json:"id"`
+			} `json:"policies"`
+		}
+		var apps []demoApp
+		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 &&
+			get("/accounts/"+account+"/access/policies", &policies) && len(policies) == 1 && policies[0].Name == "Allow staff" &&
+			len(policies[0].Include) == 1 && policies[0].Include[0].Group.ID == groups[0].ID &&
+			get("/accounts/"+account+"/access/apps", &apps) && slices.ContainsFunc(apps, func(a demoApp) bool {
+			return a.Domain == "wiki.example.com" && len(a.Policies) == 1 && a.Policies[0].ID == policies[0].ID
+		})
 	})
 }
 

@@ -93,8 +93,12 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"blocked","type":"DOMAIN","items":[{"value":"malware.example.net","description":"demo"}]}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindGatewayRule, Name: "main"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"rules":[{"name":"block listed","action":"block","filters":["dns"],"traffic":"any(dns.domains[*] in $blocked)","precedence":10}]}`, devAccount))},
-		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "wiki-sso"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
-			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"wiki","type":"saas","saasApp":{"authType":"saml","spEntityId":"https://wiki.example.com/saml","consumerServiceUrl":"https://wiki.example.com/saml/acs"}}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "tickets-sso"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"tickets","type":"saas","saasApp":{"authType":"saml","spEntityId":"https://tickets.example.com/saml","consumerServiceUrl":"https://tickets.example.com/saml/acs"}}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessApplication, Name: "wiki"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"wiki","domain":"wiki.example.com","policies":["staff"]}`, devAccount))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessPolicy, Name: "staff"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"Allow staff","decision":"allow","include":[{"group":{"name":"staff"}}],"sessionDuration":"8h"}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
@@ -155,6 +159,7 @@ See their aggregate, and what the leader wrote to Cloudflare:
   %[1]s targets get cloudflare.DNSRecord example.com
   %[1]s targets get cloudflare.VirtualNetwork lab     # then cloudflare.NetworkRoute lab-lan
   %[1]s targets get cloudflare.GatewayRule main       # its rule names cloudflare.GatewayList blocked
+  %[1]s targets get cloudflare.AccessPolicy staff     # of the group staff; cloudflare.AccessApplication wiki lists it by name
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
     (the zone also has an SRV and a CAA record, written from their data: ...dns_records?type=SRV)

@@ -77,19 +77,8 @@ func decodeAccessGroup(r *http.Request) (*accessGroup, *apiError) {
 		field string
 		rules []any
 	}{{"include", body.Include}, {"exclude", body.Exclude}, {"require", body.Require}} {
-		for _, rule := range l.rules {
-			obj, ok := rule.(map[string]any)
-			if !ok || len(obj) != 1 {
-				return nil, accessInvalid(l.field + ": each rule must be an object with one rule type")
-			}
-			for k, v := range obj {
-				if !slices.Contains(accessRuleKeys, k) {
-					return nil, accessInvalid(l.field + ": unknown rule type " + k)
-				}
-				if _, ok := v.(map[string]any); !ok {
-					return nil, accessInvalid(l.field + ": rule " + k + " must be an object")
-				}
-			}
+		if aerr := checkAccessRules(l.field, l.rules); aerr != nil {
+			return nil, aerr
 		}
 	}
 	return &accessGroup{name: body.Name, include: body.Include, exclude: body.Exclude, require: body.Require}, nil

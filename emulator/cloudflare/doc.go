@@ -12,6 +12,7 @@
 //	GET    /accounts/{a}/cfd_tunnel/{id}/configurations, PUT
 //	GET    /accounts/{a}/access/apps[/{id}], POST, PUT (full replace), DELETE
 //	GET    /accounts/{a}/access/groups[/{id}], POST, PUT (full replace), DELETE
+//	GET    /accounts/{a}/access/policies[/{id}], POST, PUT (full replace), DELETE (reusable policies)
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
 //	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
 //	GET    /accounts/{a}/gateway/lists[/{id}], POST, PUT, PATCH (append/remove), DELETE, GET .../{id}/items
@@ -61,7 +62,16 @@
 // include rule, or with a rule that is not an object with one known rule
 // key (whose value is an object) is refused with 400/12130 (the code the
 // emulator uses for every Access refusal; the real API's codes for these
-// were not confirmed), an unknown id is 404/12130. DNS records get the real same-name
+// were not confirmed), an unknown id is 404/12130. Reusable Access policies keep
+// their fields as sent and answer the API's defaults for absent ones
+// (session_duration "24h", false flags, empty lists), "reusable":true and
+// app_count (the applications listing the policy); a body without a
+// name, with a decision other than allow, deny, non_identity or bypass,
+// without an include rule, with a badly shaped rule, a session_duration
+// that is not a Go duration, or approval_required without
+// approval_groups is refused with 400/12130; deleting a policy an
+// application still lists is refused with 400/12130 (the real API
+// refuses it too; its exact code and message were not confirmed). DNS records get the real same-name
 // rules (81053/81054/81056/81058) and proxied A/AAAA records to private,
 // loopback, link-local, CGNAT or 1.1.1.1-style targets are refused with
 // 1004/9003 (and report "proxiable":false), in the batch endpoint too.
@@ -88,8 +98,8 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps and groups, routes and virtual networks (deleted ones included),
-// Gateway lists (with items) and rules, as
+// Access apps, groups and reusable policies, routes and virtual networks
+// (deleted ones included), Gateway lists (with items) and rules, as
 // {"version":1,...}. Files written before virtual networks were saved load
 // fine: their default_virtual_network_id becomes the default network and
 // other vnet ids named by routes become networks "vnet-<id prefix>".

@@ -41,6 +41,7 @@ type accountState struct {
 	Groups      []groupState       `json:"access_groups,omitempty"`
 	Lists       []gatewayListState `json:"gateway_lists,omitempty"`
 	Rules       []gatewayRuleState `json:"gateway_rules,omitempty"`
+	Policies    []policyState      `json:"access_policies,omitempty"`
 }
 
 type gatewayListState struct {
@@ -231,6 +232,7 @@ func (s *Server) restore(st *stateFile) {
 			a.apps = append(a.apps, &accessApp{id: ap.ID, aud: ap.AUD, fields: ap.Fields,
 				policies: ap.Policies, created: ap.Created, updated: ap.Updated, saas: ap.SaaS})
 		}
+		a.restorePolicies(as.Policies)
 		for _, gs := range as.Groups {
 			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
 				exclude: gs.Exclude, require: gs.Require, created: gs.Created, updated: gs.Updated})
@@ -327,6 +329,7 @@ func (a *account) state() accountState {
 		as.AccessApps = append(as.AccessApps, accessAppState{ID: ap.id, AUD: ap.aud, Fields: ap.fields,
 			Policies: ap.policies, Created: ap.created, Updated: ap.updated, SaaS: ap.saas})
 	}
+	as.Policies = a.policyStates()
 	for _, g := range a.groups {
 		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,
 			Exclude: g.exclude, Require: g.require, Created: g.created, Updated: g.updated})

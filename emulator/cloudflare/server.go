@@ -72,6 +72,8 @@ type account struct {
 	vnets   []*virtualNetwork // creation order; the default is made lazily
 	lists   []*gatewayList    // creation order
 	rules   []*gatewayRule    // creation order
+	// policies are the reusable Access policies, in creation order.
+	policies []*accessPolicy
 }
 
 // New builds an in-memory Server from cfg, applying the documented
@@ -239,6 +241,11 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/gateway/rules/{id}", s.getGatewayRule)
 	s.route("PUT /accounts/{account}/gateway/rules/{id}", s.updateGatewayRule)
 	s.route("DELETE /accounts/{account}/gateway/rules/{id}", s.deleteGatewayRule)
+	s.route("GET /accounts/{account}/access/policies", s.listAccessPolicies)
+	s.route("POST /accounts/{account}/access/policies", s.createAccessPolicy)
+	s.route("GET /accounts/{account}/access/policies/{id}", s.getAccessPolicy)
+	s.route("PUT /accounts/{account}/access/policies/{id}", s.updateAccessPolicy)
+	s.route("DELETE /accounts/{account}/access/policies/{id}", s.deleteAccessPolicy)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

@@ -189,6 +189,11 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &a); err == nil {
 			res = translate.AccessApplication(&a, l, o)
 		}
+	case "AccessPolicy":
+		var p translate.AccessPolicyObject
+		if unknown, err = decode(u, &p); err == nil {
+			res = translate.AccessPolicy(&p, l, o)
+		}
 	case "NetworkRoute":
 		var r v1alpha2.NetworkRoute
 		if unknown, err = decode(u, &r); err == nil {
@@ -203,6 +208,16 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		var gr v1alpha2.GatewayRule
 		if unknown, err = decode(u, &gr); err == nil {
 			res = translate.GatewayRule(&gr, l, o)
+		}
+	case "VirtualNetwork":
+		var v v1alpha2.VirtualNetwork
+		if unknown, err = decode(u, &v); err == nil {
+			res = translate.VirtualNetwork(&v, l, o)
+		}
+	case "AccessGroup":
+		var g v1alpha2.AccessGroup
+		if unknown, err = decode(u, &g); err == nil {
+			res = translate.AccessGroup(&g, l, o)
 		}
 	case "CloudflareCredentials":
 		var c v1alpha2.CloudflareCredentials

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -478,17 +479,27 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 	case "AccessApplication":
 		set("applicationId", v.ids["appId"])
 		set("aud", v.ids["aud"])
-		if pol := accessPolicies(res); len(pol) > 0 {
+		if pol := accessPolicies(res, v); len(pol) > 0 {
 			out["resolvedPolicyIds"] = pol
 		}
+	case "AccessPolicy":
+		set("policyId", v.ids["policyId"])
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
+		set("virtualNetworkId", v.ids["virtualNetworkId"])
 	case "GatewayList":
 		set("listId", v.ids["listId"])
 	case "GatewayRule":
 		if k := translate.GatewayRuleIDKey(res); k != "" {
 			set("ruleId", v.ids[k])
 		}
+	case "VirtualNetwork":
+		set("virtualNetworkId", v.ids["virtualNetworkId"])
+		if v.ready {
+			out["isDefault"] = defaultNetwork(res)
+		}
+	case "AccessGroup":
+		set("groupId", v.ids["groupId"])
 	case "CloudflareCredentials":
 		if len(res.Problems) == 0 {
 			out["lastValidatedTime"] = metav1.Now()
@@ -551,16 +562,40 @@ func recordIDs(res translate.Result, v verdict) []string {
 	return slices.Compact(ids)
 }
 
+// defaultNetwork says whether a VirtualNetwork's fragment makes its
+// network the account's default (as cloudflare-operator's status.isDefault
+// says once synced).
+func defaultNetwork(res translate.Result) bool {
+	for _, f := range res.Fragments {
+		var spec api.VirtualNetworkSpec
+		if f.Target.Kind == api.KindVirtualNetwork && json.Unmarshal(f.Spec, &spec) == nil {
+			return spec.IsDefaultNetwork
+		}
+	}
+	return false
+}
+
 // accessPolicies are the policy ids an AccessApplication's fragment asks for.
-func accessPolicies(res translate.Result) []string {
+func accessPolicies(res translate.Result, v verdict) []string {
+	// The ids the flush resolved the policies to (names of AccessPolicy
+	// targets among them), once it has.
+	if ids := v.ids["policyIds"]; ids != "" {
+		return strings.Split(ids, ",")
+	}
 	for _, f := range res.Fragments {
 		var spec api.AccessApplicationSpec
 		if f.Target.Kind == api.KindAccessApplication && json.Unmarshal(f.Spec, &spec) == nil {
+			if slices.ContainsFunc(spec.Policies, func(p string) bool { return !uuidPattern.MatchString(p) }) {
+				return nil // names, not resolved yet
+			}
 			return spec.Policies
 		}
 	}
 	return nil
 }
+
+// uuidPattern is a policy id, as opposed to a policy's name.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // classConfigCounts counts the Ingresses, Gateways and routes using a
 // TunnelIngressClassConfig or TunnelGatewayClassConfig.

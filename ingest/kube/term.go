@@ -319,10 +319,12 @@ func (t *term) watchedKinds() []watchedKind {
 			w.dependents = []string{kindIngress}
 		case "TunnelGatewayClassConfig":
 			w.dependents = []string{kindHTTPRoute, kindGateway, kindGatewayClass}
-		case "VirtualNetwork":
-			w.dependents = t.servedKinds("NetworkRoute")
 		case "AccessPolicy", "AccessIdentityProvider":
 			w.dependents = t.servedKinds("AccessApplication")
+			if s.kind == "AccessIdentityProvider" {
+				// AccessGroup rules name identity providers by object too.
+				w.dependents = append(w.dependents, t.servedKinds("AccessGroup")...)
+			}
 		case "DNSRecord":
 			// cloudflare-operator's generated records carry the ids the
 			// Ingresses and Gateways take their records over with.

@@ -144,10 +144,13 @@ func validate(s *Spec) *api.FieldError {
 			return &api.FieldError{Field: "spec.sessionDuration", Reason: "must be positive"}
 		}
 	}
+	if fe := checkPolicies(s.Policies); fe != nil {
+		return fe
+	}
 	for _, l := range []struct {
 		field string
 		ids   []string
-	}{{"spec.policies", s.Policies}, {"spec.allowedIdps", s.AllowedIdps}, {"spec.tags", s.Tags}} {
+	}{{"spec.allowedIdps", s.AllowedIdps}, {"spec.tags", s.Tags}} {
 		if fe := checkList(l.field, l.ids); fe != nil {
 			return fe
 		}

@@ -9,7 +9,9 @@
 //	                                        // (saas: none, Cloudflare assigns it)
 //	 "type": "self_hosted",                 // default; also "ssh", "vnc", "saas", "bookmark"
 //	 "sessionDuration": "24h",              // default (self_hosted, ssh, vnc); a Go duration
-//	 "policies": ["<policy id>", ...],      // reusable policy ids, in precedence order
+//	 "policies": ["staff", "<policy id>"],  // reusable policies in precedence order: an id,
+//	                                        // or a cloudflare.AccessPolicy target's name (else
+//	                                        // the account's reusable policy of that name)
 //	 "allowedIdps": ["<idp id>", ...],
 //	 "autoRedirectToIdentity": false,
 //	 "appLauncherVisible": true,            // default true
@@ -87,6 +89,13 @@
 // applications, since Cloudflare assigns its domain. A recorded
 // application whose type is of another schema (self-hosted — self_hosted,
 // ssh, vnc —, saas, bookmark) than the spec's is replaced, not updated.
+//
+// A policy named by name is resolved at every flush (Place): the id its
+// cloudflare.AccessPolicy target recorded, else the account's one reusable
+// policy with that name. While neither exists the application waits for
+// that target (engine.WaitFor: status.dependsOn, like a route for its
+// virtual network) and is flushed again when the target records its
+// policy.
 //
 // Takeover: takeOver names the application a previous controller created
 // for this producer (StringKe's status.applicationId). If it exists it is

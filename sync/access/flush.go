@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudflare/cloudflare-go"
 
+	"github.com/conflux-sync/conflux-sync/store"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/owned"
@@ -38,6 +39,9 @@ const errCodeExists = 11010
 type FlusherConfig struct {
 	Clients *cfapi.Clients
 	Logger  *slog.Logger
+	// Store resolves spec.policies given by name to the ids their
+	// cloudflare.AccessPolicy targets recorded.
+	Store *store.Store
 }
 
 // Flusher writes cloudflare.AccessApplication targets: the shared
@@ -48,13 +52,17 @@ var _ engine.Flusher = (*Flusher)(nil)
 
 // NewFlusher returns the Access application flusher.
 func NewFlusher(cfg FlusherConfig) *Flusher {
-	return owned.New(apps{}, cfg.Clients, cfg.Logger)
+	return owned.New(apps{store: cfg.Store, clients: cfg.Clients}, cfg.Clients, cfg.Logger)
 }
 
 // apps is the kind as owned.Flush sees it. Access applications have no
 // comment for the ownership marker: ownership lives in the recorded
 // status alone.
-type apps struct{}
+type apps struct {
+	// store and clients resolve policies named by name (policyref.go).
+	store   *store.Store
+	clients *cfapi.Clients
+}
 
 var _ owned.Kind[Spec, cloudflare.AccessApplication] = apps{}
 
@@ -68,8 +76,15 @@ func (apps) Claim(s Spec) owned.Claim {
 	return owned.Claim{Adopt: s.Adopt, ID: s.ID, TakeOverID: s.TakeOver}
 }
 
-func (apps) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Place, error) {
-	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
+// Place resolves spec.policies named by name to their ids (policyref.go);
+// the returned spec carries ids only.
+func (k apps) Place(ctx context.Context, req engine.Request, s Spec) (Spec, owned.Place, error) {
+	ids, waits, err := k.resolvePolicies(ctx, req.DryRun, s)
+	if err != nil || waits != "" {
+		return s, owned.Place{Waits: waits}, err
+	}
+	s.Policies = ids
+	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials, IDs: policyIDs(ids)}, nil
 }
 
 func (apps) Ref(app cloudflare.AccessApplication) owned.Ref {

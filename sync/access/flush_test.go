@@ -42,7 +42,7 @@ func (e *env) app(t *testing.T, id string) cf.AccessApplication {
 	return app
 }
 
-const specV1 = `{"name":"app","domain":"app.example.com","policies":["p1","p2"],"allowedIdps":["idp1"],"tags":["t1"]}`
+const specV1 = `{"name":"app","domain":"app.example.com","policies":["0f000000-0000-4000-8000-000000000001","0f000000-0000-4000-8000-000000000002"],"allowedIdps":["idp1"],"tags":["t1"]}`
 
 func TestFlushCreateRepeatUpdateDelete(t *testing.T) {
 	e := newEnv(t)
@@ -56,7 +56,7 @@ func TestFlushCreateRepeatUpdateDelete(t *testing.T) {
 	}
 	app := e.app(t, id)
 	if app.Name != "app" || app.Domain != "app.example.com" || app.SessionDuration != "24h" || len(app.Policies) != 2 ||
-		app.Policies[0].ID != "p1" || app.AppLauncherVisible == nil || !*app.AppLauncherVisible {
+		app.Policies[0].ID != "0f000000-0000-4000-8000-000000000001" || app.AppLauncherVisible == nil || !*app.AppLauncherVisible {
 		t.Fatalf("app = %+v", app)
 	}
 
@@ -70,14 +70,14 @@ func TestFlushCreateRepeatUpdateDelete(t *testing.T) {
 	}
 
 	// Update: reordered policies, emptied idps and tags, other settings.
-	e.MustFlush(t, `{"name":"app2","domain":"app.example.com","policies":["p2","p1"],"sessionDuration":"12h","appLauncherVisible":false,"autoRedirectToIdentity":true}`)
+	e.MustFlush(t, `{"name":"app2","domain":"app.example.com","policies":["0f000000-0000-4000-8000-000000000002","0f000000-0000-4000-8000-000000000001"],"sessionDuration":"12h","appLauncherVisible":false,"autoRedirectToIdentity":true}`)
 	app = e.app(t, id)
-	if app.Name != "app2" || app.Policies[0].ID != "p2" || app.SessionDuration != "12h" || len(app.AllowedIdps) != 0 ||
+	if app.Name != "app2" || app.Policies[0].ID != "0f000000-0000-4000-8000-000000000002" || app.SessionDuration != "12h" || len(app.AllowedIdps) != 0 ||
 		len(app.Tags) != 0 || *app.AppLauncherVisible || !*app.AutoRedirectToIdentity {
 		t.Fatalf("after update app = %+v", app)
 	}
 	w = e.Writes()
-	e.MustFlush(t, `{"name":"app2","domain":"app.example.com","policies":["p2","p1"],"sessionDuration":"720m","appLauncherVisible":false,"autoRedirectToIdentity":true}`)
+	e.MustFlush(t, `{"name":"app2","domain":"app.example.com","policies":["0f000000-0000-4000-8000-000000000002","0f000000-0000-4000-8000-000000000001"],"sessionDuration":"720m","appLauncherVisible":false,"autoRedirectToIdentity":true}`)
 	if e.Writes() != w {
 		t.Fatal("an equal session duration spelled differently must not write")
 	}
@@ -157,7 +157,7 @@ func TestFlushDriftRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.MustFlush(t, specV1)
-	if app := e.app(t, id); app.Name != "app" || len(app.Policies) != 2 || app.Policies[0].ID != "p1" {
+	if app := e.app(t, id); app.Name != "app" || len(app.Policies) != 2 || app.Policies[0].ID != "0f000000-0000-4000-8000-000000000001" {
 		t.Fatalf("drift not repaired: %+v", app)
 	}
 }

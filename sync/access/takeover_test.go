@@ -19,7 +19,7 @@ func (e *env) previous(t *testing.T) cf.AccessApplication {
 	auto, visible := false, true
 	app, err := e.Human.CreateAccessApplication(cfapitest.Context(t), cf.AccountIdentifier(cfapitest.Account), cf.CreateAccessApplicationParams{
 		Name: "app", Domain: "app.example.com", Type: cf.SelfHosted, SessionDuration: "24h",
-		Policies: []string{"p1", "p2"}, AllowedIdps: []string{"idp1"}, Tags: []string{"t1"},
+		Policies: []string{"0f000000-0000-4000-8000-000000000001", "0f000000-0000-4000-8000-000000000002"}, AllowedIdps: []string{"idp1"}, Tags: []string{"t1"},
 		AutoRedirectToIdentity: &auto, AppLauncherVisible: &visible,
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/cloudflare/cloudflare-go"
 
@@ -106,42 +105,9 @@ func (groups) Diff(g cloudflare.AccessGroup, s Spec, _ string) []string {
 		have  []any
 		want  []json.RawMessage
 	}{{"include", g.Include, s.Include}, {"exclude", g.Exclude, s.Exclude}, {"require", g.Require, s.Require}} {
-		if have, want := encodeHave(l.have), encodeWant(l.want); have != want {
+		if have, want := cfapi.AccessRulesHave(l.have), cfapi.AccessRulesWant(l.want); have != want {
 			out = append(out, fmt.Sprintf("%s %s -> %s", l.field, have, want))
 		}
-	}
-	return out
-}
-
-// encodeHave renders the API's rules as canonical JSON: json.Marshal
-// sorts the keys of the maps cloudflare-go decoded them into.
-func encodeHave(rules []any) string {
-	parts := make([]string, 0, len(rules))
-	for _, r := range rules {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Sprintf("%v", rules)
-		}
-		parts = append(parts, string(canonicalRule(b)))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
-
-func encodeWant(rules []json.RawMessage) string {
-	parts := make([]string, 0, len(rules))
-	for _, r := range rules {
-		parts = append(parts, string(canonicalRule(r)))
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
-
-// asAny hands the spec's rules to cloudflare-go, whose rule lists are
-// []interface{}: a json.RawMessage is sent verbatim, and an empty list is
-// sent as [] (the PUT replaces the group: absent would not clear it).
-func asAny(rules []json.RawMessage) []any {
-	out := make([]any, 0, len(rules))
-	for _, r := range rules {
-		out = append(out, r)
 	}
 	return out
 }
@@ -178,7 +144,7 @@ func (groups) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (c
 	var g cloudflare.AccessGroup
 	err := cfapi.Call(ctx, "create Access group "+s.Name, func(ctx context.Context) (err error) {
 		g, err = a.API.CreateAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.CreateAccessGroupParams{
-			Name: s.Name, Include: asAny(s.Include), Exclude: asAny(s.Exclude), Require: asAny(s.Require),
+			Name: s.Name, Include: cfapi.AccessRulesAny(s.Include), Exclude: cfapi.AccessRulesAny(s.Exclude), Require: cfapi.AccessRulesAny(s.Require),
 		})
 		return err
 	})
@@ -190,7 +156,7 @@ func (groups) Update(ctx context.Context, a *cfapi.Account, old cloudflare.Acces
 	var g cloudflare.AccessGroup
 	err := cfapi.Call(ctx, "update Access group "+old.ID, func(ctx context.Context) (err error) {
 		g, err = a.API.UpdateAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.UpdateAccessGroupParams{
-			ID: old.ID, Name: s.Name, Include: asAny(s.Include), Exclude: asAny(s.Exclude), Require: asAny(s.Require),
+			ID: old.ID, Name: s.Name, Include: cfapi.AccessRulesAny(s.Include), Exclude: cfapi.AccessRulesAny(s.Exclude), Require: cfapi.AccessRulesAny(s.Require),
 		})
 		return err
 	})

@@ -40,3 +40,7 @@ const (
 	// from the spec's when the tunnel was adopted by id.
 	IDTunnelName = "tunnelName"
 )
+
+// KindAccessPolicy is the reusable Access policy kind; an Access
+// application names such a target in its policies.
+const KindAccessPolicy = api.KindAccessPolicy

@@ -3,7 +3,6 @@ package cfapi
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/cloudflare/cloudflare-go"
 
@@ -41,32 +40,12 @@ type VirtualNetwork struct {
 // ErrVirtualNetworkToBeCreated when a dry run's plan creates it.
 func ResolveVirtualNetwork(v *store.View, name string, dryRun bool) (vn VirtualNetwork, ok bool, err error) {
 	ref := api.TargetRef{Kind: KindVirtualNetwork, Name: name}
-	st, err := v.Status(ref)
+	account, id, state, err := resolveRecorded(v, ref, IDVirtualNetwork, dryRun)
 	if err != nil {
 		return VirtualNetwork{}, false, err
 	}
-	var ids map[string]string
-	switch {
-	case st == nil:
-	case dryRun && st.DryRun && st.Error == "":
-		if st.PlannedIDs[IDVirtualNetwork] == "" && st.PlannedIDs[IDCreated] == "true" {
-			return VirtualNetwork{}, true, fmt.Errorf("%s %s: %w", KindVirtualNetwork, name, ErrVirtualNetworkToBeCreated)
-		}
-		ids = st.PlannedIDs
-	default:
-		ids = st.DownstreamIDs
-	}
-	if ids[IDVirtualNetwork] != "" {
-		return VirtualNetwork{AccountID: ids[IDAccount], ID: ids[IDVirtualNetwork]}, true, nil
-	}
-	frags, err := v.TargetFragments(ref)
-	if err != nil {
-		return VirtualNetwork{}, false, err
-	}
-	if len(frags) == 0 {
-		return VirtualNetwork{}, false, nil
-	}
-	return VirtualNetwork{}, true, fmt.Errorf("%s %s: %w", KindVirtualNetwork, name, ErrVirtualNetworkNotReady)
+	return VirtualNetwork{AccountID: account, ID: id}, state != recordedNone,
+		recordedError(ref, state, ErrVirtualNetworkToBeCreated, ErrVirtualNetworkNotReady)
 }
 
 // WaitForVirtualNetwork is the engine.WaitFor of a flush that needs the

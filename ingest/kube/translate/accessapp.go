@@ -57,15 +57,16 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Resul
 	}
 
 	// The policies go in list order, as cloudflare-operator sends them;
-	// like it, conflux-sync ignores reusablePolicyRefs[].precedence.
+	// like it, conflux-sync ignores reusablePolicyRefs[].precedence. An
+	// AccessPolicy object is named by its target (accessPolicyEntry).
 	for i, ref := range s.ReusablePolicyRefs {
-		id := accessRef(ref.ObjectRef, fmt.Sprintf("spec.reusablePolicyRefs[%d]", i), "AccessPolicy", "policyId", "policy", "policies", l, &ps)
+		entry := accessPolicyEntry(ref.ObjectRef, fmt.Sprintf("spec.reusablePolicyRefs[%d]", i), l, &ps)
 		switch {
-		case id == "":
-		case slices.Contains(spec.Policies, id):
-			ps.add("spec.reusablePolicyRefs", "lists %s twice", id)
+		case entry == "":
+		case slices.Contains(spec.Policies, entry):
+			ps.add("spec.reusablePolicyRefs", "lists %s twice", entry)
 		default:
-			spec.Policies = append(spec.Policies, id)
+			spec.Policies = append(spec.Policies, entry)
 		}
 	}
 	if len(s.Tags) > 0 {

@@ -32,14 +32,14 @@ func TestAccessApplicationHappy(t *testing.T) {
 			run: func(f *fake) Result {
 				a := accessApplication("app", v1alpha2.AccessApplicationSpec{
 					Name: "App", Domain: "App.Example.com/admin", Type: "self_hosted", SessionDuration: "12h",
-					ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("", "p2"), policyRef("", "p1")}, AllowedIdps: []string{"idp1"}, AutoRedirectToIdentity: true,
+					ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("", strings.ToUpper(policySvc)), policyRef("", policyStaff)}, AllowedIdps: []string{"idp1"}, AutoRedirectToIdentity: true,
 					AppLauncherVisible: ptr(false), Tags: []string{"b", "a", "b"},
 					Cloudflare: cfDetails("", "cf", acct1),
 				})
 				a.Generation = 2
 				return AccessApplication(a, f, opts)
 			},
-			want: `cloudflare.AccessApplication AccessApplication/default/app 2 {"accountId":"0123456789abcdef0123456789abcdef","name":"App","domain":"App.Example.com/admin","type":"self_hosted","sessionDuration":"12h","policies":["p2","p1"],"allowedIdps":["idp1"],"autoRedirectToIdentity":true,"appLauncherVisible":false,"tags":["a","b"],"credentials":{"namespace":"default","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
+			want: `cloudflare.AccessApplication AccessApplication/default/app 2 {"accountId":"0123456789abcdef0123456789abcdef","name":"App","domain":"App.Example.com/admin","type":"self_hosted","sessionDuration":"12h","policies":["` + policySvc + `","` + policyStaff + `"],"allowedIdps":["idp1"],"autoRedirectToIdentity":true,"appLauncherVisible":false,"tags":["a","b"],"credentials":{"namespace":"default","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
 `,
 			hostnames: []string{"app.example.com"}, status: `{"domain":"App.Example.com/admin"}`,
 		},
@@ -56,7 +56,7 @@ func TestAccessApplicationHappy(t *testing.T) {
 				a.Status.ApplicationID = appID
 				return AccessApplication(a, f, opts)
 			},
-			want: `cloudflare.AccessApplication AccessApplication/default/ssh-access 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"ssh-access","domain":"ssh.example.com","type":"ssh","sessionDuration":"8h","policies":["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","6f1b3c9e-2a4d-4e5f-8a7b-9c0d1e2f3a4b"],"allowedIdps":["5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a","github-idp"],"takeOver":"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",` + creds + `}
+			want: `cloudflare.AccessApplication AccessApplication/default/ssh-access 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"ssh-access","domain":"ssh.example.com","type":"ssh","sessionDuration":"8h","policies":["AccessPolicy/service-accounts","AccessPolicy/employees"],"allowedIdps":["5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a","github-idp"],"takeOver":"a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",` + creds + `}
 `,
 			hostnames: []string{"ssh.example.com"}, status: `{"domain":"ssh.example.com"}`,
 		},
@@ -165,14 +165,14 @@ func TestAccessApplicationProblems(t *testing.T) {
 		}
 	}
 	runRecProblems(t, []recProblem{
-		{name: "policy listed twice", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("", policyStaff), policyRef("employees", "")}}),
-			field: "spec.reusablePolicyRefs", reason: "lists " + policyStaff + " twice"},
+		{name: "policy listed twice", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("employees", ""), policyRef("employees", "")}}),
+			field: "spec.reusablePolicyRefs", reason: "lists AccessPolicy/employees twice"},
 		{name: "AccessPolicy not found", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("nope", "")}}),
-			field: "spec.reusablePolicyRefs[0].name", reason: "AccessPolicy nope not found: conflux-sync reads the policy id cloudflare-operator recorded in its status.policyId (it does not sync policies yet); give the id as cloudflareId"},
-		{name: "AccessPolicy without id", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("unsynced", "")}}), unsupported: true,
-			field: "spec.reusablePolicyRefs[0].name", reason: "AccessPolicy unsynced has no status.policyId: cloudflare-operator never recorded an id for it, and conflux-sync does not sync policies yet; give the id as cloudflareId"},
-		{name: "AccessPolicy by Cloudflare name", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{{ObjectRef: v1alpha2.ObjectRef{CloudflareName: "Staff"}}}}), unsupported: true,
-			field: "spec.reusablePolicyRefs[0].cloudflareName", reason: "finding the policy by its Cloudflare name is not supported yet: give its id as cloudflareId, or name the AccessPolicy object"},
+			field: "spec.reusablePolicyRefs[0].name", reason: "AccessPolicy nope not found"},
+		{name: "policy id not a UUID", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{policyRef("", "staff")}}),
+			field: "spec.reusablePolicyRefs[0].cloudflareId", reason: `"staff" is not a policy id (a UUID)`},
+		{name: "policy by a Cloudflare name with spaces around it", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{{ObjectRef: v1alpha2.ObjectRef{CloudflareName: " Staff"}}}}),
+			field: "spec.reusablePolicyRefs[0].cloudflareName", reason: "must not start or end with spaces"},
 		{name: "empty policy reference", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{{}}}),
 			field: "spec.reusablePolicyRefs[0]", reason: "one of cloudflareId, name and cloudflareName is required"},
 		{name: "AccessIdentityProvider without id", run: app(v1alpha2.AccessApplicationSpec{IdentityProviderRefs: []v1alpha2.ObjectRef{{Name: "new-idp"}}}), unsupported: true,

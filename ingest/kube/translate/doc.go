@@ -19,9 +19,14 @@
 //	DNSRecord              cloudflare.DNSRecord          <zone> its record(s)
 //	AccessApplication      cloudflare.AccessApplication  AccessApplication/<ns>/<name>
 //	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<name> (NetworkRoute/<ns>/<name> if namespaced)
+//	AccessPolicy           cloudflare.AccessPolicy       AccessPolicy/<name>
+//	VirtualNetwork         cloudflare.VirtualNetwork     VirtualNetwork/<name> (VirtualNetworkTarget)
+//	AccessGroup            cloudflare.AccessGroup        AccessGroup/<name> (AccessGroupTarget)
+//	GatewayList            cloudflare.GatewayList        GatewayList/<name>
+//	GatewayRule            cloudflare.GatewayRule        GatewayRule/<account>[/<Secret ns>/<name>/<key>] (one rule set)
 //	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
-//	VirtualNetwork, PrivateService, Access{Group,Policy,ServiceToken,IdentityProvider},
-//	GatewayRule, GatewayList, AccessTunnel: read, not synced (one Unsupported problem)
+//	PrivateService, Access{ServiceToken,IdentityProvider},
+//	AccessTunnel: read, not synced (one Unsupported problem)
 //
 // # Tunnels and the two API groups
 //
@@ -339,9 +344,13 @@
 // ssh, vnc, saas, bookmark), sessionDuration, allowedIdps and identityProviderRefs,
 // autoRedirectToIdentity, appLauncherVisible, tags, and reusablePolicyRefs
 // in list order (precedence is ignored, as cloudflare-operator ignores it).
-// A reference by name reads the id cloudflare-operator recorded in the
-// AccessPolicy's status.policyId or the AccessIdentityProvider's
-// status.providerId; by cloudflareName it is Unsupported. Also synced, as
+// A policy named by name is its AccessPolicy object's target
+// (AccessPolicy/<name>): the application waits for that target's policy
+// (status.dependsOn); by cloudflareName it is the account's reusable
+// policy of that name; by cloudflareId, the id (a UUID). An identity
+// provider by name reads the id cloudflare-operator recorded in the
+// AccessIdentityProvider's status.providerId; by cloudflareName it is
+// Unsupported. Also synced, as
 // the kind's fields of the same names: the cookie, deny-page, logo, custom
 // page, interstitial, preflight, 401 and WARP settings, corsHeaders and
 // saasApp (refreshTokenOptions.lifetime becomes refreshTokenLifetime; a
@@ -359,6 +368,24 @@
 // application is not synced at all rather than synced without what may
 // keep people out. status.applicationId is the takeover evidence.
 //
+// # AccessPolicy
+//
+// Synced, every field: name (default the object's name), decision
+// (default allow), include, exclude and require, sessionDuration,
+// isolationRequired, purposeJustificationRequired and
+// purposeJustificationPrompt, approvalRequired and approvalGroups
+// (approvalsNeeded default 1), cloudflare (credentials and account).
+// precedence has no effect: a reusable policy has none of its own (the API
+// ignored it for cloudflare-operator too); applications order their
+// reusablePolicyRefs. Rules become the API's rule objects (accessRules): a
+// rule sets one rule type; ipRanges, country and github teams with several
+// entries become one API rule each in include and exclude, and are refused
+// in require (where they would all have to match). An identity provider in
+// a rule (idpRef) resolves like an AccessApplication's
+// identityProviderRefs. status.policyId, as cloudflare-operator wrote it,
+// is the takeover evidence; conflux-sync writes it back with the policy it
+// syncs.
+//
 // # NetworkRoute
 //
 // cloudflare-operator's NetworkRoute is cluster-scoped (its Secret is in
@@ -367,10 +394,37 @@
 // to ClusterTunnel; a Tunnel without tunnelRef.namespace is in the route's
 // namespace, else in "default" (cloudflare-operator's). The virtual network
 // is virtualNetworkId, virtualNetworkRef.cloudflareId, or the
-// status.virtualNetworkId of the VirtualNetwork virtualNetworkRef.name
-// names (none yet: the route keeps what it had and waits). The credentials
+// cloudflare.VirtualNetwork target of the VirtualNetwork
+// virtualNetworkRef.name names (the route's target waits for it,
+// status.dependsOn, until it is created). The credentials
 // are spec.cloudflare's, else the tunnel's, else the default
 // CloudflareCredentials; the account spec.cloudflare.accountId, else the
 // tunnel's, else the credentials'. cloudflare-operator's comment marker
 // "[managed:NetworkRoute/<name>]" is the takeover evidence.
+//
+// # VirtualNetwork
+//
+// Cluster-scoped; its Secret is in Options.Namespace. Synced: name
+// (default the object's name), comment (at most the API's 100
+// characters), isDefaultNetwork. status.virtualNetworkId is the takeover
+// evidence; without it, like cloudflare-operator, an existing network of
+// that name is adopted (conflux-sync then leaves it in place when the
+// object goes). The zone fields of spec.cloudflare are not used.
+//
+// # AccessGroup
+//
+// Cluster-scoped; its Secret is in Options.Namespace. Synced: name
+// (default the object's name), include, exclude, require. Each rule sets
+// exactly one rule type and becomes the Access API's rule object: email,
+// email_domain, email_list, everyone, ip (one rule per range), ip_list,
+// geo (one rule per country), group, service_token,
+// any_valid_service_token, certificate, common_name, device_posture,
+// gsuite, github-organization (one rule per team), azureAD, okta, oidc,
+// saml, auth_method, auth_context, login_method, external_evaluation; an
+// idpRef reads the AccessIdentityProvider's status.providerId, or takes
+// cloudflareId. A list of several values in a require rule is a problem
+// (each require rule must match; cloudflare-operator sent the first value
+// only). isDefault never reached the API: true is reported in
+// Result.Degraded. status.groupId is the takeover evidence; without it an
+// existing group of that name is adopted, as by VirtualNetwork.
 package translate

@@ -15,12 +15,14 @@ import (
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/sync/access"
+	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
 	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	tunnelkind "github.com/conflux-sync/conflux-sync/sync/tunnel"
+	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
 
 // fake is a map-backed Lookup; keys are "namespace/name" (or "name").
@@ -215,6 +217,8 @@ var kinds = map[string]kind.Kind{
 	api.KindNetworkRoute:        route.New(),
 	api.KindGatewayList:         gatewaylist.New(),
 	api.KindGatewayRule:         gatewayrule.New(),
+	api.KindVirtualNetwork:      vnet.New(),
+	api.KindAccessGroup:         accessgroup.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

@@ -23,7 +23,9 @@ func NetworkRouteTarget(namespace, name string) string {
 // NetworkRoute translates a NetworkRoute as cloudflare-operator does: the
 // network routed through the tunnel of tunnelRef (kind ClusterTunnel by
 // default) or tunnelId, in the virtual network of virtualNetworkRef or
-// virtualNetworkId (else the account's default). The route
+// virtualNetworkId (else the account's default): a VirtualNetwork named in
+// virtualNetworkRef is its cloudflare.VirtualNetwork target, which the
+// route waits for until it exists. The route
 // cloudflare-operator made, marked "[managed:NetworkRoute/<name>]" in its
 // comment, is taken over.
 func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
@@ -62,8 +64,7 @@ func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
 		ps.add("spec.tunnelRef", "one of tunnelRef and tunnelId is required")
 	}
 
-	var wait string
-	spec.VirtualNetworkID, wait = virtualNetwork(s, l, &ps)
+	spec.VirtualNetworkID, spec.VirtualNetwork = virtualNetwork(s, &ps)
 
 	// The route's own credentials, else its tunnel's, else the default
 	// CloudflareCredentials; the account likewise, the tunnel's before the
@@ -105,9 +106,6 @@ func NetworkRoute(r *v1alpha2.NetworkRoute, l Lookup, o Options) Result {
 	if spec.VirtualNetworkID != "" {
 		status["virtualNetworkId"] = spec.VirtualNetworkID
 	}
-	if wait != "" {
-		return Result{Managed: true, Keep: true, Waiting: wait, Tunnel: tunnelTarget(t), Status: status}
-	}
 	b.add(api.KindNetworkRoute, target, spec)
 	res := b.result(ps)
 	res.Tunnel = tunnelTarget(t)
@@ -137,14 +135,14 @@ func routeTunnelRef(ref *v1alpha2.TunnelRef, routeNS string) ObjectRef {
 	return out
 }
 
-// virtualNetwork returns a route's virtual network id: virtualNetworkId,
-// virtualNetworkRef.cloudflareId, or the id cloudflare-operator recorded in
-// the status of the VirtualNetwork virtualNetworkRef.name names (wait says
-// that it has none yet: conflux-sync does not sync virtual networks). ""
-// means the account's default. cloudflare-operator honours
-// virtualNetworkRef.name only, and fails on a cloudflareId; conflux-sync
-// uses the id.
-func virtualNetwork(s *v1alpha2.NetworkRouteSpec, l Lookup, ps *problems) (id, wait string) {
+// virtualNetwork returns a route's virtual network: its id
+// (virtualNetworkId, virtualNetworkRef.cloudflareId), or the
+// cloudflare.VirtualNetwork target the VirtualNetwork object
+// virtualNetworkRef.name becomes (VirtualNetworkTarget), which the route
+// waits for (status.dependsOn) until it is created. Both "" mean the
+// account's default. cloudflare-operator honours virtualNetworkRef.name
+// only, and fails on a cloudflareId; conflux-sync uses the id.
+func virtualNetwork(s *v1alpha2.NetworkRouteSpec, ps *problems) (id, target string) {
 	ref := s.VirtualNetworkRef
 	if ref != nil && *ref == (v1alpha2.ObjectRef{}) {
 		ref = nil
@@ -168,17 +166,7 @@ func virtualNetwork(s *v1alpha2.NetworkRouteSpec, l Lookup, ps *problems) (id, w
 		}
 		return id, ""
 	case ref.Name != "":
-		v, ok := l.StatusField("VirtualNetwork", "", ref.Name, "virtualNetworkId")
-		v = strings.ToLower(strings.TrimSpace(v))
-		switch {
-		case !ok:
-			return "", "VirtualNetwork " + ref.Name + " (spec.virtualNetworkRef) is not found: conflux-sync does not sync virtual networks yet and reads the id cloudflare-operator recorded in its status"
-		case v == "":
-			return "", "VirtualNetwork " + ref.Name + " (spec.virtualNetworkRef) has no status.virtualNetworkId yet: conflux-sync does not sync virtual networks yet and reads the id cloudflare-operator recorded there"
-		case !uuidRE.MatchString(v):
-			ps.add("spec.virtualNetworkRef.name", "VirtualNetwork %s has status.virtualNetworkId %q, which is not a virtual network id (a UUID)", ref.Name, v)
-		}
-		return v, ""
+		return "", VirtualNetworkTarget(ref.Name)
 	}
 	ps.addUnsupported("spec.virtualNetworkRef.cloudflareName", "finding the virtual network by its Cloudflare name is not supported yet: give its id as cloudflareId, or name the VirtualNetwork object")
 	return "", ""

@@ -24,7 +24,7 @@ func TestNetworkRouteHappy(t *testing.T) {
 	const edgeCreds = `"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}`
 	runRecCases(t, []recCase{
 		{
-			name: "config sample: ClusterTunnel, VirtualNetwork by name, Secret in conflux-sync's namespace", source: SourceNetworkRoute, obj: "networkroute-sample",
+			name: "config sample: ClusterTunnel, VirtualNetwork by name (its target, not the id cloudflare-operator recorded), Secret in conflux-sync's namespace", source: SourceNetworkRoute, obj: "networkroute-sample",
 			run: func(f *fake) Result {
 				return NetworkRoute(clusterRoute("networkroute-sample", v1alpha2.NetworkRouteSpec{
 					Network: "10.0.0.0/8", TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "edge"},
@@ -32,10 +32,10 @@ func TestNetworkRouteHappy(t *testing.T) {
 					Cloudflare: &v1alpha2.CloudflareDetails{AccountID: acct1, Secret: "cf"},
 				}), f, opts)
 			},
-			want: `cloudflare.NetworkRoute NetworkRoute/networkroute-sample 1 {"accountId":"0123456789abcdef0123456789abcdef","network":"10.0.0.0/8","tunnel":"ClusterTunnel/edge","virtualNetworkId":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b","comment":"Route for internal network","takeOver":"[managed:NetworkRoute/networkroute-sample]",` + edgeCreds + `}
+			want: `cloudflare.NetworkRoute NetworkRoute/networkroute-sample 1 {"accountId":"0123456789abcdef0123456789abcdef","network":"10.0.0.0/8","tunnel":"ClusterTunnel/edge","virtualNetwork":"VirtualNetwork/production-vnet","comment":"Route for internal network","takeOver":"[managed:NetworkRoute/networkroute-sample]",` + edgeCreds + `}
 `,
 			tunnel: "ClusterTunnel/edge",
-			status: `{"network":"10.0.0.0/8","tunnelName":"edge","virtualNetworkId":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"}`,
+			status: `{"network":"10.0.0.0/8","tunnelName":"edge"}`,
 		},
 		{
 			name: "docs sample: Tunnel with namespace, credentialsRef", source: SourceNetworkRoute, obj: "tenant-a-route",
@@ -175,27 +175,39 @@ func TestNetworkRouteProblems(t *testing.T) {
 			field: "spec.virtualNetworkId", reason: "give either virtualNetworkRef or virtualNetworkId, not both"},
 		{name: "virtual network by Cloudflare name", run: route(v1alpha2.NetworkRouteSpec{VirtualNetworkRef: &v1alpha2.ObjectRef{CloudflareName: "prod"}}), unsupported: true,
 			field: "spec.virtualNetworkRef.cloudflareName", reason: "finding the virtual network by its Cloudflare name is not supported yet: give its id as cloudflareId, or name the VirtualNetwork object"},
-		{name: "bad virtual network id in a status", run: route(v1alpha2.NetworkRouteSpec{VirtualNetworkRef: &v1alpha2.ObjectRef{Name: "virtualnetwork-mine"}}),
-			field: "spec.virtualNetworkRef.name", reason: `VirtualNetwork virtualnetwork-mine has status.virtualNetworkId "not-a-uuid", which is not a virtual network id (a UUID)`},
 		{name: "bad virtual network cloudflareId", run: route(v1alpha2.NetworkRouteSpec{VirtualNetworkRef: &v1alpha2.ObjectRef{CloudflareID: "prod"}}),
 			field: "spec.virtualNetworkRef.cloudflareId", reason: `"prod" is not a virtual network id (a UUID)`},
 	})
 }
 
-func TestNetworkRouteWaiting(t *testing.T) {
-	runRecWaits(t, []recWait{
-		{name: "e2e sample: VirtualNetwork without id", run: func(f *fake) Result {
-			return NetworkRoute(clusterRoute("test-route", v1alpha2.NetworkRouteSpec{
-				Network: "10.100.0.0/16", Comment: "E2E test network route - auto cleanup", TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "edge"},
-				VirtualNetworkRef: &v1alpha2.ObjectRef{Name: "test-vnet"}, Cloudflare: &v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}},
-			}), f, opts)
-		}, keep: true,
-			waiting: "VirtualNetwork test-vnet (spec.virtualNetworkRef) has no status.virtualNetworkId yet: conflux-sync does not sync virtual networks yet and reads the id cloudflare-operator recorded there",
-			status:  `{"network":"10.100.0.0/16","tunnelName":"edge"}`},
-		{name: "VirtualNetwork missing", run: func(f *fake) Result {
-			return NetworkRoute(clusterRoute("r", v1alpha2.NetworkRouteSpec{Network: "10.100.0.0/16", TunnelRef: &v1alpha2.TunnelRef{Name: "edge"}, VirtualNetworkRef: &v1alpha2.ObjectRef{Name: "k8s-network"}}), f, opts)
-		}, keep: true,
-			waiting: "VirtualNetwork k8s-network (spec.virtualNetworkRef) is not found: conflux-sync does not sync virtual networks yet and reads the id cloudflare-operator recorded in its status",
-			status:  `{"network":"10.100.0.0/16","tunnelName":"edge"}`},
+// A VirtualNetwork that has no id yet, or no object at all, is named as
+// its target all the same: the route's target waits for it
+// (status.dependsOn) instead of the object waiting in translation.
+func TestNetworkRouteVirtualNetworkNotThereYet(t *testing.T) {
+	const edgeCreds = `"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}`
+	runRecCases(t, []recCase{
+		{
+			name: "e2e sample: VirtualNetwork without id", source: SourceNetworkRoute, obj: "test-route",
+			run: func(f *fake) Result {
+				return NetworkRoute(clusterRoute("test-route", v1alpha2.NetworkRouteSpec{
+					Network: "10.100.0.0/16", Comment: "E2E test network route - auto cleanup", TunnelRef: &v1alpha2.TunnelRef{Kind: "ClusterTunnel", Name: "edge"},
+					VirtualNetworkRef: &v1alpha2.ObjectRef{Name: "test-vnet"}, Cloudflare: &v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}},
+				}), f, opts)
+			},
+			want: `cloudflare.NetworkRoute NetworkRoute/test-route 1 {"accountId":"0123456789abcdef0123456789abcdef","network":"10.100.0.0/16","tunnel":"ClusterTunnel/edge","virtualNetwork":"VirtualNetwork/test-vnet","comment":"E2E test network route - auto cleanup","takeOver":"[managed:NetworkRoute/test-route]","credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
+`,
+			tunnel: "ClusterTunnel/edge",
+			status: `{"network":"10.100.0.0/16","tunnelName":"edge"}`,
+		},
+		{
+			name: "VirtualNetwork missing", source: SourceNetworkRoute, obj: "r",
+			run: func(f *fake) Result {
+				return NetworkRoute(clusterRoute("r", v1alpha2.NetworkRouteSpec{Network: "10.100.0.0/16", TunnelRef: &v1alpha2.TunnelRef{Name: "edge"}, VirtualNetworkRef: &v1alpha2.ObjectRef{Name: "k8s-network"}}), f, opts)
+			},
+			want: `cloudflare.NetworkRoute NetworkRoute/r 1 {"accountId":"0123456789abcdef0123456789abcdef","network":"10.100.0.0/16","tunnel":"ClusterTunnel/edge","virtualNetwork":"VirtualNetwork/k8s-network","takeOver":"[managed:NetworkRoute/r]",` + edgeCreds + `}
+`,
+			tunnel: "ClusterTunnel/edge",
+			status: `{"network":"10.100.0.0/16","tunnelName":"edge"}`,
+		},
 	})
 }

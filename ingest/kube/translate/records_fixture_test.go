@@ -90,14 +90,15 @@ func newRecordFake() *fake {
 		}}}}
 
 	f.statuses = map[string]map[string]string{
-		"AccessPolicy employees":             {"policyId": policyStaff},
-		"AccessPolicy service-accounts":      {"policyId": policySvc},
-		"AccessPolicy unsynced":              {},
-		"AccessIdentityProvider test-otp":    {"providerId": idpOTP},
-		"AccessIdentityProvider new-idp":     {"providerId": ""},
-		"VirtualNetwork production-vnet":     {"virtualNetworkId": strings.ToUpper(vnetProd)},
-		"VirtualNetwork test-vnet":           {},
-		"VirtualNetwork virtualnetwork-mine": {"virtualNetworkId": "not-a-uuid"},
+		"AccessPolicy employees":          {"policyId": policyStaff},
+		"AccessPolicy service-accounts":   {"policyId": policySvc},
+		"AccessPolicy unsynced":           {},
+		"AccessIdentityProvider test-otp": {"providerId": idpOTP},
+		"AccessIdentityProvider new-idp":  {"providerId": ""},
+		// An Access application's private destination reads the id a
+		// VirtualNetwork's status records (conflux-sync writes it there).
+		"VirtualNetwork production-vnet": {"virtualNetworkId": strings.ToUpper(vnetProd)},
+		"VirtualNetwork test-vnet":       {},
 	}
 
 	f.tunnels["ClusterTunnel edge"].Status.TunnelName = "edge"

@@ -191,9 +191,8 @@ type Lookup interface {
 	// TunnelGatewayClassConfig (kind).
 	ClassConfig(kind, namespace, name string) (*v1alpha2.ClassConfigSpec, bool)
 	// StatusField returns a string field of the status of an object of
-	// GroupCloudflareOperator (e.g. a VirtualNetwork's
-	// "virtualNetworkId"); false when the object is missing, "" when the
-	// field is.
+	// GroupCloudflareOperator (e.g. an AccessPolicy's "policyId");
+	// false when the object is missing, "" when the field is.
 	StatusField(kind, namespace, name, field string) (string, bool)
 	IngressClass(name string) (*networkingv1.IngressClass, bool)
 	// IngressClasses lists every IngressClass (to find the default one).

@@ -5,18 +5,15 @@ import "fmt"
 // unsupportedKinds are the kinds of GroupCloudflareOperator conflux-sync
 // reads but does not sync yet, with what their objects are, in the plural.
 var unsupportedKinds = map[string]string{
-	"VirtualNetwork":         "virtual networks",
 	"PrivateService":         "private services",
-	"AccessGroup":            "Access groups",
-	"AccessPolicy":           "Access policies",
 	"AccessServiceToken":     "Access service tokens",
 	"AccessIdentityProvider": "Access identity providers",
 }
 
 // referredKinds are the unsupported kinds whose status ids other objects
-// use (a NetworkRoute's virtualNetworkRef, an AccessApplication's
-// reusablePolicyRefs and identityProviderRefs).
-var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessPolicy": true, "AccessIdentityProvider": true}
+// use (an AccessApplication's identityProviderRefs, an AccessGroup rule's
+// idpRef).
+var referredKinds = map[string]bool{"AccessIdentityProvider": true}
 
 // Unsupported is the Result of an object of a kind conflux-sync reads but
 // does not sync (kind is a source kind: "AccessTunnel" or

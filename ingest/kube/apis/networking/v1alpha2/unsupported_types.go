@@ -6,16 +6,15 @@ import (
 )
 
 // The kinds below map to Cloudflare objects conflux-sync does not sync yet
-// (virtual networks, private services, Access groups, policies, service
-// tokens and identity providers), or, for Zero Trust Gateway rules and
-// lists, syncs from the spec as written (translate.GatewayRule and
-// translate.GatewayList decode it). Their
+// (private services, Access service tokens and identity providers), or,
+// for Zero Trust Gateway rules and lists, syncs from the spec as written
+// (translate.GatewayRule and translate.GatewayList decode it). Their
 // CRDs accept every cloudflare-operator manifest unchanged (the spec is kept
 // as written) so that a cluster's objects apply, and conflux-sync answers
 // each with Ready=False, reason Unsupported, and an Event, rather than
 // silence. Where cloudflare-operator already synced one, its status (for
-// example a VirtualNetwork's virtualNetworkId) is read by the objects that
-// refer to it.
+// example an AccessPolicy's policyId) is read by the objects that refer to
+// it.
 
 // ZeroTrustStatus is the status of a kind conflux-sync does not sync; the
 // ids cloudflare-operator recorded are kept as they are.
@@ -40,31 +39,6 @@ type ZeroTrustStatus struct {
 	ListID string `json:"listId,omitempty"`
 }
 
-// VirtualNetwork is a Zero Trust virtual network.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,categories=cloudflare,shortName=vnet
-// +kubebuilder:printcolumn:name="VNetID",type=string,JSONPath=`.status.virtualNetworkId`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type VirtualNetwork struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	// +optional
-	Spec   *apiextensionsv1.JSON `json:"spec,omitempty"`
-	Status ZeroTrustStatus       `json:"status,omitempty"`
-}
-
-// VirtualNetworkList is a list of VirtualNetworks.
-//
-// +kubebuilder:object:root=true
-type VirtualNetworkList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []VirtualNetwork `json:"items"`
-}
-
 // PrivateService routes a Service's cluster IP to a tunnel for WARP clients.
 //
 // +kubebuilder:object:root=true
@@ -87,31 +61,6 @@ type PrivateServiceList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []PrivateService `json:"items"`
-}
-
-// AccessGroup is a reusable Access group.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,categories=cloudflare,shortName=accessgrp
-// +kubebuilder:printcolumn:name="GroupID",type=string,JSONPath=`.status.groupId`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type AccessGroup struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	// +optional
-	Spec   *apiextensionsv1.JSON `json:"spec,omitempty"`
-	Status ZeroTrustStatus       `json:"status,omitempty"`
-}
-
-// AccessGroupList is a list of AccessGroups.
-//
-// +kubebuilder:object:root=true
-type AccessGroupList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []AccessGroup `json:"items"`
 }
 
 // AccessPolicy is a reusable Access policy.
