@@ -122,20 +122,21 @@ func TestAccessApplicationHappy(t *testing.T) {
 		},
 		{
 			// server/testdata/compat/stringke/50-access.yaml saas-oidc: the domain the schema requires is not sent
-			// (Cloudflare assigns a saas application's), and no hostname is claimed.
+			// (Cloudflare assigns a saas application's), and no hostname is claimed; the documented sample's
+			// "refresh_token" grant is the API's "refresh_tokens".
 			name: "saas OIDC", source: SourceAccessApplication, ns: "default", obj: "grafana",
 			run: func(f *fake) Result {
 				return AccessApplication(accessApplication("grafana", v1alpha2.AccessApplicationSpec{
 					Domain: "grafana.example.com", Type: "saas",
 					SaasApp: &apiextensionsv1.JSON{Raw: []byte(`{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],` +
-						`"grantTypes":["authorization_code"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login",` +
+						`"grantTypes":["authorization_code","refresh_token"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login",` +
 						`"groupFilterRegex":"^grafana-.*$","allowPkceWithoutClientSecret":false,"accessTokenLifetime":"5m","refreshTokenOptions":{"lifetime":"720h"},` +
 						`"customClaims":[{"name":"department","scope":"profile","required":false,"source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],` +
 						`"hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true,"returnAccessTokenFromAuthorizationEndpoint":false}}`)},
 					Cloudflare: examplesCloudflare(),
 				}), f, opts)
 			},
-			want: `cloudflare.AccessApplication AccessApplication/default/grafana 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"grafana","domain":"","type":"saas","saasApp":{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],"grantTypes":["authorization_code"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login","groupFilterRegex":"^grafana-.*$","customClaims":[{"name":"department","scope":"profile","source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],"accessTokenLifetime":"5m","refreshTokenLifetime":"720h","hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true}},"credentials":{"namespace":"default","name":"cloudflare-api-credentials","key":"CLOUDFLARE_API_TOKEN"}}
+			want: `cloudflare.AccessApplication AccessApplication/default/grafana 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"grafana","domain":"","type":"saas","saasApp":{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],"grantTypes":["authorization_code","refresh_tokens"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login","groupFilterRegex":"^grafana-.*$","customClaims":[{"name":"department","scope":"profile","source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],"accessTokenLifetime":"5m","refreshTokenLifetime":"720h","hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true}},"credentials":{"namespace":"default","name":"cloudflare-api-credentials","key":"CLOUDFLARE_API_TOKEN"}}
 `,
 		},
 		{
