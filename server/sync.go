@@ -11,6 +11,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
+	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
 	"github.com/conflux-sync/conflux-sync/sync/tunnel"
 	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
@@ -26,6 +27,7 @@ func sinkKinds() []kind.Kind {
 		accessgroup.New(),
 		route.New(),
 		vnet.New(),
+		servicetoken.New(),
 		conflux.New(),
 	}
 }
@@ -54,6 +56,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			accessgroup.NewFlusher(accessgroup.FlusherConfig{Clients: clients, Logger: n.log}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
+			servicetoken.NewFlusher(servicetoken.FlusherConfig{Clients: clients, Secrets: tokenSecrets(cf.Secrets), Logger: n.log}),
 		)
 		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {
@@ -93,4 +96,12 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	}
 	n.cluster.RegisterLeaderTask("sync", eng.Run)
 	return eng, nil
+}
+
+// tokenSecrets is what writes service tokens' Secrets: the Kubernetes
+// Secrets reader when it can write too (ingest/kube.Secrets); nil without
+// Kubernetes, and the kind then refuses specs naming a Secret.
+func tokenSecrets(r cfapi.SecretReader) servicetoken.SecretWriter {
+	w, _ := r.(servicetoken.SecretWriter)
+	return w
 }

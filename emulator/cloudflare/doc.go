@@ -12,6 +12,7 @@
 //	GET    /accounts/{a}/cfd_tunnel/{id}/configurations, PUT
 //	GET    /accounts/{a}/access/apps[/{id}], POST, PUT (full replace), DELETE
 //	GET    /accounts/{a}/access/groups[/{id}], POST, PUT (full replace), DELETE
+//	GET    /accounts/{a}/access/service_tokens[/{id}], POST, PUT, DELETE, POST .../{id}/refresh, .../{id}/rotate
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
 //	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
 //
@@ -34,6 +35,16 @@
 // loopback, link-local, CGNAT or 1.1.1.1-style targets are refused with
 // 1004/9003 (and report "proxiable":false), in the batch endpoint too.
 //
+// Access service tokens answer client_secret to the create and the
+// rotate only (reads, lists, updates and refreshes never carry it); a
+// rotate voids the old secret at once and bumps client_secret_version. A
+// duration is a Go-style duration ("8760h", the default when absent) or
+// "forever" (no expires_at); anything else, or a missing name, is
+// 400/12130. The list filters by name and pages (default and maximum
+// per_page 1000, chosen here). A PUT sets name and duration without
+// moving the expiry; a refresh restarts the duration from now.
+// SetServiceTokenExpiry moves an expiry from Go, as time passing would.
+//
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go. /__emulator/tokens
@@ -44,7 +55,8 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps and groups, routes and virtual networks (deleted ones included), as
+// Access apps, groups and service tokens (with their secrets, as
+// Cloudflare keeps them), routes and virtual networks (deleted ones included), as
 // {"version":1,...}. Files written before virtual networks were saved load
 // fine: their default_virtual_network_id becomes the default network and
 // other vnet ids named by routes become networks "vnet-<id prefix>".

@@ -33,12 +33,27 @@ type accountState struct {
 	// virtual network as those created before it. Files written before
 	// virtual networks were emulated have only this (and the routes' vnet
 	// ids); restore rebuilds the networks from them.
-	DefaultVnet string           `json:"default_virtual_network_id,omitempty"`
-	Tunnels     []tunnelState    `json:"tunnels"`
-	AccessApps  []accessAppState `json:"access_apps"`
-	Routes      []routeState     `json:"routes"`
-	Vnets       []vnetState      `json:"virtual_networks,omitempty"`
-	Groups      []groupState     `json:"access_groups,omitempty"`
+	DefaultVnet string              `json:"default_virtual_network_id,omitempty"`
+	Tunnels     []tunnelState       `json:"tunnels"`
+	AccessApps  []accessAppState    `json:"access_apps"`
+	Routes      []routeState        `json:"routes"`
+	Vnets       []vnetState         `json:"virtual_networks,omitempty"`
+	Groups      []groupState        `json:"access_groups,omitempty"`
+	Tokens      []serviceTokenState `json:"access_service_tokens,omitempty"`
+}
+
+// serviceTokenState keeps the secret: the emulator stands for Cloudflare,
+// which keeps it to check requests (the state file is 0600).
+type serviceTokenState struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	ClientID string    `json:"client_id"`
+	Secret   string    `json:"client_secret"`
+	Duration string    `json:"duration"`
+	Version  int64     `json:"client_secret_version"`
+	Created  time.Time `json:"created_at"`
+	Updated  time.Time `json:"updated_at"`
+	Expires  time.Time `json:"expires_at,omitzero"`
 }
 
 type groupState struct {
@@ -202,6 +217,10 @@ func (s *Server) restore(st *stateFile) {
 			a.groups = append(a.groups, &accessGroup{id: gs.ID, name: gs.Name, include: gs.Include,
 				exclude: gs.Exclude, require: gs.Require, created: gs.Created, updated: gs.Updated})
 		}
+		for _, ts := range as.Tokens {
+			a.tokens = append(a.tokens, &serviceToken{id: ts.ID, name: ts.Name, clientID: ts.ClientID, secret: ts.Secret,
+				duration: ts.Duration, version: ts.Version, created: ts.Created, updated: ts.Updated, expires: ts.Expires})
+		}
 		for _, rs := range as.Routes {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
 				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
@@ -287,6 +306,10 @@ func (a *account) state() accountState {
 	for _, g := range a.groups {
 		as.Groups = append(as.Groups, groupState{ID: g.id, Name: g.name, Include: g.include,
 			Exclude: g.exclude, Require: g.require, Created: g.created, Updated: g.updated})
+	}
+	for _, t := range a.tokens {
+		as.Tokens = append(as.Tokens, serviceTokenState{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
+			Duration: t.duration, Version: t.version, Created: t.created, Updated: t.updated, Expires: t.expires})
 	}
 	for _, rt := range a.routes {
 		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,

@@ -61,9 +61,10 @@ type Server struct {
 // account holds account-level resources.
 type account struct {
 	id      string
-	tunnels []*tunnel      // creation order
-	apps    []*accessApp   // creation order
-	groups  []*accessGroup // creation order
+	tunnels []*tunnel       // creation order
+	apps    []*accessApp    // creation order
+	groups  []*accessGroup  // creation order
+	tokens  []*serviceToken // creation order
 	routes  []*tunnelRoute
 	vnets   []*virtualNetwork // creation order; the default is made lazily
 }
@@ -220,6 +221,13 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/access/groups/{id}", s.getAccessGroup)
 	s.route("PUT /accounts/{account}/access/groups/{id}", s.updateAccessGroup)
 	s.route("DELETE /accounts/{account}/access/groups/{id}", s.deleteAccessGroup)
+	s.route("GET /accounts/{account}/access/service_tokens", s.listServiceTokens)
+	s.route("POST /accounts/{account}/access/service_tokens", s.createServiceToken)
+	s.route("GET /accounts/{account}/access/service_tokens/{id}", s.getServiceToken)
+	s.route("PUT /accounts/{account}/access/service_tokens/{id}", s.updateServiceToken)
+	s.route("DELETE /accounts/{account}/access/service_tokens/{id}", s.deleteServiceToken)
+	s.route("POST /accounts/{account}/access/service_tokens/{id}/refresh", s.refreshServiceToken)
+	s.route("POST /accounts/{account}/access/service_tokens/{id}/rotate", s.rotateServiceToken)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

@@ -22,6 +22,7 @@ const (
 	KindNetworkRoute        = api.KindNetworkRoute
 	KindVirtualNetwork      = api.KindVirtualNetwork
 	KindAccessGroup         = api.KindAccessGroup
+	KindAccessServiceToken  = api.KindAccessServiceToken
 )
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's
