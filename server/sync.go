@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -97,6 +98,8 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	n.cluster.RegisterLeaderTask("sync", eng.Run)
 	return eng, nil
 }
+
+var _ servicetoken.SecretWriter = (*kube.Secrets)(nil)
 
 // tokenSecrets is what writes service tokens' Secrets: the Kubernetes
 // Secrets reader when it can write too (ingest/kube.Secrets); nil without
