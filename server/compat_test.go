@@ -397,7 +397,8 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 // the operators' ids and state, which their users' tools read.
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
-	"gatewayCount", "routeCount"}
+	"gatewayCount", "routeCount",
+	"tokenId", "secretName"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's

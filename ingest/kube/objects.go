@@ -194,6 +194,11 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &r); err == nil {
 			res = translate.NetworkRoute(&r, l, o)
 		}
+	case "AccessServiceToken":
+		var tok v1alpha2.AccessServiceToken
+		if unknown, err = decode(u, &tok); err == nil {
+			res = translate.AccessServiceToken(&tok, l, o)
+		}
 	case "CloudflareCredentials":
 		var c v1alpha2.CloudflareCredentials
 		if unknown, err = decode(u, &c); err == nil {

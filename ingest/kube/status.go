@@ -481,6 +481,12 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 		}
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
+	case "AccessServiceToken":
+		set("tokenId", v.ids["tokenId"])
+		set("clientId", v.ids["clientId"])
+		if at := v.ids["expiresAt"]; at != "never" {
+			set("expiresAt", at)
+		}
 	case "CloudflareCredentials":
 		if len(res.Problems) == 0 {
 			out["lastValidatedTime"] = metav1.Now()

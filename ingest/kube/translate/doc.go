@@ -19,8 +19,9 @@
 //	DNSRecord              cloudflare.DNSRecord          <zone> its record(s)
 //	AccessApplication      cloudflare.AccessApplication  AccessApplication/<ns>/<name>
 //	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<name> (NetworkRoute/<ns>/<name> if namespaced)
+//	AccessServiceToken     cloudflare.AccessServiceToken AccessServiceToken/<ns>/<name>
 //	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
-//	VirtualNetwork, PrivateService, Access{Group,Policy,ServiceToken,IdentityProvider},
+//	VirtualNetwork, PrivateService, Access{Group,Policy,IdentityProvider},
 //	GatewayRule, GatewayList, AccessTunnel: read, not synced (one Unsupported problem)
 //
 // # Tunnels and the two API groups
@@ -361,4 +362,14 @@
 // CloudflareCredentials; the account spec.cloudflare.accountId, else the
 // tunnel's, else the credentials'. cloudflare-operator's comment marker
 // "[managed:NetworkRoute/<name>]" is the takeover evidence.
+//
+// # AccessServiceToken
+//
+// The token's name is spec.name, else the object's; its secret goes to
+// the Secret spec.secretRef.name in the object's namespace, under
+// clientIdKey and clientSecretKey (cloudflare-operator's defaults
+// CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET), which the kind fills
+// in. status.tokenId is the takeover evidence; the Secret cloudflare-
+// operator wrote then already holds the token's credentials, and the kind
+// rotates nothing.
 package translate

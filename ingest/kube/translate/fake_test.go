@@ -18,6 +18,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
+	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
 	tunnelkind "github.com/conflux-sync/conflux-sync/sync/tunnel"
 )
 
@@ -211,6 +212,7 @@ var kinds = map[string]kind.Kind{
 	api.KindDNSRecord:           dns.New(),
 	api.KindAccessApplication:   access.New(),
 	api.KindNetworkRoute:        route.New(),
+	api.KindAccessServiceToken:  servicetoken.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

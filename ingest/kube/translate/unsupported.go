@@ -9,7 +9,6 @@ var unsupportedKinds = map[string]string{
 	"PrivateService":         "private services",
 	"AccessGroup":            "Access groups",
 	"AccessPolicy":           "Access policies",
-	"AccessServiceToken":     "Access service tokens",
 	"AccessIdentityProvider": "Access identity providers",
 	"GatewayRule":            "Zero Trust Gateway rules",
 	"GatewayList":            "Zero Trust Gateway lists",

@@ -4,10 +4,9 @@ import "testing"
 
 func TestUnsupported(t *testing.T) {
 	for kind, want := range map[string]string{
-		"VirtualNetwork":     "conflux-sync does not sync virtual networks yet (they are on its roadmap: cloudflare.VirtualNetwork targets); the objects cloudflare-operator made for them are left as they are in Cloudflare; the objects that refer to this one use the id in its status, which cloudflare-operator recorded",
-		"AccessServiceToken": "conflux-sync does not sync Access service tokens yet (they are on its roadmap: cloudflare.AccessServiceToken targets); the objects cloudflare-operator made for them are left as they are in Cloudflare",
-		"AccessPolicy":       "conflux-sync does not sync Access policies yet (they are on its roadmap: cloudflare.AccessPolicy targets); the objects cloudflare-operator made for them are left as they are in Cloudflare; the objects that refer to this one use the id in its status, which cloudflare-operator recorded",
-		"AccessTunnel":       "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself",
+		"VirtualNetwork": "conflux-sync does not sync virtual networks yet (they are on its roadmap: cloudflare.VirtualNetwork targets); the objects cloudflare-operator made for them are left as they are in Cloudflare; the objects that refer to this one use the id in its status, which cloudflare-operator recorded",
+		"AccessPolicy":   "conflux-sync does not sync Access policies yet (they are on its roadmap: cloudflare.AccessPolicy targets); the objects cloudflare-operator made for them are left as they are in Cloudflare; the objects that refer to this one use the id in its status, which cloudflare-operator recorded",
+		"AccessTunnel":   "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself",
 		SourceKind(GroupCfargotunnel, "AccessTunnel"): "an AccessTunnel runs the cloudflared access client in the cluster...",
 		"GatewayList":            "conflux-sync does not sync Zero Trust Gateway lists yet...",
 		"GatewayRule":            "conflux-sync does not sync Zero Trust Gateway rules yet...",
