@@ -43,7 +43,7 @@ func TestAccessServiceTokenHappy(t *testing.T) {
 		},
 		{
 			name: "cloudflare-operator's token is taken over; own keys; forever", source: "AccessServiceToken", ns: "default", obj: "ci",
-			run:  func(f *fake) Result { return AccessServiceToken(taken, f, opts) },
+			run: func(f *fake) Result { return AccessServiceToken(taken, f, opts) },
 			want: `cloudflare.AccessServiceToken AccessServiceToken/default/ci 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"CI pipeline","duration":"forever","secret":{"namespace":"default","name":"ci-access","clientIdKey":"id","clientSecretKey":"secret"},"takeOver":"0b7c1f0e-1111-4222-8333-444455556666","credentials":{"namespace":"default","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
 `,
 			status: `{"secretName":"default/ci-access"}`,
