@@ -401,3 +401,50 @@ type ServiceTokenSecret struct {
 	ClientIDKey     string `json:"clientIdKey,omitempty"`
 	ClientSecretKey string `json:"clientSecretKey,omitempty"`
 }
+
+// KindAccessIdentityProvider is the Access identity provider kind.
+const KindAccessIdentityProvider = "cloudflare.AccessIdentityProvider"
+
+// AccessIdentityProviderSpec is a cloudflare.AccessIdentityProvider
+// fragment (and the target's desired state); see docs/api.md.
+//
+// Config is the API's own config object (its snake_case field names, e.g.
+// client_id, auth_url, claims) without the secret fields: those
+// (client_secret, api_token) come from Kubernetes Secret keys named in
+// Secrets and are read when the leader flushes, never stored in the log.
+type AccessIdentityProviderSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Type is the API's type: onetimepin, azureAD, saml, centrify,
+	// facebook, github, google-apps, google, linkedin, oidc, okta,
+	// onelogin, pingone, yandex.
+	Type   string                     `json:"type"`
+	Config map[string]json.RawMessage `json:"config,omitempty"`
+	// Secrets maps a secret config field (client_secret, api_token) to
+	// the Secret key holding its value.
+	Secrets    map[string]SecretRef        `json:"secrets,omitempty"`
+	ScimConfig *AccessIdentityProviderScim `json:"scimConfig,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing provider
+	// with this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this provider (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a provider that the controller conflux-sync
+	// replaces created: if it exists, it is owned as created.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// AccessIdentityProviderScim is an identity provider's SCIM provisioning
+// settings (the API's scim_config, without the secret the API makes).
+type AccessIdentityProviderScim struct {
+	Enabled                bool   `json:"enabled,omitempty"`
+	UserDeprovision        bool   `json:"userDeprovision,omitempty"`
+	SeatDeprovision        bool   `json:"seatDeprovision,omitempty"`
+	GroupMemberDeprovision bool   `json:"groupMemberDeprovision,omitempty"`
+	IdentityUpdateBehavior string `json:"identityUpdateBehavior,omitempty"`
+}

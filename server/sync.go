@@ -10,6 +10,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/conflux"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/identityprovider"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
@@ -29,6 +30,7 @@ func sinkKinds() []kind.Kind {
 		route.New(),
 		vnet.New(),
 		servicetoken.New(),
+		identityprovider.New(),
 		conflux.New(),
 	}
 }
@@ -58,6 +60,7 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
 			servicetoken.NewFlusher(servicetoken.FlusherConfig{Clients: clients, Secrets: tokenSecrets(cf.Secrets), Logger: n.log}),
+			identityprovider.NewFlusher(identityprovider.FlusherConfig{Clients: clients, Logger: n.log}),
 		)
 		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {

@@ -40,6 +40,18 @@ type accountState struct {
 	Vnets       []vnetState         `json:"virtual_networks,omitempty"`
 	Groups      []groupState        `json:"access_groups,omitempty"`
 	Tokens      []serviceTokenState `json:"access_service_tokens,omitempty"`
+	IDPs        []idpState          `json:"access_identity_providers,omitempty"`
+}
+
+// idpState keeps the config secrets, as Cloudflare does.
+type idpState struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Type    string         `json:"type"`
+	Config  map[string]any `json:"config,omitempty"`
+	Scim    map[string]any `json:"scim_config,omitempty"`
+	Created time.Time      `json:"created_at"`
+	Updated time.Time      `json:"updated_at"`
 }
 
 // serviceTokenState keeps the secret: the emulator stands for Cloudflare,
@@ -221,6 +233,10 @@ func (s *Server) restore(st *stateFile) {
 			a.tokens = append(a.tokens, &serviceToken{id: ts.ID, name: ts.Name, clientID: ts.ClientID, secret: ts.Secret,
 				duration: ts.Duration, version: ts.Version, created: ts.Created, updated: ts.Updated, expires: ts.Expires})
 		}
+		for _, ps := range as.IDPs {
+			a.idps = append(a.idps, &identityProvider{id: ps.ID, name: ps.Name, kind: ps.Type, config: ps.Config,
+				scim: ps.Scim, created: ps.Created, updated: ps.Updated})
+		}
 		for _, rs := range as.Routes {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
 				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
@@ -310,6 +326,10 @@ func (a *account) state() accountState {
 	for _, t := range a.tokens {
 		as.Tokens = append(as.Tokens, serviceTokenState{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
 			Duration: t.duration, Version: t.version, Created: t.created, Updated: t.updated, Expires: t.expires})
+	}
+	for _, p := range a.idps {
+		as.IDPs = append(as.IDPs, idpState{ID: p.id, Name: p.name, Type: p.kind, Config: p.config,
+			Scim: p.scim, Created: p.created, Updated: p.updated})
 	}
 	for _, rt := range a.routes {
 		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,

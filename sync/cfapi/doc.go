@@ -25,6 +25,9 @@ const (
 	KindAccessServiceToken  = api.KindAccessServiceToken
 )
 
+// KindAccessIdentityProvider is the Access identity provider kind.
+const KindAccessIdentityProvider = api.KindAccessIdentityProvider
+
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's
 // status (see also IDCredentials).
 const (
