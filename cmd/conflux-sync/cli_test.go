@@ -570,6 +570,13 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 		}
 		return get("/accounts/"+account+"/access/groups", &groups) && len(groups) == 1 && groups[0].Name == "staff"
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo identity provider", func() bool {
+		var idps []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		}
+		return get("/accounts/"+account+"/access/identity_providers", &idps) && len(idps) == 1 && idps[0].Type == "onetimepin"
+	})
 }
 
 // checkDemoServiceToken follows dev's hint for the demo service token: the

@@ -90,6 +90,8 @@ func demoFragments(dataDir string) []api.Fragment {
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
 		{Target: api.TargetRef{Kind: cfapi.KindAccessServiceToken, Name: "ci"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"ci","duration":"720h","refreshBefore":"168h","file":%q}`, devAccount, demoTokenFile(dataDir)))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessIdentityProvider, Name: "pin"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"One-time PIN","type":"onetimepin"}`, devAccount))},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"config":{"format":"json","schema":{"type":"object","required":["pool"]},"description":"shop database settings"},` +
 				`"releases":[{"name":"v1","content":"{\"pool\":10}","stable":true},{"name":"v2","content":"{\"pool\":20}"}],` +
