@@ -85,7 +85,7 @@ var crdKinds = []crdKind{
 	{group: translate.GroupCloudflareOperator, kind: "AccessGroup", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCloudflareOperator, kind: "AccessPolicy", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCloudflareOperator, kind: "AccessServiceToken", role: roleSource, states: titleStates, finalizers: []string{"accessservicetoken.networking.cloudflare-operator.io/finalizer"}},
-	{group: translate.GroupCloudflareOperator, kind: "AccessIdentityProvider", role: roleUnsupported, states: titleStates},
+	{group: translate.GroupCloudflareOperator, kind: "AccessIdentityProvider", role: roleSource, states: titleStates, finalizers: []string{"accessidentityprovider.networking.cloudflare-operator.io/finalizer"}},
 	{group: translate.GroupCloudflareOperator, kind: "GatewayRule", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCloudflareOperator, kind: "GatewayList", role: roleUnsupported, states: titleStates},
 	{group: translate.GroupCfargotunnel, kind: "Tunnel", role: roleSource, finalizers: []string{finalizerCfargotunnel}},

@@ -481,6 +481,8 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 		}
 	case "NetworkRoute":
 		set("routeId", v.ids["routeId"])
+	case "AccessIdentityProvider":
+		set("providerId", v.ids["providerId"])
 	case "AccessServiceToken":
 		set("tokenId", v.ids["tokenId"])
 		set("clientId", v.ids["clientId"])

@@ -20,8 +20,9 @@
 //	AccessApplication      cloudflare.AccessApplication  AccessApplication/<ns>/<name>
 //	NetworkRoute           cloudflare.NetworkRoute       NetworkRoute/<name> (NetworkRoute/<ns>/<name> if namespaced)
 //	AccessServiceToken     cloudflare.AccessServiceToken AccessServiceToken/<ns>/<name>
+//	AccessIdentityProvider cloudflare.AccessIdentityProvider AccessIdentityProvider/<name>
 //	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
-//	VirtualNetwork, PrivateService, Access{Group,Policy,IdentityProvider},
+//	VirtualNetwork, PrivateService, Access{Group,Policy},
 //	GatewayRule, GatewayList, AccessTunnel: read, not synced (one Unsupported problem)
 //
 // # Tunnels and the two API groups
@@ -372,4 +373,13 @@
 // in. status.tokenId is the takeover evidence; the Secret cloudflare-
 // operator wrote then already holds the token's credentials, and the kind
 // rotates nothing.
+//
+// # AccessIdentityProvider
+//
+// Cluster-scoped. spec.config goes over in the API's field names; the
+// client secret comes from configSecretRef (in Options.Namespace unless
+// it names a namespace), because a secret written into the object
+// (config.clientSecret, scimConfig.secret) would be stored in the log and
+// is refused. config.apiToken and config.headerAttributes are not synced.
+// status.providerId is the takeover evidence.
 package translate

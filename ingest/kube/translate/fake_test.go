@@ -16,6 +16,7 @@ import (
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/dns"
+	"github.com/conflux-sync/conflux-sync/sync/identityprovider"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
 	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
@@ -207,12 +208,13 @@ func newFake() *fake {
 
 // kinds are the real target kinds, by name.
 var kinds = map[string]kind.Kind{
-	api.KindTunnel:              tunnelkind.NewTunnel(),
-	api.KindTunnelConfiguration: tunnelkind.New(),
-	api.KindDNSRecord:           dns.New(),
-	api.KindAccessApplication:   access.New(),
-	api.KindNetworkRoute:        route.New(),
-	api.KindAccessServiceToken:  servicetoken.New(),
+	api.KindTunnel:                 tunnelkind.NewTunnel(),
+	api.KindTunnelConfiguration:    tunnelkind.New(),
+	api.KindDNSRecord:              dns.New(),
+	api.KindAccessApplication:      access.New(),
+	api.KindNetworkRoute:           route.New(),
+	api.KindAccessServiceToken:     servicetoken.New(),
+	api.KindAccessIdentityProvider: identityprovider.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

@@ -9,15 +9,14 @@ var unsupportedKinds = map[string]string{
 	"PrivateService":         "private services",
 	"AccessGroup":            "Access groups",
 	"AccessPolicy":           "Access policies",
-	"AccessIdentityProvider": "Access identity providers",
 	"GatewayRule":            "Zero Trust Gateway rules",
 	"GatewayList":            "Zero Trust Gateway lists",
 }
 
 // referredKinds are the unsupported kinds whose status ids other objects
 // use (a NetworkRoute's virtualNetworkRef, an AccessApplication's
-// reusablePolicyRefs and identityProviderRefs).
-var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessPolicy": true, "AccessIdentityProvider": true}
+// reusablePolicyRefs).
+var referredKinds = map[string]bool{"VirtualNetwork": true, "AccessPolicy": true}
 
 // Unsupported is the Result of an object of a kind conflux-sync reads but
 // does not sync (kind is a source kind: "AccessTunnel" or
