@@ -5,12 +5,12 @@ import "fmt"
 // unsupportedKinds are the kinds of GroupCloudflareOperator conflux-sync
 // reads but does not sync yet, with what their objects are, in the plural.
 var unsupportedKinds = map[string]string{
-	"VirtualNetwork":         "virtual networks",
-	"PrivateService":         "private services",
-	"AccessGroup":            "Access groups",
-	"AccessPolicy":           "Access policies",
-	"GatewayRule":            "Zero Trust Gateway rules",
-	"GatewayList":            "Zero Trust Gateway lists",
+	"VirtualNetwork": "virtual networks",
+	"PrivateService": "private services",
+	"AccessGroup":    "Access groups",
+	"AccessPolicy":   "Access policies",
+	"GatewayRule":    "Zero Trust Gateway rules",
+	"GatewayList":    "Zero Trust Gateway lists",
 }
 
 // referredKinds are the unsupported kinds whose status ids other objects
