@@ -183,3 +183,24 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("plan %q", plan)
 	}
 }
+
+// The provider cloudflare-operator made (its status.providerId) is owned
+// as created: rewritten with the spec's secret, deleted with the target.
+func TestFlushTakeOver(t *testing.T) {
+	fl := newFlow(t)
+	fl.Secrets.Set(oauthSecret, "ours")
+	prev, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "GitHub", Type: "github",
+		Config: cf.AccessIdentityProviderConfiguration{ClientID: "abc", ClientSecret: "theirs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fl.MustFlush(t, strings.Replace(githubSpec, `"name"`, `"takeOver":"`+prev.ID+`","name"`, 1))
+	ps := providersOf(fl)
+	if len(ps) != 1 || ps[0].ID != prev.ID || out.DownstreamIDs[IDCreated] != "true" || ps[0].Config["client_secret"] != "ours" {
+		t.Fatalf("ids %v, providers %+v", out.DownstreamIDs, ps)
+	}
+	fl.MustFlush(t)
+	if ps := providersOf(fl); len(ps) != 0 {
+		t.Fatalf("a taken-over provider is deleted: %+v", ps)
+	}
+}
