@@ -18,6 +18,7 @@ const (
 	KindNetworkRoute        = "cloudflare.NetworkRoute"
 	KindVirtualNetwork      = "cloudflare.VirtualNetwork"
 	KindAccessGroup         = "cloudflare.AccessGroup"
+	KindAccessServiceToken  = "cloudflare.AccessServiceToken"
 	KindGatewayList         = "cloudflare.GatewayList"
 	KindGatewayRule         = "cloudflare.GatewayRule"
 )
@@ -652,4 +653,96 @@ type AccessConnectionRules struct {
 type AccessSSHRules struct {
 	Usernames       []string `json:"usernames"`
 	AllowEmailAlias bool     `json:"allowEmailAlias,omitempty"`
+}
+
+// AccessServiceTokenSpec is a cloudflare.AccessServiceToken fragment (and
+// the target's desired state); see docs/api.md.
+//
+// A service token's client secret is answered only when the token is
+// created or rotated: the spec says where the flush delivers it (a
+// Kubernetes Secret, a file on the leader's node, or both); it never
+// enters the log. A delivery that was lost (a crash between the create and
+// the write, a new leader without the file, a Secret deleted by hand) is
+// repaired by rotating the token and delivering the new secret.
+type AccessServiceTokenSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Duration is how long the token is valid from its creation or last
+	// refresh: hours ("8760h", the API's default when empty) or "forever".
+	Duration string `json:"duration,omitempty"`
+	// RefreshBefore, when set (e.g. "720h"), refreshes the token (extends
+	// its expiry by Duration, same secret) once it expires within that
+	// long. Empty never refreshes.
+	RefreshBefore string `json:"refreshBefore,omitempty"`
+	// Secret is the Kubernetes Secret the client id and secret are written
+	// to.
+	Secret *ServiceTokenSecret `json:"secret,omitempty"`
+	// File is an absolute path on the leader's node the credentials are
+	// written to (mode 0600, JSON {"client_id","client_secret"}).
+	File string `json:"file,omitempty"`
+	// TakeOver is the id of a token that the controller conflux-sync
+	// replaces created: if it exists, it is owned as if conflux-sync had
+	// created it.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// ServiceTokenSecret is the Kubernetes Secret a service token's
+// credentials are delivered to; empty keys are CF_ACCESS_CLIENT_ID and
+// CF_ACCESS_CLIENT_SECRET (what cloudflare-operator's users read).
+type ServiceTokenSecret struct {
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
+	ClientIDKey     string `json:"clientIdKey,omitempty"`
+	ClientSecretKey string `json:"clientSecretKey,omitempty"`
+}
+
+// KindAccessIdentityProvider is the Access identity provider kind.
+const KindAccessIdentityProvider = "cloudflare.AccessIdentityProvider"
+
+// AccessIdentityProviderSpec is a cloudflare.AccessIdentityProvider
+// fragment (and the target's desired state); see docs/api.md.
+//
+// Config is the API's own config object (its snake_case field names, e.g.
+// client_id, auth_url, claims) without the secret fields: those
+// (client_secret, api_token) come from Kubernetes Secret keys named in
+// Secrets and are read when the leader flushes, never stored in the log.
+type AccessIdentityProviderSpec struct {
+	AccountID string `json:"accountId,omitempty"`
+	Name      string `json:"name"`
+	// Type is the API's type: onetimepin, azureAD, saml, centrify,
+	// facebook, github, google-apps, google, linkedin, oidc, okta,
+	// onelogin, pingone, yandex.
+	Type   string                     `json:"type"`
+	Config map[string]json.RawMessage `json:"config,omitempty"`
+	// Secrets maps a secret config field (client_secret, api_token) to
+	// the Secret key holding its value.
+	Secrets    map[string]SecretRef        `json:"secrets,omitempty"`
+	ScimConfig *AccessIdentityProviderScim `json:"scimConfig,omitempty"`
+	// Adopt takes over, as adopted (never deleted), an existing provider
+	// with this name that conflux-sync did not create.
+	Adopt bool `json:"adopt,omitempty"`
+	// ID adopts exactly this provider (it must exist). Not together with
+	// TakeOver.
+	ID string `json:"id,omitempty"`
+	// TakeOver is the id of a provider that the controller conflux-sync
+	// replaces created: if it exists, it is owned as created.
+	TakeOver string `json:"takeOver,omitempty"`
+	// Credentials names the Kubernetes Secret key holding the API token to
+	// use instead of the server's static credentials; AccountID is then
+	// required.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+}
+
+// AccessIdentityProviderScim is an identity provider's SCIM provisioning
+// settings (the API's scim_config, without the secret the API makes).
+type AccessIdentityProviderScim struct {
+	Enabled                bool   `json:"enabled,omitempty"`
+	UserDeprovision        bool   `json:"userDeprovision,omitempty"`
+	SeatDeprovision        bool   `json:"seatDeprovision,omitempty"`
+	GroupMemberDeprovision bool   `json:"groupMemberDeprovision,omitempty"`
+	IdentityUpdateBehavior string `json:"identityUpdateBehavior,omitempty"`
 }

@@ -421,7 +421,8 @@ func (c *compat) storageVersions() map[schema.GroupKind]string {
 var statusFields = []string{"state", "tunnelId", "tunnelName", "accountId", "zoneId", "hostnames", "recordId", "fqdn",
 	"resolvedContent", "applicationId", "network", "virtualNetworkId", "routeId", "validated", "ingressCount",
 	"gatewayCount", "routeCount", "listId", "ruleId", "itemCount", "policyId", "resolvedPolicyIds",
-	"isDefault", "groupId"}
+	"isDefault", "groupId",
+	"tokenId", "secretName", "providerId"}
 
 // verdictLine is one object's line: its Ready verdict (condition, or the
 // annotations where the schema has no conditions, or the Gateway API's

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/sync/access"
 	"github.com/conflux-sync/conflux-sync/sync/accessgroup"
 	"github.com/conflux-sync/conflux-sync/sync/accesspolicy"
@@ -12,8 +13,10 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/engine"
 	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
 	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
+	"github.com/conflux-sync/conflux-sync/sync/identityprovider"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
+	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
 	"github.com/conflux-sync/conflux-sync/sync/tunnel"
 	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
@@ -32,6 +35,8 @@ func sinkKinds() []kind.Kind {
 		accesspolicy.New(),
 		route.New(),
 		vnet.New(),
+		servicetoken.New(),
+		identityprovider.New(),
 		conflux.New(),
 	}
 }
@@ -63,6 +68,8 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 			accesspolicy.NewFlusher(accesspolicy.FlusherConfig{Clients: clients, Logger: n.log, Store: n.store}),
 			route.NewFlusher(route.FlusherConfig{Clients: clients, Store: n.store, Logger: n.log}),
 			vnet.NewFlusher(vnet.FlusherConfig{Clients: clients, Logger: n.log}),
+			servicetoken.NewFlusher(servicetoken.FlusherConfig{Clients: clients, Secrets: tokenSecrets(cf.Secrets), Logger: n.log}),
+			identityprovider.NewFlusher(identityprovider.FlusherConfig{Clients: clients, Logger: n.log}),
 		)
 		n.log.Info("Cloudflare sink enabled", "accounts", cf.Credentials.Accounts(), "tokensFromSecrets", cf.Secrets != nil)
 	} else {
@@ -102,4 +109,14 @@ func (n *Node) startSync(cfg Config, cache *kind.Cache, secrets conflux.Secrets,
 	}
 	n.cluster.RegisterLeaderTask("sync", eng.Run)
 	return eng, nil
+}
+
+var _ servicetoken.SecretWriter = (*kube.Secrets)(nil)
+
+// tokenSecrets is what writes service tokens' Secrets: the Kubernetes
+// Secrets reader when it can write too (ingest/kube.Secrets); nil without
+// Kubernetes, and the kind then refuses specs naming a Secret.
+func tokenSecrets(r cfapi.SecretReader) servicetoken.SecretWriter {
+	w, _ := r.(servicetoken.SecretWriter)
+	return w
 }

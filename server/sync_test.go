@@ -650,6 +650,10 @@ func TestCloudflareKindsRejectBadFragments(t *testing.T) {
 		{cfapi.KindAccessApplication, "default/app", `{"name":"app","domain":"app.example.com","sessionDuration":"forever"}`, "spec.sessionDuration"},
 		{cfapi.KindNetworkRoute, "office", `{"network":"10.1.2.3/8","tunnel":"ClusterTunnel/x"}`, "spec.network"},
 		{cfapi.KindNetworkRoute, "office", `{"network":"10.0.0.0/8"}`, "spec.tunnel"},
+		{cfapi.KindAccessServiceToken, "ci", `{"name":"ci"}`, "spec.secret"},
+		{cfapi.KindAccessServiceToken, "ci", `{"name":"ci","file":"/t.json","duration":"365d"}`, "spec.duration"},
+		{cfapi.KindAccessIdentityProvider, "github", `{"name":"GitHub","type":"github","config":{"client_id":"a","client_secret":"s3cr3t"}}`, "spec.config.client_secret"},
+		{cfapi.KindAccessIdentityProvider, "github", `{"name":"GitHub","type":"ldap"}`, "spec.type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+tt.field, func(t *testing.T) {

@@ -333,6 +333,7 @@ func TestE2EDev(t *testing.T) {
 		t.Fatalf("dev output lacks the Cloudflare emulator line:\n%s", out)
 	}
 	checkDemoReachedCloudflare(t, cf[1], cf[2], cf[3])
+	checkDemoServiceToken(t, dev.stdout.String, cf[1], cf[2], cf[3], devAddr, devToken)
 	// The reference Conflux server answers with the same token.
 	cx := regexp.MustCompile(`Conflux:\s+(http://\S+/v1)\s+\(reference server; token (\S+)\)`).FindStringSubmatch(out)
 	if cx == nil {
@@ -638,6 +639,59 @@ func checkDemoReachedCloudflare(t *testing.T, base, token, account string) {
 			return a.Domain == "wiki.example.com" && len(a.Policies) == 1 && a.Policies[0].ID == policies[0].ID
 		})
 	})
+	testutil.WaitFor(t, 30*time.Second, "the demo identity provider", func() bool {
+		var idps []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		}
+		return get("/accounts/"+account+"/access/identity_providers", &idps) && len(idps) == 1 && idps[0].Type == "onetimepin"
+	})
+}
+
+// checkDemoServiceToken follows dev's hint for the demo service token: the
+// file it names holds the client id of the emulator's token "ci" and a
+// secret, and `targets get` shows the token's ids but not the secret.
+func checkDemoServiceToken(t *testing.T, out func() string, base, token, account, addr, adminToken string) {
+	t.Helper()
+	var m []string
+	testutil.WaitFor(t, 10*time.Second, "dev's hint naming the service token file", func() bool {
+		m = regexp.MustCompile(`\n  cat (\S+/tokens/ci\.json)\n`).FindStringSubmatch(out())
+		return m != nil
+	})
+	var file struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	var clientID string
+	testutil.WaitFor(t, 30*time.Second, "the demo service token's file", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, base+"/accounts/"+account+"/access/service_tokens", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var env struct {
+			Result []struct {
+				Name     string `json:"name"`
+				ClientID string `json:"client_id"`
+			} `json:"result"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&env) != nil || len(env.Result) != 1 || env.Result[0].Name != "ci" {
+			return false
+		}
+		clientID = env.Result[0].ClientID
+		b, err := os.ReadFile(m[1])
+		return err == nil && json.Unmarshal(b, &file) == nil && file.ClientID == clientID && file.ClientSecret != ""
+	})
+	var r cliResult
+	testutil.WaitFor(t, 30*time.Second, "the demo service token's status", func() bool {
+		r = cli(t, "targets", "get", "cloudflare.AccessServiceToken", "ci", "--addr", addr, "--token", adminToken)
+		return r.code == 0 && strings.Contains(r.stdout, clientID) && strings.Contains(r.stdout, "expiresAt")
+	})
+	if strings.Contains(r.stdout, file.ClientSecret) {
+		t.Fatalf("targets get shows the secret:\n%s", r.stdout)
+	}
 }
 
 // checkDevGitDemo follows dev's Git hints: the demo source is Ready with

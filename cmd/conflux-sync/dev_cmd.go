@@ -202,7 +202,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 		return err
 	}
 	if opts.demo {
-		if err := registerDemo(ctx, client); err != nil {
+		if err := registerDemo(ctx, client, opts.dataDir); err != nil {
 			return fmt.Errorf("register the demo sources: %w", err)
 		}
 		if err := registerGitDemo(ctx, client, repoDir); err != nil {
@@ -212,7 +212,7 @@ func runDev(ctx context.Context, out io.Writer, logger *slog.Logger, opts devOpt
 	printDevHelp(out, devHelp{
 		addrs: []string{nodes[0].URL(), nodes[1].URL(), nodes[2].URL()},
 		token: token, exe: selfCommand(), emulator: cf.URL, conflux: cx.URL, cfToken: cfToken, demo: opts.demo, kube: kubeCfg.REST != nil,
-		repo: repoDir, secrets: secretsDir, dryRun: opts.dryRun,
+		repo: repoDir, secrets: secretsDir, dryRun: opts.dryRun, tokenFile: demoTokenFile(opts.dataDir),
 	})
 
 	errs := make(chan error, n+1)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -65,8 +66,9 @@ var demoConfig = api.TargetRef{Kind: api.KindConfluxConfig, Name: "acme/shop/pro
 var demoTunnel = api.TargetRef{Kind: cfapi.KindTunnel, Name: "ClusterTunnel/demo"}
 
 // demoFragments are what a Tunnel, an Ingress and an HTTPRoute would
-// contribute to one tunnel.
-func demoFragments() []api.Fragment {
+// contribute to one tunnel, and the other demo kinds; the service token's
+// secret goes to demoTokenFile(dataDir).
+func demoFragments(dataDir string) []api.Fragment {
 	config := api.TargetRef{Kind: cfapi.KindTunnelConfiguration, Name: demoTunnel.Name}
 	tunnelSource := api.SourceRef{Kind: "ClusterTunnel", Name: "demo"}
 	return []api.Fragment{
@@ -101,6 +103,10 @@ func demoFragments() []api.Fragment {
 			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"Allow staff","decision":"allow","include":[{"group":{"name":"staff"}}],"sessionDuration":"8h"}`, devAccount))},
 		{Target: api.TargetRef{Kind: cfapi.KindNetworkRoute, Name: "lab-lan"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"network":"10.99.0.0/16","tunnel":"ClusterTunnel/demo","virtualNetwork":"lab","comment":"lab LAN"}`)},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessServiceToken, Name: "ci"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"ci","duration":"720h","refreshBefore":"168h","file":%q}`, devAccount, demoTokenFile(dataDir)))},
+		{Target: api.TargetRef{Kind: cfapi.KindAccessIdentityProvider, Name: "pin"}, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
+			Spec: json.RawMessage(fmt.Sprintf(`{"accountId":%q,"name":"One-time PIN","type":"onetimepin"}`, devAccount))},
 		{Target: demoConfig, Source: api.SourceRef{Kind: "API", Name: "demo"}, Generation: 1,
 			Spec: json.RawMessage(`{"config":{"format":"json","schema":{"type":"object","required":["pool"]},"description":"shop database settings"},` +
 				`"releases":[{"name":"v1","content":"{\"pool\":10}","stable":true},{"name":"v2","content":"{\"pool\":20}"}],` +
@@ -108,8 +114,12 @@ func demoFragments() []api.Fragment {
 	}
 }
 
-func registerDemo(ctx context.Context, c *api.Client) error {
-	for _, f := range demoFragments() {
+// demoTokenFile is where the demo service token's client id and secret
+// are delivered: under dev's data folder.
+func demoTokenFile(dataDir string) string { return filepath.Join(dataDir, "tokens", "ci.json") }
+
+func registerDemo(ctx context.Context, c *api.Client, dataDir string) error {
+	for _, f := range demoFragments(dataDir) {
 		if _, err := c.PutFragment(ctx, f); err != nil {
 			return err
 		}
@@ -126,6 +136,7 @@ type devHelp struct {
 	kube              bool
 	dryRun            bool
 	repo, secrets     string // the demo Git repository and the --secrets-dir
+	tokenFile         string // where the demo service token's secret goes
 }
 
 func printDevHelp(out io.Writer, h devHelp) {
@@ -163,7 +174,13 @@ See their aggregate, and what the leader wrote to Cloudflare:
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/accounts/%[4]s/cfd_tunnel?name=demo'
   curl -s -H 'Authorization: Bearer %[3]s' '%[2]s/client/v4/zones?name=example.com'   # then .../zones/ID/dns_records
     (the zone also has an SRV and a CAA record, written from their data: ...dns_records?type=SRV)
-
+`, h.exe, h.emulator, h.cfToken, devAccount, h.conflux)
+		fmt.Fprintf(out, `
+An Access service token's secret was delivered to a file, never to the log:
+  %[1]s targets get cloudflare.AccessServiceToken ci   # its id, client id, expiry
+  cat %[2]s
+`, h.exe, h.tokenFile)
+		fmt.Fprintf(out, `
 It also published a Conflux config with a stable release and a canary:
   %[1]s targets get conflux.Config acme/shop/prod/db.json
   curl -s -H 'Authorization: Bearer %[3]s' '%[5]s/v1/resolve?tenant=acme&application=shop&environment=prod&name=db.json'

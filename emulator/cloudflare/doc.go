@@ -13,6 +13,8 @@
 //	GET    /accounts/{a}/access/apps[/{id}], POST, PUT (full replace), DELETE
 //	GET    /accounts/{a}/access/groups[/{id}], POST, PUT (full replace), DELETE
 //	GET    /accounts/{a}/access/policies[/{id}], POST, PUT (full replace), DELETE (reusable policies)
+//	GET    /accounts/{a}/access/service_tokens[/{id}], POST, PUT, DELETE, POST .../{id}/refresh, .../{id}/rotate
+//	GET    /accounts/{a}/access/identity_providers[/{id}], POST, PUT (full replace), DELETE
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
 //	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
 //	GET    /accounts/{a}/gateway/lists[/{id}], POST, PUT, PATCH (append/remove), DELETE, GET .../{id}/items
@@ -88,6 +90,23 @@
 // whole data object; one without keeps it. The type filter and pagination
 // of the list cover them like every record.
 //
+// Access service tokens answer client_secret to the create and the
+// rotate only (reads, lists, updates and refreshes never carry it); a
+// rotate voids the old secret at once and bumps client_secret_version. A
+// duration is a Go-style duration ("8760h", the default when absent) or
+// "forever" (no expires_at); anything else, or a missing name, is
+// 400/12130. The list filters by name and pages (default and maximum
+// per_page 1000, chosen here). A PUT sets name and duration without
+// moving the expiry; a refresh restarts the duration from now.
+// SetServiceTokenExpiry moves an expiry from Go, as time passing would.
+// Access identity providers take a type the API lists and the config
+// fields each type requires (from the API's per-type schemas); an unknown
+// type or config field, a missing required field, a bad
+// scim_config.identity_update_behavior or a second onetimepin provider is
+// 400/12130. client_secret and api_token are answered as "**********"
+// (the mask is chosen here), and a PUT sending the mask back keeps the
+// stored secret; IdentityProviders shows them in clear from Go.
+//
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go. /__emulator/tokens
@@ -98,8 +117,10 @@
 //
 // Persistence (Open): the file holds accounts, zones, DNS records, tunnels
 // (secrets and deleted ones included), tunnel configurations and versions,
-// Access apps, groups and reusable policies, routes and virtual networks
-// (deleted ones included), Gateway lists (with items) and rules, as
+// Access apps, groups, reusable policies, service tokens and identity
+// providers (with their secrets, as Cloudflare keeps them), routes and
+// virtual networks (deleted ones included), Gateway lists (with items) and
+// rules, as
 // {"version":1,...}. Files written before virtual networks were saved load
 // fine: their default_virtual_network_id becomes the default network and
 // other vnet ids named by routes become networks "vnet-<id prefix>".

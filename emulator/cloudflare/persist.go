@@ -33,15 +33,17 @@ type accountState struct {
 	// virtual network as those created before it. Files written before
 	// virtual networks were emulated have only this (and the routes' vnet
 	// ids); restore rebuilds the networks from them.
-	DefaultVnet string             `json:"default_virtual_network_id,omitempty"`
-	Tunnels     []tunnelState      `json:"tunnels"`
-	AccessApps  []accessAppState   `json:"access_apps"`
-	Routes      []routeState       `json:"routes"`
-	Vnets       []vnetState        `json:"virtual_networks,omitempty"`
-	Groups      []groupState       `json:"access_groups,omitempty"`
-	Lists       []gatewayListState `json:"gateway_lists,omitempty"`
-	Rules       []gatewayRuleState `json:"gateway_rules,omitempty"`
-	Policies    []policyState      `json:"access_policies,omitempty"`
+	DefaultVnet string              `json:"default_virtual_network_id,omitempty"`
+	Tunnels     []tunnelState       `json:"tunnels"`
+	AccessApps  []accessAppState    `json:"access_apps"`
+	Routes      []routeState        `json:"routes"`
+	Vnets       []vnetState         `json:"virtual_networks,omitempty"`
+	Groups      []groupState        `json:"access_groups,omitempty"`
+	Lists       []gatewayListState  `json:"gateway_lists,omitempty"`
+	Rules       []gatewayRuleState  `json:"gateway_rules,omitempty"`
+	Policies    []policyState       `json:"access_policies,omitempty"`
+	Tokens      []serviceTokenState `json:"access_service_tokens,omitempty"`
+	IDPs        []idpState          `json:"access_identity_providers,omitempty"`
 }
 
 type gatewayListState struct {
@@ -70,6 +72,31 @@ type gatewayRuleState struct {
 	Schedule      map[string]any `json:"schedule,omitempty"`
 	Created       time.Time      `json:"created_at"`
 	Updated       time.Time      `json:"updated_at"`
+}
+
+// idpState keeps the config secrets, as Cloudflare does.
+type idpState struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Type    string         `json:"type"`
+	Config  map[string]any `json:"config,omitempty"`
+	Scim    map[string]any `json:"scim_config,omitempty"`
+	Created time.Time      `json:"created_at"`
+	Updated time.Time      `json:"updated_at"`
+}
+
+// serviceTokenState keeps the secret: the emulator stands for Cloudflare,
+// which keeps it to check requests (the state file is 0600).
+type serviceTokenState struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	ClientID string    `json:"client_id"`
+	Secret   string    `json:"client_secret"`
+	Duration string    `json:"duration"`
+	Version  int64     `json:"client_secret_version"`
+	Created  time.Time `json:"created_at"`
+	Updated  time.Time `json:"updated_at"`
+	Expires  time.Time `json:"expires_at,omitzero"`
 }
 
 type groupState struct {
@@ -247,6 +274,14 @@ func (s *Server) restore(st *stateFile) {
 				filters: rs.Filters, traffic: rs.Traffic, identity: rs.Identity, devicePosture: rs.DevicePosture,
 				settings: rs.Settings, schedule: rs.Schedule, created: rs.Created, updated: rs.Updated})
 		}
+		for _, ts := range as.Tokens {
+			a.tokens = append(a.tokens, &serviceToken{id: ts.ID, name: ts.Name, clientID: ts.ClientID, secret: ts.Secret,
+				duration: ts.Duration, version: ts.Version, created: ts.Created, updated: ts.Updated, expires: ts.Expires})
+		}
+		for _, ps := range as.IDPs {
+			a.idps = append(a.idps, &identityProvider{id: ps.ID, name: ps.Name, kind: ps.Type, config: ps.Config,
+				scim: ps.Scim, created: ps.Created, updated: ps.Updated})
+		}
 		for _, rs := range as.Routes {
 			a.routes = append(a.routes, &tunnelRoute{id: rs.ID, network: rs.Network, tunnelID: rs.TunnelID,
 				comment: rs.Comment, vnet: rs.Vnet, created: rs.Created, deletedAt: rs.Deleted})
@@ -343,6 +378,14 @@ func (a *account) state() accountState {
 			Precedence: g.precedence, Version: g.version, Enabled: g.enabled, Action: g.action,
 			Filters: g.filters, Traffic: g.traffic, Identity: g.identity, DevicePosture: g.devicePosture,
 			Settings: g.settings, Schedule: g.schedule, Created: g.created, Updated: g.updated})
+	}
+	for _, t := range a.tokens {
+		as.Tokens = append(as.Tokens, serviceTokenState{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
+			Duration: t.duration, Version: t.version, Created: t.created, Updated: t.updated, Expires: t.expires})
+	}
+	for _, p := range a.idps {
+		as.IDPs = append(as.IDPs, idpState{ID: p.id, Name: p.name, Type: p.kind, Config: p.config,
+			Scim: p.scim, Created: p.created, Updated: p.updated})
 	}
 	for _, rt := range a.routes {
 		as.Routes = append(as.Routes, routeState{ID: rt.id, Network: rt.network, TunnelID: rt.tunnelID,

@@ -65,9 +65,11 @@ type Server struct {
 // account holds account-level resources.
 type account struct {
 	id      string
-	tunnels []*tunnel      // creation order
-	apps    []*accessApp   // creation order
-	groups  []*accessGroup // creation order
+	tunnels []*tunnel           // creation order
+	apps    []*accessApp        // creation order
+	groups  []*accessGroup      // creation order
+	tokens  []*serviceToken     // creation order
+	idps    []*identityProvider // creation order
 	routes  []*tunnelRoute
 	vnets   []*virtualNetwork // creation order; the default is made lazily
 	lists   []*gatewayList    // creation order
@@ -246,6 +248,18 @@ func (s *Server) routes() {
 	s.route("GET /accounts/{account}/access/policies/{id}", s.getAccessPolicy)
 	s.route("PUT /accounts/{account}/access/policies/{id}", s.updateAccessPolicy)
 	s.route("DELETE /accounts/{account}/access/policies/{id}", s.deleteAccessPolicy)
+	s.route("GET /accounts/{account}/access/service_tokens", s.listServiceTokens)
+	s.route("POST /accounts/{account}/access/service_tokens", s.createServiceToken)
+	s.route("GET /accounts/{account}/access/service_tokens/{id}", s.getServiceToken)
+	s.route("PUT /accounts/{account}/access/service_tokens/{id}", s.updateServiceToken)
+	s.route("DELETE /accounts/{account}/access/service_tokens/{id}", s.deleteServiceToken)
+	s.route("POST /accounts/{account}/access/service_tokens/{id}/refresh", s.refreshServiceToken)
+	s.route("POST /accounts/{account}/access/service_tokens/{id}/rotate", s.rotateServiceToken)
+	s.route("GET /accounts/{account}/access/identity_providers", s.listIdentityProviders)
+	s.route("POST /accounts/{account}/access/identity_providers", s.createIdentityProvider)
+	s.route("GET /accounts/{account}/access/identity_providers/{id}", s.getIdentityProvider)
+	s.route("PUT /accounts/{account}/access/identity_providers/{id}", s.updateIdentityProvider)
+	s.route("DELETE /accounts/{account}/access/identity_providers/{id}", s.deleteIdentityProvider)
 }
 
 // ServeHTTP dispatches test-control endpoints (no token), then counts the

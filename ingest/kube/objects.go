@@ -219,6 +219,16 @@ func (t *term) translateCRD(key objKey, u *unstructured.Unstructured, l lookup, 
 		if unknown, err = decode(u, &g); err == nil {
 			res = translate.AccessGroup(&g, l, o)
 		}
+	case "AccessServiceToken":
+		var tok v1alpha2.AccessServiceToken
+		if unknown, err = decode(u, &tok); err == nil {
+			res = translate.AccessServiceToken(&tok, l, o)
+		}
+	case "AccessIdentityProvider":
+		var p v1alpha2.AccessIdentityProvider
+		if unknown, err = decode(u, &p); err == nil {
+			res = translate.AccessIdentityProvider(&p, l, o)
+		}
 	case "CloudflareCredentials":
 		var c v1alpha2.CloudflareCredentials
 		if unknown, err = decode(u, &c); err == nil {

@@ -500,6 +500,14 @@ func (t *term) statusFields(ctx context.Context, key objKey, u *unstructured.Uns
 		}
 	case "AccessGroup":
 		set("groupId", v.ids["groupId"])
+	case "AccessIdentityProvider":
+		set("providerId", v.ids["providerId"])
+	case "AccessServiceToken":
+		set("tokenId", v.ids["tokenId"])
+		set("clientId", v.ids["clientId"])
+		if at := v.ids["expiresAt"]; at != "never" {
+			set("expiresAt", at)
+		}
 	case "CloudflareCredentials":
 		if len(res.Problems) == 0 {
 			out["lastValidatedTime"] = metav1.Now()

@@ -24,7 +24,11 @@ const (
 	KindAccessGroup         = api.KindAccessGroup
 	KindGatewayList         = api.KindGatewayList
 	KindGatewayRule         = api.KindGatewayRule
+	KindAccessServiceToken  = api.KindAccessServiceToken
 )
+
+// KindAccessIdentityProvider is the Access identity provider kind.
+const KindAccessIdentityProvider = api.KindAccessIdentityProvider
 
 // Keys of the downstream ids recorded in a cloudflare.Tunnel target's
 // status (see also IDCredentials).

@@ -107,3 +107,25 @@ func explainRejectedToken(err error, ref *api.SecretRef, status int) error {
 	}
 	return &rejectedTokenError{ref: *ref, err: err}
 }
+
+// SecretValue reads one Secret key a kind sends downstream (an identity
+// provider's client secret) at flush time; the value goes to the API
+// only. Like the token reads, errors name the reference, never a value,
+// and are retryable (the Secret may still appear).
+func (c *Clients) SecretValue(ctx context.Context, ref api.SecretRef) (string, error) {
+	if c.cfg.Secrets == nil {
+		return "", engine.Permanent(fmt.Errorf("%s is named, but this server cannot read Kubernetes Secrets", ref))
+	}
+	v, err := c.cfg.Secrets.SecretValue(ctx, ref)
+	if err == nil && v == "" {
+		err = errors.New("the value is empty")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("read %s: %w", ref, ctx.Err())
+		}
+		// %v: the reader's error is text only, never permanent.
+		return "", fmt.Errorf("read %s: %v", ref, err)
+	}
+	return v, nil
+}

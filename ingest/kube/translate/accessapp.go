@@ -96,11 +96,12 @@ func AccessApplication(a *v1alpha2.AccessApplication, l Lookup, o Options) Resul
 	return res
 }
 
-// accessRef resolves a reference to an Access object conflux-sync does not
-// sync (an identity provider or a policy) to its id: cloudflareId as
-// written, name through the id cloudflare-operator recorded in the status
-// field of that object of kind; a lookup by Cloudflare name
-// (cloudflareName) is not supported yet. "" when it does not resolve.
+// accessRef resolves a reference to an Access object (an identity
+// provider, which conflux-sync syncs, or a policy, which it does not) to
+// its id: cloudflareId as written, name through the id recorded in the
+// status field of that object of kind (by conflux-sync, or by
+// cloudflare-operator); a lookup by Cloudflare name (cloudflareName) is
+// not supported yet. "" when it does not resolve.
 func accessRef(ref v1alpha2.ObjectRef, field, kind, statusField, what, whats string, l Lookup, ps *problems) string {
 	switch {
 	case ref.CloudflareID != "":
@@ -110,6 +111,10 @@ func accessRef(ref v1alpha2.ObjectRef, field, kind, statusField, what, whats str
 		switch {
 		case !ok:
 			ps.add(field+".name", "%s %s not found: conflux-sync reads the %s id cloudflare-operator recorded in its status.%s (it does not sync %s yet); give the id as cloudflareId", kind, ref.Name, what, statusField, whats)
+		case strings.TrimSpace(id) == "" && kind == "AccessIdentityProvider":
+			// conflux-sync syncs identity providers: the id appears once it
+			// has, and this object is translated again then.
+			ps.add(field+".name", "%s %s has no status.%s yet: conflux-sync records it there once it has synced the %s (see that object's status); the application follows then", kind, ref.Name, statusField, what)
 		case strings.TrimSpace(id) == "":
 			ps.addUnsupported(field+".name", "%s %s has no status.%s: cloudflare-operator never recorded an id for it, and conflux-sync does not sync %s yet; give the id as cloudflareId", kind, ref.Name, statusField, whats)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -117,7 +118,7 @@ func saasApp(j *apiextensionsv1.JSON, ps *problems) *api.AccessSaaSApp {
 		AuthType: sk.AuthType, SPEntityID: sk.SPEntityID, ConsumerServiceURL: sk.ConsumerServiceURL, NameIDFormat: sk.NameIDFormat,
 		DefaultRelayState: sk.DefaultRelayState, CustomAttributes: sk.CustomAttributes,
 		NameIDTransformJsonata: sk.NameIDTransformJsonata, SAMLAttributeTransformJsonata: sk.SAMLAttributeTransformJsonata,
-		RedirectURIs: sk.RedirectURIs, GrantTypes: sk.GrantTypes, Scopes: sk.Scopes, AppLauncherURL: sk.AppLauncherURL,
+		RedirectURIs: sk.RedirectURIs, GrantTypes: grantTypes(sk.GrantTypes), Scopes: sk.Scopes, AppLauncherURL: sk.AppLauncherURL,
 		GroupFilterRegex: sk.GroupFilterRegex, CustomClaims: sk.CustomClaims,
 		AllowPKCEWithoutClientSecret: deref(sk.AllowPKCEWithoutClientSecret), AccessTokenLifetime: sk.AccessTokenLifetime,
 	}
@@ -134,6 +135,20 @@ func saasApp(j *apiextensionsv1.JSON, ps *problems) *api.AccessSaaSApp {
 		}
 	}
 	return a
+}
+
+// grantTypes reads StringKe's OIDC grant types. Its documented sample
+// spells the refresh grant "refresh_token", which cloudflare-operator
+// passed on and the API refuses; the API's name is "refresh_tokens", and
+// there is no other grant it could mean.
+func grantTypes(in []string) []string {
+	out := slices.Clone(in)
+	for i, g := range out {
+		if g == "refresh_token" {
+			out[i] = "refresh_tokens"
+		}
+	}
+	return out
 }
 
 // accessDestinations joins what cloudflare-operator protects: the domain,

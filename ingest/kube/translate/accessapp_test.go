@@ -122,20 +122,21 @@ func TestAccessApplicationHappy(t *testing.T) {
 		},
 		{
 			// server/testdata/compat/stringke/50-access.yaml saas-oidc: the domain the schema requires is not sent
-			// (Cloudflare assigns a saas application's), and no hostname is claimed.
+			// (Cloudflare assigns a saas application's), and no hostname is claimed; the documented sample's
+			// "refresh_token" grant is the API's "refresh_tokens".
 			name: "saas OIDC", source: SourceAccessApplication, ns: "default", obj: "grafana",
 			run: func(f *fake) Result {
 				return AccessApplication(accessApplication("grafana", v1alpha2.AccessApplicationSpec{
 					Domain: "grafana.example.com", Type: "saas",
 					SaasApp: &apiextensionsv1.JSON{Raw: []byte(`{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],` +
-						`"grantTypes":["authorization_code"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login",` +
+						`"grantTypes":["authorization_code","refresh_token"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login",` +
 						`"groupFilterRegex":"^grafana-.*$","allowPkceWithoutClientSecret":false,"accessTokenLifetime":"5m","refreshTokenOptions":{"lifetime":"720h"},` +
 						`"customClaims":[{"name":"department","scope":"profile","required":false,"source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],` +
 						`"hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true,"returnAccessTokenFromAuthorizationEndpoint":false}}`)},
 					Cloudflare: examplesCloudflare(),
 				}), f, opts)
 			},
-			want: `cloudflare.AccessApplication AccessApplication/default/grafana 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"grafana","domain":"","type":"saas","saasApp":{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],"grantTypes":["authorization_code"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login","groupFilterRegex":"^grafana-.*$","customClaims":[{"name":"department","scope":"profile","source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],"accessTokenLifetime":"5m","refreshTokenLifetime":"720h","hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true}},"credentials":{"namespace":"default","name":"cloudflare-api-credentials","key":"CLOUDFLARE_API_TOKEN"}}
+			want: `cloudflare.AccessApplication AccessApplication/default/grafana 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"grafana","domain":"","type":"saas","saasApp":{"authType":"oidc","redirectUris":["https://grafana.example.com/login/generic_oauth"],"grantTypes":["authorization_code","refresh_tokens"],"scopes":["openid","email"],"appLauncherUrl":"https://grafana.example.com/login","groupFilterRegex":"^grafana-.*$","customClaims":[{"name":"department","scope":"profile","source":{"name":"department","nameByIdp":{"idp1":"dept"}}}],"accessTokenLifetime":"5m","refreshTokenLifetime":"720h","hybridAndImplicitOptions":{"returnIdTokenFromAuthorizationEndpoint":true}},"credentials":{"namespace":"default","name":"cloudflare-api-credentials","key":"CLOUDFLARE_API_TOKEN"}}
 `,
 		},
 		{
@@ -175,8 +176,8 @@ func TestAccessApplicationProblems(t *testing.T) {
 			field: "spec.reusablePolicyRefs[0].cloudflareName", reason: "must not start or end with spaces"},
 		{name: "empty policy reference", run: app(v1alpha2.AccessApplicationSpec{ReusablePolicyRefs: []v1alpha2.PolicyRef{{}}}),
 			field: "spec.reusablePolicyRefs[0]", reason: "one of cloudflareId, name and cloudflareName is required"},
-		{name: "AccessIdentityProvider without id", run: app(v1alpha2.AccessApplicationSpec{IdentityProviderRefs: []v1alpha2.ObjectRef{{Name: "new-idp"}}}), unsupported: true,
-			field: "spec.identityProviderRefs[0].name", reason: "AccessIdentityProvider new-idp has no status.providerId: cloudflare-operator never recorded an id for it, and conflux-sync does not sync identity providers yet; give the id as cloudflareId"},
+		{name: "AccessIdentityProvider without id", run: app(v1alpha2.AccessApplicationSpec{IdentityProviderRefs: []v1alpha2.ObjectRef{{Name: "new-idp"}}}),
+			field: "spec.identityProviderRefs[0].name", reason: "AccessIdentityProvider new-idp has no status.providerId yet: conflux-sync records it there once it has synced the identity provider (see that object's status); the application follows then"},
 		{name: "AccessIdentityProvider not found", run: app(v1alpha2.AccessApplicationSpec{IdentityProviderRefs: []v1alpha2.ObjectRef{{Name: "gone"}}}),
 			field: "spec.identityProviderRefs[0].name", reason: "AccessIdentityProvider gone not found..."},
 		{name: "identity provider by Cloudflare name", run: app(v1alpha2.AccessApplicationSpec{IdentityProviderRefs: []v1alpha2.ObjectRef{{CloudflareName: "GitHub"}}}), unsupported: true,

@@ -77,10 +77,10 @@ func AccessPolicy(p *AccessPolicyObject, l Lookup, o Options) Result {
 		Name:                         cmp.Or(s.Name, p.Name),
 		Decision:                     cmp.Or(s.Decision, "allow"), // the CRD's default
 		SessionDuration:              strings.TrimSpace(s.SessionDuration),
-		IsolationRequired:            isTrue(s.IsolationRequired),
-		PurposeJustificationRequired: isTrue(s.PurposeJustificationRequired),
+		IsolationRequired:            deref(s.IsolationRequired),
+		PurposeJustificationRequired: deref(s.PurposeJustificationRequired),
 		PurposeJustificationPrompt:   s.PurposeJustificationPrompt,
-		ApprovalRequired:             isTrue(s.ApprovalRequired),
+		ApprovalRequired:             deref(s.ApprovalRequired),
 	}
 	if !slices.Contains(accessDecisions, spec.Decision) {
 		ps.add("spec.decision", "must be one of %s, not %q", strings.Join(accessDecisions, ", "), spec.Decision)
@@ -135,8 +135,6 @@ func AccessPolicy(p *AccessPolicyObject, l Lookup, o Options) Result {
 }
 
 // isTrue is an optional flag's value, absent being false.
-func isTrue(p *bool) bool { return p != nil && *p }
-
 // accessPolicyEntry is the spec.policies entry of one of an
 // AccessApplication's reusablePolicyRefs: an AccessPolicy object's target
 // name (its cloudflare.AccessPolicy target: the application waits for it),

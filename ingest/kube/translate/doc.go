@@ -24,9 +24,10 @@
 //	AccessGroup            cloudflare.AccessGroup        AccessGroup/<name> (AccessGroupTarget)
 //	GatewayList            cloudflare.GatewayList        GatewayList/<name>
 //	GatewayRule            cloudflare.GatewayRule        GatewayRule/<account>[/<Secret ns>/<name>/<key>] (one rule set)
+//	AccessServiceToken     cloudflare.AccessServiceToken AccessServiceToken/<ns>/<name>
+//	AccessIdentityProvider cloudflare.AccessIdentityProvider AccessIdentityProvider/<name>
 //	CloudflareCredentials, TunnelIngressClassConfig, TunnelGatewayClassConfig: checked, no fragments
-//	PrivateService, Access{ServiceToken,IdentityProvider},
-//	AccessTunnel: read, not synced (one Unsupported problem)
+//	PrivateService, AccessTunnel: read, not synced (one Unsupported problem)
 //
 // # Tunnels and the two API groups
 //
@@ -427,4 +428,23 @@
 // only). isDefault never reached the API: true is reported in
 // Result.Degraded. status.groupId is the takeover evidence; without it an
 // existing group of that name is adopted, as by VirtualNetwork.
+//
+// # AccessServiceToken
+//
+// The token's name is spec.name, else the object's; its secret goes to
+// the Secret spec.secretRef.name in the object's namespace, under
+// clientIdKey and clientSecretKey (cloudflare-operator's defaults
+// CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET), which the kind fills
+// in. status.tokenId is the takeover evidence; the Secret cloudflare-
+// operator wrote then already holds the token's credentials, and the kind
+// rotates nothing.
+//
+// # AccessIdentityProvider
+//
+// Cluster-scoped. spec.config goes over in the API's field names; the
+// client secret comes from configSecretRef (in Options.Namespace unless
+// it names a namespace), because a secret written into the object
+// (config.clientSecret, scimConfig.secret) would be stored in the log and
+// is refused. config.apiToken and config.headerAttributes are not synced.
+// status.providerId is the takeover evidence.
 package translate

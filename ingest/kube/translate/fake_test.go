@@ -19,8 +19,10 @@ import (
 	"github.com/conflux-sync/conflux-sync/sync/dns"
 	"github.com/conflux-sync/conflux-sync/sync/gatewaylist"
 	"github.com/conflux-sync/conflux-sync/sync/gatewayrule"
+	"github.com/conflux-sync/conflux-sync/sync/identityprovider"
 	"github.com/conflux-sync/conflux-sync/sync/kind"
 	"github.com/conflux-sync/conflux-sync/sync/route"
+	"github.com/conflux-sync/conflux-sync/sync/servicetoken"
 	tunnelkind "github.com/conflux-sync/conflux-sync/sync/tunnel"
 	"github.com/conflux-sync/conflux-sync/sync/vnet"
 )
@@ -210,15 +212,17 @@ func newFake() *fake {
 
 // kinds are the real target kinds, by name.
 var kinds = map[string]kind.Kind{
-	api.KindTunnel:              tunnelkind.NewTunnel(),
-	api.KindTunnelConfiguration: tunnelkind.New(),
-	api.KindDNSRecord:           dns.New(),
-	api.KindAccessApplication:   access.New(),
-	api.KindNetworkRoute:        route.New(),
-	api.KindGatewayList:         gatewaylist.New(),
-	api.KindGatewayRule:         gatewayrule.New(),
-	api.KindVirtualNetwork:      vnet.New(),
-	api.KindAccessGroup:         accessgroup.New(),
+	api.KindTunnel:                 tunnelkind.NewTunnel(),
+	api.KindTunnelConfiguration:    tunnelkind.New(),
+	api.KindDNSRecord:              dns.New(),
+	api.KindAccessApplication:      access.New(),
+	api.KindNetworkRoute:           route.New(),
+	api.KindGatewayList:            gatewaylist.New(),
+	api.KindGatewayRule:            gatewayrule.New(),
+	api.KindVirtualNetwork:         vnet.New(),
+	api.KindAccessGroup:            accessgroup.New(),
+	api.KindAccessServiceToken:     servicetoken.New(),
+	api.KindAccessIdentityProvider: identityprovider.New(),
 }
 
 // validateAll checks every fragment of r with the real kind's Validate, as

@@ -5,15 +5,8 @@ import "fmt"
 // unsupportedKinds are the kinds of GroupCloudflareOperator conflux-sync
 // reads but does not sync yet, with what their objects are, in the plural.
 var unsupportedKinds = map[string]string{
-	"PrivateService":         "private services",
-	"AccessServiceToken":     "Access service tokens",
-	"AccessIdentityProvider": "Access identity providers",
+	"PrivateService": "private services",
 }
-
-// referredKinds are the unsupported kinds whose status ids other objects
-// use (an AccessApplication's identityProviderRefs, an AccessGroup rule's
-// idpRef).
-var referredKinds = map[string]bool{"AccessIdentityProvider": true}
 
 // Unsupported is the Result of an object of a kind conflux-sync reads but
 // does not sync (kind is a source kind: "AccessTunnel" or
@@ -27,9 +20,6 @@ func Unsupported(kind string) Result {
 		reason = "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself"
 	case ok:
 		reason = fmt.Sprintf("conflux-sync does not sync %s yet (they are on its roadmap: cloudflare.%s targets); the objects cloudflare-operator made for them are left as they are in Cloudflare", plural, k)
-		if referredKinds[k] {
-			reason += "; the objects that refer to this one use the id in its status, which cloudflare-operator recorded"
-		}
 	default:
 		reason = fmt.Sprintf("conflux-sync does not sync %s objects", kind)
 	}

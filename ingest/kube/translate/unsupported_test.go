@@ -4,11 +4,9 @@ import "testing"
 
 func TestUnsupported(t *testing.T) {
 	for kind, want := range map[string]string{
-		"AccessServiceToken": "conflux-sync does not sync Access service tokens yet (they are on its roadmap: cloudflare.AccessServiceToken targets); the objects cloudflare-operator made for them are left as they are in Cloudflare",
-		"AccessTunnel":       "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself",
+		"AccessTunnel": "an AccessTunnel runs the cloudflared access client in the cluster; it configures no Cloudflare object, and conflux-sync runs no workloads: keep cloudflare-operator's Deployment of it or run `cloudflared access tcp` yourself",
 		SourceKind(GroupCfargotunnel, "AccessTunnel"): "an AccessTunnel runs the cloudflared access client in the cluster...",
-		"PrivateService":         "conflux-sync does not sync private services yet...",
-		"AccessIdentityProvider": "conflux-sync does not sync Access identity providers yet (they are on its roadmap: cloudflare.AccessIdentityProvider targets)...; the objects that refer to this one use the id in its status...",
+		"PrivateService": "conflux-sync does not sync private services yet...",
 	} {
 		r := Unsupported(kind)
 		if !r.Managed || len(r.Fragments) > 0 || len(r.Problems) != 1 {

@@ -88,56 +88,6 @@ type AccessPolicyList struct {
 	Items           []AccessPolicy `json:"items"`
 }
 
-// AccessServiceToken is an Access service token.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Namespaced,categories=cloudflare,shortName=accesstoken
-// +kubebuilder:printcolumn:name="TokenID",type=string,JSONPath=`.status.tokenId`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type AccessServiceToken struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	// +optional
-	Spec   *apiextensionsv1.JSON `json:"spec,omitempty"`
-	Status ZeroTrustStatus       `json:"status,omitempty"`
-}
-
-// AccessServiceTokenList is a list of AccessServiceTokens.
-//
-// +kubebuilder:object:root=true
-type AccessServiceTokenList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []AccessServiceToken `json:"items"`
-}
-
-// AccessIdentityProvider is an Access identity provider.
-//
-// +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,categories=cloudflare,shortName=accessidp
-// +kubebuilder:printcolumn:name="ProviderID",type=string,JSONPath=`.status.providerId`
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-type AccessIdentityProvider struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata,omitempty"`
-	// +optional
-	Spec   *apiextensionsv1.JSON `json:"spec,omitempty"`
-	Status ZeroTrustStatus       `json:"status,omitempty"`
-}
-
-// AccessIdentityProviderList is a list of AccessIdentityProviders.
-//
-// +kubebuilder:object:root=true
-type AccessIdentityProviderList struct {
-	metav1.TypeMeta `json:",inline"`
-	metav1.ListMeta `json:"metadata,omitempty"`
-	Items           []AccessIdentityProvider `json:"items"`
-}
-
 // GatewayRule is a Zero Trust Gateway policy.
 //
 // +kubebuilder:object:root=true

@@ -1,0 +1,265 @@
+package cloudflare
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// serviceToken is an account-level Access service token. The secret is
+// kept (a real token keeps it too, to check requests) but answered only
+// by the create and the rotate, as the API does.
+type serviceToken struct {
+	id, name, clientID, secret string
+	// duration is as the client sent it ("8760h", "forever").
+	duration         string
+	version          int64
+	created, updated time.Time
+	// expires is zero for a token that never expires.
+	expires time.Time
+}
+
+// defaultServiceTokenDuration is the API's duration when none is given:
+// one year, in hours.
+const defaultServiceTokenDuration = "8760h"
+
+func (t *serviceToken) json(withSecret bool) map[string]any {
+	m := map[string]any{
+		"id": t.id, "name": t.name, "client_id": t.clientID, "duration": t.duration,
+		"client_secret_version": t.version, "created_at": t.created, "updated_at": t.updated,
+	}
+	if !t.expires.IsZero() {
+		m["expires_at"] = t.expires
+	}
+	if withSecret {
+		m["client_secret"] = t.secret
+	}
+	return m
+}
+
+// expiry is when a token of duration d, (re)started at now, expires; zero
+// for "forever". d is valid (checkServiceTokenDuration).
+func expiry(now time.Time, d string) time.Time {
+	if d == "forever" {
+		return time.Time{}
+	}
+	v, _ := time.ParseDuration(d)
+	return now.Add(v)
+}
+
+// checkServiceTokenDuration accepts what the API documents: a Go-style
+// duration ("8760h", "2h45m") or "forever".
+func checkServiceTokenDuration(d string) *apiError {
+	if d == "forever" {
+		return nil
+	}
+	v, err := time.ParseDuration(d)
+	if err != nil || v <= 0 {
+		return accessInvalid("duration must be a positive duration such as 8760h, or forever")
+	}
+	return nil
+}
+
+func serviceTokenNotFound() *apiError {
+	return newAPIError(http.StatusNotFound, 12130, "access.api.error.service_token_not_found")
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// decodeServiceToken reads a create or update body: a name and an
+// optional duration (the API's default when absent).
+func decodeServiceToken(r *http.Request) (name, duration string, aerr *apiError) {
+	var body struct {
+		Name     string `json:"name"`
+		Duration string `json:"duration"`
+	}
+	if aerr := decodeBody(r, &body); aerr != nil {
+		return "", "", aerr
+	}
+	if strings.TrimSpace(body.Name) == "" {
+		return "", "", accessInvalid("name is required")
+	}
+	if body.Duration == "" {
+		body.Duration = defaultServiceTokenDuration
+	}
+	if aerr := checkServiceTokenDuration(body.Duration); aerr != nil {
+		return "", "", aerr
+	}
+	return body.Name, body.Duration, nil
+}
+
+func (s *Server) createServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	name, duration, aerr := decodeServiceToken(r)
+	if aerr != nil {
+		return aerr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, aerr := s.accountFor(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	now := s.now()
+	t := &serviceToken{id: newUUID(), name: name, clientID: randomHex(16) + ".access", secret: randomHex(32),
+		duration: duration, version: 1, created: now, updated: now, expires: expiry(now, duration)}
+	a.tokens = append(a.tokens, t)
+	writeResult(w, http.StatusCreated, t.json(true), nil)
+	return nil
+}
+
+func (s *Server) findServiceToken(r *http.Request, scope TokenScope) (*account, *serviceToken, *apiError) {
+	a, aerr := s.accountFor(r, scope)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	id := r.PathValue("id")
+	i := slices.IndexFunc(a.tokens, func(x *serviceToken) bool { return x.id == id })
+	if i < 0 {
+		return nil, nil, serviceTokenNotFound()
+	}
+	return a, a.tokens[i], nil
+}
+
+func (s *Server) getServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, t, aerr := s.findServiceToken(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	writeResult(w, http.StatusOK, t.json(false), nil)
+	return nil
+}
+
+// updateServiceToken is a PUT of the name and the duration. The expiry
+// does not move: a new duration counts from the next refresh.
+func (s *Server) updateServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	name, duration, aerr := decodeServiceToken(r)
+	if aerr != nil {
+		return aerr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, t, aerr := s.findServiceToken(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	t.name, t.duration, t.updated = name, duration, s.now()
+	writeResult(w, http.StatusOK, t.json(false), nil)
+	return nil
+}
+
+// refreshServiceToken restarts the token's duration from now; the secret
+// stays.
+func (s *Server) refreshServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, t, aerr := s.findServiceToken(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	now := s.now()
+	t.updated, t.expires = now, expiry(now, t.duration)
+	writeResult(w, http.StatusOK, t.json(false), nil)
+	return nil
+}
+
+// rotateServiceToken replaces the secret (the old one stops working at
+// once: no grace period was asked) and answers the new one.
+func (s *Server) rotateServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, t, aerr := s.findServiceToken(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	t.secret, t.version, t.updated = randomHex(32), t.version+1, s.now()
+	writeResult(w, http.StatusOK, t.json(true), nil)
+	return nil
+}
+
+func (s *Server) deleteServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, t, aerr := s.findServiceToken(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	a.tokens = slices.DeleteFunc(a.tokens, func(x *serviceToken) bool { return x == t })
+	writeResult(w, http.StatusOK, t.json(false), nil)
+	return nil
+}
+
+func (s *Server) listServiceTokens(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, aerr := s.accountFor(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	q := r.URL.Query()
+	var match []*serviceToken
+	for _, t := range a.tokens {
+		if n := q.Get("name"); n != "" && t.name != n {
+			continue
+		}
+		match = append(match, t)
+	}
+	start, end, info := pageWindow(r, len(match), 1000, 1000)
+	res := make([]map[string]any, 0, end-start)
+	for _, t := range match[start:end] {
+		res = append(res, t.json(false))
+	}
+	writeResult(w, http.StatusOK, res, info)
+	return nil
+}
+
+// ServiceTokenInfo describes an Access service token; Secret is the one
+// in force (for tests checking what was delivered).
+type ServiceTokenInfo struct {
+	ID, Name, ClientID, Secret, Duration string
+	Version                              int64
+	// ExpiresAt is zero for a token that never expires.
+	ExpiresAt time.Time
+}
+
+// ServiceTokens returns the account's service tokens in creation order.
+func (s *Server) ServiceTokens(accountID string) []ServiceTokenInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[accountID]
+	if a == nil {
+		return nil
+	}
+	out := make([]ServiceTokenInfo, 0, len(a.tokens))
+	for _, t := range a.tokens {
+		out = append(out, ServiceTokenInfo{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
+			Duration: t.duration, Version: t.version, ExpiresAt: t.expires})
+	}
+	return out
+}
+
+// SetServiceTokenExpiry moves a token's expiry, as time passing would. A
+// failed state file write is returned but the change is kept in memory.
+func (s *Server) SetServiceTokenExpiry(accountID, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.accounts[accountID]; a != nil {
+		for _, t := range a.tokens {
+			if t.id == id {
+				t.expires = at.UTC()
+				return s.saveLocked()
+			}
+		}
+	}
+	return fmt.Errorf("service token %s in account %s: %w", id, accountID, serviceTokenNotFound())
+}

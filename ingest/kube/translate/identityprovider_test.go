@@ -1,0 +1,74 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
+)
+
+func idp(name string, spec v1alpha2.AccessIdentityProviderSpec) *v1alpha2.AccessIdentityProvider {
+	return &v1alpha2.AccessIdentityProvider{ObjectMeta: meta("", name, 1), Spec: spec}
+}
+
+func TestAccessIdentityProviderHappy(t *testing.T) {
+	yes := true
+	taken := idp("sk-otp", v1alpha2.AccessIdentityProviderSpec{Type: "onetimepin", Cloudflare: v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}}})
+	taken.Status.ProviderID = "0B7C1F0E-1111-4222-8333-444455556666"
+	runRecCases(t, []recCase{
+		{
+			// Mirrors StringKe's identity-provider example #4 (one-time PIN):
+			// type, name, cloudflare.{accountId, secret}; the provider it
+			// recorded is taken over.
+			name: "one-time PIN, the object's name, taken over", source: "AccessIdentityProvider", obj: "sk-otp",
+			run: func(f *fake) Result { return AccessIdentityProvider(taken, f, opts) },
+			want: `cloudflare.AccessIdentityProvider AccessIdentityProvider/sk-otp 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"sk-otp","type":"onetimepin","takeOver":"0b7c1f0e-1111-4222-8333-444455556666","credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
+`,
+		},
+		{
+			// Mirrors StringKe's docs (custom-oidc) with the client secret in
+			// a Secret: config in the API's names, SCIM settings.
+			name: "OIDC with configSecretRef", source: "AccessIdentityProvider", obj: "oidc",
+			run: func(f *fake) Result {
+				return AccessIdentityProvider(idp("oidc", v1alpha2.AccessIdentityProviderSpec{Name: "Custom OIDC", Type: "oidc",
+					Config: &v1alpha2.IdentityProviderConfig{ClientID: "client", AuthURL: "https://idp/auth", TokenURL: "https://idp/token", CertsURL: "https://idp/jwks",
+						Claims: []string{"email", "groups"}, Scopes: []string{"openid", "email"}, PKCEEnabled: &yes},
+					ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "cf", Key: "other", Namespace: "default"},
+					ScimConfig:      &v1alpha2.IdentityProviderScimConfig{Enabled: &yes, UserDeprovision: &yes, IdentityUpdateBehavior: "reauth"},
+					Cloudflare:      v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}}}), f, opts)
+			},
+			want: `cloudflare.AccessIdentityProvider AccessIdentityProvider/oidc 1 {"accountId":"0123456789abcdef0123456789abcdef","name":"Custom OIDC","type":"oidc","config":{"auth_url":"https://idp/auth","certs_url":"https://idp/jwks","claims":["email","groups"],"client_id":"client","pkce_enabled":true,"scopes":["openid","email"],"token_url":"https://idp/token"},"secrets":{"client_secret":{"namespace":"default","name":"cf","key":"other"}},"scimConfig":{"enabled":true,"userDeprovision":true,"identityUpdateBehavior":"reauth"},"credentials":{"namespace":"conflux","name":"cf","key":"CLOUDFLARE_API_TOKEN"}}
+`,
+		},
+	})
+}
+
+func TestAccessIdentityProviderProblems(t *testing.T) {
+	creds := v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}}
+	for _, tc := range []struct {
+		name string
+		spec v1alpha2.AccessIdentityProviderSpec
+		want string
+	}{
+		{"inline client secret", v1alpha2.AccessIdentityProviderSpec{Type: "google", Config: &v1alpha2.IdentityProviderConfig{ClientID: "c", ClientSecret: "fixture-secret"}, Cloudflare: creds},
+			"spec.config.clientSecret: is not taken: a secret in the object would be stored in conflux-sync's log; put it in a Secret and name it in spec.configSecretRef"},
+		{"API token", v1alpha2.AccessIdentityProviderSpec{Type: "okta", Config: &v1alpha2.IdentityProviderConfig{APIToken: "t"}, Cloudflare: creds},
+			"spec.config.apiToken: is not synced"},
+		{"SAML header attributes", v1alpha2.AccessIdentityProviderSpec{Type: "saml", Config: &v1alpha2.IdentityProviderConfig{HeaderAttributes: []v1alpha2.SAMLHeaderAttribute{{AttributeName: "a", HeaderName: "h"}}}, Cloudflare: creds},
+			"spec.config.headerAttributes: is not synced yet"},
+		{"SCIM secret", v1alpha2.AccessIdentityProviderSpec{Type: "onetimepin", ScimConfig: &v1alpha2.IdentityProviderScimConfig{Secret: "s"}, Cloudflare: creds},
+			"spec.scimConfig.secret: is not taken"},
+		{"Secret missing", v1alpha2.AccessIdentityProviderSpec{Type: "github", ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "nope", Key: "k"}, Cloudflare: creds},
+			"spec.configSecretRef: Secret conflux/nope not found"},
+		{"key missing", v1alpha2.AccessIdentityProviderSpec{Type: "github", ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "cf", Key: "k"}, Cloudflare: creds},
+			"spec.configSecretRef.key: Secret conflux/cf has no key k"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := AccessIdentityProvider(idp("x", tc.spec), newRecordFake(), opts)
+			got := problemsString(r.Problems)
+			if !r.Managed || len(r.Fragments) != 0 || !strings.Contains(got, tc.want) || strings.Contains(got, "fixture-secret") {
+				t.Fatalf("problems:\n%s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

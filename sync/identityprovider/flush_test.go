@@ -1,0 +1,206 @@
+package identityprovider
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	cf "github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/api"
+	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
+	"github.com/conflux-sync/conflux-sync/sync/cfapi/cfapitest"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+)
+
+var account = cf.AccountIdentifier(cfapitest.Account)
+
+var oauthSecret = api.SecretRef{Namespace: "infra", Name: "github-oauth", Key: "secret"}
+
+const (
+	githubSpec = `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"secrets":{"client_secret":{"namespace":"infra","name":"github-oauth","key":"secret"}}}`
+	oidcSpec   = `{"name":"GitHub","type":"oidc","config":{"client_id":"abc","auth_url":"https://idp.example.com/auth","token_url":"https://idp.example.com/token",` +
+		`"certs_url":"https://idp.example.com/certs","scopes":["openid","email"]},"secrets":{"client_secret":{"namespace":"infra","name":"github-oauth","key":"secret"}},` +
+		`"scimConfig":{"enabled":true,"identityUpdateBehavior":"reauth"}}`
+)
+
+type flow struct {
+	*cfapitest.Flow
+	logs *bytes.Buffer
+}
+
+func newFlow(t *testing.T) *flow {
+	t.Helper()
+	ce := cfapitest.New(t)
+	logs := &bytes.Buffer{}
+	f := NewFlusher(FlusherConfig{Clients: ce.Clients, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	return &flow{Flow: ce.Flow(New(), f, testTarget), logs: logs}
+}
+
+func providersOf(fl *flow) []emu.IdentityProviderInfo {
+	return fl.Emu.IdentityProviders(cfapitest.Account)
+}
+
+// noSecret fails the test when a secret value shows in the outcome, the
+// checkpoints or the logs.
+func noSecret(t *testing.T, fl *flow, out engine.Outcome, secrets ...string) {
+	t.Helper()
+	b, _ := json.Marshal(out)
+	cps, _ := json.Marshal(fl.Checkpoints())
+	for _, s := range secrets {
+		for what, in := range map[string]string{"outcome": string(b), "checkpoints": string(cps), "logs": fl.logs.String()} {
+			if strings.Contains(in, s) {
+				t.Fatalf("the secret is in the %s: %s", what, in)
+			}
+		}
+	}
+}
+
+func TestFlushCreateRepeatSecretChangeDelete(t *testing.T) {
+	fl := newFlow(t)
+	fl.Secrets.Set(oauthSecret, "first-secret")
+	out := fl.MustFlush(t, githubSpec)
+	ps := providersOf(fl)
+	ids := out.DownstreamIDs
+	if len(ps) != 1 || ids[IDProvider] != ps[0].ID || ids[IDCreated] != "true" || ids[IDType] != "github" || ids[IDSecrets] == "" ||
+		ps[0].Config["client_id"] != "abc" || ps[0].Config["client_secret"] != "first-secret" {
+		t.Fatalf("ids %v, providers %+v", ids, ps)
+	}
+	if cps := fl.Checkpoints(); len(cps) != 1 || cps[0][IDProvider] != ps[0].ID || cps[0][IDSecrets] != ids[IDSecrets] {
+		t.Fatalf("a new provider is checkpointed at once, with its secrets' hash: %v", cps)
+	}
+	noSecret(t, fl, out, "first-secret")
+
+	// The API answers the secret redacted: the same Secret is no change.
+	w := fl.Writes()
+	fl.MustFlush(t, githubSpec)
+	if fl.Writes() != w {
+		t.Fatalf("repeat wrote %d times: %v", fl.Writes()-w, fl.Emu.Requests())
+	}
+
+	// The Secret changes: the provider is rewritten, the value never shown.
+	fl.Secrets.Set(oauthSecret, "second-secret")
+	want := []string{"update Access identity provider GitHub (id " + ps[0].ID + "): secrets client_secret (changed, or not known to be written)"}
+	if plan := fl.MustPlan(t, githubSpec); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q, want %q", plan, want)
+	}
+	out = fl.MustFlush(t, githubSpec)
+	if ps := providersOf(fl); ps[0].Config["client_secret"] != "second-secret" || out.DownstreamIDs[IDSecrets] == ids[IDSecrets] {
+		t.Fatalf("providers %+v, ids %v", ps, out.DownstreamIDs)
+	}
+	noSecret(t, fl, out, "first-secret", "second-secret")
+
+	out = fl.MustFlush(t)
+	if len(out.DownstreamIDs) != 0 || len(providersOf(fl)) != 0 {
+		t.Fatalf("after delete: %v %+v", out.DownstreamIDs, providersOf(fl))
+	}
+}
+
+// Type, config and SCIM settings are replaced in place; a field the spec
+// drops is cleared.
+func TestFlushUpdateAndDrift(t *testing.T) {
+	fl := newFlow(t)
+	fl.Secrets.Set(oauthSecret, "s")
+	id := fl.MustFlush(t, githubSpec).DownstreamIDs[IDProvider]
+	out := fl.MustFlush(t, oidcSpec)
+	ps := providersOf(fl)
+	if len(ps) != 1 || ps[0].ID != id || ps[0].Type != "oidc" || ps[0].Config["auth_url"] != "https://idp.example.com/auth" ||
+		ps[0].Scim["identity_update_behavior"] != "reauth" || ps[0].Config["client_secret"] != "s" || len(out.Plan) != 1 {
+		t.Fatalf("providers %+v, plan %q", ps, out.Plan)
+	}
+	// Someone edits it by hand: drops the scopes, renames it.
+	if _, err := fl.Human.UpdateAccessIdentityProvider(cfapitest.Context(t), account, cf.UpdateAccessIdentityProviderParams{ID: id, Name: "Mine", Type: "oidc",
+		Config: cf.AccessIdentityProviderConfiguration{ClientID: "abc", ClientSecret: "**********", AuthURL: "https://idp.example.com/auth",
+			TokenURL: "https://idp.example.com/token", CertsURL: "https://idp.example.com/certs", SupportGroups: true},
+		ScimConfig: cf.AccessIdentityProviderScimConfiguration{Enabled: true, IdentityUpdateBehavior: "reauth"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`update Access identity provider Mine (id ` + id + `): name "Mine" -> "GitHub", config.scopes absent -> ["openid","email"], config.support_groups true -> absent`}
+	if plan := fl.MustPlan(t, oidcSpec); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q\nwant %q", plan, want)
+	}
+	fl.MustFlush(t, oidcSpec)
+	if ps := providersOf(fl); ps[0].Name != "GitHub" || ps[0].Config["support_groups"] != nil || ps[0].Config["client_secret"] != "s" {
+		t.Fatalf("drift not repaired: %+v", ps)
+	}
+}
+
+// The Secret is missing: a retryable error naming it, nothing written.
+func TestFlushSecretMissing(t *testing.T) {
+	fl := newFlow(t)
+	_, err := fl.Flush(t, githubSpec)
+	if err == nil || engine.IsPermanent(err) || !strings.Contains(err.Error(), "config.client_secret: read Secret infra/github-oauth key secret") || fl.Writes() != 0 {
+		t.Fatalf("got %v after %d writes", err, fl.Writes())
+	}
+}
+
+func TestFlushOneTimePINAdoptAndClash(t *testing.T) {
+	fl := newFlow(t)
+	hand, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "PIN", Type: "onetimepin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fl.Flush(t, `{"name":"PIN","type":"onetimepin"}`)
+	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), `an Access identity provider named "PIN" exists and is not managed by conflux-sync; set adopt`) {
+		t.Fatalf("want a permanent clash, got %v", err)
+	}
+	out := fl.MustFlush(t, `{"name":"PIN","type":"onetimepin","adopt":true}`)
+	if out.DownstreamIDs[IDProvider] != hand.ID || out.DownstreamIDs[IDCreated] != "false" || out.DownstreamIDs[IDSecrets] != "" {
+		t.Fatalf("ids %v", out.DownstreamIDs)
+	}
+	fl.MustFlush(t)
+	if ps := providersOf(fl); len(ps) != 1 {
+		t.Fatalf("an adopted provider is released, not deleted: %+v", ps)
+	}
+}
+
+// The API's refusals are permanent and never quote the secret.
+func TestFlushAPIRefusal(t *testing.T) {
+	fl := newFlow(t)
+	if _, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "Other PIN", Type: "onetimepin"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fl.Flush(t, `{"name":"PIN","type":"onetimepin"}`)
+	if !engine.IsPermanent(err) || !strings.Contains(err.Error(), "already has a onetimepin") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	fl := newFlow(t)
+	fl.Secrets.Set(oauthSecret, "s")
+	if plan := fl.MustPlan(t, githubSpec); !slices.Equal(plan, []string{"create Access identity provider GitHub (github)"}) {
+		t.Fatalf("plan %q", plan)
+	}
+	if len(providersOf(fl)) != 0 {
+		t.Fatal("the dry run created a provider")
+	}
+	id := fl.MustFlush(t, githubSpec).DownstreamIDs[IDProvider]
+	if plan := fl.MustPlan(t); !slices.Equal(plan, []string{"delete Access identity provider " + id}) {
+		t.Fatalf("plan %q", plan)
+	}
+}
+
+// The provider cloudflare-operator made (its status.providerId) is owned
+// as created: rewritten with the spec's secret, deleted with the target.
+func TestFlushTakeOver(t *testing.T) {
+	fl := newFlow(t)
+	fl.Secrets.Set(oauthSecret, "ours")
+	prev, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "GitHub", Type: "github",
+		Config: cf.AccessIdentityProviderConfiguration{ClientID: "abc", ClientSecret: "theirs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fl.MustFlush(t, strings.Replace(githubSpec, `"name"`, `"takeOver":"`+prev.ID+`","name"`, 1))
+	ps := providersOf(fl)
+	if len(ps) != 1 || ps[0].ID != prev.ID || out.DownstreamIDs[IDCreated] != "true" || ps[0].Config["client_secret"] != "ours" {
+		t.Fatalf("ids %v, providers %+v", out.DownstreamIDs, ps)
+	}
+	fl.MustFlush(t)
+	if ps := providersOf(fl); len(ps) != 0 {
+		t.Fatalf("a taken-over provider is deleted: %+v", ps)
+	}
+}

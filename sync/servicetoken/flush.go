@@ -1,0 +1,447 @@
+package servicetoken
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go"
+
+	"github.com/conflux-sync/conflux-sync/sync/cfapi"
+	"github.com/conflux-sync/conflux-sync/sync/engine"
+	"github.com/conflux-sync/conflux-sync/sync/owned"
+)
+
+// Keys of the downstream ids this kind records (never the secret).
+const (
+	IDAccount   = cfapi.IDAccount
+	IDToken     = "tokenId"
+	IDName      = "name"
+	IDClientID  = "clientId"
+	IDExpiresAt = "expiresAt"
+	IDDelivered = "deliveredTo"
+	IDCreated   = cfapi.IDCreated
+)
+
+// Never is the IDExpiresAt of a token whose duration is forever.
+const Never = "never"
+
+// FlusherConfig configures a Flusher.
+type FlusherConfig struct {
+	Clients *cfapi.Clients
+	// Secrets writes the Kubernetes Secrets specs name; nil refuses specs
+	// with spec.secret (permanently, before anything is created).
+	Secrets SecretWriter
+	Logger  *slog.Logger
+	// Now is the clock refreshes are decided by; nil is time.Now.
+	Now func() time.Time
+}
+
+// Flusher writes cloudflare.AccessServiceToken targets: the shared
+// single-owner flush (sync/owned) over this kind's spec, diff and client
+// calls, followed by the delivery of the secret and the refresh.
+type Flusher struct {
+	inner   *owned.Flusher[Spec, cloudflare.AccessServiceToken]
+	clients *cfapi.Clients
+	secrets SecretWriter
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+var _ engine.Flusher = (*Flusher)(nil)
+
+// NewFlusher returns the service token flusher.
+func NewFlusher(cfg FlusherConfig) *Flusher {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Flusher{inner: owned.New(tokens{}, cfg.Clients, log), clients: cfg.Clients, secrets: cfg.Secrets, log: log, now: now}
+}
+
+// Kind returns Name.
+func (f *Flusher) Kind() string { return Name }
+
+// fresh carries, through the context of one flush, what the create (or
+// an update of the duration) learnt that the flush after it needs: the
+// secret is answered once and kept only here, in memory.
+type fresh struct {
+	secret          string
+	durationChanged bool
+}
+
+type freshKey struct{}
+
+func freshOf(ctx context.Context) *fresh {
+	if f, ok := ctx.Value(freshKey{}).(*fresh); ok {
+		return f
+	}
+	return &fresh{}
+}
+
+// Flush makes the token match the desired spec (sync/owned), then makes
+// sure its secret is where the spec asks: the secret a create answered is
+// delivered at once; otherwise each destination is read, and one that
+// does not hold the token's credentials (a crash between the create and
+// the delivery, a new leader without the file, a Secret deleted by hand)
+// gets the token rotated and the new secret delivered everywhere. Last it
+// refreshes the token when it expires within spec.refreshBefore, or when
+// its duration changed.
+func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome, error) {
+	var spec Spec
+	if req.Result.Desired != nil {
+		if err := json.Unmarshal(req.Result.Desired, &spec); err != nil {
+			return engine.Outcome{}, engine.Permanent(fmt.Errorf("decode desired state: %w", err))
+		}
+		spec = Canonical(spec)
+		if spec.Secret != nil && f.secrets == nil {
+			return engine.Outcome{}, engine.Permanent(fmt.Errorf("spec.secret: this server has no Kubernetes API to write Secret %s/%s with; use spec.file or run with Kubernetes",
+				spec.Secret.Namespace, spec.Secret.Name))
+		}
+	}
+	fr := &fresh{}
+	out, err := f.inner.Flush(context.WithValue(ctx, freshKey{}, fr), req)
+	if err != nil || req.Result.Desired == nil {
+		return out, err
+	}
+	id := out.DownstreamIDs[IDToken]
+	if id == "" {
+		// A dry run's create: nothing to read yet.
+		out.Plan = append(out.Plan, "deliver the client secret to "+destinations(spec))
+		return out, nil
+	}
+	log := f.log.With("target", req.Target.String(), IDToken, id)
+	a, err := f.clients.For(ctx, out.DownstreamIDs[IDAccount], spec.Credentials)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	tok, err := tokens{}.Get(ctx, a, id)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	if tok == nil {
+		return engine.Outcome{}, fmt.Errorf("Access service token %s vanished during the flush", id)
+	}
+	secret := fr.secret
+	if secret == "" {
+		missing, err := f.undelivered(ctx, spec, tok.ClientID)
+		if err != nil {
+			return engine.Outcome{}, err
+		}
+		if missing != "" {
+			out.Plan = append(out.Plan, fmt.Sprintf("rotate Access service token %s (id %s): its secret is not in %s", tok.Name, id, missing))
+			if !req.DryRun {
+				var rot cloudflare.AccessServiceTokenRotateResponse
+				if err := cfapi.Call(ctx, "rotate Access service token "+id, func(ctx context.Context) (err error) {
+					rot, err = a.API.RotateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+					return err
+				}); err != nil {
+					return engine.Outcome{}, err
+				}
+				if rot.ClientSecret == "" {
+					return engine.Outcome{}, fmt.Errorf("rotate Access service token %s: the answer carries no client secret", id)
+				}
+				secret = rot.ClientSecret
+				log.Info("rotated Access service token to deliver its secret", "missingFrom", missing)
+			}
+		}
+	}
+	if secret != "" {
+		if fr.secret != "" {
+			out.Plan = append(out.Plan, "deliver the client secret to "+destinations(spec))
+		}
+		if err := f.deliver(ctx, spec, tok.ClientID, secret); err != nil {
+			// The secret is lost with this flush; the next one finds the
+			// destination empty and rotates.
+			return engine.Outcome{}, err
+		}
+		log.Info("delivered Access service token secret", "to", destinations(spec))
+	}
+	if why := f.refreshes(spec, *tok, fr.durationChanged); why != "" {
+		out.Plan = append(out.Plan, fmt.Sprintf("refresh Access service token %s (id %s): %s", tok.Name, id, why))
+		if !req.DryRun {
+			var ref cloudflare.AccessServiceTokenRefreshResponse
+			if err := cfapi.Call(ctx, "refresh Access service token "+id, func(ctx context.Context) (err error) {
+				ref, err = a.API.RefreshAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+				return err
+			}); err != nil {
+				return engine.Outcome{}, err
+			}
+			tok.ExpiresAt = ref.ExpiresAt
+			log.Info("refreshed Access service token", "why", why)
+		}
+	}
+	out.DownstreamIDs[IDClientID] = tok.ClientID
+	out.DownstreamIDs[IDExpiresAt] = expiresAt(*tok)
+	out.DownstreamIDs[IDDelivered] = destinations(spec)
+	return out, nil
+}
+
+// expiresAt is the IDExpiresAt of tok.
+func expiresAt(tok cloudflare.AccessServiceToken) string {
+	if tok.ExpiresAt == nil {
+		return Never
+	}
+	return tok.ExpiresAt.UTC().Format(time.RFC3339)
+}
+
+// refreshes says why tok is to be refreshed, "" when not.
+func (f *Flusher) refreshes(spec Spec, tok cloudflare.AccessServiceToken, durationChanged bool) string {
+	if durationChanged && spec.Duration != Forever {
+		return "its duration changed to " + spec.Duration
+	}
+	if spec.RefreshBefore == "" || tok.ExpiresAt == nil {
+		return ""
+	}
+	before, err := time.ParseDuration(spec.RefreshBefore)
+	if err != nil {
+		return ""
+	}
+	if left := tok.ExpiresAt.Sub(f.now()); left < before {
+		return fmt.Sprintf("it expires at %s, within refreshBefore %s", expiresAt(tok), spec.RefreshBefore)
+	}
+	return ""
+}
+
+// destinations names where spec's secret goes, for plans, logs and the
+// recorded ids.
+func destinations(spec Spec) string {
+	var out []string
+	if spec.Secret != nil {
+		out = append(out, "Secret "+spec.Secret.Namespace+"/"+spec.Secret.Name)
+	}
+	if spec.File != "" {
+		out = append(out, "file "+spec.File)
+	}
+	return strings.Join(out, ", ")
+}
+
+// undelivered names the destinations that do not hold the credentials of
+// clientID; "" when all do.
+func (f *Flusher) undelivered(ctx context.Context, spec Spec, clientID string) (string, error) {
+	var missing []string
+	if spec.Secret != nil {
+		ok, err := f.secrets.ServiceTokenSecretHolds(ctx, *spec.Secret, clientID)
+		if err != nil {
+			return "", fmt.Errorf("read Secret %s/%s: %w", spec.Secret.Namespace, spec.Secret.Name, err)
+		}
+		if !ok {
+			missing = append(missing, "Secret "+spec.Secret.Namespace+"/"+spec.Secret.Name)
+		}
+	}
+	if spec.File != "" {
+		ok, err := fileHolds(spec.File, clientID)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			missing = append(missing, "file "+spec.File)
+		}
+	}
+	return strings.Join(missing, ", "), nil
+}
+
+// deliver writes the credentials to every destination of spec: after a
+// rotation the old secret is void everywhere.
+func (f *Flusher) deliver(ctx context.Context, spec Spec, clientID, secret string) error {
+	if spec.Secret != nil {
+		if err := f.secrets.WriteServiceTokenSecret(ctx, *spec.Secret, clientID, secret); err != nil {
+			return fmt.Errorf("deliver the service token's secret to Secret %s/%s: %w", spec.Secret.Namespace, spec.Secret.Name, err)
+		}
+	}
+	if spec.File != "" {
+		if err := writeFile(spec.File, clientID, secret); err != nil {
+			return fmt.Errorf("deliver the service token's secret: %w", err)
+		}
+	}
+	return nil
+}
+
+// tokens is the kind as owned.Flush sees it. Service tokens have no
+// comment for the ownership marker: ownership lives in the recorded
+// status alone.
+type tokens struct{}
+
+var _ owned.Kind[Spec, cloudflare.AccessServiceToken] = tokens{}
+
+func (tokens) Names() owned.Names {
+	return owned.Names{Kind: Name, Noun: "Access service token", IDKey: IDToken, LabelKey: "name"}
+}
+
+func (tokens) Canonical(s Spec) Spec { return Canonical(s) }
+
+// Claim has no adopt and no id: taking a token someone else made means
+// rotating its secret away from whoever uses it. takeOver (a token the
+// previous controller made for the same purpose) is the one way.
+func (tokens) Claim(s Spec) owned.Claim { return owned.Claim{TakeOverID: s.TakeOver} }
+
+func (tokens) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Place, error) {
+	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
+}
+
+func (tokens) Ref(t cloudflare.AccessServiceToken) owned.Ref {
+	return owned.Ref{ID: t.ID, Label: t.Name}
+}
+
+// IDs record the token's name beside its id; Flush adds the client id,
+// expiry and destinations.
+func (tokens) IDs(s Spec, _ *cloudflare.AccessServiceToken) map[string]string {
+	return map[string]string{IDName: s.Name}
+}
+
+func (tokens) Creates(s Spec) string { return s.Name + " (duration " + s.Duration + ")" }
+
+// Moved is never: a token is renamed and its duration changed in place.
+func (tokens) Moved(cloudflare.AccessServiceToken, Spec, map[string]string) string { return "" }
+
+// Pick never guesses: several tokens share the name (the API allows it)
+// and only takeOver can say which.
+func (tokens) Pick(s Spec, found []cloudflare.AccessServiceToken, action string) (*cloudflare.AccessServiceToken, error) {
+	if len(found) == 1 {
+		return &found[0], nil
+	}
+	return nil, engine.Permanent(fmt.Errorf("%d Access service tokens are named %q: set takeOver to the id of the one to %s", len(found), s.Name, action))
+}
+
+func (tokens) Clash(s Spec, err error) error {
+	msg := fmt.Sprintf("an Access service token named %q exists and is not managed by conflux-sync; rename the spec, or set takeOver to its id to own it (its secret is then rotated unless the destination already holds it)", s.Name)
+	if err != nil {
+		return engine.Permanent(fmt.Errorf("%s: %w", msg, err))
+	}
+	return engine.Permanent(errors.New(msg))
+}
+
+// Diff compares the name and the duration (the API's default for an
+// empty one; "1h30m" and "90m" are equal).
+func (tokens) Diff(t cloudflare.AccessServiceToken, s Spec, _ string) []string {
+	var d []string
+	if t.Name != s.Name {
+		d = append(d, fmt.Sprintf("name %q -> %q", t.Name, s.Name))
+	}
+	if remote := orDefault(t.Duration); !sameDuration(remote, s.Duration) {
+		d = append(d, fmt.Sprintf("duration %s -> %s", remote, s.Duration))
+	}
+	return d
+}
+
+func orDefault(d string) string {
+	if d == "" {
+		return DefaultDuration
+	}
+	return d
+}
+
+func sameDuration(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, okx, errx := parseDuration(a)
+	y, oky, erry := parseDuration(b)
+	return errx == nil && erry == nil && okx && oky && x == y
+}
+
+func tokensPath(account string) string { return "/accounts/" + account + "/access/service_tokens" }
+
+// Get reads one token (cloudflare-go v0 has no call for it: the API's
+// GET by id through Raw); nil, nil when it does not exist.
+func (tokens) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.AccessServiceToken, error) {
+	return cfapi.Get(ctx, "get Access service token "+id, func(ctx context.Context) (cloudflare.AccessServiceToken, error) {
+		var t cloudflare.AccessServiceToken
+		raw, err := a.API.Raw(ctx, http.MethodGet, tokensPath(a.ID)+"/"+url.PathEscape(id), nil, nil)
+		if err != nil {
+			return t, err
+		}
+		return t, json.Unmarshal(raw.Result, &t)
+	})
+}
+
+// listPage is the page size of List; the API's maximum.
+const listPage = 1000
+
+// List returns the tokens named like spec, through every page (the v0
+// client's ListAccessServiceTokens reads the first page only).
+func (tokens) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.AccessServiceToken, bool, error) {
+	var out []cloudflare.AccessServiceToken
+	for page := 1; ; page++ {
+		q := url.Values{"name": {s.Name}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(listPage)}}
+		var got []cloudflare.AccessServiceToken
+		var info *cloudflare.ResultInfo
+		err := cfapi.Call(ctx, "list Access service tokens", func(ctx context.Context) error {
+			raw, err := a.API.Raw(ctx, http.MethodGet, tokensPath(a.ID)+"?"+q.Encode(), nil, nil)
+			if err != nil {
+				return err
+			}
+			info = raw.ResultInfo
+			return json.Unmarshal(raw.Result, &got)
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, t := range got {
+			// The filter is the API's; check it here too.
+			if t.Name == s.Name {
+				out = append(out, t)
+			}
+		}
+		if info == nil || page >= info.TotalPages || len(got) == 0 {
+			return out, true, nil
+		}
+	}
+}
+
+// Create makes the token and keeps its secret, answered this once, in
+// the flush's context for the delivery.
+func (tokens) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (cloudflare.AccessServiceToken, error) {
+	var r cloudflare.AccessServiceTokenCreateResponse
+	err := cfapi.Call(ctx, "create Access service token "+s.Name, func(ctx context.Context) (err error) {
+		r, err = a.API.CreateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.CreateAccessServiceTokenParams{
+			Name: s.Name, Duration: s.Duration,
+		})
+		return err
+	})
+	if err != nil {
+		return cloudflare.AccessServiceToken{}, err
+	}
+	freshOf(ctx).secret = r.ClientSecret
+	return cloudflare.AccessServiceToken{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Duration: r.Duration,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, ClientSecretVersion: r.ClientSecretVersion}, nil
+}
+
+// Update sets the name and the duration (the API's PUT); a new duration
+// is marked for the refresh that makes it count.
+func (tokens) Update(ctx context.Context, a *cfapi.Account, old cloudflare.AccessServiceToken, s Spec, _ string) (cloudflare.AccessServiceToken, error) {
+	var r cloudflare.AccessServiceTokenUpdateResponse
+	err := cfapi.Call(ctx, "update Access service token "+old.ID, func(ctx context.Context) (err error) {
+		r, err = a.API.UpdateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.UpdateAccessServiceTokenParams{
+			UUID: old.ID, Name: s.Name, Duration: s.Duration, ClientSecretVersion: old.ClientSecretVersion,
+		})
+		return err
+	})
+	if err != nil {
+		return cloudflare.AccessServiceToken{}, err
+	}
+	if !sameDuration(orDefault(old.Duration), s.Duration) {
+		freshOf(ctx).durationChanged = true
+	}
+	return cloudflare.AccessServiceToken{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Duration: r.Duration,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, ClientSecretVersion: r.ClientSecretVersion}, nil
+}
+
+// Delete removes the token; one already gone is done.
+func (tokens) Delete(ctx context.Context, a *cfapi.Account, id string) error {
+	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access service token "+id, func(ctx context.Context) error {
+		_, err := a.API.DeleteAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+		return err
+	}))
+}
