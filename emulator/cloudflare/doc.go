@@ -1,7 +1,9 @@
 // Package cloudflare is an in-memory HTTP double of the Cloudflare v4 API,
 // faithful enough for the unmodified cloudflare-go v0.119.0 client pointed at
-// it with cloudflare.BaseURL(srvURL + "/client/v4"). It imports only the
-// standard library. New keeps all state in memory; Open with
+// it with cloudflare.BaseURL(srvURL + "/client/v4"). Its answers are held to
+// Cloudflare's OpenAPI schema by TestSchemaFidelityV6, which decodes every
+// route's answer with cloudflare-go v6's generated types and names each
+// field deliberately left out. It imports only the standard library. New keeps all state in memory; Open with
 // Config.StateFile also loads it from and saves it to a JSON file.
 //
 // Covered endpoints (relative to /client/v4):

@@ -60,9 +60,16 @@ func (p *identityProvider) json() map[string]any {
 		}
 		cfg[k] = v
 	}
-	scim := p.scim
-	if scim == nil {
-		scim = map[string]any{"enabled": false}
+	// scim_config is answered whole, with the API's defaults for what was
+	// not set; its base URL is the provider's SCIM endpoint. The secret is
+	// answered only when Cloudflare generates it, which is not modelled.
+	scim := map[string]any{
+		"enabled": false, "user_deprovision": false, "seat_deprovision": false,
+		"identity_update_behavior": "no_action",
+		"scim_base_url":            "https://scim.cloudflareaccess.com/providers/" + p.id + "/scim/v2",
+	}
+	for k, v := range p.scim {
+		scim[k] = v
 	}
 	return map[string]any{"id": p.id, "name": p.name, "type": p.kind, "config": cfg, "scim_config": scim,
 		"created_at": p.created, "updated_at": p.updated}

@@ -79,6 +79,11 @@ var policyOmitted = map[string]string{
 	"mfa_config":                        "not modelled: conflux-sync does not manage per-policy MFA",
 }
 
+// idpOmitted: the SCIM secret is answered once, when Cloudflare makes it.
+var idpOmitted = map[string]string{
+	"scim_config.secret": "the SCIM secret is answered only when Cloudflare generates it (not modelled: the emulator makes none)",
+}
+
 // listOmitted: a Gateway list is answered with its count, its items are
 // read from .../items.
 var listOmitted = map[string]string{
@@ -201,6 +206,28 @@ func TestSchemaFidelityV6(t *testing.T) {
 			body:   `{"name":"Allow staff","decision":"allow","include":[{"everyone":{}}]}`,
 			result: newOf[zero_trust.AccessPolicyUpdateResponse], omitted: policyOmitted},
 
+		{route: "POST /accounts/{account}/access/service_tokens", path: "/accounts/{account}/access/service_tokens", save: "token",
+			body: `{"name":"ci","duration":"8760h"}`, result: newOf[zero_trust.AccessServiceTokenNewResponse]},
+		{route: "GET /accounts/{account}/access/service_tokens", path: "/accounts/{account}/access/service_tokens", result: sliceOf[zero_trust.ServiceToken]},
+		{route: "GET /accounts/{account}/access/service_tokens/{id}", path: "/accounts/{account}/access/service_tokens/{token}", result: newOf[zero_trust.ServiceToken]},
+		{route: "PUT /accounts/{account}/access/service_tokens/{id}", path: "/accounts/{account}/access/service_tokens/{token}",
+			body: `{"name":"ci","duration":"720h"}`, result: newOf[zero_trust.ServiceToken]},
+		{route: "POST /accounts/{account}/access/service_tokens/{id}/refresh", path: "/accounts/{account}/access/service_tokens/{token}/refresh",
+			result: newOf[zero_trust.ServiceToken]},
+		{route: "POST /accounts/{account}/access/service_tokens/{id}/rotate", path: "/accounts/{account}/access/service_tokens/{token}/rotate",
+			result: newOf[zero_trust.AccessServiceTokenRotateResponse]},
+
+		{route: "POST /accounts/{account}/access/identity_providers", path: "/accounts/{account}/access/identity_providers", save: "idp",
+			body:   `{"name":"GitHub","type":"github","config":{"client_id":"abc","client_secret":"s3cret"}}`,
+			result: newOf[zero_trust.IdentityProviderAccessGitHub], omitted: idpOmitted},
+		{route: "GET /accounts/{account}/access/identity_providers", path: "/accounts/{account}/access/identity_providers",
+			result: sliceOf[zero_trust.IdentityProviderAccessGitHub], omitted: idpOmitted},
+		{route: "GET /accounts/{account}/access/identity_providers/{id}", path: "/accounts/{account}/access/identity_providers/{idp}",
+			result: newOf[zero_trust.IdentityProviderAccessGitHub], omitted: idpOmitted},
+		{route: "PUT /accounts/{account}/access/identity_providers/{id}", path: "/accounts/{account}/access/identity_providers/{idp}",
+			body:   `{"name":"GitHub","type":"github","config":{"client_id":"abc","client_secret":"**********"}}`,
+			result: newOf[zero_trust.IdentityProviderAccessGitHub], omitted: idpOmitted},
+
 		{route: "POST /accounts/{account}/access/apps", path: "/accounts/{account}/access/apps", save: "app",
 			body:   `{"name":"app","domain":"app.example.com","type":"self_hosted","session_duration":"8h"}`,
 			result: newOf[zero_trust.AccessApplicationNewResponse], omitted: appOmitted},
@@ -240,6 +267,10 @@ func TestSchemaFidelityV6(t *testing.T) {
 			result: newOf[zero_trust.AccessApplicationDeleteResponse]},
 		{route: "DELETE /accounts/{account}/access/policies/{id}", path: "/accounts/{account}/access/policies/{policy}",
 			result: newOf[zero_trust.AccessPolicyDeleteResponse]},
+		{route: "DELETE /accounts/{account}/access/service_tokens/{id}", path: "/accounts/{account}/access/service_tokens/{token}",
+			result: newOf[zero_trust.ServiceToken]},
+		{route: "DELETE /accounts/{account}/access/identity_providers/{id}", path: "/accounts/{account}/access/identity_providers/{idp}",
+			result: newOf[zero_trust.IdentityProviderDeleteResponse]},
 		{route: "DELETE /accounts/{account}/access/groups/{id}", path: "/accounts/{account}/access/groups/{group}",
 			result: newOf[zero_trust.AccessGroupDeleteResponse]},
 		{route: "DELETE /accounts/{account}/teamnet/routes/{route}", path: "/accounts/{account}/teamnet/routes/{route}",

@@ -232,9 +232,14 @@ func orAbsent(m map[string]string, k string) string {
 	return "absent"
 }
 
-// scimOf encodes SCIM settings without the secret the API makes.
+// scimOf encodes SCIM settings without the secret the API makes, with the
+// API's default identity update behaviour ("no_action", which it answers
+// for a provider that never set one) for an empty one.
 func scimOf(s cloudflare.AccessIdentityProviderScimConfiguration) string {
 	s.Secret = ""
+	if s.IdentityUpdateBehavior == "" {
+		s.IdentityUpdateBehavior = "no_action"
+	}
 	b, _ := json.Marshal(s)
 	return string(b)
 }
