@@ -283,56 +283,38 @@ func (s *Server) checkAccessDomain(a *account, app *accessApp) *apiError {
 	return nil
 }
 
+// accessApps are the account's Access applications; {id} may also be an
+// application's aud, as the API takes either.
+var accessApps = collection[*accessApp]{
+	of:       func(a *account) *[]*accessApp { return &a.apps },
+	id:       func(app *accessApp) string { return app.id },
+	matches:  func(app *accessApp, id string) bool { return app.id == id || app.aud == id },
+	notFound: func(string) *apiError { return accessNotFound() },
+	answer:   func(_ *account, app *accessApp) any { return app.json() },
+	page:     pages(25, 1000),
+}
+
 func (s *Server) createAccessApp(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	fields, pols, aerr := decodeAccessBody(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if aerr := checkAppFields(fields); aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	app := &accessApp{id: newUUID(), aud: newAUD(), fields: fields, created: now, updated: now}
-	if pols != nil {
-		app.policies = *pols
-	}
-	generateSaaS(a.id, app, nil)
-	if aerr := s.checkAccessDomain(a, app); aerr != nil {
-		return aerr
-	}
-	a.apps = append(a.apps, app)
-	writeResult(w, http.StatusCreated, app.json(), nil)
-	return nil
-}
-
-func (s *Server) findAccessApp(r *http.Request, scope TokenScope) (*account, int, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, 0, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.apps, func(x *accessApp) bool { return x.id == id || x.aud == id })
-	if i < 0 {
-		return nil, 0, accessNotFound()
-	}
-	return a, i, nil
+	return accessApps.add(s, w, r, scope, http.StatusCreated, &accessApp{fields: fields}, func(a *account, app *accessApp) *apiError {
+		if aerr := checkAppFields(app.fields); aerr != nil {
+			return aerr
+		}
+		now := s.now()
+		app.id, app.aud, app.created, app.updated = newUUID(), newAUD(), now, now
+		if pols != nil {
+			app.policies = *pols
+		}
+		generateSaaS(a.id, app, nil)
+		return s.checkAccessDomain(a, app)
+	}, nil)
 }
 
 func (s *Server) getAccessApp(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessApp(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, a.apps[i].json(), nil)
-	return nil
+	return accessApps.get(s, w, r, scope)
 }
 
 // updateAccessApp is a PUT and, like the real API, replaces the app: the
@@ -345,57 +327,25 @@ func (s *Server) updateAccessApp(w http.ResponseWriter, r *http.Request, scope T
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessApp(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if aerr := checkAppFields(fields); aerr != nil {
-		return aerr
-	}
-	cur := a.apps[i]
-	next := &accessApp{id: cur.id, aud: cur.aud, fields: fields, policies: cur.policies,
-		created: cur.created, updated: s.now()}
-	if pols != nil {
-		next.policies = *pols
-	}
-	generateSaaS(a.id, next, cur)
-	if aerr := s.checkAccessDomain(a, next); aerr != nil {
-		return aerr
-	}
-	a.apps[i] = next
-	writeResult(w, http.StatusOK, next.json(), nil)
-	return nil
+	return accessApps.replace(s, w, r, scope, &accessApp{fields: fields}, func(a *account, cur, next *accessApp) *apiError {
+		if aerr := checkAppFields(next.fields); aerr != nil {
+			return aerr
+		}
+		next.id, next.aud, next.policies, next.created, next.updated = cur.id, cur.aud, cur.policies, cur.created, s.now()
+		if pols != nil {
+			next.policies = *pols
+		}
+		generateSaaS(a.id, next, cur)
+		return s.checkAccessDomain(a, next)
+	})
 }
 
 func (s *Server) deleteAccessApp(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessApp(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	id := a.apps[i].id
-	a.apps = slices.Delete(a.apps, i, i+1)
-	writeResult(w, http.StatusAccepted, map[string]string{"id": id}, nil)
-	return nil
+	return accessApps.remove(s, w, r, scope, http.StatusAccepted, nil, nil)
 }
 
 func (s *Server) listAccessApps(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	start, end, info := pageWindow(r, len(a.apps), 25, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, app := range a.apps[start:end] {
-		res = append(res, app.json())
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+	return accessApps.list(s, w, r, scope, nil)
 }
 
 // newAUD returns a 64-hex-character audience tag.

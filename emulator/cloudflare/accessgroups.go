@@ -2,7 +2,6 @@ package cloudflare
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -84,46 +83,29 @@ func decodeAccessGroup(r *http.Request) (*accessGroup, *apiError) {
 	return &accessGroup{name: body.Name, include: body.Include, exclude: body.Exclude, require: body.Require}, nil
 }
 
+// accessGroups are the account's Access groups.
+var accessGroups = collection[*accessGroup]{
+	of:       func(a *account) *[]*accessGroup { return &a.groups },
+	id:       func(g *accessGroup) string { return g.id },
+	notFound: func(string) *apiError { return accessGroupNotFound() },
+	answer:   func(_ *account, g *accessGroup) any { return g.json() },
+	page:     pages(25, 1000),
+}
+
 func (s *Server) createAccessGroup(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	g, aerr := decodeAccessGroup(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	g.id, g.created, g.updated = newUUID(), now, now
-	a.groups = append(a.groups, g)
-	writeResult(w, http.StatusCreated, g.json(), nil)
-	return nil
-}
-
-func (s *Server) findAccessGroup(r *http.Request, scope TokenScope) (*account, int, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, 0, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.groups, func(x *accessGroup) bool { return x.id == id })
-	if i < 0 {
-		return nil, 0, accessGroupNotFound()
-	}
-	return a, i, nil
+	return accessGroups.add(s, w, r, scope, http.StatusCreated, g, func(_ *account, g *accessGroup) *apiError {
+		now := s.now()
+		g.id, g.created, g.updated = newUUID(), now, now
+		return nil
+	}, nil)
 }
 
 func (s *Server) getAccessGroup(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessGroup(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, a.groups[i].json(), nil)
-	return nil
+	return accessGroups.get(s, w, r, scope)
 }
 
 // updateAccessGroup is a PUT: the body replaces the name and all three
@@ -133,46 +115,18 @@ func (s *Server) updateAccessGroup(w http.ResponseWriter, r *http.Request, scope
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessGroup(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	cur := a.groups[i]
-	next.id, next.created, next.updated = cur.id, cur.created, s.now()
-	a.groups[i] = next
-	writeResult(w, http.StatusOK, next.json(), nil)
-	return nil
+	return accessGroups.replace(s, w, r, scope, next, func(_ *account, cur, next *accessGroup) *apiError {
+		next.id, next.created, next.updated = cur.id, cur.created, s.now()
+		return nil
+	})
 }
 
 func (s *Server) deleteAccessGroup(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessGroup(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	id := a.groups[i].id
-	a.groups = slices.Delete(a.groups, i, i+1)
-	writeResult(w, http.StatusAccepted, map[string]string{"id": id}, nil)
-	return nil
+	return accessGroups.remove(s, w, r, scope, http.StatusAccepted, nil, nil)
 }
 
 func (s *Server) listAccessGroups(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	start, end, info := pageWindow(r, len(a.groups), 25, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, g := range a.groups[start:end] {
-		res = append(res, g.json())
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+	return accessGroups.list(s, w, r, scope, nil)
 }
 
 // AccessGroupInfo describes an Access group; rules are as the API

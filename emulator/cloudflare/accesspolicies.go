@@ -145,46 +145,29 @@ func checkAccessRules(field string, rules []any) *apiError {
 	return nil
 }
 
+// accessPolicies are the account's reusable Access policies.
+var accessPolicies = collection[*accessPolicy]{
+	of:       func(a *account) *[]*accessPolicy { return &a.policies },
+	id:       func(p *accessPolicy) string { return p.id },
+	notFound: func(string) *apiError { return accessPolicyNotFound() },
+	answer:   func(a *account, p *accessPolicy) any { return p.json(a) },
+	page:     pages(25, 1000),
+}
+
 func (s *Server) createAccessPolicy(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	fields, aerr := decodeAccessPolicy(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	p := &accessPolicy{id: newUUID(), fields: fields, created: now, updated: now}
-	a.policies = append(a.policies, p)
-	writeResult(w, http.StatusCreated, p.json(a), nil)
-	return nil
-}
-
-func (s *Server) findAccessPolicy(r *http.Request, scope TokenScope) (*account, int, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, 0, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.policies, func(x *accessPolicy) bool { return x.id == id })
-	if i < 0 {
-		return nil, 0, accessPolicyNotFound()
-	}
-	return a, i, nil
+	return accessPolicies.add(s, w, r, scope, http.StatusCreated, &accessPolicy{fields: fields}, func(_ *account, p *accessPolicy) *apiError {
+		now := s.now()
+		p.id, p.created, p.updated = newUUID(), now, now
+		return nil
+	}, nil)
 }
 
 func (s *Server) getAccessPolicy(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessPolicy(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, a.policies[i].json(a), nil)
-	return nil
+	return accessPolicies.get(s, w, r, scope)
 }
 
 // updateAccessPolicy is a PUT: the body replaces the policy; absent
@@ -194,51 +177,25 @@ func (s *Server) updateAccessPolicy(w http.ResponseWriter, r *http.Request, scop
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessPolicy(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	cur := a.policies[i]
-	next := &accessPolicy{id: cur.id, fields: fields, created: cur.created, updated: s.now()}
-	a.policies[i] = next
-	writeResult(w, http.StatusOK, next.json(a), nil)
-	return nil
+	return accessPolicies.replace(s, w, r, scope, &accessPolicy{fields: fields}, func(_ *account, cur, next *accessPolicy) *apiError {
+		next.id, next.created, next.updated = cur.id, cur.created, s.now()
+		return nil
+	})
 }
 
 // deleteAccessPolicy refuses a policy that applications still list: they
 // must drop it first.
 func (s *Server) deleteAccessPolicy(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findAccessPolicy(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	id := a.policies[i].id
-	if n := a.appsUsingPolicy(id); n > 0 {
-		return accessInvalid("policy is in use by " + strconv.Itoa(n) + " application(s); remove it from them first")
-	}
-	a.policies = slices.Delete(a.policies, i, i+1)
-	writeResult(w, http.StatusAccepted, map[string]string{"id": id}, nil)
-	return nil
+	return accessPolicies.remove(s, w, r, scope, http.StatusAccepted, func(a *account, p *accessPolicy) *apiError {
+		if n := a.appsUsingPolicy(p.id); n > 0 {
+			return accessInvalid("policy is in use by " + strconv.Itoa(n) + " application(s); remove it from them first")
+		}
+		return nil
+	}, nil)
 }
 
 func (s *Server) listAccessPolicies(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	start, end, info := pageWindow(r, len(a.policies), 25, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, p := range a.policies[start:end] {
-		res = append(res, p.json(a))
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+	return accessPolicies.list(s, w, r, scope, nil)
 }
 
 // AccessPolicyInfo describes a reusable Access policy as the API answers

@@ -1,6 +1,7 @@
 package cloudflare
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -133,6 +134,17 @@ type gatewayListBody struct {
 	Items       []gatewayListItem `json:"items"`
 }
 
+// gatewayLists are the account's Gateway lists, answered without their
+// items.
+var gatewayLists = collection[*gatewayList]{
+	of:       func(a *account) *[]*gatewayList { return &a.lists },
+	id:       func(l *gatewayList) string { return l.id },
+	notFound: func(id string) *apiError { return gatewayNotFound("list " + id) },
+	answer:   func(_ *account, l *gatewayList) any { return l.json(false) },
+	page:     onePage,
+}
+
+// createGatewayList answers the list with its items.
 func (s *Server) createGatewayList(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var body gatewayListBody
 	if aerr := decodeBody(r, &body); aerr != nil {
@@ -147,55 +159,31 @@ func (s *Server) createGatewayList(w http.ResponseWriter, r *http.Request, scope
 	if aerr := checkListItems(body.Type, body.Items); aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	l := &gatewayList{id: newUUID(), name: body.Name, description: body.Description, typ: body.Type, created: now, updated: now}
-	for _, it := range body.Items {
-		l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
-	}
-	a.lists = append(a.lists, l)
-	writeResult(w, http.StatusOK, l.json(true), nil)
-	return nil
-}
-
-func (s *Server) findGatewayList(r *http.Request, scope TokenScope) (*account, *gatewayList, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, nil, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.lists, func(l *gatewayList) bool { return l.id == id })
-	if i < 0 {
-		return nil, nil, gatewayNotFound("list " + id)
-	}
-	return a, a.lists[i], nil
+	l := &gatewayList{name: body.Name, description: body.Description, typ: body.Type}
+	return gatewayLists.add(s, w, r, scope, http.StatusOK, l, func(_ *account, l *gatewayList) *apiError {
+		now := s.now()
+		l.id, l.created, l.updated = newUUID(), now, now
+		for _, it := range body.Items {
+			l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
+		}
+		return nil
+	}, func(l *gatewayList) any { return l.json(true) })
 }
 
 // getGatewayList answers the list without its items (count says how
 // many), as the API does: items are read from .../items.
 func (s *Server) getGatewayList(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, l, aerr := s.findGatewayList(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, l.json(false), nil)
-	return nil
+	return gatewayLists.get(s, w, r, scope)
 }
 
 func (s *Server) listGatewayListItems(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, l, aerr := s.findGatewayList(r, scope)
+	a, i, aerr := gatewayLists.find(s, r, scope)
 	if aerr != nil {
 		return aerr
 	}
+	l := a.lists[i]
 	start, end, info := pageWindow(r, len(l.items), 50, 1000)
 	writeResult(w, http.StatusOK, l.items[start:end], info)
 	return nil
@@ -203,19 +191,7 @@ func (s *Server) listGatewayListItems(w http.ResponseWriter, r *http.Request, sc
 
 // listGatewayLists answers every list, without items, in one page.
 func (s *Server) listGatewayLists(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	res := make([]map[string]any, 0, len(a.lists))
-	for _, l := range a.lists {
-		res = append(res, l.json(false))
-	}
-	n := len(res)
-	writeResult(w, http.StatusOK, res, &resultInfo{Page: 1, PerPage: n, Count: n, TotalCount: n, TotalPages: 1})
-	return nil
+	return gatewayLists.list(s, w, r, scope, nil)
 }
 
 // updateGatewayList is the PUT: name and description are replaced; the
@@ -228,28 +204,23 @@ func (s *Server) updateGatewayList(w http.ResponseWriter, r *http.Request, scope
 	if strings.TrimSpace(body.Name) == "" {
 		return gatewayInvalid("name is required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, l, aerr := s.findGatewayList(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if body.Type != "" && body.Type != l.typ {
-		return gatewayInvalid("type cannot be changed from %s to %s", l.typ, body.Type)
-	}
-	now := s.now()
-	if body.Items != nil {
-		if aerr := checkListItems(l.typ, body.Items); aerr != nil {
-			return aerr
+	return gatewayLists.update(s, w, r, scope, func(_ *account, l *gatewayList) (any, *apiError) {
+		if body.Type != "" && body.Type != l.typ {
+			return nil, gatewayInvalid("type cannot be changed from %s to %s", l.typ, body.Type)
 		}
-		l.items = nil
-		for _, it := range body.Items {
-			l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
+		now := s.now()
+		if body.Items != nil {
+			if aerr := checkListItems(l.typ, body.Items); aerr != nil {
+				return nil, aerr
+			}
+			l.items = nil
+			for _, it := range body.Items {
+				l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
+			}
 		}
-	}
-	l.name, l.description, l.updated = body.Name, body.Description, now
-	writeResult(w, http.StatusOK, l.json(false), nil)
-	return nil
+		l.name, l.description, l.updated = body.Name, body.Description, now
+		return l.json(false), nil
+	})
 }
 
 // patchGatewayList removes, then appends: a value appended that is still
@@ -262,45 +233,34 @@ func (s *Server) patchGatewayList(w http.ResponseWriter, r *http.Request, scope 
 	if aerr := decodeBody(r, &body); aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, l, aerr := s.findGatewayList(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	kept := slices.DeleteFunc(slices.Clone(l.items), func(it gatewayListItem) bool { return slices.Contains(body.Remove, it.Value) })
-	if aerr := checkListItems(l.typ, body.Append); aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	for i, it := range body.Append {
-		if slices.ContainsFunc(kept, func(k gatewayListItem) bool { return k.Value == it.Value }) {
-			return gatewayInvalid("append[%d].value %q is already in the list", i, it.Value)
+	return gatewayLists.update(s, w, r, scope, func(_ *account, l *gatewayList) (any, *apiError) {
+		kept := slices.DeleteFunc(slices.Clone(l.items), func(it gatewayListItem) bool { return slices.Contains(body.Remove, it.Value) })
+		if aerr := checkListItems(l.typ, body.Append); aerr != nil {
+			return nil, aerr
 		}
-		kept = append(kept, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
-	}
-	l.items, l.updated = kept, now
-	writeResult(w, http.StatusOK, l.json(false), nil)
-	return nil
+		now := s.now()
+		for i, it := range body.Append {
+			if slices.ContainsFunc(kept, func(k gatewayListItem) bool { return k.Value == it.Value }) {
+				return nil, gatewayInvalid("append[%d].value %q is already in the list", i, it.Value)
+			}
+			kept = append(kept, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
+		}
+		l.items, l.updated = kept, now
+		return l.json(false), nil
+	})
 }
 
 // deleteGatewayList refuses a list a rule's expression still refers to.
 func (s *Server) deleteGatewayList(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, l, aerr := s.findGatewayList(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	ref := "$" + strings.ReplaceAll(l.id, "-", "")
-	for _, rule := range a.rules {
-		if strings.Contains(rule.traffic+" "+rule.identity+" "+rule.devicePosture, ref) {
-			return newAPIError(http.StatusBadRequest, 2002, fmt.Sprintf("list %s is in use by rule %s", l.id, rule.id))
+	return gatewayLists.remove(s, w, r, scope, http.StatusOK, func(a *account, l *gatewayList) *apiError {
+		ref := "$" + strings.ReplaceAll(l.id, "-", "")
+		for _, rule := range a.rules {
+			if strings.Contains(rule.traffic+" "+rule.identity+" "+rule.devicePosture, ref) {
+				return newAPIError(http.StatusBadRequest, 2002, fmt.Sprintf("list %s is in use by rule %s", l.id, rule.id))
+			}
 		}
-	}
-	a.lists = slices.DeleteFunc(a.lists, func(x *gatewayList) bool { return x == l })
-	writeResult(w, http.StatusOK, map[string]string{"id": l.id}, nil)
-	return nil
+		return nil
+	}, nil)
 }
 
 // gatewayRuleSettings are the rule_settings keys the API answers for
@@ -401,49 +361,32 @@ func checkRuleLists(a *account, g *gatewayRule) *apiError {
 	return nil
 }
 
+// gatewayRules are the account's Gateway rules.
+var gatewayRules = collection[*gatewayRule]{
+	of:       func(a *account) *[]*gatewayRule { return &a.rules },
+	id:       func(g *gatewayRule) string { return g.id },
+	notFound: func(id string) *apiError { return gatewayNotFound("rule " + id) },
+	answer:   func(_ *account, g *gatewayRule) any { return g.json() },
+	page:     onePage,
+}
+
 func (s *Server) createGatewayRule(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	g, aerr := decodeGatewayRule(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if aerr := checkRuleLists(a, g); aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	g.id, g.version, g.created, g.updated = newUUID(), 1, now, now
-	a.rules = append(a.rules, g)
-	writeResult(w, http.StatusOK, g.json(), nil)
-	return nil
-}
-
-func (s *Server) findGatewayRule(r *http.Request, scope TokenScope) (*account, int, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, 0, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.rules, func(g *gatewayRule) bool { return g.id == id })
-	if i < 0 {
-		return nil, 0, gatewayNotFound("rule " + id)
-	}
-	return a, i, nil
+	return gatewayRules.add(s, w, r, scope, http.StatusOK, g, func(a *account, g *gatewayRule) *apiError {
+		if aerr := checkRuleLists(a, g); aerr != nil {
+			return aerr
+		}
+		now := s.now()
+		g.id, g.version, g.created, g.updated = newUUID(), 1, now, now
+		return nil
+	}, nil)
 }
 
 func (s *Server) getGatewayRule(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findGatewayRule(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, a.rules[i].json(), nil)
-	return nil
+	return gatewayRules.get(s, w, r, scope)
 }
 
 // updateGatewayRule is the PUT: the body replaces the rule; its version
@@ -453,37 +396,22 @@ func (s *Server) updateGatewayRule(w http.ResponseWriter, r *http.Request, scope
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findGatewayRule(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if aerr := checkRuleLists(a, next); aerr != nil {
-		return aerr
-	}
-	cur := a.rules[i]
-	next.id, next.created, next.updated, next.version = cur.id, cur.created, s.now(), cur.version+1
-	a.rules[i] = next
-	writeResult(w, http.StatusOK, next.json(), nil)
-	return nil
+	return gatewayRules.replace(s, w, r, scope, next, func(a *account, cur, next *gatewayRule) *apiError {
+		if aerr := checkRuleLists(a, next); aerr != nil {
+			return aerr
+		}
+		next.id, next.created, next.updated, next.version = cur.id, cur.created, s.now(), cur.version+1
+		return nil
+	})
 }
 
 func (s *Server) deleteGatewayRule(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findGatewayRule(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	id := a.rules[i].id
-	a.rules = slices.Delete(a.rules, i, i+1)
-	writeResult(w, http.StatusOK, map[string]string{"id": id}, nil)
-	return nil
+	return gatewayRules.remove(s, w, r, scope, http.StatusOK, nil, nil)
 }
 
 // listGatewayRules answers every rule in one page, by precedence (then
-// creation), as the dashboard shows them.
+// creation), as the dashboard shows them; the collection's listing is in
+// creation order, so this one sorts first.
 func (s *Server) listGatewayRules(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -492,21 +420,8 @@ func (s *Server) listGatewayRules(w http.ResponseWriter, r *http.Request, scope 
 		return aerr
 	}
 	sorted := slices.Clone(a.rules)
-	slices.SortStableFunc(sorted, func(x, y *gatewayRule) int {
-		switch {
-		case x.precedence < y.precedence:
-			return -1
-		case x.precedence > y.precedence:
-			return 1
-		}
-		return 0
-	})
-	res := make([]map[string]any, 0, len(sorted))
-	for _, g := range sorted {
-		res = append(res, g.json())
-	}
-	n := len(res)
-	writeResult(w, http.StatusOK, res, &resultInfo{Page: 1, PerPage: n, Count: n, TotalCount: n, TotalPages: 1})
+	slices.SortStableFunc(sorted, func(x, y *gatewayRule) int { return cmp.Compare(x.precedence, y.precedence) })
+	writePage(w, r, sorted, gatewayRules.page, (*gatewayRule).json)
 	return nil
 }
 

@@ -119,49 +119,32 @@ func (a *account) otpTaken(except string) bool {
 	return slices.ContainsFunc(a.idps, func(p *identityProvider) bool { return p.kind == "onetimepin" && p.id != except })
 }
 
+// identityProviders are the account's Access identity providers.
+var identityProviders = collection[*identityProvider]{
+	of:       func(a *account) *[]*identityProvider { return &a.idps },
+	id:       func(p *identityProvider) string { return p.id },
+	notFound: func(string) *apiError { return identityProviderNotFound() },
+	answer:   func(_ *account, p *identityProvider) any { return p.json() },
+	page:     pages(25, 1000),
+}
+
 func (s *Server) createIdentityProvider(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	p, aerr := decodeIdentityProvider(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if p.kind == "onetimepin" && a.otpTaken("") {
-		return accessInvalid("the account already has a onetimepin identity provider")
-	}
-	now := s.now()
-	p.id, p.created, p.updated = newUUID(), now, now
-	a.idps = append(a.idps, p)
-	writeResult(w, http.StatusCreated, p.json(), nil)
-	return nil
-}
-
-func (s *Server) findIdentityProvider(r *http.Request, scope TokenScope) (*account, int, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, 0, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.idps, func(x *identityProvider) bool { return x.id == id })
-	if i < 0 {
-		return nil, 0, identityProviderNotFound()
-	}
-	return a, i, nil
+	return identityProviders.add(s, w, r, scope, http.StatusCreated, p, func(a *account, p *identityProvider) *apiError {
+		if p.kind == "onetimepin" && a.otpTaken("") {
+			return accessInvalid("the account already has a onetimepin identity provider")
+		}
+		now := s.now()
+		p.id, p.created, p.updated = newUUID(), now, now
+		return nil
+	}, nil)
 }
 
 func (s *Server) getIdentityProvider(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findIdentityProvider(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, a.idps[i].json(), nil)
-	return nil
+	return identityProviders.get(s, w, r, scope)
 }
 
 // updateIdentityProvider is a PUT: name, type, config and scim_config are
@@ -172,54 +155,26 @@ func (s *Server) updateIdentityProvider(w http.ResponseWriter, r *http.Request, 
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findIdentityProvider(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	cur := a.idps[i]
-	if next.kind == "onetimepin" && a.otpTaken(cur.id) {
-		return accessInvalid("the account already has a onetimepin identity provider")
-	}
-	for _, k := range idpSecretKeys {
-		if next.config[k] == redacted {
-			next.config[k] = cur.config[k]
+	return identityProviders.replace(s, w, r, scope, next, func(a *account, cur, next *identityProvider) *apiError {
+		if next.kind == "onetimepin" && a.otpTaken(cur.id) {
+			return accessInvalid("the account already has a onetimepin identity provider")
 		}
-	}
-	next.id, next.created, next.updated = cur.id, cur.created, s.now()
-	a.idps[i] = next
-	writeResult(w, http.StatusOK, next.json(), nil)
-	return nil
+		for _, k := range idpSecretKeys {
+			if next.config[k] == redacted {
+				next.config[k] = cur.config[k]
+			}
+		}
+		next.id, next.created, next.updated = cur.id, cur.created, s.now()
+		return nil
+	})
 }
 
 func (s *Server) deleteIdentityProvider(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, i, aerr := s.findIdentityProvider(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	id := a.idps[i].id
-	a.idps = slices.Delete(a.idps, i, i+1)
-	writeResult(w, http.StatusOK, map[string]string{"id": id}, nil)
-	return nil
+	return identityProviders.remove(s, w, r, scope, http.StatusOK, nil, nil)
 }
 
 func (s *Server) listIdentityProviders(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	start, end, info := pageWindow(r, len(a.idps), 25, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, p := range a.idps[start:end] {
-		res = append(res, p.json())
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+	return identityProviders.list(s, w, r, scope, nil)
 }
 
 // IdentityProviderInfo describes an Access identity provider; Config

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
-	"slices"
 	"time"
 )
 
@@ -76,6 +75,18 @@ func parseNetwork(s string) (netip.Prefix, *apiError) {
 		return netip.Prefix{}, newAPIError(http.StatusBadRequest, 1001, "Invalid network: "+err.Error())
 	}
 	return p.Masked(), nil
+}
+
+// tunnelRoutes are the account's private-network routes; {route} finds
+// only a live one. Routes are also addressed by CIDR (routeFor), so only
+// the listing and the lookup by id come from the collection.
+var tunnelRoutes = collection[*tunnelRoute]{
+	of:       func(a *account) *[]*tunnelRoute { return &a.routes },
+	id:       func(rt *tunnelRoute) string { return rt.id },
+	matches:  func(rt *tunnelRoute, id string) bool { return rt.id == id && rt.deletedAt == nil },
+	notFound: func(string) *apiError { return routeNotFound() },
+	answer:   func(a *account, rt *tunnelRoute) any { return a.routeJSON(rt) },
+	page:     pages(1000, 1000),
 }
 
 func routeNotFound() *apiError {
@@ -157,9 +168,9 @@ func (s *Server) routeFor(r *http.Request, scope TokenScope) (*account, *tunnelR
 		return nil, nil, aerr
 	}
 	if id := r.PathValue("route"); id != "" {
-		i := slices.IndexFunc(a.routes, func(rt *tunnelRoute) bool { return rt.id == id && rt.deletedAt == nil })
-		if i < 0 {
-			return nil, nil, routeNotFound()
+		i, aerr := tunnelRoutes.index(a, id)
+		if aerr != nil {
+			return nil, nil, aerr
 		}
 		return a, a.routes[i], nil
 	}
@@ -287,14 +298,7 @@ func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request, scope TokenS
 			*dst = &p
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	var out []*tunnelRoute
-	for _, rt := range a.routes {
+	return tunnelRoutes.list(s, w, r, scope, func(rt *tunnelRoute) bool {
 		switch {
 		case (rt.deletedAt != nil) != deleted:
 		case q.Get("tunnel_id") != "" && rt.tunnelID != q.Get("tunnel_id"):
@@ -305,14 +309,8 @@ func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request, scope TokenS
 		// network_superset=X: routes that contain X.
 		case superset != nil && !(rt.network.Bits() <= superset.Bits() && rt.network.Contains(superset.Addr())):
 		default:
-			out = append(out, rt)
+			return true
 		}
-	}
-	start, end, info := pageWindow(r, len(out), 1000, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, rt := range out[start:end] {
-		res = append(res, a.routeJSON(rt))
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+		return false
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -97,47 +96,33 @@ func decodeServiceToken(r *http.Request) (name, duration string, aerr *apiError)
 	return body.Name, body.Duration, nil
 }
 
+// serviceTokens are the account's Access service tokens. Their reads
+// never answer the secret.
+var serviceTokens = collection[*serviceToken]{
+	of:       func(a *account) *[]*serviceToken { return &a.tokens },
+	id:       func(t *serviceToken) string { return t.id },
+	notFound: func(string) *apiError { return serviceTokenNotFound() },
+	answer:   func(_ *account, t *serviceToken) any { return t.json(false) },
+	page:     pages(1000, 1000),
+}
+
+// createServiceToken answers the secret, the only read but a rotate that
+// does.
 func (s *Server) createServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	name, duration, aerr := decodeServiceToken(r)
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	t := &serviceToken{id: newUUID(), name: name, clientID: randomHex(16) + ".access", secret: randomHex(32),
-		duration: duration, version: 1, created: now, updated: now, expires: expiry(now, duration)}
-	a.tokens = append(a.tokens, t)
-	writeResult(w, http.StatusCreated, t.json(true), nil)
-	return nil
-}
-
-func (s *Server) findServiceToken(r *http.Request, scope TokenScope) (*account, *serviceToken, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, nil, aerr
-	}
-	id := r.PathValue("id")
-	i := slices.IndexFunc(a.tokens, func(x *serviceToken) bool { return x.id == id })
-	if i < 0 {
-		return nil, nil, serviceTokenNotFound()
-	}
-	return a, a.tokens[i], nil
+	t := &serviceToken{name: name, clientID: randomHex(16) + ".access", secret: randomHex(32), duration: duration, version: 1}
+	return serviceTokens.add(s, w, r, scope, http.StatusCreated, t, func(_ *account, t *serviceToken) *apiError {
+		now := s.now()
+		t.id, t.created, t.updated, t.expires = newUUID(), now, now, expiry(now, t.duration)
+		return nil
+	}, func(t *serviceToken) any { return t.json(true) })
 }
 
 func (s *Server) getServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, t, aerr := s.findServiceToken(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, t.json(false), nil)
-	return nil
+	return serviceTokens.get(s, w, r, scope)
 }
 
 // updateServiceToken is a PUT of the name and the duration. The expiry
@@ -147,80 +132,40 @@ func (s *Server) updateServiceToken(w http.ResponseWriter, r *http.Request, scop
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, t, aerr := s.findServiceToken(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	t.name, t.duration, t.updated = name, duration, s.now()
-	writeResult(w, http.StatusOK, t.json(false), nil)
-	return nil
+	return serviceTokens.update(s, w, r, scope, func(_ *account, t *serviceToken) (any, *apiError) {
+		t.name, t.duration, t.updated = name, duration, s.now()
+		return t.json(false), nil
+	})
 }
 
 // refreshServiceToken restarts the token's duration from now; the secret
 // stays.
 func (s *Server) refreshServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, t, aerr := s.findServiceToken(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	now := s.now()
-	t.updated, t.expires = now, expiry(now, t.duration)
-	writeResult(w, http.StatusOK, t.json(false), nil)
-	return nil
+	return serviceTokens.update(s, w, r, scope, func(_ *account, t *serviceToken) (any, *apiError) {
+		now := s.now()
+		t.updated, t.expires = now, expiry(now, t.duration)
+		return t.json(false), nil
+	})
 }
 
 // rotateServiceToken replaces the secret (the old one stops working at
 // once: no grace period was asked) and answers the new one.
 func (s *Server) rotateServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, t, aerr := s.findServiceToken(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	t.secret, t.version, t.updated = randomHex(32), t.version+1, s.now()
-	writeResult(w, http.StatusOK, t.json(true), nil)
-	return nil
+	return serviceTokens.update(s, w, r, scope, func(_ *account, t *serviceToken) (any, *apiError) {
+		t.secret, t.version, t.updated = randomHex(32), t.version+1, s.now()
+		return t.json(true), nil
+	})
 }
 
+// deleteServiceToken answers the token deleted, not just its id.
 func (s *Server) deleteServiceToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, t, aerr := s.findServiceToken(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	a.tokens = slices.DeleteFunc(a.tokens, func(x *serviceToken) bool { return x == t })
-	writeResult(w, http.StatusOK, t.json(false), nil)
-	return nil
+	return serviceTokens.remove(s, w, r, scope, http.StatusOK, nil, func(t *serviceToken) any { return t.json(false) })
 }
 
+// listServiceTokens filters by exact name and answers up to 1000 a page.
 func (s *Server) listServiceTokens(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	q := r.URL.Query()
-	var match []*serviceToken
-	for _, t := range a.tokens {
-		if n := q.Get("name"); n != "" && t.name != n {
-			continue
-		}
-		match = append(match, t)
-	}
-	start, end, info := pageWindow(r, len(match), 1000, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, t := range match[start:end] {
-		res = append(res, t.json(false))
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+	name := r.URL.Query().Get("name")
+	return serviceTokens.list(s, w, r, scope, func(t *serviceToken) bool { return name == "" || t.name == name })
 }
 
 // ServiceTokenInfo describes an Access service token; Secret is the one

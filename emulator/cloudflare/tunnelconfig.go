@@ -85,14 +85,7 @@ func badConfig(msg string) *apiError {
 }
 
 func (s *Server) getTunnelConfig(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, aerr := s.tunnelFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, configResult(t), nil)
-	return nil
+	return tunnels.update(s, w, r, scope, func(_ *account, t *tunnel) (any, *apiError) { return configResult(t), nil })
 }
 
 func configResult(t *tunnel) map[string]any {
@@ -121,15 +114,10 @@ func (s *Server) putTunnelConfig(w http.ResponseWriter, r *http.Request, scope T
 	if aerr != nil {
 		return aerr
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, aerr := s.tunnelFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	t.setConfig(stored)
-	writeResult(w, http.StatusOK, configResult(t), nil)
-	return nil
+	return tunnels.update(s, w, r, scope, func(_ *account, t *tunnel) (any, *apiError) {
+		t.setConfig(stored)
+		return configResult(t), nil
+	})
 }
 
 // setConfig replaces the configuration; every write bumps the version,

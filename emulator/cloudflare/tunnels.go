@@ -67,6 +67,16 @@ func (a *account) findTunnel(id string) *tunnel {
 	return nil
 }
 
+// tunnels are the account's cfd_tunnels, deleted ones included: {id}
+// finds a deleted tunnel too, as the API keeps them readable.
+var tunnels = collection[*tunnel]{
+	of:       func(a *account) *[]*tunnel { return &a.tunnels },
+	id:       func(t *tunnel) string { return t.id },
+	notFound: func(string) *apiError { return tunnelNotFound() },
+	answer:   func(_ *account, t *tunnel) any { return t.json() },
+	page:     pages(100, 1000),
+}
+
 func (s *Server) createTunnel(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var body struct {
 		Name      string `json:"name"`
@@ -90,85 +100,50 @@ func (s *Server) createTunnel(w http.ResponseWriter, r *http.Request, scope Toke
 	default:
 		return newAPIError(http.StatusBadRequest, 1001, "config_src must be 'local' or 'cloudflare'")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	active := 0
-	for _, t := range a.tunnels {
-		if t.deletedAt != nil {
-			continue
+	t := &tunnel{name: body.Name, secret: body.Secret, configSrc: body.ConfigSrc}
+	return tunnels.add(s, w, r, scope, http.StatusOK, t, func(a *account, t *tunnel) *apiError {
+		active := 0
+		for _, o := range a.tunnels {
+			if o.deletedAt != nil {
+				continue
+			}
+			active++
+			if o.name == t.name {
+				return newAPIError(http.StatusConflict, 1013, "You already have a tunnel with this name.")
+			}
 		}
-		active++
-		if t.name == body.Name {
-			return newAPIError(http.StatusConflict, 1013, "You already have a tunnel with this name.")
+		if active >= maxTunnelsPerAccount {
+			return newAPIError(http.StatusBadRequest, 1001, "Tunnel limit of 1000 reached for this account")
 		}
-	}
-	if active >= maxTunnelsPerAccount {
-		return newAPIError(http.StatusBadRequest, 1001, "Tunnel limit of 1000 reached for this account")
-	}
-	t := &tunnel{id: newUUID(), account: a.id, name: body.Name, secret: body.Secret,
-		configSrc: body.ConfigSrc, created: s.now()}
-	a.tunnels = append(a.tunnels, t)
-	res := t.json()
-	// cloudflared reads the token from the create response.
-	res["token"] = t.token()
-	writeResult(w, http.StatusOK, res, nil)
-	return nil
+		t.id, t.account, t.created = newUUID(), a.id, s.now()
+		return nil
+	}, func(t *tunnel) any {
+		res := t.json()
+		// cloudflared reads the token from the create response.
+		res["token"] = t.token()
+		return res
+	})
 }
 
 func (s *Server) getTunnel(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, aerr := s.tunnelFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, t.json(), nil)
-	return nil
+	return tunnels.get(s, w, r, scope)
 }
 
-// tunnelFor resolves {account}/{id}; deleted tunnels are still returned, as
-// the API keeps them readable. Caller holds s.mu.
-func (s *Server) tunnelFor(r *http.Request, scope TokenScope) (*tunnel, *apiError) {
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return nil, aerr
-	}
-	t := a.findTunnel(r.PathValue("id"))
-	if t == nil {
-		return nil, tunnelNotFound()
-	}
-	return t, nil
-}
-
+// deleteTunnel is soft: the tunnel stays readable; deleting it again is a
+// 404.
 func (s *Server) deleteTunnel(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, aerr := s.tunnelFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	if t.deletedAt != nil {
-		return tunnelNotFound()
-	}
-	now := s.now()
-	t.deletedAt = &now
-	writeResult(w, http.StatusOK, t.json(), nil)
-	return nil
+	return tunnels.update(s, w, r, scope, func(_ *account, t *tunnel) (any, *apiError) {
+		if t.deletedAt != nil {
+			return nil, tunnelNotFound()
+		}
+		now := s.now()
+		t.deletedAt = &now
+		return t.json(), nil
+	})
 }
 
 func (s *Server) tunnelToken(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, aerr := s.tunnelFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	writeResult(w, http.StatusOK, t.token(), nil)
-	return nil
+	return tunnels.update(s, w, r, scope, func(_ *account, t *tunnel) (any, *apiError) { return t.token(), nil })
 }
 
 // listTunnels filters by name (exact), uuid, is_deleted (omitted means
@@ -189,19 +164,12 @@ func (s *Server) listTunnels(w http.ResponseWriter, r *http.Request, scope Token
 		}
 		existedAt = &ts
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
 	// cloudflared filters with name_prefix; treat it like include_prefix.
 	include := q.Get("include_prefix")
 	if include == "" {
 		include = q.Get("name_prefix")
 	}
-	var out []*tunnel
-	for _, t := range a.tunnels {
+	return tunnels.list(s, w, r, scope, func(t *tunnel) bool {
 		switch {
 		case (t.deletedAt != nil) != deleted:
 		case q.Get("name") != "" && t.name != q.Get("name"):
@@ -210,14 +178,8 @@ func (s *Server) listTunnels(w http.ResponseWriter, r *http.Request, scope Token
 		case q.Get("exclude_prefix") != "" && strings.HasPrefix(t.name, q.Get("exclude_prefix")):
 		case existedAt != nil && (t.created.After(*existedAt) || (t.deletedAt != nil && t.deletedAt.Before(*existedAt))):
 		default:
-			out = append(out, t)
+			return true
 		}
-	}
-	start, end, info := pageWindow(r, len(out), 100, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, t := range out[start:end] {
-		res = append(res, t.json())
-	}
-	writeResult(w, http.StatusOK, res, info)
-	return nil
+		return false
+	})
 }

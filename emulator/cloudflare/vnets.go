@@ -30,6 +30,17 @@ func vnetJSON(v *virtualNetwork) map[string]any {
 	}
 }
 
+// virtualNetworks are the account's virtual networks; {id} finds only an
+// active one (deleted ones are only listed).
+var virtualNetworks = collection[*virtualNetwork]{
+	of:       func(a *account) *[]*virtualNetwork { return &a.vnets },
+	id:       func(v *virtualNetwork) string { return v.id },
+	matches:  func(v *virtualNetwork, id string) bool { return v.id == id && v.deletedAt == nil },
+	notFound: func(string) *apiError { return vnetNotFound() },
+	answer:   func(_ *account, v *virtualNetwork) any { return vnetJSON(v) },
+	page:     pages(1000, 1000),
+}
+
 func vnetNotFound() *apiError {
 	return newAPIError(http.StatusNotFound, 1003, "Virtual network not found")
 }
@@ -121,12 +132,7 @@ func (s *Server) listVnets(w http.ResponseWriter, r *http.Request, scope TokenSc
 			out = append(out, v)
 		}
 	}
-	start, end, info := pageWindow(r, len(out), 1000, 1000)
-	res := make([]map[string]any, 0, end-start)
-	for _, v := range out[start:end] {
-		res = append(res, vnetJSON(v))
-	}
-	writeResult(w, http.StatusOK, res, info)
+	writePage(w, r, out, virtualNetworks.page, vnetJSON)
 	return nil
 }
 
@@ -193,11 +199,14 @@ func (s *Server) updateVnet(w http.ResponseWriter, r *http.Request, scope TokenS
 	if aerr != nil {
 		return aerr
 	}
+	// The default is made before the lookup, as on every virtual network
+	// call but a delete.
 	s.defaultVnet(a)
-	v := a.findVnet(r.PathValue("id"))
-	if v == nil {
-		return vnetNotFound()
+	i, aerr := virtualNetworks.index(a, r.PathValue("id"))
+	if aerr != nil {
+		return aerr
 	}
+	v := a.vnets[i]
 	if name != nil {
 		if *name == "" {
 			return newAPIError(http.StatusBadRequest, 1001, "Virtual network name must not be empty")
@@ -223,29 +232,22 @@ func (s *Server) updateVnet(w http.ResponseWriter, r *http.Request, scope TokenS
 	return nil
 }
 
+// deleteVnet is soft, and refuses the default network and one that
+// routes still use.
 func (s *Server) deleteVnet(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, aerr := s.accountFor(r, scope)
-	if aerr != nil {
-		return aerr
-	}
-	v := a.findVnet(r.PathValue("id"))
-	if v == nil {
-		return vnetNotFound()
-	}
-	if v.isDefault {
-		return newAPIError(http.StatusBadRequest, 1001,
-			"Cannot delete the default virtual network; mark another virtual network as the default first")
-	}
-	if n := a.activeRoutesIn(v.id); n > 0 {
-		return newAPIError(http.StatusBadRequest, 1001, "Cannot delete virtual network "+strconv.Quote(v.name)+": it still has "+
-			strconv.Itoa(n)+" route(s); delete or move them first")
-	}
-	now := s.now()
-	v.deletedAt = &now
-	writeResult(w, http.StatusOK, vnetJSON(v), nil)
-	return nil
+	return virtualNetworks.update(s, w, r, scope, func(a *account, v *virtualNetwork) (any, *apiError) {
+		if v.isDefault {
+			return nil, newAPIError(http.StatusBadRequest, 1001,
+				"Cannot delete the default virtual network; mark another virtual network as the default first")
+		}
+		if n := a.activeRoutesIn(v.id); n > 0 {
+			return nil, newAPIError(http.StatusBadRequest, 1001, "Cannot delete virtual network "+strconv.Quote(v.name)+": it still has "+
+				strconv.Itoa(n)+" route(s); delete or move them first")
+		}
+		now := s.now()
+		v.deletedAt = &now
+		return vnetJSON(v), nil
+	})
 }
 
 // AddVirtualNetwork seeds an active, non-default virtual network (creating
