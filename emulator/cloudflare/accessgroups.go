@@ -139,16 +139,8 @@ type AccessGroupInfo struct {
 
 // AccessGroups returns the account's Access groups in creation order.
 func (s *Server) AccessGroups(accountID string) []AccessGroupInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]AccessGroupInfo, 0, len(a.groups))
-	for _, g := range a.groups {
-		out = append(out, AccessGroupInfo{ID: g.id, Name: g.name,
-			Include: orNoRules(g.include), Exclude: orNoRules(g.exclude), Require: orNoRules(g.require)})
-	}
-	return out
+	return snapshot(s, accountID, accessGroups, func(_ *account, g *accessGroup) AccessGroupInfo {
+		return AccessGroupInfo{ID: g.id, Name: g.name,
+			Include: orNoRules(g.include), Exclude: orNoRules(g.exclude), Require: orNoRules(g.require)}
+	})
 }

@@ -209,18 +209,10 @@ type AccessPolicyInfo struct {
 // AccessPolicies returns the account's reusable Access policies in
 // creation order.
 func (s *Server) AccessPolicies(accountID string) []AccessPolicyInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]AccessPolicyInfo, 0, len(a.policies))
-	for _, p := range a.policies {
+	return snapshot(s, accountID, accessPolicies, func(a *account, p *accessPolicy) AccessPolicyInfo {
 		name, _ := p.fields["name"].(string)
-		out = append(out, AccessPolicyInfo{ID: p.id, Name: name, Fields: p.json(a)})
-	}
-	return out
+		return AccessPolicyInfo{ID: p.id, Name: name, Fields: p.json(a)}
+	})
 }
 
 // AccessAppPolicies returns the policy ids Access application id lists,

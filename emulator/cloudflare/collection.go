@@ -199,3 +199,22 @@ func (c collection[T]) list(s *Server, w http.ResponseWriter, r *http.Request, s
 	writePage(w, r, items, c.page, func(x T) any { return c.answer(a, x) })
 	return nil
 }
+
+// snapshot returns what info makes of each of the account's objects of c,
+// in creation order, for the inspection methods tests call (AccessGroups,
+// Tunnels, ...): nil for an account the emulator does not have, which it
+// does not create.
+func snapshot[T, I any](s *Server, accountID string, c collection[T], info func(a *account, x T) I) []I {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[accountID]
+	if a == nil {
+		return nil
+	}
+	items := *c.of(a)
+	out := make([]I, 0, len(items))
+	for _, x := range items {
+		out = append(out, info(a, x))
+	}
+	return out
+}

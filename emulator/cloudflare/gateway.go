@@ -436,21 +436,13 @@ type GatewayListItemInfo struct{ Value, Description string }
 
 // GatewayLists returns the account's Gateway lists in creation order.
 func (s *Server) GatewayLists(accountID string) []GatewayListInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]GatewayListInfo, 0, len(a.lists))
-	for _, l := range a.lists {
+	return snapshot(s, accountID, gatewayLists, func(_ *account, l *gatewayList) GatewayListInfo {
 		li := GatewayListInfo{ID: l.id, Name: l.name, Description: l.description, Type: l.typ}
 		for _, it := range l.items {
 			li.Items = append(li.Items, GatewayListItemInfo{Value: it.Value, Description: it.Description})
 		}
-		out = append(out, li)
-	}
-	return out
+		return li
+	})
 }
 
 // GatewayRuleInfo describes a Gateway rule; RuleSettings is its
@@ -466,18 +458,10 @@ type GatewayRuleInfo struct {
 
 // GatewayRules returns the account's Gateway rules in creation order.
 func (s *Server) GatewayRules(accountID string) []GatewayRuleInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]GatewayRuleInfo, 0, len(a.rules))
-	for _, g := range a.rules {
+	return snapshot(s, accountID, gatewayRules, func(_ *account, g *gatewayRule) GatewayRuleInfo {
 		b, _ := json.Marshal(orEmpty(g.settings))
-		out = append(out, GatewayRuleInfo{ID: g.id, Name: g.name, Description: g.description, Action: g.action,
+		return GatewayRuleInfo{ID: g.id, Name: g.name, Description: g.description, Action: g.action,
 			Precedence: g.precedence, Enabled: g.enabled, Filters: slices.Clone(g.filters), Traffic: g.traffic,
-			Identity: g.identity, DevicePosture: g.devicePosture, RuleSettings: string(b)})
-	}
-	return out
+			Identity: g.identity, DevicePosture: g.devicePosture, RuleSettings: string(b)}
+	})
 }

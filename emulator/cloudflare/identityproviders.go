@@ -188,19 +188,11 @@ type IdentityProviderInfo struct {
 // IdentityProviders returns the account's identity providers in creation
 // order.
 func (s *Server) IdentityProviders(accountID string) []IdentityProviderInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]IdentityProviderInfo, 0, len(a.idps))
-	for _, p := range a.idps {
+	return snapshot(s, accountID, identityProviders, func(_ *account, p *identityProvider) IdentityProviderInfo {
 		cfg := make(map[string]any, len(p.config))
 		for k, v := range p.config {
 			cfg[k] = v
 		}
-		out = append(out, IdentityProviderInfo{ID: p.id, Name: p.name, Type: p.kind, Config: cfg, Scim: p.scim})
-	}
-	return out
+		return IdentityProviderInfo{ID: p.id, Name: p.name, Type: p.kind, Config: cfg, Scim: p.scim}
+	})
 }

@@ -92,17 +92,9 @@ func (s *Server) DNSRecords(zoneID string) []DNSRecordInfo {
 // Tunnels returns the account's tunnels, deleted ones included, in creation
 // order.
 func (s *Server) Tunnels(accountID string) []TunnelInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]TunnelInfo, 0, len(a.tunnels))
-	for _, t := range a.tunnels {
-		out = append(out, TunnelInfo{ID: t.id, Name: t.name, Deleted: t.deletedAt != nil})
-	}
-	return out
+	return snapshot(s, accountID, tunnels, func(_ *account, t *tunnel) TunnelInfo {
+		return TunnelInfo{ID: t.id, Name: t.name, Deleted: t.deletedAt != nil}
+	})
 }
 
 // TunnelConfig returns a tunnel's configuration and version as the API
@@ -147,36 +139,20 @@ func (s *Server) tunnelLocked(accountID, tunnelID string) *tunnel {
 
 // AccessApps returns the account's Access applications in creation order.
 func (s *Server) AccessApps(accountID string) []AccessAppInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]AccessAppInfo, 0, len(a.apps))
-	for _, app := range a.apps {
+	return snapshot(s, accountID, accessApps, func(_ *account, app *accessApp) AccessAppInfo {
 		name, _ := app.fields["name"].(string)
 		dom, _ := app.fields["domain"].(string)
-		out = append(out, AccessAppInfo{ID: app.id, AUD: app.aud, Name: name, Domain: dom})
-	}
-	return out
+		return AccessAppInfo{ID: app.id, AUD: app.aud, Name: name, Domain: dom}
+	})
 }
 
 // Routes returns the account's routes, deleted ones included, in creation
 // order.
 func (s *Server) Routes(accountID string) []RouteInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]RouteInfo, 0, len(a.routes))
-	for _, rt := range a.routes {
-		out = append(out, RouteInfo{ID: rt.id, Network: rt.network.String(), TunnelID: rt.tunnelID,
-			Comment: rt.comment, VirtualNetworkID: rt.vnet, Deleted: rt.deletedAt != nil})
-	}
-	return out
+	return snapshot(s, accountID, tunnelRoutes, func(_ *account, rt *tunnelRoute) RouteInfo {
+		return RouteInfo{ID: rt.id, Network: rt.network.String(), TunnelID: rt.tunnelID,
+			Comment: rt.comment, VirtualNetworkID: rt.vnet, Deleted: rt.deletedAt != nil}
+	})
 }
 
 // VirtualNetworkInfo describes a teamnet virtual network.
@@ -191,16 +167,8 @@ type VirtualNetworkInfo struct {
 // VirtualNetworks returns the account's virtual networks, deleted ones
 // included, in creation order. It does not create the default network.
 func (s *Server) VirtualNetworks(accountID string) []VirtualNetworkInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]VirtualNetworkInfo, 0, len(a.vnets))
-	for _, v := range a.vnets {
-		out = append(out, VirtualNetworkInfo{ID: v.id, Name: v.name, Comment: v.comment,
-			IsDefault: v.isDefault, Deleted: v.deletedAt != nil})
-	}
-	return out
+	return snapshot(s, accountID, virtualNetworks, func(_ *account, v *virtualNetwork) VirtualNetworkInfo {
+		return VirtualNetworkInfo{ID: v.id, Name: v.name, Comment: v.comment,
+			IsDefault: v.isDefault, Deleted: v.deletedAt != nil}
+	})
 }

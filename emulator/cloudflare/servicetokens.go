@@ -179,18 +179,10 @@ type ServiceTokenInfo struct {
 
 // ServiceTokens returns the account's service tokens in creation order.
 func (s *Server) ServiceTokens(accountID string) []ServiceTokenInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.accounts[accountID]
-	if a == nil {
-		return nil
-	}
-	out := make([]ServiceTokenInfo, 0, len(a.tokens))
-	for _, t := range a.tokens {
-		out = append(out, ServiceTokenInfo{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
-			Duration: t.duration, Version: t.version, ExpiresAt: t.expires})
-	}
-	return out
+	return snapshot(s, accountID, serviceTokens, func(_ *account, t *serviceToken) ServiceTokenInfo {
+		return ServiceTokenInfo{ID: t.id, Name: t.name, ClientID: t.clientID, Secret: t.secret,
+			Duration: t.duration, Version: t.version, ExpiresAt: t.expires}
+	})
 }
 
 // SetServiceTokenExpiry moves a token's expiry, as time passing would. A
