@@ -11,8 +11,8 @@ import (
 // the token, find {id} (or answer the kind's 404), list in pages, replace
 // on PUT and delete. What differs between kinds (validation, defaults,
 // what a create or delete answers, refusals) stays in the kind's own
-// handlers, passed in as functions. Every method but index expects the
-// caller not to hold s.mu and takes it; index is for callers that do.
+// handlers, passed in as functions. index and find are for callers that
+// hold s.mu; the other methods take it.
 type collection[T any] struct {
 	// of is the account's slice of the kind.
 	of func(a *account) *[]T

@@ -109,6 +109,15 @@
 // (the mask is chosen here), and a PUT sending the mask back keeps the
 // stored secret; IdentityProviders shows them in clear from Go.
 //
+// Every account-level kind (Access, Gateway, tunnels, routes, virtual
+// networks) is one collection (collection.go) and answers alike where the
+// API does: an account the token does not cover is 403/10000, an unknown
+// id the kind's 404, and a paged list reads page and per_page leniently
+// (a missing or bad value is the default, per_page is clamped to the
+// kind's maximum, a page past the end is an empty list with the true
+// total_pages), filtering before it pages. Gateway lists and rules are
+// answered in one page whatever page and per_page say.
+//
 // Test-only endpoints under /__emulator/ need no token: POST/DELETE
 // /__emulator/faults and GET /__emulator/requests; Server.AddFault,
 // ClearFaults, Requests and Reset do the same from Go. /__emulator/tokens

@@ -199,8 +199,8 @@ func (s *Server) updateVnet(w http.ResponseWriter, r *http.Request, scope TokenS
 	if aerr != nil {
 		return aerr
 	}
-	// The default is made before the lookup, as on every virtual network
-	// call but a delete.
+	// The default network is made (and saved) before the lookup, so it
+	// exists after this call even when {id} is not found.
 	s.defaultVnet(a)
 	i, aerr := virtualNetworks.index(a, r.PathValue("id"))
 	if aerr != nil {
