@@ -134,6 +134,29 @@ type gatewayListBody struct {
 	Items       []gatewayListItem `json:"items"`
 }
 
+// decodeGatewayListBody reads a create or PUT body, which must name the
+// list.
+func decodeGatewayListBody(r *http.Request) (gatewayListBody, *apiError) {
+	var body gatewayListBody
+	if aerr := decodeBody(r, &body); aerr != nil {
+		return body, aerr
+	}
+	if strings.TrimSpace(body.Name) == "" {
+		return body, gatewayInvalid("name is required")
+	}
+	return body, nil
+}
+
+// stampItems returns items as stored: value and description, added now
+// (nil for none).
+func stampItems(items []gatewayListItem, now time.Time) []gatewayListItem {
+	var out []gatewayListItem
+	for _, it := range items {
+		out = append(out, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
+	}
+	return out
+}
+
 // gatewayLists are the account's Gateway lists, answered without their
 // items.
 var gatewayLists = collection[*gatewayList]{
@@ -146,12 +169,9 @@ var gatewayLists = collection[*gatewayList]{
 
 // createGatewayList answers the list with its items.
 func (s *Server) createGatewayList(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	var body gatewayListBody
-	if aerr := decodeBody(r, &body); aerr != nil {
+	body, aerr := decodeGatewayListBody(r)
+	if aerr != nil {
 		return aerr
-	}
-	if strings.TrimSpace(body.Name) == "" {
-		return gatewayInvalid("name is required")
 	}
 	if !slices.Contains(gatewayListTypes, body.Type) {
 		return gatewayInvalid("type %q is not one of %s", body.Type, strings.Join(gatewayListTypes, ", "))
@@ -162,10 +182,7 @@ func (s *Server) createGatewayList(w http.ResponseWriter, r *http.Request, scope
 	l := &gatewayList{name: body.Name, description: body.Description, typ: body.Type}
 	return gatewayLists.add(s, w, r, scope, http.StatusOK, l, func(_ *account, l *gatewayList) *apiError {
 		now := s.now()
-		l.id, l.created, l.updated = newUUID(), now, now
-		for _, it := range body.Items {
-			l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
-		}
+		l.id, l.created, l.updated, l.items = newUUID(), now, now, stampItems(body.Items, now)
 		return nil
 	}, func(l *gatewayList) any { return l.json(true) })
 }
@@ -197,12 +214,9 @@ func (s *Server) listGatewayLists(w http.ResponseWriter, r *http.Request, scope 
 // updateGatewayList is the PUT: name and description are replaced; the
 // items only when the body has them. The type cannot change.
 func (s *Server) updateGatewayList(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
-	var body gatewayListBody
-	if aerr := decodeBody(r, &body); aerr != nil {
+	body, aerr := decodeGatewayListBody(r)
+	if aerr != nil {
 		return aerr
-	}
-	if strings.TrimSpace(body.Name) == "" {
-		return gatewayInvalid("name is required")
 	}
 	return gatewayLists.update(s, w, r, scope, func(_ *account, l *gatewayList) (any, *apiError) {
 		if body.Type != "" && body.Type != l.typ {
@@ -213,10 +227,7 @@ func (s *Server) updateGatewayList(w http.ResponseWriter, r *http.Request, scope
 			if aerr := checkListItems(l.typ, body.Items); aerr != nil {
 				return nil, aerr
 			}
-			l.items = nil
-			for _, it := range body.Items {
-				l.items = append(l.items, gatewayListItem{Value: it.Value, Description: it.Description, Created: now})
-			}
+			l.items = stampItems(body.Items, now)
 		}
 		l.name, l.description, l.updated = body.Name, body.Description, now
 		return l.json(false), nil
