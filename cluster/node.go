@@ -94,6 +94,7 @@ type Node struct {
 
 	leaderTasks leaderTasks
 	lease       leaderLease
+	confirms    confirmations
 
 	closeMu  sync.Mutex  // serializes stop
 	closed   atomic.Bool // set when stop begins
@@ -542,18 +543,19 @@ func (n *Node) WaitForLeader(ctx context.Context) error {
 	}
 }
 
-// VerifyLeader confirms with a quorum that this node is still the leader.
+// VerifyLeader confirms with a quorum that this node is still the leader,
+// at a moment after the call began (see confirmations in read.go).
 func (n *Node) VerifyLeader(ctx context.Context) error {
 	if !n.IsLeader() {
 		return n.notLeaderErr(nil)
 	}
-	if err := waitFuture(ctx, n.raft.VerifyLeader()); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return n.notLeaderErr(err)
-		}
-		return fmt.Errorf("cluster: verify leader: %w", err)
+	r := n.confirms.join(n.confirmLeadership)
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: verify leader: %w", ctx.Err())
 	}
-	return nil
 }
 
 // Barrier waits until every preceding entry is applied to the FSM (leader

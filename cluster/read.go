@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,7 +15,77 @@ import (
 // it knows everything committed before it led, and (2) it has confirmed
 // that no newer leader exists. WaitLeaderEstablished gives (1);
 // VerifyLeader and VerifyLeaderLease give (2), the second at most once per
-// lease.
+// lease. The sync engine's write gate uses VerifyLeader too: a deposed
+// leader must not write downstream after its successor.
+//
+// The confirmation commits a barrier entry rather than calling raft's
+// VerifyLeader. raft counts toward a verification every heartbeat answer
+// that arrives after it was asked for, including answers to heartbeats
+// sent before: a leader woken from a pause (SIGSTOP, a long GC, a frozen
+// VM) reads the acknowledgements its followers sent before they elected a
+// successor, and confirms itself. A barrier entry is appended after the
+// call began and commits only once a quorum stores it in this leader's
+// term, which followers that moved to a newer term refuse; no answer to an
+// older request can commit it. Concurrent callers share rounds
+// (confirmations), so a stream of reads or writes costs one log entry per
+// round, not one per call.
+
+// confirmations batches leadership confirmations into rounds, one in
+// flight at a time. A caller joins the round that starts next, never one
+// already running (that one may have begun before the caller asked), so
+// every confirmation a caller receives was begun after its call.
+type confirmations struct {
+	mu      sync.Mutex
+	running *confirmRound
+	next    *confirmRound // starts when running ends
+}
+
+type confirmRound struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// join returns the round that answers a caller arriving now, starting it
+// with confirm when none is running. The round's goroutine ends when
+// confirm returns: raft resolves a barrier's future at the latest when
+// leadership is lost or raft shuts down.
+func (c *confirmations) join(confirm func() error) *confirmRound {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running == nil {
+		c.running = &confirmRound{done: make(chan struct{})}
+		go c.run(c.running, confirm)
+		return c.running
+	}
+	if c.next == nil {
+		c.next = &confirmRound{done: make(chan struct{})}
+	}
+	return c.next
+}
+
+func (c *confirmations) run(r *confirmRound, confirm func() error) {
+	for r != nil {
+		r.err = confirm()
+		close(r.done)
+		c.mu.Lock()
+		c.running, c.next = c.next, nil
+		r = c.running
+		c.mu.Unlock()
+	}
+}
+
+// confirmLeadership commits a barrier entry in the current term (see
+// above). ApplyTimeout bounds only the enqueueing; the commit itself ends
+// when a quorum stores the entry or this node steps down.
+func (n *Node) confirmLeadership() error {
+	if err := n.raft.Barrier(n.cfg.ApplyTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return n.notLeaderErr(err)
+		}
+		return fmt.Errorf("cluster: verify leader: %w", err)
+	}
+	return nil
+}
 
 // leaderLease remembers the last quorum confirmation of this node's
 // leadership.

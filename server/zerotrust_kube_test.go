@@ -14,9 +14,10 @@ import (
 )
 
 // StringKe's AccessGroup and VirtualNetwork over time, with its own CRDs:
-// a group whose identity provider has no id yet says so, and follows as
-// soon as the AccessIdentityProvider's status has one (a change to that
-// object re-translates the groups naming it); a NetworkRoute naming a
+// a group whose identity provider has no id yet waits, and follows as soon
+// as conflux-sync records the provider it made in the
+// AccessIdentityProvider's status (a change to that object re-translates
+// the groups naming it); a NetworkRoute naming a
 // VirtualNetwork applied later waits for it; deleting a VirtualNetwork
 // deletes the network conflux-sync made and lets the object go (the
 // operator's finalizer removed).
@@ -61,22 +62,18 @@ spec:
 `)
 	group := schema.GroupKind{Group: translate.GroupCloudflareOperator, Kind: "AccessGroup"}
 	vnet := schema.GroupKind{Group: translate.GroupCloudflareOperator, Kind: "VirtualNetwork"}
-	c.waitVerdict(group, "eng", "Ready=False Unsupported: spec.include[0].okta.idpRef.name: AccessIdentityProvider okta has no status.providerId")
-	c.waitVerdict(vnet, "lab", "Ready=True")
-	if groups := c.emu.AccessGroups(compatAccount); len(groups) != 0 {
-		t.Fatalf("groups before the identity provider has an id: %+v", groups)
-	}
-
-	const idp = "0f1e2d3c-4b5a-4697-8877-665544332211"
-	c.kubectl("patch", "accessidentityproviders.networking.cloudflare-operator.io", "okta", "--subresource=status", "--type=merge",
-		"-p", `{"status":{"providerId":"`+idp+`"}}`)
+	// The group waits for the provider's id, which conflux-sync records
+	// in the provider's status once it has made it; that status change
+	// re-translates the group.
 	c.waitVerdict(group, "eng", "Ready=True")
+	c.waitVerdict(vnet, "lab", "Ready=True")
+	idps := c.emu.IdentityProviders(compatAccount)
 	groups := c.emu.AccessGroups(compatAccount)
-	if len(groups) != 1 {
-		t.Fatalf("groups: %+v", groups)
+	if len(idps) != 1 || len(groups) != 1 {
+		t.Fatalf("identity providers %+v, groups %+v", idps, groups)
 	}
 	rules, _ := json.Marshal(groups[0].Include)
-	if want := `[{"okta":{"identity_provider_id":"` + idp + `","name":"Engineering"}}]`; string(rules) != want {
+	if want := `[{"okta":{"identity_provider_id":"` + idps[0].ID + `","name":"Engineering"}}]`; string(rules) != want {
 		t.Errorf("include = %s, want %s", rules, want)
 	}
 
