@@ -251,7 +251,7 @@ func TestFlushObjectSecret(t *testing.T) {
 // naming the field; nothing is written.
 func TestFlushObjectSecretMissing(t *testing.T) {
 	fl := newFlow(t)
-	_, err := fl.Flush(t, `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":` +
+	_, err := fl.Flush(t, `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":`+
 		`{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"github","field":"spec.config.clientSecret"}}}`)
 	if err == nil || !strings.Contains(err.Error(), "config.client_secret") || !strings.Contains(err.Error(), "AccessIdentityProvider github") ||
 		!strings.Contains(err.Error(), "spec.config.clientSecret") {
