@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/conflux-sync/conflux-sync/api"
+	"github.com/conflux-sync/conflux-sync/ingest/kube"
 	"github.com/conflux-sync/conflux-sync/ingest/kube/apis/networking/v1alpha2"
 	"github.com/conflux-sync/conflux-sync/internal/testutil"
 	"github.com/conflux-sync/conflux-sync/server"
@@ -57,13 +58,13 @@ func TestKubeAccessIdentityProviderInlineSecret(t *testing.T) {
 	testutil.WaitFor(t, 60*time.Second, "the provider with the inline secret", func() bool { return secretIs(first) })
 	var obj v1alpha2.AccessIdentityProvider
 	f.waitReady(&obj, name, func() []metav1.Condition { return obj.Status.Conditions })
-	if c := condition(obj.Status.Conditions, v1alpha2.ConditionDegraded); c == nil || !strings.Contains(c.Message, "spec.config.clientSecret: is applied") ||
+	if c := condition(obj.Status.Conditions, v1alpha2.ConditionDegraded); c == nil || c.Reason != kube.ReasonNotRecommended || !strings.Contains(c.Message, "spec.config.clientSecret: is applied") ||
 		!strings.Contains(c.Message, "spec.configSecretRef") {
 		t.Fatalf("Degraded condition %+v", c)
 	}
 	testutil.WaitFor(t, 30*time.Second, "a Warning Event recommending configSecretRef", func() bool {
 		for _, e := range clusterEvents(f, "AccessIdentityProvider", name) {
-			if strings.HasPrefix(e, "Warning ") && strings.Contains(e, "spec.configSecretRef") {
+			if strings.HasPrefix(e, "Warning "+kube.ReasonNotRecommended+" ") && strings.Contains(e, "spec.configSecretRef") {
 				return true
 			}
 		}

@@ -84,11 +84,11 @@ func inlineSecrets(p *v1alpha2.AccessIdentityProvider, secretRef bool, deg *prob
 		deg.add("spec.config.clientSecret", "is not used: spec.configSecretRef gives the client secret; remove it from the object, where whoever may read the object reads it")
 	case c.ClientSecret != "":
 		out["client_secret"] = ref("spec.config.clientSecret")
-		deg.add("spec.config.clientSecret", "%s", note)
+		deg.addApplied("spec.config.clientSecret", note)
 	}
 	if c.APIToken != "" {
 		out["api_token"] = ref("spec.config.apiToken")
-		deg.add("spec.config.apiToken", "%s", note+" (configSecretRef carries the client secret only, so the API token has no other place yet)")
+		deg.addApplied("spec.config.apiToken", note+" (configSecretRef carries the client secret only, so the API token has no other place yet)")
 	}
 	if len(out) == 0 {
 		return nil

@@ -85,6 +85,7 @@ func TestAccessIdentityProviderInlineSecrets(t *testing.T) {
 		secrets  string // the spec's objectSecrets as JSON; "" for none
 		refs     string // the spec's secrets as JSON; "" for none
 		degraded string
+		applied  bool // every Degraded note is on a field that is applied
 	}{
 		{
 			// Mirrors StringKe docs/en/api-reference/accessidentityprovider.md
@@ -94,6 +95,7 @@ func TestAccessIdentityProviderInlineSecrets(t *testing.T) {
 			secrets: `{"client_secret":` + ref("spec.config.clientSecret", 3) + `}`,
 			degraded: "spec.config.clientSecret: is applied, read from this object when conflux-sync writes the provider (never stored in its log); " +
 				"but whoever may read this object reads the secret: put it in a Secret and name it in spec.configSecretRef",
+			applied: true,
 		},
 		{
 			name: "inline API token", gen: 1,
@@ -101,6 +103,7 @@ func TestAccessIdentityProviderInlineSecrets(t *testing.T) {
 				OktaAccount: "https://dev.okta.com", APIToken: "fixture-token"}, Cloudflare: creds},
 			secrets:  `{"api_token":` + ref("spec.config.apiToken", 1) + `,"client_secret":` + ref("spec.config.clientSecret", 1) + `}`,
 			degraded: "spec.config.apiToken: is applied",
+			applied:  true,
 		},
 		{
 			name: "configSecretRef wins over an inline client secret", gen: 1,
@@ -131,6 +134,11 @@ func TestAccessIdentityProviderInlineSecrets(t *testing.T) {
 			}
 			if deg := problemsString(r.Degraded); !strings.Contains(deg, tc.degraded) {
 				t.Fatalf("degraded %s\nwant %s", deg, tc.degraded)
+			}
+			for _, p := range r.Degraded {
+				if p.Applied != tc.applied {
+					t.Fatalf("%s: applied %v, want %v", p.Field, p.Applied, tc.applied)
+				}
 			}
 			out, _ := json.Marshal(r)
 			if strings.Contains(string(out), "fixture-") {
