@@ -26,18 +26,20 @@ import (
 
 // TestKubeAccessIdentityProviderInlineSecret applies an upstream
 // AccessIdentityProvider with its client secret written inline (StringKe's
-// documented google-workspace sample): the provider is synced with the
-// secret read from the object, the object is Ready with a Degraded note
-// and a Warning Event recommending configSecretRef, and an edited secret
-// is written again. Neither value is in any node's files (Raft log,
-// snapshots, FSM), the log lines, the admin API's answers, the object's
-// status or its Events.
+// documented google-workspace sample), the nodes running as the shipped
+// RBAC role: the provider is synced with the secret read from the object,
+// the object is Ready with a Degraded note and a Warning Event
+// recommending configSecretRef, and an edited secret is written again.
+// Neither value is in any node's files (Raft log, snapshots, FSM), the log
+// lines, the admin API's answers, the object's status or its Events.
 func TestKubeAccessIdentityProviderInlineSecret(t *testing.T) {
 	const first, second = "inline-google-secret-4d1e8b", "inline-google-secret-93c0fa"
 	logs := &lockedBuffer{}
 	var mu sync.Mutex
 	var dirs []string
-	f := newKubeFixtureConfig(t, nil, func(_ string, cfg *server.Config) {
+	// The nodes run as the shipped role: it lists identity providers, and
+	// reading the inline secret needs no other verb.
+	f := newKubeFixtureConfig(t, shippedRoleUser(t, kubeEnv(t)), func(_ string, cfg *server.Config) {
 		cfg.Sync.Debounce = 50 * time.Millisecond
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", cfg.NodeID)
 		mu.Lock()
