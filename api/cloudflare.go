@@ -720,8 +720,13 @@ type AccessIdentityProviderSpec struct {
 	Config map[string]json.RawMessage `json:"config,omitempty"`
 	// Secrets maps a secret config field (client_secret, api_token) to
 	// the Secret key holding its value.
-	Secrets    map[string]SecretRef        `json:"secrets,omitempty"`
-	ScimConfig *AccessIdentityProviderScim `json:"scimConfig,omitempty"`
+	Secrets map[string]SecretRef `json:"secrets,omitempty"`
+	// ObjectSecrets maps a secret config field to the field of a
+	// Kubernetes object holding its value inline (an upstream manifest's
+	// spec.config.clientSecret); read when the leader flushes, like
+	// Secrets. A field is in Secrets or here, not both.
+	ObjectSecrets map[string]ObjectFieldRef   `json:"objectSecrets,omitempty"`
+	ScimConfig    *AccessIdentityProviderScim `json:"scimConfig,omitempty"`
 	// Adopt takes over, as adopted (never deleted), an existing provider
 	// with this name that conflux-sync did not create.
 	Adopt bool `json:"adopt,omitempty"`

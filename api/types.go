@@ -6,6 +6,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -291,6 +292,62 @@ func (r SecretRef) Validate(field string) *FieldError {
 		if err := checkName(field+p.name, p.v, true, 253); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// ObjectFieldRef points at a string field of a Kubernetes object that
+// holds a secret written into the object itself (an upstream manifest's
+// inline spec.config.clientSecret). Like a SecretRef it stands in the log
+// for the value: the leader reads the field from the API server when it
+// flushes. Generation is the object's metadata.generation when the
+// reference was made: the value is not in the fragment, so the
+// generation is what changes the fragment, and has the target flushed
+// again, when the value is edited (a hash of the value would do that too,
+// but would put something derived from the secret in every fragment
+// listing).
+type ObjectFieldRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Namespace is "" for a cluster-scoped object.
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Field is the dotted path of the field, under spec
+	// (spec.config.clientSecret).
+	Field      string `json:"field"`
+	Generation int64  `json:"generation,omitempty"`
+}
+
+func (r ObjectFieldRef) String() string {
+	obj := r.Name
+	if r.Namespace != "" {
+		obj = r.Namespace + "/" + r.Name
+	}
+	return r.Kind + " " + obj + " (" + r.APIVersion + ") field " + r.Field
+}
+
+// Validate checks the reference; field prefixes the reported field. The
+// path must lie under spec: what the object's author wrote, never its
+// status or metadata.
+func (r ObjectFieldRef) Validate(field string) *FieldError {
+	gv := strings.Split(r.APIVersion, "/")
+	if r.APIVersion == "" || len(gv) > 2 || slices.Contains(gv, "") {
+		return &FieldError{Field: field + ".apiVersion", Reason: "must be group/version, or version for the core group"}
+	}
+	for _, p := range []struct {
+		name, v  string
+		required bool
+	}{{".kind", r.Kind, true}, {".namespace", r.Namespace, false}, {".name", r.Name, true}} {
+		if err := checkName(field+p.name, p.v, p.required, 253); err != nil {
+			return err
+		}
+	}
+	if r.Generation < 0 {
+		return &FieldError{Field: field + ".generation", Reason: "must not be negative"}
+	}
+	parts := strings.Split(r.Field, ".")
+	if len(parts) < 2 || parts[0] != "spec" || slices.Contains(parts, "") {
+		return &FieldError{Field: field + ".field", Reason: "must be a dotted path under spec (spec.config.clientSecret)"}
 	}
 	return nil
 }

@@ -487,6 +487,13 @@ func Start(cfg Config) (n *Node, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Kube.REST != nil && cfg.Cloudflare.Objects == nil {
+		// Secrets written inline in objects (an upstream identity
+		// provider's client secret) are read when a flush needs them.
+		if cfg.Cloudflare.Objects, err = kube.NewObjectFields(cfg.Kube.REST); err != nil {
+			return nil, err
+		}
+	}
 	sourceSecrets, err := n.secrets(cfg)
 	if err != nil {
 		return nil, err

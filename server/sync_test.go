@@ -654,6 +654,8 @@ func TestCloudflareKindsRejectBadFragments(t *testing.T) {
 		{cfapi.KindAccessServiceToken, "ci", `{"name":"ci","file":"/t.json","duration":"365d"}`, "spec.duration"},
 		{cfapi.KindAccessIdentityProvider, "github", `{"name":"GitHub","type":"github","config":{"client_id":"a","client_secret":"s3cr3t"}}`, "spec.config.client_secret"},
 		{cfapi.KindAccessIdentityProvider, "github", `{"name":"GitHub","type":"ldap"}`, "spec.type"},
+		{cfapi.KindAccessIdentityProvider, "github", `{"name":"GitHub","type":"github","config":{"client_id":"a"},"objectSecrets":{"client_secret":` +
+			`{"apiVersion":"v1","kind":"Secret","namespace":"infra","name":"github-oauth","field":"data.secret"}}}`, "spec.objectSecrets.client_secret.field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+tt.field, func(t *testing.T) {

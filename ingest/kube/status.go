@@ -49,6 +49,10 @@ const (
 	// ReasonNotApplied is the Degraded condition's (and Event's) reason
 	// when fields are not applied.
 	ReasonNotApplied = "NotApplied"
+	// ReasonNotRecommended is the Degraded condition's (and Event's)
+	// reason when every field it lists is applied, but written in a way
+	// that is not recommended (a secret inline in the object).
+	ReasonNotRecommended = "NotRecommended"
 )
 
 // verdict is what the recorded sync says about one object.
@@ -59,6 +63,9 @@ type verdict struct {
 	message string
 	// degraded lists the fields not applied (Result.Degraded), "" if none.
 	degraded string
+	// degradedReason is ReasonNotRecommended when every field degraded
+	// lists is applied, else ReasonNotApplied.
+	degradedReason string
 	// ids are downstream ids worth showing (tunnelId, routeId, ...).
 	ids map[string]string
 	// targets are the recorded state of the targets the object feeds.
@@ -70,6 +77,12 @@ func (t *term) judge(ctx context.Context, key objKey, obj client.Object, res tra
 	v := verdict{ids: map[string]string{}, targets: map[api.TargetRef]api.Target{}}
 	if len(res.Degraded) > 0 {
 		v.degraded = problemList(res.Degraded)
+		v.degradedReason = ReasonNotRecommended
+		for _, p := range res.Degraded {
+			if !p.Applied {
+				v.degradedReason = ReasonNotApplied
+			}
+		}
 	}
 	if res.Tunnel != "" {
 		for _, kind := range []string{api.KindTunnel, api.KindTunnelConfiguration} {
@@ -281,7 +294,7 @@ func (v verdict) conditions(gen int64, existing []metav1.Condition) []metav1.Con
 		out[2].Message = v.message
 	}
 	if v.degraded != "" {
-		out = append(out, metav1.Condition{Type: v1alpha2.ConditionDegraded, Status: metav1.ConditionTrue, Reason: ReasonNotApplied, Message: v.degraded})
+		out = append(out, metav1.Condition{Type: v1alpha2.ConditionDegraded, Status: metav1.ConditionTrue, Reason: v.degradedReason, Message: v.degraded})
 	}
 	for i := range out {
 		out[i].ObservedGeneration = gen
@@ -348,7 +361,7 @@ func (t *term) writeStatus(ctx context.Context, key objKey, obj client.Object, r
 		t.recorder.Event(obj, typ, reason, v.message)
 	}
 	if v.degraded != "" && t.lastEvent(objKey{Kind: "degraded/" + key.Kind, Namespace: key.Namespace, Name: key.Name}, v.degraded) {
-		t.recorder.Event(obj, corev1.EventTypeWarning, ReasonNotApplied, v.degraded)
+		t.recorder.Event(obj, corev1.EventTypeWarning, v.degradedReason, v.degraded)
 	}
 	return v, nil
 }

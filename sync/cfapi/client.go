@@ -52,6 +52,11 @@ type Config struct {
 	// name in spec.credentials. Nil: such fragments cannot be flushed (a
 	// permanent error naming the Secret).
 	Secrets SecretReader
+	// Objects reads secrets written inline in Kubernetes objects, which
+	// fragments name by an api.ObjectFieldRef (an identity provider's
+	// inline client secret). Nil: such fragments cannot be flushed (a
+	// permanent error naming the field).
+	Objects ObjectFieldReader
 	// DryRun refuses every request but a GET (conflux-sync server
 	// --dry-run), whatever the caller's context says: the engine's write
 	// gate refuses the writes of its flushes, this those of anyone else.

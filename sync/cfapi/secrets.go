@@ -129,3 +129,33 @@ func (c *Clients) SecretValue(ctx context.Context, ref api.SecretRef) (string, e
 	}
 	return v, nil
 }
+
+// ObjectFieldReader returns the value of one string field of a Kubernetes
+// object: a secret its author wrote inline (ingest/kube.ObjectFields
+// implements it). Like a SecretReader's, its errors must never contain
+// the value.
+type ObjectFieldReader interface {
+	ObjectFieldValue(ctx context.Context, ref api.ObjectFieldRef) (string, error)
+}
+
+// ObjectFieldValue reads a secret written inline in a Kubernetes object
+// at flush time, as SecretValue reads a Secret key: the value goes to the
+// API only, errors name the reference and are retryable (the object may
+// still appear, the field may still be filled in).
+func (c *Clients) ObjectFieldValue(ctx context.Context, ref api.ObjectFieldRef) (string, error) {
+	if c.cfg.Objects == nil {
+		return "", engine.Permanent(fmt.Errorf("%s is named, but this server cannot read Kubernetes objects", ref))
+	}
+	v, err := c.cfg.Objects.ObjectFieldValue(ctx, ref)
+	if err == nil && v == "" {
+		err = errors.New("the value is empty")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("read %s: %w", ref, ctx.Err())
+		}
+		// %v: the reader's error is text only, never permanent.
+		return "", fmt.Errorf("read %s: %v", ref, err)
+	}
+	return v, nil
+}

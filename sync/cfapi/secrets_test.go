@@ -299,3 +299,49 @@ func TestValidateCredentials(t *testing.T) {
 		}
 	}
 }
+
+// objectFields is an ObjectFieldReader answering one value or one error.
+type objectFields struct {
+	v   string
+	err error
+}
+
+func (o objectFields) ObjectFieldValue(context.Context, api.ObjectFieldRef) (string, error) {
+	return o.v, o.err
+}
+
+// An inline secret is read through the configured reader; without one the
+// error is permanent, a read error or an empty value retryable, and every
+// error names the object's field.
+func TestObjectFieldValue(t *testing.T) {
+	ref := api.ObjectFieldRef{APIVersion: "networking.cloudflare-operator.io/v1alpha2", Kind: "AccessIdentityProvider", Name: "oidc", Field: "spec.config.clientSecret"}
+	for _, tc := range []struct {
+		name      string
+		reader    ObjectFieldReader
+		want, err string
+		permanent bool
+	}{
+		{"read", objectFields{v: "s3cr3t"}, "s3cr3t", "", false},
+		{"no reader", nil, "", "cannot read Kubernetes objects", true},
+		{"not found", objectFields{err: errors.New("AccessIdentityProvider oidc not found")}, "", "not found", false},
+		{"empty", objectFields{}, "", "the value is empty", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Config{Objects: tc.reader, BaseURL: "http://127.0.0.1:1/client/v4"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := c.ObjectFieldValue(context.Background(), ref)
+			if tc.err == "" {
+				if err != nil || v != tc.want {
+					t.Fatalf("got %q, %v", v, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "AccessIdentityProvider oidc") ||
+				!strings.Contains(err.Error(), "spec.config.clientSecret") || engine.IsPermanent(err) != tc.permanent {
+				t.Fatalf("err %v (permanent %v), want %q permanent %v", err, engine.IsPermanent(err), tc.err, tc.permanent)
+			}
+		})
+	}
+}

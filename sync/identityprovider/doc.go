@@ -12,12 +12,16 @@
 //	 "config": {"client_id": "…"}, // the API's config fields (ConfigFields), snake_case, no secrets
 //	 "secrets": {"client_secret": {"namespace": "infra", "name": "github-oauth", "key": "secret"}},
 //	                               // secret config fields (SecretFields) from Secret keys
+//	 "objectSecrets": {"client_secret": {"apiVersion": "networking.cloudflare-operator.io/v1alpha2",
+//	                   "kind": "AccessIdentityProvider", "name": "github", "field": "spec.config.clientSecret", "generation": 2}},
+//	                               // or from a field of a Kubernetes object holding them inline
 //	 "scimConfig": {"enabled": true, "userDeprovision": true, "seatDeprovision": false,
 //	                "groupMemberDeprovision": false, "identityUpdateBehavior": "reauth"},
 //	 "adopt": false, "id": "", "takeOver": "",
 //	 "credentials": {"namespace": "infra", "name": "cloudflare", "key": "token"}}
 //
-// Each type's required fields (Required) must be in config or secrets.
+// Each type's required fields (Required) must be in config, secrets or
+// objectSecrets.
 // A secret written into config is refused (the spec is stored in the
 // log); its error never quotes the value.
 //
@@ -29,8 +33,9 @@
 // and one with the spec's name that is not ours is a permanent clash
 // unless the spec sets adopt (or id, or takeOver).
 //
-// Secrets. The secret values are read from their Secrets at flush time
-// only (cfapi.Clients.SecretValue, the reader the API tokens use) and sent
+// Secrets. The secret values are read from their Secrets, or from the
+// objects' fields, at flush time only (cfapi.Clients.SecretValue, the
+// reader the API tokens use, and cfapi.Clients.ObjectFieldValue) and sent
 // in the create or the PUT; they never enter the log, the status, a plan,
 // a log line or an error. The API answers them redacted, so the diff
 // cannot compare them with what Cloudflare holds: instead the flush

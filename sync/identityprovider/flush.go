@@ -83,15 +83,23 @@ func (p providers) Place(ctx context.Context, req engine.Request, d desired) (de
 	if req.Prev != nil {
 		d.prevHash = req.Prev.DownstreamIDs[IDSecrets]
 	}
-	if len(d.Secrets) > 0 {
-		d.secrets = make(map[string]string, len(d.Secrets))
+	if keys := d.secretKeys(); len(keys) > 0 {
+		d.secrets = make(map[string]string, len(keys))
 		h := sha256.New()
-		for _, k := range slices.Sorted(maps.Keys(d.Secrets)) {
-			v, err := p.clients.SecretValue(ctx, d.Secrets[k])
+		for _, k := range keys {
+			var v string
+			var err error
+			if ref, ok := d.Secrets[k]; ok {
+				v, err = p.clients.SecretValue(ctx, ref)
+			} else {
+				v, err = p.clients.ObjectFieldValue(ctx, d.ObjectSecrets[k])
+			}
 			if err != nil {
 				return d, owned.Place{}, fmt.Errorf("config.%s: %w", k, err)
 			}
 			d.secrets[k] = v
+			// Where a value comes from is not hashed: moving a secret from
+			// the object into a Secret with the same value writes nothing.
 			fmt.Fprintf(h, "%s\x00%d\x00%s\x00", k, len(v), v)
 		}
 		d.hash = hex.EncodeToString(h.Sum(nil))
@@ -134,6 +142,19 @@ func (providers) Clash(d desired, err error) error {
 		return engine.Permanent(fmt.Errorf("%s: %w", msg, err))
 	}
 	return engine.Permanent(errors.New(msg))
+}
+
+// secretKeys are the secret config fields d names, from Secrets or
+// from objects, sorted.
+func (d desired) secretKeys() []string {
+	keys := slices.Collect(maps.Keys(d.Secrets))
+	for k := range d.ObjectSecrets {
+		if _, ok := d.Secrets[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // config is the API config d asks for, with the secret values Place read.
@@ -209,7 +230,7 @@ func (providers) Diff(p cloudflare.AccessIdentityProvider, d desired, _ string) 
 		diffs = append(diffs, fmt.Sprintf("scim_config %s -> %s", rs, ws))
 	}
 	if d.hash != d.prevHash {
-		diffs = append(diffs, "secrets "+strings.Join(slices.Sorted(maps.Keys(d.Secrets)), ", ")+" (changed, or not known to be written)")
+		diffs = append(diffs, "secrets "+strings.Join(d.secretKeys(), ", ")+" (changed, or not known to be written)")
 	}
 	return diffs
 }

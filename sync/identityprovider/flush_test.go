@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,5 +203,61 @@ func TestFlushTakeOver(t *testing.T) {
 	fl.MustFlush(t)
 	if ps := providersOf(fl); len(ps) != 0 {
 		t.Fatalf("a taken-over provider is deleted: %+v", ps)
+	}
+}
+
+// A secret written inline in a Kubernetes object is read from the object
+// at flush time like a Secret key: sent to the API, never in the outcome,
+// the checkpoints or the logs; an edited value is written again, and the
+// same value moved into a Secret is no change.
+func TestFlushObjectSecret(t *testing.T) {
+	fl := newFlow(t)
+	ref := api.ObjectFieldRef{APIVersion: "networking.cloudflare-operator.io/v1alpha2", Kind: "AccessIdentityProvider", Name: "github",
+		Field: "spec.config.clientSecret", Generation: 1}
+	spec := func(gen int) string {
+		return `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":` +
+			`{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"github","field":"spec.config.clientSecret","generation":` +
+			strconv.Itoa(gen) + `}}}`
+	}
+	fl.Objects.Set(ref, "inline-first")
+	out := fl.MustFlush(t, spec(1))
+	ps := providersOf(fl)
+	if len(ps) != 1 || ps[0].Config["client_secret"] != "inline-first" || out.DownstreamIDs[IDSecrets] == "" {
+		t.Fatalf("ids %v, providers %+v", out.DownstreamIDs, ps)
+	}
+	noSecret(t, fl, out, "inline-first")
+	first := out.DownstreamIDs[IDSecrets]
+
+	fl.Objects.Set(ref, "inline-second")
+	want := []string{"update Access identity provider GitHub (id " + ps[0].ID + "): secrets client_secret (changed, or not known to be written)"}
+	if plan := fl.MustPlan(t, spec(2)); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q, want %q", plan, want)
+	}
+	out = fl.MustFlush(t, spec(2))
+	if ps := providersOf(fl); ps[0].Config["client_secret"] != "inline-second" || out.DownstreamIDs[IDSecrets] == first {
+		t.Fatalf("providers %+v, ids %v", ps, out.DownstreamIDs)
+	}
+	noSecret(t, fl, out, "inline-first", "inline-second")
+
+	fl.Secrets.Set(oauthSecret, "inline-second")
+	w := fl.Writes()
+	fl.MustFlush(t, githubSpec)
+	if fl.Writes() != w {
+		t.Fatalf("the same value from a Secret wrote %d times: %v", fl.Writes()-w, fl.Emu.Requests())
+	}
+}
+
+// An object field that cannot be read fails the flush with an error
+// naming the field; nothing is written.
+func TestFlushObjectSecretMissing(t *testing.T) {
+	fl := newFlow(t)
+	_, err := fl.Flush(t, `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":`+
+		`{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"github","field":"spec.config.clientSecret"}}}`)
+	if err == nil || !strings.Contains(err.Error(), "config.client_secret") || !strings.Contains(err.Error(), "AccessIdentityProvider github") ||
+		!strings.Contains(err.Error(), "spec.config.clientSecret") {
+		t.Fatalf("err %v", err)
+	}
+	if len(providersOf(fl)) != 0 {
+		t.Fatal("a provider without its secret was written")
 	}
 }

@@ -98,6 +98,11 @@ func Canonical(s Spec) Spec {
 	} else {
 		s.Secrets = nil
 	}
+	if len(s.ObjectSecrets) > 0 {
+		s.ObjectSecrets = maps.Clone(s.ObjectSecrets)
+	} else {
+		s.ObjectSecrets = nil
+	}
 	if s.ScimConfig != nil {
 		c := *s.ScimConfig
 		s.ScimConfig = &c
@@ -135,10 +140,24 @@ func validate(s *Spec) *api.FieldError {
 			return fe
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.ObjectSecrets)) {
+		field := "spec.objectSecrets." + k
+		if !slices.Contains(SecretFields, k) {
+			return &api.FieldError{Field: field, Reason: fmt.Sprintf("is not a secret config field (%s); other fields go in config", strings.Join(SecretFields, ", "))}
+		}
+		if _, ok := s.Secrets[k]; ok {
+			return &api.FieldError{Field: field, Reason: "is also in spec.secrets: give each secret in one place"}
+		}
+		ref := s.ObjectSecrets[k]
+		if fe := ref.Validate(field); fe != nil {
+			return fe
+		}
+	}
 	for _, k := range required {
 		_, inConfig := s.Config[k]
 		_, inSecrets := s.Secrets[k]
-		if !inConfig && !inSecrets {
+		_, inObject := s.ObjectSecrets[k]
+		if !inConfig && !inSecrets && !inObject {
 			where := "config"
 			if slices.Contains(SecretFields, k) {
 				where = "secrets (a Secret key)"

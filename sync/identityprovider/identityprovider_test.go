@@ -17,6 +17,8 @@ const uuid1 = "0b7c1f0e-1111-4222-8333-444455556666"
 func TestValidate(t *testing.T) {
 	src := api.SourceRef{Kind: "API", Name: "idp"}
 	const secret = `"secrets":{"client_secret":{"namespace":"infra","name":"github-oauth","key":"secret"}}`
+	const objRef = `{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"gh","field":"spec.config.clientSecret","generation":2}`
+	const objSecret = `"objectSecrets":{"client_secret":` + objRef + `}`
 	tests := []struct {
 		name, spec, field, reason string // field "" = valid
 	}{
@@ -41,6 +43,15 @@ func TestValidate(t *testing.T) {
 		{"oidc urls", `{"name":"OIDC","type":"oidc","config":{"client_id":"abc"},` + secret + `}`, "spec.config.auth_url", "required for type oidc"},
 		{"secret not a secret field", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"secrets":{"client_id":{"namespace":"a","name":"b","key":"c"}}}`, "spec.secrets.client_id", "not a secret config field"},
 		{"secret ref incomplete", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"secrets":{"client_secret":{"namespace":"a","name":"b"}}}`, "spec.secrets.client_secret.key", "required"},
+		{"secret inline in an object", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},` + objSecret + `}`, "", ""},
+		{"object secret not a secret field", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},` + secret + `,"objectSecrets":{"client_id":` + objRef + `}}`, "spec.objectSecrets.client_id", "not a secret config field"},
+		{"secret in both places", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},` + secret + `,` + objSecret + `}`, "spec.objectSecrets.client_secret", "also in spec.secrets"},
+		{"object secret outside spec", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":` +
+			`{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"gh","field":"status.secret"}}}`, "spec.objectSecrets.client_secret.field", "under spec"},
+		{"object secret without kind", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":` +
+			`{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","name":"gh","field":"spec.config.clientSecret"}}}`, "spec.objectSecrets.client_secret.kind", "required"},
+		{"object secret bad apiVersion", `{"name":"GitHub","type":"github","config":{"client_id":"abc"},"objectSecrets":{"client_secret":` +
+			`{"apiVersion":"a/b/c","kind":"AccessIdentityProvider","name":"gh","field":"spec.config.clientSecret"}}}`, "spec.objectSecrets.client_secret.apiVersion", "group/version"},
 		{"scim behaviour", `{"name":"PIN","type":"onetimepin","scimConfig":{"identityUpdateBehavior":"sometimes"}}`, "spec.scimConfig.identityUpdateBehavior", "not one of"},
 		{"bad id", `{"name":"PIN","type":"onetimepin","id":"pin"}`, "spec.id", "UUID"},
 		{"id and take over", `{"name":"PIN","type":"onetimepin","id":"` + uuid1 + `","takeOver":"` + uuid1 + `"}`, "spec.takeOver", "not both"},

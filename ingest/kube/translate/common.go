@@ -38,6 +38,12 @@ func (p *problems) addUnsupported(field, format string, args ...any) {
 	*p = append(*p, Problem{Field: field, Reason: fmt.Sprintf(format, args...), Unsupported: true})
 }
 
+// addApplied adds a Degraded note on a field that is applied, but written
+// in a way that is not recommended.
+func (p *problems) addApplied(field, reason string) {
+	*p = append(*p, Problem{Field: field, Reason: reason, Applied: true})
+}
+
 // generation is the fragments' generation: metadata.generation, 1 if unset.
 func generation(m *metav1.ObjectMeta) int64 {
 	if m.Generation <= 0 {

@@ -443,8 +443,17 @@
 //
 // Cluster-scoped. spec.config goes over in the API's field names; the
 // client secret comes from configSecretRef (in Options.Namespace unless
-// it names a namespace), because a secret written into the object
-// (config.clientSecret, scimConfig.secret) would be stored in the log and
-// is refused. config.apiToken and config.headerAttributes are not synced.
-// status.providerId is the takeover evidence.
+// it names a namespace). A secret written into the object
+// (config.clientSecret, config.apiToken) goes over as an
+// api.ObjectFieldRef to the object's field, never as the value: the
+// leader reads it from the API server when it flushes. The reference
+// carries the object's generation, because the value is not in the
+// fragment: an edited secret must still change the fragment (a hash of
+// the value would too, but would put something derived from the secret in
+// the log and in every fragment listing). Each inline secret is Degraded
+// with a note recommending configSecretRef (whoever may read the object
+// reads it); configSecretRef wins over an inline client secret.
+// scimConfig.secret is not applied (Cloudflare makes the SCIM secret) and
+// config.headerAttributes is not synced. status.providerId is the
+// takeover evidence.
 package translate

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,14 +52,8 @@ func TestAccessIdentityProviderProblems(t *testing.T) {
 		spec v1alpha2.AccessIdentityProviderSpec
 		want string
 	}{
-		{"inline client secret", v1alpha2.AccessIdentityProviderSpec{Type: "google", Config: &v1alpha2.IdentityProviderConfig{ClientID: "c", ClientSecret: "fixture-secret"}, Cloudflare: creds},
-			"spec.config.clientSecret: is not taken: a secret in the object would be stored in conflux-sync's log; put it in a Secret and name it in spec.configSecretRef"},
-		{"API token", v1alpha2.AccessIdentityProviderSpec{Type: "okta", Config: &v1alpha2.IdentityProviderConfig{APIToken: "t"}, Cloudflare: creds},
-			"spec.config.apiToken: is not synced"},
 		{"SAML header attributes", v1alpha2.AccessIdentityProviderSpec{Type: "saml", Config: &v1alpha2.IdentityProviderConfig{HeaderAttributes: []v1alpha2.SAMLHeaderAttribute{{AttributeName: "a", HeaderName: "h"}}}, Cloudflare: creds},
 			"spec.config.headerAttributes: is not synced yet"},
-		{"SCIM secret", v1alpha2.AccessIdentityProviderSpec{Type: "onetimepin", ScimConfig: &v1alpha2.IdentityProviderScimConfig{Secret: "s"}, Cloudflare: creds},
-			"spec.scimConfig.secret: is not taken"},
 		{"Secret missing", v1alpha2.AccessIdentityProviderSpec{Type: "github", ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "nope", Key: "k"}, Cloudflare: creds},
 			"spec.configSecretRef: Secret conflux/nope not found"},
 		{"key missing", v1alpha2.AccessIdentityProviderSpec{Type: "github", ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "cf", Key: "k"}, Cloudflare: creds},
@@ -68,6 +64,85 @@ func TestAccessIdentityProviderProblems(t *testing.T) {
 			got := problemsString(r.Problems)
 			if !r.Managed || len(r.Fragments) != 0 || !strings.Contains(got, tc.want) || strings.Contains(got, "fixture-secret") {
 				t.Fatalf("problems:\n%s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// A secret written inline, as upstream manifests do, is synced by
+// reference: the fragment names the object's field and carries the
+// object's generation, never the value or anything derived from it; a
+// Degraded note recommends configSecretRef.
+func TestAccessIdentityProviderInlineSecrets(t *testing.T) {
+	creds := v1alpha2.CloudflareDetails{AccountID: acct1, CredentialsRef: &v1alpha2.CredentialsRef{Name: "default"}}
+	ref := func(field string, gen int) string {
+		return `{"apiVersion":"networking.cloudflare-operator.io/v1alpha2","kind":"AccessIdentityProvider","name":"x","field":"` + field + `","generation":` + strconv.Itoa(gen) + `}`
+	}
+	for _, tc := range []struct {
+		name     string
+		spec     v1alpha2.AccessIdentityProviderSpec
+		gen      int64
+		secrets  string // the spec's objectSecrets as JSON; "" for none
+		refs     string // the spec's secrets as JSON; "" for none
+		degraded string
+		applied  bool // every Degraded note is on a field that is applied
+	}{
+		{
+			// Mirrors StringKe docs/en/api-reference/accessidentityprovider.md
+			// (google-workspace): config.clientId and an inline clientSecret.
+			name: "inline client secret", gen: 3,
+			spec:    v1alpha2.AccessIdentityProviderSpec{Type: "google", Config: &v1alpha2.IdentityProviderConfig{ClientID: "c", ClientSecret: "fixture-secret"}, Cloudflare: creds},
+			secrets: `{"client_secret":` + ref("spec.config.clientSecret", 3) + `}`,
+			degraded: "spec.config.clientSecret: is applied, read from this object when conflux-sync writes the provider (never stored in its log); " +
+				"but whoever may read this object reads the secret: put it in a Secret and name it in spec.configSecretRef",
+			applied: true,
+		},
+		{
+			name: "inline API token", gen: 1,
+			spec: v1alpha2.AccessIdentityProviderSpec{Type: "okta", Config: &v1alpha2.IdentityProviderConfig{ClientID: "c", ClientSecret: "fixture-secret",
+				OktaAccount: "https://dev.okta.com", APIToken: "fixture-token"}, Cloudflare: creds},
+			secrets:  `{"api_token":` + ref("spec.config.apiToken", 1) + `,"client_secret":` + ref("spec.config.clientSecret", 1) + `}`,
+			degraded: "spec.config.apiToken: is applied",
+			applied:  true,
+		},
+		{
+			name: "configSecretRef wins over an inline client secret", gen: 1,
+			spec: v1alpha2.AccessIdentityProviderSpec{Type: "github", Config: &v1alpha2.IdentityProviderConfig{ClientID: "c", ClientSecret: "fixture-secret"},
+				ConfigSecretRef: &v1alpha2.SecretKeySelector{Name: "cf", Key: "other", Namespace: "default"}, Cloudflare: creds},
+			refs:     `{"client_secret":{"namespace":"default","name":"cf","key":"other"}}`,
+			degraded: "spec.config.clientSecret: is not used: spec.configSecretRef gives the client secret",
+		},
+		{
+			name: "SCIM secret", gen: 1,
+			spec:     v1alpha2.AccessIdentityProviderSpec{Type: "onetimepin", ScimConfig: &v1alpha2.IdentityProviderScimConfig{Secret: "fixture-secret"}, Cloudflare: creds},
+			degraded: "spec.scimConfig.secret: is not applied: Cloudflare makes the SCIM secret",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := idp("x", tc.spec)
+			obj.Generation = tc.gen
+			r := AccessIdentityProvider(obj, newRecordFake(), opts)
+			if len(r.Problems) != 0 || len(r.Fragments) != 1 {
+				t.Fatalf("problems %s, fragments %d", problemsString(r.Problems), len(r.Fragments))
+			}
+			var spec struct{ ObjectSecrets, Secrets json.RawMessage }
+			if err := json.Unmarshal(r.Fragments[0].Spec, &spec); err != nil {
+				t.Fatal(err)
+			}
+			if string(spec.ObjectSecrets) != tc.secrets || string(spec.Secrets) != tc.refs {
+				t.Fatalf("objectSecrets %s\nwant %s\nsecrets %s\nwant %s", spec.ObjectSecrets, tc.secrets, spec.Secrets, tc.refs)
+			}
+			if deg := problemsString(r.Degraded); !strings.Contains(deg, tc.degraded) {
+				t.Fatalf("degraded %s\nwant %s", deg, tc.degraded)
+			}
+			for _, p := range r.Degraded {
+				if p.Applied != tc.applied {
+					t.Fatalf("%s: applied %v, want %v", p.Field, p.Applied, tc.applied)
+				}
+			}
+			out, _ := json.Marshal(r)
+			if strings.Contains(string(out), "fixture-") {
+				t.Fatalf("a secret value is in the result: %s", out)
 			}
 		})
 	}

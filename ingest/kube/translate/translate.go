@@ -305,6 +305,9 @@ type Problem struct {
 	// Unsupported marks a valid field conflux-sync does not sync (yet),
 	// as opposed to an invalid one.
 	Unsupported bool
+	// Applied marks a Degraded field that is applied, but written in a
+	// way that is not recommended (a secret inline in the object).
+	Applied bool
 	// RouteReason, when set, is the Gateway API reason of a route's
 	// Accepted=False this problem causes (e.g. NotAllowedByListeners).
 	RouteReason string

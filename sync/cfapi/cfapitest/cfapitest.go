@@ -122,6 +122,8 @@ type Env struct {
 	// Secrets is the Secret source of Clients; empty at first. Put Token
 	// under SecretRef for targets naming it.
 	Secrets *Secrets
+	// Objects is the inline-secret source of Clients; empty at first.
+	Objects *Objects
 
 	secretsOnly bool
 	mu          sync.Mutex
@@ -139,6 +141,7 @@ func New(t testing.TB, opts ...Option) *Env {
 		}),
 		Zones:   map[string]string{},
 		Secrets: NewSecrets(),
+		Objects: NewObjects(),
 	}
 	e.Emu.AddAccount(Account)
 	for _, o := range opts {
@@ -152,7 +155,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if e.secretsOnly {
 		creds = nil
 	}
-	e.Clients, err = cfapi.New(cfapi.Config{Credentials: creds, Secrets: e.Secrets, BaseURL: e.URL, RateLimit: rate.Inf})
+	e.Clients, err = cfapi.New(cfapi.Config{Credentials: creds, Secrets: e.Secrets, Objects: e.Objects, BaseURL: e.URL, RateLimit: rate.Inf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,4 +380,44 @@ func (fl *Flow) MustFlush(t testing.TB, specs ...string) engine.Outcome {
 		t.Fatalf("flush: %v", err)
 	}
 	return out
+}
+
+// Objects is an in-memory cfapi.ObjectFieldReader: what the Kubernetes
+// side would read from objects' fields. Generation is not part of the
+// key: the reader reads what the object holds now.
+type Objects struct {
+	mu     sync.Mutex
+	values map[api.ObjectFieldRef]string
+	reads  int
+}
+
+// NewObjects returns an empty Objects.
+func NewObjects() *Objects { return &Objects{values: map[api.ObjectFieldRef]string{}} }
+
+// Set stores value under ref (its Generation ignored).
+func (o *Objects) Set(ref api.ObjectFieldRef, value string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ref.Generation = 0
+	o.values[ref] = value
+}
+
+// Reads counts the ObjectFieldValue calls so far.
+func (o *Objects) Reads() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.reads
+}
+
+// ObjectFieldValue implements cfapi.ObjectFieldReader.
+func (o *Objects) ObjectFieldValue(_ context.Context, ref api.ObjectFieldRef) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.reads++
+	ref.Generation = 0
+	v, ok := o.values[ref]
+	if !ok {
+		return "", fmt.Errorf("%s: not found", ref)
+	}
+	return v, nil
 }

@@ -4,8 +4,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // AccessIdentityProviderSpec is an Access identity provider (the
 // cloudflare.AccessIdentityProvider kind) in cloudflare-operator's shape.
-// Secret values are not taken inline (they would be stored in
-// conflux-sync's log): the client secret comes from configSecretRef.
+// The client secret comes from configSecretRef; one written inline (as
+// upstream manifests do) is read from the object when conflux-sync
+// writes the provider, never stored in its log.
 type AccessIdentityProviderSpec struct {
 	// Name is the provider's name in Cloudflare; empty means the object's name.
 	// +optional
@@ -40,7 +41,9 @@ type SecretKeySelector struct {
 type IdentityProviderConfig struct {
 	// +optional
 	ClientID string `json:"clientId,omitempty"`
-	// ClientSecret is refused: use configSecretRef.
+	// ClientSecret is read from the object when the provider is written
+	// (never stored in conflux-sync's log); prefer configSecretRef, since
+	// whoever may read this object reads it.
 	// +optional
 	ClientSecret string `json:"clientSecret,omitempty"`
 	// +optional
@@ -80,7 +83,8 @@ type IdentityProviderConfig struct {
 	// HeaderAttributes are not synced (cloudflare-go v0 has no field for them).
 	// +optional
 	HeaderAttributes []SAMLHeaderAttribute `json:"headerAttributes,omitempty"`
-	// APIToken is refused: it would be stored in conflux-sync's log.
+	// APIToken is read from the object when the provider is written
+	// (never stored in conflux-sync's log).
 	// +optional
 	APIToken string `json:"apiToken,omitempty"`
 	// +optional
@@ -103,7 +107,7 @@ type IdentityProviderConfig struct {
 type IdentityProviderScimConfig struct {
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
-	// Secret is refused: the API makes the SCIM secret.
+	// Secret is not applied: the API makes the SCIM secret.
 	// +optional
 	Secret string `json:"secret,omitempty"`
 	// +optional
