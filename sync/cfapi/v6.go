@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 )
@@ -25,19 +26,18 @@ type V6 struct {
 	ZeroTrust *zero_trust.ZeroTrustService
 }
 
-// v6Error is v6's API error (its internal apierror.Error, which every
-// v6 service package aliases as Error). Naming it through zero_trust
-// keeps the root package, which imports every service, out of the build.
-type v6Error = zero_trust.Error
+// v6Error is v6's API error (its internal apierror.Error, which the root
+// package and every service package alias as Error).
+type v6Error = cf6.Error
 
 // userAgent is what both clients send.
 const userAgent = "conflux-sync"
 
 // newV6 builds the v6 client of one token. It does not go through
 // cloudflare.NewClient, which reads CLOUDFLARE_API_KEY, CLOUDFLARE_EMAIL
-// and CLOUDFLARE_BASE_URL from the environment: a key found there would
-// be sent beside the account's token, and only Config decides where
-// requests go.
+// and CLOUDFLARE_BASE_URL from the environment (a key found there would
+// be sent beside the account's token; only Config decides where requests
+// go) and builds every service of the API.
 func newV6(baseURL, token string, httpClient *http.Client) *V6 {
 	opts := []option.RequestOption{
 		option.WithBaseURL(baseURL),
