@@ -267,3 +267,25 @@ func TestV6DryRunRefusesWrites(t *testing.T) {
 		t.Fatalf("a write in a dry run: %v", err)
 	}
 }
+
+// A token from a Secret that Cloudflare rejects is named the same way
+// through either client, with the same class and message.
+func TestV6RejectedSecretTokenLikeV0(t *testing.T) {
+	_, fs, c := newSecretEnv(t, Config{})
+	fs.set(secretRef, "not-a-known-token")
+	a, err := c.For(context.Background(), testAccount, &secretRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v0 := listTunnels(context.Background(), a)
+	v6 := Call(context.Background(), "list tunnels", func(ctx context.Context) error {
+		_, err := a.V6.ZeroTrust.Tunnels.Cloudflared.List(ctx, zero_trust.TunnelCloudflaredListParams{AccountID: cf6.F(a.ID)})
+		return err
+	})
+	const want = "Cloudflare rejected the API token from Secret infra/cloudflare key token: list tunnels: Authentication error (10000)"
+	for name, err := range map[string]error{"v0": v0, "v6": v6} {
+		if err == nil || err.Error() != want || StatusOf(err) != 401 || !engine.IsPermanent(err) || !HasCode(err, 10000) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
