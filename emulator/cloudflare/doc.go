@@ -18,7 +18,7 @@
 //	GET    /accounts/{a}/access/service_tokens[/{id}], POST, PUT, DELETE, POST .../{id}/refresh, .../{id}/rotate
 //	GET    /accounts/{a}/access/identity_providers[/{id}], POST, PUT (full replace), DELETE
 //	       /accounts/{a}/teamnet/routes (list, by id, by CIDR with %2F, by IP)
-//	GET    /accounts/{a}/teamnet/virtual_networks, POST, PATCH .../{id}, DELETE .../{id}
+//	GET    /accounts/{a}/teamnet/virtual_networks[/{id}], POST, PATCH .../{id}, DELETE .../{id}
 //	GET    /accounts/{a}/gateway/lists[/{id}], POST, PUT, PATCH (append/remove), DELETE, GET .../{id}/items
 //	GET    /accounts/{a}/gateway/rules[/{id}], POST, PUT (full replace), DELETE
 //

@@ -171,6 +171,8 @@ func TestSchemaFidelityV6(t *testing.T) {
 			result: sliceOf[zero_trust.VirtualNetwork]},
 		{route: "PATCH /accounts/{account}/teamnet/virtual_networks/{id}", path: "/accounts/{account}/teamnet/virtual_networks/{vnet}",
 			body: `{"comment":"patched"}`, result: newOf[zero_trust.VirtualNetwork]},
+		{route: "GET /accounts/{account}/teamnet/virtual_networks/{id}", path: "/accounts/{account}/teamnet/virtual_networks/{vnet}",
+			result: newOf[zero_trust.VirtualNetwork]},
 
 		{route: "POST /accounts/{account}/teamnet/routes", path: "/accounts/{account}/teamnet/routes", save: "route",
 			body:   `{"network":"10.1.0.0/16","tunnel_id":"{tunnel}","comment":"c","virtual_network_id":"{vnet}"}`,

@@ -220,6 +220,7 @@ func (s *Server) routes() {
 	s.route("POST /accounts/{account}/teamnet/virtual_networks", s.createVnet)
 	s.route("PATCH /accounts/{account}/teamnet/virtual_networks/{id}", s.updateVnet)
 	s.route("DELETE /accounts/{account}/teamnet/virtual_networks/{id}", s.deleteVnet)
+	s.route("GET /accounts/{account}/teamnet/virtual_networks/{id}", s.getVnet)
 
 	s.route("GET /accounts/{account}/access/apps", s.listAccessApps)
 	s.route("POST /accounts/{account}/access/apps", s.createAccessApp)

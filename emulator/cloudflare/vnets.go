@@ -136,6 +136,24 @@ func (s *Server) listVnets(w http.ResponseWriter, r *http.Request, scope TokenSc
 	return nil
 }
 
+// getVnet reads one active network; a deleted one is not found, like a
+// deleted route read by id.
+func (s *Server) getVnet(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, aerr := s.accountFor(r, scope)
+	if aerr != nil {
+		return aerr
+	}
+	s.defaultVnet(a)
+	v := a.findVnet(r.PathValue("id"))
+	if v == nil {
+		return vnetNotFound()
+	}
+	writeResult(w, http.StatusOK, vnetJSON(v), nil)
+	return nil
+}
+
 func (s *Server) createVnet(w http.ResponseWriter, r *http.Request, scope TokenScope) *apiError {
 	var body struct {
 		Name    string `json:"name"`

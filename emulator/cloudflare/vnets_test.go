@@ -49,3 +49,25 @@ func TestCreateVirtualNetworkAsDefault(t *testing.T) {
 		})
 	}
 }
+
+// A network is read by id while it is active; an unknown or deleted one
+// is not found (1003), as a route read by id is.
+func TestGetVirtualNetwork(t *testing.T) {
+	e := newEnv(t, emu.Config{})
+	id := e.emu.AddVirtualNetwork(acct, "", "lab")
+	url := e.srv.URL + "/client/v4/accounts/" + acct + "/teamnet/virtual_networks/"
+	resp, env := rawCall(t, http.MethodGet, url+id, testToken, nil)
+	if res, _ := env["result"].(map[string]any); resp.StatusCode != http.StatusOK || res["id"] != id || res["name"] != "lab" || res["is_default_network"] != false {
+		t.Fatalf("get: %d %v", resp.StatusCode, env)
+	}
+	if err := e.api.DeleteTunnelVirtualNetwork(ctx(t), cf.AccountIdentifier(acct), id); err != nil {
+		t.Fatal(err)
+	}
+	for name, u := range map[string]string{"deleted": url + id, "unknown": url + "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"} {
+		resp, env := rawCall(t, http.MethodGet, u, testToken, nil)
+		errs, _ := env["errors"].([]any)
+		if resp.StatusCode != http.StatusNotFound || len(errs) != 1 || errs[0].(map[string]any)["code"] != float64(1003) {
+			t.Errorf("%s: %d %v", name, resp.StatusCode, env)
+		}
+	}
+}

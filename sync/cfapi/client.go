@@ -104,8 +104,11 @@ type secretKey struct {
 
 // Account is the client of one account.
 type Account struct {
-	ID  string
+	ID string
+	// API is the cloudflare-go v0 client, V6 the v6 one of the same token,
+	// transport and rate limit; a kind uses one of them (see doc.go).
 	API *cloudflare.API
+	V6  *V6
 	// Credentials is the Secret the client's token came from; nil for the
 	// static credentials.
 	Credentials *api.SecretRef
@@ -242,7 +245,7 @@ func (c *Clients) newAccountLocked(id, token string, credentials *api.SecretRef,
 		// transport limits the rate: the client does neither.
 		cloudflare.UsingRetryPolicy(0, 0, 0),
 		cloudflare.UsingRateLimit(math.Inf(1)),
-		cloudflare.UserAgent("conflux-sync"),
+		cloudflare.UserAgent(userAgent),
 	)
 	if err != nil {
 		// The client's error can only be about an empty token; say so
@@ -252,7 +255,7 @@ func (c *Clients) newAccountLocked(id, token string, credentials *api.SecretRef,
 		}
 		return nil, fmt.Errorf("cfapi: account %s: the API token is empty", id)
 	}
-	return &Account{ID: id, API: cf, Credentials: credentials}, nil
+	return &Account{ID: id, API: cf, V6: newV6(c.cfg.BaseURL, token, httpClient), Credentials: credentials}, nil
 }
 
 // Account returns the client of account id; "" means the only account

@@ -41,7 +41,8 @@ func (n *note) set(status int, retryAfter time.Duration, credentials *api.Secret
 }
 
 // Error is a failed Cloudflare call. It wraps the client's error, so
-// errors.As still finds *cloudflare.Error and its codes.
+// errors.As still finds *cloudflare.Error (v0) or v6's Error and their
+// codes; its message is the same for both clients (see v6Message).
 type Error struct {
 	// What names the call, e.g. "update tunnel configuration".
 	What string
@@ -78,16 +79,22 @@ func ReasonOf(err error) (r Reason, ok bool) {
 		}
 		return r, true
 	}
-	return Reason{}, false
+	return v6Reason(err)
 }
 
-func (e *Error) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	if m, ok := v6Message(e.Err); ok {
+		return e.What + ": " + m
+	}
+	return e.What + ": " + e.Err.Error()
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // RetryAfter tells the engine how long the API asked to wait.
 func (e *Error) RetryAfter() time.Duration { return e.Wait }
 
-// Call runs one API call and classifies its error: a 4xx other than 429 is
+// Call runs one API call of either client (v0 or v6) and classifies its
+// error the same way for both: a 4xx other than 429 is
 // engine.Permanent, anything else (429, 5xx, no response) is retryable,
 // with the Retry-After the API sent. The result is always an *Error
 // (possibly inside Permanent) or a context error. A 401 or 403 to a client
@@ -107,8 +114,13 @@ func Call(ctx context.Context, what string, fn func(context.Context) error) erro
 	credentials := n.credentials
 	n.mu.Unlock()
 	var cfErr *cloudflare.Error
-	if e.Status == 0 && errors.As(err, &cfErr) {
+	var v6Err *v6Error
+	switch {
+	case e.Status != 0:
+	case errors.As(err, &cfErr):
 		e.Status = cfErr.StatusCode
+	case errors.As(err, &v6Err):
+		e.Status = v6Err.StatusCode
 	}
 	if e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests {
 		return explainRejectedToken(engine.Permanent(e), credentials, e.Status)
@@ -128,7 +140,10 @@ func StatusOf(err error) int {
 // HasCode reports whether the API answered with the error code.
 func HasCode(err error, code int) bool {
 	var cfErr *cloudflare.Error
-	return errors.As(err, &cfErr) && cfErr.InternalErrorCodeIs(code)
+	if errors.As(err, &cfErr) {
+		return cfErr.InternalErrorCodeIs(code)
+	}
+	return v6HasCode(err, code)
 }
 
 // Get runs one read through Call that may find nothing: a 404 gives

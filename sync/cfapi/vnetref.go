@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -64,11 +65,14 @@ func (w vnetWait) Unwrap() error { return ErrVirtualNetworkNotReady }
 // FindVirtualNetwork returns the id of the account's active virtual
 // network called name; "" when there is none.
 func FindVirtualNetwork(ctx context.Context, a *Account, name string) (string, error) {
-	notDeleted := false
-	var found []cloudflare.TunnelVirtualNetwork
-	err := Call(ctx, "list virtual networks named "+name, func(ctx context.Context) (err error) {
-		found, err = a.API.ListTunnelVirtualNetworks(ctx, cloudflare.AccountIdentifier(a.ID),
-			cloudflare.TunnelVirtualNetworksListParams{Name: name, IsDeleted: &notDeleted})
+	var found []zero_trust.VirtualNetwork
+	err := Call(ctx, "list virtual networks named "+name, func(ctx context.Context) error {
+		page, err := a.V6.ZeroTrust.Networks.VirtualNetworks.List(ctx, zero_trust.NetworkVirtualNetworkListParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(name), IsDeleted: cf6.F(false),
+		})
+		if page != nil {
+			found = page.Result
+		}
 		return err
 	})
 	if err != nil {
@@ -76,7 +80,7 @@ func FindVirtualNetwork(ctx context.Context, a *Account, name string) (string, e
 	}
 	for _, vn := range found {
 		// The filter is the API's; names are unique among active networks.
-		if vn.Name == name && vn.DeletedAt == nil {
+		if vn.Name == name && vn.DeletedAt.IsZero() {
 			return vn.ID, nil
 		}
 	}

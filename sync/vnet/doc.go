@@ -18,10 +18,10 @@
 // target; every other fragment is a Conflict keyed "virtualNetwork".
 //
 // The flush is sync/owned's (the contract every single-owner kind
-// shares); this package supplies the spec, the diff and the client calls
-// (cloudflare-go's TunnelVirtualNetwork calls on
-// /accounts/{a}/teamnet/virtual_networks). A network is read back through
-// the list's id filter, as the v0 client has no single read.
+// shares); this package supplies the spec, the diff and the client calls:
+// cloudflare-go v6's zero_trust.NetworkVirtualNetworkService (New, Edit,
+// Delete, List, Get on /accounts/{a}/teamnet/virtual_networks), the
+// first kind moved to v6 (the recipe is in sync/cfapi's doc).
 //
 // Ownership: the network's comment carries the marker
 // (cfapi.Comment(marker, spec.comment)). A network with the spec's name

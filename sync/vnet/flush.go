@@ -7,7 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -30,7 +31,7 @@ type FlusherConfig struct {
 
 // Flusher writes cloudflare.VirtualNetwork targets: the shared
 // single-owner flush over this kind's spec, diff and client calls.
-type Flusher = owned.Flusher[Spec, cloudflare.TunnelVirtualNetwork]
+type Flusher = owned.Flusher[Spec, zero_trust.VirtualNetwork]
 
 var _ engine.Flusher = (*Flusher)(nil)
 
@@ -43,7 +44,7 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 // ownership marker in their comment.
 type vnets struct{}
 
-var _ owned.Kind[Spec, cloudflare.TunnelVirtualNetwork] = vnets{}
+var _ owned.Kind[Spec, zero_trust.VirtualNetwork] = vnets{}
 
 func (vnets) Names() owned.Names {
 	return owned.Names{Kind: Name, Noun: "virtual network", IDKey: IDVnet, LabelKey: "name", Marked: true}
@@ -59,13 +60,13 @@ func (vnets) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Pla
 	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
 }
 
-func (vnets) Ref(vn cloudflare.TunnelVirtualNetwork) owned.Ref {
+func (vnets) Ref(vn zero_trust.VirtualNetwork) owned.Ref {
 	return owned.Ref{ID: vn.ID, Label: vn.Name, Comment: vn.Comment}
 }
 
 // IDs record the network's name beside its id, for people reading the
 // status (routes find the network by target name and id).
-func (vnets) IDs(s Spec, _ *cloudflare.TunnelVirtualNetwork) map[string]string {
+func (vnets) IDs(s Spec, _ *zero_trust.VirtualNetwork) map[string]string {
 	return map[string]string{IDName: s.Name}
 }
 
@@ -77,11 +78,11 @@ func (vnets) Creates(s Spec) string {
 }
 
 // Moved is never: a network can be renamed and re-commented in place.
-func (vnets) Moved(cloudflare.TunnelVirtualNetwork, Spec, map[string]string) string { return "" }
+func (vnets) Moved(zero_trust.VirtualNetwork, Spec, map[string]string) string { return "" }
 
 // Pick is never needed: active names are unique, so List finds at most
 // one network; should the API ever list two, neither is taken.
-func (vnets) Pick(s Spec, found []cloudflare.TunnelVirtualNetwork, action string) (*cloudflare.TunnelVirtualNetwork, error) {
+func (vnets) Pick(s Spec, found []zero_trust.VirtualNetwork, action string) (*zero_trust.VirtualNetwork, error) {
 	return nil, engine.Permanent(fmt.Errorf("%d virtual networks are named %q: set id to say which to %s", len(found), s.Name, action))
 }
 
@@ -95,7 +96,7 @@ func (vnets) Clash(s Spec, err error) error {
 
 // Diff compares the managed fields. isDefaultNetwork false is no change:
 // the API cannot take the flag away, only give it to another network.
-func (vnets) Diff(vn cloudflare.TunnelVirtualNetwork, s Spec, marker string) []string {
+func (vnets) Diff(vn zero_trust.VirtualNetwork, s Spec, marker string) []string {
 	var out []string
 	if vn.Name != s.Name {
 		out = append(out, fmt.Sprintf("name %q -> %q", vn.Name, s.Name))
@@ -109,57 +110,60 @@ func (vnets) Diff(vn cloudflare.TunnelVirtualNetwork, s Spec, marker string) []s
 	return out
 }
 
-// list returns the active networks params selects.
-func list(ctx context.Context, a *cfapi.Account, what string, params cloudflare.TunnelVirtualNetworksListParams) ([]cloudflare.TunnelVirtualNetwork, error) {
-	notDeleted := false
-	params.IsDeleted = &notDeleted
-	var out []cloudflare.TunnelVirtualNetwork
-	err := cfapi.Call(ctx, what, func(ctx context.Context) (err error) {
-		out, err = a.API.ListTunnelVirtualNetworks(ctx, cloudflare.AccountIdentifier(a.ID), params)
+// list returns the active networks params selects (the API answers them
+// in one page).
+func list(ctx context.Context, a *cfapi.Account, what string, params zero_trust.NetworkVirtualNetworkListParams) ([]zero_trust.VirtualNetwork, error) {
+	params.AccountID = cf6.F(a.ID)
+	params.IsDeleted = cf6.F(false)
+	var out []zero_trust.VirtualNetwork
+	err := cfapi.Call(ctx, what, func(ctx context.Context) error {
+		page, err := a.V6.ZeroTrust.Networks.VirtualNetworks.List(ctx, params)
+		if page != nil {
+			out = page.Result
+		}
 		return err
 	})
 	return out, err
 }
 
-// Get reads one network through the list's id filter (cloudflare-go v0
-// has no single-network read); nil, nil when it does not exist or was
-// deleted.
-func (vnets) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.TunnelVirtualNetwork, error) {
-	found, err := list(ctx, a, "get virtual network "+id, cloudflare.TunnelVirtualNetworksListParams{ID: id})
-	if err != nil {
+// Get reads one network; nil, nil when it does not exist or was deleted.
+func (vnets) Get(ctx context.Context, a *cfapi.Account, id string) (*zero_trust.VirtualNetwork, error) {
+	vn, err := cfapi.Get(ctx, "get virtual network "+id, func(ctx context.Context) (*zero_trust.VirtualNetwork, error) {
+		return a.V6.ZeroTrust.Networks.VirtualNetworks.Get(ctx, id, zero_trust.NetworkVirtualNetworkGetParams{AccountID: cf6.F(a.ID)})
+	})
+	if err != nil || vn == nil || *vn == nil || !(*vn).DeletedAt.IsZero() {
 		return nil, err
 	}
-	for _, vn := range found {
-		// The filter is the API's; check it here too.
-		if vn.ID == id && vn.DeletedAt == nil {
-			return &vn, nil
-		}
-	}
-	return nil, nil
+	return *vn, nil
 }
 
 // List returns the active network named like spec: the one a create would
 // collide with (names are unique per account), so the list is exact.
-func (vnets) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.TunnelVirtualNetwork, bool, error) {
-	found, err := list(ctx, a, "list virtual networks named "+s.Name, cloudflare.TunnelVirtualNetworksListParams{Name: s.Name})
+func (vnets) List(ctx context.Context, a *cfapi.Account, s Spec) ([]zero_trust.VirtualNetwork, bool, error) {
+	found, err := list(ctx, a, "list virtual networks named "+s.Name, zero_trust.NetworkVirtualNetworkListParams{Name: cf6.F(s.Name)})
 	if err != nil {
 		return nil, false, err
 	}
-	var out []cloudflare.TunnelVirtualNetwork
+	var out []zero_trust.VirtualNetwork
 	for _, vn := range found {
-		if vn.Name == s.Name && vn.DeletedAt == nil {
+		// The filter is the API's; check it here too.
+		if vn.Name == s.Name && vn.DeletedAt.IsZero() {
 			out = append(out, vn)
 		}
 	}
 	return out, true, nil
 }
 
-func (k vnets) Create(ctx context.Context, a *cfapi.Account, s Spec, marker string) (cloudflare.TunnelVirtualNetwork, error) {
-	var vn cloudflare.TunnelVirtualNetwork
-	err := cfapi.Call(ctx, "create virtual network "+s.Name, func(ctx context.Context) (err error) {
-		vn, err = a.API.CreateTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.TunnelVirtualNetworkCreateParams{
-			Name: s.Name, Comment: cfapi.Comment(marker, s.Comment), IsDefault: s.IsDefaultNetwork,
+func (k vnets) Create(ctx context.Context, a *cfapi.Account, s Spec, marker string) (zero_trust.VirtualNetwork, error) {
+	var vn zero_trust.VirtualNetwork
+	err := cfapi.Call(ctx, "create virtual network "+s.Name, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Networks.VirtualNetworks.New(ctx, zero_trust.NetworkVirtualNetworkNewParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Comment: cf6.F(cfapi.Comment(marker, s.Comment)),
+			IsDefaultNetwork: cf6.F(s.IsDefaultNetwork),
 		})
+		if res != nil {
+			vn = *res
+		}
 		return err
 	})
 	if cfapi.StatusOf(err) == http.StatusConflict {
@@ -168,18 +172,22 @@ func (k vnets) Create(ctx context.Context, a *cfapi.Account, s Spec, marker stri
 	return vn, err
 }
 
-// Update writes the name and our comment (never empty: it carries the
-// marker, so cloudflare-go's omitempty cannot drop it) and, when asked,
-// makes the network the default.
-func (k vnets) Update(ctx context.Context, a *cfapi.Account, old cloudflare.TunnelVirtualNetwork, s Spec, marker string) (cloudflare.TunnelVirtualNetwork, error) {
-	params := cloudflare.TunnelVirtualNetworkUpdateParams{VnetID: old.ID, Name: s.Name, Comment: cfapi.Comment(marker, s.Comment)}
-	if s.IsDefaultNetwork && !old.IsDefaultNetwork {
-		t := true
-		params.IsDefaultNetwork = &t
+// Update writes the name and our comment (it carries the marker) and,
+// when asked, makes the network the default; is_default_network is sent
+// only then, as false would be refused on the default network.
+func (k vnets) Update(ctx context.Context, a *cfapi.Account, old zero_trust.VirtualNetwork, s Spec, marker string) (zero_trust.VirtualNetwork, error) {
+	params := zero_trust.NetworkVirtualNetworkEditParams{
+		AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Comment: cf6.F(cfapi.Comment(marker, s.Comment)),
 	}
-	var vn cloudflare.TunnelVirtualNetwork
-	err := cfapi.Call(ctx, "update virtual network "+old.ID, func(ctx context.Context) (err error) {
-		vn, err = a.API.UpdateTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), params)
+	if s.IsDefaultNetwork && !old.IsDefaultNetwork {
+		params.IsDefaultNetwork = cf6.F(true)
+	}
+	var vn zero_trust.VirtualNetwork
+	err := cfapi.Call(ctx, "update virtual network "+old.ID, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Networks.VirtualNetworks.Edit(ctx, old.ID, params)
+		if res != nil {
+			vn = *res
+		}
 		return err
 	})
 	if cfapi.StatusOf(err) == http.StatusConflict {
@@ -194,7 +202,8 @@ func (k vnets) Update(ctx context.Context, a *cfapi.Account, old cloudflare.Tunn
 // too, someone marks another default), so they are retried, not held.
 func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	err := cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete virtual network "+id, func(ctx context.Context) error {
-		return a.API.DeleteTunnelVirtualNetwork(ctx, cloudflare.AccountIdentifier(a.ID), id)
+		_, err := a.V6.ZeroTrust.Networks.VirtualNetworks.Delete(ctx, id, zero_trust.NetworkVirtualNetworkDeleteParams{AccountID: cf6.F(a.ID)})
+		return err
 	}))
 	if cfapi.StatusOf(err) != http.StatusBadRequest {
 		return err
@@ -219,16 +228,18 @@ func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	return fmt.Errorf("virtual network %s (%s) still has %d route(s); waiting for them to be deleted (%v)", vn.Name, id, n, err)
 }
 
-// routesIn counts the active routes in virtual network id (one page is
-// enough to know there are some).
+// routesIn counts the active routes in virtual network id.
 func routesIn(ctx context.Context, a *cfapi.Account, id string) (int, error) {
-	notDeleted := false
 	var n int
 	err := cfapi.Call(ctx, "list the routes in virtual network "+id, func(ctx context.Context) error {
-		routes, err := a.API.ListTunnelRoutes(ctx, cloudflare.AccountIdentifier(a.ID),
-			cloudflare.TunnelRoutesListParams{VirtualNetworkID: id, IsDeleted: &notDeleted})
-		n = len(routes)
-		return err
+		n = 0
+		routes := a.V6.ZeroTrust.Networks.Routes.ListAutoPaging(ctx, zero_trust.NetworkRouteListParams{
+			AccountID: cf6.F(a.ID), VirtualNetworkID: cf6.F(id), IsDeleted: cf6.F(false),
+		})
+		for routes.Next() {
+			n++
+		}
+		return routes.Err()
 	})
 	return n, err
 }

@@ -281,3 +281,17 @@ func TestDryRun(t *testing.T) {
 		t.Fatalf("the dry runs changed %+v", vs)
 	}
 }
+
+// The network is read back by id (v6 has the single read v0 lacked), not
+// found again through the list's filter.
+func TestFlushReadsBackByID(t *testing.T) {
+	fl := newFlow(t)
+	fl.MustFlush(t, `{"name":"lab"}`)
+	before := fl.Emu.Requests()
+	fl.MustFlush(t, `{"name":"lab"}`)
+	after := fl.Emu.Requests()
+	const byID, listed = "GET /accounts/{account}/teamnet/virtual_networks/{id}", "GET /accounts/{account}/teamnet/virtual_networks"
+	if after[byID]-before[byID] != 1 || after[listed] != before[listed] {
+		t.Fatalf("reads by id %d, lists %d", after[byID]-before[byID], after[listed]-before[listed])
+	}
+}
