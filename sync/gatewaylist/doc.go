@@ -20,7 +20,19 @@
 // Aggregation: kind.OneOwner; desired is the owner's spec with the type
 // upper case and the items sorted by value.
 //
-// The flush is sync/owned's. The list's description carries the marker
+// The flush is sync/owned's, over cloudflare-go v6's
+// zero_trust.GatewayListService (New, Get, List, Update (PUT), Edit
+// (PATCH), Delete on /accounts/{a}/gateway/lists) and its Items service
+// (GET .../{id}/items). Where v6 differs from the API: its items call
+// decodes the result as a list of lists of items, while the API answers a
+// flat list (v6 drops every item), and it reads only the first page (the
+// endpoint pages, by 50 unless asked). The items are therefore asked for
+// page by page (page and per_page as v6 request options) and each page's
+// result, which v6 keeps as it came, is decoded into v6's GatewayItem;
+// result_info's total_pages ends the loop. v6's PUT has no type field:
+// the API keeps the list's type (a changed type is a new list, below).
+//
+// The list's description carries the marker
 // (cfapi.Comment(marker, spec.description)). Items are compared as a set
 // of values: values added and removed are one PATCH (append, remove); a
 // changed item description needs the PUT with every item (the PATCH

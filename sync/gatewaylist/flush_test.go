@@ -1,6 +1,7 @@
 package gatewaylist
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -167,5 +168,36 @@ func TestFlushDeleteWaitsForRules(t *testing.T) {
 	fl.MustFlush(t)
 	if ls := listsOf(fl); len(ls) != 0 {
 		t.Fatalf("not deleted: %+v", ls)
+	}
+}
+
+// A list longer than the items endpoint's default page (50) is read
+// whole: a repeat flush writes nothing, and one item removed is one PATCH
+// that removes only it.
+func TestFlushReadsEveryPageOfItems(t *testing.T) {
+	fl := newFlow(t)
+	items := make([]string, 0, 120)
+	for i := range 120 {
+		items = append(items, fmt.Sprintf(`{"value":"h%03d.example.com"}`, i))
+	}
+	spec := func(its []string) string {
+		return `{"name":"long","type":"DOMAIN","items":[` + strings.Join(its, ",") + `]}`
+	}
+	fl.MustFlush(t, spec(items))
+	if ls := listsOf(fl); len(ls) != 1 || len(ls[0].Items) != 120 {
+		t.Fatalf("lists %+v", ls)
+	}
+	w := fl.Writes()
+	fl.MustFlush(t, spec(items))
+	if fl.Writes() != w {
+		t.Fatalf("repeat wrote %d times: %v", fl.Writes()-w, fl.Emu.Requests())
+	}
+	want := []string{"update Gateway list long (id " + listsOf(fl)[0].ID + "): remove items h119.example.com"}
+	if plan := fl.MustPlan(t, spec(items[:119])); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q\nwant %q", plan, want)
+	}
+	fl.MustFlush(t, spec(items[:119]))
+	if ls := listsOf(fl); len(ls[0].Items) != 119 || fl.Writes() != w+1 {
+		t.Fatalf("%d items, %d writes", len(ls[0].Items), fl.Writes()-w)
 	}
 }
