@@ -26,9 +26,17 @@
 // v6. Every other kind still uses v0: Tunnel and TunnelConfiguration
 // (sync/tunnel, tunnelref.go), DNSRecord (sync/dns, ZoneID), the Access
 // kinds (sync/access, sync/accessgroup, sync/accesspolicy,
-// sync/servicetoken, sync/identityprovider, policyref.go), NetworkRoute
-// (sync/route, apart from FindVirtualNetwork), GatewayList and
+// sync/servicetoken, sync/identityprovider, policyref.go) and
 // GatewayRule.
+//
+// cloudflare.NetworkRoute (sync/route) and cloudflare.GatewayList
+// (sync/gatewaylist) use v6 too. Two things in v6 needed care there (see
+// their docs): ListAutoPaging sends the pages after the first with
+// context.Background(), out of reach of cancellation and of Call's view
+// of the status and Retry-After, so those kinds ask for each page
+// themselves; and the Gateway list items call expects a list of lists
+// and reads one page, so its pages are asked for with page and per_page
+// request options and each raw result is decoded into v6's GatewayItem.
 //
 // Moving a kind to v6, the way sync/vnet moved:
 //

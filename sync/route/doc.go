@@ -34,7 +34,20 @@
 // yet) and is flushed again when the target records an outcome.
 //
 // Routes are written through the route-id endpoints
-// (/accounts/{a}/teamnet/routes[/{id}]), not the retired CIDR-path ones.
+// (/accounts/{a}/teamnet/routes[/{id}]), not the retired CIDR-path ones,
+// with cloudflare-go v6's zero_trust.NetworkRouteService: New, Get (the
+// read by id), Edit (PATCH of tunnel_id and comment only), Delete, and
+// List filtered by CIDR (network_subset and network_superset both the
+// spec's network, is_deleted false, and the virtual network when one is
+// known). The list's pages are asked for one by one with the flush's
+// context, not through v6's ListAutoPaging, which sends every later page
+// with context.Background() (it neither stops when leadership is lost
+// nor lets cfapi.Call see that page's status and Retry-After) and always
+// asks for one more, empty page. A listed route (v6's Teamnet) is kept as
+// v6's Route, the type of the single read. The virtual network lookup
+// by name is cfapi.FindVirtualNetwork (v6 as well); the tunnel is found
+// through the recorded status of its cloudflare.Tunnel target, without a
+// call.
 //
 // Ownership: the route's comment carries the marker
 // (cfapi.Comment(marker, spec.comment)). An existing route for the same

@@ -2,14 +2,16 @@ package route
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -39,7 +41,7 @@ type FlusherConfig struct {
 
 // Flusher writes cloudflare.NetworkRoute targets: the shared single-owner
 // flush over this kind's spec, diff and client calls.
-type Flusher = owned.Flusher[Spec, remoteRoute]
+type Flusher = owned.Flusher[Spec, zero_trust.Route]
 
 var _ engine.Flusher = (*Flusher)(nil)
 
@@ -57,17 +59,7 @@ type routes struct {
 	clients *cfapi.Clients
 }
 
-var _ owned.Kind[Spec, remoteRoute] = routes{}
-
-// remoteRoute is a route as the API returns it (cloudflare-go's
-// TunnelRoute lacks the id).
-type remoteRoute struct {
-	ID               string `json:"id"`
-	Network          string `json:"network"`
-	TunnelID         string `json:"tunnel_id"`
-	Comment          string `json:"comment"`
-	VirtualNetworkID string `json:"virtual_network_id"`
-}
+var _ owned.Kind[Spec, zero_trust.Route] = routes{}
 
 func (routes) Names() owned.Names {
 	return owned.Names{Kind: Name, Noun: "network route", IDKey: IDRoute, LabelKey: "network", Marked: true}
@@ -144,12 +136,12 @@ func (k routes) virtualNetwork(ctx context.Context, dryRun bool, s Spec, account
 	return "", "", cfapi.WaitForVirtualNetwork(name, "no such target in this cluster, nor a network by that name in account "+a.ID)
 }
 
-func (routes) Ref(rt remoteRoute) owned.Ref {
+func (routes) Ref(rt zero_trust.Route) owned.Ref {
 	return owned.Ref{ID: rt.ID, Label: rt.Network, Comment: rt.Comment}
 }
 
 // IDs are where the route is: find compares them with the spec's.
-func (routes) IDs(s Spec, _ *remoteRoute) map[string]string {
+func (routes) IDs(s Spec, _ *zero_trust.Route) map[string]string {
 	return map[string]string{IDNetwork: s.Network, IDVnet: s.VirtualNetworkID}
 }
 
@@ -158,7 +150,7 @@ func (routes) Creates(s Spec) string {
 }
 
 // Moved: a route cannot change its network or virtual network.
-func (routes) Moved(rt remoteRoute, s Spec, prev map[string]string) string {
+func (routes) Moved(rt zero_trust.Route, s Spec, prev map[string]string) string {
 	if rt.Network == s.Network && prev[IDVnet] == s.VirtualNetworkID &&
 		(s.VirtualNetworkID == "" || rt.VirtualNetworkID == s.VirtualNetworkID) {
 		return ""
@@ -168,7 +160,7 @@ func (routes) Moved(rt remoteRoute, s Spec, prev map[string]string) string {
 
 // Pick cannot tell several routes for one network, in different virtual
 // networks, apart without virtualNetworkId.
-func (routes) Pick(s Spec, found []remoteRoute, action string) (*remoteRoute, error) {
+func (routes) Pick(s Spec, found []zero_trust.Route, action string) (*zero_trust.Route, error) {
 	if action == "take over" {
 		return nil, engine.Permanent(fmt.Errorf("%d routes for %s in different virtual networks carry %q: set virtualNetworkId to say which to take over",
 			len(found), s.Network, s.TakeOver))
@@ -176,7 +168,7 @@ func (routes) Pick(s Spec, found []remoteRoute, action string) (*remoteRoute, er
 	return nil, engine.Permanent(fmt.Errorf("%d routes for %s exist in different virtual networks: set virtualNetworkId to say which to %s", len(found), s.Network, action))
 }
 
-func (routes) Diff(rt remoteRoute, s Spec, marker string) []string {
+func (routes) Diff(rt zero_trust.Route, s Spec, marker string) []string {
 	return routeChanges(&rt, s, s.TunnelID, cfapi.Comment(marker, s.Comment), marker)
 }
 
@@ -191,7 +183,7 @@ func inVnet(id string) string {
 // routeChanges lists what a patch of rt changes, remote value first; none
 // when rt is right. A route taken over keeps the previous controller's
 // comment until something else changes (see keepsComment).
-func routeChanges(rt *remoteRoute, spec Spec, tunnelID, comment, marker string) []string {
+func routeChanges(rt *zero_trust.Route, spec Spec, tunnelID, comment, marker string) []string {
 	var out []string
 	if rt.TunnelID != tunnelID {
 		out = append(out, fmt.Sprintf("tunnel %s -> %s", rt.TunnelID, tunnelID))
@@ -205,7 +197,7 @@ func routeChanges(rt *remoteRoute, spec Spec, tunnelID, comment, marker string) 
 // keepsComment reports whether a route taken over keeps the previous
 // controller's comment: it carries spec.takeOver and not yet our marker.
 // Our comment is written with the next change of something we manage.
-func keepsComment(rt *remoteRoute, spec Spec, marker string) bool {
+func keepsComment(rt *zero_trust.Route, spec Spec, marker string) bool {
 	return spec.TakeOver != "" && strings.Contains(rt.Comment, spec.TakeOver) && !cfapi.Owned(rt.Comment, marker)
 }
 
@@ -253,108 +245,130 @@ func (routes) Clash(spec Spec, err error) error {
 	return engine.Permanent(errors.New(msg))
 }
 
-func routesPath(account string) string {
-	return "/accounts/" + url.PathEscape(account) + "/teamnet/routes"
-}
-
-// Get reads one live route; nil, nil when it does not exist.
-func (routes) Get(ctx context.Context, a *cfapi.Account, id string) (*remoteRoute, error) {
-	var rt remoteRoute
-	err := raw(ctx, a, "get network route "+id, http.MethodGet, routesPath(a.ID)+"/"+url.PathEscape(id), nil, &rt)
-	if cfapi.StatusOf(err) == http.StatusNotFound {
-		return nil, nil
-	}
-	if err != nil {
+// Get reads one live route; nil, nil when it does not exist or was
+// deleted.
+func (routes) Get(ctx context.Context, a *cfapi.Account, id string) (*zero_trust.Route, error) {
+	rt, err := cfapi.Get(ctx, "get network route "+id, func(ctx context.Context) (*zero_trust.Route, error) {
+		return a.V6.ZeroTrust.Networks.Routes.Get(ctx, id, zero_trust.NetworkRouteGetParams{AccountID: cf6.F(a.ID)})
+	})
+	if err != nil || rt == nil || *rt == nil || !(*rt).DeletedAt.IsZero() {
 		return nil, err
 	}
-	return &rt, nil
+	return *rt, nil
 }
+
+// routesPerPage is the page size List asks for: the API's largest.
+const routesPerPage = 1000
 
 // List returns the live routes for exactly spec's network (and virtual
 // network, when given), every page. Without a virtual network they are
 // those of every virtual network: the list is not exact, only the create
 // can tell whether the default one is taken.
-func (routes) List(ctx context.Context, a *cfapi.Account, spec Spec) ([]remoteRoute, bool, error) {
-	q := url.Values{}
-	q.Set("is_deleted", "false")
-	q.Set("network_subset", spec.Network)
-	q.Set("network_superset", spec.Network)
-	if spec.VirtualNetworkID != "" {
-		q.Set("virtual_network_id", spec.VirtualNetworkID)
+//
+// The pages are asked for one by one with the flush's context, not
+// through ListAutoPaging: v6 sends every page after the first with
+// context.Background(), which neither stops when leadership is lost nor
+// lets Call see that page's status and Retry-After.
+func (routes) List(ctx context.Context, a *cfapi.Account, spec Spec) ([]zero_trust.Route, bool, error) {
+	params := zero_trust.NetworkRouteListParams{
+		AccountID: cf6.F(a.ID), IsDeleted: cf6.F(false),
+		NetworkSubset: cf6.F(spec.Network), NetworkSuperset: cf6.F(spec.Network),
+		PerPage: cf6.F(float64(routesPerPage)),
 	}
-	q.Set("per_page", "1000")
-	var out []remoteRoute
-	for page := 1; ; page++ {
-		q.Set("page", strconv.Itoa(page))
-		var found []remoteRoute
-		var pages int
-		err := cfapi.Call(ctx, "list network routes for "+spec.Network, func(ctx context.Context) error {
-			resp, err := a.API.Raw(ctx, http.MethodGet, routesPath(a.ID)+"?"+q.Encode(), nil, nil)
+	if spec.VirtualNetworkID != "" {
+		params.VirtualNetworkID = cf6.F(spec.VirtualNetworkID)
+	}
+	var out []zero_trust.Route
+	err := cfapi.Call(ctx, "list network routes for "+spec.Network, func(ctx context.Context) error {
+		out = nil
+		for n := 1; ; n++ {
+			params.Page = cf6.F(float64(n))
+			page, err := a.V6.ZeroTrust.Networks.Routes.List(ctx, params)
 			if err != nil {
 				return err
 			}
-			if resp.ResultInfo != nil {
-				pages = resp.ResultInfo.TotalPages
+			for _, rt := range page.Result {
+				// The filters are the API's; check the exact match here too.
+				if rt.Network == spec.Network && rt.DeletedAt.IsZero() {
+					out = append(out, routeOf(rt))
+				}
 			}
-			return json.Unmarshal(resp.Result, &found)
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		for _, rt := range found {
-			// The filters are the API's; check the exact match here too.
-			if rt.Network == spec.Network {
-				out = append(out, rt)
+			if lastPage(n, len(page.Result), page.ResultInfo) {
+				return nil
 			}
 		}
-		if page >= pages || len(found) == 0 {
-			return out, spec.VirtualNetworkID != "", nil
-		}
+	})
+	if err != nil {
+		return nil, false, err
 	}
+	return out, spec.VirtualNetworkID != "", nil
 }
 
-type createBody struct {
-	Network          string `json:"network"`
-	TunnelID         string `json:"tunnel_id"`
-	Comment          string `json:"comment"`
-	VirtualNetworkID string `json:"virtual_network_id,omitempty"`
+// lastPage reports whether page n, with count routes, is the last: it is
+// empty, shorter than the per_page the API answers with, or result_info's
+// total_pages (which v6's type keeps among its extra fields) says so.
+func lastPage(n, count int, info pagination.V4PagePaginationArrayResultInfo) bool {
+	if count == 0 || count < int(info.PerPage) {
+		return true
+	}
+	f, ok := info.JSON.ExtraFields["total_pages"]
+	if !ok {
+		return false
+	}
+	total, err := strconv.Atoi(f.Raw())
+	return err == nil && n >= total
 }
 
-func (k routes) Create(ctx context.Context, a *cfapi.Account, spec Spec, marker string) (remoteRoute, error) {
-	body := createBody{Network: spec.Network, TunnelID: spec.TunnelID, Comment: cfapi.Comment(marker, spec.Comment), VirtualNetworkID: spec.VirtualNetworkID}
-	var rt remoteRoute
-	err := raw(ctx, a, "create network route "+spec.Network, http.MethodPost, routesPath(a.ID), body, &rt)
+// routeOf is a listed route as the single read answers it (v6 has a type
+// for each; the list's adds the tunnel's and network's names).
+func routeOf(t zero_trust.Teamnet) zero_trust.Route {
+	return zero_trust.Route{ID: t.ID, Comment: t.Comment, CreatedAt: t.CreatedAt, DeletedAt: t.DeletedAt,
+		Network: t.Network, TunnelID: t.TunnelID, VirtualNetworkID: t.VirtualNetworkID}
+}
+
+// Create makes the route; without a virtual network it goes in the
+// account's default one (virtual_network_id is then left out).
+func (k routes) Create(ctx context.Context, a *cfapi.Account, spec Spec, marker string) (zero_trust.Route, error) {
+	params := zero_trust.NetworkRouteNewParams{
+		AccountID: cf6.F(a.ID), Network: cf6.F(spec.Network), TunnelID: cf6.F(spec.TunnelID),
+		Comment: cf6.F(cfapi.Comment(marker, spec.Comment)),
+	}
+	if spec.VirtualNetworkID != "" {
+		params.VirtualNetworkID = cf6.F(spec.VirtualNetworkID)
+	}
+	var rt zero_trust.Route
+	err := cfapi.Call(ctx, "create network route "+spec.Network, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Networks.Routes.New(ctx, params)
+		if res != nil {
+			rt = *res
+		}
+		return err
+	})
 	if cfapi.StatusOf(err) == http.StatusConflict {
 		return rt, k.Clash(spec, err)
 	}
 	return rt, err
 }
 
-type patchBody struct {
-	TunnelID string `json:"tunnel_id"`
-	Comment  string `json:"comment"`
-}
-
-// Update points the route at the spec's tunnel and writes our comment.
-func (routes) Update(ctx context.Context, a *cfapi.Account, old remoteRoute, spec Spec, marker string) (remoteRoute, error) {
-	var rt remoteRoute
-	err := raw(ctx, a, "update network route "+old.ID, http.MethodPatch, routesPath(a.ID)+"/"+url.PathEscape(old.ID),
-		patchBody{TunnelID: spec.TunnelID, Comment: cfapi.Comment(marker, spec.Comment)}, &rt)
+// Update points the route at the spec's tunnel and writes our comment;
+// nothing else is sent (a route cannot move, see Moved).
+func (routes) Update(ctx context.Context, a *cfapi.Account, old zero_trust.Route, spec Spec, marker string) (zero_trust.Route, error) {
+	var rt zero_trust.Route
+	err := cfapi.Call(ctx, "update network route "+old.ID, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Networks.Routes.Edit(ctx, old.ID, zero_trust.NetworkRouteEditParams{
+			AccountID: cf6.F(a.ID), TunnelID: cf6.F(spec.TunnelID), Comment: cf6.F(cfapi.Comment(marker, spec.Comment)),
+		})
+		if res != nil {
+			rt = *res
+		}
+		return err
+	})
 	return rt, err
 }
 
 func (routes) Delete(ctx context.Context, a *cfapi.Account, id string) error {
-	return cfapi.IgnoreNotFound(raw(ctx, a, "delete network route "+id, http.MethodDelete, routesPath(a.ID)+"/"+url.PathEscape(id), nil, nil))
-}
-
-// raw sends one request through cfapi.Call and decodes the result into out
-// (when non-nil).
-func raw(ctx context.Context, a *cfapi.Account, what, method, path string, body, out any) error {
-	return cfapi.Call(ctx, what, func(ctx context.Context) error {
-		resp, err := a.API.Raw(ctx, method, path, body, nil)
-		if err != nil || out == nil {
-			return err
-		}
-		return json.Unmarshal(resp.Result, out)
-	})
+	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete network route "+id, func(ctx context.Context) error {
+		_, err := a.V6.ZeroTrust.Networks.Routes.Delete(ctx, id, zero_trust.NetworkRouteDeleteParams{AccountID: cf6.F(a.ID)})
+		return err
+	}))
 }
