@@ -27,7 +27,8 @@
 // (sync/tunnel, tunnelref.go), DNSRecord (sync/dns, ZoneID), the Access
 // kinds (sync/access, sync/accessgroup, sync/accesspolicy,
 // sync/servicetoken, sync/identityprovider, policyref.go) and
-// GatewayRule.
+// GatewayRule (sync/gatewayrule, apart from its lookup of the account's
+// Gateway lists by name, the list kind's call).
 //
 // cloudflare.NetworkRoute (sync/route) and cloudflare.GatewayList
 // (sync/gatewaylist) use v6 too. Two things in v6 needed care there (see

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -168,7 +170,7 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 // for (engine.WaitFor on the target of that name: it may be written
 // later); in a dry run whose plan creates the list, waits is the plan.
 func (f *Flusher) resolveLists(ctx context.Context, req engine.Request, a *cfapi.Account, rules []Rule) (out []Rule, waits string, err error) {
-	var accountLists []cloudflare.TeamsList
+	var accountLists []zero_trust.GatewayList
 	listed := false
 	resolved := map[string]string{}
 	resolve := func(ruleName, name string) (id, waits string, err error) {
@@ -201,8 +203,13 @@ func (f *Flusher) resolveLists(ctx context.Context, req engine.Request, a *cfapi
 			return strings.ReplaceAll(l.ID, "-", ""), "", nil
 		}
 		if !listed {
-			if err := cfapi.Call(ctx, "list Gateway lists", func(ctx context.Context) (err error) {
-				accountLists, _, err = a.API.ListTeamsLists(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListTeamListsParams{})
+			// The Gateway list kind's call (cloudflare-go v6); the API
+			// answers every list in one page.
+			if err := cfapi.Call(ctx, "list Gateway lists", func(ctx context.Context) error {
+				page, err := a.V6.ZeroTrust.Gateway.Lists.List(ctx, zero_trust.GatewayListListParams{AccountID: cf6.F(a.ID)})
+				if page != nil {
+					accountLists = page.Result
+				}
 				return err
 			}); err != nil {
 				return "", "", err
