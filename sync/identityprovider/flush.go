@@ -14,6 +14,7 @@ import (
 
 	cf6 "github.com/cloudflare/cloudflare-go/v6"
 	"github.com/cloudflare/cloudflare-go/v6/option"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -364,30 +365,33 @@ func (providers) Get(ctx context.Context, a *cfapi.Account, id string) (*zero_tr
 	return *p, nil
 }
 
+// listPage is the page size of List; the API's maximum.
+const listPage = 1000
+
 // List returns the providers named like d, through every page. v6 lists
 // them as IdentityProviderListResponse, the same object under another
 // union: each is decoded again, from the JSON v6 kept, as the
 // IdentityProvider the reads answer.
 func (providers) List(ctx context.Context, a *cfapi.Account, d desired) ([]zero_trust.IdentityProvider, bool, error) {
-	var out []zero_trust.IdentityProvider
-	err := cfapi.Call(ctx, "list Access identity providers", func(ctx context.Context) error {
-		out = nil
-		iter := a.V6.ZeroTrust.IdentityProviders.ListAutoPaging(ctx, zero_trust.IdentityProviderListParams{AccountID: cf6.F(a.ID)})
-		for iter.Next() {
-			item := iter.Current()
-			if item.Name != d.Name {
-				continue
-			}
-			var p zero_trust.IdentityProvider
-			if err := p.UnmarshalJSON([]byte(item.JSON.RawJSON())); err != nil {
-				return fmt.Errorf("decode identity provider %s: %w", item.ID, err)
-			}
-			out = append(out, p)
-		}
-		return iter.Err()
-	})
+	all, err := cfapi.EveryPage(ctx, "list Access identity providers", listPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.IdentityProviderListResponse], error) {
+			return a.V6.ZeroTrust.IdentityProviders.List(ctx, zero_trust.IdentityProviderListParams{
+				AccountID: cf6.F(a.ID), Page: cf6.F(page), PerPage: cf6.F(perPage),
+			})
+		})
 	if err != nil {
 		return nil, false, err
+	}
+	var out []zero_trust.IdentityProvider
+	for _, item := range all {
+		if item.Name != d.Name {
+			continue
+		}
+		var p zero_trust.IdentityProvider
+		if err := p.UnmarshalJSON([]byte(item.JSON.RawJSON())); err != nil {
+			return nil, false, fmt.Errorf("decode Access identity provider %s: %w", item.ID, err)
+		}
+		out = append(out, p)
 	}
 	return out, true, nil
 }

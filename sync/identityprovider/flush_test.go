@@ -349,3 +349,17 @@ func TestFlushScimGroupMemberDeprovision(t *testing.T) {
 		t.Fatalf("not repaired: %+v", ps)
 	}
 }
+
+// Finding the providers with the spec's name reads the list once when
+// they fit in a page (v6's auto-pager reads one more, empty, page after a
+// page with providers).
+func TestFlushListsOnePage(t *testing.T) {
+	fl := newFlow(t)
+	if _, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "PIN", Type: "onetimepin"}); err != nil {
+		t.Fatal(err)
+	}
+	fl.MustFlush(t, `{"name":"PIN","type":"onetimepin","adopt":true}`)
+	if reqs := fl.Emu.Requests(); reqs["GET /accounts/{account}/access/identity_providers"] != 1 {
+		t.Fatalf("listed %d times: %v", reqs["GET /accounts/{account}/access/identity_providers"], reqs)
+	}
+}

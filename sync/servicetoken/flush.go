@@ -10,6 +10,7 @@ import (
 	"time"
 
 	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -374,22 +375,21 @@ const listPage = 1000
 
 // List returns the tokens named like spec, through every page.
 func (tokens) List(ctx context.Context, a *cfapi.Account, s Spec) ([]zero_trust.ServiceToken, bool, error) {
-	var out []zero_trust.ServiceToken
-	err := cfapi.Call(ctx, "list Access service tokens", func(ctx context.Context) error {
-		out = nil
-		iter := a.V6.ZeroTrust.Access.ServiceTokens.ListAutoPaging(ctx, zero_trust.AccessServiceTokenListParams{
-			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), PerPage: cf6.F(int64(listPage)),
+	all, err := cfapi.EveryPage(ctx, "list Access service tokens", listPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.ServiceToken], error) {
+			return a.V6.ZeroTrust.Access.ServiceTokens.List(ctx, zero_trust.AccessServiceTokenListParams{
+				AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Page: cf6.F(page), PerPage: cf6.F(perPage),
+			})
 		})
-		for iter.Next() {
-			// The filter is the API's; check it here too.
-			if t := iter.Current(); t.Name == s.Name {
-				out = append(out, t)
-			}
-		}
-		return iter.Err()
-	})
 	if err != nil {
 		return nil, false, err
+	}
+	var out []zero_trust.ServiceToken
+	for _, t := range all {
+		// The filter is the API's; check it here too.
+		if t.Name == s.Name {
+			out = append(out, t)
+		}
 	}
 	return out, true, nil
 }

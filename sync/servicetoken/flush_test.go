@@ -358,3 +358,19 @@ func TestFlushForeverNeverExpires(t *testing.T) {
 		t.Fatalf("repeat wrote %d times, ids %v, plan %q", fl.Writes()-w, out.DownstreamIDs, out.Plan)
 	}
 }
+
+// Finding the tokens with the spec's name reads the list once when they
+// fit in a page (v6's auto-pager reads one more, empty, page after a page
+// with tokens).
+func TestFlushListsOnePage(t *testing.T) {
+	fl := newFlow(t)
+	if _, err := fl.Human.CreateAccessServiceToken(cfapitest.Context(t), account, cf.CreateAccessServiceTokenParams{Name: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fl.Flush(t, fl.fileSpec("")); !engine.IsPermanent(err) || !strings.Contains(err.Error(), "is not managed by conflux-sync") {
+		t.Fatalf("want the clash, got %v", err)
+	}
+	if reqs := fl.Emu.Requests(); reqs["GET /accounts/{account}/access/service_tokens"] != 1 {
+		t.Fatalf("listed %d times: %v", reqs["GET /accounts/{account}/access/service_tokens"], reqs)
+	}
+}
