@@ -57,8 +57,8 @@
 //     inside the Call closure when it is not nil.
 //  3. Use the single reads v6 has (Get by id) where v0 listed with a
 //     filter, through cfapi.Get (a 404 is nil, nil). Lists return one page
-//     (List) or every page (ListAutoPaging: loop Next, then Err, inside
-//     the Call closure).
+//     (List) or every page (cfapi.EveryPage over List, not ListAutoPaging,
+//     which reads the pages after the first without the flush's context).
 //  4. Errors need nothing new: Call, Get, IgnoreNotFound, StatusOf,
 //     HasCode and ReasonOf take v6's *cloudflare.Error as they take v0's,
 //     with the same classes (4xx but 429 permanent; 429, 5xx and no answer

@@ -27,11 +27,34 @@
 //
 // Aggregation: kind.OneOwner, conflicts keyed "identityProvider".
 //
-// The flush is sync/owned's, with cloudflare-go's identity provider
-// calls. Providers have no comment for the ownership marker: ownership
-// lives in the recorded status, a new provider is checkpointed at once,
-// and one with the spec's name that is not ours is a permanent clash
-// unless the spec sets adopt (or id, or takeOver).
+// The flush is sync/owned's, with cloudflare-go v6's
+// zero_trust.IdentityProviderService (New, Get by id, List through every
+// page, Update, Delete on /accounts/{a}/access/identity_providers).
+// Providers have no comment for the ownership marker: ownership lives in
+// the recorded status, a new provider is checkpointed at once, and one
+// with the spec's name that is not ours is a permanent clash unless the
+// spec sets adopt (or id, or takeOver).
+//
+// Where v6's types differ from the API:
+//
+//   - Its IdentityProvider is a union of one type per provider type with
+//     no discriminator: its decoder takes the first variant that fits,
+//     AzureAD, for every provider, so IdentityProvider.Config lacks the
+//     fields AzureAD has not (okta_account, auth_url, issuer_url …). The
+//     kind decodes the config from the raw JSON v6 keeps of the field
+//     (IdentityProvider.JSON.Config), whatever the type; name, type, id
+//     and SCIM settings are the same in every variant and read as v6
+//     decoded them. A listed provider (IdentityProviderListResponse, the
+//     same union again) is decoded as an IdentityProvider from its JSON.
+//   - Its per-type params lack fields the API takes and the kind manages
+//     (claims on GitHub, Facebook, LinkedIn and Yandex; idp_public_cert on
+//     SAML, where v6 has only idp_public_certs). The create and the PUT
+//     send the union's generic member, IdentityProviderParam, whose config
+//     is the spec's fields as given (those at their default, false, "" or
+//     [], left out as v0 did).
+//   - Its SCIM settings lack group_member_deprovision: it is sent with
+//     option.WithJSONSet and read from the fields v6 keeps beside those
+//     it knows (SCIMConfig.JSON.ExtraFields).
 //
 // Secrets. The secret values are read from their Secrets, or from the
 // objects' fields, at flush time only (cfapi.Clients.SecretValue, the
@@ -47,8 +70,9 @@
 // does not reveal them.
 //
 // Not managed: the SCIM secret the API makes (scim_config.secret), auth
-// contexts, and config fields cloudflare-go v0 does not carry (it has no
-// field for them, so the PUT would drop them).
+// contexts, and config fields outside ConfigFields (header_attributes,
+// prompt, idp_public_certs …: ConfigFields is the set cloudflare-go v0
+// carried, kept as it was when the kind moved to v6).
 //
 // Downstream ids recorded:
 //

@@ -3,6 +3,7 @@ package identityprovider
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -259,5 +260,106 @@ func TestFlushObjectSecretMissing(t *testing.T) {
 	}
 	if len(providersOf(fl)) != 0 {
 		t.Fatal("a provider without its secret was written")
+	}
+}
+
+// Every type's own config fields are read back as the API answers them,
+// though v6 decodes each provider as its union's first variant (AzureAD):
+// a repeat writes nothing, and a field of the type changed by hand is
+// seen and repaired. A value escaped differently by the API ("&" in a
+// URL) is no change.
+func TestFlushTypeFieldsReadBack(t *testing.T) {
+	secret := `"secrets":{"client_secret":{"namespace":"infra","name":"github-oauth","key":"secret"}}`
+	cases := []struct {
+		name, spec, field, theirs string
+	}{
+		{"okta", `{"name":"Okta","type":"okta","config":{"client_id":"abc","okta_account":"https://example.okta.com","authorization_server_id":"aus1","claims":["groups"]},` + secret + `}`,
+			"okta_account", "https://other.okta.com"},
+		{"oidc", `{"name":"OIDC","type":"oidc","config":{"client_id":"abc","auth_url":"https://idp.example.com/auth?a=1&b=2","token_url":"https://idp.example.com/token",` +
+			`"certs_url":"https://idp.example.com/certs","pkce_enabled":true},` + secret + `}`, "certs_url", "https://evil.example.com/certs"},
+		{"saml", `{"name":"SAML","type":"saml","config":{"issuer_url":"https://idp.example.com","sso_target_url":"https://idp.example.com/sso",` +
+			`"sign_request":true,"attributes":["email"],"idp_public_cert":"MIIC"}}`, "issuer_url", "https://other.example.com"},
+		{"github with claims", `{"name":"GitHub","type":"github","config":{"client_id":"abc","claims":["email"]},` + secret + `}`, "client_id", "xyz"},
+		{"azureAD", `{"name":"Azure","type":"azureAD","config":{"client_id":"abc","directory_id":"dir","support_groups":true},` + secret + `}`, "directory_id", "other"},
+		{"one-time PIN", `{"name":"PIN","type":"onetimepin","config":{"redirect_url":"https://example.com/after"}}`, "redirect_url", "https://other.example.com"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fl := newFlow(t)
+			fl.Secrets.Set(oauthSecret, "s")
+			id := fl.MustFlush(t, c.spec).DownstreamIDs[IDProvider]
+			w := fl.Writes()
+			fl.MustFlush(t, c.spec)
+			if fl.Writes() != w {
+				t.Fatalf("repeat wrote %d times: %v", fl.Writes()-w, fl.Emu.Requests())
+			}
+			p, err := fl.Human.GetAccessIdentityProvider(cfapitest.Context(t), account, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(p.Config)
+			var cfg map[string]any
+			_ = json.Unmarshal(b, &cfg)
+			mine := cfg[c.field]
+			cfg[c.field] = c.theirs
+			b, _ = json.Marshal(cfg)
+			var edited cf.AccessIdentityProviderConfiguration
+			_ = json.Unmarshal(b, &edited)
+			if _, err := fl.Human.UpdateAccessIdentityProvider(cfapitest.Context(t), account, cf.UpdateAccessIdentityProviderParams{
+				ID: id, Name: p.Name, Type: p.Type, Config: edited}); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("config.%s %q -> %q", c.field, c.theirs, mine)
+			if plan := fl.MustPlan(t, c.spec); len(plan) != 1 || !strings.Contains(plan[0], want) {
+				t.Fatalf("plan %q, want it to say %s", plan, want)
+			}
+			fl.MustFlush(t, c.spec)
+			if ps := providersOf(fl); ps[0].Config[c.field] != mine {
+				t.Fatalf("drift not repaired: %+v", ps)
+			}
+		})
+	}
+}
+
+// group_member_deprovision, which v6's SCIM settings lack, is sent, read
+// back (a repeat writes nothing) and repaired when cleared by hand.
+func TestFlushScimGroupMemberDeprovision(t *testing.T) {
+	fl := newFlow(t)
+	spec := `{"name":"PIN","type":"onetimepin","scimConfig":{"enabled":true,"groupMemberDeprovision":true}}`
+	id := fl.MustFlush(t, spec).DownstreamIDs[IDProvider]
+	if ps := providersOf(fl); len(ps) != 1 || ps[0].Scim["group_member_deprovision"] != true || ps[0].Scim["enabled"] != true {
+		t.Fatalf("providers %+v", ps)
+	}
+	w := fl.Writes()
+	fl.MustFlush(t, spec)
+	if fl.Writes() != w {
+		t.Fatalf("repeat wrote %d times: %v", fl.Writes()-w, fl.Emu.Requests())
+	}
+	if _, err := fl.Human.UpdateAccessIdentityProvider(cfapitest.Context(t), account, cf.UpdateAccessIdentityProviderParams{
+		ID: id, Name: "PIN", Type: "onetimepin", ScimConfig: cf.AccessIdentityProviderScimConfiguration{Enabled: true}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`update Access identity provider PIN (id ` + id + `): scim_config {"enabled":true,"identity_update_behavior":"no_action"} -> ` +
+		`{"enabled":true,"group_member_deprovision":true,"identity_update_behavior":"no_action"}`}
+	if plan := fl.MustPlan(t, spec); !slices.Equal(plan, want) {
+		t.Fatalf("plan %q\nwant %q", plan, want)
+	}
+	fl.MustFlush(t, spec)
+	if ps := providersOf(fl); ps[0].Scim["group_member_deprovision"] != true {
+		t.Fatalf("not repaired: %+v", ps)
+	}
+}
+
+// Finding the providers with the spec's name reads the list once when
+// they fit in a page (v6's auto-pager reads one more, empty, page after a
+// page with providers).
+func TestFlushListsOnePage(t *testing.T) {
+	fl := newFlow(t)
+	if _, err := fl.Human.CreateAccessIdentityProvider(cfapitest.Context(t), account, cf.CreateAccessIdentityProviderParams{Name: "PIN", Type: "onetimepin"}); err != nil {
+		t.Fatal(err)
+	}
+	fl.MustFlush(t, `{"name":"PIN","type":"onetimepin","adopt":true}`)
+	if reqs := fl.Emu.Requests(); reqs["GET /accounts/{account}/access/identity_providers"] != 1 {
+		t.Fatalf("listed %d times: %v", reqs["GET /accounts/{account}/access/identity_providers"], reqs)
 	}
 }

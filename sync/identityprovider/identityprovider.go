@@ -51,7 +51,8 @@ const (
 )
 
 // ConfigFields are the config fields the kind manages (those
-// cloudflare-go v0 carries), with their JSON types.
+// cloudflare-go v0 carried; the kind now sends them through v6's generic
+// provider param, see doc.go), with their JSON types.
 var ConfigFields = map[string]int{
 	"apps_domain": tString, "attributes": tStrings, "auth_url": tString, "authorization_server_id": tString,
 	"centrify_account": tString, "centrify_app_id": tString, "certs_url": tString, "claims": tStrings,

@@ -27,7 +27,10 @@
 //
 // The flush is sync/owned's (the contract every single-owner kind
 // shares: tokens have no comment, so ownership lives in the recorded
-// status and a new token is checkpointed at once), followed by:
+// status and a new token is checkpointed at once), with cloudflare-go
+// v6's zero_trust.AccessServiceTokenService (New, Get by id, List through
+// every page, Update, Rotate, Refresh, Delete on
+// /accounts/{a}/access/service_tokens), followed by:
 //
 //   - Delivery. The secret a create answered is kept in memory for this
 //     flush only and written to every destination: the Secret through the
@@ -49,6 +52,12 @@
 //     token refreshed (POST .../{id}/refresh) so that it counts from now;
 //     with refreshBefore, a token expiring within it is refreshed. A
 //     refresh keeps the secret. The expiry is recorded (expiresAt).
+//
+// Where v6's types differ from the API: zero_trust.ServiceToken has no
+// client_secret_version, so the PUT does not send it (absent keeps the
+// current version; v0 sent it back unchanged), and the create's answer
+// has no expires_at (the flush reads the token back by id for it). A
+// token without expires_at (forever) is v6's zero time.
 //
 // Adopting a token by name or id is not offered: conflux-sync cannot read
 // the secret of a token it did not create, so it would have to rotate it

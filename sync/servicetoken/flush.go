@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -48,7 +47,7 @@ type FlusherConfig struct {
 // single-owner flush (sync/owned) over this kind's spec, diff and client
 // calls, followed by the delivery of the secret and the refresh.
 type Flusher struct {
-	inner   *owned.Flusher[Spec, cloudflare.AccessServiceToken]
+	inner   *owned.Flusher[Spec, zero_trust.ServiceToken]
 	clients *cfapi.Clients
 	secrets SecretWriter
 	log     *slog.Logger
@@ -142,9 +141,14 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 		if missing != "" {
 			out.Plan = append(out.Plan, fmt.Sprintf("rotate Access service token %s (id %s): its secret is not in %s", tok.Name, id, missing))
 			if !req.DryRun {
-				var rot cloudflare.AccessServiceTokenRotateResponse
-				if err := cfapi.Call(ctx, "rotate Access service token "+id, func(ctx context.Context) (err error) {
-					rot, err = a.API.RotateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+				var rot zero_trust.AccessServiceTokenRotateResponse
+				if err := cfapi.Call(ctx, "rotate Access service token "+id, func(ctx context.Context) error {
+					// No previous_client_secret_expires_at: the old secret
+					// stops working at once, as it did through v0.
+					res, err := a.V6.ZeroTrust.Access.ServiceTokens.Rotate(ctx, id, zero_trust.AccessServiceTokenRotateParams{AccountID: cf6.F(a.ID)})
+					if res != nil {
+						rot = *res
+					}
 					return err
 				}); err != nil {
 					return engine.Outcome{}, err
@@ -171,9 +175,12 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	if why := f.refreshes(spec, *tok, fr.durationChanged); why != "" {
 		out.Plan = append(out.Plan, fmt.Sprintf("refresh Access service token %s (id %s): %s", tok.Name, id, why))
 		if !req.DryRun {
-			var ref cloudflare.AccessServiceTokenRefreshResponse
-			if err := cfapi.Call(ctx, "refresh Access service token "+id, func(ctx context.Context) (err error) {
-				ref, err = a.API.RefreshAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+			var ref zero_trust.ServiceToken
+			if err := cfapi.Call(ctx, "refresh Access service token "+id, func(ctx context.Context) error {
+				res, err := a.V6.ZeroTrust.Access.ServiceTokens.Refresh(ctx, id, zero_trust.AccessServiceTokenRefreshParams{AccountID: cf6.F(a.ID)})
+				if res != nil {
+					ref = *res
+				}
 				return err
 			}); err != nil {
 				return engine.Outcome{}, err
@@ -188,20 +195,21 @@ func (f *Flusher) Flush(ctx context.Context, req engine.Request) (engine.Outcome
 	return out, nil
 }
 
-// expiresAt is the IDExpiresAt of tok.
-func expiresAt(tok cloudflare.AccessServiceToken) string {
-	if tok.ExpiresAt == nil {
+// expiresAt is the IDExpiresAt of tok. v6 answers a token without
+// expires_at (duration forever) with the zero time.
+func expiresAt(tok zero_trust.ServiceToken) string {
+	if tok.ExpiresAt.IsZero() {
 		return Never
 	}
 	return tok.ExpiresAt.UTC().Format(time.RFC3339)
 }
 
 // refreshes says why tok is to be refreshed, "" when not.
-func (f *Flusher) refreshes(spec Spec, tok cloudflare.AccessServiceToken, durationChanged bool) string {
+func (f *Flusher) refreshes(spec Spec, tok zero_trust.ServiceToken, durationChanged bool) string {
 	if durationChanged && spec.Duration != Forever {
 		return "its duration changed to " + spec.Duration
 	}
-	if spec.RefreshBefore == "" || tok.ExpiresAt == nil {
+	if spec.RefreshBefore == "" || tok.ExpiresAt.IsZero() {
 		return ""
 	}
 	before, err := time.ParseDuration(spec.RefreshBefore)
@@ -273,7 +281,7 @@ func (f *Flusher) deliver(ctx context.Context, spec Spec, clientID, secret strin
 // status alone.
 type tokens struct{}
 
-var _ owned.Kind[Spec, cloudflare.AccessServiceToken] = tokens{}
+var _ owned.Kind[Spec, zero_trust.ServiceToken] = tokens{}
 
 func (tokens) Names() owned.Names {
 	return owned.Names{Kind: Name, Noun: "Access service token", IDKey: IDToken, LabelKey: "name"}
@@ -290,24 +298,24 @@ func (tokens) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Pl
 	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
 }
 
-func (tokens) Ref(t cloudflare.AccessServiceToken) owned.Ref {
+func (tokens) Ref(t zero_trust.ServiceToken) owned.Ref {
 	return owned.Ref{ID: t.ID, Label: t.Name}
 }
 
 // IDs record the token's name beside its id; Flush adds the client id,
 // expiry and destinations.
-func (tokens) IDs(s Spec, _ *cloudflare.AccessServiceToken) map[string]string {
+func (tokens) IDs(s Spec, _ *zero_trust.ServiceToken) map[string]string {
 	return map[string]string{IDName: s.Name}
 }
 
 func (tokens) Creates(s Spec) string { return s.Name + " (duration " + s.Duration + ")" }
 
 // Moved is never: a token is renamed and its duration changed in place.
-func (tokens) Moved(cloudflare.AccessServiceToken, Spec, map[string]string) string { return "" }
+func (tokens) Moved(zero_trust.ServiceToken, Spec, map[string]string) string { return "" }
 
 // Pick never guesses: several tokens share the name (the API allows it)
 // and only takeOver can say which.
-func (tokens) Pick(s Spec, found []cloudflare.AccessServiceToken, action string) (*cloudflare.AccessServiceToken, error) {
+func (tokens) Pick(s Spec, found []zero_trust.ServiceToken, action string) (*zero_trust.ServiceToken, error) {
 	if len(found) == 1 {
 		return &found[0], nil
 	}
@@ -324,7 +332,7 @@ func (tokens) Clash(s Spec, err error) error {
 
 // Diff compares the name and the duration (the API's default for an
 // empty one; "1h30m" and "90m" are equal).
-func (tokens) Diff(t cloudflare.AccessServiceToken, s Spec, _ string) []string {
+func (tokens) Diff(t zero_trust.ServiceToken, s Spec, _ string) []string {
 	var d []string
 	if t.Name != s.Name {
 		d = append(d, fmt.Sprintf("name %q -> %q", t.Name, s.Name))
@@ -351,97 +359,90 @@ func sameDuration(a, b string) bool {
 	return errx == nil && erry == nil && okx && oky && x == y
 }
 
-func tokensPath(account string) string { return "/accounts/" + account + "/access/service_tokens" }
-
-// Get reads one token (cloudflare-go v0 has no call for it: the API's
-// GET by id through Raw); nil, nil when it does not exist.
-func (tokens) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.AccessServiceToken, error) {
-	return cfapi.Get(ctx, "get Access service token "+id, func(ctx context.Context) (cloudflare.AccessServiceToken, error) {
-		var t cloudflare.AccessServiceToken
-		raw, err := a.API.Raw(ctx, http.MethodGet, tokensPath(a.ID)+"/"+url.PathEscape(id), nil, nil)
-		if err != nil {
-			return t, err
-		}
-		return t, json.Unmarshal(raw.Result, &t)
+// Get reads one token; nil, nil when it does not exist.
+func (tokens) Get(ctx context.Context, a *cfapi.Account, id string) (*zero_trust.ServiceToken, error) {
+	t, err := cfapi.Get(ctx, "get Access service token "+id, func(ctx context.Context) (*zero_trust.ServiceToken, error) {
+		return a.V6.ZeroTrust.Access.ServiceTokens.Get(ctx, id, zero_trust.AccessServiceTokenGetParams{AccountID: cf6.F(a.ID)})
 	})
+	if err != nil || t == nil || *t == nil {
+		return nil, err
+	}
+	return *t, nil
 }
 
 // listPage is the page size of List; the API's maximum.
 const listPage = 1000
 
-// List returns the tokens named like spec, through every page (the v0
-// client's ListAccessServiceTokens reads the first page only).
-func (tokens) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.AccessServiceToken, bool, error) {
-	var out []cloudflare.AccessServiceToken
-	for page := 1; ; page++ {
-		q := url.Values{"name": {s.Name}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(listPage)}}
-		var got []cloudflare.AccessServiceToken
-		var info *cloudflare.ResultInfo
-		err := cfapi.Call(ctx, "list Access service tokens", func(ctx context.Context) error {
-			raw, err := a.API.Raw(ctx, http.MethodGet, tokensPath(a.ID)+"?"+q.Encode(), nil, nil)
-			if err != nil {
-				return err
-			}
-			info = raw.ResultInfo
-			return json.Unmarshal(raw.Result, &got)
+// List returns the tokens named like spec, through every page.
+func (tokens) List(ctx context.Context, a *cfapi.Account, s Spec) ([]zero_trust.ServiceToken, bool, error) {
+	all, err := cfapi.EveryPage(ctx, "list Access service tokens", listPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.ServiceToken], error) {
+			return a.V6.ZeroTrust.Access.ServiceTokens.List(ctx, zero_trust.AccessServiceTokenListParams{
+				AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Page: cf6.F(page), PerPage: cf6.F(perPage),
+			})
 		})
-		if err != nil {
-			return nil, false, err
-		}
-		for _, t := range got {
-			// The filter is the API's; check it here too.
-			if t.Name == s.Name {
-				out = append(out, t)
-			}
-		}
-		if info == nil || page >= info.TotalPages || len(got) == 0 {
-			return out, true, nil
+	if err != nil {
+		return nil, false, err
+	}
+	var out []zero_trust.ServiceToken
+	for _, t := range all {
+		// The filter is the API's; check it here too.
+		if t.Name == s.Name {
+			out = append(out, t)
 		}
 	}
+	return out, true, nil
 }
 
 // Create makes the token and keeps its secret, answered this once, in
-// the flush's context for the delivery.
-func (tokens) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (cloudflare.AccessServiceToken, error) {
-	var r cloudflare.AccessServiceTokenCreateResponse
-	err := cfapi.Call(ctx, "create Access service token "+s.Name, func(ctx context.Context) (err error) {
-		r, err = a.API.CreateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.CreateAccessServiceTokenParams{
-			Name: s.Name, Duration: s.Duration,
+// the flush's context for the delivery. The create's answer has no
+// expiry; Flush reads the token back for it.
+func (tokens) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (zero_trust.ServiceToken, error) {
+	var r zero_trust.AccessServiceTokenNewResponse
+	err := cfapi.Call(ctx, "create Access service token "+s.Name, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Access.ServiceTokens.New(ctx, zero_trust.AccessServiceTokenNewParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Duration: cf6.F(s.Duration),
 		})
+		if res != nil {
+			r = *res
+		}
 		return err
 	})
 	if err != nil {
-		return cloudflare.AccessServiceToken{}, err
+		return zero_trust.ServiceToken{}, err
 	}
 	freshOf(ctx).secret = r.ClientSecret
-	return cloudflare.AccessServiceToken{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Duration: r.Duration,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, ClientSecretVersion: r.ClientSecretVersion}, nil
+	return zero_trust.ServiceToken{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Duration: r.Duration}, nil
 }
 
 // Update sets the name and the duration (the API's PUT); a new duration
-// is marked for the refresh that makes it count.
-func (tokens) Update(ctx context.Context, a *cfapi.Account, old cloudflare.AccessServiceToken, s Spec, _ string) (cloudflare.AccessServiceToken, error) {
-	var r cloudflare.AccessServiceTokenUpdateResponse
-	err := cfapi.Call(ctx, "update Access service token "+old.ID, func(ctx context.Context) (err error) {
-		r, err = a.API.UpdateAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.UpdateAccessServiceTokenParams{
-			UUID: old.ID, Name: s.Name, Duration: s.Duration, ClientSecretVersion: old.ClientSecretVersion,
+// is marked for the refresh that makes it count. client_secret_version is
+// not sent (v6's ServiceToken does not carry it, and an absent version is
+// the current one): raising it would rotate the secret.
+func (tokens) Update(ctx context.Context, a *cfapi.Account, old zero_trust.ServiceToken, s Spec, _ string) (zero_trust.ServiceToken, error) {
+	var t zero_trust.ServiceToken
+	err := cfapi.Call(ctx, "update Access service token "+old.ID, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Access.ServiceTokens.Update(ctx, old.ID, zero_trust.AccessServiceTokenUpdateParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name), Duration: cf6.F(s.Duration),
 		})
+		if res != nil {
+			t = *res
+		}
 		return err
 	})
 	if err != nil {
-		return cloudflare.AccessServiceToken{}, err
+		return zero_trust.ServiceToken{}, err
 	}
 	if !sameDuration(orDefault(old.Duration), s.Duration) {
 		freshOf(ctx).durationChanged = true
 	}
-	return cloudflare.AccessServiceToken{ID: r.ID, Name: r.Name, ClientID: r.ClientID, Duration: r.Duration,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, ClientSecretVersion: r.ClientSecretVersion}, nil
+	return t, nil
 }
 
 // Delete removes the token; one already gone is done.
 func (tokens) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access service token "+id, func(ctx context.Context) error {
-		_, err := a.API.DeleteAccessServiceToken(ctx, cloudflare.AccountIdentifier(a.ID), id)
+		_, err := a.V6.ZeroTrust.Access.ServiceTokens.Delete(ctx, id, zero_trust.AccessServiceTokenDeleteParams{AccountID: cf6.F(a.ID)})
 		return err
 	}))
 }

@@ -342,3 +342,35 @@ func TestFlushServerErrorsAreRetryable(t *testing.T) {
 		t.Fatalf("tokens %+v", ts)
 	}
 }
+
+// A token created forever has no expires_at, which v6 answers as the
+// zero time: it is recorded as never expiring (not as year 1), and a
+// repeat writes nothing.
+func TestFlushForeverNeverExpires(t *testing.T) {
+	fl := newFlow(t)
+	spec := fl.fileSpec(`,"duration":"forever"`)
+	out := fl.MustFlush(t, spec)
+	if ts := tokensOf(fl); len(ts) != 1 || !ts[0].ExpiresAt.IsZero() || out.DownstreamIDs[IDExpiresAt] != Never {
+		t.Fatalf("tokens %+v, ids %v", ts, out.DownstreamIDs)
+	}
+	w := fl.Writes()
+	if out := fl.MustFlush(t, spec); fl.Writes() != w || out.DownstreamIDs[IDExpiresAt] != Never || len(out.Plan) != 0 {
+		t.Fatalf("repeat wrote %d times, ids %v, plan %q", fl.Writes()-w, out.DownstreamIDs, out.Plan)
+	}
+}
+
+// Finding the tokens with the spec's name reads the list once when they
+// fit in a page (v6's auto-pager reads one more, empty, page after a page
+// with tokens).
+func TestFlushListsOnePage(t *testing.T) {
+	fl := newFlow(t)
+	if _, err := fl.Human.CreateAccessServiceToken(cfapitest.Context(t), account, cf.CreateAccessServiceTokenParams{Name: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fl.Flush(t, fl.fileSpec("")); !engine.IsPermanent(err) || !strings.Contains(err.Error(), "is not managed by conflux-sync") {
+		t.Fatalf("want the clash, got %v", err)
+	}
+	if reqs := fl.Emu.Requests(); reqs["GET /accounts/{account}/access/service_tokens"] != 1 {
+		t.Fatalf("listed %d times: %v", reqs["GET /accounts/{account}/access/service_tokens"], reqs)
+	}
+}
