@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	cf6 "github.com/cloudflare/cloudflare-go/v6"
@@ -265,58 +264,32 @@ const routesPerPage = 1000
 // those of every virtual network: the list is not exact, only the create
 // can tell whether the default one is taken.
 //
-// The pages are asked for one by one with the flush's context, not
-// through ListAutoPaging: v6 sends every page after the first with
-// context.Background(), which neither stops when leadership is lost nor
-// lets Call see that page's status and Retry-After.
+// The pages are read with cfapi.EveryPage (not v6's ListAutoPaging, see
+// there).
 func (routes) List(ctx context.Context, a *cfapi.Account, spec Spec) ([]zero_trust.Route, bool, error) {
 	params := zero_trust.NetworkRouteListParams{
 		AccountID: cf6.F(a.ID), IsDeleted: cf6.F(false),
 		NetworkSubset: cf6.F(spec.Network), NetworkSuperset: cf6.F(spec.Network),
-		PerPage: cf6.F(float64(routesPerPage)),
 	}
 	if spec.VirtualNetworkID != "" {
 		params.VirtualNetworkID = cf6.F(spec.VirtualNetworkID)
 	}
-	var out []zero_trust.Route
-	err := cfapi.Call(ctx, "list network routes for "+spec.Network, func(ctx context.Context) error {
-		out = nil
-		for n := 1; ; n++ {
-			params.Page = cf6.F(float64(n))
-			page, err := a.V6.ZeroTrust.Networks.Routes.List(ctx, params)
-			if err != nil {
-				return err
-			}
-			for _, rt := range page.Result {
-				// The filters are the API's; check the exact match here too.
-				if rt.Network == spec.Network && rt.DeletedAt.IsZero() {
-					out = append(out, routeOf(rt))
-				}
-			}
-			if lastPage(n, len(page.Result), page.ResultInfo) {
-				return nil
-			}
-		}
-	})
+	listed, err := cfapi.EveryPage(ctx, "list network routes for "+spec.Network, routesPerPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.Teamnet], error) {
+			params.Page, params.PerPage = cf6.F(float64(page)), cf6.F(float64(perPage))
+			return a.V6.ZeroTrust.Networks.Routes.List(ctx, params)
+		})
 	if err != nil {
 		return nil, false, err
 	}
+	var out []zero_trust.Route
+	for _, rt := range listed {
+		// The filters are the API's; check the exact match here too.
+		if rt.Network == spec.Network && rt.DeletedAt.IsZero() {
+			out = append(out, routeOf(rt))
+		}
+	}
 	return out, spec.VirtualNetworkID != "", nil
-}
-
-// lastPage reports whether page n, with count routes, is the last: it is
-// empty, shorter than the per_page the API answers with, or result_info's
-// total_pages (which v6's type keeps among its extra fields) says so.
-func lastPage(n, count int, info pagination.V4PagePaginationArrayResultInfo) bool {
-	if count == 0 || count < int(info.PerPage) {
-		return true
-	}
-	f, ok := info.JSON.ExtraFields["total_pages"]
-	if !ok {
-		return false
-	}
-	total, err := strconv.Atoi(f.Raw())
-	return err == nil && n >= total
 }
 
 // routeOf is a listed route as the single read answers it (v6 has a type

@@ -1,14 +1,12 @@
 package route
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	cf "github.com/cloudflare/cloudflare-go"
-	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
 
 	emu "github.com/conflux-sync/conflux-sync/emulator/cloudflare"
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -244,34 +242,6 @@ func TestFlushVirtualNetworkChangeMovesRoute(t *testing.T) {
 	e.MustFlush(t, `{"network":"10.0.0.0/8","tunnel":"edge","virtualNetworkId":"`+v2+`"}`)
 	if e.Writes() != w {
 		t.Fatal("repeat in a named virtual network must not write")
-	}
-}
-
-// lastPage ends List's paging on an empty or short page, or on the page
-// result_info's total_pages names; without total_pages a full page is
-// followed by the next.
-func TestLastPage(t *testing.T) {
-	for _, c := range []struct {
-		page, count int
-		info        string
-		last        bool
-	}{
-		{1, 0, `{"page":1,"per_page":1000}`, true},
-		{1, 3, `{"page":1,"per_page":1000,"total_pages":1}`, true},
-		{1, 1000, `{"page":1,"per_page":1000,"total_pages":2}`, false},
-		{2, 1000, `{"page":2,"per_page":1000,"total_pages":2}`, true},
-		{1, 1000, `{"page":1,"per_page":1000}`, false},
-		{1, 7, `{"page":1,"per_page":7,"total_pages":1}`, true},
-		{1, 7, `{"page":1,"per_page":7}`, false},
-		{1, 7, `{}`, false},
-	} {
-		var info pagination.V4PagePaginationArrayResultInfo
-		if err := json.Unmarshal([]byte(c.info), &info); err != nil {
-			t.Fatal(err)
-		}
-		if got := lastPage(c.page, c.count, info); got != c.last {
-			t.Errorf("page %d with %d routes, result_info %s: last %v, want %v", c.page, c.count, c.info, got, c.last)
-		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
@@ -230,16 +231,13 @@ func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 
 // routesIn counts the active routes in virtual network id.
 func routesIn(ctx context.Context, a *cfapi.Account, id string) (int, error) {
-	var n int
-	err := cfapi.Call(ctx, "list the routes in virtual network "+id, func(ctx context.Context) error {
-		n = 0
-		routes := a.V6.ZeroTrust.Networks.Routes.ListAutoPaging(ctx, zero_trust.NetworkRouteListParams{
-			AccountID: cf6.F(a.ID), VirtualNetworkID: cf6.F(id), IsDeleted: cf6.F(false),
+	routes, err := cfapi.EveryPage(ctx, "list the routes in virtual network "+id, 1000,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.Teamnet], error) {
+			return a.V6.ZeroTrust.Networks.Routes.List(ctx, zero_trust.NetworkRouteListParams{
+				AccountID: cf6.F(a.ID), VirtualNetworkID: cf6.F(id), IsDeleted: cf6.F(false),
+				Page: cf6.F(float64(page)), PerPage: cf6.F(float64(perPage)),
+			})
 		})
-		for routes.Next() {
-			n++
-		}
-		return routes.Err()
-	})
+	n := len(routes)
 	return n, err
 }
