@@ -39,11 +39,12 @@
 //
 // Where v6's types differ from the API: v6 answers a group with a
 // different type per call (the Get response is the kind's object, the
-// others are read through it with cfapi.AsV6), and its rule lists are an
-// AccessRule union that keeps only the fields it knows of each rule. The
-// rules are sent as given (cloudflare.Raw) and compared as the API
-// answered them (the field's raw JSON, cfapi.AccessRulesRaw), so a rule
-// field v6 does not know is neither dropped nor seen as drift.
+// others are read through it with cfapi.AsV6), and its rules are an
+// AccessRule struct (one field per rule type it knows) that does not
+// encode back to the rule as answered. The rules are sent as given
+// (cloudflare.Raw) and compared as the API answered them (the field's raw
+// JSON, cfapi.AccessRulesRaw), so formatting and rule types or fields v6
+// does not know are neither dropped nor seen as drift.
 // is_default is not part of the spec (v0 had no such field; v6 types it
 // as a bool to send and a rule list in its answers).
 //

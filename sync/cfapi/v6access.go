@@ -22,10 +22,11 @@ func AsV6[T any](raw string) (T, error) {
 
 // AccessRulesRaw decodes a rule list as the API answered it (the raw
 // JSON v6 keeps of the field, e.g. g.JSON.Include.Raw()), for
-// AccessRulesHave. v6 decodes rules into its AccessRule union, which
-// keeps only the fields it knows of each rule type; comparing that with
-// the spec's rules, which are passed on as given, would see a change
-// where there is none. Absent and null are no rules.
+// AccessRulesHave. v6 decodes a rule into its AccessRule struct, one
+// field per rule type it knows, which does not encode back to the rule
+// the API answered (every other rule type comes out as null); the
+// spec's rules are passed on as given and are compared with what the API
+// answered. Absent and null are no rules.
 func AccessRulesRaw(raw string) []any {
 	var out []any
 	if raw == "" || json.Unmarshal([]byte(raw), &out) != nil {
