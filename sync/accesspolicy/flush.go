@@ -374,12 +374,18 @@ func (policies) Update(ctx context.Context, a *cfapi.Account, old policy, s Spec
 // Delete removes the policy; one already gone is done. The API refuses to
 // delete a policy that applications still use. That changes without a
 // new fragment (the applications' own targets drop it or are deleted
-// too), so it is retried, not held.
+// too), so it is retried, not held. An application can drop it between
+// the refusal and the list of applications (their targets flush at the
+// same time when both go): then no application lists it, and the delete
+// is tried once more before the refusal counts.
 func (policies) Delete(ctx context.Context, a *cfapi.Account, id string) error {
-	err := cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access policy "+id, func(ctx context.Context) error {
-		_, err := a.V6.ZeroTrust.Access.Policies.Delete(ctx, id, zero_trust.AccessPolicyDeleteParams{AccountID: cf6.F(a.ID)})
-		return err
-	}))
+	del := func() error {
+		return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access policy "+id, func(ctx context.Context) error {
+			_, err := a.V6.ZeroTrust.Access.Policies.Delete(ctx, id, zero_trust.AccessPolicyDeleteParams{AccountID: cf6.F(a.ID)})
+			return err
+		}))
+	}
+	err := del()
 	if cfapi.StatusOf(err) != http.StatusBadRequest {
 		return err
 	}
@@ -388,7 +394,7 @@ func (policies) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	case lerr != nil:
 		return lerr
 	case len(apps) == 0:
-		return err
+		return del()
 	}
 	// %v, not %w: the API's 400 is permanent, this wait is not.
 	return fmt.Errorf("Access policy %s is still used by %d application(s) (%s); waiting for them to drop it (%v)", id, len(apps), strings.Join(apps, ", "), err)
