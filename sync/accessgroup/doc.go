@@ -28,16 +28,25 @@
 // target; every other fragment is a Conflict keyed "accessGroup".
 //
 // The flush is sync/owned's (the contract every single-owner kind
-// shares); this package supplies the spec, the diff and cloudflare-go's
-// AccessGroup calls. Groups have no comment for the ownership marker:
+// shares); this package supplies the spec, the diff and the client calls:
+// cloudflare-go v6's zero_trust.AccessGroupService (New, Update, Delete,
+// Get, ListAutoPaging on /accounts/{a}/access/groups). Groups have no comment for the ownership marker:
 // ownership lives in the recorded status, a new group is checkpointed at
 // once, and a group with the spec's name that is not recorded as ours is
 // a permanent clash unless the spec sets adopt (or id, or takeOver).
 // Names need not be unique in the API; adopt by name refuses to guess
 // between several.
 //
-// The v0 client's AccessGroup has no is_default field, so it is not part
-// of the spec.
+// Where v6's types differ from the API: v6 answers a group with a
+// different type per call (the Get response is the kind's object, the
+// others are read through it with cfapi.AsV6), and its rules are an
+// AccessRule struct (one field per rule type it knows) that does not
+// encode back to the rule as answered. The rules are sent as given
+// (cloudflare.Raw) and compared as the API answered them (the field's raw
+// JSON, cfapi.AccessRulesRaw), so formatting and rule types or fields v6
+// does not know are neither dropped nor seen as drift.
+// is_default is not part of the spec (v0 had no such field; v6 types it
+// as a bool to send and a rule list in its answers).
 //
 // Downstream ids recorded:
 //

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/sync/cfapi"
 	"github.com/conflux-sync/conflux-sync/sync/engine"
@@ -30,7 +31,7 @@ type FlusherConfig struct {
 
 // Flusher writes cloudflare.AccessGroup targets: the shared single-owner
 // flush over this kind's spec, diff and client calls.
-type Flusher = owned.Flusher[Spec, cloudflare.AccessGroup]
+type Flusher = owned.Flusher[Spec, group]
 
 var _ engine.Flusher = (*Flusher)(nil)
 
@@ -39,12 +40,17 @@ func NewFlusher(cfg FlusherConfig) *Flusher {
 	return owned.New(groups{}, cfg.Clients, cfg.Logger)
 }
 
+// group is an Access group as v6 reads it by id; the other calls'
+// answers (New, Update, List), the same object in other types, are read
+// through it (cfapi.AsV6).
+type group = zero_trust.AccessGroupGetResponse
+
 // groups is the kind as owned.Flush sees it. Access groups have no
 // comment for the ownership marker: ownership lives in the recorded
 // status alone.
 type groups struct{}
 
-var _ owned.Kind[Spec, cloudflare.AccessGroup] = groups{}
+var _ owned.Kind[Spec, group] = groups{}
 
 func (groups) Names() owned.Names {
 	return owned.Names{Kind: Name, Noun: "Access group", IDKey: IDGroup, LabelKey: "name"}
@@ -60,24 +66,24 @@ func (groups) Place(_ context.Context, _ engine.Request, s Spec) (Spec, owned.Pl
 	return s, owned.Place{Account: s.AccountID, Credentials: s.Credentials}, nil
 }
 
-func (groups) Ref(g cloudflare.AccessGroup) owned.Ref {
+func (groups) Ref(g group) owned.Ref {
 	return owned.Ref{ID: g.ID, Label: g.Name}
 }
 
 // IDs record the group's name beside its id, for people reading the
 // status.
-func (groups) IDs(s Spec, _ *cloudflare.AccessGroup) map[string]string {
+func (groups) IDs(s Spec, _ *group) map[string]string {
 	return map[string]string{IDName: s.Name}
 }
 
 func (groups) Creates(s Spec) string { return s.Name }
 
 // Moved is never: a group can be renamed and its rules replaced in place.
-func (groups) Moved(cloudflare.AccessGroup, Spec, map[string]string) string { return "" }
+func (groups) Moved(group, Spec, map[string]string) string { return "" }
 
 // Pick takes none when several groups share the name (the API allows it):
 // which one is meant only spec.id can say.
-func (groups) Pick(s Spec, found []cloudflare.AccessGroup, action string) (*cloudflare.AccessGroup, error) {
+func (groups) Pick(s Spec, found []group, action string) (*group, error) {
 	if len(found) == 1 {
 		return &found[0], nil
 	}
@@ -94,18 +100,19 @@ func (groups) Clash(s Spec, err error) error {
 
 // Diff compares the name and the three rule lists, rule by rule in their
 // canonical encoding (absent and empty lists are the same: the API
-// answers [] for both).
-func (groups) Diff(g cloudflare.AccessGroup, s Spec, _ string) []string {
+// answers [] for both). The rules are read as the API answered them, not
+// through v6's AccessRule union (see cfapi.AccessRulesRaw).
+func (groups) Diff(g group, s Spec, _ string) []string {
 	var out []string
 	if g.Name != s.Name {
 		out = append(out, fmt.Sprintf("name %q -> %q", g.Name, s.Name))
 	}
 	for _, l := range []struct {
 		field string
-		have  []any
+		have  string
 		want  []json.RawMessage
-	}{{"include", g.Include, s.Include}, {"exclude", g.Exclude, s.Exclude}, {"require", g.Require, s.Require}} {
-		if have, want := cfapi.AccessRulesHave(l.have), cfapi.AccessRulesWant(l.want); have != want {
+	}{{"include", g.JSON.Include.Raw(), s.Include}, {"exclude", g.JSON.Exclude.Raw(), s.Exclude}, {"require", g.JSON.Require.Raw(), s.Require}} {
+		if have, want := cfapi.AccessRulesHave(cfapi.AccessRulesRaw(l.have)), cfapi.AccessRulesWant(l.want); have != want {
 			out = append(out, fmt.Sprintf("%s %s -> %s", l.field, have, want))
 		}
 	}
@@ -113,51 +120,76 @@ func (groups) Diff(g cloudflare.AccessGroup, s Spec, _ string) []string {
 }
 
 // Get reads one group; nil, nil when it does not exist.
-func (groups) Get(ctx context.Context, a *cfapi.Account, id string) (*cloudflare.AccessGroup, error) {
-	return cfapi.Get(ctx, "get Access group "+id, func(ctx context.Context) (cloudflare.AccessGroup, error) {
-		return a.API.GetAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), id)
+func (groups) Get(ctx context.Context, a *cfapi.Account, id string) (*group, error) {
+	g, err := cfapi.Get(ctx, "get Access group "+id, func(ctx context.Context) (*group, error) {
+		return a.V6.ZeroTrust.Access.Groups.Get(ctx, id, zero_trust.AccessGroupGetParams{AccountID: cf6.F(a.ID)})
 	})
+	if err != nil || g == nil || *g == nil {
+		return nil, err
+	}
+	return *g, nil
 }
 
-// List returns the groups named like spec (cloudflare-go pages through
-// them all).
-func (groups) List(ctx context.Context, a *cfapi.Account, s Spec) ([]cloudflare.AccessGroup, bool, error) {
-	var all []cloudflare.AccessGroup
+// List returns the groups named like spec (every page of them all: the
+// API's name filter is not used, as v0 did not, so the match is ours).
+func (groups) List(ctx context.Context, a *cfapi.Account, s Spec) ([]group, bool, error) {
+	var out []group
 	err := cfapi.Call(ctx, "list Access groups", func(ctx context.Context) error {
-		var err error
-		all, _, err = a.API.ListAccessGroups(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessGroupsParams{})
-		return err
+		out = nil
+		pages := a.V6.ZeroTrust.Access.Groups.ListAutoPaging(ctx, zero_trust.AccessGroupListParams{AccountID: cf6.F(a.ID)})
+		for pages.Next() {
+			if l := pages.Current(); l.Name == s.Name {
+				g, err := cfapi.AsV6[group](l.JSON.RawJSON())
+				if err != nil {
+					return err
+				}
+				out = append(out, g)
+			}
+		}
+		return pages.Err()
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	var out []cloudflare.AccessGroup
-	for _, g := range all {
-		if g.Name == s.Name {
-			out = append(out, g)
-		}
-	}
 	return out, true, nil
 }
 
-func (groups) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (cloudflare.AccessGroup, error) {
-	var g cloudflare.AccessGroup
-	err := cfapi.Call(ctx, "create Access group "+s.Name, func(ctx context.Context) (err error) {
-		g, err = a.API.CreateAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.CreateAccessGroupParams{
-			Name: s.Name, Include: cfapi.AccessRulesAny(s.Include), Exclude: cfapi.AccessRulesAny(s.Exclude), Require: cfapi.AccessRulesAny(s.Require),
+func (groups) Create(ctx context.Context, a *cfapi.Account, s Spec, _ string) (group, error) {
+	var g group
+	err := cfapi.Call(ctx, "create Access group "+s.Name, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Access.Groups.New(ctx, zero_trust.AccessGroupNewParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name),
+			Include: ruleList(cfapi.AccessRulesAny(s.Include)), Exclude: ruleList(cfapi.AccessRulesAny(s.Exclude)),
+			Require: ruleList(cfapi.AccessRulesAny(s.Require)),
 		})
+		if err != nil || res == nil {
+			return err
+		}
+		g, err = cfapi.AsV6[group](res.JSON.RawJSON())
 		return err
 	})
 	return g, err
 }
 
+// ruleList sends a spec's rule list (cfapi.AccessRulesAny) as given, an
+// empty one as []: v6's rule parameters are its AccessRule union, and the
+// spec's rules are the API's own objects, not built from it. (A variable:
+// v6's param.Field type is internal and cannot be named.)
+var ruleList = cf6.Raw[[]zero_trust.AccessRuleUnionParam]
+
 // Update replaces the group's name and rules (the API's PUT).
-func (groups) Update(ctx context.Context, a *cfapi.Account, old cloudflare.AccessGroup, s Spec, _ string) (cloudflare.AccessGroup, error) {
-	var g cloudflare.AccessGroup
-	err := cfapi.Call(ctx, "update Access group "+old.ID, func(ctx context.Context) (err error) {
-		g, err = a.API.UpdateAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.UpdateAccessGroupParams{
-			ID: old.ID, Name: s.Name, Include: cfapi.AccessRulesAny(s.Include), Exclude: cfapi.AccessRulesAny(s.Exclude), Require: cfapi.AccessRulesAny(s.Require),
+func (groups) Update(ctx context.Context, a *cfapi.Account, old group, s Spec, _ string) (group, error) {
+	var g group
+	err := cfapi.Call(ctx, "update Access group "+old.ID, func(ctx context.Context) error {
+		res, err := a.V6.ZeroTrust.Access.Groups.Update(ctx, old.ID, zero_trust.AccessGroupUpdateParams{
+			AccountID: cf6.F(a.ID), Name: cf6.F(s.Name),
+			Include: ruleList(cfapi.AccessRulesAny(s.Include)), Exclude: ruleList(cfapi.AccessRulesAny(s.Exclude)),
+			Require: ruleList(cfapi.AccessRulesAny(s.Require)),
 		})
+		if err != nil || res == nil {
+			return err
+		}
+		g, err = cfapi.AsV6[group](res.JSON.RawJSON())
 		return err
 	})
 	return g, err
@@ -166,6 +198,7 @@ func (groups) Update(ctx context.Context, a *cfapi.Account, old cloudflare.Acces
 // Delete removes the group; one already gone is done.
 func (groups) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete Access group "+id, func(ctx context.Context) error {
-		return a.API.DeleteAccessGroup(ctx, cloudflare.AccountIdentifier(a.ID), id)
+		_, err := a.V6.ZeroTrust.Access.Groups.Delete(ctx, id, zero_trust.AccessGroupDeleteParams{AccountID: cf6.F(a.ID)})
+		return err
 	}))
 }

@@ -35,14 +35,27 @@
 // target; every other fragment is a Conflict keyed "accessPolicy".
 //
 // The flush is sync/owned's (the contract every single-owner kind
-// shares); this package supplies the spec, the diff and cloudflare-go's
-// AccessPolicy calls with an account container and no application id
-// (which is what makes a policy reusable). Policies have no comment for
+// shares); this package supplies the spec, the diff and the client calls:
+// cloudflare-go v6's zero_trust.AccessPolicyService (New, Update, Delete,
+// Get, ListAutoPaging on /accounts/{a}/access/policies, with no
+// application id, which is what makes a policy reusable). Policies have no comment for
 // the ownership marker: ownership lives in the recorded status, a new
 // policy is checkpointed at once, and a policy with the spec's name that
 // is not recorded as ours is a permanent clash unless the spec sets adopt
 // (or id, or takeOver). Names need not be unique in the API; adopt by
 // name refuses to guess between several.
+//
+// Where v6's types differ from the API: v6 answers a policy with a
+// different type per call (the Get response is the kind's object, the
+// others are read through it with cfapi.AsV6); its rules are an
+// AccessRule struct that does not encode back to the rule as answered
+// (rules are sent as given with cloudflare.Raw and compared as answered,
+// like the group kind's); and its connection_rules know only rdp, not
+// ssh, so connection_rules.ssh is sent with cloudflare.Raw and read from
+// the answer's extra fields (ConnectionRules.JSON.ExtraFields["ssh"]).
+// The applications that still list a policy are found through v6's
+// application list, whose policies are typed per application type (an
+// interface{}): their ids are read from the field as answered.
 //
 // The API refuses to delete a policy that applications still list. That
 // is retried, not held: the applications' own targets drop it (or are

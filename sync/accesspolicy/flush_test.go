@@ -2,6 +2,7 @@ package accesspolicy
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -219,6 +220,23 @@ func TestFlushDeleteWaitsForApplications(t *testing.T) {
 	fl.MustFlush(t)
 	if ps := policiesOf(fl); len(ps) != 0 {
 		t.Fatalf("not deleted: %+v", ps)
+	}
+}
+
+// An application that drops the policy between the API's refusal and
+// the list of applications (here: the refusal is the only one) leaves
+// none listing it: the delete is tried again at once, not held as the
+// permanent refusal it was.
+func TestFlushDeleteAfterApplicationsDroppedIt(t *testing.T) {
+	fl := newFlow(t)
+	id := fl.MustFlush(t, specV1).DownstreamIDs[IDPolicy]
+	fl.Emu.AddFault(emu.Fault{Method: http.MethodDelete, PathPrefix: "/accounts/" + cfapitest.Account + "/access/policies/" + id, Status: http.StatusBadRequest, Count: 1})
+	fl.MustFlush(t)
+	if ps := policiesOf(fl); len(ps) != 0 {
+		t.Fatalf("not deleted: %+v", ps)
+	}
+	if n := fl.Emu.Requests()["DELETE /accounts/{account}/access/policies/{id}"]; n != 2 {
+		t.Fatalf("%d deletes, want the refused one and one more: %v", n, fl.Emu.Requests())
 	}
 }
 

@@ -2,10 +2,12 @@ package cfapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
-	"github.com/cloudflare/cloudflare-go"
+	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/api"
 	"github.com/conflux-sync/conflux-sync/store"
@@ -63,13 +65,16 @@ func (w policyWait) Error() string { return "Access policy " + w.name + " (" + w
 func (w policyWait) Unwrap() error { return ErrAccessPolicyNotReady }
 
 // ListAccessPolicies returns the account's reusable policies (no
-// application id: the API lists only those); cloudflare-go pages through
-// them all.
-func ListAccessPolicies(ctx context.Context, a *Account) ([]cloudflare.AccessPolicy, error) {
-	var all []cloudflare.AccessPolicy
-	err := Call(ctx, "list Access policies", func(ctx context.Context) (err error) {
-		all, _, err = a.API.ListAccessPolicies(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessPoliciesParams{})
-		return err
+// application id: the API lists only those), every page of them.
+func ListAccessPolicies(ctx context.Context, a *Account) ([]zero_trust.AccessPolicyListResponse, error) {
+	var all []zero_trust.AccessPolicyListResponse
+	err := Call(ctx, "list Access policies", func(ctx context.Context) error {
+		all = nil
+		pages := a.V6.ZeroTrust.Access.Policies.ListAutoPaging(ctx, zero_trust.AccessPolicyListParams{AccountID: cf6.F(a.ID)})
+		for pages.Next() {
+			all = append(all, pages.Current())
+		}
+		return pages.Err()
 	})
 	return all, err
 }
@@ -98,26 +103,34 @@ func FindAccessPolicy(ctx context.Context, a *Account, name string) (string, err
 }
 
 // AppsUsingPolicy returns the names of the account's Access applications
-// that list policy id.
+// that list policy id. v6 answers an application as a union of every
+// application type, its policies typed per type (an interface{}); only
+// their ids are needed, read from the field as the API answered it.
 func AppsUsingPolicy(ctx context.Context, a *Account, id string) ([]string, error) {
-	var apps []cloudflare.AccessApplication
-	err := Call(ctx, "list Access applications", func(ctx context.Context) (err error) {
-		apps, _, err = a.API.ListAccessApplications(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessApplicationsParams{})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
 	var out []string
-	for _, app := range apps {
-		for _, p := range app.Policies {
-			if p.ID == id {
-				out = append(out, app.Name)
-				break
+	err := Call(ctx, "list Access applications", func(ctx context.Context) error {
+		out = nil
+		pages := a.V6.ZeroTrust.Access.Applications.ListAutoPaging(ctx, zero_trust.AccessApplicationListParams{AccountID: cf6.F(a.ID)})
+		for pages.Next() {
+			app := pages.Current()
+			var policies []struct {
+				ID string `json:"id"`
+			}
+			if raw := app.JSON.Policies.Raw(); raw != "" && raw != "null" {
+				if err := json.Unmarshal([]byte(raw), &policies); err != nil {
+					return fmt.Errorf("decode the policies of Access application %s: %w", app.ID, err)
+				}
+			}
+			for _, p := range policies {
+				if p.ID == id {
+					out = append(out, app.Name)
+					break
+				}
 			}
 		}
-	}
-	return out, nil
+		return pages.Err()
+	})
+	return out, err
 }
 
 // IDAccessGroup is the downstream id key of an Access group's id, as its
@@ -161,19 +174,19 @@ func (w groupWait) Unwrap() error { return ErrAccessGroupNotReady }
 // called name; "" when there is none, a permanent error when several
 // share it.
 func FindAccessGroup(ctx context.Context, a *Account, name string) (string, error) {
-	var all []cloudflare.AccessGroup
-	err := Call(ctx, "list Access groups", func(ctx context.Context) (err error) {
-		all, _, err = a.API.ListAccessGroups(ctx, cloudflare.AccountIdentifier(a.ID), cloudflare.ListAccessGroupsParams{})
-		return err
+	var ids []string
+	err := Call(ctx, "list Access groups", func(ctx context.Context) error {
+		ids = nil
+		pages := a.V6.ZeroTrust.Access.Groups.ListAutoPaging(ctx, zero_trust.AccessGroupListParams{AccountID: cf6.F(a.ID)})
+		for pages.Next() {
+			if g := pages.Current(); g.Name == name {
+				ids = append(ids, g.ID)
+			}
+		}
+		return pages.Err()
 	})
 	if err != nil {
 		return "", err
-	}
-	var ids []string
-	for _, g := range all {
-		if g.Name == name {
-			ids = append(ids, g.ID)
-		}
 	}
 	switch len(ids) {
 	case 0:
