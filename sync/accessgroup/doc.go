@@ -30,7 +30,7 @@
 // The flush is sync/owned's (the contract every single-owner kind
 // shares); this package supplies the spec, the diff and the client calls:
 // cloudflare-go v6's zero_trust.AccessGroupService (New, Update, Delete,
-// Get, ListAutoPaging on /accounts/{a}/access/groups). Groups have no comment for the ownership marker:
+// Get, and every page of List on /accounts/{a}/access/groups). Groups have no comment for the ownership marker:
 // ownership lives in the recorded status, a new group is checkpointed at
 // once, and a group with the spec's name that is not recorded as ours is
 // a permanent clash unless the spec sets adopt (or id, or takeOver).

@@ -133,23 +133,19 @@ func (groups) Get(ctx context.Context, a *cfapi.Account, id string) (*group, err
 // List returns the groups named like spec (every page of them all: the
 // API's name filter is not used, as v0 did not, so the match is ours).
 func (groups) List(ctx context.Context, a *cfapi.Account, s Spec) ([]group, bool, error) {
-	var out []group
-	err := cfapi.Call(ctx, "list Access groups", func(ctx context.Context) error {
-		out = nil
-		pages := a.V6.ZeroTrust.Access.Groups.ListAutoPaging(ctx, zero_trust.AccessGroupListParams{AccountID: cf6.F(a.ID)})
-		for pages.Next() {
-			if l := pages.Current(); l.Name == s.Name {
-				g, err := cfapi.AsV6[group](l.JSON.RawJSON())
-				if err != nil {
-					return err
-				}
-				out = append(out, g)
-			}
-		}
-		return pages.Err()
-	})
+	all, err := cfapi.ListAccessGroups(ctx, a)
 	if err != nil {
 		return nil, false, err
+	}
+	var out []group
+	for _, l := range all {
+		if l.Name == s.Name {
+			g, err := cfapi.AsV6[group](l.JSON.RawJSON())
+			if err != nil {
+				return nil, false, err
+			}
+			out = append(out, g)
+		}
 	}
 	return out, true, nil
 }

@@ -37,7 +37,7 @@
 // The flush is sync/owned's (the contract every single-owner kind
 // shares); this package supplies the spec, the diff and the client calls:
 // cloudflare-go v6's zero_trust.AccessPolicyService (New, Update, Delete,
-// Get, ListAutoPaging on /accounts/{a}/access/policies, with no
+// Get, and every page of List on /accounts/{a}/access/policies, with no
 // application id, which is what makes a policy reusable). Policies have no comment for
 // the ownership marker: ownership lives in the recorded status, a new
 // policy is checkpointed at once, and a policy with the spec's name that

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	cf6 "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v6/zero_trust"
 
 	"github.com/conflux-sync/conflux-sync/api"
@@ -67,15 +68,11 @@ func (w policyWait) Unwrap() error { return ErrAccessPolicyNotReady }
 // ListAccessPolicies returns the account's reusable policies (no
 // application id: the API lists only those), every page of them.
 func ListAccessPolicies(ctx context.Context, a *Account) ([]zero_trust.AccessPolicyListResponse, error) {
-	var all []zero_trust.AccessPolicyListResponse
-	err := Call(ctx, "list Access policies", func(ctx context.Context) error {
-		all = nil
-		pages := a.V6.ZeroTrust.Access.Policies.ListAutoPaging(ctx, zero_trust.AccessPolicyListParams{AccountID: cf6.F(a.ID)})
-		for pages.Next() {
-			all = append(all, pages.Current())
-		}
-		return pages.Err()
-	})
+	all, err := EveryPage(ctx, "list Access policies", accessPerPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.AccessPolicyListResponse], error) {
+			return a.V6.ZeroTrust.Access.Policies.List(ctx, zero_trust.AccessPolicyListParams{
+				AccountID: cf6.F(a.ID), Page: cf6.F(page), PerPage: cf6.F(perPage)})
+		})
 	return all, err
 }
 
@@ -107,30 +104,32 @@ func FindAccessPolicy(ctx context.Context, a *Account, name string) (string, err
 // application type, its policies typed per type (an interface{}); only
 // their ids are needed, read from the field as the API answered it.
 func AppsUsingPolicy(ctx context.Context, a *Account, id string) ([]string, error) {
+	apps, err := EveryPage(ctx, "list Access applications", accessPerPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.AccessApplicationListResponse], error) {
+			return a.V6.ZeroTrust.Access.Applications.List(ctx, zero_trust.AccessApplicationListParams{
+				AccountID: cf6.F(a.ID), Page: cf6.F(page), PerPage: cf6.F(perPage)})
+		})
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	err := Call(ctx, "list Access applications", func(ctx context.Context) error {
-		out = nil
-		pages := a.V6.ZeroTrust.Access.Applications.ListAutoPaging(ctx, zero_trust.AccessApplicationListParams{AccountID: cf6.F(a.ID)})
-		for pages.Next() {
-			app := pages.Current()
-			var policies []struct {
-				ID string `json:"id"`
-			}
-			if raw := app.JSON.Policies.Raw(); raw != "" && raw != "null" {
-				if err := json.Unmarshal([]byte(raw), &policies); err != nil {
-					return fmt.Errorf("decode the policies of Access application %s: %w", app.ID, err)
-				}
-			}
-			for _, p := range policies {
-				if p.ID == id {
-					out = append(out, app.Name)
-					break
-				}
+	for _, app := range apps {
+		var policies []struct {
+			ID string `json:"id"`
+		}
+		if raw := app.JSON.Policies.Raw(); raw != "" && raw != "null" {
+			if err := json.Unmarshal([]byte(raw), &policies); err != nil {
+				return nil, fmt.Errorf("decode the policies of Access application %s: %w", app.ID, err)
 			}
 		}
-		return pages.Err()
-	})
-	return out, err
+		for _, p := range policies {
+			if p.ID == id {
+				out = append(out, app.Name)
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // IDAccessGroup is the downstream id key of an Access group's id, as its
@@ -170,23 +169,32 @@ type groupWait struct{ name, why string }
 func (w groupWait) Error() string { return "Access group " + w.name + " (" + w.why + ")" }
 func (w groupWait) Unwrap() error { return ErrAccessGroupNotReady }
 
+// accessPerPage is the page size of the Access lists: the API's largest.
+const accessPerPage = 1000
+
+// ListAccessGroups returns the account's Access groups, every page of
+// them.
+func ListAccessGroups(ctx context.Context, a *Account) ([]zero_trust.AccessGroupListResponse, error) {
+	return EveryPage(ctx, "list Access groups", accessPerPage,
+		func(ctx context.Context, page, perPage int64) (*pagination.V4PagePaginationArray[zero_trust.AccessGroupListResponse], error) {
+			return a.V6.ZeroTrust.Access.Groups.List(ctx, zero_trust.AccessGroupListParams{
+				AccountID: cf6.F(a.ID), Page: cf6.F(page), PerPage: cf6.F(perPage)})
+		})
+}
+
 // FindAccessGroup returns the id of the account's one Access group
 // called name; "" when there is none, a permanent error when several
 // share it.
 func FindAccessGroup(ctx context.Context, a *Account, name string) (string, error) {
-	var ids []string
-	err := Call(ctx, "list Access groups", func(ctx context.Context) error {
-		ids = nil
-		pages := a.V6.ZeroTrust.Access.Groups.ListAutoPaging(ctx, zero_trust.AccessGroupListParams{AccountID: cf6.F(a.ID)})
-		for pages.Next() {
-			if g := pages.Current(); g.Name == name {
-				ids = append(ids, g.ID)
-			}
-		}
-		return pages.Err()
-	})
+	groups, err := ListAccessGroups(ctx, a)
 	if err != nil {
 		return "", err
+	}
+	var ids []string
+	for _, g := range groups {
+		if g.Name == name {
+			ids = append(ids, g.ID)
+		}
 	}
 	switch len(ids) {
 	case 0:
