@@ -1,12 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -118,35 +114,7 @@ func TestKubeAccessIdentityProviderInlineSecret(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	// Every node's Raft log holds the provider's id (polled: a follower
-	// may apply it a moment later), so these are the files to search.
-	var withID int
-	var leaks []string
-	testutil.WaitFor(t, 30*time.Second, "every Raft log holding the provider's id", func() bool {
-		withID, leaks = 0, nil
-		for _, dir := range dirs {
-			_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return nil
-				}
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return nil
-				}
-				if filepath.Base(p) == "raft.db" && bytes.Contains(b, []byte(id)) {
-					withID++
-				}
-				if bytes.Contains(b, []byte(first)) || bytes.Contains(b, []byte(second)) {
-					leaks = append(leaks, p)
-				}
-				return nil
-			})
-		}
-		return withID == len(dirs)
-	})
-	if len(leaks) > 0 {
-		t.Fatalf("a secret is in %v", leaks)
-	}
+	checkSecretsNotStored(t, dirs, id, first, second)
 }
 
 // clusterEvents are the Events about a cluster-scoped object, in any

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -105,37 +104,7 @@ func TestCloudflareAccessServiceToken(t *testing.T) {
 	mu.Lock()
 	dirs := append([]string(nil), dataDirs...)
 	mu.Unlock()
-	// Every node's Raft log holds the recorded client id (polled: a
-	// follower may apply it a moment later); no file holds the secret.
-	search := func() (withID int, leaks []string) {
-		for _, dir := range dirs {
-			_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return nil
-				}
-				b, err := os.ReadFile(p)
-				if err != nil {
-					return nil
-				}
-				if filepath.Base(p) == "raft.db" && bytes.Contains(b, []byte(tok.ClientID)) {
-					withID++
-				}
-				if bytes.Contains(b, []byte(tok.Secret)) {
-					leaks = append(leaks, p)
-				}
-				return nil
-			})
-		}
-		return withID, leaks
-	}
-	var withID int
-	var leaks []string
-	if !waitUntil(30*time.Second, func() bool { withID, leaks = search(); return withID == len(dirs) }) {
-		t.Fatalf("%d of %d Raft logs hold the client id: not the files to search", withID, len(dirs))
-	}
-	if len(leaks) > 0 {
-		t.Fatalf("the secret is in %v", leaks)
-	}
+	checkSecretsNotStored(t, dirs, tok.ClientID, tok.Secret)
 
 	if _, err := cl.DeleteFragment(ctx, frag.Target, frag.Source); err != nil {
 		t.Fatal(err)
