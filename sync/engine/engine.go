@@ -121,7 +121,13 @@ func PlanWaitsForTunnel(name string) string {
 // Cluster is the part of the raft node the engine needs.
 type Cluster interface {
 	Apply(ctx context.Context, cmd []byte) (any, uint64, error)
-	VerifyLeader(ctx context.Context) error
+	// VerifyLeaderLease confirms that this node leads and that no newer
+	// leader can exist: a quorum confirmed it (by committing an entry of
+	// this term, which no answer to an older request can do) less than a
+	// lease ago, measured on the monotonic clock, so a leader woken from
+	// a pause must confirm again. Once per lease, not per write, so the
+	// gate adds no log entry per downstream call.
+	VerifyLeaderLease(ctx context.Context) error
 }
 
 type permanentError struct{ err error }
@@ -513,7 +519,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 	if err := e.limiter.Wait(ctx); err != nil {
 		return false, 0 // ctx ended
 	}
-	if err := e.cfg.Cluster.VerifyLeader(ctx); err != nil {
+	if err := e.cfg.Cluster.VerifyLeaderLease(ctx); err != nil {
 		if ctx.Err() != nil {
 			return false, 0
 		}
@@ -535,7 +541,7 @@ func (e *Engine) attempt(ctx context.Context, t api.TargetRef, why reason) (retr
 		Checkpoint: cp.record,
 		DryRun:     e.cfg.DryRun,
 	}
-	fctx := withWriteGate(ctx, e.cfg.Cluster.VerifyLeader)
+	fctx := withWriteGate(ctx, e.cfg.Cluster.VerifyLeaderLease)
 	if e.cfg.DryRun {
 		fctx = WithDryRun(fctx)
 		req.Checkpoint = refuseCheckpoint
