@@ -543,6 +543,33 @@ func (n *Node) WaitForLeader(ctx context.Context) error {
 	}
 }
 
+// raftShutdownWait bounds how long stop waits for raft's goroutines.
+const raftShutdownWait = 30 * time.Second
+
+// shutdownRaft shuts raft down and waits for its goroutines, at most
+// raftShutdownWait. hashicorp/raft can leave a replication goroutine
+// blocked for good on a full pipeline to a follower that stopped
+// answering (netPipeline.AppendEntries waits for room that its decoder,
+// itself blocked on a consumer that has returned, never makes); a CI run
+// hung 25 minutes in that wait. The node then reports the error and goes
+// on closing the transport and the store instead of hanging: the stuck
+// goroutine waits on a channel and touches neither again. The wait running
+// out is logged, not returned: the node has stopped, raft left a goroutine.
+func (n *Node) shutdownRaft() error {
+	done := make(chan error, 1)
+	go func() { done <- n.raft.Shutdown().Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("raft shutdown: %w", err)
+		}
+		return nil
+	case <-time.After(raftShutdownWait):
+		n.log.Error("raft did not stop within the wait: a replication goroutine is stuck on its pipeline; closing the transport and the store anyway", "wait", raftShutdownWait)
+		return nil
+	}
+}
+
 // VerifyLeader confirms with a quorum that this node is still the leader,
 // at a moment after the call began (see confirmations in read.go).
 func (n *Node) VerifyLeader(ctx context.Context) error {
@@ -786,8 +813,8 @@ func (n *Node) stop(graceful bool) error {
 		errs = append(errs, fmt.Errorf("gossip shutdown: %w", err))
 	}
 	n.raft.DeregisterObserver(n.observer)
-	if err := n.raft.Shutdown().Error(); err != nil {
-		errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+	if err := n.shutdownRaft(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := n.trans.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("raft transport close: %w", err))
