@@ -202,10 +202,13 @@ func (k vnets) Update(ctx context.Context, a *cfapi.Account, old zero_trust.Virt
 // change without a new fragment (the routes' own targets are deleted
 // too, someone marks another default), so they are retried, not held.
 func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
-	err := cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete virtual network "+id, func(ctx context.Context) error {
-		_, err := a.V6.ZeroTrust.Networks.VirtualNetworks.Delete(ctx, id, zero_trust.NetworkVirtualNetworkDeleteParams{AccountID: cf6.F(a.ID)})
-		return err
-	}))
+	del := func() error {
+		return cfapi.IgnoreNotFound(cfapi.Call(ctx, "delete virtual network "+id, func(ctx context.Context) error {
+			_, err := a.V6.ZeroTrust.Networks.VirtualNetworks.Delete(ctx, id, zero_trust.NetworkVirtualNetworkDeleteParams{AccountID: cf6.F(a.ID)})
+			return err
+		}))
+	}
+	err := del()
 	if cfapi.StatusOf(err) != http.StatusBadRequest {
 		return err
 	}
@@ -224,7 +227,10 @@ func (k vnets) Delete(ctx context.Context, a *cfapi.Account, id string) error {
 	case rerr != nil:
 		return rerr
 	case n == 0:
-		return err
+		// The routes went between the refusal and the count: their own
+		// targets are deleted in the same sync. Delete again now; a
+		// refusal this time is the API's own (permanent) answer.
+		return del()
 	}
 	return fmt.Errorf("virtual network %s (%s) still has %d route(s); waiting for them to be deleted (%v)", vn.Name, id, n, err)
 }
